@@ -1,0 +1,62 @@
+/* deb.h - unpack a verified .deb into the store and describe its files.
+ *
+ * The .deb (an ar archive: debian-binary, control.tar.*, data.tar.{gz,xz,zst,bz2}
+ * or uncompressed) is read with libarchive.  Every regular file of data.tar
+ * becomes a store object (by SHA-256); nothing else is created anywhere: the
+ * manifest records directories, symlinks, hardlinks and device nodes as
+ * metadata only.
+ *
+ * Safety, for a hostile archive:
+ *  - member paths are normalised (xs_path_normalize); "..", absolute names
+ *    and over-long or over-deep paths are rejected (-EINVAL, named in err);
+ *  - a hardlink must name an earlier regular file of the same archive;
+ *  - setuid/setgid/sticky bits are cleared; device nodes, fifos and sockets
+ *    are kept as metadata only;
+ *  - limits on total unpacked bytes, entry count and each file's size stop a
+ *    bomb (-EFBIG / -E2BIG) within bounded time and memory;
+ *  - a duplicate path replaces the earlier entry (as tar extraction would).
+ * On failure nothing is added to the manifest; objects already committed are
+ * harmless (content-addressed, verified).
+ */
+#ifndef XSYSROOT_DEB_H
+#define XSYSROOT_DEB_H
+#include <stdint.h>
+#include <sys/types.h>
+#include "xsysroot/store.h"
+
+struct xs_limits {
+	uint64_t max_total;	/* unpacked bytes of one .deb */
+	uint64_t max_file;	/* bytes of one member */
+	uint64_t max_entries;	/* members of one .deb */
+};
+/* Defaults: 4 GiB total, 2 GiB per file, 1,000,000 entries. */
+void xs_limits_default(struct xs_limits *l);
+
+enum xs_entry_type { XS_E_DIR = 1, XS_E_REG, XS_E_SYMLINK, XS_E_HARDLINK, XS_E_OTHER };
+
+struct xs_entry {
+	char *path;	  /* normalised, relative, "" is the root */
+	int type;	  /* enum xs_entry_type */
+	uint32_t mode;	  /* full st_mode (type bits + permissions, suid/sgid cleared) */
+	uint32_t uid, gid;
+	int64_t mtime;
+	uint64_t size;	  /* regular files */
+	char sha256[65];  /* regular files (and hardlinks: the target's) */
+	char *link;	  /* symlink target verbatim, or hardlink target (normalised path) */
+	uint64_t rdev;	  /* device nodes (metadata only) */
+};
+
+struct xs_manifest {
+	struct xs_entry *e;
+	size_t n, cap;
+};
+
+void xs_manifest_free(struct xs_manifest *m);
+/* Unpack the .deb in deb_fd (read from offset 0). */
+int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
+		  struct xs_manifest *out, char *err, size_t errsz);
+/* Serialise / parse a manifest (a self-describing text format that escapes
+ * every byte of a path; parse is pure and bounded). */
+int xs_manifest_serialize(const struct xs_manifest *m, char **data, size_t *len);
+int xs_manifest_parse(const char *data, size_t len, struct xs_manifest *out);
+#endif

@@ -1,0 +1,68 @@
+/* http.h - HTTP(S) GET over libcurl.  The only module that includes
+ * <curl/curl.h>; CURLcode and HTTP statuses become negative errno here:
+ *   404, 410            -> -ENOENT
+ *   other 4xx           -> -EACCES
+ *   5xx, 429 (retries exhausted), connection refused/reset -> -EIO
+ *   timeouts, a stalled transfer (below low_speed_limit for low_speed_time)
+ *                       -> -ETIMEDOUT
+ *   body larger than max_bytes -> -EFBIG
+ *   the sink's own negative errno is passed through (-ENOSPC, -EFBIG, ...)
+ * and err receives a one-line message naming the URL and what happened.
+ *
+ * Retries: transient failures (connect/reset/timeout, 5xx, 429) are retried
+ * up to opts.retries times with exponential backoff (honouring Retry-After,
+ * capped at opts.max_backoff_s).  When a transfer broke after some bytes, the
+ * next attempt asks for "Range: bytes=N-"; only a 206 whose Content-Range
+ * starts at exactly N (and whose total, if given, matches) is appended;
+ * anything else (200, a lying Content-Range) makes the sink restart from zero
+ * through reset().  Redirects are followed (at most 5, http/https only).
+ *
+ * Thread safety: one xs_http may be used from many threads at once; each
+ * call uses its own easy handle (connections and DNS are shared).
+ */
+#ifndef XSYSROOT_HTTP_H
+#define XSYSROOT_HTTP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct xs_http_opts {
+	long connect_timeout_s;	/* default 15 */
+	long low_speed_time_s;	/* default 30: stalled below low_speed_limit this long */
+	long low_speed_limit;	/* bytes/s, default 1 */
+	long total_timeout_s;	/* whole request including retries, default 300; 0 = none */
+	int retries;		/* default 3 */
+	long max_backoff_s;	/* default 30 */
+	const char *proxy;	/* NULL: libcurl's usual http_proxy variables */
+	bool progress;		/* draw progress on stderr when it is a terminal */
+};
+void xs_http_opts_default(struct xs_http_opts *o);
+
+struct xs_http;
+int xs_http_new(const struct xs_http_opts *o, struct xs_http **out);
+void xs_http_free(struct xs_http *h);
+
+struct xs_http_sink {
+	/* receives body bytes in order; a negative return aborts the transfer */
+	int (*write)(const void *p, size_t n, void *ud);
+	/* forget every byte written so far; NULL means the sink cannot restart,
+	 * so a broken transfer fails instead of restarting */
+	int (*reset)(void *ud);
+	void *ud;
+};
+
+struct xs_http_stats {
+	long status;	   /* last HTTP status */
+	uint64_t bytes;	   /* body bytes received over all attempts */
+	int attempts;
+};
+
+/* GET url into sink.  label (may be NULL) names the object in progress
+ * output ("libc6 2.36-9 arm64").  stats may be NULL. */
+int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
+		const struct xs_http_sink *sink, const char *label,
+		struct xs_http_stats *stats, char *err, size_t errsz);
+
+/* Global byte counter of this process (for status and tests). */
+uint64_t xs_http_total_bytes(void);
+#endif

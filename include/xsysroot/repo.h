@@ -1,0 +1,90 @@
+/* repo.h - a verified Debian archive and the view built from it.
+ *
+ * xs_repo_open does everything a mount needs before it answers:
+ *   1. the sources: --mirror/--suite, or the host's Debian apt sources for
+ *      the codename (release, -updates, -security...);
+ *   2. for each source, InRelease: fetched, checked with gpgv against the
+ *      keyring (--keyring, else the source's Signed-By, else the default),
+ *      split strictly, Date/Valid-Until checked, Suite/Codename matched, and
+ *      compared with the last verified one (an older Date is a rollback);
+ *   3. Packages for each component: by-hash when Acquire-By-Hash, SHA256 and
+ *      size checked into the store; unchanged indexes are never re-fetched;
+ *   4. dependency resolution of the requested packages (cached per set of
+ *      index digests, so a warm remount parses nothing);
+ *   5. Contents-ARCH and Contents-all, turned once into compact indexes, give
+ *      every path of every package of the view: the view is complete at
+ *      mount time and no .deb has been fetched.
+ * Packages that no Contents index lists are fetched at once (so that the
+ * view never answers ENOENT for a path the view provides).
+ *
+ * xs_repo_fetch fetches, verifies and unpacks one package of the view,
+ * single-flight: concurrent callers for one package share one download and
+ * each waits at most the fetch timeout.  A failure is not remembered: the
+ * next call tries again.
+ *
+ * The core does not log; events (fetched, failed, refused) go to the log
+ * callback with their full context.
+ */
+#ifndef XSYSROOT_REPO_H
+#define XSYSROOT_REPO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsysroot/arch.h"
+#include "xsysroot/store.h"
+#include "xsysroot/view.h"
+
+enum xs_log_level { XS_LOG_ERR = 3, XS_LOG_WARN = 4, XS_LOG_INFO = 6, XS_LOG_DEBUG = 7 };
+typedef void (*xs_log_fn)(int level, const char *msg, void *ud);
+
+struct xs_repo_config {
+	const char *arch;	/* Debian name or alias */
+	const char *mirror;	/* NULL: host apt sources */
+	const char *suite;	/* NULL: host codename */
+	const char *components; /* comma list, NULL: "main" */
+	const char *packages;	/* comma list of extra roots, may be NULL */
+	const char *keyring;	/* NULL: Signed-By or the default keyring */
+	const char *cache_dir;
+	const char *apt_root;	/* "/" unless testing */
+	const char *gpgv;	/* path of gpgv */
+	bool allow_expired;
+	bool progress;		/* progress bars on a terminal */
+	int fetch_timeout_s;	/* bound on one package fetch */
+	int64_t now;		/* 0: time(NULL); for tests */
+	xs_log_fn log;
+	void *log_ud;
+};
+
+struct xs_repo_pkg {
+	const char *name, *version, *arch, *filename, *sha256;
+	uint64_t size;
+	const char *mirror; /* base URL it is fetched from */
+	bool fetched;
+};
+
+struct xs_repo_stats {
+	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight;
+	uint64_t index_bytes;
+};
+
+struct xs_repo;
+
+int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
+		 size_t errsz);
+void xs_repo_free(struct xs_repo *r);
+
+const struct xs_arch *xs_repo_arch(struct xs_repo *r);
+struct xs_view *xs_repo_view(struct xs_repo *r);
+size_t xs_repo_npkgs(struct xs_repo *r);
+int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out);
+void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
+/* A short description of the sources, for messages: "URL SUITE[, ...]". */
+const char *xs_repo_describe(struct xs_repo *r);
+
+/* Fetch, verify and unpack package i and apply it to the view. */
+int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
+
+/* Default cache directory for this user (root: /var/cache/xsysroot). */
+int xs_default_cache_dir(char *out, size_t outsz);
+#endif

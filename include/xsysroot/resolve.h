@@ -1,0 +1,26 @@
+/* resolve.h - dependency closure for one architecture, following apt's rules
+ * for a single-architecture system:
+ *  - candidates: for each name, the highest version among stanzas whose
+ *    Architecture is the target or "all" (ties: the lowest origin wins);
+ *  - Depends and Pre-Depends are followed (Recommends/Suggests are not);
+ *  - an alternative list is satisfied by the first alternative whose
+ *    candidate (or a provider through Provides) satisfies it, preferring an
+ *    alternative that the selection already satisfies;
+ *  - versioned constraints use dpkg ordering; a versioned dependency is
+ *    satisfied through Provides only by a versioned Provides (=);
+ *  - ":any" and ":native" qualifiers are accepted.
+ * A dependency that nothing satisfies is -ENOENT, and err names the chain
+ * that led to it ("python3 -> python3.11 -> libfoo (>= 2): no candidate").
+ * Pure; thread safe on distinct tables.
+ */
+#ifndef XSYSROOT_RESOLVE_H
+#define XSYSROOT_RESOLVE_H
+#include <stddef.h>
+#include "xsysroot/packages.h"
+
+/* roots: package names (or names provided by some package).  On success
+ * *out is a malloc'ed array of indexes into t->pkgs, sorted by name, each
+ * name once. */
+int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
+	       size_t n_roots, size_t **out, size_t *n_out, char *err, size_t errsz);
+#endif

@@ -1,0 +1,59 @@
+/* store.h - the content-addressed cache.
+ *
+ * Layout under the cache directory:
+ *   objects/sha256/<2 hex>/<62 hex>  immutable files, named by their SHA-256
+ *   meta/<name>                      small documents written atomically
+ *                                    (manifests, parsed indexes, state)
+ *   tmp/                             transactions in progress; purged at open
+ *   quarantine/                      data that failed verification, kept for
+ *                                    inspection, never served
+ *
+ * The cache changes only by transaction: bytes stream into a temp file in
+ * tmp/ while the SHA-256 and the size are computed; commit checks them
+ * against the expected values and renames into objects/.  A killed process
+ * leaves at most a temp file, which the next open purges.  Nothing is ever
+ * written outside the cache directory.
+ *
+ * Thread safety: a store may be used from many threads; a transaction
+ * belongs to one thread.
+ */
+#ifndef XSYSROOT_STORE_H
+#define XSYSROOT_STORE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct xs_store;
+struct xs_txn;
+
+int xs_store_open(const char *cachedir, struct xs_store **out);
+void xs_store_close(struct xs_store *s);
+const char *xs_store_dir(const struct xs_store *s);
+
+/* Start a transaction that refuses to grow past max_size bytes (-EFBIG from
+ * write once exceeded: a mirror that sends Size+1 bytes is stopped there). */
+int xs_txn_begin(struct xs_store *s, uint64_t max_size, struct xs_txn **out);
+int xs_txn_write(struct xs_txn *t, const void *p, size_t n);
+uint64_t xs_txn_size(const struct xs_txn *t);
+/* Restart from zero bytes (after a failed, non-resumable transfer). */
+int xs_txn_reset(struct xs_txn *t);
+/* Check and publish.  expect_sha256 NULL: any digest; expect_size
+ * UINT64_MAX: any size.  On a mismatch the data goes to quarantine/ and the
+ * result is -EBADMSG; out_sha256 (may be NULL) receives the digest that was
+ * computed either way.  The transaction is freed in every case. */
+int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_size,
+		  char out_sha256[65]);
+void xs_txn_abort(struct xs_txn *t);
+/* Open a published object read-only; -ENOENT when absent. */
+int xs_store_open_object(struct xs_store *s, const char *sha256);
+bool xs_store_has_object(struct xs_store *s, const char *sha256);
+/* Path of an object (whether present or not) into out. */
+int xs_store_object_path(struct xs_store *s, const char *sha256, char *out, size_t outsz);
+
+/* Small documents under meta/: written by transaction (temp + rename). */
+int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, size_t n);
+/* Read; -ENOENT when absent, -E2BIG when larger than max. */
+int xs_store_meta_read(struct xs_store *s, const char *name, size_t max, char **data,
+		       size_t *len);
+int xs_store_meta_path(struct xs_store *s, const char *name, char *out, size_t outsz);
+#endif

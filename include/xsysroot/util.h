@@ -1,0 +1,122 @@
+/* util.h - small shared helpers: cleanup attributes, bounded buffers,
+ * files, SHA-256 (libcrypto), archive path normalisation.
+ *
+ * Contract: every function returns 0 (or a non-negative count) on success
+ * and a negative errno on failure.  Nothing here logs.  Nothing here keeps
+ * global state, so every function is thread safe on distinct arguments.
+ */
+#ifndef XSYSROOT_UTIL_H
+#define XSYSROOT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define XS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+static inline void xs_freep(void *p) { free(*(void **)p); }
+static inline void xs_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_ _cleanup_(xs_freep)
+#define _cleanup_close_ _cleanup_(xs_closep)
+
+/* Take ownership of *pp and leave NULL behind. */
+static inline void *xs_steal_ptr(void *pp)
+{
+	void **p = pp, *v = *p;
+	*p = NULL;
+	return v;
+}
+#define steal_pointer(pp) ((__typeof__(*(pp)))xs_steal_ptr(pp))
+
+static inline int xs_steal_fd(int *fd)
+{
+	int v = *fd;
+	*fd = -1;
+	return v;
+}
+
+/* ---- bounded growable buffer ------------------------------------------
+ * Every buffer that holds data a mirror controls has a maximum; growing past
+ * it fails with -E2BIG.  data is always NUL terminated (not counted in len).
+ */
+struct xs_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void xs_buf_init(struct xs_buf *b, size_t max);
+int xs_buf_append(struct xs_buf *b, const void *p, size_t n);
+int xs_buf_printf(struct xs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void xs_buf_free(struct xs_buf *b);
+/* Hand the data to the caller (caller frees); the buffer is reset. */
+char *xs_buf_steal(struct xs_buf *b, size_t *len);
+
+/* ---- files -------------------------------------------------------------- */
+/* Read at most max bytes of path (or fd) into out (initialised here).
+ * -E2BIG if the file is larger. */
+int xs_read_file(const char *path, size_t max, struct xs_buf *out);
+int xs_read_fd(int fd, size_t max, struct xs_buf *out);
+/* Write all of p to fd, restarting on EINTR and short writes. */
+int xs_write_all(int fd, const void *p, size_t n);
+/* Write a file by transaction: temp file in the same directory, fsync,
+ * rename over path. */
+int xs_write_file_atomic(const char *path, const void *p, size_t n, mode_t mode);
+/* mkdir -p; existing directories are fine. */
+int xs_mkdir_p(const char *path, mode_t mode);
+/* Remove a directory tree (does not follow symlinks). */
+int xs_rm_rf(const char *path);
+
+/* ---- SHA-256 (libcrypto EVP) ------------------------------------------- */
+struct xs_sha256 {
+	void *ctx; /* EVP_MD_CTX */
+};
+int xs_sha256_init(struct xs_sha256 *h);
+int xs_sha256_update(struct xs_sha256 *h, const void *p, size_t n);
+/* Writes 64 lowercase hex digits and a NUL; frees the context. */
+int xs_sha256_final(struct xs_sha256 *h, char hex[65]);
+void xs_sha256_free(struct xs_sha256 *h);
+int xs_sha256_buf(const void *p, size_t n, char hex[65]);
+/* Digest of the whole of fd from offset 0; *size receives its length. */
+int xs_sha256_fd(int fd, char hex[65], uint64_t *size);
+/* True when s is 64 lowercase hex digits. */
+bool xs_is_sha256_hex(const char *s);
+
+/* ---- paths --------------------------------------------------------------- */
+#define XS_MAX_PATH 4096 /* bytes in a normalised path */
+#define XS_MAX_DEPTH 64  /* components in a normalised path */
+
+/* Normalise a path taken from an archive or an index into the view's form:
+ * no leading "/" or "./", no empty or "." components, no trailing "/".
+ * The root is "".  ".." is resolved lexically and may never climb above
+ * the root: such a path, and one longer than XS_MAX_PATH or deeper than
+ * XS_MAX_DEPTH, gives -EINVAL.  out must hold XS_MAX_PATH + 1 bytes. */
+int xs_path_normalize(const char *in, char *out, size_t outsz);
+
+/* Duplicate or abort: for small bookkeeping strings only. */
+char *xs_strdup(const char *s);
+char *xs_strndup(const char *s, size_t n);
+void *xs_xmalloc(size_t n);
+void *xs_xcalloc(size_t n, size_t m);
+void *xs_xrealloc(void *p, size_t n);
+/* Grow *arr (element size el) so that it holds at least want elements. */
+void xs_grow(void *arr, size_t *cap, size_t want, size_t el);
+
+/* Human readable size ("2.3 MB"), into a caller buffer. */
+const char *xs_fmt_size(uint64_t bytes, char *out, size_t outsz);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t xs_now_ns(void);
+
+#endif

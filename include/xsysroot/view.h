@@ -1,0 +1,85 @@
+/* view.h - the in-memory tree that a mount presents.
+ *
+ * Every node has a permanent inode number (1 is the root) and is never freed
+ * while the view lives, so the FUSE layer needs no reference counting.
+ *
+ * A node is created in one of two states:
+ *  - pending: a path that a package of the view provides, known from the
+ *    archive's Contents index before the package is fetched.  Its type and
+ *    attributes are unknown; looking it up means fetching the package first
+ *    (xs_view_lookup says so).  Directories are never pending: they are
+ *    implied by the paths below them and are complete at once.
+ *  - ready: attributes from the package's manifest (after unpacking).
+ * xs_view_apply() turns a package's pending nodes ready and adds the paths of
+ * the manifest that Contents did not list.
+ *
+ * Ownership of a path shared by several packages is deterministic: the
+ * package with the lowest index (the view's package order) owns it; entries
+ * of other packages for that path are ignored and counted.
+ *
+ * Presentation rules: setuid/setgid/sticky bits are already cleared by the
+ * unpacker; device nodes, fifos and sockets keep their type, permissions and
+ * device number as metadata only (the mount is nodev, and nothing is ever
+ * created on disk for them); hardlinks share the inode of their target.
+ *
+ * Thread safety: all functions may be called concurrently; lookups take a
+ * read lock, xs_view_apply and xs_view_add_pending the write lock.
+ */
+#ifndef XSYSROOT_VIEW_H
+#define XSYSROOT_VIEW_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "xsysroot/deb.h"
+#include "xsysroot/store.h"
+
+struct xs_view;
+
+struct xs_vattr {
+	uint64_t ino;
+	uint32_t mode;	/* 0 while pending */
+	uint32_t uid, gid, nlink;
+	uint64_t size;
+	uint64_t rdev;
+	int64_t mtime;
+	int pkg;	/* providing package, -1 for an implied directory */
+	bool pending;
+};
+
+struct xs_view_stats {
+	uint64_t nodes, pending, conflicts;
+};
+
+struct xs_view *xs_view_new(struct xs_store *store, int64_t default_mtime);
+void xs_view_free(struct xs_view *v);
+
+/* Add a pending path (normalised, relative) provided by package pkg. */
+int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);
+/* Make package pkg's paths ready from its manifest. */
+int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m);
+
+/* 0 and *out; -ENOENT; -ENOTDIR when parent is no directory. */
+int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
+		   struct xs_vattr *out);
+int xs_view_getattr(struct xs_view *v, uint64_t ino, struct xs_vattr *out);
+/* Resolve a path ("usr/bin/hello", "" = root) without following symlinks. */
+int xs_view_resolve(struct xs_view *v, const char *path, struct xs_vattr *out);
+/* Copy the symlink target; -EINVAL when not a symlink. Returns its length. */
+ssize_t xs_view_readlink(struct xs_view *v, uint64_t ino, char *buf, size_t size);
+
+/* Directory entries after position off (0 = from the start, "." and ".."
+ * first); cb returns non-zero to stop (buffer full): the entry it refused is
+ * offered again at the next call.  Each entry carries its position + 1 as the
+ * next offset.  Pending entries have mode 0 (unknown type). */
+int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
+		    int (*cb)(const char *name, uint64_t ino, uint32_t mode,
+			      uint64_t next_off, void *ud),
+		    void *ud);
+
+/* A read-only fd on a ready regular file's content, owned by the view (do
+ * not close it); opened on first use and kept. */
+int xs_view_fd(struct xs_view *v, uint64_t ino);
+
+void xs_view_stats(struct xs_view *v, struct xs_view_stats *st);
+#endif

@@ -1,0 +1,322 @@
+/* fuse_ops.c - low-level FUSE operations over an xs_repo's view.
+ *
+ * The view is immutable once a package is applied, so replies carry long
+ * entry and attribute timeouts, and negative entries are cached the same
+ * way.  Network happens only in lookup (a pending path: its package is
+ * fetched, bounded by the repo's fetch timeout); read is a pread on a store
+ * object.  open/opendir reply ENOSYS so that the kernel stops sending them
+ * (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT). */
+#define FUSE_USE_VERSION 314
+#include "fuse_ops.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "xsysroot/util.h"
+
+#define TIMEOUT 86400.0
+#define MAX_READ (1u << 20)
+
+struct fs {
+	struct xs_repo *repo;
+	struct xs_view *view;
+	const struct xs_mount_opts *o;
+};
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void fs_log(struct fs *fs, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fs_log(struct fs *fs, int level, const char *fmt, ...)
+{
+	if (!fs->o->log || (level >= XS_LOG_DEBUG && !fs->o->debug))
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fs->o->log(level, msg, fs->o->log_ud);
+}
+
+static void to_stat(const struct xs_vattr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = a->ino;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_rdev = (dev_t)a->rdev;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = a->mtime;
+}
+
+/* Make a pending node ready: fetch its package (bounded). */
+static int make_ready(struct fs *fs, struct xs_vattr *a, uint64_t parent, const char *name)
+{
+	if (!a->pending)
+		return 0;
+	char err[2048] = "";
+	struct xs_repo_pkg p = { 0 };
+	xs_repo_pkg(fs->repo, (size_t)a->pkg, &p);
+	int r = xs_repo_fetch(fs->repo, (size_t)a->pkg, err, sizeof err);
+	if (r < 0) {
+		fs_log(fs, XS_LOG_ERR, "lookup of '%s': %s", name, err);
+		return -EIO;
+	}
+	r = parent ? xs_view_lookup(fs->view, parent, name, a) : xs_view_getattr(fs->view, a->ino, a);
+	if (r == 0 && a->pending) {
+		/* Contents listed it but the package does not ship it */
+		fs_log(fs, XS_LOG_WARN, "'%s' is listed for %s %s but not in its .deb", name,
+		       p.name, p.version);
+		return -ENOENT;
+	}
+	return r;
+}
+
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	struct xs_vattr a;
+	memset(e, 0, sizeof *e);
+	e->entry_timeout = TIMEOUT;
+	e->attr_timeout = TIMEOUT;
+	int r = xs_view_lookup(fs->view, parent, name, &a);
+	if (r == 0)
+		r = make_ready(fs, &a, parent, name);
+	if (r == -ENOENT)
+		return 0; /* a negative entry, cached by the kernel: ino 0 */
+	if (r < 0)
+		return r;
+	e->ino = a.ino;
+	e->generation = 1;
+	to_stat(&a, &e->attr);
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int r = do_lookup(fs_of(req), parent, name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct fs *fs = fs_of(req);
+	struct xs_vattr a;
+	int r = xs_view_getattr(fs->view, ino, &a);
+	if (r == 0)
+		r = make_ready(fs, &a, 0, "(inode)");
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct stat st;
+	to_stat(&a, &st);
+	fuse_reply_attr(req, &st, TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[XS_MAX_PATH + 1];
+	ssize_t r = xs_view_readlink(fs_of(req)->view, ino, buf, sizeof buf);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	/* ENOSYS: the kernel stops sending OPEN (no-open support) */
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct fs *fs = fs_of(req);
+	int fd = xs_view_fd(fs->view, ino);
+	if (fd < 0) {
+		if (fd != -EISDIR)
+			fs_log(fs, XS_LOG_ERR, "read of inode %lu: %s", (unsigned long)ino,
+			       strerror(-fd));
+		fuse_reply_err(req, fd == -ENOENT ? EIO : -fd);
+		return;
+	}
+	if (size > MAX_READ)
+		size = MAX_READ;
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ssize_t n;
+	do
+		n = pread(fd, buf, size, off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, ENOSYS);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, len;
+};
+
+static int add_dirent(const char *name, uint64_t ino, uint32_t mode, uint64_t next, void *ud)
+{
+	struct dirbuf *d = ud;
+	struct stat st = { 0 };
+	st.st_ino = ino;
+	st.st_mode = mode;
+	size_t need = fuse_add_direntry(d->req, NULL, 0, name, NULL, 0);
+	if (d->len + need > d->size)
+		return 1;
+	fuse_add_direntry(d->req, d->buf + d->len, d->size - d->len, name, &st, (off_t)next);
+	d->len += need;
+	return 0;
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct dirbuf d = { req, malloc(size ? size : 1), size, 0 };
+	if (!d.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	int r = xs_view_readdir(fs_of(req)->view, ino, (uint64_t)off, add_dirent, &d);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, d.buf, d.len);
+	free(d.buf);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	(void)ino;
+	struct xs_view_stats vs;
+	xs_view_stats(fs_of(req)->view, &vs);
+	struct statvfs st = { 0 };
+	st.f_bsize = 4096;
+	st.f_frsize = 4096;
+	st.f_files = vs.nodes;
+	st.f_namemax = 255;
+	st.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+	fuse_reply_statfs(req, &st);
+}
+
+static void op_init(void *ud, struct fuse_conn_info *conn)
+{
+	(void)ud;
+	/* read-only and immutable: let the kernel cache everything */
+	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
+		conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want &= ~(unsigned)FUSE_CAP_SPLICE_WRITE;
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.read = op_read,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.statfs = op_statfs,
+};
+
+int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err,
+		  size_t errsz)
+{
+	struct fs fs = { repo, xs_repo_view(repo), o };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char opts[4096];
+	snprintf(opts, sizeof opts,
+		 "ro,nosuid,nodev,default_permissions,auto_unmount,fsname=xsysroot:%s,"
+		 "subtype=xsysroot%s%s%s",
+		 xs_repo_arch(repo)->deb, geteuid() == 0 ? ",allow_other" : "",
+		 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
+	int r = -EINVAL;
+	if (fuse_opt_add_arg(&args, "xsysroot") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, opts) || (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		snprintf(err, errsz, "out of memory");
+		fuse_opt_free_args(&args);
+		return -ENOMEM;
+	}
+	struct fuse_session *se = fuse_session_new(&args, &ops, sizeof ops, &fs);
+	if (!se) {
+		snprintf(err, errsz, "cannot start a FUSE session with options '%s'", opts);
+		goto out_args;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		snprintf(err, errsz, "cannot install signal handlers");
+		goto out_session;
+	}
+	if (fuse_session_mount(se, o->mountpoint) != 0) {
+		snprintf(err, errsz, "cannot mount on %s (see the message above)", o->mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(o->foreground) != 0) {
+		snprintf(err, errsz, "cannot go into the background");
+		goto out_unmount;
+	}
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, (unsigned)(o->max_threads > 0 ? o->max_threads : 64));
+	fuse_loop_cfg_set_idle_threads(cfg, 8);
+	fs_log(&fs, XS_LOG_INFO, "serving %s on %s", xs_repo_describe(repo), o->mountpoint);
+	r = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	if (r != 0) {
+		snprintf(err, errsz, "the FUSE session on %s ended with an error: %s", o->mountpoint,
+			 strerror(r < 0 ? -r : r));
+		r = r < 0 ? r : -r;
+	}
+out_unmount:
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_args:
+	fuse_opt_free_args(&args);
+	return r;
+}

@@ -1,0 +1,581 @@
+/* packages.c - see include/xsysroot/packages.h
+ *
+ * Dependency fields: the parser works on (ptr, len) and never reads past
+ * len.  A field holds at most DEP_MAX_ALTS comma separated entries of at
+ * most DEP_MAX_ATOMS alternatives each (-E2BIG beyond).  Empty entries
+ * ("a, , b", a trailing comma) are -EBADMSG, as dpkg has it.  A name is
+ * [A-Za-z0-9+._-]+, an arch qualifier [A-Za-z0-9-]+, and a version
+ * constraint needs an operator ("(1.0)" alone is refused).
+ *
+ * The name index (hidx) is one allocation of 2.5 * hcap words:
+ *   [0, 2*hcap)          buckets: (first + 1, last + 1) package of a name,
+ *                        0 marks an empty bucket (open addressing);
+ *   [2*hcap, 2.5*hcap)   next + 1 of each package in its name's chain.
+ * hcap is a power of two at least 2 * n, so the buckets are at most half
+ * full whatever the names, and a name shared by many packages costs one
+ * probe sequence, not one per package.  Appending packages extends the
+ * index from hbuilt; crossing hcap / 2 rebuilds it at twice the size.
+ *
+ * Source: only the source package's name is kept ("glibc (2.36-9)" gives
+ * "glibc"); NULL when the field is absent.
+ */
+#include "xsysroot/packages.h"
+#include "xsysroot/deb822.h"
+#include "xsysroot/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEP_MAX_ALTS 4096
+#define DEP_MAX_ATOMS 256
+
+/* ---- dependency fields --------------------------------------------------- */
+
+static bool dep_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '.' || c == '-' || c == '_';
+}
+
+static bool arch_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
+}
+
+static void atom_free(struct xs_dep_atom *a)
+{
+	free(a->name);
+	free(a->archq);
+	free(a->version);
+}
+
+void xs_dep_free(struct xs_dep *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		for (size_t j = 0; j < d->alts[i].n; j++)
+			atom_free(&d->alts[i].atoms[j]);
+		free(d->alts[i].atoms);
+	}
+	free(d->alts);
+	d->alts = NULL;
+	d->n = 0;
+}
+
+struct cursor {
+	const char *s;
+	size_t i, n;
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->i < c->n && dep_ws(c->s[c->i]))
+		c->i++;
+}
+
+static int parse_relop(struct cursor *c)
+{
+	char a = c->s[c->i];
+	char b = c->i + 1 < c->n ? c->s[c->i + 1] : 0;
+	if (a == '<') {
+		c->i += (b == '<' || b == '=') ? 2 : 1;
+		return b == '<' ? XS_OP_LT : XS_OP_LE;
+	}
+	if (a == '>') {
+		c->i += (b == '>' || b == '=') ? 2 : 1;
+		return b == '>' ? XS_OP_GT : XS_OP_GE;
+	}
+	if (a == '=') {
+		c->i++;
+		return XS_OP_EQ;
+	}
+	return -1;
+}
+
+static int parse_atom(struct cursor *c, struct xs_dep_atom *a)
+{
+	memset(a, 0, sizeof *a);
+	size_t s = c->i;
+	while (c->i < c->n && name_char(c->s[c->i]))
+		c->i++;
+	if (c->i == s)
+		return -EBADMSG;
+	a->name = xs_strndup(c->s + s, c->i - s);
+	if (c->i < c->n && c->s[c->i] == ':') {
+		s = ++c->i;
+		while (c->i < c->n && arch_char(c->s[c->i]))
+			c->i++;
+		if (c->i == s)
+			return -EBADMSG;
+		a->archq = xs_strndup(c->s + s, c->i - s);
+	}
+	skip_ws(c);
+	if (c->i < c->n && c->s[c->i] == '(') {
+		c->i++;
+		skip_ws(c);
+		if (c->i >= c->n)
+			return -EBADMSG;
+		int op = parse_relop(c);
+		if (op < 0)
+			return -EBADMSG;
+		a->op = op;
+		skip_ws(c);
+		s = c->i;
+		while (c->i < c->n && !dep_ws(c->s[c->i]) && c->s[c->i] != ')') {
+			unsigned char ch = (unsigned char)c->s[c->i];
+			if (ch < 33 || ch > 126 || ch == '(')
+				return -EBADMSG;
+			c->i++;
+		}
+		if (c->i == s)
+			return -EBADMSG;
+		a->version = xs_strndup(c->s + s, c->i - s);
+		skip_ws(c);
+		if (c->i >= c->n || c->s[c->i] != ')')
+			return -EBADMSG;
+		c->i++;
+		skip_ws(c);
+	}
+	/* architecture restrictions, then build profiles: dropped */
+	while (c->i < c->n && c->s[c->i] == '[') {
+		const char *e = memchr(c->s + c->i + 1, ']', c->n - c->i - 1);
+		if (!e || memchr(c->s + c->i + 1, '[', (size_t)(e - c->s) - c->i - 1))
+			return -EBADMSG;
+		c->i = (size_t)(e - c->s) + 1;
+		skip_ws(c);
+	}
+	while (c->i < c->n && c->s[c->i] == '<') {
+		const char *e = memchr(c->s + c->i + 1, '>', c->n - c->i - 1);
+		if (!e || memchr(c->s + c->i + 1, '<', (size_t)(e - c->s) - c->i - 1))
+			return -EBADMSG;
+		c->i = (size_t)(e - c->s) + 1;
+		skip_ws(c);
+	}
+	return 0;
+}
+
+int xs_dep_parse(const char *s, size_t len, struct xs_dep *out)
+{
+	struct cursor c = { s, 0, s ? len : 0 };
+	size_t acap = 0;
+	int r = 0;
+
+	out->alts = NULL;
+	out->n = 0;
+	skip_ws(&c);
+	if (c.i == c.n)
+		return 0;
+	for (;;) {
+		/* one comma separated entry */
+		if (out->n >= DEP_MAX_ALTS) {
+			r = -E2BIG;
+			goto fail;
+		}
+		xs_grow(&out->alts, &acap, out->n + 1, sizeof *out->alts);
+		struct xs_dep_alt *alt = &out->alts[out->n++];
+		size_t tcap = 0;
+		alt->atoms = NULL;
+		alt->n = 0;
+		for (;;) {
+			skip_ws(&c);
+			if (alt->n >= DEP_MAX_ATOMS) {
+				r = -E2BIG;
+				goto fail;
+			}
+			xs_grow(&alt->atoms, &tcap, alt->n + 1, sizeof *alt->atoms);
+			r = parse_atom(&c, &alt->atoms[alt->n++]);
+			if (r < 0)
+				goto fail;
+			if (c.i < c.n && c.s[c.i] == '|') {
+				c.i++;
+				continue;
+			}
+			break;
+		}
+		if (c.i == c.n)
+			return 0;
+		if (c.s[c.i] != ',') {
+			r = -EBADMSG;
+			goto fail;
+		}
+		c.i++;
+		skip_ws(&c);
+	}
+fail:
+	xs_dep_free(out);
+	return r;
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+void xs_pkgtab_init(struct xs_pkgtab *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+static void pkg_free(struct xs_pkg *p)
+{
+	free(p->name);
+	free(p->version);
+	free(p->arch);
+	free(p->multi_arch);
+	free(p->filename);
+	free(p->source);
+	free(p->section);
+	xs_dep_free(&p->depends);
+	xs_dep_free(&p->pre_depends);
+	xs_dep_free(&p->provides);
+}
+
+void xs_pkgtab_free(struct xs_pkgtab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		pkg_free(&t->pkgs[i]);
+	free(t->pkgs);
+	free(t->hidx);
+	memset(t, 0, sizeof *t);
+}
+
+__attribute__((format(printf, 4, 5)))
+static int bad(char *err, size_t errsz, unsigned line, const char *fmt, ...)
+{
+	if (err && errsz) {
+		int k = snprintf(err, errsz, "line %u: ", line);
+		if (k >= 0 && (size_t)k < errsz) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(err + k, errsz - (size_t)k, fmt, ap);
+			va_end(ap);
+		}
+	}
+	return -EBADMSG;
+}
+
+static int parse_u64(const struct xs_field *f, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (f->value_len == 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < f->value_len; i++) {
+		char ch = f->value[i];
+		if (ch < '0' || ch > '9')
+			return -EBADMSG;
+		unsigned d = (unsigned)(ch - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A single word of printable ASCII (no blanks, no control bytes). */
+static bool is_token(const struct xs_field *f)
+{
+	if (f->value_len == 0)
+		return false;
+	for (size_t i = 0; i < f->value_len; i++) {
+		unsigned char ch = (unsigned char)f->value[i];
+		if (ch < 33 || ch > 126)
+			return false;
+	}
+	return true;
+}
+
+static bool is_pkg_name(const struct xs_field *f)
+{
+	if (f->value_len == 0)
+		return false;
+	for (size_t i = 0; i < f->value_len; i++)
+		if (!name_char(f->value[i]))
+			return false;
+	return true;
+}
+
+static bool safe_filename(const char *s)
+{
+	if (s[0] == '/')
+		return false;
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return true;
+}
+
+enum {
+	F_PACKAGE, F_VERSION, F_ARCH, F_MULTIARCH, F_FILENAME, F_SIZE, F_SHA256,
+	F_SOURCE, F_SECTION, F_ISIZE, F_ESSENTIAL, F_DEPENDS, F_PREDEPENDS, F_PROVIDES,
+	F_COUNT
+};
+#define FIELD(k, s) [k] = { s, sizeof(s) - 1 }
+static const struct {
+	const char *name;
+	size_t len;
+} fields[F_COUNT] = {
+	FIELD(F_PACKAGE, "Package"),	   FIELD(F_VERSION, "Version"),
+	FIELD(F_ARCH, "Architecture"),	   FIELD(F_MULTIARCH, "Multi-Arch"),
+	FIELD(F_FILENAME, "Filename"),	   FIELD(F_SIZE, "Size"),
+	FIELD(F_SHA256, "SHA256"),	   FIELD(F_SOURCE, "Source"),
+	FIELD(F_SECTION, "Section"),	   FIELD(F_ISIZE, "Installed-Size"),
+	FIELD(F_ESSENTIAL, "Essential"),   FIELD(F_DEPENDS, "Depends"),
+	FIELD(F_PREDEPENDS, "Pre-Depends"), FIELD(F_PROVIDES, "Provides"),
+};
+#undef FIELD
+
+static char *dupf(const struct xs_field *f)
+{
+	return f ? xs_strndup(f->value, f->value_len) : NULL;
+}
+
+static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err, size_t errsz)
+{
+	const struct xs_field *f[F_COUNT] = { 0 };
+	unsigned line = st->line;
+	int r;
+
+	for (size_t i = 0; i < st->n; i++) {
+		const struct xs_field *sf = &st->fields[i];
+		for (size_t k = 0; k < F_COUNT; k++)
+			if (sf->name_len == fields[k].len &&
+			    strncasecmp(sf->name, fields[k].name, fields[k].len) == 0) {
+				f[k] = sf;
+				break;
+			}
+	}
+
+	if (!f[F_PACKAGE])
+		return bad(err, errsz, line, "stanza without Package");
+	if (!is_pkg_name(f[F_PACKAGE]))
+		return bad(err, errsz, line, "bad package name '%.*s'",
+			   (int)(f[F_PACKAGE]->value_len > 64 ? 64 : f[F_PACKAGE]->value_len),
+			   f[F_PACKAGE]->value);
+	p->name = dupf(f[F_PACKAGE]);
+	for (size_t k = F_VERSION; k <= F_SHA256; k++)
+		if (k != F_MULTIARCH && !f[k])
+			return bad(err, errsz, line, "package '%s': missing %s", p->name,
+				   fields[k].name);
+	if (!is_token(f[F_VERSION]))
+		return bad(err, errsz, line, "package '%s': bad Version", p->name);
+	if (!is_token(f[F_ARCH]))
+		return bad(err, errsz, line, "package '%s': bad Architecture", p->name);
+	if (f[F_MULTIARCH] && !is_token(f[F_MULTIARCH]))
+		return bad(err, errsz, line, "package '%s': bad Multi-Arch", p->name);
+	if (!is_token(f[F_FILENAME]))
+		return bad(err, errsz, line, "package '%s': bad Filename", p->name);
+	p->version = dupf(f[F_VERSION]);
+	p->arch = dupf(f[F_ARCH]);
+	p->multi_arch = dupf(f[F_MULTIARCH]);
+	p->filename = dupf(f[F_FILENAME]);
+	if (!safe_filename(p->filename))
+		return bad(err, errsz, line, "package '%s': unsafe Filename '%s'", p->name,
+			   p->filename);
+	if (parse_u64(f[F_SIZE], &p->size) < 0)
+		return bad(err, errsz, line, "package '%s': bad Size", p->name);
+	if (f[F_SHA256]->value_len != 64)
+		return bad(err, errsz, line, "package '%s': bad SHA256", p->name);
+	for (size_t i = 0; i < 64; i++) {
+		char ch = f[F_SHA256]->value[i];
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		p->sha256[i] = ch;
+	}
+	p->sha256[64] = 0;
+	if (!xs_is_sha256_hex(p->sha256))
+		return bad(err, errsz, line, "package '%s': bad SHA256", p->name);
+	if (f[F_ISIZE] && parse_u64(f[F_ISIZE], &p->installed_size) < 0)
+		return bad(err, errsz, line, "package '%s': bad Installed-Size", p->name);
+	if (f[F_SOURCE]) {
+		const char *s = f[F_SOURCE]->value;
+		size_t n = 0;
+		while (n < f[F_SOURCE]->value_len && name_char(s[n]))
+			n++;
+		if (n == 0)
+			return bad(err, errsz, line, "package '%s': bad Source", p->name);
+		p->source = xs_strndup(s, n);
+	}
+	if (f[F_SECTION])
+		p->section = dupf(f[F_SECTION]);
+	p->essential = f[F_ESSENTIAL] && f[F_ESSENTIAL]->value_len == 3 &&
+		       strncasecmp(f[F_ESSENTIAL]->value, "yes", 3) == 0;
+
+	static const struct {
+		int k;
+		size_t off;
+	} deps[] = {
+		{ F_DEPENDS, offsetof(struct xs_pkg, depends) },
+		{ F_PREDEPENDS, offsetof(struct xs_pkg, pre_depends) },
+		{ F_PROVIDES, offsetof(struct xs_pkg, provides) },
+	};
+	for (size_t i = 0; i < XS_ARRAY_SIZE(deps); i++) {
+		const struct xs_field *df = f[deps[i].k];
+		if (!df)
+			continue;
+		struct xs_dep *d = (struct xs_dep *)((char *)p + deps[i].off);
+		r = xs_dep_parse(df->value, df->value_len, d);
+		if (r == -E2BIG)
+			return bad(err, errsz, line, "package '%s': %s too long", p->name,
+				   fields[deps[i].k].name);
+		if (r < 0)
+			return bad(err, errsz, line, "package '%s': malformed %s", p->name,
+				   fields[deps[i].k].name);
+	}
+	for (size_t i = 0; i < p->provides.n; i++) {
+		const struct xs_dep_alt *a = &p->provides.alts[i];
+		if (a->n != 1 || (a->atoms[0].op != XS_OP_NONE && a->atoms[0].op != XS_OP_EQ))
+			return bad(err, errsz, line,
+				   "package '%s': Provides with alternatives or a non-'=' version",
+				   p->name);
+	}
+	return 0;
+}
+
+int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
+		      char *err, size_t errsz)
+{
+	struct xs_deb822 it;
+	const struct xs_stanza *st;
+	size_t n0 = t->n;
+	int r;
+
+	xs_deb822_init(&it, data, len);
+	for (;;) {
+		r = xs_deb822_next(&it, &st);
+		if (r < 0) {
+			if (r == -E2BIG)
+				bad(err, errsz, it.line, "line or stanza too long");
+			else
+				bad(err, errsz, it.line, "malformed control data");
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		if (t->n >= XS_PACKAGES_MAX) {
+			if (err && errsz)
+				snprintf(err, errsz, "more than %u packages",
+					 (unsigned)XS_PACKAGES_MAX);
+			r = -E2BIG;
+			goto fail;
+		}
+		xs_grow(&t->pkgs, &t->cap, t->n + 1, sizeof *t->pkgs);
+		struct xs_pkg *p = &t->pkgs[t->n];
+		memset(p, 0, sizeof *p);
+		p->origin = origin;
+		r = parse_stanza(st, p, err, errsz);
+		if (r < 0) {
+			pkg_free(p);
+			goto fail;
+		}
+		t->n++;
+	}
+	xs_deb822_free(&it);
+	return 0;
+fail:
+	xs_deb822_free(&it);
+	for (size_t i = n0; i < t->n; i++)
+		pkg_free(&t->pkgs[i]);
+	t->n = n0;
+	return r;
+}
+
+/* ---- name index ---------------------------------------------------------- */
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static void index_insert(struct xs_pkgtab *t, size_t i)
+{
+	size_t mask = t->hcap - 1;
+	size_t *next = t->hidx + 2 * t->hcap;
+	const char *name = t->pkgs[i].name;
+	size_t b = (size_t)hash_name(name) & mask;
+	for (;;) {
+		size_t *bk = t->hidx + 2 * b;
+		if (bk[0] == 0) {
+			bk[0] = bk[1] = i + 1;
+			break;
+		}
+		if (strcmp(t->pkgs[bk[0] - 1].name, name) == 0) {
+			next[bk[1] - 1] = i + 1;
+			bk[1] = i + 1;
+			break;
+		}
+		b = (b + 1) & mask;
+	}
+	next[i] = 0;
+}
+
+static int index_update(struct xs_pkgtab *t)
+{
+	if (t->hidx && t->hbuilt == t->n)
+		return 0;
+	if (!t->hidx || t->n > t->hcap / 2) {
+		size_t cap = 16;
+		while (cap / 2 < t->n) {
+			if (cap > SIZE_MAX / 8)
+				return -ENOMEM;
+			cap *= 2;
+		}
+		size_t words = 2 * cap + cap / 2;
+		size_t *h = calloc(words, sizeof *h);
+		if (!h)
+			return -ENOMEM;
+		free(t->hidx);
+		t->hidx = h;
+		t->hcap = cap;
+		t->hbuilt = 0;
+	}
+	for (; t->hbuilt < t->n; t->hbuilt++)
+		index_insert(t, t->hbuilt);
+	return 0;
+}
+
+int xs_pkgtab_foreach_name(struct xs_pkgtab *t, const char *name,
+			   int (*cb)(struct xs_pkg *p, size_t idx, void *ud), void *ud)
+{
+	int r = index_update(t);
+	if (r < 0)
+		return r;
+	size_t mask = t->hcap - 1;
+	const size_t *next = t->hidx + 2 * t->hcap;
+	size_t b = (size_t)hash_name(name) & mask;
+	for (;;) {
+		const size_t *bk = t->hidx + 2 * b;
+		if (bk[0] == 0)
+			return 0;
+		if (strcmp(t->pkgs[bk[0] - 1].name, name) == 0) {
+			for (size_t i = bk[0]; i; i = next[i - 1]) {
+				r = cb(&t->pkgs[i - 1], i - 1, ud);
+				if (r)
+					return r;
+			}
+			return 0;
+		}
+		b = (b + 1) & mask;
+	}
+}

@@ -1,0 +1,1054 @@
+/* repo.c - see include/xsysroot/repo.h */
+#include "xsysroot/repo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "config.h"
+#include "xsysroot/aptsrc.h"
+#include "xsysroot/contents.h"
+#include "xsysroot/deb.h"
+#include "xsysroot/decompress.h"
+#include "xsysroot/gpg.h"
+#include "xsysroot/http.h"
+#include "xsysroot/packages.h"
+#include "xsysroot/release.h"
+#include "xsysroot/resolve.h"
+#include "xsysroot/util.h"
+
+#define MAX_INRELEASE (16u << 20)
+#define MAX_PACKAGES_TEXT (1ull << 30)
+#define MAX_CONTENTS_TEXT (4ull << 30)
+#define MAX_INDEX_SIZE (512ull << 20)
+#define MAX_MANIFEST (256u << 20)
+#define MAX_VIEWCACHE (64u << 20)
+/* apt's Acquire::Max-FutureTime: a Date up to 10 days ahead is tolerated */
+#define DATE_SLACK (10 * 24 * 3600)
+#define VIEWCACHE_VERSION "xsysroot-view 1"
+
+struct src {
+	char *uri, *suite, *keyring;
+	char **components;
+	struct xs_release rel;
+	struct xs_contents **contents;
+	size_t ncontents, capcontents;
+};
+
+enum { P_IDLE, P_FETCHING, P_READY };
+
+struct vpkg {
+	char *name, *version, *arch, *filename, *sha256;
+	uint64_t size;
+	int src;
+	/* m guards state, gen and err; never held across the network */
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int state;
+	unsigned gen;
+	char err[1536];
+};
+
+struct xs_repo {
+	const struct xs_arch *arch;
+	char *cache_dir, *gpgv;
+	bool allow_expired, progress;
+	int fetch_timeout_s;
+	int64_t now;
+	xs_log_fn log;
+	void *log_ud;
+	struct xs_store *store;
+	struct xs_http *http_index, *http_deb;
+	struct src *srcs;
+	size_t nsrcs;
+	struct vpkg *pkgs;
+	size_t npkgs;
+	struct xs_view *view;
+	char *describe;
+	/* statistics, updated atomically */
+	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
+};
+
+static void logf_(struct xs_repo *r, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void logf_(struct xs_repo *r, int level, const char *fmt, ...)
+{
+	if (!r->log)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	r->log(level, msg, r->log_ud);
+}
+
+#define FAIL(code, ...)                                \
+	do {                                           \
+		snprintf(err, errsz, __VA_ARGS__);     \
+		return (code);                         \
+	} while (0)
+
+static char **split_list(const char *s)
+{
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	const char *p = s ? s : "";
+	while (*p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		const char *b = p;
+		while (*p && *p != ',' && *p != ' ')
+			p++;
+		if (p > b) {
+			xs_grow(&v, &cap, n + 2, sizeof *v);
+			v[n++] = xs_strndup(b, (size_t)(p - b));
+		}
+	}
+	xs_grow(&v, &cap, n + 1, sizeof *v);
+	v[n] = NULL;
+	return v;
+}
+
+static void free_list(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool list_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+int xs_default_cache_dir(char *out, size_t outsz)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+	int n;
+	if (geteuid() == 0)
+		n = snprintf(out, outsz, "/var/cache/xsysroot");
+	else if (x && *x == '/')
+		n = snprintf(out, outsz, "%s/xsysroot", x);
+	else if (h && *h == '/')
+		n = snprintf(out, outsz, "%s/.cache/xsysroot", h);
+	else
+		return -ENOENT;
+	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+static void add_src(struct xs_repo *r, const char *uri, const char *suite,
+		    char **components, const char *keyring)
+{
+	size_t cap = r->nsrcs;
+	xs_grow(&r->srcs, &cap, r->nsrcs + 1, sizeof *r->srcs);
+	struct src *s = &r->srcs[r->nsrcs++];
+	memset(s, 0, sizeof *s);
+	size_t ul = strlen(uri);
+	while (ul > 1 && uri[ul - 1] == '/')
+		ul--;
+	s->uri = xs_strndup(uri, ul);
+	s->suite = xs_strdup(suite);
+	s->components = components;
+	s->keyring = xs_strdup(keyring);
+}
+
+static int select_sources(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			  size_t errsz)
+{
+	const char *root = cfg->apt_root ? cfg->apt_root : "/";
+	char codename[128] = "";
+	if (!cfg->suite || !cfg->mirror) {
+		if (xs_osrelease_codename(root, codename, sizeof codename) < 0 && !cfg->suite)
+			FAIL(-ENOENT, "cannot tell this system's release: no VERSION_CODENAME in "
+				      "%setc/os-release; pass --suite NAME",
+			     strcmp(root, "/") ? root : "/");
+	}
+	const char *suite = cfg->suite ? cfg->suite : codename;
+	const char *defkr = XS_DEFAULT_KEYRING;
+	if (cfg->mirror) {
+		add_src(r, cfg->mirror, suite, split_list(cfg->components ? cfg->components : "main"),
+			cfg->keyring ? cfg->keyring : defkr);
+		return 0;
+	}
+	struct xs_sourcelist l = { 0 };
+	int q = xs_aptsrc_load(&l, root);
+	if (q < 0) {
+		xs_sourcelist_free(&l);
+		FAIL(q, "cannot read the apt sources under %s: %s", root, strerror(-q));
+	}
+	char **want = split_list(cfg->components ? cfg->components : "main");
+	for (size_t i = 0; i < l.n; i++) {
+		struct xs_source *e = &l.v[i];
+		if (!e->enabled || !xs_suite_belongs(e->suite, codename))
+			continue;
+		/* --suite alone: the host's mirror for the codename, the suite named */
+		if (cfg->suite && strcmp(e->suite, codename))
+			continue;
+		size_t n = 0;
+		char **comps = xs_xcalloc(1, sizeof *comps * (strlen(cfg->components ? cfg->components : "main") + 2));
+		for (size_t k = 0; want[k]; k++)
+			if (list_has(e->components, want[k]) || cfg->components)
+				comps[n++] = xs_strdup(want[k]);
+		if (!n) {
+			free(comps);
+			continue;
+		}
+		bool dup = false;
+		for (size_t k = 0; k < r->nsrcs; k++)
+			if (!strcmp(r->srcs[k].suite, cfg->suite ? suite : e->suite) &&
+			    !strncmp(r->srcs[k].uri, e->uri, strlen(r->srcs[k].uri)))
+				dup = true;
+		if (dup) {
+			free_list(comps);
+			continue;
+		}
+		add_src(r, e->uri, cfg->suite ? suite : e->suite, comps,
+			cfg->keyring ? cfg->keyring : e->signed_by ? e->signed_by : defkr);
+	}
+	free_list(want);
+	xs_sourcelist_free(&l);
+	if (!r->nsrcs)
+		FAIL(-ENOENT, "no Debian source for '%s' in %setc/apt/sources.list or "
+			      "%setc/apt/sources.list.d/: pass --mirror URL (the folder that holds "
+			      "dists/ and pool/) and --suite NAME",
+		     codename, root, root);
+	return 0;
+}
+
+/* ---- fetching into the store ------------------------------------------- */
+
+static int sink_txn_write(const void *p, size_t n, void *ud)
+{
+	return xs_txn_write(ud, p, n);
+}
+static int sink_txn_reset(void *ud)
+{
+	return xs_txn_reset(ud);
+}
+static int sink_buf_write(const void *p, size_t n, void *ud)
+{
+	return xs_buf_append(ud, p, n);
+}
+static int sink_buf_reset(void *ud)
+{
+	((struct xs_buf *)ud)->len = 0;
+	return 0;
+}
+
+/* GET url into the store, checking digest and size. */
+static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
+			const char *sha256, uint64_t size, const char *label,
+			uint64_t *bytes, char *err, size_t errsz)
+{
+	struct xs_txn *t;
+	int q = xs_txn_begin(r->store, size, &t);
+	if (q < 0)
+		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
+	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, t };
+	struct xs_http_stats hs = { 0 };
+	q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
+	if (bytes)
+		*bytes = hs.bytes;
+	if (q < 0) {
+		uint64_t got = xs_txn_size(t);
+		xs_txn_abort(t);
+		if (q == -EFBIG)
+			FAIL(q, "'%s' from %s: larger than the expected size %llu: refused at %llu bytes",
+			     label, url, (unsigned long long)size, (unsigned long long)got + 1);
+		if (q == -ENOSPC)
+			FAIL(q, "'%s' from %s: no space left in %s", label, url, r->cache_dir);
+		return q;
+	}
+	uint64_t got = xs_txn_size(t);
+	char have[65] = "";
+	q = xs_txn_commit(t, sha256, size, have);
+	if (q == -EBADMSG) {
+		if (got != size)
+			FAIL(q, "'%s' from %s: size mismatch: expected %llu bytes, received %llu", label,
+			     url, (unsigned long long)size, (unsigned long long)got);
+		FAIL(q, "'%s' from %s: SHA256 mismatch: expected %s, received %s", label, url, sha256,
+		     have);
+	}
+	if (q < 0)
+		FAIL(q, "cannot store '%s' from %s in %s: %s", label, url, r->cache_dir, strerror(-q));
+	return 0;
+}
+
+static char *dist_url(const struct src *s, const char *path)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	xs_buf_printf(&b, "%s/dists/%s/%s", s->uri, s->suite, path);
+	return xs_buf_steal(&b, NULL);
+}
+
+static char *src_desc(const struct src *s)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	xs_buf_printf(&b, "%s %s", s->uri, s->suite);
+	return xs_buf_steal(&b, NULL);
+}
+
+/* The meta/ name of per-source state. */
+static void src_key(const struct src *s, const char *what, char *out, size_t outsz)
+{
+	char hex[65];
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	xs_buf_printf(&b, "%s\n%s", s->uri, s->suite);
+	xs_sha256_buf(b.data, b.len, hex);
+	xs_buf_free(&b);
+	snprintf(out, outsz, "%s-%.16s", what, hex);
+}
+
+static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
+{
+	_cleanup_free_ char *url = dist_url(s, "InRelease");
+	struct xs_buf body;
+	xs_buf_init(&body, MAX_INRELEASE);
+	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, &body };
+	struct xs_http_stats hs = { 0 };
+	int q = xs_http_get(r->http_index, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
+	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
+	if (q < 0) {
+		xs_buf_free(&body);
+		if (q == -ENOENT)
+			FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
+				"(check --mirror and --suite)", url, s->suite);
+		return q;
+	}
+	char name[128], path[XS_MAX_PATH];
+	src_key(s, "inrelease", name, sizeof name);
+	char newname[160];
+	snprintf(newname, sizeof newname, "%s.new", name);
+	q = xs_store_meta_write(r->store, newname, body.data, body.len);
+	if (q < 0) {
+		xs_buf_free(&body);
+		FAIL(q, "cannot write %s/meta/%s: %s", r->cache_dir, newname, strerror(-q));
+	}
+	xs_store_meta_path(r->store, newname, path, sizeof path);
+	const char *keyrings[] = { s->keyring, NULL };
+	struct xs_gpg_result gr;
+	char gerr[1024] = "";
+	q = xs_gpgv_verify(r->gpgv, keyrings, path, &gr, gerr, sizeof gerr);
+	if (q < 0) {
+		xs_buf_free(&body);
+		unlink(path);
+		FAIL(q, "%s: signature refused: %s", url, gerr);
+	}
+	char *text = NULL;
+	size_t tlen = 0;
+	char perr[512] = "";
+	q = xs_clearsign_split(body.data, body.len, &text, &tlen, perr, sizeof perr);
+	if (q < 0) {
+		xs_buf_free(&body);
+		unlink(path);
+		FAIL(q, "%s: refused: %s", url, perr);
+	}
+	q = xs_release_parse(text, tlen, &s->rel, perr, sizeof perr);
+	free(text);
+	if (q < 0) {
+		xs_buf_free(&body);
+		unlink(path);
+		FAIL(q, "%s: malformed Release: %s", url, perr);
+	}
+	q = xs_release_check_dates(&s->rel, r->now, DATE_SLACK, r->allow_expired, perr, sizeof perr);
+	if (q < 0) {
+		xs_buf_free(&body);
+		unlink(path);
+		FAIL(q, "%s: refused: %s%s", url, perr,
+		     q == -EKEYEXPIRED ? " (--allow-expired overrides this)" : "");
+	}
+	if ((!s->rel.suite || strcmp(s->rel.suite, s->suite)) &&
+	    (!s->rel.codename || strcmp(s->rel.codename, s->suite))) {
+		xs_buf_free(&body);
+		unlink(path);
+		FAIL(-EKEYREJECTED, "%s: refused: it is for Suite '%s', Codename '%s', not '%s'", url,
+		     s->rel.suite ? s->rel.suite : "", s->rel.codename ? s->rel.codename : "",
+		     s->suite);
+	}
+	/* rollback: never accept a Release older than one verified before */
+	char dname[160];
+	snprintf(dname, sizeof dname, "%s.date", name);
+	char *old = NULL;
+	size_t olen = 0;
+	if (xs_store_meta_read(r->store, dname, 64, &old, &olen) == 0) {
+		long long prev = strtoll(old, NULL, 10);
+		free(old);
+		if (s->rel.date >= 0 && s->rel.date < prev) {
+			xs_buf_free(&body);
+			unlink(path);
+			char a[64], b[64];
+			time_t ta = (time_t)s->rel.date, tb = (time_t)prev;
+			strftime(a, sizeof a, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&ta));
+			strftime(b, sizeof b, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&tb));
+			FAIL(-EKEYREJECTED, "%s: refused: its Date (%s) is older than the Release "
+				"verified before (%s): a rollback", url, a, b);
+		}
+	}
+	char db[32];
+	int dn = snprintf(db, sizeof db, "%lld", (long long)s->rel.date);
+	xs_store_meta_write(r->store, dname, db, (size_t)dn);
+	char fin[XS_MAX_PATH];
+	xs_store_meta_path(r->store, name, fin, sizeof fin);
+	rename(path, fin);
+	xs_buf_free(&body);
+	if (!list_has(s->rel.architectures, r->arch->deb)) {
+		struct xs_buf al;
+		xs_buf_init(&al, 4096);
+		for (size_t i = 0; s->rel.architectures && s->rel.architectures[i]; i++)
+			xs_buf_printf(&al, "%s%s", i ? " " : "", s->rel.architectures[i]);
+		snprintf(err, errsz, "%s %s does not carry architecture %s (Architectures: %s)",
+			 s->uri, s->suite, r->arch->deb, al.data ? al.data : "");
+		xs_buf_free(&al);
+		return -ENXIO;
+	}
+	return 0;
+}
+
+/* Make sure the index at Release path is in the store; *file gets its entry. */
+static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release_file *f,
+		       char *err, size_t errsz)
+{
+	if (xs_store_has_object(r->store, f->sha256)) {
+		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (f->size > MAX_INDEX_SIZE)
+		FAIL(-EFBIG, "%s/dists/%s/%s: %llu bytes is over the %llu-byte limit for an index",
+		     s->uri, s->suite, f->path, (unsigned long long)f->size,
+		     (unsigned long long)MAX_INDEX_SIZE);
+	_cleanup_free_ char *plain = dist_url(s, f->path);
+	uint64_t bytes = 0;
+	int q = -ENOENT;
+	if (s->rel.acquire_by_hash) {
+		char rel[XS_MAX_PATH];
+		const char *slash = strrchr(f->path, '/');
+		int dl = slash ? (int)(slash - f->path) : 0;
+		snprintf(rel, sizeof rel, "%.*s%sby-hash/SHA256/%s", dl, f->path, dl ? "/" : "",
+			 f->sha256);
+		_cleanup_free_ char *url = dist_url(s, rel);
+		q = fetch_object(r, r->http_index, url, f->sha256, f->size, f->path, &bytes, err,
+				 errsz);
+		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
+	}
+	if (q == -ENOENT) { /* no by-hash copy: the plain path, as apt does */
+		q = fetch_object(r, r->http_index, plain, f->sha256, f->size, f->path, &bytes, err,
+				 errsz);
+		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
+	}
+	return q;
+}
+
+static const struct xs_release_file *find_index(const struct src *s, const char *stem)
+{
+	static const char *const ext[] = { ".xz", ".gz", ".zst", ".bz2", "" };
+	for (size_t i = 0; i < XS_ARRAY_SIZE(ext); i++) {
+		char p[512];
+		snprintf(p, sizeof p, "%s%s", stem, ext[i]);
+		const struct xs_release_file *f = xs_release_find(&s->rel, p);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+/* ---- resolution (cached) ------------------------------------------------- */
+
+static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char *version,
+		    const char *arch, const char *filename, const char *sha256, uint64_t size,
+		    int src)
+{
+	if (src < 0 || (size_t)src >= r->nsrcs || !xs_is_sha256_hex(sha256))
+		return -EBADMSG;
+	xs_grow(&r->pkgs, cap, r->npkgs + 1, sizeof *r->pkgs);
+	struct vpkg *p = &r->pkgs[r->npkgs++];
+	memset(p, 0, sizeof *p);
+	p->name = xs_strdup(name);
+	p->version = xs_strdup(version);
+	p->arch = xs_strdup(arch);
+	p->filename = xs_strdup(filename);
+	p->sha256 = xs_strdup(sha256);
+	p->size = size;
+	p->src = src;
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	return 0;
+}
+
+static int load_viewcache(struct xs_repo *r, const char *name)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (xs_store_meta_read(r->store, name, MAX_VIEWCACHE, &data, &len) < 0)
+		return -ENOENT;
+	size_t cap = 0;
+	int q = 0;
+	char *save = NULL, *line = strtok_r(data, "\n", &save);
+	if (!line || strcmp(line, VIEWCACHE_VERSION))
+		q = -EBADMSG;
+	while (q == 0 && (line = strtok_r(NULL, "\n", &save))) {
+		char *f[7];
+		size_t n = 0;
+		char *s2 = NULL;
+		for (char *t = strtok_r(line, "\t", &s2); t && n < 7; t = strtok_r(NULL, "\t", &s2))
+			f[n++] = t;
+		if (n != 7) {
+			q = -EBADMSG;
+			break;
+		}
+		q = add_vpkg(r, &cap, f[0], f[1], f[2], f[6], f[5], strtoull(f[4], NULL, 10),
+			     atoi(f[3]));
+	}
+	free(data);
+	if (q < 0 || r->npkgs == 0) {
+		for (size_t i = 0; i < r->npkgs; i++) {
+			struct vpkg *p = &r->pkgs[i];
+			free(p->name), free(p->version), free(p->arch), free(p->filename),
+				free(p->sha256);
+		}
+		free(r->pkgs);
+		r->pkgs = NULL;
+		r->npkgs = 0;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
+{
+	/* the key: architecture, roots and every Packages digest */
+	char **extra = split_list(packages);
+	const char *base[] = { "libc6", "libgcc-s1", "libstdc++6" };
+	size_t nroots = 0;
+	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
+					sizeof *roots);
+	for (size_t i = 0; i < XS_ARRAY_SIZE(base); i++)
+		roots[nroots++] = base[i];
+	for (size_t i = 0; extra[i]; i++)
+		roots[nroots++] = extra[i];
+	struct xs_buf key;
+	xs_buf_init(&key, 1 << 24);
+	xs_buf_printf(&key, "%s\n%s\n", VIEWCACHE_VERSION, r->arch->deb);
+	for (size_t i = 0; i < nroots; i++)
+		xs_buf_printf(&key, "root %s\n", roots[i]);
+	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
+	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
+	size_t nidx = 0;
+	int q = 0;
+	for (size_t s = 0; s < r->nsrcs; s++) {
+		for (size_t c = 0; r->srcs[s].components[c] && c < 16; c++) {
+			char stem[256];
+			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", r->srcs[s].components[c],
+				 r->arch->deb);
+			const struct xs_release_file *f = find_index(&r->srcs[s], stem);
+			if (!f) {
+				_cleanup_free_ char *d = src_desc(&r->srcs[s]);
+				snprintf(err, errsz, "%s: Release lists no %s index (is component '%s' right?)",
+					 d, stem, r->srcs[s].components[c]);
+				q = -ENOENT;
+				goto out;
+			}
+			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
+			idx_src[nidx] = (int)s;
+			idx[nidx++] = f;
+		}
+	}
+	char hex[65], name[96];
+	xs_sha256_buf(key.data, key.len, hex);
+	snprintf(name, sizeof name, "view-%.32s", hex);
+	if (load_viewcache(r, name) == 0)
+		goto out;
+
+	struct xs_pkgtab tab;
+	xs_pkgtab_init(&tab);
+	for (size_t i = 0; i < nidx && q == 0; i++) {
+		struct src *s = &r->srcs[idx_src[i]];
+		q = fetch_index(r, s, idx[i], err, errsz);
+		if (q < 0)
+			break;
+		_cleanup_close_ int fd = xs_store_open_object(r->store, idx[i]->sha256);
+		if (fd < 0) {
+			q = fd;
+			snprintf(err, errsz, "cannot open the cached %s: %s", idx[i]->path, strerror(-q));
+			break;
+		}
+		struct xs_buf text;
+		q = xs_decompress_to_buf(fd, MAX_PACKAGES_TEXT, &text);
+		if (q < 0) {
+			snprintf(err, errsz, "%s/dists/%s/%s: cannot decompress: %s", s->uri, s->suite,
+				 idx[i]->path, strerror(-q));
+			break;
+		}
+		char perr[512] = "";
+		q = xs_packages_parse(&tab, text.data, text.len, idx_src[i], perr, sizeof perr);
+		xs_buf_free(&text);
+		if (q < 0)
+			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
+	}
+	size_t *sel = NULL, nsel = 0;
+	if (q == 0) {
+		char rerr[1024] = "";
+		q = xs_resolve(&tab, r->arch->deb, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
+		if (q < 0)
+			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", r->arch->deb,
+				 r->describe, rerr);
+	}
+	if (q == 0) {
+		struct xs_buf out;
+		xs_buf_init(&out, MAX_VIEWCACHE);
+		xs_buf_printf(&out, "%s\n", VIEWCACHE_VERSION);
+		size_t cap = 0;
+		for (size_t i = 0; i < nsel && q == 0; i++) {
+			struct xs_pkg *p = &tab.pkgs[sel[i]];
+			if (strpbrk(p->filename, "\t\n") || strpbrk(p->version, "\t\n")) {
+				q = -EBADMSG;
+				snprintf(err, errsz, "package %s: unusable Filename", p->name);
+				break;
+			}
+			xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version, p->arch,
+				      p->origin, (unsigned long long)p->size, p->sha256, p->filename);
+			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
+				     p->size, p->origin);
+		}
+		if (q == 0)
+			xs_store_meta_write(r->store, name, out.data, out.len);
+		xs_buf_free(&out);
+	}
+	free(sel);
+	xs_pkgtab_free(&tab);
+out:
+	xs_buf_free(&key);
+	free(idx);
+	free(idx_src);
+	free(roots);
+	free_list(extra);
+	return q;
+}
+
+/* ---- Contents ------------------------------------------------------------ */
+
+static int open_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
+			 size_t errsz)
+{
+	const struct xs_release_file *f = xs_release_find(&s->rel, path);
+	if (!f)
+		return 0; /* this source has none: handled by the fallbacks */
+	char name[96], ipath[XS_MAX_PATH];
+	snprintf(name, sizeof name, "contents-%s.idx", f->sha256);
+	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
+	struct xs_contents *c = NULL;
+	if (xs_contents_open(ipath, &c) < 0) {
+		int q = fetch_index(r, s, f, err, errsz);
+		if (q < 0)
+			return q;
+		_cleanup_close_ int fd = xs_store_open_object(r->store, f->sha256);
+		if (fd < 0)
+			FAIL(fd, "cannot open the cached %s: %s", f->path, strerror(-fd));
+		struct xs_contents_stats st = { 0 };
+		uint64_t t0 = xs_now_ns();
+		q = xs_contents_build(fd, MAX_CONTENTS_TEXT, ipath, &st);
+		if (q < 0)
+			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->uri, s->suite, f->path,
+			     strerror(-q));
+		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->uri,
+		      s->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
+		      (xs_now_ns() - t0) / 1e9);
+		/* the compact index replaces the raw file */
+		char opath[XS_MAX_PATH];
+		if (xs_store_object_path(r->store, f->sha256, opath, sizeof opath) == 0)
+			unlink(opath);
+		q = xs_contents_open(ipath, &c);
+		if (q < 0)
+			FAIL(q, "cannot open %s: %s", ipath, strerror(-q));
+	}
+	xs_grow(&s->contents, &s->capcontents, s->ncontents + 1, sizeof *s->contents);
+	s->contents[s->ncontents++] = c;
+	return 0;
+}
+
+struct add_ctx {
+	struct xs_repo *r;
+	int pkg;
+	size_t n;
+};
+
+static int add_path_cb(const char *path, void *ud)
+{
+	struct add_ctx *a = ud;
+	a->n++;
+	return xs_view_add_pending(a->r->view, path, a->pkg);
+}
+
+static size_t add_from_src(struct xs_repo *r, struct src *s, int pkg)
+{
+	struct add_ctx a = { r, pkg, 0 };
+	for (size_t k = 0; k < s->ncontents; k++)
+		xs_contents_foreach(s->contents[k], r->pkgs[pkg].name, add_path_cb, &a);
+	return a.n;
+}
+
+static bool manifest_cached(struct xs_repo *r, size_t i);
+
+static int build_view(struct xs_repo *r, char *err, size_t errsz)
+{
+	for (size_t s = 0; s < r->nsrcs; s++) {
+		struct src *src = &r->srcs[s];
+		for (size_t c = 0; src->components[c]; c++) {
+			char p1[256], p2[256];
+			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->components[c], r->arch->deb);
+			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->components[c]);
+			int q = open_contents(r, src, p1, err, errsz);
+			if (q == 0)
+				q = open_contents(r, src, p2, err, errsz);
+			if (q < 0)
+				return q;
+		}
+	}
+	size_t eager = 0;
+	for (size_t i = 0; i < r->npkgs; i++) {
+		if (manifest_cached(r, i))
+			continue; /* applied exactly, from the manifest */
+		struct vpkg *p = &r->pkgs[i];
+		/* the package's own source first, then any other (security
+		 * archives publish empty Contents files) */
+		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
+		for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
+			if ((int)s != p->src)
+				n = add_from_src(r, &r->srcs[s], (int)i);
+		if (n)
+			continue;
+		eager++;
+		logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
+		      p->version);
+		int q = xs_repo_fetch(r, i, err, errsz);
+		if (q < 0)
+			return q;
+	}
+	return 0;
+}
+
+/* ---- packages ------------------------------------------------------------ */
+
+static void manifest_name(const struct vpkg *p, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "manifest-%s", p->sha256);
+}
+
+/* Apply a cached manifest when every object it names is present. */
+static int apply_cached_manifest(struct xs_repo *r, size_t i)
+{
+	struct vpkg *p = &r->pkgs[i];
+	char name[96];
+	manifest_name(p, name, sizeof name);
+	char *data = NULL;
+	size_t len = 0;
+	int q = xs_store_meta_read(r->store, name, MAX_MANIFEST, &data, &len);
+	if (q < 0)
+		return q;
+	struct xs_manifest m = { 0 };
+	q = xs_manifest_parse(data, len, &m);
+	free(data);
+	for (size_t k = 0; q == 0 && k < m.n; k++)
+		if (m.e[k].type == XS_E_REG && !xs_store_has_object(r->store, m.e[k].sha256))
+			q = -ENOENT;
+	if (q == 0)
+		q = xs_view_apply(r->view, (int)i, &m);
+	xs_manifest_free(&m);
+	return q;
+}
+
+static bool manifest_cached(struct xs_repo *r, size_t i)
+{
+	struct vpkg *p = &r->pkgs[i];
+	if (apply_cached_manifest(r, i) < 0)
+		return false;
+	p->state = P_READY;
+	__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+{
+	struct vpkg *p = &r->pkgs[i];
+	if (apply_cached_manifest(r, i) == 0) {
+		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	const struct src *s = &r->srcs[p->src];
+	char label[512];
+	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
+	struct xs_buf url;
+	xs_buf_init(&url, 1 << 16);
+	xs_buf_printf(&url, "%s/%s", s->uri, p->filename);
+	uint64_t t0 = xs_now_ns(), bytes = 0;
+	char ferr[1024] = "";
+	int q = xs_store_has_object(r->store, p->sha256)
+			? 0
+			: fetch_object(r, r->http_deb, url.data, p->sha256, p->size, label, &bytes,
+				       ferr, sizeof ferr);
+	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
+		xs_buf_free(&url);
+		return q;
+	}
+	int fd = xs_store_open_object(r->store, p->sha256);
+	if (fd < 0) {
+		snprintf(err, errsz, "failed to open the fetched '%s' in %s: %s", label, r->cache_dir,
+			 strerror(-fd));
+		xs_buf_free(&url);
+		return fd;
+	}
+	struct xs_limits lim;
+	xs_limits_default(&lim);
+	struct xs_manifest m = { 0 };
+	char uerr[1024] = "";
+	q = xs_deb_unpack(r->store, fd, &lim, &m, uerr, sizeof uerr);
+	close(fd);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to unpack '%s' from %s: %s", label, url.data, uerr);
+		xs_manifest_free(&m);
+		xs_buf_free(&url);
+		return q;
+	}
+	char *data = NULL;
+	size_t len = 0;
+	char name[96];
+	manifest_name(p, name, sizeof name);
+	q = xs_manifest_serialize(&m, &data, &len);
+	if (q == 0)
+		q = xs_store_meta_write(r->store, name, data, len);
+	free(data);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to record '%s' in %s: %s", label, r->cache_dir,
+			 strerror(-q));
+		xs_manifest_free(&m);
+		xs_buf_free(&url);
+		return q;
+	}
+	xs_view_apply(r->view, (int)i, &m);
+	/* the unpacked files and the manifest replace the .deb */
+	char opath[XS_MAX_PATH];
+	if (xs_store_object_path(r->store, p->sha256, opath, sizeof opath) == 0)
+		unlink(opath);
+	if (bytes) {
+		char sz[32];
+		__atomic_add_fetch(&r->debs_fetched, 1, __ATOMIC_RELAXED);
+		logf_(r, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s", label,
+		      xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data, (xs_now_ns() - t0) / 1e9);
+	}
+	xs_manifest_free(&m);
+	xs_buf_free(&url);
+	return 0;
+}
+
+int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+{
+	if (i >= r->npkgs)
+		FAIL(-EINVAL, "no package %zu in the view", i);
+	struct vpkg *p = &r->pkgs[i];
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += r->fetch_timeout_s + 5;
+	pthread_mutex_lock(&p->m);
+	if (p->state == P_FETCHING) {
+		unsigned gen = p->gen;
+		while (p->state == P_FETCHING && p->gen == gen) {
+			if (pthread_cond_timedwait(&p->cv, &p->m, &dl) == ETIMEDOUT) {
+				pthread_mutex_unlock(&p->m);
+				FAIL(-ETIMEDOUT, "gave up waiting for '%s %s' after %d s", p->name,
+				     p->version, r->fetch_timeout_s);
+			}
+		}
+		int q = p->state == P_READY ? 0 : -EIO;
+		if (q < 0)
+			snprintf(err, errsz, "%s", p->err);
+		pthread_mutex_unlock(&p->m);
+		return q;
+	}
+	if (p->state == P_READY) {
+		pthread_mutex_unlock(&p->m);
+		return 0;
+	}
+	p->state = P_FETCHING;
+	pthread_mutex_unlock(&p->m);
+
+	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
+	char ferr[1536] = "";
+	int q = do_fetch(r, i, ferr, sizeof ferr);
+	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
+	if (q < 0) {
+		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
+		snprintf(err, errsz, "%s", ferr);
+	}
+
+	pthread_mutex_lock(&p->m);
+	p->state = q == 0 ? P_READY : P_IDLE;
+	snprintf(p->err, sizeof p->err, "%s", ferr);
+	p->gen++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->m);
+	return q;
+}
+
+/* ---- open / free ------------------------------------------------------- */
+
+int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
+		 size_t errsz)
+{
+	const struct xs_arch *arch = xs_arch_lookup(cfg->arch);
+	if (!arch)
+		FAIL(-EINVAL, "unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, "
+			      "ppc64el, s390x, mips64el, riscv64, loong64)", cfg->arch);
+	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
+	r->arch = arch;
+	r->cache_dir = xs_strdup(cfg->cache_dir);
+	r->gpgv = xs_strdup(cfg->gpgv ? cfg->gpgv : XS_GPGV);
+	r->allow_expired = cfg->allow_expired;
+	r->progress = cfg->progress;
+	r->fetch_timeout_s = cfg->fetch_timeout_s > 0 ? cfg->fetch_timeout_s : 120;
+	r->now = cfg->now ? cfg->now : (int64_t)time(NULL);
+	r->log = cfg->log;
+	r->log_ud = cfg->log_ud;
+	int q = select_sources(r, cfg, err, errsz);
+	if (q < 0)
+		goto fail;
+	struct xs_buf d;
+	xs_buf_init(&d, 1 << 16);
+	for (size_t i = 0; i < r->nsrcs; i++)
+		xs_buf_printf(&d, "%s%s %s", i ? ", " : "", r->srcs[i].uri, r->srcs[i].suite);
+	r->describe = xs_buf_steal(&d, NULL);
+
+	q = xs_mkdir_p(r->cache_dir, 0755);
+	if (q == 0)
+		q = xs_store_open(r->cache_dir, &r->store);
+	if (q < 0) {
+		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
+			 strerror(-q));
+		goto fail;
+	}
+	struct xs_http_opts ho;
+	xs_http_opts_default(&ho);
+	ho.progress = cfg->progress;
+	ho.total_timeout_s = 0; /* indexes: bounded by the stall detector */
+	q = xs_http_new(&ho, &r->http_index);
+	if (q == 0) {
+		ho.total_timeout_s = r->fetch_timeout_s;
+		q = xs_http_new(&ho, &r->http_deb);
+	}
+	if (q < 0) {
+		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
+		goto fail;
+	}
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		q = verify_release(r, &r->srcs[i], err, errsz);
+		if (q < 0)
+			goto fail;
+	}
+	q = resolve_view(r, cfg->packages, err, errsz);
+	if (q < 0)
+		goto fail;
+	int64_t mtime = 0;
+	for (size_t i = 0; i < r->nsrcs; i++)
+		if (r->srcs[i].rel.date > mtime)
+			mtime = r->srcs[i].rel.date;
+	r->view = xs_view_new(r->store, mtime);
+	q = build_view(r, err, errsz);
+	if (q < 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	xs_repo_free(r);
+	return q;
+}
+
+void xs_repo_free(struct xs_repo *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct src *s = &r->srcs[i];
+		free(s->uri), free(s->suite), free(s->keyring);
+		free_list(s->components);
+		xs_release_free(&s->rel);
+		for (size_t k = 0; k < s->ncontents; k++)
+			xs_contents_close(s->contents[k]);
+		free(s->contents);
+	}
+	free(r->srcs);
+	for (size_t i = 0; i < r->npkgs; i++) {
+		struct vpkg *p = &r->pkgs[i];
+		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
+		pthread_mutex_destroy(&p->m);
+		pthread_cond_destroy(&p->cv);
+	}
+	free(r->pkgs);
+	xs_view_free(r->view);
+	xs_http_free(r->http_index);
+	xs_http_free(r->http_deb);
+	if (r->store)
+		xs_store_close(r->store);
+	free(r->cache_dir);
+	free(r->gpgv);
+	free(r->describe);
+	free(r);
+}
+
+const struct xs_arch *xs_repo_arch(struct xs_repo *r)
+{
+	return r->arch;
+}
+struct xs_view *xs_repo_view(struct xs_repo *r)
+{
+	return r->view;
+}
+size_t xs_repo_npkgs(struct xs_repo *r)
+{
+	return r->npkgs;
+}
+const char *xs_repo_describe(struct xs_repo *r)
+{
+	return r->describe;
+}
+
+int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
+{
+	if (i >= r->npkgs)
+		return -ENOENT;
+	struct vpkg *p = &r->pkgs[i];
+	out->name = p->name;
+	out->version = p->version;
+	out->arch = p->arch;
+	out->filename = p->filename;
+	out->sha256 = p->sha256;
+	out->size = p->size;
+	out->mirror = r->srcs[p->src].uri;
+	pthread_mutex_lock(&p->m);
+	out->fetched = p->state == P_READY;
+	pthread_mutex_unlock(&p->m);
+	return 0;
+}
+
+void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st)
+{
+	st->debs_fetched = __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED);
+	st->deb_bytes = __atomic_load_n(&r->deb_bytes, __ATOMIC_RELAXED);
+	st->cache_hits = __atomic_load_n(&r->cache_hits, __ATOMIC_RELAXED);
+	st->fetch_failures = __atomic_load_n(&r->fetch_failures, __ATOMIC_RELAXED);
+	st->in_flight = __atomic_load_n(&r->in_flight, __ATOMIC_RELAXED);
+	st->index_bytes = __atomic_load_n(&r->index_bytes, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,498 @@
+/* view.c - see include/xsysroot/view.h */
+#include "xsysroot/view.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "xsysroot/util.h"
+
+struct vnode {
+	char *name;
+	uint64_t parent;
+	uint32_t mode; /* 0: pending */
+	uint32_t uid, gid, nlink;
+	uint64_t size, rdev;
+	int64_t mtime;
+	int pkg;
+	uint64_t alias; /* hardlink: inode of the target, 0 none */
+	char *link;	/* symlink target */
+	char sha256[65];
+	int fd;		/* content fd, -1 until first read; set by CAS */
+	uint64_t *kids; /* directories: child inodes sorted by name */
+	size_t nkids, capkids;
+};
+
+struct xs_view {
+	/* Lock order: lock, then nothing (the store has its own locks).
+	 * Guards nodes, n, cap and every node's fields except fd. */
+	pthread_rwlock_t lock;
+	struct vnode **nodes; /* index ino - 1 */
+	size_t n, cap;
+	struct xs_store *store;
+	int64_t mtime;
+	uint64_t conflicts;
+};
+
+static struct vnode *node_get(struct xs_view *v, uint64_t ino)
+{
+	if (ino == 0 || ino > v->n)
+		return NULL;
+	return v->nodes[ino - 1];
+}
+
+static uint64_t node_new(struct xs_view *v, uint64_t parent, const char *name,
+			 size_t name_len, uint32_t mode, int pkg)
+{
+	struct vnode *nd = xs_xcalloc(1, sizeof *nd);
+	nd->name = xs_strndup(name, name_len);
+	nd->parent = parent;
+	nd->mode = mode;
+	nd->nlink = S_ISDIR(mode) ? 2 : 1;
+	nd->mtime = v->mtime;
+	nd->pkg = pkg;
+	nd->fd = -1;
+	xs_grow(&v->nodes, &v->cap, v->n + 1, sizeof *v->nodes);
+	v->nodes[v->n++] = nd;
+	return v->n;
+}
+
+struct xs_view *xs_view_new(struct xs_store *store, int64_t default_mtime)
+{
+	struct xs_view *v = xs_xcalloc(1, sizeof *v);
+	pthread_rwlock_init(&v->lock, NULL);
+	v->store = store;
+	v->mtime = default_mtime;
+	node_new(v, 1, "", 0, S_IFDIR | 0755, -1);
+	return v;
+}
+
+void xs_view_free(struct xs_view *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		struct vnode *nd = v->nodes[i];
+		if (nd->fd >= 0)
+			close(nd->fd);
+		free(nd->name);
+		free(nd->link);
+		free(nd->kids);
+		free(nd);
+	}
+	free(v->nodes);
+	pthread_rwlock_destroy(&v->lock);
+	free(v);
+}
+
+/* Binary search a directory's children; returns the index of name or the
+ * insertion point with *found false. */
+static size_t kid_find(struct xs_view *v, struct vnode *dir, const char *name,
+		       size_t len, bool *found)
+{
+	size_t lo = 0, hi = dir->nkids;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *kn = v->nodes[dir->kids[mid] - 1]->name;
+		int c = strncmp(kn, name, len);
+		if (c == 0)
+			c = kn[len] ? 1 : 0;
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static uint64_t kid_insert(struct xs_view *v, uint64_t dir_ino, size_t pos,
+			   const char *name, size_t len, uint32_t mode, int pkg)
+{
+	uint64_t ino = node_new(v, dir_ino, name, len, mode, pkg);
+	struct vnode *dir = v->nodes[dir_ino - 1];
+	xs_grow(&dir->kids, &dir->capkids, dir->nkids + 1, sizeof *dir->kids);
+	memmove(dir->kids + pos + 1, dir->kids + pos, (dir->nkids - pos) * sizeof *dir->kids);
+	dir->kids[pos] = ino;
+	dir->nkids++;
+	if (S_ISDIR(mode))
+		dir->nlink++;
+	return ino;
+}
+
+/* Walk to the directory holding the last component of path, creating
+ * implied directories.  Returns the directory inode and sets *base and *blen to
+ * the last component; 0 when a component is not a directory (a conflict). */
+static uint64_t walk_parent(struct xs_view *v, const char *path, const char **base,
+			    size_t *blen)
+{
+	uint64_t dir = 1;
+	const char *p = path;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		if (!slash) {
+			*base = p;
+			*blen = strlen(p);
+			return dir;
+		}
+		size_t len = (size_t)(slash - p);
+		struct vnode *d = v->nodes[dir - 1];
+		bool found;
+		size_t pos = kid_find(v, d, p, len, &found);
+		uint64_t next;
+		if (found) {
+			next = d->kids[pos];
+			struct vnode *k = v->nodes[next - 1];
+			if (k->mode && !S_ISDIR(k->mode))
+				return 0;
+			if (!k->mode) {
+				/* a pending leaf turns out to hold children: a directory */
+				k->mode = S_IFDIR | 0755;
+				k->nlink = 2;
+				k->pkg = -1;
+			}
+		} else {
+			next = kid_insert(v, dir, pos, p, len, S_IFDIR | 0755, -1);
+		}
+		dir = next;
+		p = slash + 1;
+	}
+}
+
+int xs_view_add_pending(struct xs_view *v, const char *path, int pkg)
+{
+	if (!*path)
+		return 0;
+	pthread_rwlock_wrlock(&v->lock);
+	const char *base;
+	size_t blen;
+	int r = 0;
+	uint64_t dir = walk_parent(v, path, &base, &blen);
+	if (!dir) {
+		v->conflicts++;
+		goto out;
+	}
+	bool found;
+	struct vnode *d = v->nodes[dir - 1];
+	size_t pos = kid_find(v, d, base, blen, &found);
+	if (found) {
+		struct vnode *k = v->nodes[d->kids[pos] - 1];
+		if (k->pkg >= 0 && k->pkg != pkg && !S_ISDIR(k->mode)) {
+			v->conflicts++;
+			if (pkg < k->pkg && k->mode == 0)
+				k->pkg = pkg;
+		}
+		goto out;
+	}
+	kid_insert(v, dir, pos, base, blen, 0, pkg);
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+static void set_attrs(struct vnode *k, const struct xs_entry *e, int pkg)
+{
+	k->mode = e->mode;
+	k->uid = e->uid;
+	k->gid = e->gid;
+	k->mtime = e->mtime;
+	k->size = e->type == XS_E_REG ? e->size : 0;
+	k->rdev = e->rdev;
+	k->pkg = pkg;
+	if (e->type == XS_E_REG)
+		memcpy(k->sha256, e->sha256, sizeof k->sha256);
+	free(k->link);
+	k->link = NULL;
+	if (e->type == XS_E_SYMLINK) {
+		k->link = xs_strdup(e->link);
+		k->size = strlen(e->link);
+	}
+}
+
+static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
+{
+	if (!*e->path) /* the root keeps its own attributes */
+		return 0;
+	const char *base;
+	size_t blen;
+	uint64_t dir = walk_parent(v, e->path, &base, &blen);
+	if (!dir) {
+		v->conflicts++;
+		return 0;
+	}
+	struct vnode *d = v->nodes[dir - 1];
+	bool found;
+	size_t pos = kid_find(v, d, base, blen, &found);
+	uint64_t ino;
+	if (found) {
+		ino = d->kids[pos];
+		struct vnode *k = v->nodes[ino - 1];
+		if (S_ISDIR(k->mode)) {
+			if (e->type != XS_E_DIR) {
+				v->conflicts++;
+				return 0;
+			}
+			/* a directory shipped by a package: take its mode once */
+			if (k->pkg < 0 || k->pkg == pkg) {
+				k->mode = S_IFDIR | (e->mode & 07777);
+				k->uid = e->uid;
+				k->gid = e->gid;
+				k->mtime = e->mtime;
+				k->pkg = pkg;
+			}
+			return 0;
+		}
+		if (k->mode && k->pkg != pkg) {
+			v->conflicts++; /* already ready from another package */
+			return 0;
+		}
+		if (k->pkg != pkg && k->pkg >= 0 && k->pkg < pkg) {
+			v->conflicts++; /* a lower package owns it; it will fill it */
+			return 0;
+		}
+		if (e->type == XS_E_DIR) {
+			if (k->nkids == 0) {
+				k->mode = S_IFDIR | (e->mode & 07777);
+				k->nlink = 2;
+				k->pkg = pkg;
+				d->nlink++;
+			}
+			return 0;
+		}
+	} else {
+		ino = kid_insert(v, dir, pos, base, blen,
+				 e->type == XS_E_DIR ? (S_IFDIR | (e->mode & 07777)) : 0, pkg);
+		if (e->type == XS_E_DIR) {
+			struct vnode *k = v->nodes[ino - 1];
+			k->uid = e->uid;
+			k->gid = e->gid;
+			k->mtime = e->mtime;
+			return 0;
+		}
+	}
+	struct vnode *k = v->nodes[ino - 1];
+	if (e->type == XS_E_HARDLINK) {
+		bool f2;
+		const char *tb;
+		size_t tl;
+		uint64_t tdir = walk_parent(v, e->link, &tb, &tl);
+		struct vnode *td = tdir ? v->nodes[tdir - 1] : NULL;
+		size_t tpos = td ? kid_find(v, td, tb, tl, &f2) : 0;
+		if (!td || !f2) {
+			v->conflicts++;
+			return 0;
+		}
+		uint64_t target = td->kids[tpos];
+		struct vnode *t = v->nodes[target - 1];
+		while (t->alias) {
+			target = t->alias;
+			t = v->nodes[target - 1];
+		}
+		if (!S_ISREG(t->mode)) {
+			v->conflicts++;
+			return 0;
+		}
+		k->alias = target;
+		k->mode = t->mode;
+		k->pkg = pkg;
+		t->nlink++;
+		return 0;
+	}
+	set_attrs(k, e, pkg);
+	return 0;
+}
+
+int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m)
+{
+	pthread_rwlock_wrlock(&v->lock);
+	/* regular files, dirs and symlinks first, hardlinks after their targets */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m->n; i++)
+			if ((m->e[i].type == XS_E_HARDLINK) == (pass == 1))
+				apply_entry(v, pkg, &m->e[i]);
+	pthread_rwlock_unlock(&v->lock);
+	return 0;
+}
+
+static void fill_attr(struct xs_view *v, uint64_t ino, struct xs_vattr *out)
+{
+	struct vnode *k = v->nodes[ino - 1];
+	uint64_t real = ino;
+	while (k->alias) {
+		real = k->alias;
+		k = v->nodes[real - 1];
+	}
+	out->ino = real;
+	out->mode = k->mode;
+	out->uid = k->uid;
+	out->gid = k->gid;
+	out->nlink = k->nlink;
+	out->size = k->size;
+	out->rdev = k->rdev;
+	out->mtime = k->mtime;
+	out->pkg = k->pkg;
+	out->pending = k->mode == 0;
+}
+
+int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
+		   struct xs_vattr *out)
+{
+	int r = -ENOENT;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *d = node_get(v, parent);
+	if (!d) {
+		r = -ESTALE;
+	} else if (!S_ISDIR(d->mode)) {
+		r = -ENOTDIR;
+	} else {
+		bool found;
+		size_t pos = kid_find(v, d, name, strlen(name), &found);
+		if (found) {
+			fill_attr(v, d->kids[pos], out);
+			r = 0;
+		}
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_getattr(struct xs_view *v, uint64_t ino, struct xs_vattr *out)
+{
+	int r = -ESTALE;
+	pthread_rwlock_rdlock(&v->lock);
+	if (node_get(v, ino)) {
+		fill_attr(v, ino, out);
+		r = 0;
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_resolve(struct xs_view *v, const char *path, struct xs_vattr *out)
+{
+	char norm[XS_MAX_PATH + 1];
+	int r = xs_path_normalize(path, norm, sizeof norm);
+	if (r < 0)
+		return r;
+	uint64_t ino = 1;
+	char *p = norm;
+	while (*p) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = 0;
+		struct xs_vattr a;
+		r = xs_view_lookup(v, ino, p, &a);
+		if (r < 0)
+			return r;
+		ino = a.ino;
+		if (!slash)
+			break;
+		p = slash + 1;
+	}
+	return xs_view_getattr(v, ino, out);
+}
+
+ssize_t xs_view_readlink(struct xs_view *v, uint64_t ino, char *buf, size_t size)
+{
+	ssize_t r = -EINVAL;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *k = node_get(v, ino);
+	if (!k) {
+		r = -ESTALE;
+	} else if (k->link && S_ISLNK(k->mode)) {
+		size_t n = strlen(k->link);
+		if (n >= size)
+			n = size - 1;
+		memcpy(buf, k->link, n);
+		buf[n] = 0;
+		r = (ssize_t)n;
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
+		    int (*cb)(const char *name, uint64_t ino, uint32_t mode,
+			      uint64_t next_off, void *ud),
+		    void *ud)
+{
+	int r = 0;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *d = node_get(v, ino);
+	if (!d) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (!S_ISDIR(d->mode)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	for (uint64_t i = off; i < d->nkids + 2; i++) {
+		const char *name;
+		uint64_t kino;
+		uint32_t mode;
+		if (i == 0) {
+			name = ".", kino = ino, mode = d->mode;
+		} else if (i == 1) {
+			name = "..", kino = d->parent, mode = S_IFDIR;
+		} else {
+			kino = d->kids[i - 2];
+			struct vnode *k = v->nodes[kino - 1];
+			name = k->name;
+			while (k->alias) {
+				kino = k->alias;
+				k = v->nodes[kino - 1];
+			}
+			mode = k->mode;
+		}
+		if (cb(name, kino, mode, i + 1, ud))
+			break;
+	}
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_fd(struct xs_view *v, uint64_t ino)
+{
+	int r;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *k = node_get(v, ino);
+	while (k && k->alias)
+		k = node_get(v, k->alias);
+	if (!k) {
+		r = -ESTALE;
+	} else if (!S_ISREG(k->mode)) {
+		r = S_ISDIR(k->mode) ? -EISDIR : -EINVAL;
+	} else if ((r = __atomic_load_n(&k->fd, __ATOMIC_ACQUIRE)) < 0) {
+		r = xs_store_open_object(v->store, k->sha256);
+		if (r >= 0) {
+			int expect = -1;
+			if (!__atomic_compare_exchange_n(&k->fd, &expect, r, false,
+							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				close(r);
+				r = expect;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+void xs_view_stats(struct xs_view *v, struct xs_view_stats *st)
+{
+	pthread_rwlock_rdlock(&v->lock);
+	st->nodes = v->n;
+	st->pending = 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (v->nodes[i]->mode == 0)
+			st->pending++;
+	st->conflicts = v->conflicts;
+	pthread_rwlock_unlock(&v->lock);
+}

@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""Trust: xsysroot refuses what apt refuses (bad, missing, foreign, weak or
+stale InRelease signatures, text outside the signed part, indexes that do not
+match Release), and never serves a .deb that does not match Packages: the
+file access fails with EIO, the rest keeps working, and the same access
+succeeds once the mirror serves good bytes again."""
+
+import errno
+import hashlib
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xstest  # noqa: E402
+import mkrepo  # noqa: E402
+
+# variant -> what the mount must fail on (all of them are refused by apt too;
+# mkrepo.py --check-apt shows it)
+INRELEASE_VARIANTS = ['tampered-inrelease', 'unsigned', 'wrong-key', 'expired', 'future-date',
+                      'text-before', 'text-after', 'sha1-digest']
+
+
+def ename(e):
+    return errno.errorcode.get(e, str(e)) if e is not None else 'no error'
+
+
+class Ref:
+    """Reference bytes of package files, by dpkg-deb -x."""
+
+    def __init__(self, h, names):
+        self.root = h.index.extract(names, h.mktemp('ref-'))
+        self.index = h.index
+
+    def sha(self, rel):
+        return xstest.sha256_file(os.path.join(self.root, rel))
+
+    def find(self, pkg, pattern):
+        for p in self.index.files_of(pkg):
+            if re.search(pattern, p) and not os.path.islink(os.path.join(self.root, p)):
+                return p
+        raise KeyError('%s: no file matching %s' % (pkg, pattern))
+
+
+def deb_re(h, pkg):
+    return re.escape(h.index.pkgs[pkg]['Filename']) + '$'
+
+
+def check_read(t, m, ref, rel, desc):
+    data, err = xstest.read_errno(m.p(rel))
+    ok = err is None and hashlib.sha256(data).hexdigest() == ref.sha(rel)
+    t.ok(ok, desc, '%s: %s' % (rel, ename(err) if err else 'wrong bytes'))
+    return ok
+
+
+def main(t, h):
+    vroot = h.mktemp('variants-')
+    for name in mkrepo.TRUST_VARIANTS:
+        mkrepo.make_variant(h.repo, name, os.path.join(vroot, name))
+    vsrv = h.serve(vroot)
+
+    def url(name):
+        return vsrv.url + name + '/'
+
+    def names_mirror(stderr, name):
+        u = url(name)
+        return u in stderr or u.rstrip('/') in stderr
+
+    # the copy itself is good: failures below come from the spoiling only
+    m = h.try_mount(mirror=url('good-copy'))
+    t.ok(m.rc == 0 and m.was_mounted, 'control: an unspoiled copy of the repository mounts',
+         m.stderr)
+
+    for name in INRELEASE_VARIANTS:
+        m = h.try_mount(mirror=url(name))
+        t.diag('%s: exit %s, stderr: %s' % (name, m.rc, m.stderr.strip()[:400]))
+        t.eq(m.rc, 1, '%s: mount fails' % name)
+        t.ok('InRelease' in m.stderr, '%s: the error names InRelease' % name, m.stderr)
+        t.ok(names_mirror(m.stderr, name), '%s: the error names the mirror URL' % name, m.stderr)
+        t.ok(not m.was_mounted, '%s: nothing is mounted' % name)
+
+    m = h.try_mount(keyring=h.repo.other_keyring)
+    t.eq(m.rc, 1, 'a keyring without the signing key: mount fails')
+    t.ok('InRelease' in m.stderr, 'wrong keyring: the error names InRelease', m.stderr)
+
+    m = h.try_mount(mirror=url('expired'), extra=['--allow-expired'])
+    t.ok(m.rc == 0 and m.was_mounted, 'expired: mounts with --allow-expired', m.stderr)
+    m = h.try_mount(mirror=url('future-date'), extra=['--allow-expired'])
+    t.eq(m.rc, 1, 'future-date: --allow-expired does not excuse a Date in the future')
+
+    # indexes that do not match Release
+    flipped = mkrepo.Repo(os.path.join(vroot, 'tampered-packages'))
+    want = h.repo.release_hashes()
+    m = h.try_mount(mirror=url('tampered-packages'))
+    t.diag('tampered-packages: exit %s, stderr: %s' % (m.rc, m.stderr.strip()[:400]))
+    t.eq(m.rc, 1, 'tampered Packages index: mount fails')
+    t.ok('Packages' in m.stderr, 'tampered Packages index: the error names the index', m.stderr)
+    pairs = []
+    for rel in mkrepo.PACKAGES_INDEXES:
+        got = mkrepo.file_hashes(os.path.join(flipped.dists, rel))[1]['SHA256']
+        pairs.append((want[rel][1], got))
+    t.ok(any(a in m.stderr and b in m.stderr for a, b in pairs),
+         'tampered Packages index: the error gives expected and received sha256',
+         m.stderr + '\ncandidates (expected, received): %s' % pairs)
+
+    m = h.try_mount(mirror=url('resized-packages'))
+    t.eq(m.rc, 1, 'Packages index of the wrong size: mount fails')
+    t.ok('Packages' in m.stderr and any(
+        str(want[r][0]) in m.stderr or want[r][1] in m.stderr for r in mkrepo.PACKAGES_INDEXES),
+        'Packages index of the wrong size: the error names the index and the expected size or sha256',
+        m.stderr)
+
+    m = h.start_mount(mirror=url('tampered-contents'))
+    try:
+        if m.rc == 0:
+            _, err = xstest.read_errno(m.p('lib/aarch64-linux-gnu/libc.so.6'), 16)
+            _, err2 = xstest.read_errno(m.p('usr/lib/aarch64-linux-gnu/libc.so.6'), 16)
+            t.ok(err not in (None, errno.ENOENT) and err2 not in (None, errno.ENOENT),
+                 'tampered Contents-arm64.gz: not used (lookups fail with an error other than ENOENT)',
+                 'errors %s, %s' % (ename(err), ename(err2)))
+        else:
+            t.ok('Contents' in m.stderr, 'tampered Contents-arm64.gz: mount fails naming it',
+                 m.stderr)
+    finally:
+        xstest.cleanup_mount(m, t)
+
+    # .debs that do not match Packages
+    srv = h.server
+    ref = Ref(h, ['libc6', 'libgcc-s1', 'libstdc++6', 'hello'])
+    libc = ref.find('libc6', r'/libc\.so\.6$')
+    libc_other = ref.find('libc6', r'/libm\.so\.6$')
+    libgcc = ref.find('libgcc-s1', r'/libgcc_s\.so\.1$')
+    libstdcxx = ref.find('libstdc++6', r'/libstdc\+\+\.so\.6\.')
+    hello = ref.find('hello', r'usr/bin/hello$')
+
+    with h.mount(packages=['hello']) as m:
+        srv.add_fault(match=deb_re(h, 'libc6'), action='tamper')
+        data, err = xstest.read_errno(m.p(libc))
+        t.ok(err == errno.EIO, 'tampered libc6 .deb: reading libc.so.6 fails with EIO',
+             'got %s' % (ename(err) if err else '%d bytes' % len(data)))
+        data, err = xstest.read_errno(m.p(libc_other))
+        t.ok(err == errno.EIO, 'tampered libc6 .deb: another of its files fails with EIO too',
+             'got %s' % (ename(err) if err else '%d bytes' % len(data)))
+        check_read(t, m, ref, libgcc, 'tampered libc6 .deb: libgcc_s.so.1 still reads right')
+        check_read(t, m, ref, libstdcxx, 'tampered libc6 .deb: libstdc++ still reads right')
+        srv.clear_faults()
+        check_read(t, m, ref, libc, 'fault cleared: libc.so.6 reads right in the same mount')
+        check_read(t, m, ref, libc_other, 'fault cleared: libm.so.6 reads right')
+        srv.wait_idle()
+        t.diag('libc6 GETs: %d' % len(xstest.gets(srv.log(), deb_re(h, 'libc6'))))
+
+    for action, pkg, rel in (('truncate', 'libc6', libc), ('reset', 'libstdc++6', libstdcxx),
+                             ('status', 'hello', hello)):
+        with h.mount(packages=['hello']) as m:
+            srv.clear_log()
+            srv.add_fault(match=deb_re(h, pkg), action=action, arg=503 if action == 'status' else None)
+            data, err = xstest.read_errno(m.p(rel))
+            if err is None:
+                good = hashlib.sha256(data).hexdigest() == ref.sha(rel)
+                t.ok(good, '%s %s .deb: the read succeeded with the right bytes' % (action, pkg))
+            else:
+                t.ok(err == errno.EIO, '%s %s .deb: the read fails with EIO' % (action, pkg),
+                     'got %s' % ename(err))
+            srv.clear_faults()
+            check_read(t, m, ref, rel, '%s %s .deb, fault cleared: reads right' % (action, pkg))
+
+    # a stalled download is bounded by --fetch-timeout and blocks nothing else
+    with h.mount(packages=['hello'], extra=['--fetch-timeout', '3']) as m:
+        srv.add_fault(match=deb_re(h, 'libstdc++6'), action='stall',
+                      arg={'seconds': 60, 'after_bytes': 4096})
+        res = {}
+
+        def stalled():
+            t0 = time.monotonic()
+            res['r'] = xstest.read_errno(m.p(libstdcxx))
+            res['s'] = time.monotonic() - t0
+        th = threading.Thread(target=stalled, daemon=True)
+        th.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        check_read(t, m, ref, libgcc, 'during a stalled download another package still downloads')
+        t.diag('that took %.2f s' % (time.monotonic() - t0))
+        th.join(60)
+        t.ok(not th.is_alive(), 'the stalled read returns')
+        if 'r' in res:
+            (data, err), secs = res['r'], res['s']
+            t.diag('stalled read: %s after %.1f s' % (ename(err) if err else 'data', secs))
+            t.ok(err == errno.EIO, 'the stalled read fails with EIO', 'got %s' % ename(err))
+            t.ok(secs < 3 + 15, 'within --fetch-timeout 3 plus slack (%.1f s)' % secs)
+        srv.clear_faults()
+        check_read(t, m, ref, libstdcxx, 'stall cleared: the same file reads right')
+
+
+xstest.run(main)

@@ -1,0 +1,47 @@
+/* tap.h - a minimal TAP producer for the unit tests (meson's protocol: 'tap').
+ * Each CHECK is one test point; a failing point prints the expression, file and
+ * line.  tap_done() prints the plan and returns the exit status. */
+#ifndef XS_TAP_H
+#define XS_TAP_H
+#include <stdio.h>
+#include <string.h>
+
+static int tap_n, tap_failed;
+
+#define CHECK(cond, ...)                                                         \
+	do {                                                                     \
+		int ok_ = !!(cond);                                              \
+		tap_n++;                                                         \
+		if (!ok_)                                                        \
+			tap_failed++;                                            \
+		printf("%s %d - ", ok_ ? "ok" : "not ok", tap_n);                \
+		printf(__VA_ARGS__);                                             \
+		printf("\n");                                                    \
+		if (!ok_)                                                        \
+			printf("#   failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
+	} while (0)
+
+#define CHECK_INT(a, b, ...)                                                    \
+	do {                                                                    \
+		long long a_ = (long long)(a), b_ = (long long)(b);             \
+		CHECK(a_ == b_, __VA_ARGS__);                                   \
+		if (a_ != b_)                                                   \
+			printf("#   got %lld, want %lld\n", a_, b_);         \
+	} while (0)
+
+#define CHECK_STR(a, b, ...)                                                    \
+	do {                                                                    \
+		const char *a_ = (a), *b_ = (b);                                \
+		int eq_ = a_ && b_ && strcmp(a_, b_) == 0;                      \
+		CHECK(eq_, __VA_ARGS__);                                        \
+		if (!eq_)                                                       \
+			printf("#   got '%s', want '%s'\n", a_ ? a_ : "(null)", \
+			       b_ ? b_ : "(null)");                             \
+	} while (0)
+
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
+#endif

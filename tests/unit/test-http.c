@@ -1,0 +1,919 @@
+/* test-http.c - xs_http_get against a small HTTP/1.1 server running in this
+ * process on 127.0.0.1 (an accept thread plus one thread per connection).
+ * The server can misbehave on request: error statuses, Retry-After, cut
+ * connections (RST or FIN), ignored or lying Range replies, stalls,
+ * redirects and redirect loops.  No network beyond loopback. */
+#include "tap.h"
+#include "xsysroot/http.h"
+#include "xsysroot/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the server ---------------------------------------------------------- */
+
+#define MAX_CONNS 1024
+#define MAX_IDS 64
+
+static struct {
+	int lfd;
+	int port;
+	int wake[2]; /* write end closed to stop every thread */
+	pthread_t acceptor;
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_t conns[MAX_CONNS];
+	int nconns;
+	int accepted;
+	int requests;
+	char last_ua[128];
+	bool saw_accept_encoding;
+	bool saw_range;
+	struct {
+		char id[32];
+		int count;
+		long long range_from[8]; /* -1: no Range in that request */
+	} ids[MAX_IDS];
+	int nids;
+} S;
+
+static unsigned char pat(uint64_t i)
+{
+	return (unsigned char)((i * 131u + (i >> 9) * 7u + 17u) & 0xffu);
+}
+
+static bool stopping(int ms)
+{
+	struct pollfd p = { .fd = S.wake[0], .events = POLLIN };
+	return poll(&p, 1, ms) > 0;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_pattern(int fd, uint64_t from, uint64_t n)
+{
+	unsigned char buf[8192];
+	while (n) {
+		size_t k = n < sizeof buf ? (size_t)n : sizeof buf;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pat(from + i);
+		if (send_all(fd, buf, k) < 0)
+			return -1;
+		from += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* value of key in the query ("&key=value"), or def */
+static long long qnum(const char *path, const char *key, long long def)
+{
+	const char *q = strchr(path, '?');
+	size_t kl = strlen(key);
+	while (q) {
+		q++;
+		if (strncmp(q, key, kl) == 0 && q[kl] == '=')
+			return atoll(q + kl + 1);
+		q = strchr(q, '&');
+	}
+	return def;
+}
+
+static void qstr(const char *path, const char *key, char *out, size_t outsz)
+{
+	const char *q = strchr(path, '?');
+	size_t kl = strlen(key);
+	out[0] = 0;
+	while (q) {
+		q++;
+		if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			size_t n = strcspn(q + kl + 1, "&");
+			snprintf(out, outsz, "%.*s", (int)n, q + kl + 1);
+			return;
+		}
+		q = strchr(q, '&');
+	}
+}
+
+/* Count a request for id; returns its 1-based number. */
+static int note_id(const char *id, long long range_from)
+{
+	pthread_mutex_lock(&S.mu);
+	int i;
+	for (i = 0; i < S.nids; i++)
+		if (!strcmp(S.ids[i].id, id))
+			break;
+	if (i == S.nids && S.nids < MAX_IDS)
+		snprintf(S.ids[S.nids++].id, sizeof S.ids[0].id, "%s", id);
+	int n = 0;
+	if (i < MAX_IDS) {
+		n = ++S.ids[i].count;
+		if (n <= 8)
+			S.ids[i].range_from[n - 1] = range_from;
+	}
+	pthread_mutex_unlock(&S.mu);
+	return n;
+}
+
+static long long id_range(const char *id, int req)
+{
+	long long v = -2;
+	pthread_mutex_lock(&S.mu);
+	for (int i = 0; i < S.nids; i++)
+		if (!strcmp(S.ids[i].id, id) && req >= 1 && req <= S.ids[i].count && req <= 8)
+			v = S.ids[i].range_from[req - 1];
+	pthread_mutex_unlock(&S.mu);
+	return v;
+}
+
+static int id_count(const char *id)
+{
+	int n = 0;
+	pthread_mutex_lock(&S.mu);
+	for (int i = 0; i < S.nids; i++)
+		if (!strcmp(S.ids[i].id, id))
+			n = S.ids[i].count;
+	pthread_mutex_unlock(&S.mu);
+	return n;
+}
+
+static void reply_head(int fd, int code, const char *reason, const char *extra, long long clen,
+		       bool close_conn)
+{
+	char h[1536];
+	int n = snprintf(h, sizeof h, "HTTP/1.1 %d %s\r\n%s", code, reason, extra ? extra : "");
+	if (clen >= 0)
+		n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", clen);
+	n += snprintf(h + n, sizeof h - (size_t)n, "Connection: %s\r\n\r\n",
+		      close_conn ? "close" : "keep-alive");
+	send_all(fd, h, (size_t)n);
+}
+
+static void reply_text(int fd, int code, const char *reason, const char *extra, const char *body)
+{
+	reply_head(fd, code, reason, extra, (long long)strlen(body), false);
+	send_all(fd, body, strlen(body));
+}
+
+/* Serve a body of size bytes, honouring "bytes=N-" / "bytes=N-M". */
+static void serve_data(int fd, uint64_t size, long long range_from, long long range_to)
+{
+	if (range_from < 0) {
+		reply_head(fd, 200, "OK", NULL, (long long)size, false);
+		send_pattern(fd, 0, size);
+		return;
+	}
+	if ((uint64_t)range_from >= size) {
+		char e[64];
+		snprintf(e, sizeof e, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
+		reply_head(fd, 416, "Range Not Satisfiable", e, 0, false);
+		return;
+	}
+	uint64_t end = range_to >= 0 && (uint64_t)range_to < size ? (uint64_t)range_to : size - 1;
+	char e[128];
+	snprintf(e, sizeof e, "Content-Range: bytes %lld-%llu/%llu\r\n", range_from,
+		 (unsigned long long)end, (unsigned long long)size);
+	reply_head(fd, 206, "Partial Content", e, (long long)(end - (uint64_t)range_from + 1), false);
+	send_pattern(fd, (uint64_t)range_from, end - (uint64_t)range_from + 1);
+}
+
+static void cut(int fd, bool rst)
+{
+	/* Give the client time to read what was sent before the reset. */
+	usleep(100000);
+	if (rst) {
+		struct linger l = { 1, 0 };
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+	} else {
+		shutdown(fd, SHUT_WR);
+	}
+}
+
+/* Handle one request; false closes the connection. */
+static bool handle(int fd, const char *path, long long rf, long long rt)
+{
+	char id[32], how[16], then[16];
+	uint64_t size = (uint64_t)qnum(path, "size", 1000);
+
+	if (!strncmp(path, "/data/", 6)) {
+		serve_data(fd, strtoull(path + 6, NULL, 10), rf, rt);
+		return true;
+	}
+	if (!strncmp(path, "/status/", 8)) {
+		int code = atoi(path + 8);
+		const char *reason = code == 404 ? "Not Found" : code == 410 ? "Gone"
+				   : code == 403 ? "Forbidden" : code == 500 ? "Internal Server Error"
+				   : "Whatever";
+		reply_text(fd, code, reason, NULL, code == 403 ? "denied by policy\n" : "nothing here\n");
+		return true;
+	}
+	if (!strncmp(path, "/flaky?", 7)) {
+		qstr(path, "id", id, sizeof id);
+		int n = note_id(id, rf);
+		if (n <= qnum(path, "fail", 1)) {
+			int code = (int)qnum(path, "code", 503);
+			char extra[128] = "";
+			long long ra = qnum(path, "ra", -1), rd = qnum(path, "radate", -1);
+			if (ra >= 0)
+				snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", ra);
+			if (rd >= 0) {
+				time_t t = time(NULL) + rd;
+				struct tm tm;
+				gmtime_r(&t, &tm);
+				strftime(extra, sizeof extra, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+			}
+			reply_text(fd, code, code == 429 ? "Too Many Requests" : code == 500
+				   ? "Internal Server Error" : "Service Unavailable", extra, "try later\n");
+			return true;
+		}
+		serve_data(fd, size, rf, rt);
+		return true;
+	}
+	if (!strncmp(path, "/cut?", 5)) {
+		qstr(path, "id", id, sizeof id);
+		qstr(path, "how", how, sizeof how);
+		qstr(path, "then", then, sizeof then);
+		uint64_t after = (uint64_t)qnum(path, "after", 100);
+		int n = note_id(id, rf);
+		bool rst = strcmp(how, "fin") != 0;
+		if (n == 1 || !strcmp(then, "always")) {
+			uint64_t from = rf > 0 ? (uint64_t)rf : 0;
+			if (rf > 0) {
+				char e[128];
+				snprintf(e, sizeof e, "Content-Range: bytes %llu-%llu/%llu\r\n",
+					 (unsigned long long)from, (unsigned long long)size - 1,
+					 (unsigned long long)size);
+				reply_head(fd, 206, "Partial Content", e, (long long)(size - from), true);
+			} else {
+				reply_head(fd, 200, "OK", NULL, (long long)size, true);
+			}
+			send_pattern(fd, from, after);
+			cut(fd, rst);
+			return false;
+		}
+		if (rf < 0 || !strcmp(then, "honor")) {
+			serve_data(fd, size, rf, rt);
+			return true;
+		}
+		if (!strcmp(then, "ignore")) {
+			serve_data(fd, size, -1, -1);
+			return true;
+		}
+		if (!strcmp(then, "416")) {
+			reply_head(fd, 416, "Range Not Satisfiable", NULL, 0, false);
+			return true;
+		}
+		char e[160];
+		uint64_t from = (uint64_t)rf, last = size - 1, total = size;
+		if (!strcmp(then, "liestart"))
+			from = from - 1; /* one byte earlier than asked */
+		else if (!strcmp(then, "lietotal"))
+			last = size + 9, total = size + 10; /* consistent but a different length */
+		else if (!strcmp(then, "short"))
+			last = size - 2; /* stops one byte before the end */
+		snprintf(e, sizeof e, "Content-Range: bytes %llu-%llu/%llu\r\n",
+			 (unsigned long long)from, (unsigned long long)last, (unsigned long long)total);
+		reply_head(fd, 206, "Partial Content", e, (long long)(last - from + 1), false);
+		send_pattern(fd, from, last - from + 1);
+		return true;
+	}
+	if (!strncmp(path, "/stall?", 7)) {
+		reply_head(fd, 200, "OK", NULL, (long long)size, true);
+		send_pattern(fd, 0, (uint64_t)qnum(path, "after", 10));
+		stopping((int)qnum(path, "sleep", 10000));
+		return false;
+	}
+	if (!strncmp(path, "/nocl?", 6)) {
+		reply_head(fd, 200, "OK", NULL, -1, true);
+		send_pattern(fd, 0, size);
+		return false;
+	}
+	if (!strncmp(path, "/redirect?to=", 13)) {
+		char e[600];
+		snprintf(e, sizeof e, "Location: %s\r\n", path + 13);
+		reply_text(fd, 302, "Found", e, "moved\n");
+		return true;
+	}
+	if (!strcmp(path, "/loop")) {
+		reply_text(fd, 302, "Found", "Location: /loop\r\n", "again\n");
+		return true;
+	}
+	if (!strcmp(path, "/partial-unasked")) {
+		reply_head(fd, 206, "Partial Content", "Content-Range: bytes 0-9/10\r\n", 10, false);
+		send_pattern(fd, 0, 10);
+		return true;
+	}
+	reply_text(fd, 404, "Not Found", NULL, "no route\n");
+	return true;
+}
+
+static void *conn_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[8192];
+	size_t len = 0;
+	for (;;) {
+		char *eoh = NULL;
+		while (!(eoh = memmem(buf, len, "\r\n\r\n", 4))) {
+			struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+					       { .fd = S.wake[0], .events = POLLIN } };
+			if (len == sizeof buf || poll(p, 2, 10000) <= 0 || p[1].revents)
+				goto out;
+			ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
+			if (n <= 0)
+				goto out;
+			len += (size_t)n;
+		}
+		*eoh = 0;
+		char path[512] = "";
+		sscanf(buf, "GET %511s", path);
+		long long rf = -1, rt = -1;
+		pthread_mutex_lock(&S.mu);
+		S.requests++;
+		S.saw_accept_encoding |= strcasestr(buf, "\r\nAccept-Encoding:") != NULL;
+		const char *ua = strcasestr(buf, "\r\nUser-Agent: ");
+		if (ua)
+			snprintf(S.last_ua, sizeof S.last_ua, "%.*s", (int)strcspn(ua + 14, "\r"), ua + 14);
+		const char *rg = strcasestr(buf, "\r\nRange: bytes=");
+		if (rg) {
+			S.saw_range = true;
+			rf = atoll(rg + 15);
+			const char *dash = strchr(rg + 15, '-');
+			if (dash && dash[1] >= '0' && dash[1] <= '9')
+				rt = atoll(dash + 1);
+		}
+		pthread_mutex_unlock(&S.mu);
+		size_t used = (size_t)(eoh + 4 - buf);
+		bool keep = handle(fd, path, rf, rt);
+		memmove(buf, buf + used, len - used);
+		len -= used;
+		if (!keep)
+			break;
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = S.lfd, .events = POLLIN },
+				       { .fd = S.wake[0], .events = POLLIN } };
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(S.lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&S.mu);
+		S.accepted++;
+		if (S.nconns == MAX_CONNS ||
+		    pthread_create(&S.conns[S.nconns], NULL, conn_main, (void *)(intptr_t)fd) != 0)
+			close(fd);
+		else
+			S.nconns++;
+		pthread_mutex_unlock(&S.mu);
+	}
+	return NULL;
+}
+
+static int server_start(void)
+{
+	pthread_mutex_init(&S.mu, NULL);
+	if (pipe2(S.wake, O_CLOEXEC) < 0)
+		return -1;
+	S.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	if (S.lfd < 0 || bind(S.lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(S.lfd, 64) < 0 ||
+	    getsockname(S.lfd, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	S.port = ntohs(a.sin_port);
+	return pthread_create(&S.acceptor, NULL, accept_main, NULL) == 0 ? 0 : -1;
+}
+
+static void server_stop(void)
+{
+	close(S.wake[1]);
+	pthread_join(S.acceptor, NULL);
+	pthread_mutex_lock(&S.mu);
+	int n = S.nconns;
+	pthread_mutex_unlock(&S.mu);
+	for (int i = 0; i < n; i++)
+		pthread_join(S.conns[i], NULL);
+	close(S.lfd);
+	close(S.wake[0]);
+	pthread_mutex_destroy(&S.mu);
+}
+
+/* ---- the client side ----------------------------------------------------- */
+
+struct mem {
+	struct xs_buf b;
+	int resets;
+	int writes;
+	int fail_err; /* write fails with this once something was written */
+};
+
+static int mem_write(const void *p, size_t n, void *ud)
+{
+	struct mem *m = ud;
+	if (m->fail_err && m->writes > 0)
+		return m->fail_err;
+	m->writes++;
+	return xs_buf_append(&m->b, p, n);
+}
+
+static int mem_reset(void *ud)
+{
+	struct mem *m = ud;
+	m->b.len = 0;
+	m->resets++;
+	return 0;
+}
+
+static bool body_ok(const struct mem *m, uint64_t size)
+{
+	if (m->b.len != size)
+		return false;
+	for (uint64_t i = 0; i < size; i++)
+		if ((unsigned char)m->b.data[i] != pat(i))
+			return false;
+	return true;
+}
+
+static struct xs_http_opts base_opts(void)
+{
+	struct xs_http_opts o;
+	xs_http_opts_default(&o);
+	o.proxy = ""; /* never a proxy from the environment for loopback */
+	o.connect_timeout_s = 5;
+	o.low_speed_time_s = 5;
+	o.total_timeout_s = 30;
+	o.retries = 3;
+	o.max_backoff_s = 0; /* retry at once unless a test measures backoff */
+	return o;
+}
+
+struct res {
+	int r;
+	struct mem m;
+	struct xs_http_stats st;
+	char err[512];
+	char url[256];
+	double secs;
+};
+
+static void fetch(struct xs_http *h, const char *path, uint64_t max, bool can_reset, struct res *out)
+{
+	memset(out, 0, sizeof *out);
+	xs_buf_init(&out->m.b, 64 << 20);
+	snprintf(out->url, sizeof out->url, "http://127.0.0.1:%d%s", S.port, path);
+	struct xs_http_sink sink = { mem_write, can_reset ? mem_reset : NULL, &out->m };
+	uint64_t t0 = xs_now_ns();
+	out->r = xs_http_get(h, out->url, max, &sink, NULL, &out->st, out->err, sizeof out->err);
+	out->secs = (double)(xs_now_ns() - t0) / 1e9;
+}
+
+static void done(struct res *x)
+{
+	if (x->r != 0 || x->err[0])
+		printf("# %s -> %d: %s\n", x->url, x->r, x->err);
+	xs_buf_free(&x->m.b);
+}
+
+static struct xs_http *client(struct xs_http_opts o)
+{
+	struct xs_http *h = NULL;
+	int r = xs_http_new(&o, &h);
+	CHECK_INT(r, 0, "xs_http_new");
+	return h;
+}
+
+struct par {
+	struct xs_http *h;
+	int ok;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *p = arg;
+	for (int i = 0; i < 5; i++) {
+		struct res x;
+		fetch(p->h, "/data/300000", UINT64_MAX, true, &x);
+		if (x.r == 0 && body_ok(&x.m, 300000))
+			p->ok++;
+		xs_buf_free(&x.m.b);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (server_start() < 0) {
+		printf("Bail out! cannot start the test server\n");
+		return 1;
+	}
+	struct res x;
+	struct xs_http *h = client(base_opts());
+	if (!h) {
+		server_stop();
+		return tap_done();
+	}
+
+	/* plain GET */
+	uint64_t before = xs_http_total_bytes();
+	fetch(h, "/data/100000", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, 0, "GET 200 succeeds");
+	CHECK(body_ok(&x.m, 100000), "body is byte-exact");
+	CHECK_INT(x.st.status, 200, "stats.status");
+	CHECK_INT(x.st.attempts, 1, "one attempt");
+	CHECK_INT(x.st.bytes, 100000, "stats.bytes");
+	CHECK_INT(xs_http_total_bytes() - before, 100000, "global byte counter");
+	CHECK_STR(x.err, "", "no error message on success");
+	pthread_mutex_lock(&S.mu);
+	CHECK(!strncmp(S.last_ua, "xsysroot/", 9), "User-Agent is xsysroot/<version> (%s)", S.last_ua);
+	CHECK(!S.saw_accept_encoding, "no Accept-Encoding sent");
+	CHECK(!S.saw_range, "no Range on a first attempt");
+	int acc0 = S.accepted;
+	pthread_mutex_unlock(&S.mu);
+	done(&x);
+
+	/* connections are kept and shared between calls */
+	fetch(h, "/data/1000", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 1000), "second GET");
+	done(&x);
+	fetch(h, "/data/0", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && x.m.b.len == 0, "empty body");
+	done(&x);
+	pthread_mutex_lock(&S.mu);
+	CHECK_INT(S.accepted - acc0, 0, "later GETs reuse the kept connection");
+	pthread_mutex_unlock(&S.mu);
+
+	/* statuses */
+	fetch(h, "/status/404", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -ENOENT, "404 -> -ENOENT");
+	CHECK_INT(x.st.attempts, 1, "404 is not retried");
+	CHECK_INT(x.st.status, 404, "stats.status 404");
+	CHECK_INT(x.m.b.len, 0, "an error body never reaches the sink");
+	char want[400];
+	snprintf(want, sizeof want, "GET %s: HTTP 404 Not Found", x.url);
+	CHECK_STR(x.err, want, "404 message");
+	done(&x);
+	fetch(h, "/status/410", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -ENOENT, "410 -> -ENOENT");
+	done(&x);
+	fetch(h, "/status/403", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -EACCES, "403 -> -EACCES");
+	CHECK(strstr(x.err, x.url) && strstr(x.err, "HTTP 403 Forbidden") &&
+	      strstr(x.err, "denied by policy"), "403 message quotes the reply: %s", x.err);
+	done(&x);
+	fetch(h, "/partial-unasked", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -EIO, "206 without a Range request -> -EIO");
+	CHECK_INT(x.m.b.len, 0, "unasked 206 body not stored");
+	done(&x);
+
+	/* retries */
+	fetch(h, "/flaky?id=a&fail=1&code=503&size=5000", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, 0, "503 then 200 succeeds");
+	CHECK_INT(x.st.attempts, 2, "503 then 200: two attempts");
+	CHECK(body_ok(&x.m, 5000), "503 then 200: body exact");
+	done(&x);
+	fetch(h, "/flaky?id=b&fail=99&code=503", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -EIO, "503 for ever -> -EIO");
+	CHECK_INT(x.st.attempts, 4, "retries=3 makes four attempts");
+	CHECK(strstr(x.err, x.url) && strstr(x.err, "HTTP 503 Service Unavailable") &&
+	      strstr(x.err, "(4 attempts)"), "503 message: %s", x.err);
+	CHECK_INT(id_count("b"), 4, "server saw four requests");
+	done(&x);
+	{
+		struct xs_http_opts o = base_opts();
+		o.retries = 0;
+		struct xs_http *h0 = client(o);
+		fetch(h0, "/flaky?id=c&fail=1&code=500", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -EIO, "500 with retries=0 -> -EIO");
+		CHECK_INT(x.st.attempts, 1, "retries=0: one attempt");
+		done(&x);
+		xs_http_free(h0);
+	}
+	{
+		struct xs_http_opts o = base_opts();
+		o.max_backoff_s = 30;
+		struct xs_http *hb = client(o);
+		fetch(hb, "/flaky?id=d&fail=2&code=503&size=10", UINT64_MAX, true, &x);
+		CHECK(x.r == 0 && x.st.attempts == 3, "two 503s then 200");
+		CHECK(x.secs >= 1.4 && x.secs < 4, "exponential backoff 0.5 s + 1 s (%.2f s)", x.secs);
+		done(&x);
+		fetch(hb, "/flaky?id=e&fail=1&code=429&ra=1&size=10", UINT64_MAX, true, &x);
+		CHECK(x.r == 0 && x.st.attempts == 2, "429 then 200");
+		CHECK(x.secs >= 0.95 && x.secs < 3, "Retry-After: 1 honoured (%.2f s)", x.secs);
+		done(&x);
+		xs_http_free(hb);
+
+		o.max_backoff_s = 1;
+		hb = client(o);
+		fetch(hb, "/flaky?id=f&fail=1&code=429&radate=100&size=10", UINT64_MAX, true, &x);
+		CHECK(x.r == 0 && x.st.attempts == 2, "429 with an HTTP-date Retry-After");
+		CHECK(x.secs >= 0.9 && x.secs < 3, "Retry-After date capped at max_backoff_s (%.2f s)",
+		      x.secs);
+		done(&x);
+		fetch(hb, "/flaky?id=g&fail=9&code=429", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -EIO, "429 for ever -> -EIO");
+		done(&x);
+		xs_http_free(hb);
+	}
+
+	/* broken transfers and resume */
+	fetch(h, "/cut?id=r1&size=200000&after=50000&how=rst&then=honor", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, 0, "reset then resume succeeds");
+	CHECK(body_ok(&x.m, 200000), "resumed body is byte-exact");
+	CHECK_INT(x.st.attempts, 2, "reset: two attempts");
+	CHECK_INT(x.m.resets, 0, "resume needs no sink reset");
+	CHECK_INT(x.st.bytes, 200000, "resume fetches each byte once");
+	CHECK(id_range("r1", 2) > 0 && id_range("r1", 2) <= 50000,
+	      "second request asks Range from where the body stopped (%lld)", id_range("r1", 2));
+	done(&x);
+	fetch(h, "/cut?id=r2&size=200000&after=65536&how=fin&then=honor", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 200000), "early close then resume");
+	CHECK_INT(id_range("r2", 1), -1, "first request without Range");
+	CHECK_INT(id_range("r2", 2), 65536, "Range: bytes=65536-");
+	done(&x);
+	fetch(h, "/cut?id=r3&size=100000&after=30000&how=fin&then=ignore", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, 0, "Range ignored (200) -> restart from zero");
+	CHECK(body_ok(&x.m, 100000), "restarted body is byte-exact");
+	CHECK_INT(x.m.resets, 1, "sink reset once");
+	CHECK_INT(x.st.attempts, 2, "ignored Range: two attempts");
+	CHECK_INT(x.st.bytes, 130000, "stats.bytes counts both attempts");
+	done(&x);
+	fetch(h, "/cut?id=r4&size=100000&after=30000&how=fin&then=ignore", UINT64_MAX, false, &x);
+	CHECK_INT(x.r, -EIO, "Range ignored and sink cannot reset -> -EIO");
+	CHECK(strstr(x.err, x.url) && strstr(x.err, "cannot restart"), "message: %s", x.err);
+	done(&x);
+	fetch(h, "/cut?id=r5&size=100000&after=30000&how=fin&then=liestart", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, 0, "lying Content-Range start -> full refetch");
+	CHECK(body_ok(&x.m, 100000), "body exact after a lying Content-Range");
+	CHECK_INT(x.m.resets, 1, "lying start: sink reset once");
+	CHECK_INT(x.st.attempts, 3, "lying start: three attempts");
+	CHECK_INT(id_range("r5", 3), -1, "third request asks for the whole body");
+	done(&x);
+	fetch(h, "/cut?id=r6&size=100000&after=30000&how=fin&then=lietotal", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 100000) && x.m.resets == 1 && x.st.attempts == 3,
+	      "Content-Range total differing from Content-Length -> full refetch");
+	done(&x);
+	fetch(h, "/cut?id=r7&size=100000&after=30000&how=fin&then=short", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 100000) && x.m.resets == 1,
+	      "206 ending before the total -> full refetch");
+	done(&x);
+	fetch(h, "/cut?id=r8&size=100000&after=30000&how=fin&then=416", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 100000) && x.m.resets == 1 && x.st.attempts == 3,
+	      "416 to a resume -> full refetch");
+	done(&x);
+	{
+		struct xs_http_opts o = base_opts();
+		o.retries = 2;
+		struct xs_http *h2 = client(o);
+		fetch(h2, "/cut?id=r9&size=100000&after=20000&how=rst&then=always", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -EIO, "reset on every attempt -> -EIO");
+		CHECK_INT(x.st.attempts, 3, "reset for ever: three attempts");
+		CHECK(strstr(x.err, x.url) && strstr(x.err, "connection reset after") &&
+		      strstr(x.err, "(3 attempts)"), "message: %s", x.err);
+		CHECK(x.m.b.len > 0 && x.m.b.len <= 60000, "each attempt appended its part");
+		done(&x);
+		fetch(h2, "/cut?id=r10&size=100000&after=20000&how=fin&then=always", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -EIO, "closed early on every attempt -> -EIO");
+		char w2[100];
+		snprintf(w2, sizeof w2, "connection closed after 60000 of 100000 bytes (3 attempts)");
+		CHECK(strstr(x.err, w2) != NULL, "message: %s", x.err);
+		CHECK(x.m.b.len == 60000 && body_ok(&x.m, 60000), "resumed parts are contiguous");
+		done(&x);
+		xs_http_free(h2);
+	}
+
+	/* size limits */
+	fetch(h, "/data/100000", 50000, true, &x);
+	CHECK_INT(x.r, -EFBIG, "Content-Length over max_bytes -> -EFBIG");
+	CHECK_INT(x.m.b.len, 0, "refused before any byte is stored");
+	CHECK_INT(x.st.attempts, 1, "-EFBIG is not retried");
+	CHECK(strstr(x.err, x.url) != NULL, "message names the URL: %s", x.err);
+	done(&x);
+	fetch(h, "/nocl?size=100000", 50000, true, &x);
+	CHECK_INT(x.r, -EFBIG, "no Content-Length, body over max_bytes -> -EFBIG");
+	CHECK(x.m.b.len <= 50000, "never more than max_bytes stored (%zu)", x.m.b.len);
+	done(&x);
+	fetch(h, "/data/1000", 1000, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 1000), "body of exactly max_bytes is fine");
+	done(&x);
+	fetch(h, "/nocl?size=1000", 1000, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 1000), "close-delimited body of exactly max_bytes");
+	done(&x);
+
+	/* a sink error passes through */
+	{
+		memset(&x, 0, sizeof x);
+		xs_buf_init(&x.m.b, 1 << 20);
+		x.m.fail_err = -ENOSPC;
+		snprintf(x.url, sizeof x.url, "http://127.0.0.1:%d/data/500000", S.port);
+		struct xs_http_sink sink = { mem_write, mem_reset, &x.m };
+		x.r = xs_http_get(h, x.url, UINT64_MAX, &sink, "test", &x.st, x.err, sizeof x.err);
+		CHECK_INT(x.r, -ENOSPC, "sink's -ENOSPC is passed through");
+		CHECK_INT(x.st.attempts, 1, "sink errors are not retried");
+		done(&x);
+	}
+
+	/* stalls and deadlines */
+	{
+		struct xs_http_opts o = base_opts();
+		o.low_speed_time_s = 1;
+		/* libcurl averages the speed over a few seconds: a limit well above
+		 * what the stalled server sent makes the test quick. */
+		o.low_speed_limit = 100;
+		o.retries = 0;
+		struct xs_http *hs = client(o);
+		fetch(hs, "/stall?size=1000&after=10&sleep=8000", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -ETIMEDOUT, "stalled transfer -> -ETIMEDOUT");
+		CHECK(strstr(x.err, x.url) && strstr(x.err, "stalled: less than 100 B/s for 1 s"),
+		      "message: %s", x.err);
+		CHECK(x.secs < 4, "stall detected quickly (%.2f s)", x.secs);
+		done(&x);
+		xs_http_free(hs);
+
+		o = base_opts();
+		o.low_speed_time_s = 0;
+		o.total_timeout_s = 1;
+		hs = client(o);
+		fetch(hs, "/stall?size=1000&after=10&sleep=8000", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -ETIMEDOUT, "total_timeout_s -> -ETIMEDOUT");
+		CHECK(x.secs >= 0.9 && x.secs < 3, "deadline kept (%.2f s)", x.secs);
+		CHECK(strstr(x.err, "timed out") != NULL, "message: %s", x.err);
+		done(&x);
+		xs_http_free(hs);
+	}
+
+	/* redirects */
+	fetch(h, "/redirect?to=/data/5000", UINT64_MAX, true, &x);
+	CHECK(x.r == 0 && body_ok(&x.m, 5000), "302 followed, body of the target only");
+	CHECK_INT(x.st.status, 200, "final status after a redirect");
+	done(&x);
+	fetch(h, "/loop", UINT64_MAX, true, &x);
+	CHECK_INT(x.r, -EIO, "redirect loop -> -EIO");
+	CHECK(strstr(x.err, "too many redirects") != NULL, "message: %s", x.err);
+	CHECK_INT(x.m.b.len, 0, "redirect bodies never reach the sink");
+	done(&x);
+	{
+		char p[128];
+		snprintf(p, sizeof p, "/redirect?to=ftp://127.0.0.1:%d/x", S.port);
+		fetch(h, p, UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -EIO, "redirect to ftp refused");
+		CHECK(strstr(x.err, "protocol") != NULL, "message: %s", x.err);
+		done(&x);
+		snprintf(p, sizeof p, "/redirect?to=file:///etc/passwd");
+		fetch(h, p, UINT64_MAX, true, &x);
+		CHECK(x.r < 0 && x.m.b.len == 0, "redirect to file:// refused");
+		done(&x);
+	}
+
+	/* connection refused, bad URLs */
+	{
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t al = sizeof a;
+		bind(s, (struct sockaddr *)&a, sizeof a);
+		getsockname(s, (struct sockaddr *)&a, &al);
+		close(s); /* nobody listens there now */
+		struct xs_http_opts o = base_opts();
+		o.retries = 1;
+		struct xs_http *hr = client(o);
+		struct mem m = { 0 };
+		xs_buf_init(&m.b, 1024);
+		struct xs_http_sink sink = { mem_write, mem_reset, &m };
+		struct xs_http_stats st;
+		char url[128], err[512];
+		snprintf(url, sizeof url, "http://127.0.0.1:%d/x", ntohs(a.sin_port));
+		int r = xs_http_get(hr, url, 100, &sink, NULL, &st, err, sizeof err);
+		CHECK_INT(r, -EIO, "connection refused -> -EIO");
+		CHECK_INT(st.attempts, 2, "connection refused is retried");
+		CHECK(strstr(err, url) && strstr(err, "connection refused"), "message: %s", err);
+		r = xs_http_get(hr, "ftp://127.0.0.1/x", 100, &sink, NULL, &st, err, sizeof err);
+		CHECK_INT(r, -EINVAL, "ftp:// URL -> -EINVAL");
+		r = xs_http_get(hr, "http://user:secret@127.0.0.1:1/x", 100, &sink, NULL, &st, err, sizeof err);
+		CHECK(r < 0 && !strstr(err, "secret"), "credentials are not echoed: %s", err);
+		xs_buf_free(&m.b);
+		xs_http_free(hr);
+	}
+
+	/* progress: one updating line on a terminal, nothing elsewhere */
+	{
+		struct xs_http_opts o = base_opts();
+		o.progress = true;
+		struct xs_http *hp = client(o);
+		char out[8192] = "";
+		size_t outlen = 0;
+		int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		char name[128];
+		int sfd = -1;
+		if (mfd >= 0 && grantpt(mfd) == 0 && unlockpt(mfd) == 0 &&
+		    ptsname_r(mfd, name, sizeof name) == 0)
+			sfd = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		int pfd[2] = { -1, -1 };
+		bool have = sfd >= 0 && pipe2(pfd, O_CLOEXEC | O_NONBLOCK) == 0;
+		CHECK(have, "pseudo-terminal and pipe for stderr");
+		if (have) {
+			struct mem m = { 0 };
+			struct xs_http_sink sink = { mem_write, mem_reset, &m };
+			char url[128], err[512];
+			snprintf(url, sizeof url, "http://127.0.0.1:%d/data/2000000", S.port);
+			fflush(stderr);
+			int saved = dup(2);
+
+			xs_buf_init(&m.b, 4 << 20);
+			dup2(sfd, 2);
+			int r = xs_http_get(hp, url, UINT64_MAX, &sink, "hello 2.10-3 arm64", NULL, err,
+					    sizeof err);
+			dup2(saved, 2);
+			CHECK(r == 0 && body_ok(&m, 2000000), "GET with progress on a terminal");
+			struct pollfd pp = { .fd = mfd, .events = POLLIN };
+			while (outlen < sizeof out - 1 && poll(&pp, 1, 200) > 0) {
+				ssize_t n = read(mfd, out + outlen, sizeof out - 1 - outlen);
+				if (n <= 0)
+					break;
+				outlen += (size_t)n;
+			}
+			out[outlen] = 0;
+			CHECK(strstr(out, "hello 2.10-3 arm64: 2.0 MB / 2.0 MB  100%") != NULL,
+			      "progress line shows label, sizes and percentage");
+			CHECK(outlen > 0 && out[outlen - 1] == '\n', "progress ends with a newline");
+			xs_buf_free(&m.b);
+
+			xs_buf_init(&m.b, 4 << 20);
+			dup2(pfd[1], 2);
+			r = xs_http_get(hp, url, UINT64_MAX, &sink, "quiet", NULL, err, sizeof err);
+			dup2(saved, 2);
+			close(saved);
+			char tmp[64];
+			CHECK(r == 0 && read(pfd[0], tmp, sizeof tmp) < 0 && errno == EAGAIN,
+			      "no progress when stderr is not a terminal");
+			xs_buf_free(&m.b);
+		}
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		if (sfd >= 0)
+			close(sfd);
+		if (mfd >= 0)
+			close(mfd);
+		xs_http_free(hp);
+	}
+
+	/* many threads on one xs_http */
+	{
+		struct par p[8];
+		pthread_t t[8];
+		for (int i = 0; i < 8; i++) {
+			p[i].h = h;
+			p[i].ok = 0;
+			pthread_create(&t[i], NULL, par_main, &p[i]);
+		}
+		int ok = 0;
+		for (int i = 0; i < 8; i++) {
+			pthread_join(t[i], NULL);
+			ok += p[i].ok;
+		}
+		CHECK_INT(ok, 40, "40 concurrent GETs on one xs_http are all byte-exact");
+	}
+
+	xs_http_free(h);
+	server_stop();
+	return tap_done();
+}
