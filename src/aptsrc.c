@@ -12,10 +12,11 @@
  * Enabled.  A Signed-By holding an inline key (several lines, or a "-----"
  * armor line) gives signed_by NULL.  Enabled is false for no/false/off/
  * disable/0.  Disabled stanzas and stanzas without "deb" in Types are not
- * listed (the header says so), though their syntax is still checked.
+ * listed; as in apt, a disabled stanza needs only a valid Types field, while
+ * a deb-src-only stanza is still checked in full.
  *
  * origin_file is "FILE:LINE" of the line or stanza.
- * Limits: XS_APTSRC_MAX_ENTRIES entries in one list, MAX_WORDS words in one
+ * Limits: MAX_ENTRIES entries in one list, MAX_WORDS words in one
  * field, MAX_FILE bytes per file, MAX_DIR files in sources.list.d; more is
  * -E2BIG.  A failed parse leaves the list as it was.
  */
@@ -34,6 +35,7 @@
 #define MAX_WORDS 256
 #define MAX_FILE (4u << 20)
 #define MAX_DIR 1024
+#define WS " \t\r\n" /* separators in deb822 list fields */
 
 static bool sp(char c)
 {
@@ -119,8 +121,12 @@ static void rollback(struct xs_sourcelist *l, size_t n0)
 
 static char *uri_dup(const char *s, size_t n)
 {
-	/* drop trailing slashes, but keep "scheme://" and "/" whole */
-	while (n > 1 && s[n - 1] == '/' && s[n - 2] != '/' && s[n - 2] != ':')
+	/* drop trailing slashes, but never those right after "scheme:" */
+	const char *colon = memchr(s, ':', n);
+	size_t keep = colon ? (size_t)(colon - s) + 1 : 0;
+	while (keep < n && s[keep] == '/')
+		keep++;
+	while (n > keep && s[n - 1] == '/')
 		n--;
 	return xs_strndup(s, n);
 }
@@ -319,16 +325,12 @@ static int parse_stanza(struct xs_sourcelist *l, const struct xs_stanza *st, con
 	char *signed_by = NULL;
 	int r;
 
-	if (!ft || !fu || !fs)
+	if (!ft)
 		return -EBADMSG;
-	if ((r = strv_split_append(&types, ft->value, ft->value_len, " \t\n")) < 0 ||
-	    (r = strv_split_append(&uris, fu->value, fu->value_len, " \t\n")) < 0 ||
-	    (r = strv_split_append(&suites, fs->value, fs->value_len, " \t\n")) < 0 ||
-	    (fc && (r = strv_split_append(&comps, fc->value, fc->value_len, " \t\n")) < 0) ||
-	    (fa && (r = strv_split_append(&archs, fa->value, fa->value_len, " \t\n")) < 0))
+	if ((r = strv_split_append(&types, ft->value, ft->value_len, WS)) < 0)
 		goto out;
 	r = -EBADMSG;
-	if (!types[0] || !uris[0] || !suites[0])
+	if (!types[0])
 		goto out;
 	bool deb = false;
 	for (char **t = types; *t; t++) {
@@ -337,6 +339,20 @@ static int parse_stanza(struct xs_sourcelist *l, const struct xs_stanza *st, con
 		else if (strcmp(*t, "deb-src"))
 			goto out;
 	}
+	r = 0;
+	if (fe && bool_false(fe))
+		goto out; /* apt checks nothing else in a disabled stanza */
+	r = -EBADMSG;
+	if (!fu || !fs)
+		goto out;
+	if ((r = strv_split_append(&uris, fu->value, fu->value_len, WS)) < 0 ||
+	    (r = strv_split_append(&suites, fs->value, fs->value_len, WS)) < 0 ||
+	    (fc && (r = strv_split_append(&comps, fc->value, fc->value_len, WS)) < 0) ||
+	    (fa && (r = strv_split_append(&archs, fa->value, fa->value_len, WS)) < 0))
+		goto out;
+	r = -EBADMSG;
+	if (!uris[0] || !suites[0])
+		goto out;
 	for (char **u = uris; *u; u++)
 		if (!uri_ok(*u, strlen(*u)))
 			goto out;
@@ -349,7 +365,7 @@ static int parse_stanza(struct xs_sourcelist *l, const struct xs_stanza *st, con
 	    !(fk->value_len >= 5 && !memcmp(fk->value, "-----", 5)))
 		signed_by = xs_strndup(fk->value, fk->value_len);
 	r = 0;
-	if (!deb || (fe && bool_false(fe)))
+	if (!deb)
 		goto out;
 	for (char **u = uris; *u && r == 0; u++)
 		for (char **s = suites; *s && r == 0; s++)

@@ -261,7 +261,8 @@ static int parse_locations(struct builder *b, const char *loc, size_t n)
 		b->prev_loc = xs_xrealloc(b->prev_loc, n);
 		b->prev_loc_cap = n;
 	}
-	memcpy(b->prev_loc, loc, n);
+	if (n)
+		memcpy(b->prev_loc, loc, n);
 	b->prev_loc_len = n;
 	return 0;
 }
@@ -405,7 +406,8 @@ static int out_put(struct out *o, const void *p, size_t n)
 			return r;
 		}
 	}
-	memcpy(o->buf + o->len, p, n);
+	if (n)
+		memcpy(o->buf + o->len, p, n);
 	o->len += n;
 	o->off += n;
 	return 0;
@@ -444,7 +446,7 @@ static void pkg_decode(const struct pkg *p, char *text)
 	char *o = text, *prev = NULL;
 	while (c < end) {
 		uint64_t pre = get_varint(&c), rest = get_varint(&c);
-		if (pre)
+		if (pre && prev)
 			memmove(o, prev, pre); /* the previous path: just before */
 		memcpy(o + pre, c, rest);
 		c += rest;
@@ -616,7 +618,8 @@ out:
 /* ---- query -------------------------------------------------------------- */
 
 struct xs_contents {
-	const unsigned char *map;
+	void *base;              /* the mapping */
+	const unsigned char *map; /* the same, as bytes */
 	size_t size;
 	uint64_t npkg;
 	const unsigned char *index, *names, *data;
@@ -689,6 +692,7 @@ int xs_contents_open(const char *path, struct xs_contents **out)
 	if (m == MAP_FAILED)
 		return -errno;
 	struct xs_contents *c = xs_xcalloc(1, sizeof *c);
+	c->base = m;
 	c->map = m;
 	c->size = (size_t)st.st_size;
 	int r = validate(c);
@@ -704,8 +708,8 @@ void xs_contents_close(struct xs_contents *c)
 {
 	if (!c)
 		return;
-	if (c->map)
-		munmap((void *)c->map, c->size);
+	if (c->base)
+		munmap(c->base, c->size);
 	free(c);
 }
 

@@ -181,7 +181,7 @@ static la_ssize_t member_read(struct archive *a, void *ud, const void **out)
 		int r = archive_read_data_block(u->outer, out, &n, &off);
 		if (r == ARCHIVE_EOF)
 			return 0;
-		if (r < ARCHIVE_WARN) {
+		if (r != ARCHIVE_OK) {
 			archive_set_error(a, EIO, "%s", archive_error_string(u->outer)
 							       ? archive_error_string(u->outer)
 							       : "truncated .deb");
@@ -337,7 +337,7 @@ static int one_entry(struct unpack *u, const char *member, struct archive_entry 
 	char shown[160];
 	const char *name = entry_name(ae);
 	if (!name)
-		return fail(u, -EINVAL, "%s: entry %llu without a name", member, (unsigned long long)u->entries);
+		return fail(u, -EINVAL, "%s: entry without a name", member);
 	if (safe_path(name, u->path) < 0)
 		return fail(u, -EINVAL, "%s: unsafe path '%s'", member,
 			    show(name, shown, sizeof shown));
@@ -356,6 +356,9 @@ static int one_entry(struct unpack *u, const char *member, struct archive_entry 
 	const char *hl = archive_entry_hardlink(ae);
 	mode_t ft = archive_entry_filetype(ae);
 	int r;
+	if (!u->path[0] && (hl || ft != AE_IFDIR))
+		return fail(u, -EINVAL, "%s: '%s' would replace the root directory", member,
+			    show(name, shown, sizeof shown));
 	if (hl) {
 		if (safe_path(hl, u->target) < 0)
 			return fail(u, -EINVAL, "%s: hardlink '%s' to unsafe path", member,
@@ -378,8 +381,6 @@ static int one_entry(struct unpack *u, const char *member, struct archive_entry 
 		memcpy(e.sha256, t->sha256, sizeof e.sha256);
 		e.link = xs_strdup(u->target);
 	} else if (ft == AE_IFREG) {
-		if (!u->path[0])
-			return fail(u, -EINVAL, "%s: regular file without a name", member);
 		e.type = XS_E_REG;
 		e.mode = S_IFREG | perm;
 		e.path = u->path; /* for messages; replaced below */
@@ -396,7 +397,7 @@ static int one_entry(struct unpack *u, const char *member, struct archive_entry 
 		const char *target = archive_entry_symlink(ae);
 		if (!target)
 			target = archive_entry_symlink_utf8(ae);
-		if (!u->path[0] || !target || !target[0] || strlen(target) > XS_MAX_PATH)
+		if (!target || !target[0] || strlen(target) > XS_MAX_PATH)
 			return fail(u, -EINVAL, "%s: bad symlink '%s'", member,
 				    show(name, shown, sizeof shown));
 		r = drain(u, member);
@@ -406,8 +407,6 @@ static int one_entry(struct unpack *u, const char *member, struct archive_entry 
 		e.mode = S_IFLNK | 0777;
 		e.link = xs_strdup(target);
 	} else if (ft == AE_IFCHR || ft == AE_IFBLK || ft == AE_IFIFO || ft == AE_IFSOCK) {
-		if (!u->path[0])
-			return fail(u, -EINVAL, "%s: special file without a name", member);
 		r = drain(u, member);
 		if (r < 0)
 			return r;
@@ -467,7 +466,7 @@ static int unpack_data(struct unpack *u, const char *member, int filter)
 		int r = archive_read_next_header(u->inner, &ae);
 		if (r == ARCHIVE_EOF)
 			return 0;
-		if (r < ARCHIVE_WARN)
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) /* RETRY too: a damaged header */
 			return inner_err(u, member);
 		if (++u->entries > l->max_entries)
 			return fail(u, -E2BIG, "%s: more than %llu entries", member,
@@ -476,7 +475,6 @@ static int unpack_data(struct unpack *u, const char *member, int filter)
 		uint64_t stream = (uint64_t)archive_filter_bytes(u->inner, 0);
 		if (stream > u->total + TAR_OVERHEAD_FIXED + u->entries * TAR_OVERHEAD_PER_ENTRY)
 			return fail(u, -EFBIG, "%s: too much data outside of files", member);
-		if (getenv("XSDBG")) fprintf(stderr, "hdr r=%d name=%s err=%s\n", r, archive_entry_pathname(ae), archive_error_string(u->inner));
 		r = one_entry(u, member, ae);
 		if (r < 0)
 			return r;
@@ -545,7 +543,7 @@ int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 		int h = archive_read_next_header(u->outer, &ae);
 		if (h == ARCHIVE_EOF)
 			break;
-		if (h < ARCHIVE_WARN) {
+		if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
 			r = outer_err(u, ".deb");
 			goto out;
 		}

@@ -18,6 +18,7 @@
 #include "xsysroot/util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,12 +51,12 @@ static int next_line(struct xs_deb822 *it, const char **ls, const char **le)
 	size_t avail = (size_t)(it->end - s);
 	const char *nl = memchr(s, '\n', avail);
 	const char *e = nl ? nl : it->end;
+	it->line++;
 	if ((size_t)(e - s) > XS_DEB822_MAX_LINE)
 		return -E2BIG;
 	if (memchr(s, 0, (size_t)(e - s)))
 		return -EBADMSG;
 	it->p = nl ? nl + 1 : it->end;
-	it->line++;
 	*ls = s;
 	*le = e;
 	return 0;
@@ -80,11 +81,37 @@ static void finish_value(struct xs_field *f, const char *vend)
 	f->value_len = (size_t)(vend - v);
 }
 
+/* Duplicate detection in O(1) per field: an open-addressing set of the
+ * stanza's field names (index + 1 into st->fields), hashed without case.
+ * SEEN_SLOTS is over twice XS_DEB822_MAX_FIELDS, so probing always ends. */
+#define SEEN_SLOTS 1024
+_Static_assert(SEEN_SLOTS >= 2 * XS_DEB822_MAX_FIELDS, "seen set too small");
+
+static bool seen_before(const struct xs_stanza *st, uint16_t *seen, const char *name,
+			size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		h = (h ^ (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
+	}
+	for (size_t b = h & (SEEN_SLOTS - 1);; b = (b + 1) & (SEEN_SLOTS - 1)) {
+		if (!seen[b]) {
+			seen[b] = (uint16_t)(st->n + 1); /* the slot the caller fills next */
+			return false;
+		}
+		const struct xs_field *f = &st->fields[seen[b] - 1];
+		if (f->name_len == n && strncasecmp(f->name, name, n) == 0)
+			return true;
+	}
+}
+
 int xs_deb822_next(struct xs_deb822 *it, const struct xs_stanza **out)
 {
 	struct xs_stanza *st = &it->st;
 	struct xs_field *cur = NULL;
 	const char *cur_end = NULL;
+	uint16_t seen[SEEN_SLOTS] = { 0 };
 	int r;
 
 	st->n = 0;
@@ -94,10 +121,10 @@ int xs_deb822_next(struct xs_deb822 *it, const struct xs_stanza **out)
 		return 0;
 
 	while (it->p < it->end) {
-		const char *ls, *le;
+		const char *ls = NULL, *le = NULL;
 		r = next_line(it, &ls, &le);
 		if (r < 0)
-			return r;
+			goto fail;
 		if (line_is_blank(ls, le)) {
 			if (st->n > 0)
 				break; /* end of stanza */
@@ -106,28 +133,29 @@ int xs_deb822_next(struct xs_deb822 *it, const struct xs_stanza **out)
 		if (ls[0] == '#')
 			continue; /* comment, also inside a stanza */
 		if (ls[0] == ' ' || ls[0] == '\t') {
-			if (!cur)
-				return -EBADMSG; /* continuation without a field */
+			if (!cur) {
+				r = -EBADMSG; /* continuation without a field */
+				goto fail;
+			}
 			cur_end = le;
 			continue;
 		}
 		/* "Name: value" */
 		const char *colon = memchr(ls, ':', (size_t)(le - ls));
-		if (!colon || colon == ls || ls[0] == '-' ||
-		    (size_t)(colon - ls) > MAX_NAME)
-			return -EBADMSG;
+		r = -EBADMSG;
+		if (!colon || colon == ls || ls[0] == '-' || (size_t)(colon - ls) > MAX_NAME)
+			goto fail;
 		for (const char *c = ls; c < colon; c++)
 			if ((unsigned char)*c <= 32 || (unsigned char)*c >= 127)
-				return -EBADMSG;
+				goto fail;
 		size_t nlen = (size_t)(colon - ls);
-		for (size_t i = 0; i < st->n; i++)
-			if (st->fields[i].name_len == nlen &&
-			    strncasecmp(st->fields[i].name, ls, nlen) == 0)
-				return -EBADMSG; /* duplicate field */
+		if (seen_before(st, seen, ls, nlen))
+			goto fail; /* duplicate field */
 		if (cur)
 			finish_value(cur, cur_end);
+		r = -E2BIG;
 		if (st->n >= XS_DEB822_MAX_FIELDS)
-			return -E2BIG;
+			goto fail;
 		xs_grow(&st->fields, &st->cap, st->n + 1, sizeof *st->fields);
 		cur = &st->fields[st->n++];
 		cur->name = ls;
@@ -143,6 +171,11 @@ int xs_deb822_next(struct xs_deb822 *it, const struct xs_stanza **out)
 		return 0;
 	*out = st;
 	return 1;
+fail:
+	/* the iterator ends after an error; it->line names the bad line */
+	it->p = it->end;
+	st->n = 0;
+	return r;
 }
 
 const struct xs_field *xs_stanza_get(const struct xs_stanza *st, const char *name)

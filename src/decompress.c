@@ -88,7 +88,7 @@ int xs_decompress_fd(int fd, uint64_t max_out,
 	int h = archive_read_next_header(a, &e);
 	if (h == ARCHIVE_EOF)
 		goto out; /* empty input */
-	if (h < ARCHIVE_WARN) {
+	if (h != ARCHIVE_OK && h != ARCHIVE_WARN) {
 		r = archive_err(a, s);
 		goto out;
 	}
@@ -100,7 +100,7 @@ int xs_decompress_fd(int fd, uint64_t max_out,
 		int d = archive_read_data_block(a, &p, &n, &off);
 		if (d == ARCHIVE_EOF)
 			break;
-		if (d < ARCHIVE_WARN) {
+		if (d != ARCHIVE_OK) {
 			r = archive_err(a, s);
 			goto out;
 		}

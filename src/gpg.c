@@ -214,8 +214,10 @@ static int run_gpgv(const char *gpgv, char *const argv[], char *const envp[], st
 	if (r) {
 		r = -r;
 		msg(err, errsz, "cannot run %s: %s", gpgv, strerror_r(-r, eb, sizeof eb));
-		if (r == -EACCES)
+		if (r == -EACCES || r == -ENOTDIR || r == -ENOEXEC || r == -ELOOP)
 			r = -ENOENT;
+		else if (r != -ENOMEM && r != -EAGAIN)
+			r = -EIO;
 		goto out;
 	}
 	close(sp[1]);
@@ -359,6 +361,8 @@ static void parse_status(const char *s, size_t len, struct verdict *v)
 				note_bad(v, B_WEAK, line, n, hash);
 				continue;
 			}
+			if (hash <= 0)
+				continue; /* malformed: not counted as valid */
 			v->validsig++;
 			if (v->validsig == 1 && field(line, n, 1, &f, &fl)) {
 				v->hash_algo = hash;
@@ -397,6 +401,19 @@ static int decide(const struct verdict *v, const struct run *rn, const char *gpg
 		  char *err, size_t errsz)
 {
 	char where[512];
+	/* apt's rule: one good, valid signature with a strong digest by a key of
+	 * the keyrings is enough; signatures by unknown or expired keys beside it
+	 * are ignored (gpgv then exits 2), a BADSIG never is. */
+	bool exited_ok = WIFEXITED(rn->wstatus) &&
+			 (WEXITSTATUS(rn->wstatus) == 0 || WEXITSTATUS(rn->wstatus) == 2);
+	if (v->bad != B_BAD && v->goodsig > 0 && v->validsig > 0 && exited_ok &&
+	    !rn->status_overflow && !rn->timed_out) {
+		if (res) {
+			snprintf(res->fingerprint, sizeof res->fingerprint, "%s", v->fpr);
+			res->hash_algo = v->hash_algo;
+		}
+		return 0;
+	}
 	switch (v->bad) {
 	case B_BAD:
 		msg(err, errsz, "signature check failed for %s: %s", path, v->bad_line);

@@ -1,7 +1,8 @@
 /* packages.c - see include/xsysroot/packages.h
  *
  * Dependency fields: the parser works on (ptr, len) and never reads past
- * len.  A field holds at most DEP_MAX_ALTS comma separated entries of at
+ * len.  A parsed field is one allocation (alts, atoms, strings), so callers
+ * must not free or replace its members one by one.  A field holds at most DEP_MAX_ALTS comma separated entries of at
  * most DEP_MAX_ATOMS alternatives each (-E2BIG beyond).  Empty entries
  * ("a, , b", a trailing comma) are -EBADMSG, as dpkg has it.  A name is
  * [A-Za-z0-9+._-]+, an arch qualifier [A-Za-z0-9-]+, and a version
@@ -51,23 +52,11 @@ static bool arch_char(char c)
 	       c == '-';
 }
 
-static void atom_free(struct xs_dep_atom *a)
-{
-	free(a->name);
-	free(a->archq);
-	free(a->version);
-}
-
 void xs_dep_free(struct xs_dep *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++) {
-		for (size_t j = 0; j < d->alts[i].n; j++)
-			atom_free(&d->alts[i].atoms[j]);
-		free(d->alts[i].atoms);
-	}
-	free(d->alts);
+	free(d->alts); /* one block: see xs_dep_parse */
 	d->alts = NULL;
 	d->n = 0;
 }
@@ -75,6 +64,13 @@ void xs_dep_free(struct xs_dep *d)
 struct cursor {
 	const char *s;
 	size_t i, n;
+};
+
+/* One atom as slices of the input. */
+struct atom_span {
+	const char *name, *arch, *ver;
+	size_t nlen, alen, vlen;
+	int op;
 };
 
 static void skip_ws(struct cursor *c)
@@ -102,7 +98,7 @@ static int parse_relop(struct cursor *c)
 	return -1;
 }
 
-static int parse_atom(struct cursor *c, struct xs_dep_atom *a)
+static int parse_atom(struct cursor *c, struct atom_span *a)
 {
 	memset(a, 0, sizeof *a);
 	size_t s = c->i;
@@ -110,14 +106,16 @@ static int parse_atom(struct cursor *c, struct xs_dep_atom *a)
 		c->i++;
 	if (c->i == s)
 		return -EBADMSG;
-	a->name = xs_strndup(c->s + s, c->i - s);
+	a->name = c->s + s;
+	a->nlen = c->i - s;
 	if (c->i < c->n && c->s[c->i] == ':') {
 		s = ++c->i;
 		while (c->i < c->n && arch_char(c->s[c->i]))
 			c->i++;
 		if (c->i == s)
 			return -EBADMSG;
-		a->archq = xs_strndup(c->s + s, c->i - s);
+		a->arch = c->s + s;
+		a->alen = c->i - s;
 	}
 	skip_ws(c);
 	if (c->i < c->n && c->s[c->i] == '(') {
@@ -139,7 +137,8 @@ static int parse_atom(struct cursor *c, struct xs_dep_atom *a)
 		}
 		if (c->i == s)
 			return -EBADMSG;
-		a->version = xs_strndup(c->s + s, c->i - s);
+		a->ver = c->s + s;
+		a->vlen = c->i - s;
 		skip_ws(c);
 		if (c->i >= c->n || c->s[c->i] != ')')
 			return -EBADMSG;
@@ -164,56 +163,101 @@ static int parse_atom(struct cursor *c, struct xs_dep_atom *a)
 	return 0;
 }
 
-int xs_dep_parse(const char *s, size_t len, struct xs_dep *out)
+static char *put_str(char **pool, const char *s, size_t n)
 {
-	struct cursor c = { s, 0, s ? len : 0 };
-	size_t acap = 0;
-	int r = 0;
+	char *d = *pool;
+	memcpy(d, s, n);
+	d[n] = 0;
+	*pool += n + 1;
+	return d;
+}
 
-	out->alts = NULL;
-	out->n = 0;
+/* The whole field: with out == NULL, count entries, atoms and string bytes;
+ * else fill out->alts (sized by the counting pass). */
+static int scan_field(const char *s, size_t len, struct xs_dep *out, size_t *n_alts,
+		      size_t *n_atoms, size_t *n_bytes)
+{
+	struct cursor c = { s, 0, len };
+	struct xs_dep_atom *atoms = NULL;
+	char *pool = NULL;
+	size_t alts = 0, total = 0, bytes = 0;
+	if (out) {
+		atoms = (struct xs_dep_atom *)(out->alts + *n_alts);
+		pool = (char *)(atoms + *n_atoms);
+	}
 	skip_ws(&c);
 	if (c.i == c.n)
-		return 0;
+		goto done;
 	for (;;) {
-		/* one comma separated entry */
-		if (out->n >= DEP_MAX_ALTS) {
-			r = -E2BIG;
-			goto fail;
-		}
-		xs_grow(&out->alts, &acap, out->n + 1, sizeof *out->alts);
-		struct xs_dep_alt *alt = &out->alts[out->n++];
-		size_t tcap = 0;
-		alt->atoms = NULL;
-		alt->n = 0;
+		if (alts >= DEP_MAX_ALTS)
+			return -E2BIG;
+		size_t in_alt = 0;
+		if (out)
+			out->alts[alts] = (struct xs_dep_alt){ atoms + total, 0 };
 		for (;;) {
+			struct atom_span a;
 			skip_ws(&c);
-			if (alt->n >= DEP_MAX_ATOMS) {
-				r = -E2BIG;
-				goto fail;
-			}
-			xs_grow(&alt->atoms, &tcap, alt->n + 1, sizeof *alt->atoms);
-			r = parse_atom(&c, &alt->atoms[alt->n++]);
+			if (in_alt >= DEP_MAX_ATOMS)
+				return -E2BIG;
+			int r = parse_atom(&c, &a);
 			if (r < 0)
-				goto fail;
+				return r;
+			bytes += a.nlen + 1 + (a.arch ? a.alen + 1 : 0) + (a.ver ? a.vlen + 1 : 0);
+			if (out) {
+				struct xs_dep_atom *t = &atoms[total];
+				t->name = put_str(&pool, a.name, a.nlen);
+				t->archq = a.arch ? put_str(&pool, a.arch, a.alen) : NULL;
+				t->op = a.op;
+				t->version = a.ver ? put_str(&pool, a.ver, a.vlen) : NULL;
+				out->alts[alts].n++;
+			}
+			in_alt++;
+			total++;
 			if (c.i < c.n && c.s[c.i] == '|') {
 				c.i++;
 				continue;
 			}
 			break;
 		}
+		alts++;
 		if (c.i == c.n)
-			return 0;
-		if (c.s[c.i] != ',') {
-			r = -EBADMSG;
-			goto fail;
-		}
+			break;
+		if (c.s[c.i] != ',')
+			return -EBADMSG;
 		c.i++;
 		skip_ws(&c);
 	}
-fail:
-	xs_dep_free(out);
-	return r;
+done:
+	*n_alts = alts;
+	*n_atoms = total;
+	*n_bytes = bytes;
+	return 0;
+}
+
+/* The result is one allocation holding the alts array, then every atom,
+ * then every string; xs_dep_free frees it.  Two passes over the field (count,
+ * then fill) cost less than one malloc per string. */
+int xs_dep_parse(const char *s, size_t len, struct xs_dep *out)
+{
+	size_t n_alts, n_atoms, n_bytes;
+	out->alts = NULL;
+	out->n = 0;
+	if (!s)
+		return 0;
+	int r = scan_field(s, len, NULL, &n_alts, &n_atoms, &n_bytes);
+	if (r < 0)
+		return r;
+	if (n_alts == 0)
+		return 0;
+	out->alts = xs_xmalloc(n_alts * sizeof(struct xs_dep_alt) +
+			       n_atoms * sizeof(struct xs_dep_atom) + n_bytes);
+	r = scan_field(s, len, out, &n_alts, &n_atoms, &n_bytes);
+	if (r < 0) { /* cannot happen: the first pass accepted the same bytes */
+		xs_dep_free(out);
+		return r;
+	}
+	out->n = n_alts;
+	return 0;
 }
 
 /* ---- the table ----------------------------------------------------------- */

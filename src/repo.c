@@ -28,8 +28,8 @@
 #define MAX_INDEX_SIZE (512ull << 20)
 #define MAX_MANIFEST (256u << 20)
 #define MAX_VIEWCACHE (64u << 20)
-/* apt's Acquire::Max-FutureTime: a Date up to 10 days ahead is tolerated */
-#define DATE_SLACK (10 * 24 * 3600)
+/* as apt: a Release whose Date lies in the future is "not valid yet" */
+#define DATE_SLACK 0
 #define VIEWCACHE_VERSION "xsysroot-view 1"
 
 struct src {
@@ -416,6 +416,43 @@ static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t er
 		return -ENXIO;
 	}
 	return 0;
+}
+
+struct verify_job {
+	struct xs_repo *r;
+	struct src *s;
+	pthread_t th;
+	int q;
+	char err[2048];
+};
+
+static void *verify_thread(void *ud)
+{
+	struct verify_job *j = ud;
+	j->q = verify_release(j->r, j->s, j->err, sizeof j->err);
+	return NULL;
+}
+
+/* Every source's InRelease at once: the network and gpgv overlap. */
+static int verify_all(struct xs_repo *r, char *err, size_t errsz)
+{
+	struct verify_job *jobs = xs_xcalloc(r->nsrcs, sizeof *jobs);
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		jobs[i] = (struct verify_job){ .r = r, .s = &r->srcs[i], .q = -EAGAIN };
+		if (pthread_create(&jobs[i].th, NULL, verify_thread, &jobs[i]) != 0)
+			verify_thread(&jobs[i]), jobs[i].th = 0;
+	}
+	int q = 0;
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		if (jobs[i].th)
+			pthread_join(jobs[i].th, NULL);
+		if (jobs[i].q < 0 && q == 0) {
+			q = jobs[i].q;
+			snprintf(err, errsz, "%s", jobs[i].err);
+		}
+	}
+	free(jobs);
+	return q;
 }
 
 /* Make sure the index at Release path is in the store; *file gets its entry. */
@@ -847,8 +884,9 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	if (bytes) {
 		char sz[32];
 		__atomic_add_fetch(&r->debs_fetched, 1, __ATOMIC_RELAXED);
-		logf_(r, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s", label,
-		      xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data, (xs_now_ns() - t0) / 1e9);
+		logf_(r, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s [bytes=%llu]",
+		      label, xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data,
+		      (xs_now_ns() - t0) / 1e9, (unsigned long long)bytes);
 	}
 	xs_manifest_free(&m);
 	xs_buf_free(&url);
@@ -953,11 +991,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
 		goto fail;
 	}
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		q = verify_release(r, &r->srcs[i], err, errsz);
-		if (q < 0)
-			goto fail;
-	}
+	q = verify_all(r, err, errsz);
+	if (q < 0)
+		goto fail;
 	q = resolve_view(r, cfg->packages, err, errsz);
 	if (q < 0)
 		goto fail;

@@ -17,6 +17,16 @@
  *  - a duplicate path replaces the earlier entry (as tar extraction would).
  * On failure nothing is added to the manifest; objects already committed are
  * harmless (content-addressed, verified).
+ *
+ * What the manifest does not settle, and the view must: nothing is written
+ * to a file system, so a member "lib/passwd" after a symlink "lib -> /etc"
+ * is simply recorded as the path "lib/passwd"; likewise a file may remain
+ * under a path that a later duplicate turned into a non-directory.  The view
+ * must treat a path below a symlink or non-directory entry as a conflict,
+ * never follow the symlink.  Parent directories without an entry of their
+ * own are implicit.  A hardlink entry carries the digest, size and mode of
+ * its target as it was when the hardlink was read (a later duplicate of
+ * the target's path does not change it).
  */
 #ifndef XSYSROOT_DEB_H
 #define XSYSROOT_DEB_H
@@ -52,11 +62,16 @@ struct xs_manifest {
 };
 
 void xs_manifest_free(struct xs_manifest *m);
-/* Unpack the .deb in deb_fd (read from offset 0). */
+/* Unpack the .deb in deb_fd (read with pread from offset 0; the fd's
+ * position is not used).  out is initialised here and left empty on
+ * failure; err (may be NULL) receives a one-line reason.  lim NULL: the
+ * defaults. */
 int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 		  struct xs_manifest *out, char *err, size_t errsz);
 /* Serialise / parse a manifest (a self-describing text format that escapes
- * every byte of a path; parse is pure and bounded). */
+ * every byte of a path; parse is pure and bounded).  parse initialises out;
+ * it refuses with -EBADMSG anything serialize would not write: unknown
+ * version, truncation, unnormalised paths, setuid bits, bad escapes. */
 int xs_manifest_serialize(const struct xs_manifest *m, char **data, size_t *len);
 int xs_manifest_parse(const char *data, size_t len, struct xs_manifest *out);
 #endif

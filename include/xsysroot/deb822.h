@@ -10,6 +10,8 @@
  *
  * Limits: a stanza holds at most XS_DEB822_MAX_FIELDS fields and a line at
  * most XS_DEB822_MAX_LINE bytes; more gives -E2BIG.
+ * Strictness: a field given twice in one stanza, or a NUL byte, is -EBADMSG.
+ * After an error the iterator is at its end (later calls return 0).
  * Thread safety: an iterator belongs to one thread.
  */
 #ifndef XSYSROOT_DEB822_H

@@ -7,6 +7,8 @@
  *                       -> -ETIMEDOUT
  *   body larger than max_bytes -> -EFBIG
  *   the sink's own negative errno is passed through (-ENOSPC, -EFBIG, ...)
+ *   too many redirects, a redirect to another protocol, any other
+ *   unexpected reply -> -EIO;  a URL that is not http(s) -> -EINVAL
  * and err receives a one-line message naming the URL and what happened.
  *
  * Retries: transient failures (connect/reset/timeout, 5xx, 429) are retried
@@ -57,8 +59,9 @@ struct xs_http_stats {
 	int attempts;
 };
 
-/* GET url into sink.  label (may be NULL) names the object in progress
- * output ("libc6 2.36-9 arm64").  stats may be NULL. */
+/* GET url into sink.  At most max_bytes body bytes are accepted (UINT64_MAX:
+ * no limit).  label (may be NULL: the URL's file name) names the object in
+ * progress output ("libc6 2.36-9 arm64").  stats may be NULL. */
 int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz);

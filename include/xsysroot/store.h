@@ -50,7 +50,9 @@ bool xs_store_has_object(struct xs_store *s, const char *sha256);
 /* Path of an object (whether present or not) into out. */
 int xs_store_object_path(struct xs_store *s, const char *sha256, char *out, size_t outsz);
 
-/* Small documents under meta/: written by transaction (temp + rename). */
+/* Small documents under meta/: written by transaction (temp + rename).
+ * name is a flat file name: not empty, no '/', not starting with '.'
+ * (-EINVAL otherwise). */
 int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, size_t n);
 /* Read; -ENOENT when absent, -E2BIG when larger than max. */
 int xs_store_meta_read(struct xs_store *s, const char *name, size_t max, char **data,

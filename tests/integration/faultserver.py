@@ -239,8 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        if self.command != 'HEAD':
-            self.wfile.write(body)
+        if self.command == 'HEAD':
+            return 0
+        self.wfile.write(body)
         return len(body)
 
     def _serve(self, head):

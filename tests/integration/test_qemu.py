@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 
+sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
 from xstest import sh  # noqa: E402

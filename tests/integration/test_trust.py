@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
 import mkrepo  # noqa: E402

@@ -24,7 +24,6 @@ its `with` block ends, when the script ends, on an exception, SIGINT or SIGTERM.
 
 import atexit
 import contextlib
-import errno
 import fcntl
 import hashlib
 import json
@@ -148,6 +147,10 @@ def sh(cmd, timeout=300, check=False, env=None, **kw):
             p.kill()
             p.wait()
             rc = None
+        except BaseException:                # interrupted: take the child with us
+            p.kill()
+            p.wait()
+            raise
         o.seek(0)
         e.seek(0)
         res = subprocess.CompletedProcess(cmd, rc, o.read().decode(errors='replace'),
@@ -198,15 +201,6 @@ def pids_using(path):
         if any(a in want for a in args):
             out.append(int(d))
     return out
-
-
-def _proc_start(pid):
-    """Start time of PID in epoch seconds."""
-    with open('/proc/%d/stat' % pid) as f:
-        ticks = int(f.read().rsplit(')', 1)[1].split()[19])
-    with open('/proc/stat') as f:
-        btime = next(int(l.split()[1]) for l in f if l.startswith('btime'))
-    return btime + ticks / os.sysconf('SC_CLK_TCK')
 
 
 def kill_pids(pids, grace=5.0):
@@ -269,28 +263,9 @@ class Mount:
             return ''
 
     def daemon_pids(self):
-        """The daemon serving this mount: processes with the mount point in
-        their command line, else xsysroot processes holding /dev/fuse that
-        were started while our `xsysroot mount` ran."""
-        pids = pids_using(self.path)
-        if pids or self.t_start is None:
-            return pids
-        exe = os.path.realpath(XSYSROOT or '')
-        for d in os.listdir('/proc'):
-            if not d.isdigit():
-                continue
-            try:
-                if os.path.realpath('/proc/%s/exe' % d) != exe:
-                    continue
-                started = _proc_start(int(d))
-                if not (self.t_start - 1 <= started <= (self.t_end or time.time()) + 1):
-                    continue
-                fds = os.listdir('/proc/%s/fd' % d)
-                if any(os.readlink('/proc/%s/fd/%s' % (d, fd)) == '/dev/fuse' for fd in fds):
-                    pids.append(int(d))
-            except OSError:
-                continue
-        return pids
+        """Processes serving this mount: those with the mount point as an
+        argument (the daemon, and fusermount3's auto_unmount helper)."""
+        return pids_using(self.path)
 
 
 _ACTIVE = []              # mounts not yet cleaned up, for atexit / signals

@@ -127,6 +127,19 @@ static void test_malformed(void)
 	CHECK_INT(count("A\0: x\n", 6, NULL), -EBADMSG, "NUL byte in a name");
 	CHECK_INT(count("A: \xff\xfe\n", 6, NULL), 1, "high bytes in a value are data");
 	CHECK_INT(count("\xc3\xa9: x\n", 6, NULL), -EBADMSG, "non-ASCII field name");
+	CHECK_INT(count("A: 1\nB: x\0y\n", 12, &line), -EBADMSG, "NUL on line 2");
+	CHECK_INT(line, 2, "NUL error names line 2");
+
+	/* the iterator ends after an error */
+	struct xs_deb822 it;
+	const struct xs_stanza *st;
+	const char *s = "A: 1\n\nbad\n\nB: 2\n";
+	xs_deb822_init(&it, s, strlen(s));
+	CHECK_INT(xs_deb822_next(&it, &st), 1, "first stanza before the error");
+	CHECK_INT(xs_deb822_next(&it, &st), -EBADMSG, "then the error");
+	CHECK_INT(it.line, 3, "on line 3");
+	CHECK_INT(xs_deb822_next(&it, &st), 0, "then the end");
+	xs_deb822_free(&it);
 }
 
 static void test_limits(void)
@@ -144,7 +157,12 @@ static void test_limits(void)
 	char *big = malloc(n);
 	memcpy(big, "A: ", 3);
 	memset(big + 3, 'x', n - 3);
-	CHECK_INT(count(big, n, NULL), -E2BIG, "overlong line");
+	unsigned line;
+	memcpy(big, "A: 1\n\n", 6);
+	CHECK_INT(count(big, n, &line), -E2BIG, "overlong line");
+	CHECK_INT(line, 3, "error names the overlong line");
+	memcpy(big, "A: ", 3);
+	memset(big + 3, 'x', 3);
 	CHECK_INT(count(big, XS_DEB822_MAX_LINE, NULL), 1, "line of the maximum length");
 	free(big);
 

@@ -14,7 +14,7 @@ static const char index_main[] =
 	"Package: hello\n"
 	"Version: 2.10-3\n"
 	"Installed-Size: 281\n"
-	"Maintainer: Santiago Vila <sanvila@debian.org>\n"
+	"Maintainer: A Maintainer <maint@example.org>\n"
 	"Architecture: arm64\n"
 	"Depends: libc6 (>= 2.34)\n"
 	"Description: example package based on GNU hello\n"

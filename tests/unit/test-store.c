@@ -330,7 +330,7 @@ static int enospc_child(const char *dir)
 	if (xs_txn_write(t, buf, 1) != -ENOSPC)
 		return 4;
 	xs_txn_abort(t);
-	char p[256];
+	char p[300];
 	snprintf(p, sizeof p, "%s/tmp", dir);
 	DIR *d = opendir(p);
 	int n = 0;

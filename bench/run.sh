@@ -1,0 +1,214 @@
+#!/bin/bash
+# bench/run.sh - xsysroot vs. a plain mmdebstrap-extracted sysroot, side by side.
+#
+#   bash bench/run.sh [path/to/xsysroot]
+#
+# Env: BENCH_RUNS (warm runs, default 20), BENCH_MOUNT_CYCLES (default 5),
+#      BENCH_TIMER=hyperfine (time the warm runs with hyperfine instead of the
+#      built-in interleaved timer), BENCH_TMPDIR (parent of the temp dir).
+# Needs root (mmdebstrap extracts as root), /dev/fuse and the network to the
+# host's Debian mirror.  Installs nothing; says what is missing.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+LIB="$HERE/benchlib.py"
+PY=/usr/bin/python3
+RUNS=${BENCH_RUNS:-20}
+CYCLES=${BENCH_MOUNT_CYCLES:-5}
+ARCH=arm64
+WORKLOAD=(-c 'import json,ssl,sqlite3')
+unset PYTHONPATH PYTHONHOME PYTHONSTARTUP
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# --- what is needed -----------------------------------------------------------
+XS=${1:-}
+if [ -z "$XS" ]; then
+	if [ -x "$REPO/build/xsysroot" ]; then XS="$REPO/build/xsysroot"
+	elif command -v xsysroot >/dev/null; then XS=$(command -v xsysroot)
+	else die "no xsysroot binary: build it (meson setup build && ninja -C build) or pass its path"; fi
+fi
+[ -x "$XS" ] || die "$XS is not an executable"
+XS=$(realpath "$XS")
+
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (apt-get install $2)"); }
+[ -x "$PY" ] || missing+=("/usr/bin/python3 (apt-get install python3)")
+need mmdebstrap mmdebstrap
+need qemu-aarch64 qemu-user
+need fusermount3 fuse3
+need apt-get apt
+need dpkg-deb dpkg
+[ "${BENCH_TIMER:-}" = hyperfine ] && need hyperfine hyperfine
+if ((${#missing[@]})); then
+	printf 'bench: missing: %s\n' "${missing[@]}" >&2
+	exit 1
+fi
+command -v hyperfine >/dev/null 2>&1 ||
+	say "hyperfine not found (optional; the built-in interleaved timer is used)"
+[ -c /dev/fuse ] || die "/dev/fuse is missing"
+[ "$(id -u)" = 0 ] || die "run as root (mmdebstrap --variant=extract into a plain dir)"
+
+# --- temp dir and cleanup -------------------------------------------------------
+TMP=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/xsbench.XXXXXX")
+CACHE="$TMP/cache"
+MNT="$TMP/mnt"
+PLAIN="$TMP/plain"
+APTD="$TMP/apt"
+mkdir -p "$CACHE" "$MNT"
+PROXY_PID=
+
+cleanup() {
+	set +e
+	trap - INT TERM
+	if mountpoint -q "$MNT" 2>/dev/null || grep -qs " $MNT " /proc/self/mountinfo; then
+		"$XS" umount "$MNT" >/dev/null 2>&1 || fusermount3 -u -z "$MNT" 2>/dev/null
+	fi
+	# anything else still mounted below TMP (deepest first)
+	local m
+	awk '{print $5}' /proc/self/mountinfo | grep "^$TMP/" | sort -r | while read -r m; do
+		fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	rm -rf --one-file-system "$TMP"
+}
+trap cleanup EXIT
+trap 'say interrupted; exit 130' INT
+trap 'exit 143' TERM
+
+now() { echo "$EPOCHREALTIME"; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
+add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a+b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
+verdict() { awk -v r="$1" -v g="$2" 'BEGIN{ if (r+0 <= g+0) print "OK"; else print "MISSED"}'; }
+mb() { awk -v b="$1" 'BEGIN{printf "%.2f MB", b/1e6}'; }
+logsize() { stat -c %s "$CACHE/daemon.log" 2>/dev/null || echo 0; }
+cold_cache() { rm -rf "$CACHE/objects"; rm -f "$CACHE"/meta/manifest-*; }
+
+xs_mount() { "$XS" mount --packages python3 --cache-dir "$CACHE" "$ARCH" "$MNT" "$@" 2>>"$TMP/mount.err"; }
+xs_umount() { "$XS" umount "$MNT" >/dev/null 2>&1 || { fusermount3 -u -z "$MNT"; die "xsysroot umount $MNT failed"; }; }
+run_py() { (cd "$TMP" && qemu-aarch64 -L "$1" "$1/usr/bin/python3" "${WORKLOAD[@]}"); }
+
+SUITE=$("$PY" "$LIB" codename)
+"$PY" "$LIB" sources >"$TMP/sources.list"
+say "xsysroot: $XS; suite $SUITE; sources:"
+sed 's/^/[bench]   /' "$TMP/sources.list" >&2
+
+# --- external arm64 hello, fetched with a private apt config -----------------------
+say "fetching an arm64 hello with apt-get (private apt state)"
+mkdir -p "$APTD/lists/partial" "$APTD/cache/archives/partial" "$APTD/dl"
+APTOPTS=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH
+	-o Dir::State::Lists="$APTD/lists" -o Dir::Cache="$APTD/cache"
+	-o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+apt-get -qq "${APTOPTS[@]}" update >"$TMP/apt.log" 2>&1 || { cat "$TMP/apt.log" >&2; die "apt-get update failed"; }
+(cd "$APTD/dl" && apt-get -qq "${APTOPTS[@]}" download hello) >>"$TMP/apt.log" 2>&1 ||
+	{ cat "$TMP/apt.log" >&2; die "apt-get download hello failed"; }
+dpkg-deb -x "$APTD"/dl/hello_*.deb "$APTD/hello"
+HELLO="$APTD/hello/usr/bin/hello"
+[ -x "$HELLO" ] || die "no $HELLO"
+
+# --- 0. the very first mount: fetches and indexes everything ------------------------
+say "first mount on an empty cache (fetches the indexes)"
+off=$(logsize); t0=$(now); xs_mount || { cat "$TMP/mount.err" >&2; die "mount failed"; }; t1=$(now)
+FIRST_MOUNT=$(sub "$t1" "$t0")
+FIRST_IDX=$("$PY" "$LIB" indexbytes "$CACHE/daemon.log" "$off")
+xs_umount
+
+# --- 2a. cold (cached index): mount + first run ------------------------------------
+say "cold cache with cached index: mount + first python3 run"
+cold_cache
+off=$(logsize)
+t0=$(now); xs_mount || die "mount failed"; t1=$(now)
+run_py "$MNT" || die "python3 workload failed on the mount"
+t2=$(now)
+COLD_XS_MOUNT=$(sub "$t1" "$t0"); COLD_XS_RUN=$(sub "$t2" "$t1"); COLD_XS=$(sub "$t2" "$t0")
+read -r PY_DL PY_NDL PY_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
+read -r VIEW_BYTES VIEW_N LIBC_SIZE VIEW_FILE < <("$PY" "$LIB" view "$CACHE" libc6)
+[ -n "${VIEW_FILE:-}" ] && [ -n "${PY_NAMES:-}" ] || die "cannot read the view or the daemon log in $CACHE"
+
+# --- 2b. cold mmdebstrap extract + first run -----------------------------------------
+say "mmdebstrap --variant=extract --include=python3 into an empty dir + first run"
+t0=$(now)
+mmdebstrap --variant=extract --architectures=$ARCH --include=python3 "$SUITE" "$PLAIN" - \
+	<"$TMP/sources.list" >"$TMP/mmdebstrap.log" 2>&1 || { tail -20 "$TMP/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
+t1=$(now)
+run_py "$PLAIN" || die "python3 workload failed on the plain dir"
+t2=$(now)
+COLD_MM_EXTRACT=$(sub "$t1" "$t0"); COLD_MM_RUN=$(sub "$t2" "$t1"); COLD_MM=$(sub "$t2" "$t0")
+
+# --- 1. warm runs, interleaved --------------------------------------------------------
+say "warm python3 runs: $RUNS on the mount and $RUNS on the plain dir, interleaved"
+if [ "${BENCH_TIMER:-}" = hyperfine ]; then
+	TIMER_DESC=hyperfine
+	hyperfine -N -w 1 -r "$RUNS" --export-json "$TMP/hf.json" \
+		"qemu-aarch64 -L $MNT $MNT/usr/bin/python3 -c 'import json,ssl,sqlite3'" \
+		"qemu-aarch64 -L $PLAIN $PLAIN/usr/bin/python3 -c 'import json,ssl,sqlite3'" >&2
+	read -r W_MED W_P90 P_MED P_P90 < <("$PY" -c '
+import json,math,statistics,sys
+r=json.load(open(sys.argv[1]))["results"]
+o=[]
+for x in r:
+    t=sorted(x["times"]); o+=[statistics.median(t), t[max(0,math.ceil(.9*len(t))-1)]]
+print(" ".join("%.3f"%v for v in o))' "$TMP/hf.json")
+else
+	read -r W_MED W_P90 P_MED P_P90 < <(cd "$TMP" && "$PY" "$LIB" timeit "$RUNS" \
+		qemu-aarch64 -L "$MNT" "$MNT/usr/bin/python3" "${WORKLOAD[@]}" --- \
+		qemu-aarch64 -L "$PLAIN" "$PLAIN/usr/bin/python3" "${WORKLOAD[@]}")
+fi
+[ -n "${P_P90:-}" ] || die "warm timing failed"
+xs_umount
+
+# --- 3a. external hello on a cold cache -------------------------------------------------
+say "cold cache with cached index: external arm64 hello under qemu -L MNT"
+cold_cache
+off=$(logsize)
+xs_mount || die "mount failed"
+HELLO_OUT=$(cd "$TMP" && qemu-aarch64 -L "$MNT" "$HELLO") || die "hello failed on the mount"
+xs_umount
+[ "$HELLO_OUT" = "Hello, world!" ] || say "unexpected hello output: $HELLO_OUT"
+read -r H_DL H_NDL H_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
+
+# --- 4. warm mount time, and the bytes one warm mount moves --------------------------------
+say "warm mount: $CYCLES mount/umount cycles"
+mts=()
+for ((i = 0; i < CYCLES; i++)); do
+	t0=$(now); xs_mount || die "mount failed"; t1=$(now)
+	mts+=("$(sub "$t1" "$t0")")
+	xs_umount
+done
+MT_MED=$(printf '%s\n' "${mts[@]}" | sort -n | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else printf "%.2f", (a[NR/2]+a[NR/2+1])/2 }')
+MT_ALL=$(printf '%s ' "${mts[@]}")
+
+say "warm mount through a byte-counting local HTTP proxy"
+"$PY" "$LIB" proxy "$TMP/proxy.stats" "$TMP/proxy.port" 2>"$TMP/proxy.err" &
+PROXY_PID=$!
+for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+[ -s "$TMP/proxy.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
+PORT=$(cat "$TMP/proxy.port")
+off=$(logsize)
+env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$PORT" https_proxy="http://127.0.0.1:$PORT" \
+	"$XS" mount --packages python3 --cache-dir "$CACHE" "$ARCH" "$MNT" 2>>"$TMP/mount.err" || die "mount (via proxy) failed"
+xs_umount
+sleep 0.5
+read -r PX_DOWN PX_UP PX_CONNS <"$TMP/proxy.stats"
+WARM_IDX=$("$PY" "$LIB" indexbytes "$CACHE/daemon.log" "$off")
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+
+# --- report --------------------------------------------------------------------------
+R1=$(ratio "$W_MED" "$P_MED")
+R2=$(ratio "$COLD_XS" "$COLD_MM")
+R3=$(ratio "$H_DL" "$LIBC_SIZE")
+R3B=$(ratio "$PY_DL" "$VIEW_BYTES")
+cat <<EOF
+
+== xsysroot benchmark: $ARCH $SUITE, $(basename "$XS") = $XS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==
+1. warm python3 run (N=$RUNS, ${TIMER_DESC:-interleaved}): mount $W_MED s (p90 $W_P90), plain $P_MED s (p90 $P_P90), ratio $R1 (goal <= 1.00) $(verdict "$R1" 1.00)
+2. cold to first run:  xsysroot $COLD_XS s (mount $COLD_XS_MOUNT + run $COLD_XS_RUN), mmdebstrap $COLD_MM s (extract $COLD_MM_EXTRACT + run $COLD_MM_RUN), ratio $R2 (goal <= 0.25) $(verdict "$R2" 0.25)
+3a. hello .deb bytes:  downloaded $H_DL ($H_NDL pkgs: $H_NAMES), needed $LIBC_SIZE (libc6), ratio $R3 (goal <= 1.05) $(verdict "$R3" 1.05)
+3b. python3 .deb bytes: downloaded $PY_DL ($(mb "$PY_DL")) of the view's $VIEW_BYTES ($(mb "$VIEW_BYTES")), ratio $R3B; packages fetched $PY_NDL of $VIEW_N
+    fetched: $PY_NAMES
+4. warm mount: median $MT_MED s of $CYCLES ($MT_ALL s); one warm mount moved $PX_DOWN bytes down / $PX_UP up in $PX_CONNS connections (local proxy); daemon log: $WARM_IDX of indexes
+   (first mount on an empty cache: $FIRST_MOUNT s, $FIRST_IDX of indexes)
+EOF
