@@ -313,6 +313,21 @@ static void src_key(const struct src *s, const char *what, char *out, size_t out
 	snprintf(out, outsz, "%s-%.16s", what, hex);
 }
 
+/* "<sha256 of the InRelease>:<sha256 of the keyring>" */
+static int verified_key(const char *data, size_t len, const char *keyring, char out[160])
+{
+	char a[65], b[65];
+	_cleanup_close_ int fd = open(keyring, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int q = xs_sha256_buf(data, len, a);
+	if (q == 0)
+		q = xs_sha256_fd(fd, b, NULL);
+	if (q == 0)
+		snprintf(out, 160, "%s:%s", a, b);
+	return q;
+}
+
 static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
 {
 	_cleanup_free_ char *url = dist_url(s, "InRelease");
@@ -339,14 +354,29 @@ static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t er
 		FAIL(q, "cannot write %s/meta/%s: %s", r->cache_dir, newname, strerror(-q));
 	}
 	xs_store_meta_path(r->store, newname, path, sizeof path);
-	const char *keyrings[] = { s->keyring, NULL };
-	struct xs_gpg_result gr;
-	char gerr[1024] = "";
-	q = xs_gpgv_verify(r->gpgv, keyrings, path, &gr, gerr, sizeof gerr);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: signature refused: %s", url, gerr);
+	/* Like apt's "Hit": the very bytes already verified with the very same
+	 * keyring need no second gpgv run (dates are checked below anyway). */
+	char vname[160], vkey[160] = "";
+	snprintf(vname, sizeof vname, "%s.verified", name);
+	if (verified_key(body.data, body.len, s->keyring, vkey) < 0)
+		vkey[0] = 0;
+	char *seen = NULL;
+	size_t seen_len = 0;
+	bool hit = vkey[0] && xs_store_meta_read(r->store, vname, 256, &seen, &seen_len) == 0 &&
+		   seen_len == strlen(vkey) && !memcmp(seen, vkey, seen_len);
+	free(seen);
+	if (!hit) {
+		const char *keyrings[] = { s->keyring, NULL };
+		struct xs_gpg_result gr;
+		char gerr[1024] = "";
+		q = xs_gpgv_verify(r->gpgv, keyrings, path, &gr, gerr, sizeof gerr);
+		if (q < 0) {
+			xs_buf_free(&body);
+			unlink(path);
+			xs_store_meta_path(r->store, vname, path, sizeof path);
+			unlink(path);
+			FAIL(q, "%s: signature refused: %s", url, gerr);
+		}
 	}
 	char *text = NULL;
 	size_t tlen = 0;
@@ -404,6 +434,8 @@ static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t er
 	char fin[XS_MAX_PATH];
 	xs_store_meta_path(r->store, name, fin, sizeof fin);
 	rename(path, fin);
+	if (!hit && vkey[0])
+		xs_store_meta_write(r->store, vname, vkey, strlen(vkey));
 	xs_buf_free(&body);
 	if (!list_has(s->rel.architectures, r->arch->deb)) {
 		struct xs_buf al;
@@ -991,12 +1023,18 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
 		goto fail;
 	}
+	uint64_t t0 = xs_now_ns();
 	q = verify_all(r, err, errsz);
 	if (q < 0)
 		goto fail;
+	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
+	      (xs_now_ns() - t0) / 1e9);
+	t0 = xs_now_ns();
 	q = resolve_view(r, cfg->packages, err, errsz);
 	if (q < 0)
 		goto fail;
+	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
+	t0 = xs_now_ns();
 	int64_t mtime = 0;
 	for (size_t i = 0; i < r->nsrcs; i++)
 		if (r->srcs[i].rel.date > mtime)
@@ -1005,6 +1043,10 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	q = build_view(r, err, errsz);
 	if (q < 0)
 		goto fail;
+	struct xs_view_stats vs;
+	xs_view_stats(r->view, &vs);
+	logf_(r, XS_LOG_DEBUG, "view of %llu nodes (%llu pending) built in %.3f s",
+	      (unsigned long long)vs.nodes, (unsigned long long)vs.pending, (xs_now_ns() - t0) / 1e9);
 	*out = r;
 	return 0;
 fail:
