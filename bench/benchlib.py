@@ -6,9 +6,10 @@
                                         as one-line "deb [signed-by=K] URI SUITE main"
   benchlib.py timeit N A... --- B...    run A and B alternately N times (after one
                                         untimed warm-up each); prints
-                                        "median_a p90_a median_b p90_b" in seconds
+                                        "median_a p90_a median_b p90_b cpu_a cpu_b" in
+                                        seconds (cpu: median user+sys of the command)
   benchlib.py logstats LOG OFFSET       sum over the "fetched ... [bytes=N]" lines of
-                                        LOG after byte OFFSET: "bytes count names,..."
+                                        LOG after byte OFFSET: "bytes count secs names,..."
   benchlib.py indexbytes LOG OFFSET     "(X of indexes fetched)" figures after OFFSET
   benchlib.py view CACHEDIR PKG         the newest view-* listing PKG:
                                         "total_size count pkg_size path"
@@ -20,6 +21,7 @@ import glob
 import math
 import os
 import re
+import resource
 import select
 import socket
 import socketserver
@@ -140,11 +142,16 @@ def timeit(argv):
     i = rest.index("---")
     cmds = [rest[:i], rest[i + 1:]]
     times = [[], []]
+    cpu = [[], []]
 
-    def run(c):
+    def run(c, j=None):
+        u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         r = subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         dt = time.perf_counter() - t
+        u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if j is not None:
+            cpu[j].append(u1.ru_utime - u0.ru_utime + u1.ru_stime - u0.ru_stime)
         if r.returncode != 0:
             sys.stderr.write(r.stderr.decode(errors="replace"))
             sys.exit(f"benchlib: command failed (exit {r.returncode}): {' '.join(c)}")
@@ -155,9 +162,10 @@ def timeit(argv):
     for k in range(n):
         order = (0, 1) if k % 2 == 0 else (1, 0)  # alternate who goes first
         for j in order:
-            times[j].append(run(cmds[j]))
+            times[j].append(run(cmds[j], j))
     print(" ".join(f"{v:.3f}" for j in (0, 1)
-                   for v in (statistics.median(times[j]), p90(times[j]))))
+                   for v in (statistics.median(times[j]), p90(times[j]))),
+          " ".join(f"{statistics.median(cpu[j]):.3f}" for j in (0, 1)))
 
 
 # --- logs and views -------------------------------------------------------------
@@ -169,13 +177,15 @@ def tail_from(path, offset):
 
 
 def logstats(path, offset):
-    total, names = 0, []
+    total, secs, names = 0, 0.0, []
     for line in tail_from(path, offset).splitlines():
         m = re.search(r'\bfetched (\S+) \S+ \S+ \(.*\[bytes=(\d+)\]', line)
         if m:
             names.append(m.group(1))
             total += int(m.group(2))
-    print(total, len(names), ",".join(names) or "-")
+            t = re.search(r' in ([\d.]+) s \[bytes=', line)
+            secs += float(t.group(1)) if t else 0.0
+    print(total, len(names), f"{secs:.2f}", ",".join(names) or "-")
 
 
 def indexbytes(path, offset):

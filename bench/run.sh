@@ -124,7 +124,7 @@ t0=$(now); xs_mount || die "mount failed"; t1=$(now)
 run_py "$MNT" || die "python3 workload failed on the mount"
 t2=$(now)
 COLD_XS_MOUNT=$(sub "$t1" "$t0"); COLD_XS_RUN=$(sub "$t2" "$t1"); COLD_XS=$(sub "$t2" "$t0")
-read -r PY_DL PY_NDL PY_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
+read -r PY_DL PY_NDL PY_FETCH_S PY_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
 read -r VIEW_BYTES VIEW_N LIBC_SIZE VIEW_FILE < <("$PY" "$LIB" view "$CACHE" libc6)
 [ -n "${VIEW_FILE:-}" ] && [ -n "${PY_NAMES:-}" ] || die "cannot read the view or the daemon log in $CACHE"
 
@@ -153,7 +153,7 @@ for x in r:
     t=sorted(x["times"]); o+=[statistics.median(t), t[max(0,math.ceil(.9*len(t))-1)]]
 print(" ".join("%.3f"%v for v in o))' "$TMP/hf.json")
 else
-	read -r W_MED W_P90 P_MED P_P90 < <(cd "$TMP" && "$PY" "$LIB" timeit "$RUNS" \
+	read -r W_MED W_P90 P_MED P_P90 W_CPU P_CPU < <(cd "$TMP" && "$PY" "$LIB" timeit "$RUNS" \
 		qemu-aarch64 -L "$MNT" "$MNT/usr/bin/python3" "${WORKLOAD[@]}" --- \
 		qemu-aarch64 -L "$PLAIN" "$PLAIN/usr/bin/python3" "${WORKLOAD[@]}")
 fi
@@ -168,7 +168,7 @@ xs_mount || die "mount failed"
 HELLO_OUT=$(cd "$TMP" && qemu-aarch64 -L "$MNT" "$HELLO") || die "hello failed on the mount"
 xs_umount
 [ "$HELLO_OUT" = "Hello, world!" ] || say "unexpected hello output: $HELLO_OUT"
-read -r H_DL H_NDL H_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
+read -r H_DL H_NDL H_FETCH_S H_NAMES < <("$PY" "$LIB" logstats "$CACHE/daemon.log" "$off")
 
 # --- 4. warm mount time, and the bytes one warm mount moves --------------------------------
 say "warm mount: $CYCLES mount/umount cycles"
@@ -205,7 +205,9 @@ cat <<EOF
 
 == xsysroot benchmark: $ARCH $SUITE, $(basename "$XS") = $XS, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ==
 1. warm python3 run (N=$RUNS, ${TIMER_DESC:-interleaved}): mount $W_MED s (p90 $W_P90), plain $P_MED s (p90 $P_P90), ratio $R1 (goal <= 1.00) $(verdict "$R1" 1.00)
+    (qemu user+sys CPU per run, median: mount ${W_CPU:-n/a} s, plain ${P_CPU:-n/a} s)
 2. cold to first run:  xsysroot $COLD_XS s (mount $COLD_XS_MOUNT + run $COLD_XS_RUN), mmdebstrap $COLD_MM s (extract $COLD_MM_EXTRACT + run $COLD_MM_RUN), ratio $R2 (goal <= 0.25) $(verdict "$R2" 0.25)
+    (sum of the daemon log's per-package fetch times in that run: $PY_FETCH_S s for $PY_NDL packages)
 3a. hello .deb bytes:  downloaded $H_DL ($H_NDL pkgs: $H_NAMES), needed $LIBC_SIZE (libc6), ratio $R3 (goal <= 1.05) $(verdict "$R3" 1.05)
 3b. python3 .deb bytes: downloaded $PY_DL ($(mb "$PY_DL")) of the view's $VIEW_BYTES ($(mb "$VIEW_BYTES")), ratio $R3B; packages fetched $PY_NDL of $VIEW_N
     fetched: $PY_NAMES

@@ -10,7 +10,7 @@ static const struct xs_arch arches[] = {
 	{ "amd64", "x86_64-linux-gnu", "x86_64", "/lib64/ld-linux-x86-64.so.2", 62, 2, 1, 0x0303, "x86_64 x86-64 x64" },
 	{ "arm64", "aarch64-linux-gnu", "aarch64", "/lib/ld-linux-aarch64.so.1", 183, 2, 1, 0x0a03, "aarch64 armv8 arm64v8" },
 	{ "armhf", "arm-linux-gnueabihf", "arm", "/lib/ld-linux-armhf.so.3", 40, 1, 1, 0x0903, "armv7 armv7l armv7hl arm32v7" },
-	{ "armel", "arm-linux-gnueabi", "arm", "/lib/ld-linux.so.3", 40, 1, 1, 0x0003, "armv5 armv5tel arm32v5" },
+	{ "armel", "arm-linux-gnueabi", "arm", "/lib/ld-linux.so.3", 40, 1, 1, 0x0b03, "armv5 armv5tel arm32v5" },
 	{ "i386", "i386-linux-gnu", "i386", "/lib/ld-linux.so.2", 3, 1, 1, 0x0003, "i686 i586 x86 386" },
 	{ "ppc64el", "powerpc64le-linux-gnu", "ppc64le", "/lib64/ld64.so.2", 21, 2, 1, 0x0503, "ppc64le powerpc64le" },
 	{ "s390x", "s390x-linux-gnu", "s390x", "/lib/ld64.so.1", 22, 2, 2, 0x0403, "" },

@@ -25,6 +25,14 @@
  *
  * Open maps the file read-only and checks every offset before any use; a
  * frame's content is checked again (size, zstd checksum) when it is read.
+ * The file must not be truncated in place while open (it never is: builds
+ * replace it by rename), or reading the mapping would fault.
+ *
+ * Measured (bookworm main, x86-64, one core): Contents-arm64.gz (11 MB ->
+ * 143 MB text, 1.59M lines, 31.5k packages) builds in 0.9 s with a peak RSS
+ * of 57 MB into a 14 MB index; Contents-all.gz (34 MB -> 520 MB text, 5.66M
+ * lines) in 2.7 s, 115 MB peak RSS, 34 MB index.  Open ~1 ms (the index
+ * check), a query 0.05-3 ms (one frame).
  */
 #include "xsysroot/contents.h"
 #include "xsysroot/decompress.h"

@@ -11,6 +11,10 @@
  * and none), as dpkg accepts them; archive_read_support_filter_all() would
  * also enable filters that run external programs.  The filter found in the
  * data must be the one the member's name announces, and only one.
+ *
+ * Names are bytes: GNU tar names come through unchanged; pax names (UTF-8 in
+ * the archive) are converted by libarchive to the locale's charset, which
+ * is the identity in the C and UTF-8 locales the tools run in.
  */
 #include "xsysroot/deb.h"
 #include "xsysroot/util.h"

@@ -141,7 +141,9 @@ int xs_write_file_atomic(const char *path, const void *p, size_t n, mode_t mode)
 {
 	size_t len = strlen(path);
 	_cleanup_free_ char *tmp = xs_xmalloc(len + 32);
-	snprintf(tmp, len + 32, "%s.tmp.%ld", path, (long)getpid());
+	static unsigned long seq;
+	snprintf(tmp, len + 32, "%s.tmp.%ld.%lu", path, (long)getpid(),
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
@@ -290,7 +292,11 @@ int xs_sha256_fd(int fd, char hex[65], uint64_t *size)
 		}
 		if (n == 0)
 			break;
-		xs_sha256_update(&h, buf, (size_t)n);
+		r = xs_sha256_update(&h, buf, (size_t)n);
+		if (r < 0) {
+			xs_sha256_free(&h);
+			return r;
+		}
 		off += (uint64_t)n;
 	}
 	if (size)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -21,6 +22,7 @@ struct vnode {
 	char *link;	/* symlink target */
 	char sha256[65];
 	int fd;		/* content fd, -1 until first read; set by CAS */
+	bool synthetic; /* made by the view: packages never replace it */
 	uint64_t *kids; /* directories: child inodes sorted by name */
 	size_t nkids, capkids;
 };
@@ -35,6 +37,84 @@ struct xs_view {
 	int64_t mtime;
 	uint64_t conflicts;
 };
+
+static const char *const merged[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32", "libo32" };
+static const char *const hidden[] = { "proc", "sys", "dev", "run", "tmp" };
+
+static bool first_is(const char *path, const char *name)
+{
+	size_t n = strlen(name);
+	return !strncmp(path, name, n) && (path[n] == '/' || path[n] == 0);
+}
+
+int xs_view_present_path(const char *path, char *out, size_t outsz)
+{
+	for (size_t i = 0; i < XS_ARRAY_SIZE(hidden); i++)
+		if (first_is(path, hidden[i]))
+			return -ENOENT;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(merged); i++) {
+		if (first_is(path, merged[i])) {
+			int n = snprintf(out, outsz, "usr/%s", path);
+			return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+		}
+	}
+	int n = snprintf(out, outsz, "%s", path);
+	return n >= 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+}
+
+/* Split a normalised path in place into at most XS_MAX_DEPTH components. */
+static size_t split_path(char *p, char **comp)
+{
+	size_t n = 0;
+	while (*p && n < XS_MAX_DEPTH) {
+		comp[n++] = p;
+		char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+		p = slash + 1;
+	}
+	return n;
+}
+
+int xs_view_relative_target(const char *link_path, const char *target, char *out,
+			    size_t outsz)
+{
+	char norm[XS_MAX_PATH + 1], t[XS_MAX_PATH + 1], l[XS_MAX_PATH + 1];
+	int r = xs_path_normalize(target, norm, sizeof norm);
+	if (r < 0)
+		return r;
+	if (xs_view_present_path(norm, t, sizeof t) < 0)
+		snprintf(t, sizeof t, "%s", norm); /* a hidden directory: keep the name */
+	snprintf(l, sizeof l, "%s", link_path);
+	char *tc[XS_MAX_DEPTH], *lc[XS_MAX_DEPTH];
+	size_t nt = split_path(t, tc), nl = split_path(l, lc);
+	size_t nd = nl ? nl - 1 : 0; /* components of the link's directory */
+	size_t c = 0;
+	while (c < nd && c < nt && !strcmp(lc[c], tc[c]))
+		c++;
+	size_t o = 0;
+	out[0] = 0;
+	for (size_t k = c; k < nd; k++) {
+		if (o + 4 > outsz)
+			return -ENAMETOOLONG;
+		memcpy(out + o, k + 1 < nd || c < nt ? "../" : "..", 3);
+		o += k + 1 < nd || c < nt ? 3 : 2;
+	}
+	for (size_t k = c; k < nt; k++) {
+		size_t n = strlen(tc[k]);
+		if (o + n + 2 > outsz)
+			return -ENAMETOOLONG;
+		memcpy(out + o, tc[k], n);
+		o += n;
+		if (k + 1 < nt)
+			out[o++] = '/';
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = 0;
+	return 0;
+}
 
 static struct vnode *node_get(struct xs_view *v, uint64_t ino)
 {
@@ -165,10 +245,14 @@ static uint64_t walk_parent(struct xs_view *v, const char *path, const char **ba
 	}
 }
 
-int xs_view_add_pending(struct xs_view *v, const char *path, int pkg)
+int xs_view_add_pending(struct xs_view *v, const char *ppath, int pkg)
 {
-	if (!*path)
+	char path[XS_MAX_PATH + 8];
+	if (!*ppath || xs_view_present_path(ppath, path, sizeof path) < 0)
 		return 0;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(merged); i++)
+		if (!strcmp(ppath, merged[i]))
+			return 0; /* a package's own /lib symlink: the view has its own */
 	pthread_rwlock_wrlock(&v->lock);
 	const char *base;
 	size_t blen;
@@ -183,6 +267,8 @@ int xs_view_add_pending(struct xs_view *v, const char *path, int pkg)
 	size_t pos = kid_find(v, d, base, blen, &found);
 	if (found) {
 		struct vnode *k = v->nodes[d->kids[pos] - 1];
+		if (k->synthetic)
+			goto out;
 		if (k->pkg >= 0 && k->pkg != pkg && !S_ISDIR(k->mode)) {
 			v->conflicts++;
 			if (pkg < k->pkg && k->mode == 0)
@@ -196,7 +282,7 @@ out:
 	return r;
 }
 
-static void set_attrs(struct vnode *k, const struct xs_entry *e, int pkg)
+static void set_attrs(struct vnode *k, const struct xs_entry *e, int pkg, const char *vpath)
 {
 	k->mode = e->mode;
 	k->uid = e->uid;
@@ -210,18 +296,27 @@ static void set_attrs(struct vnode *k, const struct xs_entry *e, int pkg)
 	free(k->link);
 	k->link = NULL;
 	if (e->type == XS_E_SYMLINK) {
-		k->link = xs_strdup(e->link);
-		k->size = strlen(e->link);
+		char rel[XS_MAX_PATH + 1];
+		if (e->link[0] == '/' && xs_view_relative_target(vpath, e->link, rel, sizeof rel) == 0)
+			k->link = xs_strdup(rel);
+		else
+			k->link = xs_strdup(e->link);
+		k->size = strlen(k->link);
 	}
 }
 
 static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 {
-	if (!*e->path) /* the root keeps its own attributes */
-		return 0;
+	char vpath[XS_MAX_PATH + 8];
+	if (!*e->path || xs_view_present_path(e->path, vpath, sizeof vpath) < 0)
+		return 0; /* the root keeps its own attributes; hidden directories */
+	if (e->type != XS_E_DIR)
+		for (size_t i = 0; i < XS_ARRAY_SIZE(merged); i++)
+			if (!strcmp(e->path, merged[i]))
+				return 0; /* the view's own merged-/usr symlink */
 	const char *base;
 	size_t blen;
-	uint64_t dir = walk_parent(v, e->path, &base, &blen);
+	uint64_t dir = walk_parent(v, vpath, &base, &blen);
 	if (!dir) {
 		v->conflicts++;
 		return 0;
@@ -233,6 +328,10 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 	if (found) {
 		ino = d->kids[pos];
 		struct vnode *k = v->nodes[ino - 1];
+		if (k->synthetic) {
+			v->conflicts++;
+			return 0;
+		}
 		if (S_ISDIR(k->mode)) {
 			if (e->type != XS_E_DIR) {
 				v->conflicts++;
@@ -281,7 +380,12 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 		bool f2;
 		const char *tb;
 		size_t tl;
-		uint64_t tdir = walk_parent(v, e->link, &tb, &tl);
+		char tpath[XS_MAX_PATH + 8];
+		if (xs_view_present_path(e->link, tpath, sizeof tpath) < 0) {
+			v->conflicts++;
+			return 0;
+		}
+		uint64_t tdir = walk_parent(v, tpath, &tb, &tl);
 		struct vnode *td = tdir ? v->nodes[tdir - 1] : NULL;
 		size_t tpos = td ? kid_find(v, td, tb, tl, &f2) : 0;
 		if (!td || !f2) {
@@ -304,8 +408,91 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 		t->nlink++;
 		return 0;
 	}
-	set_attrs(k, e, pkg);
+	set_attrs(k, e, pkg, vpath);
 	return 0;
+}
+
+int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, uint64_t size,
+		     uint32_t mode)
+{
+	pthread_rwlock_wrlock(&v->lock);
+	const char *base;
+	size_t blen;
+	int r = 0;
+	uint64_t dir = walk_parent(v, path, &base, &blen);
+	if (!dir || !blen) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	struct vnode *d = v->nodes[dir - 1];
+	bool found;
+	size_t pos = kid_find(v, d, base, blen, &found);
+	uint64_t ino = found ? d->kids[pos] : kid_insert(v, dir, pos, base, blen, 0, -1);
+	struct vnode *k = v->nodes[ino - 1];
+	if (S_ISDIR(k->mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	k->synthetic = true;
+	k->mode = S_IFREG | (mode & 0777);
+	k->uid = k->gid = 0;
+	k->size = size;
+	k->pkg = -1;
+	k->alias = 0;
+	memcpy(k->sha256, sha256, 65);
+	free(k->link);
+	k->link = NULL;
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_finish(struct xs_view *v)
+{
+	pthread_rwlock_wrlock(&v->lock);
+	struct vnode *root = v->nodes[0];
+	bool found;
+	size_t upos = kid_find(v, root, "usr", 3, &found);
+	struct vnode *usr = found ? v->nodes[root->kids[upos] - 1] : NULL;
+	for (size_t i = 0; usr && S_ISDIR(usr->mode) && i < XS_ARRAY_SIZE(merged); i++) {
+		const char *name = merged[i];
+		size_t n = strlen(name);
+		kid_find(v, usr, name, n, &found);
+		if (!found && i >= 3)
+			continue; /* lib64 & co only where the architecture has them */
+		size_t pos = kid_find(v, root, name, n, &found);
+		if (found)
+			continue;
+		uint64_t ino = kid_insert(v, 1, pos, name, n, S_IFLNK | 0777, -1);
+		struct vnode *k = v->nodes[ino - 1];
+		char target[32];
+		snprintf(target, sizeof target, "usr/%s", name);
+		k->link = xs_strdup(target);
+		k->size = strlen(target);
+		k->synthetic = true;
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return 0;
+}
+
+int xs_view_list_leaves(struct xs_view *v, const char *path,
+			int (*cb)(const char *name, void *ud), void *ud)
+{
+	struct xs_vattr a;
+	int r = xs_view_resolve(v, path, &a);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(a.mode))
+		return -ENOTDIR;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *d = v->nodes[a.ino - 1];
+	for (size_t i = 0; i < d->nkids && r == 0; i++) {
+		struct vnode *k = v->nodes[d->kids[i] - 1];
+		if (!S_ISDIR(k->mode))
+			r = cb(k->name, ud);
+	}
+	pthread_rwlock_unlock(&v->lock);
+	return r;
 }
 
 int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m)

@@ -22,8 +22,20 @@
  * device number as metadata only (the mount is nodev, and nothing is ever
  * created on disk for them); hardlinks share the inode of their target.
  *
+ * Presentation as a sysroot (the cache keeps pristine package contents):
+ *  - merged /usr: bin, sbin, lib, lib32, lib64, libx32 and libo32 at the top
+ *    are symlinks into usr/ (xs_view_finish adds them), and what packages
+ *    ship there appears under usr/ (a package's own top-level symlink of
+ *    that name is dropped);
+ *  - every absolute symlink target is presented as the equivalent relative
+ *    one, so that the host kernel resolves it inside the sysroot;
+ *  - proc, sys, dev, run and tmp at the top are left out, so that qemu's
+ *    fallback reaches the live host ones;
+ *  - synthetic files (xs_view_add_file) replace whatever a package ships at
+ *    that path, now or later.
+ *
  * Thread safety: all functions may be called concurrently; lookups take a
- * read lock, xs_view_apply and xs_view_add_pending the write lock.
+ * read lock, the functions that change the tree the write lock.
  */
 #ifndef XSYSROOT_VIEW_H
 #define XSYSROOT_VIEW_H
@@ -54,10 +66,30 @@ struct xs_view_stats {
 struct xs_view *xs_view_new(struct xs_store *store, int64_t default_mtime);
 void xs_view_free(struct xs_view *v);
 
+/* Present a package path as the view shows it (merged /usr, hidden top
+ * directories): 0 and the view path in out, or -ENOENT when the view leaves
+ * it out. */
+int xs_view_present_path(const char *path, char *out, size_t outsz);
+/* The relative form of an absolute symlink target for a link at path
+ * (both as the view shows them). */
+int xs_view_relative_target(const char *link_path, const char *target, char *out,
+			    size_t outsz);
+
 /* Add a pending path (normalised, relative) provided by package pkg. */
 int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);
 /* Make package pkg's paths ready from its manifest. */
 int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m);
+
+/* A synthetic regular file whose content is the store object sha256. */
+int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, uint64_t size,
+		     uint32_t mode);
+/* The merged-/usr top-level symlinks (lib -> usr/lib ...) for the usr/
+ * directories that exist. */
+int xs_view_finish(struct xs_view *v);
+/* The names in directory path (not following symlinks) that are not
+ * directories, in sorted order: cb(name, ud); -ENOENT when absent. */
+int xs_view_list_leaves(struct xs_view *v, const char *path,
+			int (*cb)(const char *name, void *ud), void *ud);
 
 /* 0 and *out; -ENOENT; -ENOTDIR when parent is no directory. */
 int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,

@@ -119,10 +119,14 @@ static struct blob make_tar(const struct fent *f, size_t n, int filter, int form
 {
 	struct archive *a = archive_write_new();
 	struct blob b = { 0 };
-	size_t cap = 32 << 20;
+	size_t cap = 64 << 10; /* enough for the uncompressed tar */
+	for (size_t i = 0; i < n; i++)
+		cap += 2048 + 2 * strlen(f[i].path) + (f[i].data ? strlen(f[i].data) : 0) +
+		       f[i].zeros;
 	b.p = xs_xmalloc(cap);
 	archive_write_set_format(a, format);
 	archive_write_add_filter(a, filter);
+	archive_write_set_filter_option(a, NULL, "compression-level", "1");
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_memory(a, b.p, cap, &b.n) != ARCHIVE_OK)
 		abort();
@@ -196,7 +200,9 @@ static struct blob make_ar(const struct member *mb, size_t n)
 {
 	struct archive *a = archive_write_new();
 	struct blob b = { 0 };
-	size_t cap = 40 << 20;
+	size_t cap = 1024;
+	for (size_t i = 0; i < n; i++)
+		cap += 128 + mb[i].n;
 	b.p = xs_xmalloc(cap);
 	archive_write_set_format_ar_svr4(a);
 	archive_write_add_filter_none(a);
