@@ -21,6 +21,7 @@
 #include "xsysroot/util.h"
 
 #define TIMEOUT 86400.0
+#define VOLATILE_TIMEOUT 1.0 /* --bind directories and what follows them */
 #define MAX_READ (1u << 20)
 
 struct fs {
@@ -89,13 +90,14 @@ static int make_ready(struct fs *fs, struct xs_vattr *a, uint64_t parent, const 
 static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		     struct fuse_entry_param *e)
 {
-	struct xs_vattr a;
+	struct xs_vattr a = { 0 };
 	memset(e, 0, sizeof *e);
-	e->entry_timeout = TIMEOUT;
-	e->attr_timeout = TIMEOUT;
+	if (!strcmp(name, "ld.so.cache"))
+		xs_repo_refresh(fs->repo); /* it follows the --bind directories */
 	int r = xs_view_lookup(fs->view, parent, name, &a);
 	if (r == 0)
 		r = make_ready(fs, &a, parent, name);
+	e->entry_timeout = e->attr_timeout = a.volatile_ ? VOLATILE_TIMEOUT : TIMEOUT;
 	if (r == -ENOENT)
 		return 0; /* a negative entry, cached by the kernel: ino 0 */
 	if (r < 0)
@@ -130,7 +132,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	struct stat st;
 	to_stat(&a, &st);
-	fuse_reply_attr(req, &st, TIMEOUT);
+	fuse_reply_attr(req, &st, a.volatile_ ? VOLATILE_TIMEOUT : TIMEOUT);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)

@@ -41,6 +41,8 @@ static const char usage_text[] =
 	"      --allow-expired       accept an InRelease whose Valid-Until has passed\n"
 	"      --fetch-timeout SECS  bound on one package download (default: 120)\n"
 	"      --log-file FILE       daemon log (default: CACHEDIR/daemon.log)\n"
+	"      --bind HOSTDIR:/PATH  overlay a host directory read-only at PATH\n"
+	"                            (repeatable); its libraries join ld.so.cache\n"
 	"  -f, --foreground          stay in the foreground\n"
 	"  -d, --debug               debug messages (implies --foreground)\n"
 	"  -o OPTIONS                extra FUSE mount options\n"
@@ -134,6 +136,7 @@ enum {
 	OPT_FETCH_TIMEOUT,
 	OPT_LOG_FILE,
 	OPT_APT_ROOT,
+	OPT_BIND,
 };
 
 static const struct option mount_opts[] = {
@@ -147,6 +150,7 @@ static const struct option mount_opts[] = {
 	{ "fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "apt-root", required_argument, NULL, OPT_APT_ROOT },
+	{ "bind", required_argument, NULL, OPT_BIND },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -169,6 +173,9 @@ static int cmd_mount(int argc, char **argv)
 	bool foreground = false, debug = false;
 	char cache_dir[PATH_MAX] = "";
 	cfg.apt_root = "/";
+	const char **binds = xs_xcalloc((size_t)argc + 1, sizeof *binds);
+	size_t nbinds = 0;
+	cfg.binds = binds;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
@@ -193,6 +200,7 @@ static int cmd_mount(int argc, char **argv)
 		}
 		case OPT_LOG_FILE: log_file = optarg; break;
 		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
+		case OPT_BIND: binds[nbinds++] = optarg; break;
 		case 'f': foreground = true; break;
 		case 'd': debug = foreground = true; break;
 		case 'o': fuse_opts = optarg; break;

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "xsysroot/util.h"
 
@@ -23,6 +25,10 @@ struct vnode {
 	char sha256[65];
 	int fd;		/* content fd, -1 until first read; set by CAS */
 	bool synthetic; /* made by the view: packages never replace it */
+	bool volatile_; /* may change (host-backed, or depends on one): short timeouts */
+	int hfd;	/* host-backed: O_PATH fd of the host object, else -1 */
+	dev_t hdev;
+	ino_t hino;
 	uint64_t *kids; /* directories: child inodes sorted by name */
 	size_t nkids, capkids;
 };
@@ -36,6 +42,7 @@ struct xs_view {
 	struct xs_store *store;
 	int64_t mtime;
 	uint64_t conflicts;
+	bool has_binds; /* synthetic files follow host directories */
 };
 
 static const char *const merged[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32", "libo32" };
@@ -134,6 +141,7 @@ static uint64_t node_new(struct xs_view *v, uint64_t parent, const char *name,
 	nd->mtime = v->mtime;
 	nd->pkg = pkg;
 	nd->fd = -1;
+	nd->hfd = -1;
 	xs_grow(&v->nodes, &v->cap, v->n + 1, sizeof *v->nodes);
 	v->nodes[v->n++] = nd;
 	return v->n;
@@ -157,6 +165,8 @@ void xs_view_free(struct xs_view *v)
 		struct vnode *nd = v->nodes[i];
 		if (nd->fd >= 0)
 			close(nd->fd);
+		if (nd->hfd >= 0)
+			close(nd->hfd);
 		free(nd->name);
 		free(nd->link);
 		free(nd->kids);
@@ -206,6 +216,12 @@ static uint64_t kid_insert(struct xs_view *v, uint64_t dir_ino, size_t pos,
 	return ino;
 }
 
+static void kid_remove(struct vnode *d, size_t pos)
+{
+	memmove(d->kids + pos, d->kids + pos + 1, (d->nkids - pos - 1) * sizeof *d->kids);
+	d->nkids--;
+}
+
 /* Walk to the directory holding the last component of path, creating
  * implied directories.  Returns the directory inode and sets *base and *blen to
  * the last component; 0 when a component is not a directory (a conflict). */
@@ -229,8 +245,8 @@ static uint64_t walk_parent(struct xs_view *v, const char *path, const char **ba
 		if (found) {
 			next = d->kids[pos];
 			struct vnode *k = v->nodes[next - 1];
-			if (k->mode && !S_ISDIR(k->mode))
-				return 0;
+			if ((k->mode && !S_ISDIR(k->mode)) || k->hfd >= 0)
+				return 0; /* not a directory, or a host directory */
 			if (!k->mode) {
 				/* a pending leaf turns out to hold children: a directory */
 				k->mode = S_IFDIR | 0755;
@@ -427,12 +443,21 @@ int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, ui
 	struct vnode *d = v->nodes[dir - 1];
 	bool found;
 	size_t pos = kid_find(v, d, base, blen, &found);
-	uint64_t ino = found ? d->kids[pos] : kid_insert(v, dir, pos, base, blen, 0, -1);
-	struct vnode *k = v->nodes[ino - 1];
-	if (S_ISDIR(k->mode)) {
-		r = -EISDIR;
-		goto out;
+	if (found) {
+		struct vnode *old = v->nodes[d->kids[pos] - 1];
+		if (S_ISDIR(old->mode)) {
+			r = -EISDIR;
+			goto out;
+		}
+		if (old->synthetic && !strcmp(old->sha256, sha256))
+			goto out; /* unchanged */
+		/* a new inode, so that readers of the old content keep their fd */
+		kid_remove(d, pos);
 	}
+	uint64_t ino = kid_insert(v, dir, pos, base, blen, 0, -1);
+	struct vnode *k = v->nodes[ino - 1];
+	k->volatile_ = v->has_binds;
+	k->mtime = time(NULL);
 	k->synthetic = true;
 	k->mode = S_IFREG | (mode & 0777);
 	k->uid = k->gid = 0;
@@ -486,6 +511,23 @@ int xs_view_list_leaves(struct xs_view *v, const char *path,
 		return -ENOTDIR;
 	pthread_rwlock_rdlock(&v->lock);
 	struct vnode *d = v->nodes[a.ino - 1];
+	if (d->hfd >= 0) {
+		int fd = openat(d->hfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!dir) {
+			r = -errno;
+			if (fd >= 0)
+				close(fd);
+		}
+		struct dirent *de;
+		while (dir && r == 0 && (de = readdir(dir)))
+			if (de->d_type != DT_DIR)
+				r = cb(de->d_name, ud);
+		if (dir)
+			closedir(dir);
+		pthread_rwlock_unlock(&v->lock);
+		return r;
+	}
 	for (size_t i = 0; i < d->nkids && r == 0; i++) {
 		struct vnode *k = v->nodes[d->kids[i] - 1];
 		if (!S_ISDIR(k->mode))
@@ -525,6 +567,107 @@ static void fill_attr(struct xs_view *v, uint64_t ino, struct xs_vattr *out)
 	out->mtime = k->mtime;
 	out->pkg = k->pkg;
 	out->pending = k->mode == 0;
+	out->volatile_ = k->volatile_;
+}
+
+/* ---- host directories (--bind) ---------------------------------------- */
+
+static void host_attrs(struct vnode *k, const struct stat *st)
+{
+	k->mode = st->st_mode & ~(uint32_t)(S_ISUID | S_ISGID | S_ISVTX);
+	k->uid = st->st_uid;
+	k->gid = st->st_gid;
+	k->size = (uint64_t)st->st_size;
+	k->mtime = st->st_mtime;
+	k->nlink = (uint32_t)st->st_nlink;
+	k->rdev = st->st_rdev;
+	k->hdev = st->st_dev;
+	k->hino = st->st_ino;
+}
+
+/* Look name up in the host directory parent (write lock held): the node is
+ * made or refreshed from the host, or dropped when the host lost it. */
+static int host_lookup(struct xs_view *v, uint64_t parent, const char *name, uint64_t *ino)
+{
+	struct vnode *d = v->nodes[parent - 1];
+	size_t len = strlen(name);
+	bool found;
+	size_t pos = kid_find(v, d, name, len, &found);
+	struct stat st;
+	if (fstatat(d->hfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int e = errno;
+		if (found)
+			kid_remove(d, pos);
+		return -e;
+	}
+	if (found) {
+		struct vnode *k = v->nodes[d->kids[pos] - 1];
+		if (k->hdev == st.st_dev && k->hino == st.st_ino &&
+		    (k->mode & S_IFMT) == (st.st_mode & S_IFMT)) {
+			host_attrs(k, &st);
+			*ino = d->kids[pos];
+			return 0;
+		}
+		kid_remove(d, pos); /* replaced on the host: a new inode here */
+	}
+	int fd = openat(d->hfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char target[XS_MAX_PATH + 1];
+	ssize_t tl = S_ISLNK(st.st_mode) ? readlinkat(fd, "", target, sizeof target - 1) : 0;
+	if (tl < 0) {
+		close(fd);
+		return -errno;
+	}
+	*ino = kid_insert(v, parent, pos, name, len, 0, -1);
+	struct vnode *k = v->nodes[*ino - 1];
+	k->hfd = fd;
+	k->volatile_ = true;
+	k->synthetic = true;
+	host_attrs(k, &st);
+	if (S_ISLNK(st.st_mode)) {
+		target[tl] = 0;
+		k->link = xs_strdup(target);
+	}
+	return 0;
+}
+
+int xs_view_add_bind(struct xs_view *v, const char *path, const char *hostdir)
+{
+	int fd = open(hostdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -errno;
+	}
+	pthread_rwlock_wrlock(&v->lock);
+	const char *base;
+	size_t blen;
+	int r = 0;
+	uint64_t dir = walk_parent(v, path, &base, &blen);
+	if (!dir || !blen) {
+		r = -ENOTDIR;
+		close(fd);
+		goto out;
+	}
+	struct vnode *d = v->nodes[dir - 1];
+	bool found;
+	size_t pos = kid_find(v, d, base, blen, &found);
+	if (found)
+		kid_remove(d, pos); /* what packages ship there is hidden by the bind */
+	else if (S_ISDIR(d->mode))
+		d->nlink++;
+	uint64_t ino = kid_insert(v, dir, pos, base, blen, 0, -1);
+	struct vnode *k = v->nodes[ino - 1];
+	k->hfd = fd;
+	k->synthetic = k->volatile_ = true;
+	host_attrs(k, &st);
+	v->has_binds = true;
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
 }
 
 int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
@@ -537,6 +680,14 @@ int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
 		r = -ESTALE;
 	} else if (!S_ISDIR(d->mode)) {
 		r = -ENOTDIR;
+	} else if (d->hfd >= 0) {
+		pthread_rwlock_unlock(&v->lock);
+		pthread_rwlock_wrlock(&v->lock);
+		uint64_t ino = 0;
+		r = host_lookup(v, parent, name, &ino);
+		if (r == 0)
+			fill_attr(v, ino, out);
+		out->volatile_ = true; /* a negative answer is short-lived too */
 	} else {
 		bool found;
 		size_t pos = kid_find(v, d, name, strlen(name), &found);
@@ -552,8 +703,12 @@ int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
 int xs_view_getattr(struct xs_view *v, uint64_t ino, struct xs_vattr *out)
 {
 	int r = -ESTALE;
-	pthread_rwlock_rdlock(&v->lock);
-	if (node_get(v, ino)) {
+	pthread_rwlock_wrlock(&v->lock);
+	struct vnode *k = node_get(v, ino);
+	if (k) {
+		struct stat st;
+		if (k->hfd >= 0 && fstat(k->hfd, &st) == 0)
+			host_attrs(k, &st);
 		fill_attr(v, ino, out);
 		r = 0;
 	}
@@ -604,6 +759,37 @@ ssize_t xs_view_readlink(struct xs_view *v, uint64_t ino, char *buf, size_t size
 	return r;
 }
 
+/* A host directory's entries, read from the host each time. */
+static int host_readdir(struct vnode *d, uint64_t ino, uint64_t off,
+			int (*cb)(const char *name, uint64_t ino, uint32_t mode,
+				  uint64_t next_off, void *ud),
+			void *ud)
+{
+	int fd = openat(d->hfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return -errno;
+	}
+	/* "." and ".." first, then the host's entries in its order */
+	bool stop = (off == 0 && cb(".", ino, S_IFDIR, 1, ud)) ||
+		    (off <= 1 && cb("..", d->parent, S_IFDIR, 2, ud));
+	uint64_t pos = 2;
+	struct dirent *de;
+	while (!stop && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (pos++ < off)
+			continue;
+		uint32_t mode = de->d_type == DT_UNKNOWN ? 0 : (uint32_t)DTTOIF(de->d_type);
+		stop = cb(de->d_name, de->d_ino, mode, pos, ud);
+	}
+	closedir(dir);
+	return 0;
+}
+
 int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
 		    int (*cb)(const char *name, uint64_t ino, uint32_t mode,
 			      uint64_t next_off, void *ud),
@@ -618,6 +804,10 @@ int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
 	}
 	if (!S_ISDIR(d->mode)) {
 		r = -ENOTDIR;
+		goto out;
+	}
+	if (d->hfd >= 0) {
+		r = host_readdir(d, ino, off, cb, ud);
 		goto out;
 	}
 	for (uint64_t i = off; i < d->nkids + 2; i++) {
@@ -658,7 +848,15 @@ int xs_view_fd(struct xs_view *v, uint64_t ino)
 	} else if (!S_ISREG(k->mode)) {
 		r = S_ISDIR(k->mode) ? -EISDIR : -EINVAL;
 	} else if ((r = __atomic_load_n(&k->fd, __ATOMIC_ACQUIRE)) < 0) {
-		r = xs_store_open_object(v->store, k->sha256);
+		if (k->hfd >= 0) {
+			char proc[64];
+			snprintf(proc, sizeof proc, "/proc/self/fd/%d", k->hfd);
+			r = open(proc, O_RDONLY | O_CLOEXEC);
+			if (r < 0)
+				r = -errno;
+		} else {
+			r = xs_store_open_object(v->store, k->sha256);
+		}
 		if (r >= 0) {
 			int expect = -1;
 			if (!__atomic_compare_exchange_n(&k->fd, &expect, r, false,

@@ -52,6 +52,7 @@ struct xs_repo_config {
 	bool progress;		/* progress bars on a terminal */
 	int fetch_timeout_s;	/* bound on one package fetch */
 	int64_t now;		/* 0: time(NULL); for tests */
+	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -84,6 +85,10 @@ const char *xs_repo_describe(struct xs_repo *r);
 
 /* Fetch, verify and unpack package i and apply it to the view. */
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
+
+/* Regenerate the files derived from --bind directories (ld.so.cache) when
+ * one of them changed since the last look.  Cheap when nothing changed. */
+int xs_repo_refresh(struct xs_repo *r);
 
 /* Default cache directory for this user (root: /var/cache/xsysroot). */
 int xs_default_cache_dir(char *out, size_t outsz);

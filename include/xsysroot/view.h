@@ -57,6 +57,7 @@ struct xs_vattr {
 	int64_t mtime;
 	int pkg;	/* providing package, -1 for an implied directory */
 	bool pending;
+	bool volatile_; /* host-backed or derived from host data: short timeouts */
 };
 
 struct xs_view_stats {
@@ -80,9 +81,16 @@ int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);
 /* Make package pkg's paths ready from its manifest. */
 int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m);
 
-/* A synthetic regular file whose content is the store object sha256. */
+/* A synthetic regular file whose content is the store object sha256.  A
+ * changed content gets a new inode (readers of the old one are unaffected). */
 int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, uint64_t size,
 		     uint32_t mode);
+/* Overlay the host directory hostdir, read-only, at path (normalised,
+ * relative): whatever packages ship there is hidden, and lookups below it
+ * go to the host each time (short timeouts; setuid bits dropped).  From
+ * then on, synthetic files are volatile too (they may be regenerated from
+ * the host directories). */
+int xs_view_add_bind(struct xs_view *v, const char *path, const char *hostdir);
 /* The merged-/usr top-level symlinks (lib -> usr/lib ...) for the usr/
  * directories that exist. */
 int xs_view_finish(struct xs_view *v);
