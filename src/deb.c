@@ -299,6 +299,7 @@ static int read_regular(struct unpack *u, const char *member, struct archive_ent
 	int r = xs_txn_begin(u->s, room < l->max_file ? room : l->max_file, &t);
 	if (r < 0)
 		return fail(u, r, "%s: cannot start a store transaction: %s", member, strerror(-r));
+	xs_txn_defer_sync(t); /* the caller syncs once per package (deb.h) */
 	uint64_t size = 0;
 	for (;;) {
 		la_ssize_t n = archive_read_data(u->inner, u->copy, sizeof u->copy);

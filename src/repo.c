@@ -258,13 +258,15 @@ static int sink_buf_reset(void *ud)
 
 /* GET url into the store, checking digest and size. */
 static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
-			const char *sha256, uint64_t size, const char *label,
+			const char *sha256, uint64_t size, const char *label, bool defer_sync,
 			uint64_t *bytes, char *err, size_t errsz)
 {
 	struct xs_txn *t;
 	int q = xs_txn_begin(r->store, size, &t);
 	if (q < 0)
 		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
+	if (defer_sync)
+		xs_txn_defer_sync(t); /* a .deb lives only until it is unpacked */
 	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, t };
 	struct xs_http_stats hs = { 0 };
 	q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
@@ -519,13 +521,11 @@ static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release
 		snprintf(rel, sizeof rel, "%.*s%sby-hash/SHA256/%s", dl, f->path, dl ? "/" : "",
 			 f->sha256);
 		_cleanup_free_ char *url = dist_url(s, rel);
-		q = fetch_object(r, r->http_index, url, f->sha256, f->size, f->path, &bytes, err,
-				 errsz);
+		q = fetch_object(r, r->http_index, url, f->sha256, f->size, f->path, false, &bytes, err, errsz);
 		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
 	}
 	if (q == -ENOENT) { /* no by-hash copy: the plain path, as apt does */
-		q = fetch_object(r, r->http_index, plain, f->sha256, f->size, f->path, &bytes, err,
-				 errsz);
+		q = fetch_object(r, r->http_index, plain, f->sha256, f->size, f->path, false, &bytes, err, errsz);
 		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
 	}
 	return q;
@@ -1028,8 +1028,7 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	char ferr[1024] = "";
 	int q = xs_store_has_object(r->store, p->sha256)
 			? 0
-			: fetch_object(r, r->http_deb, url.data, p->sha256, p->size, label, &bytes,
-				       ferr, sizeof ferr);
+			: fetch_object(r, r->http_deb, url.data, p->sha256, p->size, label, true, &bytes, ferr, sizeof ferr);
 	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
@@ -1059,7 +1058,10 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	size_t len = 0;
 	char name[96];
 	manifest_name(p, name, sizeof name);
-	q = xs_manifest_serialize(&m, &data, &len);
+	/* the package's objects reach the disk before the manifest names them */
+	q = xs_store_sync(r->store);
+	if (q == 0)
+		q = xs_manifest_serialize(&m, &data, &len);
 	if (q == 0)
 		q = xs_store_meta_write(r->store, name, data, len);
 	free(data);

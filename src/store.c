@@ -47,6 +47,7 @@ struct xs_txn {
 	uint64_t size, max_size;
 	struct xs_sha256 h;
 	int err;                  /* sticky error of a failed write */
+	bool defer_sync;          /* durability left to a later xs_store_sync */
 };
 
 static int open_subdir(int dfd, const char *name)
@@ -386,12 +387,17 @@ int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_s
 	char rel[67];
 	object_rel(digest, rel);
 	struct stat st;
+	bool replace = false;
 	if (fstatat(t->s->objfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-		/* Already published: the temp file is redundant. */
-		txn_free(t, true);
-		return 0;
+		if ((uint64_t)st.st_size == t->size) {
+			/* Already published: the temp file is redundant. */
+			txn_free(t, true);
+			return 0;
+		}
+		/* a short object left by a crash before its data reached the disk */
+		replace = true;
 	}
-	if (fchmod(t->fd, 0444) < 0 || fsync(t->fd) < 0) {
+	if (fchmod(t->fd, 0444) < 0 || (!t->defer_sync && fsync(t->fd) < 0)) {
 		r = -errno;
 		txn_free(t, true);
 		return r;
@@ -403,8 +409,9 @@ int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_s
 		return r;
 	}
 	rel[2] = '/';
-	r = renameat2(t->s->tmpfd, t->name, t->s->objfd, rel, RENAME_NOREPLACE);
-	if (r < 0 && (errno == EINVAL || errno == ENOSYS))
+	r = replace ? renameat(t->s->tmpfd, t->name, t->s->objfd, rel)
+		    : renameat2(t->s->tmpfd, t->name, t->s->objfd, rel, RENAME_NOREPLACE);
+	if (r < 0 && !replace && (errno == EINVAL || errno == ENOSYS))
 		r = renameat(t->s->tmpfd, t->name, t->s->objfd, rel);
 	if (r < 0) {
 		r = errno == EEXIST ? 0 : -errno;
@@ -413,6 +420,16 @@ int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_s
 	}
 	txn_free(t, false);
 	return 0;
+}
+
+void xs_txn_defer_sync(struct xs_txn *t)
+{
+	t->defer_sync = true;
+}
+
+int xs_store_sync(struct xs_store *s)
+{
+	return syncfs(s->dfd) < 0 ? -errno : 0;
 }
 
 /* ---- objects ----------------------------------------------------------- */

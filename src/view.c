@@ -252,6 +252,7 @@ static uint64_t walk_parent(struct xs_view *v, const char *path, const char **ba
 				k->mode = S_IFDIR | 0755;
 				k->nlink = 2;
 				k->pkg = -1;
+				d->nlink++;
 			}
 		} else {
 			next = kid_insert(v, dir, pos, p, len, S_IFDIR | 0755, -1);
@@ -353,8 +354,8 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 				v->conflicts++;
 				return 0;
 			}
-			/* a directory shipped by a package: take its mode once */
-			if (k->pkg < 0 || k->pkg == pkg) {
+			/* a directory shipped by packages: the lowest one's attributes */
+			if (k->pkg < 0 || pkg <= k->pkg) {
 				k->mode = S_IFDIR | (e->mode & 07777);
 				k->uid = e->uid;
 				k->gid = e->gid;
@@ -374,6 +375,9 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 		if (e->type == XS_E_DIR) {
 			if (k->nkids == 0) {
 				k->mode = S_IFDIR | (e->mode & 07777);
+				k->uid = e->uid;
+				k->gid = e->gid;
+				k->mtime = e->mtime;
 				k->nlink = 2;
 				k->pkg = pkg;
 				d->nlink++;
@@ -418,10 +422,11 @@ static int apply_entry(struct xs_view *v, int pkg, const struct xs_entry *e)
 			v->conflicts++;
 			return 0;
 		}
+		if (k->alias != target) /* not again when applied again */
+			t->nlink++;
 		k->alias = target;
 		k->mode = t->mode;
 		k->pkg = pkg;
-		t->nlink++;
 		return 0;
 	}
 	set_attrs(k, e, pkg, vpath);
@@ -747,7 +752,7 @@ ssize_t xs_view_readlink(struct xs_view *v, uint64_t ino, char *buf, size_t size
 	struct vnode *k = node_get(v, ino);
 	if (!k) {
 		r = -ESTALE;
-	} else if (k->link && S_ISLNK(k->mode)) {
+	} else if (k->link && S_ISLNK(k->mode) && size > 0) {
 		size_t n = strlen(k->link);
 		if (n >= size)
 			n = size - 1;

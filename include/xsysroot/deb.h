@@ -63,7 +63,8 @@ struct xs_manifest {
 
 void xs_manifest_free(struct xs_manifest *m);
 /* Unpack the .deb in deb_fd (read with pread from offset 0; the fd's
- * position is not used).  out is initialised here and left empty on
+ * position is not used).  Objects are committed with deferred durability:
+ * call xs_store_sync before recording the manifest anywhere.  out is initialised here and left empty on
  * failure; err (may be NULL) receives a one-line reason.  lim NULL: the
  * defaults. */
 int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,

@@ -44,6 +44,12 @@ int xs_txn_reset(struct xs_txn *t);
 int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_size,
 		  char out_sha256[65]);
 void xs_txn_abort(struct xs_txn *t);
+/* Commit without an fsync of its own: many objects written together (the
+ * files of one package) are made durable by one xs_store_sync, which the
+ * caller must call before it records anything that refers to them.  An
+ * object a crash left short is replaced by the next commit of that digest. */
+void xs_txn_defer_sync(struct xs_txn *t);
+int xs_store_sync(struct xs_store *s);
 /* Open a published object read-only; -ENOENT when absent. */
 int xs_store_open_object(struct xs_store *s, const char *sha256);
 bool xs_store_has_object(struct xs_store *s, const char *sha256);

@@ -431,6 +431,16 @@ static void test_normalize(void)
 	in[o + 1] = 'z';
 	in[o + 2] = 0;
 	CHECK_STR(norm(in), einval, "XS_MAX_PATH + 1 bytes with separators -> -EINVAL");
+	{
+		/* the limit holds with a larger output buffer too */
+		char *big = xs_xmalloc(XS_MAX_PATH + 100);
+		CHECK_INT(xs_path_normalize(in, big, XS_MAX_PATH + 100), -EINVAL,
+			  "XS_MAX_PATH + 1 bytes into a larger buffer -> -EINVAL");
+		in[o + 1] = 0;
+		CHECK_INT(xs_path_normalize(in, big, XS_MAX_PATH + 100), 0,
+			  "XS_MAX_PATH bytes into a larger buffer");
+		free(big);
+	}
 	/* the limit is on the normalised form: redundant input is fine */
 	o = 0;
 	memcpy(in + o, "./", 2), o += 2;

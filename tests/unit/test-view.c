@@ -354,6 +354,7 @@ static void test_apply(void)
 	CHECK_INT(resolve(v, "usr/bin/hello", &a), 0, "hello after re-apply");
 	CHECK_INT(a.ino, hello, "same inode");
 	CHECK_INT(conflicts(v), before, "re-apply adds no conflicts");
+	CHECK_INT(a.nlink, 2, "re-apply does not count the hardlink twice");
 
 	struct xs_view_stats st;
 	xs_view_stats(v, &st);
@@ -591,6 +592,7 @@ struct conc {
 	int done;
 	int errors;
 	long ops;
+	long live; /* operations so far, all readers */
 };
 
 static void conc_path(char *out, size_t outsz, int pkg, int f)
@@ -636,6 +638,7 @@ static void *reader(void *arg)
 		struct xs_view_stats st;
 		xs_view_stats(c->v, &st);
 		ops++;
+		__atomic_add_fetch(&c->live, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&c->errors, errors, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&c->ops, ops, __ATOMIC_RELAXED);
@@ -665,6 +668,9 @@ static void test_concurrency(void)
 	for (int i = 0; i < 4; i++)
 		started += pthread_create(&th[i], NULL, reader, &c) == 0;
 	CHECK_INT(started, 4, "4 reader threads");
+	for (int i = 0; i < 10000 && __atomic_load_n(&c.live, __ATOMIC_RELAXED) < 100; i++)
+		usleep(1000);
+	long live0 = __atomic_load_n(&c.live, __ATOMIC_RELAXED);
 	int applied = 0;
 	for (int pkg = 0; pkg < NPKG; pkg++) {
 		applied += xs_view_apply(c.v, pkg, &ms[pkg]) == 0;
@@ -672,10 +678,13 @@ static void test_concurrency(void)
 		xs_view_add_pending(c.v, p, pkg);
 		usleep(500);
 	}
+	long live1 = __atomic_load_n(&c.live, __ATOMIC_RELAXED);
 	__atomic_store_n(&c.done, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	CHECK_INT(applied, NPKG, "all manifests applied");
+	CHECK(live1 > live0, "readers ran while the manifests were applied (%ld operations)",
+	      live1 - live0);
 	CHECK_INT(c.errors, 0, "readers saw only consistent states (%ld operations)", c.ops);
 	struct xs_view_stats st;
 	xs_view_stats(c.v, &st);
