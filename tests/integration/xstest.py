@@ -18,6 +18,12 @@ A test script is:
             t.ok(os.path.exists(m.path + '/usr/bin/hello'), 'hello is there')
     xstest.run(main)
 
+The fixture repository carries several suites and architectures (see
+mkrepo.SUITES; ARCHES below says how to run each).  h.mount(arch='armhf')
+mounts that architecture from the suite that carries it (suite= to choose);
+h.index_for('armhf') is its Packages (closure(), extract(), pkgs[...]);
+h.index is the default arm64 one.
+
 Every mount made through the harness is unmounted and its daemon killed when
 its `with` block ends, when the script ends, on an exception, SIGINT or SIGTERM.
 """
@@ -50,6 +56,34 @@ import faultserver  # noqa: E402
 import mkrepo       # noqa: E402
 
 ARCH = mkrepo.ARCH
+# Debian architectures of the fixture: the qemu-user program that runs them
+# (qemu-QEMU), the multiarch triplet, and how the host's `ldconfig -p` names
+# the flags of their libc6 libraries (any of FLAGS; glibc elf/cache.c
+# print_entry), and (ELF class, data, e_machine) of their programs.  armel:
+# glibc accepts plain libc6 or libc6 + soft-float.
+ARCHES = {
+    'arm64': {'qemu': 'aarch64', 'triplet': 'aarch64-linux-gnu', 'elf': (2, 1, 183),
+              'flags': ['libc6,AArch64']},
+    'armhf': {'qemu': 'arm', 'triplet': 'arm-linux-gnueabihf', 'elf': (1, 1, 40),
+              'flags': ['libc6,hard-float']},
+    'armel': {'qemu': 'arm', 'triplet': 'arm-linux-gnueabi', 'elf': (1, 1, 40),
+              'flags': ['libc6', 'libc6,soft-float']},
+    'i386': {'qemu': 'i386', 'triplet': 'i386-linux-gnu', 'elf': (1, 1, 3),
+             'flags': ['libc6']},
+    'ppc64el': {'qemu': 'ppc64le', 'triplet': 'powerpc64le-linux-gnu', 'elf': (2, 1, 21),
+                'flags': ['libc6,64bit']},
+    's390x': {'qemu': 's390x', 'triplet': 's390x-linux-gnu', 'elf': (2, 2, 22),
+              'flags': ['libc6,64bit']},
+    'mips64el': {'qemu': 'mips64el', 'triplet': 'mips64el-linux-gnuabi64', 'elf': (2, 1, 8),
+                 'flags': ['libc6,64bit']},
+    'riscv64': {'qemu': 'riscv64', 'triplet': 'riscv64-linux-gnu', 'elf': (2, 1, 243),
+                'flags': ['libc6,double-float']},
+}
+# (Debian architecture, fixture suite, qemu-user name) the per-architecture tests run.
+ARCH_CASES = [('arm64', 'xstest', 'aarch64'), ('armhf', 'xstest', 'arm'),
+              ('armel', 'xstest', 'arm'), ('i386', 'xstest', 'i386'),
+              ('ppc64el', 'xstest', 'ppc64le'), ('s390x', 'xstest', 's390x'),
+              ('mips64el', 'xstest', 'mips64el'), ('riscv64', 'xstest-trixie', 'riscv64')]
 DEFAULT_ROOTS = ['libc6', 'libgcc-s1', 'libstdc++6']
 VERBOSE = bool(os.environ.get('XSTEST_VERBOSE'))
 KEEP = bool(os.environ.get('XSTEST_KEEP'))
@@ -251,6 +285,7 @@ class Mount:
         self.cleanup_report = None
         self.t_start = None          # epoch seconds around the mount command
         self.t_end = None
+        self.arch = self.suite = None  # as asked for (set by Harness.start_mount)
 
     def p(self, rel):
         return os.path.join(self.path, rel.lstrip('/'))
@@ -453,13 +488,16 @@ def parse_relation(text):
 
 
 class Index:
-    """The fixture repository's Packages, as a test sees it."""
+    """One binary-ARCH/Packages of the fixture repository (REPO's suite; ARCH
+    default: the repository's default architecture), as a test sees it."""
 
-    def __init__(self, repo):
+    def __init__(self, repo, arch=None):
         self.repo = repo
+        self.arch = arch or repo.arch
+        self.suite = repo.suite
         self.pkgs = {}
         self.provides = {}
-        for st in repo.packages():
+        for st in repo.packages(self.arch):
             self.pkgs[st['Package']] = st
             for grp in parse_relation(st.get('Provides', '')):
                 for name, op, ver in grp:
@@ -483,7 +521,7 @@ class Index:
         seen, queue = set(), []
         for r in want:
             if r not in self.pkgs:
-                raise KeyError('root package %s not in the repository' % r)
+                raise KeyError('root package %s not in %s/%s' % (r, self.suite, self.arch))
             if r not in seen:
                 seen.add(r)
                 queue.append(r)
@@ -556,20 +594,47 @@ def snapshot(root, content=True):
     return out
 
 
+MERGED_TOP = ('bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'libo32')
+HIDDEN_TOP = ('proc', 'sys', 'dev', 'run', 'tmp')
+# What the view adds to the packages' files: merged-/usr links and the
+# loader configuration it generates.
+VIEW_EXTRA = (r'(bin|sbin|lib|lib32|lib64|libx32|libo32)', r'etc', r'etc/ld\.so\.cache',
+              r'etc/ld\.so\.conf', r'etc/ld\.so\.conf\.d', r'etc/ld\.so\.conf\.d/00-xsysroot\.conf',
+              r'etc/ld\.so\.preload')
+
+
+def present(rel):
+    """The path at which the view shows a package path (merged /usr), or
+    None for a hidden top-level directory."""
+    top = rel.split('/', 1)[0]
+    if top in HIDDEN_TOP:
+        return None
+    return 'usr/' + rel if top in MERGED_TOP else rel
+
+
 def link_equivalent(rel, got, want):
-    """A symlink target as shipped, or its relative equivalent."""
+    """A symlink target as shipped, or its relative equivalent in the view
+    (absolute targets are made relative; both sides resolve to the same
+    merged-/usr path)."""
     if got == want:
         return True
-    if want.startswith('/') and not got.startswith('/'):
-        here = posixpath.dirname('/' + rel)
-        return posixpath.normpath(posixpath.join(here, got)) == posixpath.normpath(want)
-    return False
+    here = posixpath.dirname('/' + rel)
+
+    def resolve(t):
+        p = posixpath.normpath(posixpath.join(here, t)).lstrip('/')
+        return present(p) or p
+    return not got.startswith('/') and resolve(got) == resolve(want)
 
 
 def compare_trees(mnt, ref, allow_extra=()):
-    """Problems (strings) between the tree at MNT and the reference REF."""
+    """Problems (strings) between the tree at MNT and the reference REF, as
+    the view presents REF (merged /usr, hidden /proc & co, relative links)."""
     problems = []
-    a = snapshot(ref)
+    a = {}
+    for rel, v in snapshot(ref).items():
+        p = present(rel)
+        if p is not None and rel not in MERGED_TOP:
+            a.setdefault(p, v)
     try:
         b = snapshot(mnt)
     except OSError as e:
@@ -591,7 +656,7 @@ def compare_trees(mnt, ref, allow_extra=()):
                 problems.append('%s: size %s sha256 %s, reference size %s sha256 %s'
                                 % (rel, sb, xb[:16], sa, xa[:16]))
     for rel in sorted(set(b) - set(a)):
-        if not any(re.fullmatch(p, rel) for p in allow_extra):
+        if not any(re.fullmatch(p, rel) for p in tuple(allow_extra) + VIEW_EXTRA):
             problems.append('extra: %s' % rel)
     return problems
 
@@ -648,10 +713,25 @@ class Harness:
     def __init__(self, tap):
         self.t = tap
         self.repo = fixture(log=tap.diag)
-        self.index = Index(self.repo)
+        self._indexes = {}
+        self.index = self.index_for(ARCH)
         self.tmp = tempfile.mkdtemp(prefix='xstest-')
         self._servers = []
         self.server = self.serve(self.repo.out)
+
+    # ---- suites and architectures
+    def suite_for(self, arch):
+        """The fixture suite carrying Debian architecture ARCH (an unknown
+        name or an alias: the default suite)."""
+        return self.repo.suite_of(arch) or self.repo.suite
+
+    def index_for(self, arch=ARCH, suite=None):
+        """The Index of ARCH in SUITE (default: the suite that carries ARCH)."""
+        suite = suite or self.suite_for(arch)
+        key = (suite, arch)
+        if key not in self._indexes:
+            self._indexes[key] = Index(self.repo.for_suite(suite), arch)
+        return self._indexes[key]
 
     # ---- servers
     def serve(self, root):
@@ -666,7 +746,7 @@ class Harness:
     def mount_argv(self, mnt, cache_dir, log_file, packages=None, mirror=None, suite=None,
                    keyring=None, arch=ARCH, extra=()):
         argv = [XSYSROOT, 'mount', '--mirror', mirror or self.server.url,
-                '--suite', suite or self.repo.suite,
+                '--suite', suite or self.suite_for(arch),
                 '--keyring', keyring or self.repo.keyring,
                 '--cache-dir', cache_dir, '--log-file', log_file]
         if packages:
@@ -675,8 +755,9 @@ class Harness:
 
     def start_mount(self, packages=None, cache_dir=None, mirror=None, suite=None,
                     keyring=None, arch=ARCH, extra=(), timeout=180):
-        """Run `xsysroot mount`; returns the Mount whatever happened (m.rc).
-        A mount that succeeded stays registered for cleanup."""
+        """Run `xsysroot mount` for Debian architecture ARCH (default suite: the
+        fixture suite that carries it); returns the Mount whatever happened
+        (m.rc).  A mount that succeeded stays registered for cleanup."""
         if XSYSROOT is None or not os.access(XSYSROOT, os.X_OK):
             raise RuntimeError('xsysroot binary not found (set XSYSROOT): %r' % XSYSROOT)
         mnt = self.mktemp('mnt-')
@@ -685,6 +766,7 @@ class Harness:
         argv = self.mount_argv(mnt, cache_dir, log_file, packages, mirror, suite, keyring,
                                arch, extra)
         m = Mount(mnt, cache_dir, log_file, argv)
+        m.arch, m.suite = arch, suite or self.suite_for(arch)
         with _ACTIVE_LOCK:
             _ACTIVE.append(m)
         t0 = time.monotonic()
