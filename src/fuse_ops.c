@@ -244,7 +244,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *ud, struct fuse_conn_info *conn)
 {
-	(void)ud;
+	struct fs *fs = ud;
+	xs_repo_start(fs->repo); /* in the daemon, after the fork */
 	/* read-only and immutable: let the kernel cache everything */
 	if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
 		conn->want |= FUSE_CAP_EXPORT_SUPPORT;

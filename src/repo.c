@@ -31,7 +31,8 @@
 #define MAX_VIEWCACHE (64u << 20)
 /* as apt: a Release whose Date lies in the future is "not valid yet" */
 #define DATE_SLACK 0
-#define VIEWCACHE_VERSION "xsysroot-view 1"
+#define VIEWCACHE_VERSION "xsysroot-view 2"
+#define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 
 struct src {
 	char *uri, *suite, *keyring;
@@ -53,6 +54,8 @@ struct vpkg {
 	int state;
 	unsigned gen;
 	char err[1536];
+	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
+	size_t ndeps;
 };
 
 struct bind {
@@ -66,6 +69,12 @@ struct xs_repo {
 	struct bind *binds;
 	size_t nbinds;
 	pthread_mutex_t refresh_lock; /* serialises xs_repo_refresh */
+	/* prefetch_lock guards prefetching (threads running); xs_repo_free
+	 * waits on prefetch_cv until it is 0 */
+	pthread_mutex_t prefetch_lock;
+	pthread_cond_t prefetch_cv;
+	int prefetching;
+	bool closing;
 	char *cache_dir, *gpgv;
 	bool allow_expired, progress;
 	int fetch_timeout_s;
@@ -567,6 +576,53 @@ static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char
 	return 0;
 }
 
+/* "3,7,12" or "-" */
+static void parse_deps(struct vpkg *p, const char *s)
+{
+	size_t cap = 0;
+	for (const char *c = s; *c && *c != '-';) {
+		char *end;
+		unsigned long v = strtoul(c, &end, 10);
+		if (end == c)
+			break;
+		xs_grow(&p->deps, &cap, p->ndeps + 1, sizeof *p->deps);
+		p->deps[p->ndeps++] = v;
+		c = *end == ',' ? end + 1 : end;
+	}
+}
+
+/* The view packages (indexes into sel) that satisfy package i's
+ * Depends and Pre-Depends, as "3,7,12" ("-" for none). */
+static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
+		      struct xs_buf *out)
+{
+	const struct xs_pkg *p = &tab->pkgs[sel[i]];
+	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
+	size_t n = 0;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t g = 0; g < fields[f]->n; g++) {
+			const struct xs_dep_alt *alt = &fields[f]->alts[g];
+			size_t hit = SIZE_MAX;
+			for (size_t a = 0; a < alt->n && hit == SIZE_MAX; a++) {
+				const char *want = alt->atoms[a].name;
+				for (size_t k = 0; k < nsel && hit == SIZE_MAX; k++) {
+					const struct xs_pkg *c = &tab->pkgs[sel[k]];
+					if (!strcmp(c->name, want))
+						hit = k;
+					for (size_t v = 0; v < c->provides.n && hit == SIZE_MAX; v++)
+						if (c->provides.alts[v].n &&
+						    !strcmp(c->provides.alts[v].atoms[0].name, want))
+							hit = k;
+				}
+			}
+			if (hit != SIZE_MAX && hit != i)
+				xs_buf_printf(out, "%s%zu", n++ ? "," : "", hit);
+		}
+	}
+	if (!n)
+		xs_buf_printf(out, "-");
+}
+
 static int load_viewcache(struct xs_repo *r, const char *name)
 {
 	char *data = NULL;
@@ -579,24 +635,26 @@ static int load_viewcache(struct xs_repo *r, const char *name)
 	if (!line || strcmp(line, VIEWCACHE_VERSION))
 		q = -EBADMSG;
 	while (q == 0 && (line = strtok_r(NULL, "\n", &save))) {
-		char *f[7];
+		char *f[8];
 		size_t n = 0;
 		char *s2 = NULL;
-		for (char *t = strtok_r(line, "\t", &s2); t && n < 7; t = strtok_r(NULL, "\t", &s2))
+		for (char *t = strtok_r(line, "\t", &s2); t && n < 8; t = strtok_r(NULL, "\t", &s2))
 			f[n++] = t;
-		if (n != 7) {
+		if (n != 8) {
 			q = -EBADMSG;
 			break;
 		}
 		q = add_vpkg(r, &cap, f[0], f[1], f[2], f[6], f[5], strtoull(f[4], NULL, 10),
 			     atoi(f[3]));
+		if (q == 0)
+			parse_deps(&r->pkgs[r->npkgs - 1], f[7]);
 	}
 	free(data);
 	if (q < 0 || r->npkgs == 0) {
 		for (size_t i = 0; i < r->npkgs; i++) {
 			struct vpkg *p = &r->pkgs[i];
 			free(p->name), free(p->version), free(p->arch), free(p->filename),
-				free(p->sha256);
+				free(p->sha256), free(p->deps);
 		}
 		free(r->pkgs);
 		r->pkgs = NULL;
@@ -697,10 +755,17 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 				snprintf(err, errsz, "package %s: unusable Filename", p->name);
 				break;
 			}
-			xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version, p->arch,
+			size_t mark = out.len;
+			xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\t", p->name, p->version, p->arch,
 				      p->origin, (unsigned long long)p->size, p->sha256, p->filename);
+			size_t dmark = out.len;
+			dep_edges(&tab, sel, nsel, i, &out);
 			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
 				     p->size, p->origin);
+			if (q == 0)
+				parse_deps(&r->pkgs[r->npkgs - 1], out.data + dmark);
+			xs_buf_printf(&out, "\n");
+			(void)mark;
 		}
 		if (q == 0)
 			xs_store_meta_write(r->store, name, out.data, out.len);
@@ -942,6 +1007,13 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 	return add_loader_files(r, err, errsz);
 }
 
+void xs_repo_start(struct xs_repo *r)
+{
+	pthread_mutex_lock(&r->prefetch_lock);
+	r->closing = false;
+	pthread_mutex_unlock(&r->prefetch_lock);
+}
+
 int xs_repo_refresh(struct xs_repo *r)
 {
 	if (!r->nbinds)
@@ -1089,6 +1161,64 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	return 0;
 }
 
+struct prefetch_job {
+	struct xs_repo *r;
+	size_t i;
+};
+
+static void *prefetch_thread(void *ud)
+{
+	struct prefetch_job *j = ud;
+	struct xs_repo *r = j->r;
+	char err[2048] = "";
+	if (xs_repo_fetch(r, j->i, err, sizeof err) < 0)
+		logf_(r, XS_LOG_DEBUG, "prefetch of %s failed: %s", r->pkgs[j->i].name, err);
+	free(j);
+	pthread_mutex_lock(&r->prefetch_lock);
+	r->prefetching--;
+	pthread_cond_broadcast(&r->prefetch_cv);
+	pthread_mutex_unlock(&r->prefetch_lock);
+	return NULL;
+}
+
+/* A program that needed package i will most likely load its dependencies
+ * next: fetch them in the background, a few at a time, so that the
+ * lookups that follow find them ready instead of fetching one by one. */
+static void prefetch_deps(struct xs_repo *r, size_t i)
+{
+	struct vpkg *p = &r->pkgs[i];
+	for (size_t k = 0; k < p->ndeps; k++) {
+		size_t j = p->deps[k];
+		if (j >= r->npkgs)
+			continue;
+		pthread_mutex_lock(&r->pkgs[j].m);
+		bool idle = r->pkgs[j].state == P_IDLE;
+		pthread_mutex_unlock(&r->pkgs[j].m);
+		if (!idle)
+			continue;
+		pthread_mutex_lock(&r->prefetch_lock);
+		bool go = !r->closing && r->prefetching < MAX_PREFETCH;
+		if (go)
+			r->prefetching++;
+		pthread_mutex_unlock(&r->prefetch_lock);
+		if (!go)
+			return;
+		struct prefetch_job *job = xs_xmalloc(sizeof *job);
+		*job = (struct prefetch_job){ r, j };
+		pthread_t th;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &at, prefetch_thread, job) != 0) {
+			free(job);
+			pthread_mutex_lock(&r->prefetch_lock);
+			r->prefetching--;
+			pthread_mutex_unlock(&r->prefetch_lock);
+		}
+		pthread_attr_destroy(&at);
+	}
+}
+
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 {
 	if (i >= r->npkgs)
@@ -1135,6 +1265,8 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	p->gen++;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->m);
+	if (q == 0)
+		prefetch_deps(r, i);
 	return q;
 }
 
@@ -1187,6 +1319,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->log = cfg->log;
 	r->log_ud = cfg->log_ud;
 	pthread_mutex_init(&r->refresh_lock, NULL);
+	pthread_mutex_init(&r->prefetch_lock, NULL);
+	r->closing = true; /* no background work until xs_repo_start */
+	pthread_cond_init(&r->prefetch_cv, NULL);
 	int q = parse_binds(r, cfg->binds, err, errsz);
 	if (q == 0)
 		q = select_sources(r, cfg, err, errsz);
@@ -1254,6 +1389,11 @@ void xs_repo_free(struct xs_repo *r)
 {
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->prefetch_lock);
+	r->closing = true;
+	while (r->prefetching > 0)
+		pthread_cond_wait(&r->prefetch_cv, &r->prefetch_lock);
+	pthread_mutex_unlock(&r->prefetch_lock);
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
 		free(s->uri), free(s->suite), free(s->keyring);
@@ -1267,6 +1407,7 @@ void xs_repo_free(struct xs_repo *r)
 	for (size_t i = 0; i < r->npkgs; i++) {
 		struct vpkg *p = &r->pkgs[i];
 		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
+		free(p->deps);
 		pthread_mutex_destroy(&p->m);
 		pthread_cond_destroy(&p->cv);
 	}
@@ -1275,6 +1416,8 @@ void xs_repo_free(struct xs_repo *r)
 		free(r->binds[i].host), free(r->binds[i].path);
 	free(r->binds);
 	pthread_mutex_destroy(&r->refresh_lock);
+	pthread_mutex_destroy(&r->prefetch_lock);
+	pthread_cond_destroy(&r->prefetch_cv);
 	xs_view_free(r->view);
 	xs_http_free(r->http_index);
 	xs_http_free(r->http_deb);

@@ -20,7 +20,9 @@
  * xs_repo_fetch fetches, verifies and unpacks one package of the view,
  * single-flight: concurrent callers for one package share one download and
  * each waits at most the fetch timeout.  A failure is not remembered: the
- * next call tries again.
+ * next call tries again.  Once xs_repo_start was called, a fetched
+ * package's dependencies in the view are fetched in the background (at most
+ * a few at once), since the program that needed it will load them next.
  *
  * The core does not log; events (fetched, failed, refused) go to the log
  * callback with their full context.
@@ -85,6 +87,10 @@ const char *xs_repo_describe(struct xs_repo *r);
 
 /* Fetch, verify and unpack package i and apply it to the view. */
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
+
+/* Allow background work (prefetching the dependencies of a fetched
+ * package): call it in the process that serves, after any fork. */
+void xs_repo_start(struct xs_repo *r);
 
 /* Regenerate the files derived from --bind directories (ld.so.cache) when
  * one of them changed since the last look.  Cheap when nothing changed. */
