@@ -668,7 +668,9 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 {
 	/* the key: architecture, roots and every Packages digest */
 	char **extra = split_list(packages);
-	const char *base[] = { "libc6", "libgcc-s1", "libstdc++6" };
+	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
+	 * which glibc programs would otherwise read from the host under -L */
+	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
 	size_t nroots = 0;
 	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
 					sizeof *roots);
