@@ -700,17 +700,6 @@ static int parse_u64(const char *s, size_t n, int base, uint64_t max, uint64_t *
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Unescape into a fresh string of at most XS_MAX_PATH bytes. */
 static int unescape(const char *s, size_t n, char **out)
 {
@@ -723,7 +712,7 @@ static int unescape(const char *s, size_t n, char **out)
 		if (c == '\\') {
 			if (n - i < 4 || s[i + 1] != 'x')
 				return -EBADMSG;
-			int hi = hexval(s[i + 2]), lo = hexval(s[i + 3]);
+			int hi = xs_hexval(s[i + 2]), lo = xs_hexval(s[i + 3]);
 			if (hi < 0 || lo < 0)
 				return -EBADMSG;
 			c = (unsigned char)(hi << 4 | lo);

@@ -539,25 +539,12 @@ fail:
 
 /* ---- name index ---------------------------------------------------------- */
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
 static void index_insert(struct xs_pkgtab *t, size_t i)
 {
 	size_t mask = t->hcap - 1;
 	size_t *next = t->hidx + 2 * t->hcap;
 	const char *name = t->pkgs[i].name;
-	size_t b = (size_t)hash_name(name) & mask;
+	size_t b = (size_t)xs_hash_str(name) & mask;
 	for (;;) {
 		size_t *bk = t->hidx + 2 * b;
 		if (bk[0] == 0) {
@@ -607,7 +594,7 @@ int xs_pkgtab_foreach_name(struct xs_pkgtab *t, const char *name,
 		return r;
 	size_t mask = t->hcap - 1;
 	const size_t *next = t->hidx + 2 * t->hcap;
-	size_t b = (size_t)hash_name(name) & mask;
+	size_t b = (size_t)xs_hash_str(name) & mask;
 	for (;;) {
 		const size_t *bk = t->hidx + 2 * b;
 		if (bk[0] == 0)

@@ -400,17 +400,6 @@ static int field_date(const struct xs_stanza *st, const char *name, int64_t *out
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_sha256(struct xs_release *r, const struct xs_field *f, char *err,
 			size_t errsz)
 {
@@ -433,7 +422,7 @@ static int parse_sha256(struct xs_release *r, const struct xs_field *f, char *er
 		char hex[65];
 		size_t i;
 		for (i = 0; i < 64 && q < e; i++, q++) {
-			if (hexval(*q) < 0)
+			if (xs_hexval(*q) < 0)
 				break;
 			hex[i] = (char)(*q >= 'A' && *q <= 'F' ? *q - 'A' + 'a' : *q);
 		}

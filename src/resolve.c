@@ -50,25 +50,12 @@ struct ctx {
 	size_t errsz;
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 32;
-	return h;
-}
-
 static size_t lookup(const struct ctx *c, const char *name)
 {
 	if (!c->map_cap)
 		return NONE;
 	size_t mask = c->map_cap - 1;
-	for (size_t b = (size_t)hash_str(name) & mask;; b = (b + 1) & mask) {
+	for (size_t b = (size_t)xs_hash_str(name) & mask;; b = (b + 1) & mask) {
 		size_t v = c->map[b];
 		if (!v)
 			return NONE;
@@ -80,7 +67,7 @@ static size_t lookup(const struct ctx *c, const char *name)
 static void map_put(struct ctx *c, size_t id)
 {
 	size_t mask = c->map_cap - 1;
-	size_t b = (size_t)hash_str(c->nodes[id].name) & mask;
+	size_t b = (size_t)xs_hash_str(c->nodes[id].name) & mask;
 	while (c->map[b])
 		b = (b + 1) & mask;
 	c->map[b] = id + 1;

@@ -113,6 +113,12 @@ void *xs_xrealloc(void *p, size_t n);
 /* Grow *arr (element size el) so that it holds at least want elements. */
 void xs_grow(void *arr, size_t *cap, size_t want, size_t el);
 
+/* The value of one hex digit (either case), or -1. */
+int xs_hexval(char c);
+/* A 64-bit hash of a NUL-terminated string (FNV-1a with a final mix), for
+ * in-memory tables; not for anything a mirror could exploit to collide. */
+uint64_t xs_hash_str(const char *s);
+
 /* Human readable size ("2.3 MB"), into a caller buffer. */
 const char *xs_fmt_size(uint64_t bytes, char *out, size_t outsz);
 
