@@ -198,7 +198,7 @@ def view(cachedir, pkg):
     for f in glob.glob(os.path.join(cachedir, "meta", "view-*")):
         rows = []
         with open(f, errors="replace") as fh:
-            if fh.readline().strip() != "xsysroot-view 1":
+            if not fh.readline().startswith("xsysroot-view "):
                 continue
             for line in fh:
                 p = line.rstrip("\n").split("\t")

@@ -1191,7 +1191,9 @@ static void prefetch_deps(struct xs_repo *r, size_t i)
 	struct vpkg *p = &r->pkgs[i];
 	for (size_t k = 0; k < p->ndeps; k++) {
 		size_t j = p->deps[k];
-		if (j >= r->npkgs)
+		/* libraries only (Debian names them lib*): they are what the
+		 * program loads next; dpkg, *-base and data packages rarely are */
+		if (j >= r->npkgs || strncmp(r->pkgs[j].name, "lib", 3))
 			continue;
 		pthread_mutex_lock(&r->pkgs[j].m);
 		bool idle = r->pkgs[j].state == P_IDLE;
