@@ -356,6 +356,20 @@ static int object_rel(const char *sha256, char out[67])
 	return 0;
 }
 
+/* Does the published object at rel (under objects/sha256) still hold the
+ * bytes its name promises?  Checked only when a second copy arrives, so a
+ * damaged object is replaced instead of kept. */
+static bool object_intact(struct xs_store *s, const char *rel, const char *digest)
+{
+	int fd = openat(s->objfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char have[65];
+	int r = xs_sha256_fd(fd, have, NULL);
+	close(fd);
+	return r == 0 && strcmp(have, digest) == 0;
+}
+
 int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_size,
 		  char out_sha256[65])
 {
@@ -389,12 +403,12 @@ int xs_txn_commit(struct xs_txn *t, const char *expect_sha256, uint64_t expect_s
 	struct stat st;
 	bool replace = false;
 	if (fstatat(t->s->objfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size == t->size) {
+		if ((uint64_t)st.st_size == t->size && object_intact(t->s, rel, digest)) {
 			/* Already published: the temp file is redundant. */
 			txn_free(t, true);
 			return 0;
 		}
-		/* a short object left by a crash before its data reached the disk */
+		/* an object a crash left short or unwritten: this copy replaces it */
 		replace = true;
 	}
 	if (fchmod(t->fd, 0444) < 0 || (!t->defer_sync && fsync(t->fd) < 0)) {
