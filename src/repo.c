@@ -1146,7 +1146,14 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		xs_buf_free(&url);
 		return q;
 	}
+	struct xs_view_stats before, after;
+	xs_view_stats(r->view, &before);
 	xs_view_apply(r->view, (int)i, &m);
+	xs_view_stats(r->view, &after);
+	if (after.conflicts > before.conflicts)
+		logf_(r, XS_LOG_DEBUG, "%s: %llu of its paths are provided by another package of "
+		      "the view (the first by name is kept)", label,
+		      (unsigned long long)(after.conflicts - before.conflicts));
 	/* the unpacked files and the manifest replace the .deb */
 	char opath[XS_MAX_PATH];
 	if (xs_store_object_path(r->store, p->sha256, opath, sizeof opath) == 0)
@@ -1380,8 +1387,11 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		goto fail;
 	struct xs_view_stats vs;
 	xs_view_stats(r->view, &vs);
-	logf_(r, XS_LOG_DEBUG, "view of %llu nodes (%llu pending) built in %.3f s",
-	      (unsigned long long)vs.nodes, (unsigned long long)vs.pending, (xs_now_ns() - t0) / 1e9);
+	logf_(r, XS_LOG_DEBUG,
+	      "view of %llu nodes (%llu pending) built in %.3f s; %llu path conflicts between "
+	      "packages, resolved in package-name order",
+	      (unsigned long long)vs.nodes, (unsigned long long)vs.pending, (xs_now_ns() - t0) / 1e9,
+	      (unsigned long long)vs.conflicts);
 	*out = r;
 	return 0;
 fail:
