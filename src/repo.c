@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -34,9 +33,6 @@
 #define DATE_SLACK 0
 #define VIEWCACHE_VERSION "xsysroot-view 2"
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
-#define CANDS_VERSION "xsysroot-cands 1"
-#define MAX_CANDS (256u << 20)
-#define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 struct src {
 	char *uri, *suite, *keyring;
@@ -89,16 +85,8 @@ struct xs_repo {
 	struct xs_http *http_index, *http_deb;
 	struct src *srcs;
 	size_t nsrcs;
-	/* pkgs never moves once the view is built (threads hold pointers into
-	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
-	 * add_lock, and is read atomically */
 	struct vpkg *pkgs;
-	size_t npkgs, cappkgs;
-	pthread_mutex_t add_lock; /* serialises xs_repo_provide's additions */
-	char cands_name[96];	  /* meta/ name of the candidate table, "" none */
-	const char *cands;	  /* its mapping (under add_lock), NULL: not yet */
-	size_t cands_len;
-	bool cands_tried, full_warned;
+	size_t npkgs;
 	struct xs_view *view;
 	char *describe;
 	/* statistics, updated atomically */
@@ -583,19 +571,9 @@ static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char
 	p->sha256 = xs_strdup(sha256);
 	p->size = size;
 	p->src = src;
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
 	return 0;
-}
-
-/* Give the package table its final place, with room for EXTRA_PKGS more,
- * before anything points into it. */
-static void reserve_pkgs(struct xs_repo *r)
-{
-	r->cappkgs = r->npkgs + EXTRA_PKGS;
-	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) {
-		pthread_mutex_init(&r->pkgs[i].m, NULL);
-		pthread_cond_init(&r->pkgs[i].cv, NULL);
-	}
 }
 
 /* "3,7,12" or "-" */
@@ -686,59 +664,6 @@ static int load_viewcache(struct xs_repo *r, const char *name)
 	return 0;
 }
 
-/* The candidate table: for every name, the stanza the resolver would pick
- * (highest version for the architecture or all, then the lowest origin),
- * one line each, "name TAB version TAB arch TAB origin TAB size TAB sha256 TAB
- * filename", sorted by name (bytewise) for a binary search. */
-struct cand_sort {
-	struct xs_pkgtab *tab;
-};
-
-static int cmp_cand(const void *a, const void *b, void *ud)
-{
-	struct xs_pkgtab *t = ud;
-	const struct xs_pkg *x = &t->pkgs[*(const size_t *)a], *y = &t->pkgs[*(const size_t *)b];
-	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	c = xs_version_cmp(y->version, x->version);
-	if (c)
-		return c;
-	return (x->origin > y->origin) - (x->origin < y->origin);
-}
-
-static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
-{
-	char path[XS_MAX_PATH];
-	xs_store_meta_path(r->store, name, path, sizeof path);
-	if (access(path, F_OK) == 0)
-		return 0;
-	size_t *ix = xs_xmalloc((t->n ? t->n : 1) * sizeof *ix), n = 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->pkgs[i].arch, r->arch->deb) || !strcmp(t->pkgs[i].arch, "all"))
-			ix[n++] = i;
-	qsort_r(ix, n, sizeof *ix, cmp_cand, t);
-	struct xs_buf out;
-	xs_buf_init(&out, MAX_CANDS);
-	int q = 0;
-	for (size_t k = 0; k < n && q == 0; k++) {
-		const struct xs_pkg *p = &t->pkgs[ix[k]];
-		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
-			continue;
-		if (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
-		    strpbrk(p->filename, "\t\n"))
-			continue;
-		q = xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
-				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
-				  p->filename);
-	}
-	if (q == 0)
-		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
-	xs_buf_free(&out);
-	free(ix);
-	return q;
-}
-
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
@@ -758,9 +683,6 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_buf_printf(&key, "%s\n%s\n", VIEWCACHE_VERSION, r->arch->deb);
 	for (size_t i = 0; i < nroots; i++)
 		xs_buf_printf(&key, "root %s\n", roots[i]);
-	struct xs_buf ckey; /* the candidate table's: the same without roots */
-	xs_buf_init(&ckey, 1 << 24);
-	xs_buf_printf(&ckey, "%s\n%s\n", CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
 	size_t nidx = 0;
@@ -779,7 +701,6 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 				goto out;
 			}
 			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
-			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
 			idx_src[nidx] = (int)s;
 			idx[nidx++] = f;
 		}
@@ -787,8 +708,6 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
 	snprintf(name, sizeof name, "view-%.32s", hex);
-	xs_sha256_buf(ckey.data, ckey.len, hex);
-	snprintf(r->cands_name, sizeof r->cands_name, "cands-%.32s", hex);
 	if (load_viewcache(r, name) == 0)
 		goto out;
 
@@ -819,8 +738,6 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
 	}
 	size_t *sel = NULL, nsel = 0;
-	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
-		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
 	if (q == 0) {
 		char rerr[1024] = "";
 		q = xs_resolve(&tab, r->arch->deb, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
@@ -860,7 +777,6 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_pkgtab_free(&tab);
 out:
 	xs_buf_free(&key);
-	xs_buf_free(&ckey);
 	free(idx);
 	free(idx_src);
 	free(roots);
