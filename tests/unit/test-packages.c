@@ -194,6 +194,7 @@ static int one(const char *extra, const char *filename, const char *sha, char *e
 		 filename, sha, extra);
 	struct xs_pkgtab t;
 	xs_pkgtab_init(&t);
+	err[0] = 0; /* a successful parse leaves err untouched */
 	int r = xs_packages_parse(&t, buf, strlen(buf), 0, err, 256);
 	xs_pkgtab_free(&t);
 	return r;
