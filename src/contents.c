@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -632,6 +633,9 @@ struct xs_contents {
 	uint64_t npkg;
 	const unsigned char *index, *names, *data;
 	uint64_t names_len, data_len;
+	void *rev; /* the reverse index's mapping, or NULL */
+	size_t rev_size;
+	uint64_t rev_n, rev_seed;
 };
 
 static int validate(struct xs_contents *c)
@@ -718,6 +722,8 @@ void xs_contents_close(struct xs_contents *c)
 		return;
 	if (c->base)
 		munmap(c->base, c->size);
+	if (c->rev)
+		munmap(c->rev, c->rev_size);
 	free(c);
 }
 
@@ -750,27 +756,41 @@ bool xs_contents_has(struct xs_contents *c, const char *pkg)
 	return find(c, pkg) != NULL;
 }
 
+/* The decoded path list of index record r into *text (malloc'ed, its
+ * length in *tlen, '\n' after each path). */
+static int frame_text(const struct xs_contents *c, const unsigned char *r, char **text,
+		      size_t *tlen)
+{
+	const unsigned char *frame = c->data + get_le64(r);
+	size_t flen = get_le32(r + 8);
+	size_t n = get_le32(r + 12);
+	unsigned long long fcs = ZSTD_getFrameContentSize(frame, flen);
+	if (fcs != n)
+		return -EBADMSG;
+	char *t = malloc(n + 1);
+	if (!t)
+		return -ENOMEM;
+	size_t got = ZSTD_decompress(t, n + 1, frame, flen);
+	if (ZSTD_isError(got) || got != n || (n && t[n - 1] != '\n')) {
+		free(t);
+		return -EBADMSG;
+	}
+	*text = t;
+	*tlen = n;
+	return 0;
+}
+
 int xs_contents_foreach(struct xs_contents *c, const char *pkg,
 			int (*cb)(const char *path, void *ud), void *ud)
 {
 	const unsigned char *r = find(c, pkg);
 	if (!r)
 		return 0;
-	const unsigned char *frame = c->data + get_le64(r);
-	size_t flen = get_le32(r + 8);
-	size_t tlen = get_le32(r + 12);
-	unsigned long long fcs = ZSTD_getFrameContentSize(frame, flen);
-	if (fcs != tlen)
-		return -EBADMSG;
-	char *text = malloc(tlen + 1);
-	if (!text)
-		return -ENOMEM;
-	size_t got = ZSTD_decompress(text, tlen + 1, frame, flen);
-	if (ZSTD_isError(got) || got != tlen || (tlen && text[tlen - 1] != '\n')) {
-		free(text);
-		return -EBADMSG;
-	}
-	int ret = 0;
+	char *text;
+	size_t tlen;
+	int ret = frame_text(c, r, &text, &tlen);
+	if (ret < 0)
+		return ret;
 	for (char *p = text, *end = text + tlen; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		*nl = 0;
@@ -781,4 +801,268 @@ int xs_contents_foreach(struct xs_contents *c, const char *pkg,
 	}
 	free(text);
 	return ret;
+}
+
+/* ---- reverse index --------------------------------------------------------
+ *
+ * File (little endian):
+ *   header, REV_HDR bytes:
+ *     0  magic "XSCONREV"   8  u32 version (1)   12 u32 REV_HDR
+ *     16 u64 file size      24 u64 entry count   32 u64 hash seed
+ *     40 u64 package count and 48 u64 file size of the compact index it
+ *        was built from      56 u64 directory entries (stats)
+ *   hashes: count u64, sorted (then by id)
+ *   ids:    count u32, the package's position in the compact index;
+ *           REV_DIR set: a directory entry
+ * The seed is drawn at build time, so that a mirror cannot aim collisions
+ * at one cache; collisions are harmless anyway (hits are confirmed), and
+ * a lookup looks at XS_CONTENTS_REV_MAX_HITS of them at most.
+ *
+ * Measured (bookworm main, x86-64, one core) with the view's keys (etc/,
+ * usr/lib/, usr/libexec/ as shown, without usr/lib/{python3,debug,
+ * gcc-cross,modules}/): Contents-arm64 454k paths + 43k directories, a
+ * 6.0 MB file built in 0.9 s; Contents-all 118k + 19k, 1.6 MB in 1.25 s
+ * (the time is mostly decompressing every package's frame).  Open <1 ms;
+ * a miss ~0.3 us; a hit adds one package's frame to confirm (0.05-3 ms).
+ */
+
+#define REV_MAGIC "XSCONREV"
+#define REV_VERSION 1
+#define REV_HDR 64
+#define REV_DIR 0x80000000u
+#define REV_MAX_ENTRIES (1ull << 31)
+
+struct rev_ent {
+	uint64_t h;
+	uint32_t id;
+};
+
+static uint64_t rev_hash(uint64_t seed, const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+static int cmp_rev(const void *a, const void *b)
+{
+	const struct rev_ent *x = a, *y = b;
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+struct rev_build {
+	struct rev_ent *e;
+	size_t n, cap;
+};
+
+static int rev_push(struct rev_build *b, uint64_t h, uint32_t id)
+{
+	if (b->n >= REV_MAX_ENTRIES)
+		return -E2BIG;
+	xs_grow(&b->e, &b->cap, b->n + 1, sizeof *b->e);
+	b->e[b->n++] = (struct rev_ent){ h, id };
+	return 0;
+}
+
+int xs_contents_build_rev(struct xs_contents *c,
+			  int (*key)(const char *path, char *out, size_t outsz, void *ud),
+			  void *ud, const char *out_path, struct xs_contents_rev_stats *stats)
+{
+	if (c->npkg >= REV_DIR)
+		return -E2BIG;
+	uint64_t seed;
+	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		seed = xs_now_ns() ^ (uint64_t)getpid() << 32;
+	struct rev_build b = { 0 };
+	char *k = xs_xmalloc(XS_MAX_PATH + 1), *prev = xs_xmalloc(XS_MAX_PATH + 1);
+	int r = 0;
+	for (uint64_t i = 0; i < c->npkg && r == 0; i++) {
+		char *text;
+		size_t tlen;
+		r = frame_text(c, c->index + i * REC_SIZE, &text, &tlen);
+		if (r < 0)
+			break;
+		prev[0] = 0;
+		for (char *p = text, *end = text + tlen; p < end && r == 0;) {
+			char *nl = memchr(p, '\n', (size_t)(end - p));
+			*nl = 0;
+			r = key(p, k, XS_MAX_PATH + 1, ud);
+			p = nl + 1;
+			if (r <= 0)
+				continue;
+			size_t n = strnlen(k, XS_MAX_PATH);
+			k[n] = 0;
+			r = rev_push(&b, rev_hash(seed, k, n), (uint32_t)i);
+			/* its directories, once per package (paths come sorted) */
+			for (size_t d = n; r == 0 && d > 0;) {
+				while (d > 0 && k[d - 1] != '/')
+					d--;
+				if (d <= 1)
+					break;
+				d--; /* k[0..d) is a directory */
+				if (!strncmp(prev, k, d) && prev[d] == '/')
+					break;
+				r = rev_push(&b, rev_hash(seed, k, d), (uint32_t)i | REV_DIR);
+			}
+			memcpy(prev, k, n + 1);
+		}
+		free(text);
+	}
+	free(k);
+	free(prev);
+	if (r > 0)
+		r = 0;
+	uint64_t dirs = 0;
+	if (r == 0) {
+		qsort(b.e, b.n, sizeof *b.e, cmp_rev);
+		/* drop duplicates; one package per directory is enough */
+		size_t o = 0;
+		for (size_t i = 0; i < b.n; i++) {
+			if (o && b.e[o - 1].h == b.e[i].h &&
+			    (b.e[o - 1].id == b.e[i].id ||
+			     ((b.e[i].id & REV_DIR) && (b.e[o - 1].id & REV_DIR))))
+				continue;
+			dirs += (b.e[i].id & REV_DIR) != 0;
+			b.e[o++] = b.e[i];
+		}
+		b.n = o;
+	}
+	char *tmp = NULL;
+	int fd = -1;
+	if (r == 0) {
+		size_t pl = strlen(out_path);
+		tmp = xs_xmalloc(pl + 16);
+		snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", out_path);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd < 0)
+			r = -errno;
+	}
+	if (r == 0) {
+		struct out o = { .fd = fd, .cap = 1 << 20 };
+		o.buf = xs_xmalloc(o.cap);
+		uint64_t size = REV_HDR + b.n * 12;
+		unsigned char hdr[REV_HDR] = { 0 };
+		memcpy(hdr, REV_MAGIC, 8);
+		put_le32(hdr + 8, REV_VERSION);
+		put_le32(hdr + 12, REV_HDR);
+		put_le64(hdr + 16, size);
+		put_le64(hdr + 24, b.n);
+		put_le64(hdr + 32, seed);
+		put_le64(hdr + 40, c->npkg);
+		put_le64(hdr + 48, c->size);
+		put_le64(hdr + 56, dirs);
+		r = out_put(&o, hdr, sizeof hdr);
+		unsigned char v[8];
+		for (size_t i = 0; i < b.n && r == 0; i++) {
+			put_le64(v, b.e[i].h);
+			r = out_put(&o, v, 8);
+		}
+		for (size_t i = 0; i < b.n && r == 0; i++) {
+			put_le32(v, b.e[i].id);
+			r = out_put(&o, v, 4);
+		}
+		if (r == 0)
+			r = out_flush(&o);
+		free(o.buf);
+		if (r == 0 && fchmod(fd, 0644) < 0)
+			r = -errno;
+		if (r == 0 && fsync(fd) < 0)
+			r = -errno;
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		if (r == 0 && rename(tmp, out_path) < 0)
+			r = -errno;
+		if (r < 0)
+			unlink(tmp);
+		if (stats)
+			*stats = (struct xs_contents_rev_stats){ b.n - dirs, dirs, size };
+	}
+	free(tmp);
+	free(b.e);
+	return r;
+}
+
+int xs_contents_open_rev(struct xs_contents *c, const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < REV_HDR)
+		return -EBADMSG;
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return -EFBIG;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	const unsigned char *h = m;
+	uint64_t size = (uint64_t)st.st_size, n = get_le64(h + 24);
+	if (memcmp(h, REV_MAGIC, 8) || get_le32(h + 8) != REV_VERSION ||
+	    get_le32(h + 12) != REV_HDR || get_le64(h + 16) != size || n > REV_MAX_ENTRIES ||
+	    size != REV_HDR + n * 12 || get_le64(h + 40) != c->npkg ||
+	    get_le64(h + 48) != c->size) {
+		munmap(m, (size_t)size);
+		return -EBADMSG;
+	}
+	if (c->rev)
+		munmap(c->rev, c->rev_size);
+	c->rev = m;
+	c->rev_size = (size_t)size;
+	c->rev_n = n;
+	c->rev_seed = get_le64(h + 32);
+	return 0;
+}
+
+bool xs_contents_has_rev(struct xs_contents *c)
+{
+	return c->rev != NULL;
+}
+
+int xs_contents_rev_find(struct xs_contents *c, const char *key, bool dir,
+			 int (*cb)(const char *pkg, void *ud), void *ud)
+{
+	if (!c->rev)
+		return -ENOENT;
+	const unsigned char *hashes = (const unsigned char *)c->rev + REV_HDR;
+	const unsigned char *ids = hashes + c->rev_n * 8;
+	uint64_t want = rev_hash(c->rev_seed, key, strlen(key));
+	uint64_t lo = 0, hi = c->rev_n;
+	while (lo < hi) { /* the first entry >= want */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (get_le64(hashes + mid * 8) < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int hits = 0;
+	for (uint64_t i = lo; i < c->rev_n && hits < XS_CONTENTS_REV_MAX_HITS &&
+			      get_le64(hashes + i * 8) == want; i++) {
+		uint32_t id = get_le32(ids + i * 4);
+		if (((id & REV_DIR) != 0) != dir)
+			continue;
+		id &= ~REV_DIR;
+		if (id >= c->npkg)
+			return -EBADMSG;
+		hits++;
+		const unsigned char *r = c->index + (uint64_t)id * REC_SIZE;
+		char name[NAME_MAX_BYTES + 1];
+		uint32_t nlen = get_le32(r + 20);
+		if (nlen > NAME_MAX_BYTES)
+			continue;
+		memcpy(name, c->names + get_le32(r + 16), nlen);
+		name[nlen] = 0;
+		int q = cb(name, ud);
+		if (q)
+			return q;
+	}
+	return 0;
 }

@@ -1,5 +1,9 @@
 /* fuse_ops.c - low-level FUSE operations over an xs_repo's view.
  *
+ * A lookup that finds nothing asks the repo whether a package of the
+ * archive provides the path (xs_repo_provide): if so the view has grown
+ * and the lookup is answered from it.
+ *
  * The view is immutable once a package is applied, so replies carry long
  * entry and attribute timeouts, and negative entries are cached the same
  * way.  Network happens only in lookup (a pending path: its package is
@@ -95,6 +99,8 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (!strcmp(name, "ld.so.cache"))
 		xs_repo_refresh(fs->repo); /* it follows the --bind directories */
 	int r = xs_view_lookup(fs->view, parent, name, &a);
+	if (r == -ENOENT && xs_repo_provide(fs->repo, parent, name) > 0)
+		r = xs_view_lookup(fs->view, parent, name, &a); /* the archive had it */
 	if (r == 0)
 		r = make_ready(fs, &a, parent, name);
 	e->entry_timeout = e->attr_timeout = a.volatile_ ? VOLATILE_TIMEOUT : TIMEOUT;

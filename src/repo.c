@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -33,6 +34,9 @@
 #define DATE_SLACK 0
 #define VIEWCACHE_VERSION "xsysroot-view 2"
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
+#define CANDS_VERSION "xsysroot-cands 1"
+#define MAX_CANDS (256u << 20)
+#define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 struct src {
 	char *uri, *suite, *keyring;
@@ -85,8 +89,16 @@ struct xs_repo {
 	struct xs_http *http_index, *http_deb;
 	struct src *srcs;
 	size_t nsrcs;
+	/* pkgs never moves once the view is built (threads hold pointers into
+	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
+	 * add_lock, and is read atomically */
 	struct vpkg *pkgs;
-	size_t npkgs;
+	size_t npkgs, cappkgs;
+	pthread_mutex_t add_lock; /* serialises xs_repo_provide's additions */
+	char cands_name[96];	  /* meta/ name of the candidate table, "" none */
+	const char *cands;	  /* its mapping (under add_lock), NULL: not yet */
+	size_t cands_len;
+	bool cands_tried, full_warned;
 	struct xs_view *view;
 	char *describe;
 	/* statistics, updated atomically */
@@ -555,6 +567,9 @@ static const struct xs_release_file *find_index(const struct src *s, const char 
 
 /* ---- resolution (cached) ------------------------------------------------- */
 
+static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
+		      const char *filename, const char *sha256, uint64_t size, int src);
+
 static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char *version,
 		    const char *arch, const char *filename, const char *sha256, uint64_t size,
 		    int src)
@@ -562,7 +577,13 @@ static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char
 	if (src < 0 || (size_t)src >= r->nsrcs || !xs_is_sha256_hex(sha256))
 		return -EBADMSG;
 	xs_grow(&r->pkgs, cap, r->npkgs + 1, sizeof *r->pkgs);
-	struct vpkg *p = &r->pkgs[r->npkgs++];
+	fill_vpkg(&r->pkgs[r->npkgs++], name, version, arch, filename, sha256, size, src);
+	return 0;
+}
+
+static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
+		      const char *filename, const char *sha256, uint64_t size, int src)
+{
 	memset(p, 0, sizeof *p);
 	p->name = xs_strdup(name);
 	p->version = xs_strdup(version);
@@ -571,9 +592,18 @@ static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char
 	p->sha256 = xs_strdup(sha256);
 	p->size = size;
 	p->src = src;
-	pthread_mutex_init(&p->m, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	return 0;
+}
+
+/* Give the package table its final place, with room for EXTRA_PKGS more,
+ * before anything points into it. */
+static void reserve_pkgs(struct xs_repo *r)
+{
+	r->cappkgs = r->npkgs + EXTRA_PKGS;
+	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
+	for (size_t i = 0; i < r->npkgs; i++) {
+		pthread_mutex_init(&r->pkgs[i].m, NULL);
+		pthread_cond_init(&r->pkgs[i].cv, NULL);
+	}
 }
 
 /* "3,7,12" or "-" */
@@ -664,6 +694,55 @@ static int load_viewcache(struct xs_repo *r, const char *name)
 	return 0;
 }
 
+/* The candidate table: for every name, the stanza the resolver would pick
+ * (highest version for the architecture or all, then the lowest origin),
+ * one line each, "name TAB version TAB arch TAB origin TAB size TAB sha256 TAB
+ * filename", sorted by name (bytewise) for a binary search. */
+static int cmp_cand(const void *a, const void *b, void *ud)
+{
+	struct xs_pkgtab *t = ud;
+	const struct xs_pkg *x = &t->pkgs[*(const size_t *)a], *y = &t->pkgs[*(const size_t *)b];
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	c = xs_version_cmp(y->version, x->version);
+	if (c)
+		return c;
+	return (x->origin > y->origin) - (x->origin < y->origin);
+}
+
+static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
+{
+	char path[XS_MAX_PATH];
+	xs_store_meta_path(r->store, name, path, sizeof path);
+	if (access(path, F_OK) == 0)
+		return 0;
+	size_t *ix = xs_xmalloc((t->n ? t->n : 1) * sizeof *ix), n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->pkgs[i].arch, r->arch->deb) || !strcmp(t->pkgs[i].arch, "all"))
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof *ix, cmp_cand, t);
+	struct xs_buf out;
+	xs_buf_init(&out, MAX_CANDS);
+	int q = 0;
+	for (size_t k = 0; k < n && q == 0; k++) {
+		const struct xs_pkg *p = &t->pkgs[ix[k]];
+		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
+			continue;
+		if (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
+		    strpbrk(p->filename, "\t\n"))
+			continue;
+		q = xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
+				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
+				  p->filename);
+	}
+	if (q == 0)
+		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
+	xs_buf_free(&out);
+	free(ix);
+	return q;
+}
+
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
@@ -683,6 +762,9 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_buf_printf(&key, "%s\n%s\n", VIEWCACHE_VERSION, r->arch->deb);
 	for (size_t i = 0; i < nroots; i++)
 		xs_buf_printf(&key, "root %s\n", roots[i]);
+	struct xs_buf ckey; /* the candidate table's: the same without roots */
+	xs_buf_init(&ckey, 1 << 24);
+	xs_buf_printf(&ckey, "%s\n%s\n", CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
 	size_t nidx = 0;
@@ -701,6 +783,7 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 				goto out;
 			}
 			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
+			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
 			idx_src[nidx] = (int)s;
 			idx[nidx++] = f;
 		}
@@ -708,6 +791,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
 	snprintf(name, sizeof name, "view-%.32s", hex);
+	xs_sha256_buf(ckey.data, ckey.len, hex);
+	snprintf(r->cands_name, sizeof r->cands_name, "cands-%.32s", hex);
 	if (load_viewcache(r, name) == 0)
 		goto out;
 
@@ -738,6 +823,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
 	}
 	size_t *sel = NULL, nsel = 0;
+	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
+		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
 	if (q == 0) {
 		char rerr[1024] = "";
 		q = xs_resolve(&tab, r->arch->deb, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
@@ -777,6 +864,7 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_pkgtab_free(&tab);
 out:
 	xs_buf_free(&key);
+	xs_buf_free(&ckey);
 	free(idx);
 	free(idx_src);
 	free(roots);
@@ -785,6 +873,58 @@ out:
 }
 
 /* ---- Contents ------------------------------------------------------------ */
+
+/* The paths a running view may add a package for (xs_repo_provide), as the
+ * view shows them: configuration and private data and libraries, the
+ * directories a guest reads without the package being a dependency.  Left
+ * out for size: trees only their own interpreters or tools read, and
+ * debugging symbols. */
+static bool provide_scope(const char *vpath)
+{
+	static const char *const in[] = { "etc/", "usr/lib/", "usr/libexec/" };
+	static const char *const out[] = { "usr/lib/python3/", "usr/lib/debug/",
+					   "usr/lib/gcc-cross/", "usr/lib/modules/" };
+	bool ok = false;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(in); i++)
+		ok = ok || !strncmp(vpath, in[i], strlen(in[i]));
+	for (size_t i = 0; ok && i < XS_ARRAY_SIZE(out); i++)
+		ok = strncmp(vpath, out[i], strlen(out[i])) != 0;
+	return ok;
+}
+
+static int rev_key(const char *path, char *out, size_t outsz, void *ud)
+{
+	(void)ud;
+	if (xs_view_present_path(path, out, outsz) < 0)
+		return 0;
+	return provide_scope(out);
+}
+
+/* Attach (building it once) the reverse index of c; without one the view
+ * only cannot grow, so a failure is logged, not returned. */
+static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_release_file *f,
+		     struct xs_contents *c)
+{
+	char name[96], rpath[XS_MAX_PATH];
+	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
+	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
+	if (xs_contents_open_rev(c, rpath) == 0)
+		return;
+	struct xs_contents_rev_stats st = { 0 };
+	uint64_t t0 = xs_now_ns();
+	int q = xs_contents_build_rev(c, rev_key, NULL, rpath, &st);
+	if (q == 0)
+		q = xs_contents_open_rev(c, rpath);
+	if (q < 0) {
+		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
+		      s->uri, s->suite, f->path, r->cache_dir, strerror(-q));
+		return;
+	}
+	char sz[32];
+	logf_(r, XS_LOG_INFO, "indexed %s %s %s by path: %llu paths, %llu directories, %s in %.1f s",
+	      s->uri, s->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
+	      xs_fmt_size(st.bytes, sz, sizeof sz), (xs_now_ns() - t0) / 1e9);
+}
 
 static int open_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
 			 size_t errsz)
@@ -820,6 +960,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 		if (q < 0)
 			FAIL(q, "cannot open %s: %s", ipath, strerror(-q));
 	}
+	open_rev(r, s, f, c);
 	xs_grow(&s->contents, &s->capcontents, s->ncontents + 1, sizeof *s->contents);
 	s->contents[s->ncontents++] = c;
 	return 0;
@@ -1007,6 +1148,205 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 		b->ino = st.st_ino;
 	}
 	return add_loader_files(r, err, errsz);
+}
+
+/* ---- growing the view at run time ---------------------------------------- */
+
+/* The candidate table line of package name into f[7] (pointers into the
+ * mapping, not terminated: lengths in fl); 0, -ENOENT, -EBADMSG. */
+static int cands_find(struct xs_repo *r, const char *name, const char *f[7], size_t fl[7])
+{
+	if (!r->cands_tried) {
+		r->cands_tried = true;
+		char path[XS_MAX_PATH];
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+		if (r->cands_name[0] &&
+		    xs_store_meta_path(r->store, r->cands_name, path, sizeof path) == 0 &&
+		    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_CANDS) {
+			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+			if (m != MAP_FAILED) {
+				r->cands = m;
+				r->cands_len = (size_t)st.st_size;
+			}
+		}
+	}
+	const char *d = r->cands;
+	size_t lo = 0, hi = r->cands_len, n = strlen(name);
+	while (lo < hi) { /* lo and hi are line starts */
+		size_t mid = lo + (hi - lo) / 2;
+		while (mid > lo && d[mid - 1] != '\n')
+			mid--;
+		const char *e = memchr(d + mid, '\n', r->cands_len - mid);
+		const char *tab = e ? memchr(d + mid, '\t', (size_t)(e - (d + mid))) : NULL;
+		if (!tab)
+			return -EBADMSG;
+		size_t kl = (size_t)(tab - (d + mid));
+		int c = memcmp(name, d + mid, n < kl ? n : kl);
+		if (c == 0)
+			c = (n > kl) - (n < kl);
+		if (c < 0) {
+			hi = mid;
+			continue;
+		}
+		if (c > 0) {
+			lo = (size_t)(e - d) + 1;
+			continue;
+		}
+		const char *p = d + mid;
+		for (int i = 0; i < 7; i++) {
+			const char *q = i < 6 ? memchr(p, '\t', (size_t)(e - p)) : e;
+			if (!q)
+				return -EBADMSG;
+			f[i] = p;
+			fl[i] = (size_t)(q - p);
+			p = q + 1;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static bool in_view(struct xs_repo *r, const char *name)
+{
+	size_t n = xs_repo_npkgs(r);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(r->pkgs[i].name, name))
+			return true;
+	return false;
+}
+
+struct provide_ctx {
+	struct xs_repo *r;
+	struct xs_contents *c;
+	const char *path; /* as the view shows it */
+	size_t len;
+	bool dir;
+	char pkg[256];
+};
+
+static int match_cb(const char *path, void *ud)
+{
+	struct provide_ctx *x = ud;
+	char v[XS_MAX_PATH + 8];
+	if (xs_view_present_path(path, v, sizeof v) < 0)
+		return 0;
+	if (x->dir)
+		return !strncmp(v, x->path, x->len) && v[x->len] == '/';
+	return !strcmp(v, x->path);
+}
+
+/* A candidate of the reverse index: confirmed when its Contents entry says
+ * so exactly and it is not in the view yet (a view package that lists the
+ * path but did not ship it is not asked again). */
+static int candidate_cb(const char *pkg, void *ud)
+{
+	struct provide_ctx *x = ud;
+	if (!x->dir && in_view(x->r, pkg))
+		return 0;
+	if (xs_contents_foreach(x->c, pkg, match_cb, x) != 1)
+		return 0;
+	snprintf(x->pkg, sizeof x->pkg, "%s", pkg);
+	return 1;
+}
+
+/* Look the path up in every reverse index, the sources in order. */
+static bool find_provider(struct xs_repo *r, struct provide_ctx *x)
+{
+	for (size_t s = 0; s < r->nsrcs; s++)
+		for (size_t k = 0; k < r->srcs[s].ncontents; k++) {
+			x->c = r->srcs[s].contents[k];
+			if (xs_contents_rev_find(x->c, x->path, x->dir, candidate_cb, x) == 1)
+				return true;
+		}
+	return false;
+}
+
+/* Add package name (its candidate) to the view; add_lock held.  1 added,
+ * 0 not possible, negative errno. */
+static int add_package(struct xs_repo *r, const char *name, const char *vpath)
+{
+	const char *f[7];
+	size_t fl[7];
+	int q = cands_find(r, name, f, fl);
+	if (q < 0) {
+		logf_(r, q == -ENOENT ? XS_LOG_DEBUG : XS_LOG_WARN,
+		      "/%s is provided by %s, but %s: not added", vpath, name,
+		      q == -ENOENT ? "the package table of this cache does not list it"
+				   : "the package table of this cache is damaged");
+		return 0;
+	}
+	char *v[7];
+	for (int i = 0; i < 7; i++)
+		v[i] = xs_strndup(f[i], fl[i]);
+	char *end;
+	unsigned long long size = strtoull(v[4], &end, 10);
+	long src = strtol(v[3], NULL, 10);
+	if (*end || end == v[4] || (strcmp(v[2], r->arch->deb) && strcmp(v[2], "all")) || !xs_is_sha256_hex(v[5]) ||
+	    src < 0 || (size_t)src >= r->nsrcs) {
+		q = -EBADMSG;
+	} else if (r->npkgs >= r->cappkgs) {
+		if (!r->full_warned)
+			logf_(r, XS_LOG_WARN, "/%s is provided by %s, but the view has added %d "
+			      "packages already: not added", vpath, name, EXTRA_PKGS);
+		r->full_warned = true;
+		q = 0;
+	} else {
+		size_t i = r->npkgs;
+		struct vpkg *p = &r->pkgs[i];
+		fill_vpkg(p, v[0], v[1], v[2], v[6], v[5], size, (int)src);
+		pthread_mutex_init(&p->m, NULL);
+		pthread_cond_init(&p->cv, NULL);
+		__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
+		/* its paths, as build_view adds them */
+		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
+		for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
+			if ((int)s != p->src)
+				n = add_from_src(r, &r->srcs[s], (int)i);
+		logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name,
+		      p->version, vpath);
+		q = 1;
+	}
+	if (q < 0)
+		logf_(r, XS_LOG_WARN, "/%s is provided by %s, but its entry in the package table "
+		      "of this cache is unusable: not added", vpath, name);
+	for (int i = 0; i < 7; i++)
+		free(v[i]);
+	return q < 0 ? 0 : q;
+}
+
+int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
+{
+	char dir[XS_MAX_PATH + 1], path[XS_MAX_PATH + 1];
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	int q = xs_view_path(r->view, parent, dir, sizeof dir);
+	if (q < 0)
+		return q == -EXDEV ? 0 : q; /* a --bind directory: the host's */
+	int n = snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", name);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return -ENAMETOOLONG;
+	if (!provide_scope(path))
+		return 0;
+	struct provide_ctx x = { .r = r, .path = path, .len = (size_t)n };
+	if (find_provider(r, &x)) {
+		pthread_mutex_lock(&r->add_lock);
+		/* another lookup may have added it meanwhile */
+		q = in_view(r, x.pkg) ? 1 : add_package(r, x.pkg, path);
+		pthread_mutex_unlock(&r->add_lock);
+		return q;
+	}
+	/* a directory that packages of the archive ship paths below: shown
+	 * (empty), so that the lookups of those paths come here next */
+	x.dir = true;
+	if (!find_provider(r, &x))
+		return 0;
+	q = xs_view_add_dir(r->view, path);
+	if (q == 0)
+		logf_(r, XS_LOG_DEBUG, "/%s: a directory of the archive (%s has paths below it)",
+		      path, x.pkg);
+	return q == 0 ? 1 : 0;
 }
 
 void xs_repo_start(struct xs_repo *r)
@@ -1200,7 +1540,7 @@ static void prefetch_deps(struct xs_repo *r, size_t i)
 		size_t j = p->deps[k];
 		/* libraries only (Debian names them lib*): they are what the
 		 * program loads next; dpkg, *-base and data packages rarely are */
-		if (j >= r->npkgs || strncmp(r->pkgs[j].name, "lib", 3))
+		if (j >= xs_repo_npkgs(r) || strncmp(r->pkgs[j].name, "lib", 3))
 			continue;
 		pthread_mutex_lock(&r->pkgs[j].m);
 		bool idle = r->pkgs[j].state == P_IDLE;
@@ -1232,7 +1572,7 @@ static void prefetch_deps(struct xs_repo *r, size_t i)
 
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 {
-	if (i >= r->npkgs)
+	if (i >= xs_repo_npkgs(r))
 		FAIL(-EINVAL, "no package %zu in the view", i);
 	struct vpkg *p = &r->pkgs[i];
 	struct timespec dl;
@@ -1331,6 +1671,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->log_ud = cfg->log_ud;
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
+	pthread_mutex_init(&r->add_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
 	int q = parse_binds(r, cfg->binds, err, errsz);
@@ -1375,6 +1716,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	q = resolve_view(r, cfg->packages, err, errsz);
 	if (q < 0)
 		goto fail;
+	reserve_pkgs(r);
 	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
@@ -1422,10 +1764,15 @@ void xs_repo_free(struct xs_repo *r)
 		struct vpkg *p = &r->pkgs[i];
 		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
 		free(p->deps);
-		pthread_mutex_destroy(&p->m);
-		pthread_cond_destroy(&p->cv);
+		if (r->cappkgs) {
+			pthread_mutex_destroy(&p->m);
+			pthread_cond_destroy(&p->cv);
+		}
 	}
 	free(r->pkgs);
+	if (r->cands)
+		munmap((void *)r->cands, r->cands_len);
+	pthread_mutex_destroy(&r->add_lock);
 	for (size_t i = 0; i < r->nbinds; i++)
 		free(r->binds[i].host), free(r->binds[i].path);
 	free(r->binds);
@@ -1453,7 +1800,7 @@ struct xs_view *xs_repo_view(struct xs_repo *r)
 }
 size_t xs_repo_npkgs(struct xs_repo *r)
 {
-	return r->npkgs;
+	return __atomic_load_n(&r->npkgs, __ATOMIC_ACQUIRE);
 }
 const char *xs_repo_describe(struct xs_repo *r)
 {
@@ -1462,7 +1809,7 @@ const char *xs_repo_describe(struct xs_repo *r)
 
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 {
-	if (i >= r->npkgs)
+	if (i >= xs_repo_npkgs(r))
 		return -ENOENT;
 	struct vpkg *p = &r->pkgs[i];
 	out->name = p->name;

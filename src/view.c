@@ -262,6 +262,66 @@ static uint64_t walk_parent(struct xs_view *v, const char *path, const char **ba
 	}
 }
 
+int xs_view_path(struct xs_view *v, uint64_t ino, char *out, size_t outsz)
+{
+	if (!outsz)
+		return -ENAMETOOLONG;
+	int r = 0;
+	size_t o = outsz - 1; /* built backwards from the end */
+	out[o] = 0;
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *k = node_get(v, ino);
+	if (!k)
+		r = -ESTALE;
+	for (size_t depth = 0; r == 0 && ino != 1; depth++) {
+		if (k->hfd >= 0) {
+			r = -EXDEV;
+			break;
+		}
+		size_t n = strlen(k->name);
+		if (n + 1 > o || depth > XS_MAX_DEPTH) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if (o < outsz - 1)
+			out[--o] = '/';
+		o -= n;
+		memcpy(out + o, k->name, n);
+		ino = k->parent;
+		k = node_get(v, ino);
+		if (!k)
+			r = -ESTALE;
+	}
+	pthread_rwlock_unlock(&v->lock);
+	if (r == 0)
+		memmove(out, out + o, outsz - o);
+	return r;
+}
+
+int xs_view_add_dir(struct xs_view *v, const char *path)
+{
+	if (!*path)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&v->lock);
+	const char *base;
+	size_t blen;
+	int r = 0;
+	uint64_t dir = walk_parent(v, path, &base, &blen);
+	if (!dir || !blen) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	struct vnode *d = v->nodes[dir - 1];
+	bool found;
+	size_t pos = kid_find(v, d, base, blen, &found);
+	if (found) /* added meanwhile, whatever it is: left as it is */
+		goto out;
+	kid_insert(v, dir, pos, base, blen, S_IFDIR | 0755, -1);
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
 int xs_view_add_pending(struct xs_view *v, const char *ppath, int pkg)
 {
 	char path[XS_MAX_PATH + 8];

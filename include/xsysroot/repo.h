@@ -17,6 +17,17 @@
  * Packages that no Contents index lists are fetched at once (so that the
  * view never answers ENOENT for a path the view provides).
  *
+ * The view can grow while it serves (xs_repo_provide): a path under etc/,
+ * usr/lib/ or usr/libexec/ that no package of the view has, but that a
+ * package of the archive ships, brings that package (alone, not its
+ * dependencies) into the view, so that a guest program reads the target's
+ * file instead of the host's (qemu -L falls back to the host for a missing
+ * path).  A reverse index per Contents index (built once, in the cache)
+ * finds the package; a table of every candidate, written when the Packages
+ * indexes are parsed, gives its version and file.  A cache without that
+ * table (older ones) does not grow the view.  At most 1024 packages are
+ * added.
+ *
  * xs_repo_fetch fetches, verifies and unpacks one package of the view,
  * single-flight: concurrent callers for one package share one download and
  * each waits at most the fetch timeout.  A failure is not remembered: the
@@ -87,6 +98,14 @@ const char *xs_repo_describe(struct xs_repo *r);
 
 /* Fetch, verify and unpack package i and apply it to the view. */
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
+
+/* Called for a lookup of name in directory parent that found nothing: when
+ * a package of the archive outside the view ships that path (as the view
+ * shows it) and the path is in the scope above, add the package (its paths
+ * become pending); when packages ship paths below it, show it as an empty
+ * directory.  1: the lookup should be tried again; 0: nothing provides it;
+ * negative errno.  Thread safe; a package is added once. */
+int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name);
 
 /* Allow background work (prefetching the dependencies of a fetched
  * package): call it in the process that serves, after any fork. */

@@ -8,7 +8,8 @@
  *    archive's Contents index before the package is fetched.  Its type and
  *    attributes are unknown; looking it up means fetching the package first
  *    (xs_view_lookup says so).  Directories are never pending: they are
- *    implied by the paths below them and are complete at once.
+ *    implied by the paths below them and are complete at once, except those
+ *    made with xs_view_add_dir, which hold what later packages add.
  *  - ready: attributes from the package's manifest (after unpacking).
  * xs_view_apply() turns a package's pending nodes ready and adds the paths of
  * the manifest that Contents did not list.
@@ -76,6 +77,13 @@ int xs_view_present_path(const char *path, char *out, size_t outsz);
 int xs_view_relative_target(const char *link_path, const char *target, char *out,
 			    size_t outsz);
 
+/* The path of node ino as the view shows it ("" for the root); -EXDEV for a
+ * node of a host directory (--bind) or below one. */
+int xs_view_path(struct xs_view *v, uint64_t ino, char *out, size_t outsz);
+/* An implied directory at path (a view path) and its parents, for a
+ * directory that packages added later may fill: 0, or -ENOTDIR when
+ * something that is no directory is in the way. */
+int xs_view_add_dir(struct xs_view *v, const char *path);
 /* Add a pending path (normalised, relative) provided by package pkg. */
 int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);
 /* Make package pkg's paths ready from its manifest. */

@@ -22,11 +22,20 @@ mount and on a BASELINE: the same dependency closure extracted with
 dpkg-deb -x into a plain directory.  Asserted for the mount: no host read in
 the loader category and no absolute symlink out of the sysroot (both
 workloads; man/xsysroot.1 promises relative symlinks), no host locale read
-(hello); python3's remaining locale/ssl host reads are reported as TAP TODO
-items.  The guest runs with LC_ALL=C.UTF-8, as test_qemu.py does.
+(hello), no host ssl read (python3): OpenSSL reads /usr/lib/ssl/openssl.cnf,
+which the `openssl` package ships, not libssl3, and the view adds a package
+of the archive that ships a path the guest looks up (src/repo.c,
+xs_repo_provide).  The fixture's closures hold no `openssl`, so python3 runs
+on a copy of the fixture repository with a small synthetic arm64 `openssl`
+(openssl.cnf and the /usr/lib/ssl links, as Debian lays them out) in its
+Packages and Contents indexes; the log must show it added.  python3's
+remaining locale host reads are reported as a TAP TODO item.  The guest runs
+with LC_ALL=C.UTF-8, as test_qemu.py does.
 """
 
 import glob
+import gzip
+import lzma
 import os
 import posixpath
 import re
@@ -37,6 +46,7 @@ sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
 from xstest import sh  # noqa: E402
+import mkrepo  # noqa: E402  (xstest put tests/fixtures on the path)
 
 CATEGORIES = ('loader', 'locale', 'ssl', 'hostinfo', 'other')
 # Files that describe the host rather than the guest's software: allowed.
@@ -242,6 +252,60 @@ def todo(t, cond, desc, reason, diag=None):
     return False
 
 
+OPENSSL_CNF = b'# openssl.cnf of the synthetic openssl test package\n[ req ]\n'
+
+
+def _rewrite(path, data):
+    if os.path.exists(path):
+        os.unlink(path)                        # never write through to the fixture
+    with open(path, 'wb') as f:
+        f.write(data)
+
+
+def openssl_repo(h, suite_arch='arm64'):
+    """A copy of the fixture repository whose arm64 indexes also list a
+    synthetic `openssl` (not in any closure the tests mount): served on its
+    own; returns the mirror URL."""
+    root = h.mktemp('leaks-repo-')
+    v = h.repo.variant(os.path.join(root, 'repo'))
+    work = h.mktemp('leaks-openssl-')
+    deb = mkrepo._mkpkg(work, 'openssl', '3.0.0-0xs1', suite_arch, [
+        ('etc/ssl/openssl.cnf', 'file', OPENSSL_CNF, 0o644),
+        ('etc/ssl/certs', 'dir', None, 0o755),
+        ('usr/lib/ssl/openssl.cnf', 'symlink', '/etc/ssl/openssl.cnf', None),
+        ('usr/lib/ssl/certs', 'symlink', '/etc/ssl/certs', None),
+    ], extra={'Section': 'utils'})
+    rel = 'extra/openssl_3.0.0-0xs1_%s.deb' % suite_arch
+    os.makedirs(os.path.join(v.out, 'extra'))
+    shutil.copyfile(deb, os.path.join(v.out, rel))
+    size, hs = mkrepo.file_hashes(os.path.join(v.out, rel))
+    st = mkrepo.deb_control(deb)
+    st.update({'Filename': rel, 'Size': str(size), 'MD5sum': hs['MD5Sum'],
+               'SHA256': hs['SHA256']})
+    comp = os.path.join(v.dists, mkrepo.COMPONENT)
+    bdir = os.path.join(comp, 'binary-' + suite_arch)
+    with open(os.path.join(bdir, 'Packages'), 'rb') as f:
+        text = f.read().rstrip(b'\n') + b'\n\n' + mkrepo.format_stanza(st).encode()
+    _rewrite(os.path.join(bdir, 'Packages'), text)
+    _rewrite(os.path.join(bdir, 'Packages.gz'), gzip.compress(text, 9, mtime=0))
+    _rewrite(os.path.join(bdir, 'Packages.xz'), lzma.compress(text, preset=6))
+    cpath = os.path.join(comp, 'Contents-%s.gz' % suite_arch)
+    with gzip.open(cpath, 'rb') as f:
+        lines = f.read().decode().splitlines(True)
+    lines += ['%s utils/openssl\n' % p.ljust(59) for p in
+              ('etc/ssl/openssl.cnf', 'usr/lib/ssl/certs', 'usr/lib/ssl/openssl.cnf')]
+    _rewrite(cpath, gzip.compress(''.join(sorted(lines)).encode(), 9, mtime=0))
+    for path in (os.path.join(bdir, 'Packages'), os.path.join(bdir, 'Packages.gz'),
+                 os.path.join(bdir, 'Packages.xz'), cpath):
+        _, hh = mkrepo.file_hashes(path)
+        for algo in ('SHA256', 'MD5Sum'):
+            d = os.path.join(os.path.dirname(path), 'by-hash', algo)
+            os.makedirs(d, exist_ok=True)
+            shutil.copyfile(path, os.path.join(d, hh[algo]))
+    v.resign()
+    return h.serve(root).url + 'repo/'
+
+
 def main(t, h):
     strace = shutil.which('strace')
     qemu = shutil.which('qemu-aarch64-static')
@@ -252,6 +316,7 @@ def main(t, h):
         return
     tools = (strace, qemu)
     t.diag('guest environment: LC_ALL=%s, HOME and cwd in a scratch directory' % LOCALE)
+    mirrors = {'python3': openssl_repo(h)}
 
     for name, pkgs, prog, args, want in WORKLOADS:
         # BASELINE: the same closure, extracted into a plain directory.
@@ -266,11 +331,15 @@ def main(t, h):
              'baseline counts: reads %s; probes %s' % (base.breakdown('reads'),
                                                       base.breakdown('probes')))
 
-        with h.mount(packages=pkgs) as m:
+        with h.mount(packages=pkgs, mirror=mirrors.get(name)) as m:
             rm, mnt = trace_run(h, tools, m.path, prog, args)
             t.ok(rm.returncode == 0 and rm.stdout == want,
                  '%s runs on the mount under strace + qemu-aarch64-static -L MNT' % name, show(rm))
+            with open(m.log_file, errors='replace') as f:
+                added = [line.rstrip('\n') for line in f if 'to the view: it provides' in line]
         report(t, name, base, mnt)
+        for line in added:
+            t.diag('  mount: ' + line)
 
         t.ok(mnt.reads['loader'] == 0,
              '%s: the mount reads no host file in the library/loader category' % name,
@@ -283,13 +352,18 @@ def main(t, h):
                  '%s: the mount reads no host locale data' % name,
                  'host locale reads: %s' % ' '.join(mnt.read_paths['locale']))
         else:
-            for c, why in (('locale', 'locale data (C.utf8, locale.alias) is not in the '
-                                      'closure; the guest falls back to the host copy'),
-                           ('ssl', 'openssl.cnf is not in the closure; the guest falls '
-                                   'back to the host copy')):
-                todo(t, mnt.reads[c] == 0,
-                     '%s: the mount reads no host %s file' % (name, c), why,
-                     'host %s reads: %s' % (c, ' '.join(mnt.read_paths[c])))
+            t.ok(mnt.reads['ssl'] == 0,
+                 '%s: the mount reads no host ssl file' % name,
+                 'host ssl reads: %s' % ' '.join(mnt.read_paths['ssl']))
+            t.ok(any(' openssl ' in line and '/usr/lib/ssl/openssl.cnf' in line
+                     for line in added),
+                 '%s: the view added openssl (not in the closure) for /usr/lib/ssl/openssl.cnf'
+                 % name, '\n'.join(added) or 'no package added')
+            todo(t, mnt.reads['locale'] == 0,
+                 '%s: the mount reads no host locale file' % name,
+                 'locale data (C.utf8, locale.alias) is not in the closure; the guest falls '
+                 'back to the host copy',
+                 'host locale reads: %s' % ' '.join(mnt.read_paths['locale']))
 
 
 xstest.run(main)

@@ -403,6 +403,156 @@ static void test_corrupt(void)
 	unlink(bad);
 }
 
+/* ---- reverse index ------------------------------------------------------ */
+
+static const char rev_text[] =
+	"etc/ssl/openssl.cnf                                     utils/openssl\n"
+	"lib/aarch64-linux-gnu/libz.so.1                         libs/zlib1g\n"
+	"usr/lib/ssl/openssl.cnf                                 utils/openssl\n"
+	"usr/lib/ssl/misc/CA.pl                                  utils/openssl\n"
+	"usr/lib/x/libfoo.so.1                                   libs/libfoo1,oldlibs/libfoo1-compat\n"
+	"usr/lib/python3/dist-packages/m.py                      python/python3-m\n"
+	"usr/share/doc/openssl/README                            utils/openssl\n";
+
+/* The view's way: lib/ shown under usr/lib/, only etc/ and usr/lib/ kept,
+ * usr/lib/python3/ left out. */
+static int test_key(const char *path, char *out, size_t outsz, void *ud)
+{
+	(*(int *)ud)++;
+	int n = snprintf(out, outsz, "%s%s", strncmp(path, "lib/", 4) ? "" : "usr/", path);
+	if (n < 0 || (size_t)n >= outsz)
+		return -ENAMETOOLONG;
+	return (!strncmp(out, "etc/", 4) || !strncmp(out, "usr/lib/", 8)) &&
+	       strncmp(out, "usr/lib/python3/", 16);
+}
+
+static int none_key(const char *path, char *out, size_t outsz, void *ud)
+{
+	(void)path, (void)out, (void)outsz;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int fail_key(const char *path, char *out, size_t outsz, void *ud)
+{
+	(void)path, (void)out, (void)outsz, (void)ud;
+	return -EIO;
+}
+
+static int rev_collect(const char *pkg, void *ud)
+{
+	struct xs_buf *b = ud;
+	xs_buf_printf(b, "%s%s", b->len ? "," : "", pkg);
+	return 0;
+}
+
+/* Candidates for key, sorted by the index (package names), joined by ','. */
+static char *rev_of(struct xs_contents *c, const char *key, bool dir)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	xs_buf_append(&b, "", 0);
+	int r = xs_contents_rev_find(c, key, dir, rev_collect, &b);
+	if (r != 0) {
+		xs_buf_free(&b);
+		return xs_strdup("(error)");
+	}
+	return xs_buf_steal(&b, NULL);
+}
+
+static void rev_is(struct xs_contents *c, const char *key, bool dir, const char *want,
+		   const char *desc)
+{
+	char *s = rev_of(c, key, dir);
+	CHECK_STR(s, want, "%s", desc);
+	free(s);
+}
+
+static void test_rev(void)
+{
+	char idx[256], rev[256], other[256];
+	snprintf(idx, sizeof idx, "%s/rev.idx", root);
+	snprintf(rev, sizeof rev, "%s/rev.rev", root);
+	snprintf(other, sizeof other, "%s/Contents-plain.idx", root);
+	CHECK_INT(build_text(rev_text, strlen(rev_text), true, 1 << 20, idx, NULL), 0,
+		  "rev: compact index built");
+	struct xs_contents *c = NULL;
+	CHECK_INT(xs_contents_open(idx, &c), 0, "rev: compact index opens");
+	if (!c)
+		return;
+	CHECK(!xs_contents_has_rev(c), "rev: none attached at first");
+	CHECK_INT(xs_contents_rev_find(c, "etc/ssl/openssl.cnf", false, rev_collect, NULL),
+		  -ENOENT, "rev: a query without a reverse index is -ENOENT");
+	int calls = 0;
+	struct xs_contents_rev_stats st = { 0 };
+	CHECK_INT(xs_contents_build_rev(c, test_key, &calls, rev, &st), 0, "rev: built");
+	CHECK_INT(calls, 8, "rev: the key function saw every path of every package");
+	CHECK_INT(st.keys, 6, "rev: 6 kept keys (usr/share and usr/lib/python3 left out)");
+	CHECK(st.dirs >= 5, "rev: directories counted (%llu)", (unsigned long long)st.dirs);
+	CHECK_INT(st.bytes, 64 + 12 * (st.keys + st.dirs), "rev: 12 bytes an entry after the header");
+	CHECK_INT(xs_contents_open_rev(c, rev), 0, "rev: opens");
+	CHECK(xs_contents_has_rev(c), "rev: attached");
+
+	char *s;
+	rev_is(c, "usr/lib/ssl/openssl.cnf", false, "openssl", "rev: file -> package");
+	rev_is(c, "etc/ssl/openssl.cnf", false, "openssl", "rev: etc/ file -> package");
+	rev_is(c, "usr/lib/aarch64-linux-gnu/libz.so.1", false, "zlib1g", "rev: lib/ shipped, found by its usr/lib/ key");
+	rev_is(c, "lib/aarch64-linux-gnu/libz.so.1", false, "", "rev: not by the path as shipped (keys are what the key function made)");
+	rev_is(c, "usr/lib/x/libfoo.so.1", false, "libfoo1,libfoo1-compat", "rev: every package that ships it, in name order");
+	rev_is(c, "usr/lib/python3/dist-packages/m.py", false, "", "rev: a path left out is not found");
+	rev_is(c, "usr/share/doc/openssl/README", false, "", "rev: usr/share left out");
+	rev_is(c, "usr/lib/ssl/absent", false, "", "rev: an unknown path");
+	rev_is(c, "usr/lib/ssl", false, "", "rev: a directory is no file");
+	rev_is(c, "usr/lib/ssl", true, "openssl", "rev: directory -> a package");
+	rev_is(c, "usr/lib/ssl/misc", true, "openssl", "rev: nested directory");
+	s = rev_of(c, "usr/lib", true);
+	CHECK(strchr(s, ',') == NULL && *s, "rev: a directory that many ship: one package (%s)", s);
+	free(s);
+	rev_is(c, "usr/lib/ssl/openssl.cnf", true, "", "rev: a file is no directory");
+	rev_is(c, "usr/lib/python3", true, "", "rev: no directory entry for what was left out");
+	CHECK_INT(xs_contents_rev_find(c, "usr/lib/x/libfoo.so.1", false, collect_cb,
+				       &(struct collect){ .stop_after = 1 }), 42,
+		  "rev: the callback's non-zero return stops and is returned");
+
+	/* a reverse index of another compact index, or a damaged one, is refused */
+	struct xs_contents *o = NULL;
+	CHECK_INT(xs_contents_open(other, &o), 0, "rev: another index opens");
+	if (o) {
+		CHECK_INT(xs_contents_open_rev(o, rev), -EBADMSG, "rev: refused by another index");
+		CHECK(!xs_contents_has_rev(o), "rev: nothing attached after a refusal");
+		xs_contents_close(o);
+	}
+	struct xs_buf data;
+	CHECK_INT(xs_read_file(rev, 1 << 20, &data), 0, "rev: read back");
+	char bad[256];
+	snprintf(bad, sizeof bad, "%s/bad.rev", root);
+	put_file(bad, data.data, data.len - 4);
+	CHECK_INT(xs_contents_open_rev(c, bad), -EBADMSG, "rev: truncated: refused");
+	put_file(bad, data.data, data.len);
+	memcpy(data.data, "XSCONTNT", 8);
+	put_file(bad, data.data, data.len);
+	CHECK_INT(xs_contents_open_rev(c, bad), -EBADMSG, "rev: bad magic: refused");
+	xs_buf_free(&data);
+	CHECK_INT(xs_contents_open_rev(c, "/nonexistent/x.rev"), -ENOENT, "rev: absent: -ENOENT");
+	CHECK(xs_contents_has_rev(c), "rev: the good one stays attached after failed opens");
+	rev_is(c, "usr/lib/ssl/openssl.cnf", false, "openssl", "rev: and still answers");
+	unlink(bad);
+
+	/* an empty selection: a valid, empty reverse index */
+	struct xs_contents_rev_stats st2;
+	int none_calls = 0;
+	snprintf(bad, sizeof bad, "%s/empty.rev", root);
+	CHECK_INT(xs_contents_build_rev(c, none_key, &none_calls, bad, &st2), 0,
+		  "rev: a selection of nothing builds");
+	CHECK_INT(st2.keys + st2.dirs, 0, "rev: and is empty");
+	CHECK_INT(xs_contents_open_rev(c, bad), 0, "rev: an empty one opens");
+	rev_is(c, "usr/lib/ssl/openssl.cnf", false, "", "rev: and finds nothing");
+	CHECK_INT(xs_contents_build_rev(c, fail_key, NULL, bad, &st2), -EIO,
+		  "rev: the key function's error fails the build");
+	unlink(bad);
+	xs_contents_close(c);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof root, "/tmp/xs-test-contents.XXXXXX");
@@ -416,6 +566,7 @@ int main(void)
 	test_generated();
 	test_threads();
 	test_corrupt();
+	test_rev();
 	xs_rm_rf(root);
 	return tap_done();
 }
