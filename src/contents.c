@@ -687,26 +687,39 @@ static int validate(struct xs_contents *c)
 	return 0;
 }
 
-int xs_contents_open(const char *path, struct xs_contents **out)
+/* Map a whole regular file of at least min bytes read-only. */
+static int map_file(const char *path, uint64_t min, void **map, size_t *size)
 {
-	*out = NULL;
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < HDR_SIZE)
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < min)
 		return -EBADMSG;
 	if ((uint64_t)st.st_size > SIZE_MAX)
 		return -EFBIG;
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
+	*map = m;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+int xs_contents_open(const char *path, struct xs_contents **out)
+{
+	*out = NULL;
+	void *m;
+	size_t msize;
+	int q = map_file(path, HDR_SIZE, &m, &msize);
+	if (q < 0)
+		return q;
 	struct xs_contents *c = xs_xcalloc(1, sizeof *c);
 	c->base = m;
 	c->map = m;
-	c->size = (size_t)st.st_size;
+	c->size = msize;
 	int r = validate(c);
 	if (r < 0) {
 		xs_contents_close(c);
@@ -991,21 +1004,13 @@ int xs_contents_build_rev(struct xs_contents *c,
 
 int xs_contents_open_rev(struct xs_contents *c, const char *path)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < REV_HDR)
-		return -EBADMSG;
-	if ((uint64_t)st.st_size > SIZE_MAX)
-		return -EFBIG;
-	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m == MAP_FAILED)
-		return -errno;
+	void *m;
+	size_t msize;
+	int q = map_file(path, REV_HDR, &m, &msize);
+	if (q < 0)
+		return q;
 	const unsigned char *h = m;
-	uint64_t size = (uint64_t)st.st_size, n = get_le64(h + 24);
+	uint64_t size = msize, n = get_le64(h + 24);
 	if (memcmp(h, REV_MAGIC, 8) || get_le32(h + 8) != REV_VERSION ||
 	    get_le32(h + 12) != REV_HDR || get_le64(h + 16) != size || n > REV_MAX_ENTRIES ||
 	    size != REV_HDR + n * 12 || get_le64(h + 40) != c->npkg ||

@@ -298,26 +298,38 @@ int xs_view_path(struct xs_view *v, uint64_t ino, char *out, size_t outsz)
 	return r;
 }
 
+/* Where the last component of path goes: its directory (implied ones are
+ * created) and the slot in it.  False when a component on the way is not a
+ * directory, or path is the root. */
+struct slot {
+	uint64_t dir;
+	struct vnode *d;
+	const char *base;
+	size_t blen, pos;
+	bool found;
+};
+
+static bool locate(struct xs_view *v, const char *path, struct slot *sl)
+{
+	sl->dir = walk_parent(v, path, &sl->base, &sl->blen);
+	if (!sl->dir || !sl->blen)
+		return false;
+	sl->d = v->nodes[sl->dir - 1];
+	sl->pos = kid_find(v, sl->d, sl->base, sl->blen, &sl->found);
+	return true;
+}
+
 int xs_view_add_dir(struct xs_view *v, const char *path)
 {
 	if (!*path)
 		return -EINVAL;
 	pthread_rwlock_wrlock(&v->lock);
-	const char *base;
-	size_t blen;
 	int r = 0;
-	uint64_t dir = walk_parent(v, path, &base, &blen);
-	if (!dir || !blen) {
+	struct slot sl;
+	if (!locate(v, path, &sl))
 		r = -ENOTDIR;
-		goto out;
-	}
-	struct vnode *d = v->nodes[dir - 1];
-	bool found;
-	size_t pos = kid_find(v, d, base, blen, &found);
-	if (found) /* added meanwhile, whatever it is: left as it is */
-		goto out;
-	kid_insert(v, dir, pos, base, blen, S_IFDIR | 0755, -1);
-out:
+	else if (!sl.found) /* if added meanwhile, whatever it is, it stays */
+		kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFDIR | 0755, -1);
 	pthread_rwlock_unlock(&v->lock);
 	return r;
 }
@@ -497,18 +509,15 @@ int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, ui
 		     uint32_t mode)
 {
 	pthread_rwlock_wrlock(&v->lock);
-	const char *base;
-	size_t blen;
 	int r = 0;
-	uint64_t dir = walk_parent(v, path, &base, &blen);
-	if (!dir || !blen) {
+	struct slot sl;
+	if (!locate(v, path, &sl)) {
 		r = -ENOTDIR;
 		goto out;
 	}
-	struct vnode *d = v->nodes[dir - 1];
-	bool found;
-	size_t pos = kid_find(v, d, base, blen, &found);
-	if (found) {
+	struct vnode *d = sl.d;
+	size_t pos = sl.pos;
+	if (sl.found) {
 		struct vnode *old = v->nodes[d->kids[pos] - 1];
 		if (S_ISDIR(old->mode)) {
 			r = -EISDIR;
@@ -519,7 +528,7 @@ int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, ui
 		/* a new inode, so that readers of the old content keep their fd */
 		kid_remove(d, pos);
 	}
-	uint64_t ino = kid_insert(v, dir, pos, base, blen, 0, -1);
+	uint64_t ino = kid_insert(v, sl.dir, pos, sl.base, sl.blen, 0, -1);
 	struct vnode *k = v->nodes[ino - 1];
 	k->volatile_ = v->has_binds;
 	k->mtime = time(NULL);
@@ -708,23 +717,21 @@ int xs_view_add_bind(struct xs_view *v, const char *path, const char *hostdir)
 		return -errno;
 	}
 	pthread_rwlock_wrlock(&v->lock);
-	const char *base;
-	size_t blen;
 	int r = 0;
-	uint64_t dir = walk_parent(v, path, &base, &blen);
-	if (!dir || !blen) {
+	struct slot sl;
+	if (!locate(v, path, &sl)) {
 		r = -ENOTDIR;
 		close(fd);
 		goto out;
 	}
-	struct vnode *d = v->nodes[dir - 1];
-	bool found;
-	size_t pos = kid_find(v, d, base, blen, &found);
-	if (found)
-		kid_remove(d, pos); /* what packages ship there is hidden by the bind */
-	else if (S_ISDIR(d->mode))
-		d->nlink++;
-	uint64_t ino = kid_insert(v, dir, pos, base, blen, 0, -1);
+	bool was_dir = false;
+	if (sl.found) { /* what packages ship there is hidden by the bind */
+		was_dir = S_ISDIR(v->nodes[sl.d->kids[sl.pos] - 1]->mode);
+		kid_remove(sl.d, sl.pos);
+	}
+	if (!was_dir)
+		sl.d->nlink++; /* a directory more in the parent */
+	uint64_t ino = kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, 0, -1);
 	struct vnode *k = v->nodes[ino - 1];
 	k->hfd = fd;
 	k->synthetic = k->volatile_ = true;
