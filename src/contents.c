@@ -934,7 +934,8 @@ int xs_contents_build_rev(struct xs_contents *c,
 		r = 0;
 	uint64_t dirs = 0;
 	if (r == 0) {
-		qsort(b.e, b.n, sizeof *b.e, cmp_rev);
+		if (b.n) /* b.e is NULL when no path was kept */
+			qsort(b.e, b.n, sizeof *b.e, cmp_rev);
 		/* drop duplicates; one package per directory is enough */
 		size_t o = 0;
 		for (size_t i = 0; i < b.n; i++) {

@@ -8,8 +8,10 @@
  * entry and attribute timeouts, and negative entries are cached the same
  * way.  Network happens only in lookup (a pending path: its package is
  * fetched, bounded by the repo's fetch timeout); read is a pread on a store
- * object.  open/opendir reply ENOSYS so that the kernel stops sending them
- * (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT). */
+ * object, whose SHA-256 the view checks when it first opens it: a damaged
+ * object fails the read with EIO (logged with the file's path), never serves
+ * wrong bytes.  open/opendir reply ENOSYS so that the kernel stops sending
+ * them (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT). */
 #define FUSE_USE_VERSION 314
 #include "fuse_ops.h"
 
@@ -159,6 +161,29 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, ENOSYS);
 }
 
+/* Log why the content of ino cannot be read, naming its path and package. */
+static void log_read_error(struct fs *fs, fuse_ino_t ino, int err)
+{
+	char path[XS_MAX_PATH + 1];
+	if (xs_view_path(fs->view, ino, path, sizeof path) < 0)
+		snprintf(path, sizeof path, "(inode %lu)", (unsigned long)ino);
+	char pkg[512] = "";
+	struct xs_vattr a;
+	struct xs_repo_pkg p = { 0 };
+	if (xs_view_getattr(fs->view, ino, &a) == 0 && a.pkg >= 0 &&
+	    xs_repo_pkg(fs->repo, (size_t)a.pkg, &p) == 0 && p.name)
+		snprintf(pkg, sizeof pkg, " (%s %s)", p.name, p.version ? p.version : "");
+	if (err == -EBADMSG)
+		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: its cached content does not match its "
+		       "SHA-256: moved to quarantine/ (the read fails with EIO; the next mount "
+		       "fetches the package again)", path, pkg);
+	else if (err == -ENOENT)
+		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: its cached content is missing (the read "
+		       "fails with EIO; the next mount fetches the package again)", path, pkg);
+	else
+		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: %s", path, pkg, strerror(-err));
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -167,9 +192,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int fd = xs_view_fd(fs->view, ino);
 	if (fd < 0) {
 		if (fd != -EISDIR)
-			fs_log(fs, XS_LOG_ERR, "read of inode %lu: %s", (unsigned long)ino,
-			       strerror(-fd));
-		fuse_reply_err(req, fd == -ENOENT ? EIO : -fd);
+			log_read_error(fs, ino, fd);
+		fuse_reply_err(req, fd == -ENOENT || fd == -EBADMSG ? EIO : -fd);
 		return;
 	}
 	if (size > MAX_READ)

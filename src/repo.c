@@ -1349,6 +1349,31 @@ int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
 	return q == 0 ? 1 : 0;
 }
 
+int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
+			  char *version, size_t versz)
+{
+	if (namesz)
+		name[0] = 0;
+	if (versz)
+		version[0] = 0;
+	size_t n = strlen(path);
+	if (!n || n > XS_MAX_PATH || path[0] == '/')
+		return -EINVAL;
+	if (!provide_scope(path))
+		return 0;
+	struct provide_ctx x = { .r = r, .path = path, .len = n };
+	if (!find_provider(r, &x))
+		return 0;
+	snprintf(name, namesz, "%s", x.pkg);
+	const char *f[7];
+	size_t fl[7];
+	pthread_mutex_lock(&r->add_lock); /* cands_find maps the table once */
+	if (cands_find(r, x.pkg, f, fl) == 0)
+		snprintf(version, versz, "%.*s", (int)fl[1], f[1]);
+	pthread_mutex_unlock(&r->add_lock);
+	return 1;
+}
+
 void xs_repo_start(struct xs_repo *r)
 {
 	pthread_mutex_lock(&r->prefetch_lock);

@@ -8,7 +8,9 @@
  * present wins; the content is the same by construction).
  *
  * Quarantine: at most QUARANTINE_MAX files, named "<ns-timestamp>-<digest>"
- * so that the oldest sort first; older ones are deleted.
+ * so that the oldest sort first; older ones are deleted.  A failed
+ * transaction is named by the digest it had, a damaged object
+ * (xs_store_quarantine_object) by the digest it should have had.
  */
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
@@ -327,21 +329,32 @@ static void quarantine_trim(int qfd)
 	free(names);
 }
 
-static void quarantine(struct xs_txn *t, const char *digest)
+/* Move dirfd/name into quarantine/ under a name made from digest (deleted
+ * when the rename fails: it must not stay where it would be served). */
+static int quarantine_move(struct xs_store *s, int dirfd, const char *name, const char *digest)
 {
-	struct xs_store *s = t->s;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	char name[128];
+	char qname[128];
+	int r = 0;
 	pthread_mutex_lock(&s->quar_lock);
-	snprintf(name, sizeof name, "%020llu-%s",
+	snprintf(qname, sizeof qname, "%020llu-%s",
 		 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec,
 		 digest);
-	(void)fchmod(t->fd, 0444);
-	if (renameat(s->tmpfd, t->name, s->quarfd, name) < 0)
-		unlinkat(s->tmpfd, t->name, 0);
+	if (renameat(dirfd, name, s->quarfd, qname) < 0) {
+		r = -errno;
+		if (unlinkat(dirfd, name, 0) == 0)
+			r = 0;
+	}
 	quarantine_trim(s->quarfd);
 	pthread_mutex_unlock(&s->quar_lock);
+	return r;
+}
+
+static void quarantine(struct xs_txn *t, const char *digest)
+{
+	(void)fchmod(t->fd, 0444);
+	quarantine_move(t->s, t->s->tmpfd, t->name, digest);
 }
 
 static int object_rel(const char *sha256, char out[67])
@@ -456,6 +469,22 @@ int xs_store_open_object(struct xs_store *s, const char *sha256)
 		return r;
 	int fd = openat(s->objfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int xs_store_quarantine_object(struct xs_store *s, const char *sha256, int fd)
+{
+	char rel[67];
+	int r = object_rel(sha256, rel);
+	if (r < 0)
+		return r;
+	struct stat a, b;
+	if (fstat(fd, &a) < 0)
+		return -errno;
+	if (fstatat(s->objfd, rel, &b, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno; /* already gone */
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return 0; /* replaced meanwhile (by a good copy): keep that one */
+	return quarantine_move(s, s->objfd, rel, sha256);
 }
 
 bool xs_store_has_object(struct xs_store *s, const char *sha256)

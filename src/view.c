@@ -23,7 +23,7 @@ struct vnode {
 	uint64_t alias; /* hardlink: inode of the target, 0 none */
 	char *link;	/* symlink target */
 	char sha256[65];
-	int fd;		/* content fd, -1 until first read; set by CAS */
+	int fd;		/* content fd, -1 until first read (verified then); set by CAS */
 	bool synthetic; /* made by the view: packages never replace it */
 	bool volatile_; /* may change (host-backed, or depends on one): short timeouts */
 	int hfd;	/* host-backed: O_PATH fd of the host object, else -1 */
@@ -32,6 +32,8 @@ struct vnode {
 	uint64_t *kids; /* directories: child inodes sorted by name */
 	size_t nkids, capkids;
 };
+
+#define OPEN_LOCKS 16
 
 struct xs_view {
 	/* Lock order: lock, then nothing (the store has its own locks).
@@ -43,6 +45,10 @@ struct xs_view {
 	int64_t mtime;
 	uint64_t conflicts;
 	bool has_binds; /* synthetic files follow host directories */
+	/* Serialise the first open (and SHA-256 check) of a node's content,
+	 * striped by node, so that concurrent first readers hash it once.
+	 * Taken without lock held (the hash may take a while). */
+	pthread_mutex_t open_lock[OPEN_LOCKS];
 };
 
 static const char *const merged[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32", "libo32" };
@@ -151,6 +157,8 @@ struct xs_view *xs_view_new(struct xs_store *store, int64_t default_mtime)
 {
 	struct xs_view *v = xs_xcalloc(1, sizeof *v);
 	pthread_rwlock_init(&v->lock, NULL);
+	for (size_t i = 0; i < OPEN_LOCKS; i++)
+		pthread_mutex_init(&v->open_lock[i], NULL);
 	v->store = store;
 	v->mtime = default_mtime;
 	node_new(v, 1, "", 0, S_IFDIR | 0755, -1);
@@ -173,6 +181,8 @@ void xs_view_free(struct xs_view *v)
 		free(nd);
 	}
 	free(v->nodes);
+	for (size_t i = 0; i < OPEN_LOCKS; i++)
+		pthread_mutex_destroy(&v->open_lock[i]);
 	pthread_rwlock_destroy(&v->lock);
 	free(v);
 }
@@ -908,9 +918,41 @@ out:
 	return r;
 }
 
+/* Open store object sha256 and check that its bytes still have that
+ * digest: -EBADMSG (and the object moved to quarantine) when not. */
+static int open_verified(struct xs_view *v, const char *sha256)
+{
+	int fd = xs_store_open_object(v->store, sha256);
+	if (fd < 0)
+		return fd;
+	char have[65];
+	int r = xs_sha256_fd(fd, have, NULL);
+	if (r == 0 && strcmp(have, sha256) != 0) {
+		xs_store_quarantine_object(v->store, sha256, fd);
+		r = -EBADMSG;
+	}
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void set_fd(struct vnode *k, int *fd)
+{
+	int expect = -1;
+	if (!__atomic_compare_exchange_n(&k->fd, &expect, *fd, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		close(*fd);
+		*fd = expect;
+	}
+}
+
 int xs_view_fd(struct xs_view *v, uint64_t ino)
 {
 	int r;
+	bool verify = false;
+	char sha256[65];
 	pthread_rwlock_rdlock(&v->lock);
 	struct vnode *k = node_get(v, ino);
 	while (k && k->alias)
@@ -926,19 +968,27 @@ int xs_view_fd(struct xs_view *v, uint64_t ino)
 			r = open(proc, O_RDONLY | O_CLOEXEC);
 			if (r < 0)
 				r = -errno;
+			else
+				set_fd(k, &r);
 		} else {
-			r = xs_store_open_object(v->store, k->sha256);
-		}
-		if (r >= 0) {
-			int expect = -1;
-			if (!__atomic_compare_exchange_n(&k->fd, &expect, r, false,
-							 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-				close(r);
-				r = expect;
-			}
+			memcpy(sha256, k->sha256, sizeof sha256);
+			verify = true;
 		}
 	}
 	pthread_rwlock_unlock(&v->lock);
+	if (!verify)
+		return r;
+	/* Hash outside the view lock (nodes are never freed, so k stays valid;
+	 * a ready node's content does not change). */
+	pthread_mutex_t *m = &v->open_lock[((uintptr_t)k / sizeof *k) % OPEN_LOCKS];
+	pthread_mutex_lock(m);
+	r = __atomic_load_n(&k->fd, __ATOMIC_ACQUIRE);
+	if (r < 0) {
+		r = open_verified(v, sha256);
+		if (r >= 0)
+			set_fd(k, &r);
+	}
+	pthread_mutex_unlock(m);
 	return r;
 }
 

@@ -107,6 +107,14 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
  * negative errno.  Thread safe; a package is added once. */
 int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name);
 
+/* Which package of the archive outside the view ships path (as the view
+ * shows it: "usr/lib/aarch64-linux-gnu/libz.so.1"), in the scope of
+ * xs_repo_provide, without adding it: 1 and its name, and its version
+ * ("" when the cache's package table does not list it); 0 when none does;
+ * negative errno.  Thread safe. */
+int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
+			  char *version, size_t versz);
+
 /* Allow background work (prefetching the dependencies of a fetched
  * package): call it in the process that serves, after any fork. */
 void xs_repo_start(struct xs_repo *r);

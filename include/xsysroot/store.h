@@ -5,8 +5,10 @@
  *   meta/<name>                      small documents written atomically
  *                                    (manifests, parsed indexes, state)
  *   tmp/                             transactions in progress; purged at open
- *   quarantine/                      data that failed verification, kept for
- *                                    inspection, never served
+ *   quarantine/                      data that failed verification (a
+ *                                    download, or a published object whose
+ *                                    bytes no longer match its name), kept
+ *                                    for inspection, never served
  *
  * The cache changes only by transaction: bytes stream into a temp file in
  * tmp/ while the SHA-256 and the size are computed; commit checks them
@@ -53,6 +55,14 @@ int xs_store_sync(struct xs_store *s);
 /* Open a published object read-only; -ENOENT when absent. */
 int xs_store_open_object(struct xs_store *s, const char *sha256);
 bool xs_store_has_object(struct xs_store *s, const char *sha256);
+/* A published object whose content turned out not to match its name (disk
+ * damage, a hand edit): move it from objects/ to quarantine/, so that it is
+ * never served again and is absent for whatever checks the presence of its
+ * objects (a package's cached manifest: the package is fetched again).  fd
+ * is the object as the caller opened it: nothing is moved when the name
+ * meanwhile refers to another file (a good copy that replaced it).  0 when
+ * it is gone from objects/, else negative errno. */
+int xs_store_quarantine_object(struct xs_store *s, const char *sha256, int fd);
 /* Path of an object (whether present or not) into out. */
 int xs_store_object_path(struct xs_store *s, const char *sha256, char *out, size_t outsz);
 

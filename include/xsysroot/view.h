@@ -126,7 +126,13 @@ int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
 		    void *ud);
 
 /* A read-only fd on a ready regular file's content, owned by the view (do
- * not close it); opened on first use and kept. */
+ * not close it); opened on first use and kept.  At that first open the
+ * store object's SHA-256 is checked against the digest the node expects
+ * (the cache may have been damaged since it was written): on a mismatch
+ * the object is moved to the store's quarantine (so that it is never
+ * served, and a later mount fetches its package again) and the result is
+ * -EBADMSG; -ENOENT when the object is missing.  Host-backed (--bind)
+ * files are not checked. */
 int xs_view_fd(struct xs_view *v, uint64_t ino);
 
 void xs_view_stats(struct xs_view *v, struct xs_view_stats *st);
