@@ -58,6 +58,7 @@ struct vpkg {
 	int state;
 	unsigned gen;
 	char err[1536];
+	bool background; /* the attempt under way is a prefetch (guarded by m) */
 	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
 };
@@ -1540,12 +1541,14 @@ struct prefetch_job {
 	size_t i;
 };
 
+static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, size_t errsz);
+
 static void *prefetch_thread(void *ud)
 {
 	struct prefetch_job *j = ud;
 	struct xs_repo *r = j->r;
 	char err[2048] = "";
-	if (xs_repo_fetch(r, j->i, err, sizeof err) < 0)
+	if (fetch_pkg(r, j->i, true, err, sizeof err) < 0)
 		logf_(r, XS_LOG_DEBUG, "prefetch of %s failed: %s", r->pkgs[j->i].name, err);
 	free(j);
 	pthread_mutex_lock(&r->prefetch_lock);
@@ -1595,7 +1598,11 @@ static void prefetch_deps(struct xs_repo *r, size_t i)
 	}
 }
 
-int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+/* background: a prefetch.  An access that finds a prefetch of its package
+ * under way waits for it, but does not take a failure of it as its own: the
+ * prefetch may have started before the mirror healed, so the access tries
+ * once more itself. */
+static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, size_t errsz)
 {
 	if (i >= xs_repo_npkgs(r))
 		FAIL(-EINVAL, "no package %zu in the view", i);
@@ -1604,8 +1611,9 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += r->fetch_timeout_s + 5;
 	pthread_mutex_lock(&p->m);
-	if (p->state == P_FETCHING) {
+	while (p->state == P_FETCHING) {
 		unsigned gen = p->gen;
+		bool joined_bg = p->background;
 		while (p->state == P_FETCHING && p->gen == gen) {
 			if (pthread_cond_timedwait(&p->cv, &p->m, &dl) == ETIMEDOUT) {
 				pthread_mutex_unlock(&p->m);
@@ -1613,7 +1621,11 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 				     p->version, r->fetch_timeout_s);
 			}
 		}
-		int q = p->state == P_READY ? 0 : -EIO;
+		if (p->state == P_IDLE && joined_bg && !background)
+			break; /* the prefetch failed: this access tries itself */
+		int q = p->state == P_READY ? 0 : p->state == P_FETCHING ? -EAGAIN : -EIO;
+		if (q == -EAGAIN)
+			continue; /* another attempt began meanwhile: wait for it */
 		if (q < 0)
 			snprintf(err, errsz, "%s", p->err);
 		pthread_mutex_unlock(&p->m);
@@ -1624,6 +1636,7 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		return 0;
 	}
 	p->state = P_FETCHING;
+	p->background = background;
 	pthread_mutex_unlock(&p->m);
 
 	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
@@ -1644,6 +1657,11 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	if (q == 0)
 		prefetch_deps(r, i);
 	return q;
+}
+
+int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+{
+	return fetch_pkg(r, i, false, err, errsz);
 }
 
 /* ---- open / free ------------------------------------------------------- */
