@@ -194,6 +194,37 @@ static void raise_nofile(void)
 	}
 }
 
+/* The repository options that mount and ldd share: true when c was one. */
+static bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX])
+{
+	switch (c) {
+	case OPT_MIRROR: cfg->mirror = optarg; return true;
+	case OPT_SUITE: cfg->suite = optarg; return true;
+	case OPT_COMPONENTS: cfg->components = optarg; return true;
+	case OPT_PACKAGES: cfg->packages = optarg; return true;
+	case OPT_KEYRING: cfg->keyring = optarg; return true;
+	case OPT_CACHE_DIR: snprintf(cache_dir, PATH_MAX, "%s", optarg); return true;
+	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
+	default: return false;
+	}
+}
+
+/* The cache directory (given, or this user's default), created, as an
+ * absolute path in abs; -1 after saying why on stderr. */
+static int open_cache_dir(char cache_dir[PATH_MAX], char abs[PATH_MAX])
+{
+	if (!cache_dir[0] && xs_default_cache_dir(cache_dir, PATH_MAX) < 0) {
+		fprintf(stderr, "xsysroot: no cache directory: set HOME or pass --cache-dir\n");
+		return -1;
+	}
+	if (xs_mkdir_p(cache_dir, 0755) < 0 || !realpath(cache_dir, abs)) {
+		fprintf(stderr, "xsysroot: cannot create the cache directory %s: %s\n", cache_dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_mount(int argc, char **argv)
 {
 	struct xs_repo_config cfg = { 0 };
@@ -208,13 +239,6 @@ static int cmd_mount(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_MIRROR: cfg.mirror = optarg; break;
-		case OPT_SUITE: cfg.suite = optarg; break;
-		case OPT_COMPONENTS: cfg.components = optarg; break;
-		case OPT_PACKAGES: cfg.packages = optarg; break;
-		case OPT_KEYRING: cfg.keyring = optarg; break;
-		case OPT_CACHE_DIR: snprintf(cache_dir, sizeof cache_dir, "%s", optarg); break;
-		case OPT_ALLOW_EXPIRED: cfg.allow_expired = true; break;
 		case OPT_FETCH_TIMEOUT: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -233,7 +257,11 @@ static int cmd_mount(int argc, char **argv)
 		case 'd': debug = foreground = true; break;
 		case 'o': fuse_opts = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (!repo_option(c, &cfg, cache_dir)) {
+				usage(stderr);
+				return 2;
+			}
 		}
 	}
 	if (argc - optind != 2) {
@@ -254,16 +282,9 @@ static int cmd_mount(int argc, char **argv)
 			errno ? strerror(errno) : "not a directory");
 		return 1;
 	}
-	if (!cache_dir[0] && xs_default_cache_dir(cache_dir, sizeof cache_dir) < 0) {
-		fprintf(stderr, "xsysroot: no cache directory: set HOME or pass --cache-dir\n");
-		return 1;
-	}
 	char cd_abs[PATH_MAX];
-	if (xs_mkdir_p(cache_dir, 0755) < 0 || !realpath(cache_dir, cd_abs)) {
-		fprintf(stderr, "xsysroot: cannot create the cache directory %s: %s\n", cache_dir,
-			strerror(errno));
+	if (open_cache_dir(cache_dir, cd_abs) < 0)
 		return 1;
-	}
 	cfg.cache_dir = cd_abs;
 	char log_path[PATH_MAX + 32];
 	if (log_file)
@@ -810,16 +831,13 @@ static int cmd_ldd(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "h", ldd_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_MIRROR: cfg.mirror = optarg; break;
-		case OPT_SUITE: cfg.suite = optarg; break;
-		case OPT_COMPONENTS: cfg.components = optarg; break;
-		case OPT_PACKAGES: cfg.packages = optarg; break;
-		case OPT_KEYRING: cfg.keyring = optarg; break;
-		case OPT_CACHE_DIR: snprintf(cache_dir, sizeof cache_dir, "%s", optarg); break;
-		case OPT_ALLOW_EXPIRED: cfg.allow_expired = true; break;
 		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (!repo_option(c, &cfg, cache_dir)) {
+				usage(stderr);
+				return 2;
+			}
 		}
 	}
 	if (argc - optind != 2) {
@@ -895,15 +913,8 @@ static int cmd_ldd(int argc, char **argv)
 	}
 
 	/* the view, as mount builds it */
-	if (!cache_dir[0] && xs_default_cache_dir(cache_dir, sizeof cache_dir) < 0) {
-		fprintf(stderr, "xsysroot: no cache directory: set HOME or pass --cache-dir\n");
-		xs_elf_free(&e);
-		return 1;
-	}
 	char cd_abs[PATH_MAX];
-	if (xs_mkdir_p(cache_dir, 0755) < 0 || !realpath(cache_dir, cd_abs)) {
-		fprintf(stderr, "xsysroot: cannot create the cache directory %s: %s\n", cache_dir,
-			strerror(errno));
+	if (open_cache_dir(cache_dir, cd_abs) < 0) {
 		xs_elf_free(&e);
 		return 1;
 	}
