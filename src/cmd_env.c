@@ -1,0 +1,286 @@
+/* cmd_env.c - xsysroot env: build-tool settings for a mount. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+
+#include "cli.h"
+#include "xsysroot/arch.h"
+#include "xsysroot/util.h"
+
+/* What the arch table does not say: the names build tools use. */
+struct tool_names {
+	const char *deb;
+	const char *meson_cpu_family, *meson_cpu;
+	const char *cmake_processor; /* uname -m */
+	const char *rust;	     /* Rust target triple */
+};
+
+static const struct tool_names tool_names[] = {
+	{ "amd64", "x86_64", "x86_64", "x86_64", "x86_64-unknown-linux-gnu" },
+	{ "arm64", "aarch64", "aarch64", "aarch64", "aarch64-unknown-linux-gnu" },
+	{ "armhf", "arm", "armv7hl", "armv7l", "armv7-unknown-linux-gnueabihf" },
+	{ "armel", "arm", "armv5te", "armv5tel", "armv5te-unknown-linux-gnueabi" },
+	{ "i386", "x86", "i686", "i686", "i686-unknown-linux-gnu" },
+	{ "ppc64el", "ppc64", "ppc64le", "ppc64le", "powerpc64le-unknown-linux-gnu" },
+	{ "s390x", "s390x", "s390x", "s390x", "s390x-unknown-linux-gnu" },
+	{ "mips64el", "mips64", "mips64el", "mips64", "mips64el-unknown-linux-gnuabi64" },
+	{ "riscv64", "riscv64", "riscv64", "riscv64", "riscv64gc-unknown-linux-gnu" },
+	{ "loong64", "loongarch64", "loongarch64", "loongarch64", "loongarch64-unknown-linux-gnu" },
+};
+
+static const struct tool_names *tool_names_of(const struct xs_arch *a)
+{
+	for (size_t i = 0; i < XS_ARRAY_SIZE(tool_names); i++)
+		if (!strcmp(tool_names[i].deb, a->deb))
+			return &tool_names[i];
+	return NULL;
+}
+
+/* A meson string literal.  Meson doubles every backslash of a machine file
+ * before parsing it, so escapes cannot be used: a plain string, or a
+ * multi-line one (raw) for a string with a quote; meson_can_quote says
+ * which strings can be written. */
+static bool meson_can_quote(const char *s)
+{
+	size_t n = strlen(s);
+	return !strchr(s, '\'') ||
+	       (!strchr(s, '\\') && !strstr(s, "'''") && n && s[n - 1] != '\'');
+}
+
+static char *meson_quote(const char *s)
+{
+	const char *q = strchr(s, '\'') ? "'''" : "'";
+	return fmt_str("%s%s%s", q, s, q);
+}
+
+/* A CMake quoted argument. */
+static char *cmake_quote(const char *s)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, SIZE_MAX / 2);
+	xs_buf_append(&b, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\' || *p == '$')
+			xs_buf_append(&b, "\\", 1);
+		xs_buf_append(&b, p, 1);
+	}
+	xs_buf_append(&b, "\"", 1);
+	return xs_buf_steal(&b, NULL);
+}
+
+static void print_sh_var(const char *name, const char *value)
+{
+	char *q = sh_quote(value);
+	printf("export %s=%s\n", name, q);
+	free(q);
+}
+
+static const struct option env_opts[] = {
+	{ "format", required_argument, NULL, 'F' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_env(int argc, char **argv)
+{
+	const char *format = "sh";
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", env_opts, NULL)) != -1) {
+		switch (c) {
+		case 'F': format = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "xsysroot: env needs MOUNTPOINT\n");
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(format, "sh") && strcmp(format, "meson") && strcmp(format, "cmake") &&
+	    strcmp(format, "cargo")) {
+		fprintf(stderr, "xsysroot: --format: '%s' is none of sh, meson, cmake, cargo\n",
+			format);
+		return 2;
+	}
+	const char *mp_arg = argv[optind];
+	char mp[PATH_MAX];
+	if (mount_is_dead(mp_arg)) {
+		fprintf(stderr, "xsysroot: %s: the daemon of this mount is gone (xsysroot umount "
+				"it and mount again)\n", mp_arg);
+		return 1;
+	}
+	if (!realpath(mp_arg, mp)) {
+		fprintf(stderr, "xsysroot: %s: %s\n", mp_arg, strerror(errno));
+		return 1;
+	}
+	char fstype[256] = "", source[PATH_MAX] = "";
+	int q = mount_source(mp, fstype, sizeof fstype, source, sizeof source);
+	if (q == -ENOENT) {
+		fprintf(stderr, "xsysroot: %s is not an xsysroot mount (not a mount point)\n", mp);
+		return 1;
+	}
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot read /proc/self/mountinfo: %s\n", strerror(-q));
+		return 1;
+	}
+	if (strcmp(fstype, "fuse.xsysroot") || strncmp(source, "xsysroot:", 9)) {
+		fprintf(stderr, "xsysroot: %s is not an xsysroot mount (it is a %s mount of %s)\n",
+			mp, fstype, source);
+		return 1;
+	}
+	const struct xs_arch *a = xs_arch_lookup(source + 9);
+	const struct tool_names *tn = a ? tool_names_of(a) : NULL;
+	if (!tn) {
+		fprintf(stderr, "xsysroot: %s: unknown architecture '%s' in the mount source %s\n",
+			mp, source + 9, source);
+		return 1;
+	}
+	for (const char *p = mp; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x20 || ch == 0x7f || (!strcmp(format, "cmake") && ch == ';') ||
+		    (!strcmp(format, "cargo") && ch == ' ')) {
+			fprintf(stderr, "xsysroot: the mount point %s cannot be written in the %s "
+					"format (it holds a %s): mount it elsewhere\n", mp, format,
+				ch == ';' ? "';'" : ch == ' ' ? "space" : "control character");
+			return 1;
+		}
+	}
+	if (!strcmp(format, "meson") && !meson_can_quote(mp)) {
+		fprintf(stderr, "xsysroot: the mount point %s cannot be written in the meson format "
+				"(a quote with a backslash, three quotes or a final quote): mount it "
+				"elsewhere\n", mp);
+		return 1;
+	}
+	const char *tr = a->triplet;
+	char *qemu = fmt_str("qemu-%s", a->qemu);
+	char *pc_dir1 = fmt_str("%s/usr/lib/%s/pkgconfig", mp, tr);
+	char *pc_dir2 = fmt_str("%s/usr/share/pkgconfig", mp);
+	char *pc_libdir = fmt_str("%s:%s", pc_dir1, pc_dir2);
+	const char *ar = in_path("llvm-ar"), *strip = in_path("llvm-strip");
+	if (!strcmp(format, "sh")) {
+		char *qmp = sh_quote(mp);
+		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
+		char *cxx = fmt_str("clang++ --target=%s --sysroot=%s", tr, qmp);
+		printf("# xsysroot env: cross-building for %s against %s\n"
+		       "# eval \"$(xsysroot env %s)\"; then: $CC prog.c $LDFLAGS -o prog; ./prog\n",
+		       a->deb, mp, qmp);
+		print_sh_var("QEMU_LD_PREFIX", mp);
+		print_sh_var("PKG_CONFIG_SYSROOT_DIR", mp);
+		print_sh_var("PKG_CONFIG_LIBDIR", pc_libdir);
+		printf("unset PKG_CONFIG_PATH\n");
+		print_sh_var("CC", cc);
+		print_sh_var("CXX", cxx);
+		print_sh_var("LDFLAGS", "-fuse-ld=lld");
+		if (ar)
+			print_sh_var("AR", ar);
+		if (strip)
+			print_sh_var("STRIP", strip);
+		free(qmp), free(cc), free(cxx);
+	} else if (!strcmp(format, "meson")) {
+		char *m = meson_quote(mp), *d1 = meson_quote(pc_dir1), *d2 = meson_quote(pc_dir2);
+		char *sr = fmt_str("--sysroot=%s", mp);
+		char *qsr = meson_quote(sr);
+		printf("# xsysroot env --format meson: a cross file for %s against %s\n", a->deb, mp);
+		printf("[binaries]\n");
+		printf("c = ['clang', '--target=%s', %s]\n", tr, qsr);
+		printf("cpp = ['clang++', '--target=%s', %s]\n", tr, qsr);
+		printf("c_ld = 'lld'\ncpp_ld = 'lld'\n");
+		if (ar)
+			printf("ar = '%s'\n", ar);
+		if (strip)
+			printf("strip = '%s'\n", strip);
+		printf("pkgconfig = 'pkg-config'\n");
+		printf("exe_wrapper = ['%s', '-L', %s]\n\n", qemu, m);
+		printf("[properties]\nsys_root = %s\npkg_config_libdir = [%s, %s]\n\n", m, d1, d2);
+		printf("[host_machine]\nsystem = 'linux'\ncpu_family = '%s'\ncpu = '%s'\n"
+		       "endian = '%s'\n",
+		       tn->meson_cpu_family, tn->meson_cpu, a->elf_data == 2 ? "big" : "little");
+		free(m), free(d1), free(d2), free(sr), free(qsr);
+	} else if (!strcmp(format, "cmake")) {
+		char *m = cmake_quote(mp), *pl = cmake_quote(pc_libdir);
+		char *emu_raw = fmt_str("%s;-L;%s", qemu, mp);
+		char *emu = cmake_quote(emu_raw);
+		printf("# xsysroot env --format cmake: a toolchain file for %s against %s\n", a->deb,
+		       mp);
+		printf("set(CMAKE_SYSTEM_NAME Linux)\n");
+		printf("set(CMAKE_SYSTEM_PROCESSOR %s)\n", tn->cmake_processor);
+		printf("set(CMAKE_SYSROOT %s)\n", m);
+		printf("set(CMAKE_C_COMPILER clang)\nset(CMAKE_C_COMPILER_TARGET %s)\n", tr);
+		printf("set(CMAKE_CXX_COMPILER clang++)\nset(CMAKE_CXX_COMPILER_TARGET %s)\n", tr);
+		printf("set(CMAKE_EXE_LINKER_FLAGS_INIT -fuse-ld=lld)\n");
+		printf("set(CMAKE_SHARED_LINKER_FLAGS_INIT -fuse-ld=lld)\n");
+		printf("set(CMAKE_MODULE_LINKER_FLAGS_INIT -fuse-ld=lld)\n");
+		printf("set(CMAKE_CROSSCOMPILING_EMULATOR %s)\n", emu);
+		printf("set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)\n");
+		printf("set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)\n");
+		printf("set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)\n");
+		printf("set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)\n");
+		printf("set(ENV{PKG_CONFIG_SYSROOT_DIR} %s)\n", m);
+		printf("set(ENV{PKG_CONFIG_LIBDIR} %s)\n", pl);
+		printf("unset(ENV{PKG_CONFIG_PATH})\n");
+		free(m), free(pl), free(emu_raw), free(emu);
+	} else {
+		/* cargo splits RUNNER and RUSTFLAGS on whitespace: no quoting inside */
+		char up[128], low[128];
+		size_t i;
+		for (i = 0; tn->rust[i] && i + 1 < sizeof up; i++) {
+			char ch = tn->rust[i] == '-' ? '_' : tn->rust[i];
+			up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+			low[i] = ch;
+		}
+		up[i] = low[i] = 0;
+		char *runner = fmt_str("%s -L %s", qemu, mp);
+		char *flags = fmt_str("-C link-arg=--target=%s -C link-arg=--sysroot=%s "
+				      "-C link-arg=-fuse-ld=lld", tr, mp);
+		char *qmp = sh_quote(mp);
+		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
+		char *name;
+		printf("# xsysroot env --format cargo: cargo and rustc for %s against %s\n"
+		       "# eval \"$(xsysroot env --format cargo %s)\"; then: cargo build; cargo run\n",
+		       a->deb, mp, qmp);
+		print_sh_var("CARGO_BUILD_TARGET", tn->rust);
+		name = fmt_str("CARGO_TARGET_%s_LINKER", up);
+		print_sh_var(name, "clang");
+		free(name);
+		name = fmt_str("CARGO_TARGET_%s_RUSTFLAGS", up);
+		print_sh_var(name, flags);
+		free(name);
+		name = fmt_str("CARGO_TARGET_%s_RUNNER", up);
+		print_sh_var(name, runner);
+		free(name);
+		/* for build scripts: the cc and pkg-config crates */
+		name = fmt_str("CC_%s", low);
+		print_sh_var(name, cc);
+		free(name);
+		if (ar) {
+			name = fmt_str("AR_%s", low);
+			print_sh_var(name, ar);
+			free(name);
+		}
+		name = fmt_str("PKG_CONFIG_SYSROOT_DIR_%s", low);
+		print_sh_var(name, mp);
+		free(name);
+		name = fmt_str("PKG_CONFIG_LIBDIR_%s", low);
+		print_sh_var(name, pc_libdir);
+		free(name);
+		free(runner), free(flags), free(qmp), free(cc);
+	}
+	free(qemu), free(pc_dir1), free(pc_dir2), free(pc_libdir);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
