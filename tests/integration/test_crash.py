@@ -30,81 +30,13 @@ import time
 sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
+from xstest import (Ref, check_all, comm, daemon_pid, deb_re, deb_size,  # noqa: E402
+                    ename, read_check, spread)
 from xstest import sh  # noqa: E402
 
 
-def ename(e):
-    return errno.errorcode.get(e, str(e)) if isinstance(e, int) else str(e)
 
 
-class Ref:
-    """Reference bytes of package files, from dpkg-deb -x of the fixture .debs."""
-
-    def __init__(self, h, names):
-        self.index = h.index
-        self.root = h.index.extract(names, h.mktemp('ref-'))
-        self._sha = {}
-
-    def sha(self, rel):
-        if rel not in self._sha:
-            self._sha[rel] = xstest.sha256_file(os.path.join(self.root, rel))
-        return self._sha[rel]
-
-    def files(self, pkg):
-        """Regular files of PKG as the view shows them (no generated ones)."""
-        return [p for p in self.index.files_of(pkg) if xstest.present(p)
-                and not p.startswith('etc/ld.so')
-                and os.path.isfile(os.path.join(self.root, p))
-                and not os.path.islink(os.path.join(self.root, p))]
-
-    def find(self, pkg, pattern):
-        for p in self.files(pkg):
-            if re.search(pattern, p):
-                return p
-        raise KeyError('%s: no file matching %s' % (pkg, pattern))
-
-
-def deb_re(h, pkg):
-    return re.escape(h.index.pkgs[pkg]['Filename']) + '$'
-
-
-def deb_size(h, pkg):
-    return int(h.index.pkgs[pkg]['Size'])
-
-
-def read_check(m, ref, rel):
-    data, err = xstest.read_errno(m.p(rel))
-    if err is not None:
-        return False, ename(err)
-    if hashlib.sha256(data).hexdigest() != ref.sha(rel):
-        return False, 'WRONG BYTES'
-    return True, 'right bytes'
-
-
-def check_all(m, ref, files):
-    """(number of wrong-byte files, list of problems) over FILES."""
-    wrong, problems = 0, []
-    for rel in files:
-        ok, what = read_check(m, ref, rel)
-        if not ok:
-            problems.append('%s: %s' % (rel, what))
-            wrong += what == 'WRONG BYTES'
-    return wrong, problems
-
-
-def comm(pid):
-    try:
-        with open('/proc/%d/comm' % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return None
-
-
-def daemon_pid(m):
-    for p in m.daemon_pids():
-        if comm(p) == 'xsysroot':
-            return p
-    return None
 
 
 def fd_targets(pid):
@@ -191,15 +123,6 @@ def mount_count(path):
     return n
 
 
-def todo(t, cond, desc, reason, diag=None):
-    """'not ok N - desc # TODO reason' (an expected failure) unless COND."""
-    if cond:
-        return t.ok(True, desc)
-    t.n += 1
-    t._emit('not ok %d - %s # TODO %s' % (t.n, t._clean(desc), t._clean(reason)))
-    if diag:
-        t.diag(diag)
-    return False
 
 
 def scan_objects(cache):
@@ -226,19 +149,6 @@ def wait_log(srv, pattern, cond, timeout):
 
 # --------------------------------------------------------------------------
 
-def spread(files, n):
-    """N files taken round-robin over their directories (first lookups in
-    one directory are serialised by the kernel; spreading them makes more
-    of them reach the daemon at once)."""
-    by_dir = {}
-    for f in files:
-        by_dir.setdefault(os.path.dirname(f), []).append(f)
-    out, lists = [], [by_dir[d] for d in sorted(by_dir)]
-    while len(out) < n and any(lists):
-        for lst in lists:
-            if lst and len(out) < n:
-                out.append(lst.pop(0))
-    return out
 
 
 def test_single_flight(t, h, ref):

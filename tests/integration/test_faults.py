@@ -30,6 +30,7 @@ import time
 sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
+from xstest import Ref, deb_path, deb_re, deb_size, ename, read_check, todo  # noqa: E402
 import faultserver  # noqa: E402
 
 FETCH_TIMEOUT = 5
@@ -38,61 +39,10 @@ STALL_S = 12
 P99_LIMIT_MS = 50.0
 
 
-def ename(e):
-    return errno.errorcode.get(e, str(e)) if e is not None else 'no error'
 
 
-def todo(t, cond, desc, reason, diag=None):
-    """'not ok N - desc # TODO reason' (an expected failure) unless COND."""
-    if cond:
-        return t.ok(True, desc)
-    t.n += 1
-    t._emit('not ok %d - %s # TODO %s' % (t.n, t._clean(desc), t._clean(reason)))
-    if diag:
-        t.diag(diag)
-    return False
 
 
-class Ref:
-    """Reference bytes of package files, from dpkg-deb -x of the fixture .debs."""
-
-    def __init__(self, h, names):
-        self.index = h.index
-        self.root = h.index.extract(names, h.mktemp('ref-'))
-        self._sha = {}
-
-    def sha(self, rel):
-        if rel not in self._sha:
-            self._sha[rel] = xstest.sha256_file(os.path.join(self.root, rel))
-        return self._sha[rel]
-
-    def find(self, pkg, pattern):
-        for p in self.index.files_of(pkg):
-            if re.search(pattern, p) and not os.path.islink(os.path.join(self.root, p)):
-                return p
-        raise KeyError('%s: no file matching %s' % (pkg, pattern))
-
-
-def deb_path(h, pkg):
-    return '/' + h.index.pkgs[pkg]['Filename']
-
-
-def deb_re(h, pkg):
-    return re.escape(h.index.pkgs[pkg]['Filename']) + '$'
-
-
-def deb_size(h, pkg):
-    return int(h.index.pkgs[pkg]['Size'])
-
-
-def read_check(m, ref, rel):
-    """(ok, what): read REL through the mount and compare with the reference."""
-    data, err = xstest.read_errno(m.p(rel))
-    if err is not None:
-        return False, ename(err)
-    if hashlib.sha256(data).hexdigest() != ref.sha(rel):
-        return False, 'WRONG BYTES (%d)' % len(data)
-    return True, 'right bytes (%d)' % len(data)
 
 
 def daemon_pid(m):

@@ -30,6 +30,7 @@ its `with` block ends, when the script ends, on an exception, SIGINT or SIGTERM.
 
 import atexit
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -687,6 +688,128 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+# --------------------------------------------------------------------------
+# Helpers of the fault, crash and soak tests
+
+def ename(e):
+    """An errno as its name ('EIO'); None as 'no error'."""
+    if e is None:
+        return 'no error'
+    return errno.errorcode.get(e, str(e)) if isinstance(e, int) else str(e)
+
+
+def todo(t, cond, desc, reason, diag=None):
+    """'not ok N - desc # TODO reason' (an expected failure) unless COND."""
+    if cond:
+        return t.ok(True, desc)
+    t.n += 1
+    t._emit('not ok %d - %s # TODO %s' % (t.n, t._clean(desc), t._clean(reason)))
+    if diag:
+        t.diag(diag)
+    return False
+
+
+class Ref:
+    """Reference bytes of package files, from dpkg-deb -x of the fixture .debs."""
+
+    def __init__(self, h, names):
+        self.index = h.index
+        self.root = h.index.extract(names, h.mktemp('ref-'))
+        self._sha = {}
+
+    def sha(self, rel):
+        if rel not in self._sha:
+            self._sha[rel] = sha256_file(os.path.join(self.root, rel))
+        return self._sha[rel]
+
+    def files(self, pkg):
+        """Regular files of PKG as the view shows them (no generated ones)."""
+        return [p for p in self.index.files_of(pkg) if present(p)
+                and not p.startswith('etc/ld.so')
+                and os.path.isfile(os.path.join(self.root, p))
+                and not os.path.islink(os.path.join(self.root, p))]
+
+    def find(self, pkg, pattern):
+        for p in self.files(pkg):
+            if re.search(pattern, p):
+                return p
+        raise KeyError('%s: no file matching %s' % (pkg, pattern))
+
+
+def deb_path(h, pkg):
+    return '/' + h.index.pkgs[pkg]['Filename']
+
+
+def deb_re(h, pkg):
+    return re.escape(h.index.pkgs[pkg]['Filename']) + '$'
+
+
+def deb_size(h, pkg):
+    return int(h.index.pkgs[pkg]['Size'])
+
+
+def read_check(m, ref, rel):
+    """(ok, what): read REL through the mount and compare with the reference."""
+    data, err = read_errno(m.p(rel))
+    if err is not None:
+        return False, ename(err)
+    if hashlib.sha256(data).hexdigest() != ref.sha(rel):
+        return False, 'WRONG BYTES (%d)' % len(data)
+    return True, 'right bytes (%d)' % len(data)
+
+
+def check_all(m, ref, files):
+    """(number of wrong-byte files, list of problems) over FILES."""
+    wrong, problems = 0, []
+    for rel in files:
+        ok, what = read_check(m, ref, rel)
+        if not ok:
+            problems.append('%s: %s' % (rel, what))
+            wrong += what.startswith('WRONG BYTES')
+    return wrong, problems
+
+
+def comm(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def daemon_pid(m):
+    """The pid of mount M's xsysroot daemon, or None."""
+    for p in m.daemon_pids():
+        if comm(p) == 'xsysroot':
+            return p
+    return None
+
+
+def proc_figures(pid):
+    """{'fds', 'threads', 'rss_kb'} of process PID."""
+    with open('/proc/%d/status' % pid) as f:
+        st = f.read()
+    return {'fds': len(os.listdir('/proc/%d/fd' % pid)),
+            'threads': int(re.search(r'^Threads:\s+(\d+)', st, re.M).group(1)),
+            'rss_kb': int(re.search(r'^VmRSS:\s+(\d+)', st, re.M).group(1)),
+            'anon_kb': int(re.search(r'^RssAnon:\s+(\d+)', st, re.M).group(1))}
+
+
+def spread(files, n):
+    """N files taken round-robin over their directories (first lookups in
+    one directory are serialised by the kernel; spreading them makes more
+    of them reach the daemon at once)."""
+    by_dir = {}
+    for f in files:
+        by_dir.setdefault(os.path.dirname(f), []).append(f)
+    out, lists = [], [by_dir[d] for d in sorted(by_dir)]
+    while len(out) < n and any(lists):
+        for lst in lists:
+            if lst and len(out) < n:
+                out.append(lst.pop(0))
+    return out
 
 
 # --------------------------------------------------------------------------

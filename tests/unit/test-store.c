@@ -311,7 +311,7 @@ static int enospc_child(const char *dir)
 	} else if (unshare(CLONE_NEWNS) < 0) {
 		return 77;
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+	if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
 		return 77;
 	if (mount("tmpfs", dir, "tmpfs", 0, "size=64k") < 0)
 		return 77;
