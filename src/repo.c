@@ -1739,6 +1739,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	struct xs_http_opts ho;
 	xs_http_opts_default(&ho);
 	ho.progress = cfg->progress;
+	ho.proxy = cfg->proxy;
 	ho.total_timeout_s = 0; /* indexes: bounded by the stall detector */
 	q = xs_http_new(&ho, &r->http_index);
 	if (q == 0) {
