@@ -99,6 +99,8 @@ SANITIZER_RE = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSani
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
+    # no configuration file of this machine or user (an empty name: none)
+    env['XSYSROOT_CONFIG'] = ''
     env.update(extra)
     return env
 
