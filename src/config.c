@@ -407,13 +407,5 @@ void xs_config_resolve(const struct xs_config *c, const char *arch, struct xs_se
 
 int xs_config_user_path(char *out, size_t outsz)
 {
-	const char *x = getenv("XDG_CONFIG_HOME"), *h = getenv("HOME");
-	int n;
-	if (x && *x == '/')
-		n = snprintf(out, outsz, "%s/xsysroot/config", x);
-	else if (h && *h == '/')
-		n = snprintf(out, outsz, "%s/.config/xsysroot/config", h);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	return xs_xdg_path("XDG_CONFIG_HOME", ".config", "xsysroot/config", out, outsz);
 }

@@ -175,17 +175,11 @@ static bool list_has(char *const *v, const char *s)
 
 int xs_default_cache_dir(char *out, size_t outsz)
 {
-	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	int n;
-	if (geteuid() == 0)
-		n = snprintf(out, outsz, "/var/cache/xsysroot");
-	else if (x && *x == '/')
-		n = snprintf(out, outsz, "%s/xsysroot", x);
-	else if (h && *h == '/')
-		n = snprintf(out, outsz, "%s/.cache/xsysroot", h);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	if (geteuid() == 0) {
+		int n = snprintf(out, outsz, "/var/cache/xsysroot");
+		return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	}
+	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
 }
 
 /* ---- sources ------------------------------------------------------------ */
