@@ -713,7 +713,7 @@ static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release
 			      served, sizeof served, err, errsz);
 	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
 	if (q == 0 && s->nmirrors > 1)
-		logf_(r, XS_LOG_DEBUG, "index %s from %s", f->path, served);
+		logf_(r, XS_LOG_INFO, "fetched %s from %s", f->path, served);
 	return q;
 }
 

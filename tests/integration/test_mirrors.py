@@ -12,6 +12,10 @@ configuration files give the repository options.
   b. the first mirror down entirely (nothing listens): the second is used
      for the InRelease, the indexes and the .debs;
   c. every mirror corrupt: the read fails with EIO and the log names both;
+  e. a first mirror whose InRelease is refused (tampered, expired): the
+     second one's is verified and used, the log says why the first was not;
+     a first mirror answering 503 to everything is asked once (the
+     InRelease), then left behind the second for the rest of the mount;
   d. configuration files (xsysroot ldd, which opens the view as mount does):
      mirror list, suite, keyring and cache-dir from --config FILE (and from
      $XSYSROOT_CONFIG), an [arch arm64] section winning over the global
@@ -27,6 +31,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
+import mkrepo  # noqa: E402
 
 
 def deb_re(h, pkg):
@@ -142,6 +147,37 @@ def down_tests(t, h, b):
              'the log names the mirror that served the InRelease', log[-2000:])
 
 
+def inrelease_tests(t, h, b):
+    vroot = h.mktemp('variants-')
+    for name in ('tampered-inrelease', 'expired'):
+        mkrepo.make_variant(h.repo, name, os.path.join(vroot, name))
+    vsrv = h.serve(vroot)
+    for name, why in (('tampered-inrelease', 'signature refused'), ('expired', 'expired')):
+        first = vsrv.url + name
+        with h.mount(packages=['hello'], mirror=first, extra=['--mirror', b.url]) as m:
+            t.ok(os.path.exists(m.p('usr/bin/hello')),
+                 '%s InRelease on the first mirror: the mount works from the second' % name)
+            log = m.daemon_log()
+            t.ok(re.search(r'mirror %s failed for the InRelease of \S+: .*%s.*; trying mirror %s'
+                           % (re.escape(first), why, re.escape(b.url.rstrip('/'))), log, re.I),
+                 '%s: the log says why the first mirror\'s InRelease was refused' % name,
+                 log[-2000:])
+
+    # 503 for everything: asked once, then tried after the second
+    a = h.serve(h.repo.out)
+    a.add_fault(action='status', arg=503)
+    b.clear_log()
+    with h.mount(packages=['hello'], mirror=a.url, extra=['--mirror', b.url]) as m:
+        data, err = xstest.read_errno(m.p('usr/bin/hello'))
+        t.ok(err is None and data, 'a first mirror answering 503: hello reads from the second')
+        a.wait_idle()
+        la = a.log()
+        t.eq([e['path'] for e in la], ['/dists/%s/InRelease' % h.suite_for('arm64')],
+             'the 503 mirror was asked once (no retry while another mirror is behind it), '
+             'then left behind the second')
+        t.ok(xstest.gets(b.log(), deb_re(h, 'hello')), 'the second mirror served hello')
+
+
 def config_tests(t, h, a):
     xs = xstest.XSYSROOT
     dead = 'http://127.0.0.1:%d' % xstest.free_port()
@@ -212,6 +248,7 @@ def main(t, h):
     b = h.serve(h.repo.out)
     failover_tests(t, h, a, b)
     down_tests(t, h, b)
+    inrelease_tests(t, h, b)
     config_tests(t, h, a)
 
 
