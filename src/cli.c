@@ -81,18 +81,80 @@ void raise_nofile(void)
 }
 
 /* The repository options that mount and ldd share: true when c was one. */
-bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX])
+bool repo_option(int c, struct repo_opts *o)
 {
+	struct xs_repo_config *cfg = o->cfg;
 	switch (c) {
-	case OPT_MIRROR: cfg->mirror = optarg; return true;
+	case OPT_MIRROR: {
+		/* repeatable: the list is tried in order */
+		char *m = o->mirrors ? fmt_str("%s %s", o->mirrors, optarg) : fmt_str("%s", optarg);
+		free(o->mirrors);
+		cfg->mirror = o->mirrors = m;
+		return true;
+	}
 	case OPT_SUITE: cfg->suite = optarg; return true;
 	case OPT_COMPONENTS: cfg->components = optarg; return true;
 	case OPT_PACKAGES: cfg->packages = optarg; return true;
 	case OPT_KEYRING: cfg->keyring = optarg; return true;
-	case OPT_CACHE_DIR: snprintf(cache_dir, PATH_MAX, "%s", optarg); return true;
+	case OPT_CACHE_DIR: snprintf(o->cache_dir, PATH_MAX, "%s", optarg); return true;
 	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
+	case OPT_PROXY: cfg->proxy = optarg; return true;
+	case OPT_CONFIG: o->config = optarg; return true;
 	default: return false;
 	}
+}
+
+int repo_configure(struct repo_opts *o)
+{
+	struct xs_repo_config *cfg = o->cfg;
+	char err[4096] = "", user[PATH_MAX];
+	const char *named = o->config ? o->config : getenv("XSYSROOT_CONFIG");
+	int q = 0;
+	xs_config_init(&o->conf);
+	if (named && *named) {
+		q = xs_config_load(&o->conf, named, true, err, sizeof err);
+	} else if (!named) {
+		q = xs_config_load(&o->conf, XS_CONFIG_SYSTEM_PATH, false, err, sizeof err);
+		if (q == 0 && xs_config_user_path(user, sizeof user) == 0)
+			q = xs_config_load(&o->conf, user, false, err, sizeof err);
+	}
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: %s\n", err);
+		return -1;
+	}
+	struct xs_settings s;
+	xs_config_resolve(&o->conf, cfg->arch, &s);
+	const char **fields[] = {
+		[XS_CONF_MIRROR] = &cfg->mirror,	 [XS_CONF_SUITE] = &cfg->suite,
+		[XS_CONF_COMPONENTS] = &cfg->components, [XS_CONF_PACKAGES] = &cfg->packages,
+		[XS_CONF_KEYRING] = &cfg->keyring,	 [XS_CONF_PROXY] = &cfg->proxy,
+	};
+	for (size_t k = 0; k < XS_ARRAY_SIZE(fields); k++)
+		if (fields[k] && !*fields[k])
+			*fields[k] = s.value[k];
+	if (!o->cache_dir[0] && s.value[XS_CONF_CACHE_DIR])
+		snprintf(o->cache_dir, PATH_MAX, "%s", s.value[XS_CONF_CACHE_DIR]);
+	if (!cfg->fetch_timeout_s)
+		cfg->fetch_timeout_s = s.fetch_timeout_s;
+	o->quota = s.quota;
+	return 0;
+}
+
+void repo_opts_free(struct repo_opts *o)
+{
+	xs_config_free(&o->conf);
+	free(o->mirrors);
+	o->mirrors = NULL;
+}
+
+void config_help(FILE *f)
+{
+	size_t n;
+	const struct xs_config_key_info *k = xs_config_keys(&n);
+	fprintf(f, "Keys of %s and $XDG_CONFIG_HOME/xsysroot/config (global, or in a\n"
+		   "section [arch NAME]; see xsysroot.conf(5)):\n", XS_CONFIG_SYSTEM_PATH);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-14s %-7s %s\n", k[i].name, k[i].arg, k[i].help);
 }
 
 /* The cache directory (given, or this user's default), created, as an

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "xsysroot/config.h"
 #include "xsysroot/repo.h"
 
 enum {
@@ -24,6 +25,8 @@ enum {
 	OPT_LOG_FILE,
 	OPT_APT_ROOT,
 	OPT_BIND,
+	OPT_PROXY,
+	OPT_CONFIG,
 };
 
 
@@ -37,7 +40,9 @@ enum {
 	{ "keyring", required_argument, NULL, OPT_KEYRING },                  \
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },              \
 	{ "allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED },            \
-	{ "apt-root", required_argument, NULL, OPT_APT_ROOT }
+	{ "apt-root", required_argument, NULL, OPT_APT_ROOT },                \
+	{ "proxy", required_argument, NULL, OPT_PROXY },                      \
+	{ "config", required_argument, NULL, OPT_CONFIG }
 
 /* The usage text (main.c). */
 void usage(FILE *f);
@@ -60,8 +65,26 @@ bool mount_is_dead(const char *path);
 int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz);
 
 void raise_nofile(void);
-/* The repository options: true when c was one (and cfg was set). */
-bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX]);
+/* What the repository options collect; repo_configure then fills what the
+ * command line left unset from the configuration files. */
+struct repo_opts {
+	struct xs_repo_config *cfg;
+	char *cache_dir;	/* PATH_MAX bytes; "" until set */
+	const char *config;	/* --config FILE, NULL: $XSYSROOT_CONFIG or the defaults */
+	char *mirrors;		/* the --mirror values, space-separated (owned) */
+	struct xs_config conf;	/* the files read (owned) */
+	uint64_t quota;		/* bytes, from the files; 0: none */
+};
+/* The repository options: true when c was one (and o was set). */
+bool repo_option(int c, struct repo_opts *o);
+/* Read the configuration files (--config FILE, else $XSYSROOT_CONFIG, else
+ * /etc/xsysroot.conf then the user's file) and fill from them, for the
+ * architecture o->cfg->arch, what the command line left unset; -1 after
+ * saying why on stderr. */
+int repo_configure(struct repo_opts *o);
+void repo_opts_free(struct repo_opts *o);
+/* xsysroot --help-config: the keys of the configuration files. */
+void config_help(FILE *f);
 /* The cache directory (given, or this user's default), created, as an
  * absolute path in abs; -1 after saying why on stderr. */
 int open_cache_dir(char cache_dir[PATH_MAX], char abs[PATH_MAX]);

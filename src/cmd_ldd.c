@@ -120,19 +120,30 @@ static void add_path_list(const char *list, char ***dirs, size_t *n, size_t *cap
 	free(copy);
 }
 
+static int ldd_with(int argc, char **argv, struct repo_opts *ro);
+
 int cmd_ldd(int argc, char **argv)
 {
 	struct xs_repo_config cfg = { 0 };
 	char cache_dir[PATH_MAX] = "";
 	cfg.apt_root = "/";
+	struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
+	int rc = ldd_with(argc, argv, &ro);
+	repo_opts_free(&ro);
+	return rc;
+}
+
+static int ldd_with(int argc, char **argv, struct repo_opts *ro)
+{
+	struct xs_repo_config *cfgp = ro->cfg;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", ldd_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
+		case OPT_APT_ROOT: cfgp->apt_root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
-			if (!repo_option(c, &cfg, cache_dir)) {
+			if (!repo_option(c, ro)) {
 				usage(stderr);
 				return 2;
 			}
@@ -143,14 +154,16 @@ int cmd_ldd(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cfg.arch = argv[optind];
+	cfgp->arch = argv[optind];
 	const char *file = argv[optind + 1];
-	const struct xs_arch *a = xs_arch_lookup(cfg.arch);
+	const struct xs_arch *a = xs_arch_lookup(cfgp->arch);
 	if (!a) {
 		fprintf(stderr, "xsysroot: unknown architecture '%s' (try arm64, armhf, armel, "
-				"i386, amd64, ppc64el, s390x, mips64el, riscv64, loong64)\n", cfg.arch);
+				"i386, amd64, ppc64el, s390x, mips64el, riscv64, loong64)\n", cfgp->arch);
 		return 1;
 	}
+	if (repo_configure(ro) < 0)
+		return 1;
 
 	/* the file, read-only and mapped */
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -212,16 +225,16 @@ int cmd_ldd(int argc, char **argv)
 
 	/* the view, as mount builds it */
 	char cd_abs[PATH_MAX];
-	if (open_cache_dir(cache_dir, cd_abs) < 0) {
+	if (open_cache_dir(ro->cache_dir, cd_abs) < 0) {
 		xs_elf_free(&e);
 		return 1;
 	}
-	cfg.cache_dir = cd_abs;
-	cfg.log = ldd_log;
-	cfg.progress = isatty(2);
+	cfgp->cache_dir = cd_abs;
+	cfgp->log = ldd_log;
+	cfgp->progress = isatty(2);
 	raise_nofile();
 	struct xs_repo *r = NULL;
-	q = xs_repo_open(&cfg, &r, err, sizeof err);
+	q = xs_repo_open(cfgp, &r, err, sizeof err);
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		xs_elf_free(&e);

@@ -54,52 +54,11 @@ static const struct option mount_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int cmd_mount(int argc, char **argv)
+/* mount, once the repository options are collected in ro */
+static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_file,
+		      const char *fuse_opts, bool foreground, bool debug)
 {
-	struct xs_repo_config cfg = { 0 };
-	const char *log_file = NULL, *fuse_opts = NULL;
-	bool foreground = false, debug = false;
-	char cache_dir[PATH_MAX] = "";
-	cfg.apt_root = "/";
-	_cleanup_free_ const char **binds = xs_xcalloc((size_t)argc + 1, sizeof *binds);
-	size_t nbinds = 0;
-	cfg.binds = binds;
-	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_FETCH_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 86400) {
-				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
-						"seconds (1-86400)\n", optarg);
-				return 2;
-			}
-			cfg.fetch_timeout_s = (int)v;
-			break;
-		}
-		case OPT_LOG_FILE: log_file = optarg; break;
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
-		case OPT_BIND: binds[nbinds++] = optarg; break;
-		case 'f': foreground = true; break;
-		case 'd': debug = foreground = true; break;
-		case 'o': fuse_opts = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default:
-			if (!repo_option(c, &cfg, cache_dir)) {
-				usage(stderr);
-				return 2;
-			}
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "xsysroot: mount needs ARCH and MOUNTPOINT\n");
-		usage(stderr);
-		return 2;
-	}
-	cfg.arch = argv[optind];
-	const char *mp_arg = argv[optind + 1];
+	struct xs_repo_config *cfgp = ro->cfg;
 	char mp[PATH_MAX];
 	struct stat st;
 	if (mount_is_dead(mp_arg)) {
@@ -111,10 +70,12 @@ int cmd_mount(int argc, char **argv)
 			errno ? strerror(errno) : "not a directory");
 		return 1;
 	}
-	char cd_abs[PATH_MAX];
-	if (open_cache_dir(cache_dir, cd_abs) < 0)
+	if (repo_configure(ro) < 0)
 		return 1;
-	cfg.cache_dir = cd_abs;
+	char cd_abs[PATH_MAX];
+	if (open_cache_dir(ro->cache_dir, cd_abs) < 0)
+		return 1;
+	cfgp->cache_dir = cd_abs;
 	char log_path[PATH_MAX + 32];
 	if (log_file)
 		snprintf(log_path, sizeof log_path, "%s", log_file);
@@ -127,9 +88,9 @@ int cmd_mount(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	cfg.log = log_cb;
-	cfg.log_ud = &lg;
-	cfg.progress = isatty(2);
+	cfgp->log = log_cb;
+	cfgp->log_ud = &lg;
+	cfgp->progress = isatty(2);
 	raise_nofile();
 	/* Up to 64 FUSE workers come and go; glibc would give each its own
 	 * malloc arena (8 per core), whose freed memory stays in the RSS. */
@@ -138,7 +99,7 @@ int cmd_mount(int argc, char **argv)
 	struct xs_repo *repo = NULL;
 	char err[4096] = "";
 	uint64_t t0 = xs_now_ns();
-	int r = xs_repo_open(&cfg, &repo, err, sizeof err);
+	int r = xs_repo_open(cfgp, &repo, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		log_cb(XS_LOG_ERR, err, &(struct logger){ lg.fd, false, false, mp });
@@ -175,3 +136,59 @@ int cmd_mount(int argc, char **argv)
 	return r < 0 ? 1 : 0;
 }
 
+int cmd_mount(int argc, char **argv)
+{
+	struct xs_repo_config cfg = { 0 };
+	const char *log_file = NULL, *fuse_opts = NULL;
+	bool foreground = false, debug = false;
+	char cache_dir[PATH_MAX] = "";
+	cfg.apt_root = "/";
+	const char **binds = xs_xcalloc((size_t)argc + 1, sizeof *binds);
+	size_t nbinds = 0;
+	cfg.binds = binds;
+	struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
+	int rc = 2;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FETCH_TIMEOUT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > 86400) {
+				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
+						"seconds (1-86400)\n", optarg);
+				goto out;
+			}
+			cfg.fetch_timeout_s = (int)v;
+			break;
+		}
+		case OPT_LOG_FILE: log_file = optarg; break;
+		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
+		case OPT_BIND: binds[nbinds++] = optarg; break;
+		case 'f': foreground = true; break;
+		case 'd': debug = foreground = true; break;
+		case 'o': fuse_opts = optarg; break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			if (!repo_option(c, &ro)) {
+				usage(stderr);
+				goto out;
+			}
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "xsysroot: mount needs ARCH and MOUNTPOINT\n");
+		usage(stderr);
+		goto out;
+	}
+	cfg.arch = argv[optind];
+	rc = mount_with(&ro, argv[optind + 1], log_file, fuse_opts, foreground, debug);
+out:
+	repo_opts_free(&ro);
+	free(binds);
+	return rc;
+}

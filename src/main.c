@@ -10,13 +10,15 @@ static const char usage_text[] =
 	"       xsysroot umount MOUNTPOINT\n"
 	"       xsysroot env [--format sh|meson|cmake|cargo] MOUNTPOINT\n"
 	"       xsysroot ldd [REPOSITORY OPTIONS] ARCH FILE\n"
-	"       xsysroot --help | --version\n"
+	"       xsysroot --help | --help-config | --version\n"
 	"\n"
 	"Present a verified, lazily fetched Debian sysroot for ARCH at MOUNTPOINT.\n"
 	"\n"
-	"Mount options (the first seven are the repository options):\n"
+	"Mount options (the first nine are the repository options):\n"
 	"      --mirror URL          Debian archive base URL (the folder holding dists/\n"
-	"                            and pool/); default: the host's apt sources\n"
+	"                            and pool/); default: the host's apt sources.\n"
+	"                            Repeatable, or a comma/blank-separated list: the\n"
+	"                            mirrors of one archive, tried in order per file\n"
 	"      --suite NAME          suite or codename; default: the host's codename\n"
 	"      --components LIST     comma-separated components (default: main)\n"
 	"      --packages LIST       comma-separated packages added to the view, with\n"
@@ -29,6 +31,11 @@ static const char usage_text[] =
 	"                            root, else $XDG_CACHE_HOME/xsysroot or\n"
 	"                            ~/.cache/xsysroot)\n"
 	"      --allow-expired       accept an InRelease whose Valid-Until has passed\n"
+	"      --proxy URL           HTTP proxy (default: http_proxy, https_proxy and\n"
+	"                            no_proxy; an empty URL: no proxy at all)\n"
+	"      --config FILE         read FILE instead of /etc/xsysroot.conf and\n"
+	"                            ~/.config/xsysroot/config (also $XSYSROOT_CONFIG;\n"
+	"                            empty: none); the command line wins over them\n"
 	"      --fetch-timeout SECS  bound on one package download (default: 120)\n"
 	"      --log-file FILE       daemon log (default: CACHEDIR/daemon.log)\n"
 	"      --bind HOSTDIR:/PATH  overlay a host directory read-only at PATH\n"
@@ -69,6 +76,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--help-config")) {
+		config_help(stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

@@ -37,9 +37,18 @@
 #define CANDS_VERSION "xsysroot-cands 1"
 #define MAX_CANDS (256u << 20)
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
+#define MAX_MIRRORS 16
+/* a mirror that failed on the network is tried after the others this long */
+#define MIRROR_DEMOTE_NS (60ull * 1000000000ull)
 
+/* One archive: its mirrors carry the same files, and each file fetched is
+ * checked against the one Release verified (from whichever mirror). */
 struct src {
-	char *uri, *suite, *keyring;
+	char *uri; /* mirrors[0]: the source's name in messages and cache keys */
+	char **mirrors; /* base URLs, without a trailing '/', in the order given */
+	size_t nmirrors;
+	uint64_t *demoted_until; /* per mirror, xs_now_ns() time; atomic */
+	char *suite, *keyring;
 	char **components;
 	struct xs_release rel;
 	struct xs_contents **contents;
@@ -88,6 +97,8 @@ struct xs_repo {
 	void *log_ud;
 	struct xs_store *store;
 	struct xs_http *http_index, *http_deb;
+	/* the same without retries, for a mirror that has another behind it */
+	struct xs_http *http_index_once, *http_deb_once;
 	struct src *srcs;
 	size_t nsrcs;
 	/* pkgs never moves once the view is built (threads hold pointers into
@@ -164,32 +175,37 @@ static bool list_has(char *const *v, const char *s)
 
 int xs_default_cache_dir(char *out, size_t outsz)
 {
-	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	int n;
-	if (geteuid() == 0)
-		n = snprintf(out, outsz, "/var/cache/xsysroot");
-	else if (x && *x == '/')
-		n = snprintf(out, outsz, "%s/xsysroot", x);
-	else if (h && *h == '/')
-		n = snprintf(out, outsz, "%s/.cache/xsysroot", h);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	if (geteuid() == 0) {
+		int n = snprintf(out, outsz, "/var/cache/xsysroot");
+		return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	}
+	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
 }
 
 /* ---- sources ------------------------------------------------------------ */
 
-static void add_src(struct xs_repo *r, const char *uri, const char *suite,
+/* uris: one base URL, or the mirrors of one archive (a blank- or
+ * comma-separated list, at most MAX_MIRRORS). */
+static void add_src(struct xs_repo *r, const char *uris, const char *suite,
 		    char **components, const char *keyring)
 {
 	size_t cap = r->nsrcs;
 	xs_grow(&r->srcs, &cap, r->nsrcs + 1, sizeof *r->srcs);
 	struct src *s = &r->srcs[r->nsrcs++];
 	memset(s, 0, sizeof *s);
-	size_t ul = strlen(uri);
-	while (ul > 1 && uri[ul - 1] == '/')
-		ul--;
-	s->uri = xs_strndup(uri, ul);
+	s->mirrors = split_list(uris);
+	while (s->mirrors[s->nmirrors] && s->nmirrors < MAX_MIRRORS) {
+		char *m = s->mirrors[s->nmirrors++];
+		size_t ul = strlen(m);
+		while (ul > 1 && m[ul - 1] == '/')
+			m[--ul] = 0;
+	}
+	for (size_t i = s->nmirrors; s->mirrors[i]; i++) {
+		free(s->mirrors[i]);
+		s->mirrors[i] = NULL;
+	}
+	s->demoted_until = xs_xcalloc(s->nmirrors ? s->nmirrors : 1, sizeof *s->demoted_until);
+	s->uri = xs_strdup(s->nmirrors ? s->mirrors[0] : "");
 	s->suite = xs_strdup(suite);
 	s->components = components;
 	s->keyring = xs_strdup(keyring);
@@ -209,6 +225,14 @@ static int select_sources(struct xs_repo *r, const struct xs_repo_config *cfg, c
 	const char *suite = cfg->suite ? cfg->suite : codename;
 	const char *defkr = XS_DEFAULT_KEYRING;
 	if (cfg->mirror) {
+		char **ms = split_list(cfg->mirror);
+		size_t nm = 0;
+		while (ms[nm])
+			nm++;
+		free_list(ms);
+		if (!nm || nm > MAX_MIRRORS)
+			FAIL(-EINVAL, "--mirror: %s mirrors (give 1 to %d)", nm ? "too many" : "no",
+			     MAX_MIRRORS);
 		add_src(r, cfg->mirror, suite, split_list(cfg->components ? cfg->components : "main"),
 			cfg->keyring ? cfg->keyring : defkr);
 		return 0;
@@ -278,12 +302,15 @@ static int sink_buf_reset(void *ud)
 	return 0;
 }
 
-/* GET url into the store, checking digest and size. */
+/* GET url into the store, checking digest and size.  *remote tells
+ * whether a failure came from the mirror (the network, the bytes) rather
+ * than from here (the cache). */
 static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
 			const char *sha256, uint64_t size, const char *label, bool defer_sync,
-			uint64_t *bytes, char *err, size_t errsz)
+			uint64_t *bytes, bool *remote, char *err, size_t errsz)
 {
 	struct xs_txn *t;
+	*remote = false;
 	int q = xs_txn_begin(r->store, size, &t);
 	if (q < 0)
 		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
@@ -297,6 +324,7 @@ static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
 	if (q < 0) {
 		uint64_t got = xs_txn_size(t);
 		xs_txn_abort(t);
+		*remote = q != -ENOSPC && q != -EDQUOT && q != -ENOMEM && q != -EROFS;
 		if (q == -EFBIG)
 			FAIL(q, "'%s' from %s: larger than the expected size %llu: refused at %llu bytes",
 			     label, url, (unsigned long long)size, (unsigned long long)got + 1);
@@ -307,6 +335,7 @@ static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
 	uint64_t got = xs_txn_size(t);
 	char have[65] = "";
 	q = xs_txn_commit(t, sha256, size, have);
+	*remote = q == -EBADMSG;
 	if (q == -EBADMSG) {
 		if (got != size)
 			FAIL(q, "'%s' from %s: size mismatch: expected %llu bytes, received %llu", label,
@@ -319,12 +348,99 @@ static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
 	return 0;
 }
 
-static char *dist_url(const struct src *s, const char *path)
+/* ---- mirrors -------------------------------------------------------------- */
+
+/* The order in which to try s's mirrors: as given, except that those that
+ * failed on the network lately come last.  Returns how many. */
+static size_t mirror_order(const struct src *s, size_t ord[MAX_MIRRORS])
 {
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s/dists/%s/%s", s->uri, s->suite, path);
-	return xs_buf_steal(&b, NULL);
+	uint64_t now = xs_now_ns();
+	size_t n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < s->nmirrors; i++) {
+			uint64_t until = __atomic_load_n(&s->demoted_until[i], __ATOMIC_RELAXED);
+			if ((until > now) == (pass == 1))
+				ord[n++] = i;
+		}
+	return n;
+}
+
+/* A failure that says the mirror is unreachable or broken, not that it
+ * lacks or garbles one file. */
+static bool network_failure(int q)
+{
+	return q == -EIO || q == -ETIMEDOUT || q == -ECONNREFUSED || q == -ECONNRESET ||
+	       q == -EHOSTUNREACH || q == -ENETUNREACH || q == -EACCES;
+}
+
+/* Remember how mirror m of s did: one that failed on the network is
+ * tried after the others for a while; a success clears that. */
+static void mirror_result(struct src *s, size_t m, int q)
+{
+	uint64_t until = q < 0 && network_failure(q) ? xs_now_ns() + MIRROR_DEMOTE_NS : 0;
+	__atomic_store_n(&s->demoted_until[m], until, __ATOMIC_RELAXED);
+}
+
+/* Fetch one file of s into the store from its mirrors in turn, until one
+ * serves bytes of the expected SHA256 and size.  rels are the paths (under
+ * the mirror's base URL) to try on each mirror, in order: the next is tried
+ * only when the previous is missing (404).  Any other failure (network,
+ * 5xx, a digest or size mismatch) moves on to the next mirror, and is
+ * logged with the mirror and the reason.  A failure of the cache itself
+ * stops at once.  served receives the URL that gave the bytes. */
+static int fetch_mirrors(struct xs_repo *r, struct src *s, bool deb, const char *const *rels,
+			 size_t nrels, const char *sha256, uint64_t size, const char *label,
+			 uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
+{
+	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord), failed = 0;
+	struct xs_buf why;
+	xs_buf_init(&why, errsz);
+	int q = -ENOENT;
+	*bytes = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t m = ord[k];
+		bool last = k + 1 == n, remote = true;
+		struct xs_http *h = deb ? (last ? r->http_deb : r->http_deb_once)
+					: (last ? r->http_index : r->http_index_once);
+		char ferr[1024] = "";
+		for (size_t i = 0; i < nrels; i++) {
+			_cleanup_free_ char *url = NULL;
+			if (asprintf(&url, "%s/%s", s->mirrors[m], rels[i]) < 0) {
+				xs_buf_free(&why);
+				FAIL(-ENOMEM, "out of memory");
+			}
+			uint64_t got = 0;
+			q = fetch_object(r, h, url, sha256, size, label, deb, &got, &remote, ferr,
+					 sizeof ferr);
+			*bytes += got;
+			if (q == 0) {
+				snprintf(served, servedsz, "%s", url);
+				mirror_result(s, m, 0);
+				if (failed)
+					logf_(r, XS_LOG_INFO, "'%s' served by mirror %s after %zu failed: %s",
+					      label, s->mirrors[m], failed, url);
+				xs_buf_free(&why);
+				return 0;
+			}
+			if (!remote || q != -ENOENT)
+				break;
+		}
+		if (!remote) { /* the cache, not the mirror */
+			snprintf(err, errsz, "%s", ferr);
+			xs_buf_free(&why);
+			return q;
+		}
+		failed++;
+		mirror_result(s, m, q);
+		xs_buf_printf(&why, "%s%s", why.len ? "; then " : "", ferr);
+		if (!last)
+			logf_(r, XS_LOG_WARN, "mirror %s failed for '%s': %s; trying mirror %s",
+			      s->mirrors[m], label, ferr, s->mirrors[ord[k + 1]]);
+	}
+	snprintf(err, errsz, "%s%s", why.data ? why.data : "no mirror",
+		 failed > 1 ? " (every mirror failed)" : "");
+	xs_buf_free(&why);
+	return q;
 }
 
 static char *src_desc(const struct src *s)
@@ -362,14 +478,22 @@ static int verified_key(const char *data, size_t len, const char *keyring, char 
 	return q;
 }
 
-static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
+/* The InRelease of s from mirror m, verified; *remote is false when a
+ * failure was the cache's, not the mirror's. */
+static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct xs_http *h,
+			     bool *remote, char *err, size_t errsz)
 {
-	_cleanup_free_ char *url = dist_url(s, "InRelease");
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/dists/%s/InRelease", s->mirrors[m], s->suite) < 0)
+		FAIL(-ENOMEM, "out of memory");
+	*remote = true;
+	xs_release_free(&s->rel);
+	memset(&s->rel, 0, sizeof s->rel);
 	struct xs_buf body;
 	xs_buf_init(&body, MAX_INRELEASE);
 	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, &body };
 	struct xs_http_stats hs = { 0 };
-	int q = xs_http_get(r->http_index, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
+	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
 	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		xs_buf_free(&body);
@@ -385,6 +509,7 @@ static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t er
 	q = xs_store_meta_write(r->store, newname, body.data, body.len);
 	if (q < 0) {
 		xs_buf_free(&body);
+		*remote = false;
 		FAIL(q, "cannot write %s/meta/%s: %s", r->cache_dir, newname, strerror(-q));
 	}
 	xs_store_meta_path(r->store, newname, path, sizeof path);
@@ -471,6 +596,45 @@ static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t er
 	if (!hit && vkey[0])
 		xs_store_meta_write(r->store, vname, vkey, strlen(vkey));
 	xs_buf_free(&body);
+	return 0;
+}
+
+/* The InRelease of s from the first of its mirrors that gives one passing
+ * every check (signature, dates, suite, no rollback).  Only that one is
+ * trusted: every index and package is then checked against its hashes,
+ * whichever mirror serves it (as apt does with a mirror list). */
+static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
+{
+	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord);
+	int q = -ENOENT;
+	for (size_t k = 0; k < n; k++) {
+		size_t m = ord[k];
+		bool remote = true, last = k + 1 == n;
+		q = verify_release_at(r, s, m, last ? r->http_index : r->http_index_once, &remote, err,
+				      errsz);
+		if (q == 0) {
+			mirror_result(s, m, 0);
+			if (s->nmirrors > 1)
+				logf_(r, XS_LOG_INFO, "%s %s: InRelease from mirror %s", s->uri, s->suite,
+				      s->mirrors[m]);
+			break;
+		}
+		if (!remote)
+			return q;
+		mirror_result(s, m, q);
+		if (last) {
+			if (k) {
+				size_t l = strlen(err);
+				snprintf(err + l, errsz - l, " (and %zu mirror%s before it)", k,
+					 k > 1 ? "s" : "");
+			}
+			return q;
+		}
+		logf_(r, XS_LOG_WARN, "mirror %s failed for the InRelease of %s: %s; trying mirror %s",
+		      s->mirrors[m], s->suite, err, s->mirrors[ord[k + 1]]);
+	}
+	if (q < 0)
+		return q;
 	if (!list_has(s->rel.architectures, r->arch->deb)) {
 		struct xs_buf al;
 		xs_buf_init(&al, 4096);
@@ -533,23 +697,23 @@ static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release
 		FAIL(-EFBIG, "%s/dists/%s/%s: %llu bytes is over the %llu-byte limit for an index",
 		     s->uri, s->suite, f->path, (unsigned long long)f->size,
 		     (unsigned long long)MAX_INDEX_SIZE);
-	_cleanup_free_ char *plain = dist_url(s, f->path);
+	/* by hash when the Release says so, else (or when a mirror has no
+	 * by-hash copy) the plain path, as apt does */
+	char byhash[XS_MAX_PATH], plain[XS_MAX_PATH];
+	const char *slash = strrchr(f->path, '/');
+	int dl = slash ? (int)(slash - f->path) : 0;
+	snprintf(byhash, sizeof byhash, "dists/%s/%.*s%sby-hash/SHA256/%s", s->suite, dl, f->path,
+		 dl ? "/" : "", f->sha256);
+	snprintf(plain, sizeof plain, "dists/%s/%s", s->suite, f->path);
+	const char *rels[] = { byhash, plain };
+	size_t off = s->rel.acquire_by_hash ? 0 : 1;
 	uint64_t bytes = 0;
-	int q = -ENOENT;
-	if (s->rel.acquire_by_hash) {
-		char rel[XS_MAX_PATH];
-		const char *slash = strrchr(f->path, '/');
-		int dl = slash ? (int)(slash - f->path) : 0;
-		snprintf(rel, sizeof rel, "%.*s%sby-hash/SHA256/%s", dl, f->path, dl ? "/" : "",
-			 f->sha256);
-		_cleanup_free_ char *url = dist_url(s, rel);
-		q = fetch_object(r, r->http_index, url, f->sha256, f->size, f->path, false, &bytes, err, errsz);
-		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
-	}
-	if (q == -ENOENT) { /* no by-hash copy: the plain path, as apt does */
-		q = fetch_object(r, r->http_index, plain, f->sha256, f->size, f->path, false, &bytes, err, errsz);
-		__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
-	}
+	char served[XS_MAX_PATH + 512];
+	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, f->path, &bytes,
+			      served, sizeof served, err, errsz);
+	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
+	if (q == 0 && s->nmirrors > 1)
+		logf_(r, XS_LOG_INFO, "fetched %s from %s", f->path, served);
 	return q;
 }
 
@@ -1458,7 +1622,7 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	const struct src *s = &r->srcs[p->src];
+	struct src *s = &r->srcs[p->src];
 	char label[512];
 	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
 	struct xs_buf url;
@@ -1466,9 +1630,16 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	xs_buf_printf(&url, "%s/%s", s->uri, p->filename);
 	uint64_t t0 = xs_now_ns(), bytes = 0;
 	char ferr[1024] = "";
+	char served[XS_MAX_PATH + 512];
+	const char *rels[] = { p->filename };
 	int q = xs_store_has_object(r->store, p->sha256)
 			? 0
-			: fetch_object(r, r->http_deb, url.data, p->sha256, p->size, label, true, &bytes, ferr, sizeof ferr);
+			: fetch_mirrors(r, s, true, rels, 1, p->sha256, p->size, label, &bytes, served,
+					sizeof served, ferr, sizeof ferr);
+	if (q == 0 && bytes) { /* name the mirror that served it */
+		url.len = 0;
+		xs_buf_printf(&url, "%s", served);
+	}
 	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
@@ -1724,8 +1895,11 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		goto fail;
 	struct xs_buf d;
 	xs_buf_init(&d, 1 << 16);
-	for (size_t i = 0; i < r->nsrcs; i++)
-		xs_buf_printf(&d, "%s%s %s", i ? ", " : "", r->srcs[i].uri, r->srcs[i].suite);
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		for (size_t m = 0; m < r->srcs[i].nmirrors; m++)
+			xs_buf_printf(&d, "%s%s", m ? "|" : i ? ", " : "", r->srcs[i].mirrors[m]);
+		xs_buf_printf(&d, " %s", r->srcs[i].suite);
+	}
 	r->describe = xs_buf_steal(&d, NULL);
 
 	q = xs_mkdir_p(r->cache_dir, 0755);
@@ -1739,12 +1913,21 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	struct xs_http_opts ho;
 	xs_http_opts_default(&ho);
 	ho.progress = cfg->progress;
+	ho.proxy = cfg->proxy;
 	ho.total_timeout_s = 0; /* indexes: bounded by the stall detector */
 	q = xs_http_new(&ho, &r->http_index);
-	if (q == 0) {
-		ho.total_timeout_s = r->fetch_timeout_s;
+	ho.retries = 0;
+	if (q == 0)
+		q = xs_http_new(&ho, &r->http_index_once);
+	ho.total_timeout_s = r->fetch_timeout_s;
+	if (q == 0)
+		q = xs_http_new(&ho, &r->http_deb_once);
+	xs_http_opts_default(&ho);
+	ho.progress = cfg->progress;
+	ho.proxy = cfg->proxy;
+	ho.total_timeout_s = r->fetch_timeout_s;
+	if (q == 0)
 		q = xs_http_new(&ho, &r->http_deb);
-	}
 	if (q < 0) {
 		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
 		goto fail;
@@ -1795,7 +1978,8 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_unlock(&r->prefetch_lock);
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
-		free(s->uri), free(s->suite), free(s->keyring);
+		free(s->uri), free(s->suite), free(s->keyring), free(s->demoted_until);
+		free_list(s->mirrors);
 		free_list(s->components);
 		xs_release_free(&s->rel);
 		for (size_t k = 0; k < s->ncontents; k++)
@@ -1825,6 +2009,8 @@ void xs_repo_free(struct xs_repo *r)
 	xs_view_free(r->view);
 	xs_http_free(r->http_index);
 	xs_http_free(r->http_deb);
+	xs_http_free(r->http_index_once);
+	xs_http_free(r->http_deb_once);
 	if (r->store)
 		xs_store_close(r->store);
 	free(r->cache_dir);

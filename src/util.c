@@ -450,3 +450,17 @@ uint64_t xs_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+int xs_xdg_path(const char *var, const char *home_sub, const char *leaf, char *out,
+		size_t outsz)
+{
+	const char *x = getenv(var), *h = getenv("HOME");
+	int n;
+	if (x && *x == '/')
+		n = snprintf(out, outsz, "%s/%s", x, leaf);
+	else if (h && *h == '/')
+		n = snprintf(out, outsz, "%s/%s/%s", h, home_sub, leaf);
+	else
+		return -ENOENT;
+	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+}

@@ -53,7 +53,9 @@ typedef void (*xs_log_fn)(int level, const char *msg, void *ud);
 
 struct xs_repo_config {
 	const char *arch;	/* Debian name or alias */
-	const char *mirror;	/* NULL: host apt sources */
+	const char *mirror;	/* NULL: host apt sources; else a list of base
+				 * URLs (blank- or comma-separated), the
+				 * mirrors of one archive, tried in order */
 	const char *suite;	/* NULL: host codename */
 	const char *components; /* comma list, NULL: "main" */
 	const char *packages;	/* comma list of extra roots, may be NULL */
@@ -61,6 +63,8 @@ struct xs_repo_config {
 	const char *cache_dir;
 	const char *apt_root;	/* "/" unless testing */
 	const char *gpgv;	/* path of gpgv */
+	const char *proxy;	/* NULL: libcurl's http_proxy variables;
+				 * "": none at all */
 	bool allow_expired;
 	bool progress;		/* progress bars on a terminal */
 	int fetch_timeout_s;	/* bound on one package fetch */

@@ -119,6 +119,12 @@ int xs_hexval(char c);
  * in-memory tables; not for anything a mirror could exploit to collide. */
 uint64_t xs_hash_str(const char *s);
 
+/* A per-user directory of the XDG base directory spec: "$VAR/leaf" when
+ * the variable var holds an absolute path, else "$HOME/home_sub/leaf";
+ * -ENOENT when neither is set. */
+int xs_xdg_path(const char *var, const char *home_sub, const char *leaf, char *out,
+		size_t outsz);
+
 /* Human readable size ("2.3 MB"), into a caller buffer. */
 const char *xs_fmt_size(uint64_t bytes, char *out, size_t outsz);
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The man page and the README cannot drift from the code: every long option
 that `xsysroot --help` lists is documented in man/xsysroot.1 and the other
-way round, every command in the synopsis exists, and the README's test
-command is .ci/run."""
+way round, every command in the synopsis exists, the keys of the
+configuration files in man/xsysroot.conf.5 are those of the parser's table
+(xsysroot --help-config), and the README's test command is .ci/run."""
 
 import os
 import re
@@ -33,6 +34,20 @@ def main(t, h):
     t.ok(v.returncode == 0 and re.fullmatch(r'xsysroot \d+\.\d+\.\d+\n', v.stdout),
          'xsysroot --version prints a version', v.stdout)
     t.ok(v.stdout.split()[1] in man.split('\n', 1)[0], 'the man page names the same version')
+    # the configuration keys: the parser's table (--help-config) and
+    # man/xsysroot.conf.5 list the same
+    c = subprocess.run([xs, '--help-config'], capture_output=True, text=True)
+    table = re.findall(r'^  ([a-z][a-z-]*) ', c.stdout, re.M)
+    t.ok(c.returncode == 0 and len(table) >= 9, 'xsysroot --help-config lists the keys', c.stdout)
+    with open(os.path.join(src, 'man', 'xsysroot.conf.5')) as f:
+        conf5 = f.read()
+    keys = conf5.split('\n.SH KEYS\n', 1)[-1].split('\n.SH ', 1)[0]
+    man_keys = [k.replace('\\-', '-') for k in re.findall(r'^\.BI "([a-z][a-z\\-]*) = "', keys,
+                                                           re.M)]
+    t.eq(man_keys, table, 'man/xsysroot.conf.5 documents exactly the keys of the parser, '
+         'in its order')
+    t.ok(v.stdout.split()[1] in conf5.split('\n', 1)[0], 'xsysroot.conf.5 names the same version')
+    t.ok('.BR xsysroot.conf (5)' in man, 'xsysroot.1 refers to xsysroot.conf(5)')
     with open(os.path.join(src, 'README.md')) as f:
         readme = f.read()
     t.ok('\n    bash .ci/run\n' in readme, 'the README\'s test command is `bash .ci/run`')

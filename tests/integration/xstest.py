@@ -100,6 +100,8 @@ SANITIZER_RE = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSani
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
+    # no configuration file of this machine or user (an empty name: none)
+    env['XSYSROOT_CONFIG'] = ''
     env.update(extra)
     return env
 
@@ -879,10 +881,11 @@ class Harness:
         return argv + list(extra) + [arch, mnt]
 
     def start_mount(self, packages=None, cache_dir=None, mirror=None, suite=None,
-                    keyring=None, arch=ARCH, extra=(), timeout=180):
+                    keyring=None, arch=ARCH, extra=(), timeout=180, env=None):
         """Run `xsysroot mount` for Debian architecture ARCH (default suite: the
         fixture suite that carries it); returns the Mount whatever happened
-        (m.rc).  A mount that succeeded stays registered for cleanup."""
+        (m.rc).  A mount that succeeded stays registered for cleanup.  env:
+        the environment of xsysroot (default clean_env())."""
         if XSYSROOT is None or not os.access(XSYSROOT, os.X_OK):
             raise RuntimeError('xsysroot binary not found (set XSYSROOT): %r' % XSYSROOT)
         mnt = self.mktemp('mnt-')
@@ -896,7 +899,7 @@ class Harness:
             _ACTIVE.append(m)
         t0 = time.monotonic()
         m.t_start = time.time()
-        r = sh(argv, timeout=timeout)
+        r = sh(argv, timeout=timeout, env=env)
         m.t_end = time.time()
         m.seconds = time.monotonic() - t0
         m.rc, m.stdout, m.stderr = r.returncode, r.stdout, r.stderr
