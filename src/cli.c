@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -276,3 +278,26 @@ char *fmt_str(const char *fmt, ...)
 	return s;
 }
 
+
+/* sd_notify(3)'s READY=1, by hand: one datagram to the AF_UNIX socket named
+ * in $NOTIFY_SOCKET (a leading '@' is an abstract name). */
+void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = path ? strlen(path) : 0;
+	if (n < 2 || n >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@'))
+		return;
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	char msg[64];
+	int len = snprintf(msg, sizeof msg, "READY=1\nMAINPID=%ld", (long)getpid());
+	(void)sendto(fd, msg, (size_t)len, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
+	close(fd);
+	unsetenv("NOTIFY_SOCKET");
+}

@@ -96,6 +96,18 @@ char *fmt_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* s quoted for sh when it needs it (a fresh string). */
 char *sh_quote(const char *s);
 
+/* Tell a service manager that the mount is ready (sd_notify's READY=1 to
+ * $NOTIFY_SOCKET, without libsystemd); nothing when that is not set. */
+void notify_ready(void);
+
+/* The long options of mount (cmd_mount.c), which the mount helper form maps
+ * its -o options to. */
+extern const struct option mount_opts[];
+/* Whether a first argument that is no command is the source of the mount
+ * helper form ([TYPE#]ARCH): cmd_fstab.c. */
+bool mount_helper_form(const char *source);
+int cmd_mount_helper(int argc, char **argv);
+
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_env(int argc, char **argv);

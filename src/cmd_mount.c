@@ -43,7 +43,7 @@ int cmd_umount(int argc, char **argv)
 }
 
 
-static const struct option mount_opts[] = {
+const struct option mount_opts[] = {
 	XS_REPO_LONG_OPTIONS,
 	{ "fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
@@ -123,6 +123,7 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 		.max_threads = 64,
 		.log = log_cb,
 		.log_ud = &lg,
+		.ready = notify_ready,
 	};
 	/* in the background, messages go to the log file only */
 	lg.to_stderr = foreground;

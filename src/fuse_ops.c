@@ -332,6 +332,8 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err
 		snprintf(err, errsz, "cannot go into the background");
 		goto out_unmount;
 	}
+	if (o->ready)
+		o->ready();
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, (unsigned)(o->max_threads > 0 ? o->max_threads : 64));
 	fuse_loop_cfg_set_idle_threads(cfg, 8);

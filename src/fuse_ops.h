@@ -13,6 +13,7 @@ struct xs_mount_opts {
 	int max_threads;
 	xs_log_fn log;
 	void *log_ud;
+	void (*ready)(void); /* called once mounted (and daemonized), may be NULL */
 };
 
 /* Mount, daemonize unless foreground, serve until unmounted or signalled.

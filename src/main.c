@@ -10,6 +10,7 @@ static const char usage_text[] =
 	"       xsysroot umount MOUNTPOINT\n"
 	"       xsysroot env [--format sh|meson|cmake|cargo] MOUNTPOINT\n"
 	"       xsysroot ldd [REPOSITORY OPTIONS] ARCH FILE\n"
+	"       xsysroot [xsysroot#]ARCH MOUNTPOINT [-o OPTIONS]   (mount helper, fstab)\n"
 	"       xsysroot --help | --help-config | --version\n"
 	"\n"
 	"Present a verified, lazily fetched Debian sysroot for ARCH at MOUNTPOINT.\n"
@@ -59,6 +60,13 @@ static const char usage_text[] =
 	"would mean fetching them).  Exit status 0 when everything is found, 1 when\n"
 	"something is missing or FILE is not for ARCH.\n"
 	"\n"
+	"The mount helper form is what mount(8) runs for an fstab line such as\n"
+	"  arm64 /sysroot/arm64 fuse.xsysroot noauto,suite=bookworm,packages=hello:zlib1g 0 0\n"
+	"or for mount -t fuse.xsysroot ARCH MOUNTPOINT -o OPTIONS: each mount option\n"
+	"above is NAME=VALUE in OPTIONS (':' separates the items of a list, since\n"
+	"',' separates options), mount's own options (noauto, user, _netdev,\n"
+	"nofail, x-systemd.*) are ignored, and the rest are FUSE mount options.\n"
+	"\n"
 	"ARCH is a Debian architecture (arm64, armhf, armel, i386, amd64, ppc64el,\n"
 	"s390x, mips64el, riscv64, loong64) or an alias (aarch64, x86_64, ppc64le...).\n";
 
@@ -69,6 +77,10 @@ void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* /sbin/mount.fuse.xsysroot, a link to this program, run by mount(8) */
+	const char *base = strrchr(argv[0], '/');
+	if (!strncmp(base ? base + 1 : argv[0], "mount.", 6))
+		return cmd_mount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -94,6 +106,9 @@ int main(int argc, char **argv)
 		return cmd_env(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ldd"))
 		return cmd_ldd(argc - 1, argv + 1);
+	/* mount.fuse3 runs `xsysroot ARCH MOUNTPOINT -o OPTIONS` */
+	if (argc >= 3 && mount_helper_form(cmd))
+		return cmd_mount_helper(argc, argv);
 	fprintf(stderr, "xsysroot: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
