@@ -50,7 +50,14 @@ def main(t, h):
     xs = xstest.XSYSROOT
     usage = subprocess.run([xs, '--help'], capture_output=True, text=True).stdout
     commands = re.findall(r'(?m)^(?:Usage:)? +xsysroot ([a-z][a-z-]*)', usage)
-    help_opts = sorted(set(re.findall(r'(--[a-z][a-z-]+)', usage)) - {'--version'})
+    # the options of the program itself: the synopsis line "xsysroot --help | ..."
+    global_opts = re.findall(r'--[a-z][a-z-]+',
+                             ''.join(re.findall(r'(?m)^ +xsysroot (--.*)$', usage)))
+    help_opts = sorted(set(re.findall(r'(--[a-z][a-z-]+)', usage)) - set(global_opts))
+    t.ok('--help' in global_opts and '--version' in global_opts,
+         'the usage has a synopsis line of the program\'s own options', global_opts)
+    t.eq(sorted(complete(completion, xs, '--')), sorted(global_opts),
+         'xsysroot --<TAB> gives the options of the program itself')
     t.ok({'mount', 'umount', 'env', 'ldd'} <= set(commands), 'the usage lists the commands',
          commands)
 
