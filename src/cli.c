@@ -91,8 +91,18 @@ bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX])
 	case OPT_KEYRING: cfg->keyring = optarg; return true;
 	case OPT_CACHE_DIR: snprintf(cache_dir, PATH_MAX, "%s", optarg); return true;
 	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
+	case OPT_OFFLINE: cfg->offline = true; return true;
 	default: return false;
 	}
+}
+
+bool size_option(const char *opt, const char *arg, uint64_t *out)
+{
+	if (xs_parse_size(arg, out) == 0)
+		return true;
+	fprintf(stderr, "xsysroot: %s: '%s' is not a size (a number of bytes with an optional "
+			"K, M, G or T suffix)\n", opt, arg);
+	return false;
 }
 
 /* The cache directory (given, or this user's default), created, as an

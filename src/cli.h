@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xsysroot/repo.h"
 
@@ -24,6 +25,10 @@ enum {
 	OPT_LOG_FILE,
 	OPT_APT_ROOT,
 	OPT_BIND,
+	OPT_OFFLINE,
+	OPT_CACHE_MAX_SIZE,
+	OPT_MAX_SIZE,
+	OPT_JOBS,
 };
 
 
@@ -77,5 +82,12 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_ldd(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+
+/* A size option's value (xs_parse_size): true, or false after saying why
+ * on stderr. */
+bool size_option(const char *opt, const char *arg, uint64_t *out);
 
 #endif

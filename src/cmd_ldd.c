@@ -23,6 +23,7 @@
 
 static const struct option ldd_opts[] = {
 	XS_REPO_LONG_OPTIONS,
+	{ "offline", no_argument, NULL, OPT_OFFLINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
