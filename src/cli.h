@@ -55,6 +55,9 @@ struct logger {
 	const char *mountpoint;
 };
 void log_cb(int level, const char *msg, void *ud);
+/* Warnings and errors to stderr, nothing else (commands that are not a
+ * daemon). */
+void warn_log(int level, const char *msg, void *ud);
 
 /* fusermount3 -u [-z] MOUNTPOINT: 0 or -errno. */
 int run_fusermount(const char *mp, bool lazy);
@@ -63,6 +66,11 @@ bool mount_is_dead(const char *path);
 /* The file system type and source of the topmost mount at mp (a real
  * path): 0, or -ENOENT when mp is no mount point. */
 int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz);
+
+/* Call cb for every mount of /proc/self/mountinfo, in its order (paths
+ * unescaped); a negative return of cb stops and is returned. */
+int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source, void *ud),
+	       void *ud);
 
 void raise_nofile(void);
 /* The repository options: true when c was one (and cfg was set). */

@@ -28,14 +28,6 @@ static const struct option ldd_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void ldd_log(int level, const char *msg, void *ud)
-{
-	(void)ud;
-	if (level <= XS_LOG_WARN)
-		fprintf(stderr, "xsysroot: %s: %s\n", level <= XS_LOG_ERR ? "error" : "warning",
-			msg);
-}
-
 static void elf_describe(const struct xs_elf *e, char *out, size_t outsz)
 {
 	const char *m = xs_elf_machine_name(e->machine);
@@ -218,7 +210,7 @@ int cmd_ldd(int argc, char **argv)
 		return 1;
 	}
 	cfg.cache_dir = cd_abs;
-	cfg.log = ldd_log;
+	cfg.log = warn_log;
 	cfg.progress = isatty(2);
 	raise_nofile();
 	struct xs_repo *r = NULL;
