@@ -119,12 +119,15 @@ static int cache_gc(const char *dir, uint64_t max_size)
 	       (unsigned long long)g.evicted, xs_fmt_size(g.bytes_freed, a, sizeof a),
 	       xs_fmt_size(g.size_before, b, sizeof b), xs_fmt_size(g.size_after, c, sizeof c));
 	int rc = 0;
-	if (max_size != UINT64_MAX && g.size_after > max_size) {
+	if (max_size != UINT64_MAX && g.size_after > max_size && g.kept_leased) {
 		fprintf(stderr, "xsysroot: %s still holds %s, over %s: %llu packages over the bound "
 			"are in use by live mounts or commands\n", dir,
 			xs_fmt_size(g.size_after, a, sizeof a), xs_fmt_size(max_size, b, sizeof b),
 			(unsigned long long)g.kept_leased);
 		rc = 1;
+	} else if (max_size != UINT64_MAX && g.size_after > max_size) {
+		printf("%s holds %s, over %s: what is left is indexes and metadata, which gc keeps\n",
+		       dir, xs_fmt_size(g.size_after, a, sizeof a), xs_fmt_size(max_size, b, sizeof b));
 	}
 	xs_cache_gc_free(&g);
 	return rc;
