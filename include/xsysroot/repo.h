@@ -35,6 +35,14 @@
  * package's dependencies in the view are fetched in the background (at most
  * a few at once), since the program that needed it will load them next.
  *
+ * The cache is shared with gc (cachemgr.h): a repo holds a lease listing
+ * every package of its view and every generated file it serves for its
+ * whole life, opens the view and adds packages under the cache's shared
+ * lock, and records each package's last use when it enters the view or is
+ * fetched.  With a quota (cache_max_size) it evicts other packages after a
+ * download.  Offline, nothing goes to the network: the cached InRelease
+ * (checked as fetched ones are), indexes and packages only.
+ *
  * The core does not log; events (fetched, failed, refused) go to the log
  * callback with their full context.
  */
