@@ -519,7 +519,7 @@ static void scan_free(struct scan *sc)
 	memset(sc, 0, sizeof *sc);
 }
 
-static int scan_run(struct scan *sc, const char *dir)
+static int scan_run_(struct scan *sc, const char *dir)
 {
 	memset(sc, 0, sizeof *sc);
 	sc->dir = dir;
@@ -555,6 +555,15 @@ static int scan_run(struct scan *sc, const char *dir)
 	return 0;
 }
 
+/* Scan dir into sc; on failure sc is freed already. */
+static int scan_run(struct scan *sc, const char *dir)
+{
+	int q = scan_run_(sc, dir);
+	if (q < 0)
+		scan_free(sc);
+	return q;
+}
+
 /* Disk usage of a whole tree (not following symlinks). */
 static int du_cb(int dfd, const char *name, void *ud)
 {
@@ -584,10 +593,8 @@ int xs_cache_list(const char *dir, struct xs_cache_info *out)
 	memset(out, 0, sizeof *out);
 	struct scan sc;
 	int q = scan_run(&sc, dir);
-	if (q < 0) {
-		scan_free(&sc);
+	if (q < 0)
 		return q;
-	}
 	if (sc.npkgs)
 		qsort(sc.pkgs, sc.npkgs, sizeof *sc.pkgs, cmp_pkg);
 	out->pkgs = xs_xcalloc(sc.npkgs + 1, sizeof *out->pkgs);
@@ -664,10 +671,8 @@ int xs_cache_verify(const char *dir, void (*progress)(uint64_t, uint64_t, void *
 	memset(out, 0, sizeof *out);
 	struct scan sc;
 	int q = scan_run(&sc, dir);
-	if (q < 0) {
-		scan_free(&sc);
+	if (q < 0)
 		return q;
-	}
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < sc.nobjs; i++)
 		total += sc.objs[i].on_disk;
@@ -800,10 +805,8 @@ int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_g
 	uint64_t tmp_before = count_entries(dir, "tmp");
 	struct scan sc;
 	int q = scan_run(&sc, dir); /* opening the store purges tmp/ */
-	if (q < 0) {
-		scan_free(&sc);
+	if (q < 0)
 		return q;
-	}
 	uint64_t tmp_after = count_entries(dir, "tmp");
 	out->tmp_removed = tmp_before > tmp_after ? tmp_before - tmp_after : 0;
 	out->leases_removed = sc.leases_removed;

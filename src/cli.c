@@ -100,6 +100,18 @@ bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX])
 	case OPT_CACHE_DIR: snprintf(cache_dir, PATH_MAX, "%s", optarg); return true;
 	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
 	case OPT_OFFLINE: cfg->offline = true; return true;
+	case OPT_APT_ROOT: cfg->apt_root = optarg; return true;
+	case OPT_FETCH_TIMEOUT: {
+		char *end;
+		long v = strtol(optarg, &end, 10);
+		if (*end || v <= 0 || v > 86400) {
+			fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of seconds "
+					"(1-86400)\n", optarg);
+			exit(2);
+		}
+		cfg->fetch_timeout_s = (int)v;
+		return true;
+	}
 	default: return false;
 	}
 }

@@ -73,7 +73,8 @@ int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source,
 	       void *ud);
 
 void raise_nofile(void);
-/* The repository options: true when c was one (and cfg was set). */
+/* The repository options (and --fetch-timeout, --offline): true when c was
+ * one (and cfg was set); a bad --fetch-timeout value exits with status 2. */
 bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX]);
 /* The cache directory (given, or this user's default), created, as an
  * absolute path in abs; -1 after saying why on stderr. */

@@ -81,17 +81,6 @@ int cmd_fetch(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case OPT_FETCH_TIMEOUT: {
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 86400) {
-				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
-						"seconds (1-86400)\n", optarg);
-				return 2;
-			}
-			cfg.fetch_timeout_s = (int)v;
-			break;
-		}
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			if (!repo_option(c, &cfg, cache_dir)) {

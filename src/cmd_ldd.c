@@ -122,7 +122,6 @@ int cmd_ldd(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "h", ldd_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			if (!repo_option(c, &cfg, cache_dir)) {

@@ -69,19 +69,7 @@ int cmd_mount(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_FETCH_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 86400) {
-				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
-						"seconds (1-86400)\n", optarg);
-				return 2;
-			}
-			cfg.fetch_timeout_s = (int)v;
-			break;
-		}
 		case OPT_LOG_FILE: log_file = optarg; break;
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
 		case OPT_CACHE_MAX_SIZE:
 			if (!size_option("--cache-max-size", optarg, &cfg.cache_max_size))

@@ -18,7 +18,6 @@ import ctypes
 import errno
 import os
 import re
-import signal
 import sys
 import time
 
@@ -50,29 +49,6 @@ def xattr_errno(path, name, size):
     buf = ctypes.create_string_buffer(max(size, 1))
     n = libc.getxattr(path.encode(), name.encode(), buf if size else None, size)
     return n, (ctypes.get_errno() if n < 0 else 0), buf.raw[:max(n, 0)]
-
-
-def kill_daemon(m):
-    """SIGKILL the daemon and its auto_unmount helper (helper first, so that
-    the mount stays behind, dead)."""
-    pids = m.daemon_pids()
-
-    def comm(p):
-        try:
-            with open('/proc/%d/comm' % p) as f:
-                return f.read().strip()
-        except OSError:
-            return ''
-    pids.sort(key=lambda p: comm(p) == 'xsysroot')
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 10
-    while any(os.path.exists('/proc/%d' % p) and not xstest._is_zombie(p) for p in pids) \
-            and time.time() < deadline:
-        time.sleep(0.05)
 
 
 def main(t, h):
@@ -180,7 +156,7 @@ def main(t, h):
              'xsysroot status lists the mount', r.stdout + r.stderr)
 
         # d. a dead mount
-        kill_daemon(m)
+        xstest.kill_daemon(m)
         r = xstest.sh([xstest.XSYSROOT, 'status', m.path])
         t.ok(r.returncode == 1 and 'dead' in r.stdout and 'xsysroot umount' in r.stdout,
              'a mount whose daemon was killed is listed as dead (exit 1)', r.stdout + r.stderr)
