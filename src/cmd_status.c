@@ -123,7 +123,10 @@ static int status_cb(const char *mp, const char *fstype, const char *source, voi
 	}
 	char *text = read_status(mp);
 	if (!text) {
-		printf("%s: %s, live, no status: %s\n", mp, arch, strerror(errno));
+		printf("%s: %s, live, no status: %s\n", mp, arch,
+		       errno == ENOTSUP || errno == ENODATA ? "its daemon does not report one (an older "
+							      "xsysroot)"
+							    : strerror(errno));
 		return 0;
 	}
 	printf("%s: %s, live\n", mp, arch);

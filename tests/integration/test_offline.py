@@ -8,12 +8,15 @@
   c. a package of the view that fetch did not cache (offline, --packages
      hello,zlib1g): reading its file is EIO, and the daemon log names it;
   d. mount --offline on an empty cache fails at once with "no cached index"
-     and the command to run; ldd --offline works from the warm cache."""
+     and the command to run; ldd --offline works from the warm cache;
+  e. apt's Valid-Until rule holds offline: a cached InRelease that expired
+     since it was fetched is refused, unless --allow-expired."""
 
 import errno
 import os
 import shutil
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -102,6 +105,26 @@ def main(t, h):
     t.ok(m.rc == 1 and 'no cached index for' in m.stderr and 'xsysroot fetch' in m.stderr
          and not m.was_mounted,
          'mount --offline on an empty cache: a clear error naming what to run', m.stderr)
+
+    # e. Valid-Until, offline
+    v = h.repo.variant(os.path.join(h.mktemp('variant-'), 'repo'))
+    until = time.time() + 6
+    v.resign(date=time.time() - 60, valid_until=until)
+    vsrv = h.serve(v.out)
+    vcache = h.mktemp('vcache-')
+    r = xstest.sh([xstest.XSYSROOT, 'fetch'] + repo_args(h, vsrv, vcache) +
+                  ['--packages', 'hello', 'arm64'])
+    t.eq(r.returncode, 0, 'fetch from a repository whose Valid-Until is 6 s away')
+    time.sleep(max(0, until - time.time()) + 1.5)
+    vsrv.clear_log()
+    m = h.try_mount(packages=['hello'], cache_dir=vcache, mirror=vsrv.url, extra=['--offline'])
+    t.ok(m.rc == 1 and 'Valid-Until' in m.stderr and '--allow-expired' in m.stderr,
+         'offline, the cached InRelease that has expired since is refused', m.stderr)
+    with h.mount(packages=['hello'], cache_dir=vcache, mirror=vsrv.url,
+                 extra=['--offline', '--allow-expired']) as m:
+        t.eq(xstest.read_errno(m.p('usr/bin/hello'), 4)[0], b'\x7fELF',
+             '... and accepted with --allow-expired')
+    t.eq(vsrv.log(), [], 'neither made a request')
 
 
 xstest.run(main)

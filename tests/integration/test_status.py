@@ -151,8 +151,8 @@ def main(t, h):
                  and 'packages:    %d in the view' % len(closure) in r.stdout,
                  'xsysroot status MNT prints the mount, its counters and the error',
                  r.stdout + r.stderr)
-        r = xstest.sh([xstest.XSYSROOT, 'status'])
-        t.ok(r.returncode == 0 and m.path + ': arm64, live' in r.stdout,
+        r = xstest.sh([xstest.XSYSROOT, 'status'])   # other mounts of the host may be dead
+        t.ok(r.returncode in (0, 1) and m.path + ': arm64, live' in r.stdout,
              'xsysroot status lists the mount', r.stdout + r.stderr)
 
         # d. a dead mount
