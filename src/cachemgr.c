@@ -753,6 +753,20 @@ static int unlink_cb(int dfd, const char *name, void *ud)
 	return 0;
 }
 
+/* A temp file of meta/ (".NAME.RANDOM" of xs_store_meta_write, "NAME.tmp.RANDOM"
+ * of an index build) left by a killed process.  Writers hold the shared
+ * lock, which gc holds exclusively; the age is a second guard. */
+static int meta_tmp_cb(int dfd, const char *name, void *ud)
+{
+	uint64_t *n = ud;
+	struct stat st;
+	if ((name[0] == '.' || strstr(name, ".tmp.")) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_mtime < time(NULL) - 60 && unlinkat(dfd, name, 0) == 0)
+		(*n)++;
+	return 0;
+}
+
 static int cmp_lru(const void *a, const void *b)
 {
 	const struct pkgrec *x = *(struct pkgrec *const *)a, *y = *(struct pkgrec *const *)b;
@@ -811,8 +825,10 @@ int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_g
 	out->tmp_removed = tmp_before > tmp_after ? tmp_before - tmp_after : 0;
 	out->leases_removed = sc.leases_removed;
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
+	if (dfd >= 0) {
 		each_entry(dfd, "quarantine", unlink_cb, &out->quarantine_removed);
+		each_entry(dfd, "meta", meta_tmp_cb, &out->tmp_removed);
+	}
 	for (size_t i = 0; i < sc.nobjs; i++)
 		remove_object(&sc, &sc.objs[i], out);
 	if (max_size != UINT64_MAX) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[64];
@@ -158,6 +159,16 @@ int main(void)
 	CHECK(v.bad == 0 && v.broken == 1, "no bad object left; the manifest stays broken");
 	xs_cache_verify_free(&v);
 
+	/* a meta/ temp file a killed writer left, an hour old, and a fresh one */
+	char tpath[256];
+	snprintf(tpath, sizeof tpath, "%s/meta/.manifest-x.123456", root);
+	close(open(tpath, O_WRONLY | O_CREAT, 0644));
+	struct timespec old_ts[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	utimensat(AT_FDCWD, tpath, old_ts, 0);
+	char fresh[256];
+	snprintf(fresh, sizeof fresh, "%s/meta/contents-x.idx.tmp.abcdef", root);
+	close(open(fresh, O_WRONLY | O_CREAT, 0644));
+
 	/* gc without a bound: the stray object and quarantine go */
 	struct xs_cache_gc g;
 	CHECK_INT(xs_cache_gc(root, UINT64_MAX, true, &g), 0, "gc");
@@ -165,6 +176,10 @@ int main(void)
 	CHECK(!obj_exists(stray), "the stray object is gone");
 	CHECK(g.quarantine_removed >= 1, "quarantine emptied");
 	CHECK_INT(g.evicted, 0, "nothing evicted without a bound");
+	CHECK(access(tpath, F_OK) < 0 && access(fresh, F_OK) == 0,
+	      "an old meta/ temp file removed, a fresh one kept");
+	CHECK_INT(g.tmp_removed, 1, "counted as a temporary file");
+	unlink(fresh);
 	xs_cache_gc_free(&g);
 
 	/* a live lease protects midpkg; a bound evicts the oldest first */
