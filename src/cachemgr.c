@@ -199,6 +199,7 @@ struct scan {
 	char **leased_pkgs;
 	size_t nleased, capleased;
 	uint64_t leases, leases_removed;
+	bool collect; /* gc: remove the leases of dead processes */
 };
 
 static uint64_t du_of(const struct stat *st)
@@ -454,7 +455,7 @@ static int lease_cb(int dfd, const char *name, void *ud)
 		return 0;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
 		/* nobody holds it: its process is gone */
-		if (unlinkat(dfd, name, 0) == 0)
+		if (sc->collect && unlinkat(dfd, name, 0) == 0)
 			sc->leases_removed++;
 		close(fd);
 		return 0;
@@ -519,10 +520,11 @@ static void scan_free(struct scan *sc)
 	memset(sc, 0, sizeof *sc);
 }
 
-static int scan_run_(struct scan *sc, const char *dir)
+static int scan_run_(struct scan *sc, const char *dir, bool collect)
 {
 	memset(sc, 0, sizeof *sc);
 	sc->dir = dir;
+	sc->collect = collect;
 	int q = xs_store_open(dir, &sc->store);
 	if (q < 0)
 		return q;
@@ -556,9 +558,9 @@ static int scan_run_(struct scan *sc, const char *dir)
 }
 
 /* Scan dir into sc; on failure sc is freed already. */
-static int scan_run(struct scan *sc, const char *dir)
+static int scan_run(struct scan *sc, const char *dir, bool collect)
 {
-	int q = scan_run_(sc, dir);
+	int q = scan_run_(sc, dir, collect);
 	if (q < 0)
 		scan_free(sc);
 	return q;
@@ -592,7 +594,7 @@ int xs_cache_list(const char *dir, struct xs_cache_info *out)
 {
 	memset(out, 0, sizeof *out);
 	struct scan sc;
-	int q = scan_run(&sc, dir);
+	int q = scan_run(&sc, dir, false);
 	if (q < 0)
 		return q;
 	if (sc.npkgs)
@@ -670,7 +672,7 @@ int xs_cache_verify(const char *dir, void (*progress)(uint64_t, uint64_t, void *
 {
 	memset(out, 0, sizeof *out);
 	struct scan sc;
-	int q = scan_run(&sc, dir);
+	int q = scan_run(&sc, dir, false);
 	if (q < 0)
 		return q;
 	uint64_t total = 0, done = 0;
@@ -818,7 +820,7 @@ int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_g
 	out->size_before = dir_du(dir);
 	uint64_t tmp_before = count_entries(dir, "tmp");
 	struct scan sc;
-	int q = scan_run(&sc, dir); /* opening the store purges tmp/ */
+	int q = scan_run(&sc, dir, true); /* opening the store purges tmp/ */
 	if (q < 0)
 		return q;
 	uint64_t tmp_after = count_entries(dir, "tmp");
