@@ -114,7 +114,13 @@ def main(t, h):
         t.ok(n < 0 and err == errno.ENODATA, 'the root (no package) has no package attribute')
 
         # c. counters and a failed fetch
-        time.sleep(1)   # let background prefetches of hello's libraries end
+        # let the background prefetches of hello's libraries end
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            time.sleep(0.5)
+            if one(status_kv(m.path)[1], 'in_flight') == '0':
+                break
+        h.server.wait_idle()
         # a package of the view that nothing has fetched yet
         got = {os.path.basename(e['path']) for e in xstest.deb_gets(h.server.log())}
         victim = None
