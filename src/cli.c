@@ -44,6 +44,14 @@ void log_cb(int level, const char *msg, void *ud)
 			level <= XS_LOG_WARN ? ": " : "", msg);
 }
 
+void warn_log(int level, const char *msg, void *ud)
+{
+	(void)ud;
+	if (level <= XS_LOG_WARN)
+		fprintf(stderr, "xsysroot: %s: %s\n", level <= XS_LOG_ERR ? "error" : "warning",
+			msg);
+}
+
 /* ---- helpers ---------------------------------------------------------- */
 
 int run_fusermount(const char *mp, bool lazy)
@@ -102,6 +110,19 @@ bool repo_option(int c, struct repo_opts *o)
 	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
 	case OPT_PROXY: cfg->proxy = optarg; return true;
 	case OPT_CONFIG: o->config = optarg; return true;
+	case OPT_OFFLINE: cfg->offline = true; return true;
+	case OPT_APT_ROOT: cfg->apt_root = optarg; return true;
+	case OPT_FETCH_TIMEOUT: {
+		char *end;
+		long v = strtol(optarg, &end, 10);
+		if (*end || v <= 0 || v > 86400) {
+			fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of seconds "
+					"(1-86400)\n", optarg);
+			exit(2);
+		}
+		cfg->fetch_timeout_s = (int)v;
+		return true;
+	}
 	default: return false;
 	}
 }
@@ -139,6 +160,8 @@ int repo_configure(struct repo_opts *o)
 	if (!cfg->fetch_timeout_s)
 		cfg->fetch_timeout_s = s.fetch_timeout_s;
 	o->quota = s.quota;
+	if (!cfg->cache_max_size)
+		cfg->cache_max_size = s.quota; /* --cache-max-size wins */
 	return 0;
 }
 
@@ -157,6 +180,15 @@ void config_help(FILE *f)
 		   "section [arch NAME]; see xsysroot.conf(5)):\n", XS_CONFIG_SYSTEM_PATH);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-14s %-7s %s\n", k[i].name, k[i].arg, k[i].help);
+}
+
+bool size_option(const char *opt, const char *arg, uint64_t *out)
+{
+	if (xs_parse_size(arg, out) == 0)
+		return true;
+	fprintf(stderr, "xsysroot: %s: '%s' is not a size (a number of bytes with an optional "
+			"K, M, G or T suffix)\n", opt, arg);
+	return false;
 }
 
 /* The cache directory (given, or this user's default), created, as an
@@ -191,17 +223,16 @@ static void mountinfo_unescape(char *s)
 	*o = 0;
 }
 
-/* The file system type and source of the topmost mount at mp (a real
- * path): 0, or -ENOENT when mp is no mount point. */
-int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz)
+int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source, void *ud),
+	       void *ud)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return -errno;
 	char *line = NULL;
 	size_t cap = 0;
-	int q = -ENOENT;
-	while (getline(&line, &cap, f) > 0) {
+	int q = 0;
+	while (q == 0 && getline(&line, &cap, f) > 0) {
 		/* id parent maj:min root MOUNTPOINT options [optional...] - TYPE SOURCE super */
 		char *save = NULL, *fields[64];
 		size_t n = 0;
@@ -214,16 +245,39 @@ int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t
 		if (n < 5 || sep + 2 >= n)
 			continue;
 		mountinfo_unescape(fields[4]);
-		if (strcmp(fields[4], mp))
-			continue;
 		mountinfo_unescape(fields[sep + 2]);
-		snprintf(fstype, ftsz, "%s", fields[sep + 1]);
-		snprintf(source, srcsz, "%s", fields[sep + 2]);
-		q = 0; /* keep reading: a later line is mounted over it */
+		q = cb(fields[4], fields[sep + 1], fields[sep + 2], ud);
 	}
 	free(line);
 	fclose(f);
-	return q;
+	return q < 0 ? q : 0;
+}
+
+struct source_ctx {
+	const char *mp;
+	char *fstype, *source;
+	size_t ftsz, srcsz;
+	bool found;
+};
+
+static int source_cb(const char *mp, const char *fstype, const char *source, void *ud)
+{
+	struct source_ctx *c = ud;
+	if (strcmp(mp, c->mp))
+		return 0;
+	snprintf(c->fstype, c->ftsz, "%s", fstype);
+	snprintf(c->source, c->srcsz, "%s", source);
+	c->found = true; /* keep reading: a later line is mounted over it */
+	return 0;
+}
+
+/* The file system type and source of the topmost mount at mp (a real
+ * path): 0, or -ENOENT when mp is no mount point. */
+int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz)
+{
+	struct source_ctx c = { mp, fstype, source, ftsz, srcsz, false };
+	int q = mount_list(source_cb, &c);
+	return q < 0 ? q : c.found ? 0 : -ENOENT;
 }
 
 /* The program name if it is in PATH, else NULL. */

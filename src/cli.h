@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xsysroot/config.h"
 #include "xsysroot/repo.h"
@@ -27,6 +28,10 @@ enum {
 	OPT_BIND,
 	OPT_PROXY,
 	OPT_CONFIG,
+	OPT_OFFLINE,
+	OPT_CACHE_MAX_SIZE,
+	OPT_MAX_SIZE,
+	OPT_JOBS,
 };
 
 
@@ -55,6 +60,9 @@ struct logger {
 	const char *mountpoint;
 };
 void log_cb(int level, const char *msg, void *ud);
+/* Warnings and errors to stderr, nothing else (commands that are not a
+ * daemon). */
+void warn_log(int level, const char *msg, void *ud);
 
 /* fusermount3 -u [-z] MOUNTPOINT: 0 or -errno. */
 int run_fusermount(const char *mp, bool lazy);
@@ -63,6 +71,11 @@ bool mount_is_dead(const char *path);
 /* The file system type and source of the topmost mount at mp (a real
  * path): 0, or -ENOENT when mp is no mount point. */
 int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz);
+
+/* Call cb for every mount of /proc/self/mountinfo, in its order (paths
+ * unescaped); a negative return of cb stops and is returned. */
+int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source, void *ud),
+	       void *ud);
 
 void raise_nofile(void);
 /* What the repository options collect; repo_configure then fills what the
@@ -75,7 +88,8 @@ struct repo_opts {
 	struct xs_config conf;	/* the files read (owned) */
 	uint64_t quota;		/* bytes, from the files; 0: none */
 };
-/* The repository options: true when c was one (and o was set). */
+/* The repository options (and --fetch-timeout, --offline): true when c was
+ * one (and o was set); a bad --fetch-timeout value exits with status 2. */
 bool repo_option(int c, struct repo_opts *o);
 /* Read the configuration files (--config FILE, else $XSYSROOT_CONFIG, else
  * /etc/xsysroot.conf then the user's file) and fill from them, for the
@@ -112,5 +126,12 @@ int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_ldd(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+
+/* A size option's value (xs_parse_size): true, or false after saying why
+ * on stderr. */
+bool size_option(const char *opt, const char *arg, uint64_t *out);
 
 #endif

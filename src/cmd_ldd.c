@@ -23,17 +23,10 @@
 
 static const struct option ldd_opts[] = {
 	XS_REPO_LONG_OPTIONS,
+	{ "offline", no_argument, NULL, OPT_OFFLINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static void ldd_log(int level, const char *msg, void *ud)
-{
-	(void)ud;
-	if (level <= XS_LOG_WARN)
-		fprintf(stderr, "xsysroot: %s: %s\n", level <= XS_LOG_ERR ? "error" : "warning",
-			msg);
-}
 
 static void elf_describe(const struct xs_elf *e, char *out, size_t outsz)
 {
@@ -140,7 +133,6 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 	int c;
 	while ((c = getopt_long(argc, argv, "h", ldd_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_APT_ROOT: cfgp->apt_root = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			if (!repo_option(c, ro)) {
@@ -230,7 +222,7 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 		return 1;
 	}
 	cfgp->cache_dir = cd_abs;
-	cfgp->log = ldd_log;
+	cfgp->log = warn_log;
 	cfgp->progress = isatty(2);
 	raise_nofile();
 	struct xs_repo *r = NULL;

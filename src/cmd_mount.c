@@ -48,6 +48,8 @@ const struct option mount_opts[] = {
 	{ "fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT },
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "offline", no_argument, NULL, OPT_OFFLINE },
+	{ "cache-max-size", required_argument, NULL, OPT_CACHE_MAX_SIZE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -114,6 +116,7 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 		 xs_repo_arch(repo)->deb, xs_repo_npkgs(repo), xs_repo_describe(repo),
 		 (xs_now_ns() - t0) / 1e9, xs_fmt_size(rs.index_bytes, sz, sizeof sz));
 	log_cb(XS_LOG_INFO, msg, &(struct logger){ lg.fd, debug, debug, mp });
+	xs_repo_trim(repo, false);
 
 	struct xs_mount_opts mo = {
 		.mountpoint = mp,
@@ -153,20 +156,12 @@ int cmd_mount(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_FETCH_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 86400) {
-				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
-						"seconds (1-86400)\n", optarg);
-				goto out;
-			}
-			cfg.fetch_timeout_s = (int)v;
-			break;
-		}
 		case OPT_LOG_FILE: log_file = optarg; break;
-		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
+		case OPT_CACHE_MAX_SIZE:
+			if (!size_option("--cache-max-size", optarg, &cfg.cache_max_size))
+				goto out;
+			break;
 		case 'f': foreground = true; break;
 		case 'd': debug = foreground = true; break;
 		case 'o': fuse_opts = optarg; break;

@@ -11,7 +11,22 @@
  * object, whose SHA-256 the view checks when it first opens it: a damaged
  * object fails the read with EIO (logged with the file's path), never serves
  * wrong bytes.  open/opendir reply ENOSYS so that the kernel stops sending
- * them (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT). */
+ * them (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT).
+ *
+ * Extended attributes, read-only, computed on demand (nothing is stored):
+ *   user.xsysroot.status   on the root: xs_repo_status's "key=value" lines
+ *                          (what `xsysroot status` prints);
+ *   user.xsysroot.package  on every node a package provides: its name,
+ *   user.xsysroot.version  and version (known before it is fetched);
+ *   user.xsysroot.sha256   on every regular file whose content is known:
+ *                          the SHA-256 of that content.  A pending file
+ *                          (its package not fetched yet) has none, ENODATA:
+ *                          getxattr never goes to the network.  In practice
+ *                          every file a program can name was fetched by its
+ *                          lookup.  Generated files (ld.so.cache ...) have a
+ *                          digest but no package; --bind files have neither.
+ * Any other name is ENODATA; a size-0 probe gets the size; a short buffer
+ * ERANGE. */
 #define FUSE_USE_VERSION 314
 #include "fuse_ops.h"
 
@@ -29,6 +44,7 @@
 #define TIMEOUT 86400.0
 #define VOLATILE_TIMEOUT 1.0 /* --bind directories and what follows them */
 #define MAX_READ (1u << 20)
+#define XATTR_PREFIX "user.xsysroot."
 
 struct fs {
 	struct xs_repo *repo;
@@ -173,6 +189,10 @@ static void log_read_error(struct fs *fs, fuse_ino_t ino, int err)
 	if (xs_view_getattr(fs->view, ino, &a) == 0 && a.pkg >= 0 &&
 	    xs_repo_pkg(fs->repo, (size_t)a.pkg, &p) == 0 && p.name)
 		snprintf(pkg, sizeof pkg, " (%s %s)", p.name, p.version ? p.version : "");
+	char note[XS_MAX_PATH + 600];
+	snprintf(note, sizeof note, "read of '/%s'%s: %s", path, pkg,
+		 err == -EBADMSG ? "cached content damaged (quarantined)" : strerror(-err));
+	xs_repo_note_error(fs->repo, note);
 	if (err == -EBADMSG)
 		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: its cached content does not match its "
 		       "SHA-256: moved to quarantine/ (the read fails with EIO; the next mount "
@@ -258,6 +278,80 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(d.buf);
 }
 
+/* The value of extended attribute name of ino into b: 0, or -ENODATA. */
+static int do_getxattr(struct fs *fs, fuse_ino_t ino, const char *name, struct xs_buf *b)
+{
+	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+		return -ENODATA;
+	const char *key = name + strlen(XATTR_PREFIX);
+	if (!strcmp(key, "status"))
+		return ino == FUSE_ROOT_ID ? xs_repo_status(fs->repo, b) : -ENODATA;
+	if (!strcmp(key, "sha256")) {
+		char sha[65];
+		int r = xs_view_digest(fs->view, ino, sha);
+		return r < 0 ? -ENODATA : xs_buf_append(b, sha, 64);
+	}
+	bool want_pkg = !strcmp(key, "package");
+	if (!want_pkg && strcmp(key, "version"))
+		return -ENODATA;
+	struct xs_vattr a;
+	struct xs_repo_pkg p = { 0 };
+	if (xs_view_getattr(fs->view, ino, &a) < 0 || a.pkg < 0 ||
+	    xs_repo_pkg(fs->repo, (size_t)a.pkg, &p) < 0)
+		return -ENODATA;
+	const char *v = want_pkg ? p.name : p.version;
+	return xs_buf_append(b, v, strlen(v));
+}
+
+/* The names of ino's extended attributes, each NUL-terminated, into b. */
+static int do_listxattr(struct fs *fs, fuse_ino_t ino, struct xs_buf *b)
+{
+	static const char *const keys[] = { "status", "package", "version", "sha256" };
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < XS_ARRAY_SIZE(keys); i++) {
+		char name[64];
+		struct xs_buf v;
+		xs_buf_init(&v, 1 << 20);
+		snprintf(name, sizeof name, XATTR_PREFIX "%s", keys[i]);
+		if (do_getxattr(fs, ino, name, &v) == 0)
+			r = xs_buf_append(b, name, strlen(name) + 1);
+		xs_buf_free(&v);
+	}
+	return r;
+}
+
+/* Reply once to a getxattr/listxattr: the size for a probe, ERANGE when
+ * the caller's buffer is too small, else the bytes. */
+static void reply_xattr(fuse_req_t req, int r, const struct xs_buf *b, size_t size)
+{
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, b->len);
+	else if (b->len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, b->data ? b->data : "", b->len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	int r = do_getxattr(fs_of(req), ino, name, &b);
+	reply_xattr(req, r, &b, size);
+	xs_buf_free(&b);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	int r = do_listxattr(fs_of(req), ino, &b);
+	reply_xattr(req, r, &b, size);
+	xs_buf_free(&b);
+}
+
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	(void)ino;
@@ -295,6 +389,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 };
 
 int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err,

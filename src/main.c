@@ -9,9 +9,11 @@ static const char usage_text[] =
 	"Usage: xsysroot mount [OPTIONS] ARCH MOUNTPOINT\n"
 	"       xsysroot umount MOUNTPOINT\n"
 	"       xsysroot env [--format sh|meson|cmake|cargo] MOUNTPOINT\n"
-	"       xsysroot ldd [REPOSITORY OPTIONS] ARCH FILE\n"
-	"       xsysroot [xsysroot#]ARCH MOUNTPOINT [-o OPTIONS]   (mount helper, fstab)\n"
-	"       xsysroot --help | --help-config | --version\n"
+	"       xsysroot ldd [REPOSITORY OPTIONS] [--offline] ARCH FILE\n"
+	"       xsysroot status [MOUNTPOINT]\n"
+	"       xsysroot fetch [REPOSITORY OPTIONS] [--jobs N] ARCH\n"
+	"       xsysroot cache list|verify|gc [--max-size SIZE] [--cache-dir DIR]\n"
+	"       xsysroot --help | --version\n"
 	"\n"
 	"Present a verified, lazily fetched Debian sysroot for ARCH at MOUNTPOINT.\n"
 	"\n"
@@ -41,6 +43,12 @@ static const char usage_text[] =
 	"      --log-file FILE       daemon log (default: CACHEDIR/daemon.log)\n"
 	"      --bind HOSTDIR:/PATH  overlay a host directory read-only at PATH\n"
 	"                            (repeatable); its libraries join ld.so.cache\n"
+	"      --offline             no network: only what the cache holds (the last\n"
+	"                            verified InRelease, indexes and packages, see\n"
+	"                            fetch); a file whose package is not cached\n"
+	"                            fails with EIO (also for ldd)\n"
+	"      --cache-max-size SIZE evict least recently used packages no live mount\n"
+	"                            uses when the cache grows past SIZE (K, M, G, T)\n"
 	"  -f, --foreground          stay in the foreground\n"
 	"  -d, --debug               debug messages (implies --foreground)\n"
 	"  -o OPTIONS                extra FUSE mount options\n"
@@ -59,6 +67,22 @@ static const char usage_text[] =
 	"archive to add.  Only FILE's own needs are listed, not its libraries' (that\n"
 	"would mean fetching them).  Exit status 0 when everything is found, 1 when\n"
 	"something is missing or FILE is not for ARCH.\n"
+	"\n"
+	"status lists the xsysroot mounts (or MOUNTPOINT's) with their daemon's\n"
+	"counters and recent errors, read from the user.xsysroot.status extended\n"
+	"attribute of the mount's root; a mount whose daemon died is shown dead.\n"
+	"Every file of a mount has the extended attributes user.xsysroot.package,\n"
+	"user.xsysroot.version and user.xsysroot.sha256.\n"
+	"\n"
+	"fetch resolves the view mount would present and fetches and unpacks every\n"
+	"package of it into the cache, for a later mount --offline.\n"
+	"      --jobs N              packages fetched at once (default: 4)\n"
+	"\n"
+	"cache list shows the cached packages and indexes; cache verify re-hashes\n"
+	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
+	"removes unreferenced objects, leftovers and quarantine, and evicts least\n"
+	"recently used packages that no live mount uses down to --max-size.\n"
+	"      --max-size SIZE       bound for cache gc (K, M, G, T suffixes)\n"
 	"\n"
 	"The mount helper form is what mount(8) runs for an fstab line such as\n"
 	"  arm64 /sysroot/arm64 fuse.xsysroot noauto,suite=bookworm,packages=hello:zlib1g 0 0\n"
@@ -106,6 +130,12 @@ int main(int argc, char **argv)
 		return cmd_env(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ldd"))
 		return cmd_ldd(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fetch"))
+		return cmd_fetch(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cache"))
+		return cmd_cache(argc - 1, argv + 1);
 	/* mount.fuse3 runs `xsysroot ARCH MOUNTPOINT -o OPTIONS` */
 	if (argc >= 3 && mount_helper_form(cmd))
 		return cmd_mount_helper(argc, argv);

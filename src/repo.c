@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "xsysroot/aptsrc.h"
+#include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
@@ -115,6 +116,18 @@ struct xs_repo {
 	char *describe;
 	/* statistics, updated atomically */
 	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
+	uint64_t evicted;
+	bool offline;
+	uint64_t quota;		  /* bytes, 0: none */
+	bool ready;		  /* xs_repo_open has returned (the quota may run) */
+	struct xs_lease *lease;	  /* what gc must leave alone while we live */
+	/* err_lock guards the ring of recent errors; taken alone */
+	pthread_mutex_t err_lock;
+	struct {
+		int64_t when;
+		char msg[512];
+	} errors[XS_REPO_MAX_ERRORS];
+	size_t nerrors, error_head;
 };
 
 static void logf_(struct xs_repo *r, int level, const char *fmt, ...)
@@ -478,6 +491,38 @@ static int verified_key(const char *data, size_t len, const char *keyring, char 
 	return q;
 }
 
+/* The error for something --offline needs and the cache lacks. */
+static int offline_missing(struct xs_repo *r, const struct src *s, const char *what, char *err,
+			   size_t errsz)
+{
+	FAIL(-ENOENT, "no cached index for %s %s from %s (%s): run 'xsysroot fetch --mirror %s "
+		      "--suite %s %s' first (--offline uses the cache only)",
+	     s->suite, r->arch->deb, s->uri, what, s->uri, s->suite, r->arch->deb);
+}
+
+/* The InRelease of s: from the mirror, or offline the last one verified. */
+static int get_inrelease(struct xs_repo *r, struct src *s, struct xs_http *h, const char *url,
+			 const char *name, struct xs_buf *body, char *err, size_t errsz)
+{
+	if (r->offline) {
+		char *data = NULL;
+		size_t len = 0;
+		if (xs_store_meta_read(r->store, name, MAX_INRELEASE, &data, &len) < 0)
+			return offline_missing(r, s, "InRelease", err, errsz);
+		int q = xs_buf_append(body, data, len);
+		free(data);
+		return q;
+	}
+	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, body };
+	struct xs_http_stats hs = { 0 };
+	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
+	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
+	if (q == -ENOENT)
+		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
+			"(check --mirror and --suite)", url, s->suite);
+	return q;
+}
+
 /* The InRelease of s from mirror m, verified; *remote is false when a
  * failure was the cache's, not the mirror's. */
 static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct xs_http *h,
@@ -491,19 +536,13 @@ static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct 
 	memset(&s->rel, 0, sizeof s->rel);
 	struct xs_buf body;
 	xs_buf_init(&body, MAX_INRELEASE);
-	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, &body };
-	struct xs_http_stats hs = { 0 };
-	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
-	if (q < 0) {
-		xs_buf_free(&body);
-		if (q == -ENOENT)
-			FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
-				"(check --mirror and --suite)", url, s->suite);
-		return q;
-	}
 	char name[128], path[XS_MAX_PATH];
 	src_key(s, "inrelease", name, sizeof name);
+	int q = get_inrelease(r, s, h, url, name, &body, err, errsz);
+	if (q < 0) {
+		xs_buf_free(&body);
+		return q;
+	}
 	char newname[160];
 	snprintf(newname, sizeof newname, "%s.new", name);
 	q = xs_store_meta_write(r->store, newname, body.data, body.len);
@@ -693,6 +732,8 @@ static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release
 		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
+	if (r->offline)
+		return offline_missing(r, s, f->path, err, errsz);
 	if (f->size > MAX_INDEX_SIZE)
 		FAIL(-EFBIG, "%s/dists/%s/%s: %llu bytes is over the %llu-byte limit for an index",
 		     s->uri, s->suite, f->path, (unsigned long long)f->size,
@@ -1173,7 +1214,13 @@ static int add_synthetic(struct xs_repo *r, const char *path, const void *p, siz
 			 char *err, size_t errsz)
 {
 	char sha[65];
+	/* held until the lease names it: gc would see an unreferenced object */
+	int hold = xs_cache_hold(r->cache_dir);
 	int q = store_bytes(r, p, n, sha);
+	if (q == 0)
+		q = xs_lease_add(r->lease, "obj", sha);
+	if (hold >= 0)
+		close(hold);
 	if (q == 0)
 		q = xs_view_add_file(r->view, path, sha, n, 0644);
 	if (q < 0)
@@ -1297,6 +1344,11 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 		logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
 		      p->version);
 		int q = xs_repo_fetch(r, i, err, errsz);
+		if (q < 0 && r->offline) {
+			/* its paths are unknown: the view lacks them until a fetch */
+			logf_(r, XS_LOG_WARN, "%s", err);
+			continue;
+		}
 		if (q < 0)
 			return q;
 	}
@@ -1463,6 +1515,7 @@ static int add_package(struct xs_repo *r, const char *name, const char *vpath)
 		fill_vpkg(p, v[0], v[1], v[2], v[6], v[5], size, (int)src);
 		pthread_mutex_init(&p->m, NULL);
 		pthread_cond_init(&p->cv, NULL);
+		xs_lease_add(r->lease, "pkg", p->sha256);
 		__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
 		/* its paths, as build_view adds them */
 		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
@@ -1610,21 +1663,39 @@ static bool manifest_cached(struct xs_repo *r, size_t i)
 	struct vpkg *p = &r->pkgs[i];
 	if (apply_cached_manifest(r, i) < 0)
 		return false;
+	xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
 	p->state = P_READY;
 	__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 	return true;
 }
 
+static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz);
+
+/* Under the cache's shared lock: gc waits until the objects are named by a
+ * manifest. */
 static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+{
+	int hold = xs_cache_hold(r->cache_dir);
+	int q = do_fetch_held(r, i, err, errsz);
+	if (hold >= 0)
+		close(hold);
+	return q;
+}
+
+static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 {
 	struct vpkg *p = &r->pkgs[i];
 	if (apply_cached_manifest(r, i) == 0) {
+		xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
 		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	struct src *s = &r->srcs[p->src];
 	char label[512];
 	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
+	if (r->offline && !xs_store_has_object(r->store, p->sha256))
+		FAIL(-ENOENT, "'%s' is not in the cache %s and the mount is offline: run "
+			      "'xsysroot fetch --packages %s ...' first", label, r->cache_dir, p->name);
 	struct xs_buf url;
 	xs_buf_init(&url, 1 << 16);
 	xs_buf_printf(&url, "%s/%s", s->uri, p->filename);
@@ -1675,6 +1746,8 @@ static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		q = xs_manifest_serialize(&m, &data, &len);
 	if (q == 0)
 		q = xs_store_meta_write(r->store, name, data, len);
+	if (q == 0)
+		xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
 	free(data);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to record '%s' in %s: %s", label, r->cache_dir,
@@ -1812,11 +1885,17 @@ static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, si
 
 	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
 	char ferr[1536] = "";
+	uint64_t fetched = __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED);
 	int q = do_fetch(r, i, ferr, sizeof ferr);
 	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
 	if (q < 0) {
 		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
 		snprintf(err, errsz, "%s", ferr);
+		if (!background)
+			xs_repo_note_error(r, ferr);
+	} else if (r->quota && __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) &&
+		   __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED) != fetched) {
+		xs_repo_trim(r, false); /* skipped while other fetches run */
 	}
 
 	pthread_mutex_lock(&p->m);
@@ -1883,11 +1962,15 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->now = cfg->now ? cfg->now : (int64_t)time(NULL);
 	r->log = cfg->log;
 	r->log_ud = cfg->log_ud;
+	r->offline = cfg->offline;
+	r->quota = cfg->cache_max_size;
+	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
 	pthread_mutex_init(&r->add_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
+	int hold = -1;
 	int q = parse_binds(r, cfg->binds, err, errsz);
 	if (q == 0)
 		q = select_sources(r, cfg, err, errsz);
@@ -1905,11 +1988,16 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	q = xs_mkdir_p(r->cache_dir, 0755);
 	if (q == 0)
 		q = xs_store_open(r->cache_dir, &r->store);
+	if (q == 0)
+		q = xs_lease_open(r->cache_dir, &r->lease);
 	if (q < 0) {
 		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
 			 strerror(-q));
 		goto fail;
 	}
+	/* the whole open under the shared lock: gc does not run meanwhile, and
+	 * finds every package of the view leased afterwards */
+	hold = xs_cache_hold(r->cache_dir);
 	struct xs_http_opts ho;
 	xs_http_opts_default(&ho);
 	ho.progress = cfg->progress;
@@ -1943,6 +2031,8 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	if (q < 0)
 		goto fail;
 	reserve_pkgs(r);
+	for (size_t i = 0; i < r->npkgs; i++)
+		xs_lease_add(r->lease, "pkg", r->pkgs[i].sha256);
 	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
@@ -1960,9 +2050,14 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	      "packages, resolved in package-name order",
 	      (unsigned long long)vs.nodes, (unsigned long long)vs.pending, (xs_now_ns() - t0) / 1e9,
 	      (unsigned long long)vs.conflicts);
+	if (hold >= 0)
+		close(hold);
+	__atomic_store_n(&r->ready, true, __ATOMIC_RELEASE);
 	*out = r;
 	return 0;
 fail:
+	if (hold >= 0)
+		close(hold);
 	xs_repo_free(r);
 	return q;
 }
@@ -2013,6 +2108,8 @@ void xs_repo_free(struct xs_repo *r)
 	xs_http_free(r->http_deb_once);
 	if (r->store)
 		xs_store_close(r->store);
+	xs_lease_close(r->lease);
+	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
 	free(r->gpgv);
 	free(r->describe);
@@ -2062,4 +2159,87 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st)
 	st->fetch_failures = __atomic_load_n(&r->fetch_failures, __ATOMIC_RELAXED);
 	st->in_flight = __atomic_load_n(&r->in_flight, __ATOMIC_RELAXED);
 	st->index_bytes = __atomic_load_n(&r->index_bytes, __ATOMIC_RELAXED);
+	st->evicted = __atomic_load_n(&r->evicted, __ATOMIC_RELAXED);
+	st->pkgs_ready = 0;
+	size_t n = xs_repo_npkgs(r);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&r->pkgs[i].m);
+		st->pkgs_ready += r->pkgs[i].state == P_READY;
+		pthread_mutex_unlock(&r->pkgs[i].m);
+	}
+}
+
+void xs_repo_note_error(struct xs_repo *r, const char *msg)
+{
+	pthread_mutex_lock(&r->err_lock);
+	size_t k = (r->error_head + r->nerrors) % XS_REPO_MAX_ERRORS;
+	if (r->nerrors == XS_REPO_MAX_ERRORS)
+		r->error_head = (r->error_head + 1) % XS_REPO_MAX_ERRORS;
+	else
+		r->nerrors++;
+	r->errors[k].when = (int64_t)time(NULL);
+	snprintf(r->errors[k].msg, sizeof r->errors[k].msg, "%s", msg);
+	for (char *c = r->errors[k].msg; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+	pthread_mutex_unlock(&r->err_lock);
+}
+
+int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
+{
+	struct xs_repo_stats st;
+	xs_repo_stats(r, &st);
+	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
+	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
+		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
+	if (q == 0)
+		q = xs_buf_printf(out,
+				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"
+				  "debs_fetched=%llu\nbytes_downloaded=%llu\ndeb_bytes=%llu\n"
+				  "index_bytes=%llu\ncache_hits=%llu\nfetch_failures=%llu\n"
+				  "in_flight=%llu\nevicted=%llu\nquota=%llu\n",
+				  r->cache_dir, r->offline, xs_repo_npkgs(r),
+				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
+				  (unsigned long long)(st.deb_bytes + st.index_bytes),
+				  (unsigned long long)st.deb_bytes, (unsigned long long)st.index_bytes,
+				  (unsigned long long)st.cache_hits, (unsigned long long)st.fetch_failures,
+				  (unsigned long long)st.in_flight, (unsigned long long)st.evicted,
+				  (unsigned long long)r->quota);
+	pthread_mutex_lock(&r->err_lock);
+	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
+		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
+		q = xs_buf_printf(out, "error=%lld %s\n", (long long)r->errors[k].when,
+				  r->errors[k].msg);
+	}
+	pthread_mutex_unlock(&r->err_lock);
+	return q;
+}
+
+int xs_repo_trim(struct xs_repo *r, bool wait)
+{
+	if (!r->quota)
+		return 0;
+	struct xs_cache_gc g;
+	int q = xs_cache_gc(r->cache_dir, r->quota, wait, &g);
+	if (q == -EWOULDBLOCK)
+		return 0; /* a fetch is adding to the cache: the next trim will do */
+	if (q < 0) {
+		logf_(r, XS_LOG_WARN, "cannot apply the cache quota to %s: %s", r->cache_dir,
+		      strerror(-q));
+		return q;
+	}
+	__atomic_add_fetch(&r->evicted, g.evicted, __ATOMIC_RELAXED);
+	for (size_t i = 0; g.evicted_names && g.evicted_names[i]; i++)
+		logf_(r, XS_LOG_INFO, "quota: evicted %s from %s", g.evicted_names[i], r->cache_dir);
+	char a[32], b[32], c[32];
+	if (g.size_after > r->quota)
+		logf_(r, XS_LOG_WARN, "quota: %s holds %s, over the quota of %s: %llu packages "
+		      "over it are in use by live mounts", r->cache_dir,
+		      xs_fmt_size(g.size_after, a, sizeof a), xs_fmt_size(r->quota, b, sizeof b),
+		      (unsigned long long)g.kept_leased);
+	else if (g.bytes_freed)
+		logf_(r, XS_LOG_DEBUG, "quota: freed %s in %s", xs_fmt_size(g.bytes_freed, c, sizeof c),
+		      r->cache_dir);
+	xs_cache_gc_free(&g);
+	return 0;
 }

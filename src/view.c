@@ -992,6 +992,20 @@ int xs_view_fd(struct xs_view *v, uint64_t ino)
 	return r;
 }
 
+int xs_view_digest(struct xs_view *v, uint64_t ino, char out[65])
+{
+	pthread_rwlock_rdlock(&v->lock);
+	struct vnode *k = node_get(v, ino);
+	while (k && k->alias)
+		k = node_get(v, k->alias);
+	int r = !k ? -ENOENT
+		   : S_ISREG(k->mode) && k->hfd < 0 && xs_is_sha256_hex(k->sha256) ? 0 : -ENODATA;
+	if (r == 0)
+		memcpy(out, k->sha256, 65);
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
 void xs_view_stats(struct xs_view *v, struct xs_view_stats *st)
 {
 	pthread_rwlock_rdlock(&v->lock);

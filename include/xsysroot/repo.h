@@ -35,6 +35,14 @@
  * package's dependencies in the view are fetched in the background (at most
  * a few at once), since the program that needed it will load them next.
  *
+ * The cache is shared with gc (cachemgr.h): a repo holds a lease listing
+ * every package of its view and every generated file it serves for its
+ * whole life, opens the view and adds packages under the cache's shared
+ * lock, and records each package's last use when it enters the view or is
+ * fetched.  With a quota (cache_max_size) it evicts other packages after a
+ * download.  Offline, nothing goes to the network: the cached InRelease
+ * (checked as fetched ones are), indexes and packages only.
+ *
  * The core does not log; events (fetched, failed, refused) go to the log
  * callback with their full context.
  */
@@ -46,6 +54,7 @@
 
 #include "xsysroot/arch.h"
 #include "xsysroot/store.h"
+#include "xsysroot/util.h"
 #include "xsysroot/view.h"
 
 enum xs_log_level { XS_LOG_ERR = 3, XS_LOG_WARN = 4, XS_LOG_INFO = 6, XS_LOG_DEBUG = 7 };
@@ -67,6 +76,14 @@ struct xs_repo_config {
 				 * "": none at all */
 	bool allow_expired;
 	bool progress;		/* progress bars on a terminal */
+	/* No network at all: the last verified InRelease files, indexes and
+	 * packages in the cache only (their Valid-Until still applies unless
+	 * allow_expired); a package that is not cached fails to fetch. */
+	bool offline;
+	/* Quota on the cache directory in bytes (0: none): after a download,
+	 * the least recently used packages no live process uses are evicted
+	 * until the cache fits (cachemgr.h). */
+	uint64_t cache_max_size;
 	int fetch_timeout_s;	/* bound on one package fetch */
 	int64_t now;		/* 0: time(NULL); for tests */
 	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
@@ -84,7 +101,11 @@ struct xs_repo_pkg {
 struct xs_repo_stats {
 	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight;
 	uint64_t index_bytes;
+	uint64_t pkgs_ready;	/* packages of the view fetched (or applied from the cache) */
+	uint64_t evicted;	/* packages evicted by the quota */
 };
+
+#define XS_REPO_MAX_ERRORS 10 /* recent errors kept for the status */
 
 struct xs_repo;
 
@@ -97,6 +118,18 @@ struct xs_view *xs_repo_view(struct xs_repo *r);
 size_t xs_repo_npkgs(struct xs_repo *r);
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out);
 void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
+/* Remember an error (with the time) for the status; the last
+ * XS_REPO_MAX_ERRORS are kept.  Failed fetches are recorded by the repo
+ * itself.  Thread safe. */
+void xs_repo_note_error(struct xs_repo *r, const char *msg);
+/* The status of the repo as "key=value" lines (arch, source (one per
+ * source: URL SUITE), cache_dir, offline, packages, packages_fetched,
+ * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
+ * fetch_failures, in_flight, evicted, quota, then error=EPOCH MESSAGE for
+ * each recent error, oldest first) appended to out. */
+int xs_repo_status(struct xs_repo *r, struct xs_buf *out);
+/* Apply the quota now (nothing without one): 0, or negative errno. */
+int xs_repo_trim(struct xs_repo *r, bool wait);
 /* A short description of the sources, for messages: "URL SUITE[, ...]". */
 const char *xs_repo_describe(struct xs_repo *r);
 

@@ -125,6 +125,11 @@ uint64_t xs_hash_str(const char *s);
 int xs_xdg_path(const char *var, const char *home_sub, const char *leaf, char *out,
 		size_t outsz);
 
+/* A size as a user writes it: decimal digits and an optional unit K, M, G
+ * or T (powers of 1024, either case, optionally followed by "B" or "iB");
+ * "500M", "2G", "4096".  -EINVAL for anything else, -ERANGE past 2^64-1. */
+int xs_parse_size(const char *s, uint64_t *out);
+
 /* Human readable size ("2.3 MB"), into a caller buffer. */
 const char *xs_fmt_size(uint64_t bytes, char *out, size_t outsz);
 

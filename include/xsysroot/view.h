@@ -135,5 +135,10 @@ int xs_view_readdir(struct xs_view *v, uint64_t ino, uint64_t off,
  * files are not checked. */
 int xs_view_fd(struct xs_view *v, uint64_t ino);
 
+/* The SHA-256 of a ready regular file's content (a package's file or a
+ * synthetic one) into out: 0; -ENODATA for anything else (a directory, a
+ * symlink, a pending node, a host-backed file); -ENOENT for no such node. */
+int xs_view_digest(struct xs_view *v, uint64_t ino, char out[65]);
+
 void xs_view_stats(struct xs_view *v, struct xs_view_stats *st);
 #endif

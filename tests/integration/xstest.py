@@ -267,6 +267,29 @@ def _is_zombie(pid):
         return True
 
 
+def kill_daemon(m, timeout=10):
+    """SIGKILL the daemon of mount M and its fusermount3 auto_unmount helper
+    (the helper first, so that nothing unmounts: the mount stays, dead).
+    Returns the pids killed."""
+    def comm(p):
+        try:
+            with open('/proc/%d/comm' % p) as f:
+                return f.read().strip()
+        except OSError:
+            return ''
+    pids = sorted(m.daemon_pids(), key=lambda p: comm(p) == 'xsysroot')
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + timeout
+    while any(os.path.exists('/proc/%d' % p) and not _is_zombie(p) for p in pids) \
+            and time.time() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
 class MountFailed(Exception):
     def __init__(self, m):
         super().__init__('xsysroot mount exited %s: %s' % (m.rc, m.stderr.strip()[:2000]))

@@ -514,6 +514,45 @@ static void test_fmt_size(void)
 	CHECK_STR(xs_fmt_size(123456, tiny, sizeof tiny), "123", "truncated into a small buffer");
 }
 
+static void test_parse_size(void)
+{
+	static const struct {
+		const char *in;
+		int r;
+		uint64_t want;
+	} cases[] = {
+		{ "0", 0, 0 },
+		{ "4096", 0, 4096 },
+		{ "1K", 0, 1024 },
+		{ "1k", 0, 1024 },
+		{ "500M", 0, 500ull << 20 },
+		{ "2G", 0, 2ull << 30 },
+		{ "2GB", 0, 2ull << 30 },
+		{ "2GiB", 0, 2ull << 30 },
+		{ "3T", 0, 3ull << 40 },
+		{ "18446744073709551615", 0, UINT64_MAX },
+		{ "18446744073709551616", -ERANGE, 0 },
+		{ "16777216T", -ERANGE, 0 },
+		{ "", -EINVAL, 0 },
+		{ "M", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "1.5G", -EINVAL, 0 },
+		{ "1 G", -EINVAL, 0 },
+		{ "1X", -EINVAL, 0 },
+		{ "1GG", -EINVAL, 0 },
+		{ "1Gx", -EINVAL, 0 },
+	};
+	for (size_t i = 0; i < XS_ARRAY_SIZE(cases); i++) {
+		uint64_t v = 12345;
+		int r = xs_parse_size(cases[i].in, &v);
+		CHECK_INT(r, cases[i].r, "xs_parse_size('%s') result", cases[i].in);
+		if (cases[i].r == 0)
+			CHECK(v == cases[i].want, "xs_parse_size('%s') value", cases[i].in);
+		else
+			CHECK(v == 12345, "xs_parse_size('%s') leaves the output alone", cases[i].in);
+	}
+}
+
 int main(void)
 {
 	snprintf(root, sizeof root, "/tmp/xs-test-util.XXXXXX");
@@ -528,6 +567,7 @@ int main(void)
 	test_sha256();
 	test_normalize();
 	test_fmt_size();
+	test_parse_size();
 	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	struct stat st;
 	CHECK(stat(root, &st) < 0 && errno == ENOENT, "temporary root gone");

@@ -699,6 +699,26 @@ static void test_concurrency(void)
 	xs_view_free(c.v);
 }
 
+/* xs_view_digest: a synthetic file's digest; none for a directory or a
+ * pending file; an unknown inode is -ENOENT. */
+static void test_digest(void)
+{
+	struct xs_view *v = xs_view_new(store, MTIME0);
+	const char *sha = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+	CHECK_INT(xs_view_add_file(v, "etc/gen.conf", sha, 5, 0644), 0, "synthetic file");
+	CHECK_INT(xs_view_add_pending(v, "usr/bin/later", 0), 0, "pending file");
+	char out[65] = "";
+	struct xs_vattr a;
+	CHECK_INT(resolve(v, "etc/gen.conf", &a), 0, "resolve the synthetic file");
+	CHECK_INT(xs_view_digest(v, a.ino, out), 0, "digest of a synthetic file");
+	CHECK_STR(out, sha, "its SHA-256");
+	CHECK_INT(xs_view_digest(v, 1, out), -ENODATA, "the root has no digest");
+	CHECK_INT(resolve(v, "usr/bin/later", &a), 0, "resolve the pending file");
+	CHECK_INT(xs_view_digest(v, a.ino, out), -ENODATA, "a pending file has no digest yet");
+	CHECK_INT(xs_view_digest(v, 999999, out), -ENOENT, "an unknown inode");
+	xs_view_free(v);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof root, "/tmp/xs-test-view.XXXXXX");
@@ -717,6 +737,7 @@ int main(void)
 		test_readdir();
 		test_resolve();
 		test_concurrency();
+		test_digest();
 		xs_store_close(store);
 	}
 	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");

@@ -1,0 +1,172 @@
+/* cmd_cache.c - xsysroot cache list|verify|gc: the cache directory seen
+ * from outside any mount (cachemgr.h does the work). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "xsysroot/cachemgr.h"
+#include "xsysroot/util.h"
+
+static const struct option cache_opts[] = {
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *fmt_time(int64_t t, char *out, size_t outsz)
+{
+	time_t tt = (time_t)t;
+	strftime(out, outsz, "%Y-%m-%d %H:%M", gmtime(&tt));
+	return out;
+}
+
+static int cache_list(const char *dir)
+{
+	struct xs_cache_info ci;
+	int q = xs_cache_list(dir, &ci);
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot read the cache %s: %s\n", dir, strerror(-q));
+		return 1;
+	}
+	char a[32], b[32], ts[32];
+	printf("Packages (%zu):\n", ci.npkgs);
+	printf("  %-32s %-24s %-8s %10s  %-16s %s\n", "NAME", "VERSION", "ARCH", "SIZE",
+	       "LAST USE (UTC)", "");
+	for (size_t i = 0; i < ci.npkgs; i++) {
+		const struct xs_cache_pkg *p = &ci.pkgs[i];
+		char note[64] = "";
+		if (p->missing)
+			snprintf(note, sizeof note, "%llu files missing", (unsigned long long)p->missing);
+		else if (p->leased)
+			snprintf(note, sizeof note, "in use");
+		printf("  %-32s %-24s %-8s %10s  %-16s %s\n", p->name, p->version, p->arch,
+		       xs_fmt_size(p->bytes, a, sizeof a), fmt_time(p->last_use, ts, sizeof ts), note);
+	}
+	printf("Indexes (%zu):\n", ci.nidx);
+	for (size_t i = 0; i < ci.nidx; i++)
+		printf("  %-40s %-40s %10s\n", ci.idx[i].source, ci.idx[i].path,
+		       xs_fmt_size(ci.idx[i].bytes, a, sizeof a));
+	printf("Objects: %llu (%s), %llu unreferenced (%s)\n", (unsigned long long)ci.objects,
+	       xs_fmt_size(ci.object_bytes, a, sizeof a), (unsigned long long)ci.unreferenced,
+	       xs_fmt_size(ci.unreferenced_bytes, b, sizeof b));
+	printf("Quarantine: %llu files (%s)\n", (unsigned long long)ci.quarantined,
+	       xs_fmt_size(ci.quarantine_bytes, a, sizeof a));
+	printf("Live processes using the cache: %llu\n", (unsigned long long)ci.leases);
+	printf("Total: %s in %s\n", xs_fmt_size(ci.total_bytes, a, sizeof a), dir);
+	xs_cache_info_free(&ci);
+	return 0;
+}
+
+static void verify_progress(uint64_t done, uint64_t total, void *ud)
+{
+	(void)ud;
+	if (done % 256 == 0 || done == total)
+		fprintf(stderr, "\r\033[Kverifying %llu/%llu", (unsigned long long)done,
+			(unsigned long long)total);
+}
+
+static int cache_verify(const char *dir)
+{
+	struct xs_cache_verify v;
+	bool tty = isatty(2) == 1;
+	int q = xs_cache_verify(dir, tty ? verify_progress : NULL, NULL, &v);
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot verify the cache %s: %s\n", dir, strerror(-q));
+		return 1;
+	}
+	char a[32];
+	for (size_t i = 0; v.bad_names && v.bad_names[i]; i++)
+		printf("bad object %s: its content does not match its name: moved to %s/quarantine/\n",
+		       v.bad_names[i], dir);
+	for (size_t i = 0; v.broken_names && v.broken_names[i]; i++)
+		printf("incomplete package %s: a mount fetches it again\n", v.broken_names[i]);
+	printf("%llu objects (%s) verified in %s: %llu bad, %llu packages incomplete\n",
+	       (unsigned long long)v.objects, xs_fmt_size(v.bytes, a, sizeof a), dir,
+	       (unsigned long long)v.bad, (unsigned long long)v.broken);
+	int rc = v.bad || v.broken ? 1 : 0;
+	xs_cache_verify_free(&v);
+	return rc;
+}
+
+static int cache_gc(const char *dir, uint64_t max_size)
+{
+	struct xs_cache_gc g;
+	int q = xs_cache_gc(dir, max_size, false, &g);
+	if (q == -EWOULDBLOCK) {
+		fprintf(stderr, "xsysroot: a process is adding to %s: waiting for it\n", dir);
+		q = xs_cache_gc(dir, max_size, true, &g);
+	}
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot collect the cache %s: %s\n", dir, strerror(-q));
+		return 1;
+	}
+	char a[32], b[32], c[32];
+	for (size_t i = 0; g.evicted_names && g.evicted_names[i]; i++)
+		printf("evicted %s\n", g.evicted_names[i]);
+	printf("removed %llu unreferenced objects, %llu temporary files, %llu quarantined "
+	       "files, %llu stale leases; evicted %llu packages; %s freed: %s -> %s\n",
+	       (unsigned long long)g.objects_removed, (unsigned long long)g.tmp_removed,
+	       (unsigned long long)g.quarantine_removed, (unsigned long long)g.leases_removed,
+	       (unsigned long long)g.evicted, xs_fmt_size(g.bytes_freed, a, sizeof a),
+	       xs_fmt_size(g.size_before, b, sizeof b), xs_fmt_size(g.size_after, c, sizeof c));
+	int rc = 0;
+	if (max_size != UINT64_MAX && g.size_after > max_size && g.kept_leased) {
+		fprintf(stderr, "xsysroot: %s still holds %s, over %s: %llu packages over the bound "
+			"are in use by live mounts or commands\n", dir,
+			xs_fmt_size(g.size_after, a, sizeof a), xs_fmt_size(max_size, b, sizeof b),
+			(unsigned long long)g.kept_leased);
+		rc = 1;
+	} else if (max_size != UINT64_MAX && g.size_after > max_size) {
+		printf("%s holds %s, over %s: what is left is indexes and metadata, which gc keeps\n",
+		       dir, xs_fmt_size(g.size_after, a, sizeof a), xs_fmt_size(max_size, b, sizeof b));
+	}
+	xs_cache_gc_free(&g);
+	return rc;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+	char cache_dir[PATH_MAX] = "";
+	uint64_t max_size = UINT64_MAX;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", cache_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CACHE_DIR: snprintf(cache_dir, sizeof cache_dir, "%s", optarg); break;
+		case OPT_MAX_SIZE:
+			if (!size_option("--max-size", optarg, &max_size))
+				return 2;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (argc - optind != 1 || (strcmp(argv[optind], "list") && strcmp(argv[optind], "verify") &&
+				   strcmp(argv[optind], "gc"))) {
+		fprintf(stderr, "xsysroot: usage: xsysroot cache list|verify|gc [--max-size SIZE] "
+				"[--cache-dir DIR]\n");
+		return 2;
+	}
+	const char *what = argv[optind];
+	if (max_size != UINT64_MAX && strcmp(what, "gc")) {
+		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
+		return 2;
+	}
+	char abs[PATH_MAX];
+	if (open_cache_dir(cache_dir, abs) < 0)
+		return 1;
+	if (!strcmp(what, "list"))
+		return cache_list(abs);
+	if (!strcmp(what, "verify"))
+		return cache_verify(abs);
+	return cache_gc(abs, max_size);
+}
