@@ -24,6 +24,7 @@ enum {
 	OPT_LOG_FILE,
 	OPT_APT_ROOT,
 	OPT_BIND,
+	OPT_BINFMT_PREFIX,
 };
 
 
