@@ -245,8 +245,17 @@ int cmd_env(int argc, char **argv)
 		}
 		up[i] = low[i] = 0;
 		char *runner = fmt_str("%s -L %s", qemu, mp);
+		/* A view with the target's Rust standard library (Debian's
+		 * libstd-rust-dev for the architecture) serves as rustc's sysroot
+		 * for the target: rustc looks in SYSROOT/lib/rustlib/TARGET/lib. */
+		char *rustlib = fmt_str("%s/usr/lib/rustlib/%s/lib", mp, tn->rust);
+		struct stat st;
+		bool std_in_view = stat(rustlib, &st) == 0 && S_ISDIR(st.st_mode);
 		char *flags = fmt_str("-C link-arg=--target=%s -C link-arg=--sysroot=%s "
-				      "-C link-arg=-fuse-ld=lld", tr, mp);
+				      "-C link-arg=-fuse-ld=lld%s%s%s", tr, mp,
+				      std_in_view ? " --sysroot=" : "", std_in_view ? mp : "",
+				      std_in_view ? "/usr" : "");
+		free(rustlib);
 		char *qmp = sh_quote(mp);
 		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
 		char *name;
