@@ -18,15 +18,6 @@
 static char root[64];
 static char err[8192];
 
-static const char *at(const char *sub)
-{
-	static char p[4][512];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof p[i], "%s/%s", root, sub);
-	return p[i];
-}
-
 /* The target of symlink path, or "" when it is none. */
 static const char *link_of(const char *path)
 {
@@ -119,12 +110,15 @@ static void test_previous_file(const char *dir, const char *mnt)
 static void test_nothing_before(const char *mnt)
 {
 	/* the directory itself is missing: made, then removed */
-	const char *dir = at("none/qemu-binfmt");
-	CHECK_INT(mkdir(at("none"), 0755), 0, "none: parent");
+	char parent[600], dir[700], link[800];
+	snprintf(parent, sizeof parent, "%s/none", root);
+	snprintf(dir, sizeof dir, "%s/qemu-binfmt", parent);
+	snprintf(link, sizeof link, "%s/aarch64", dir);
+	CHECK_INT(mkdir(parent, 0755), 0, "none: parent");
 	struct xs_binfmt b;
 	CHECK_INT(xs_binfmt_point(&b, dir, "aarch64", mnt, err, sizeof err), 0, "none: point");
 	CHECK(b.made_dir, "none: the directory was made");
-	CHECK_STR(link_of(at("none/qemu-binfmt/aarch64")), mnt, "none: the link points at the mount");
+	CHECK_STR(link_of(link), mnt, "none: the link points at the mount");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "none: restore");
 	CHECK(!exists(dir), "none: the directory made is removed again");
 
@@ -197,10 +191,9 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	const char *dir = at("qemu-binfmt"), *mnt = at("mnt");
 	char d[600], m[600];
-	snprintf(d, sizeof d, "%s", dir);
-	snprintf(m, sizeof m, "%s", mnt);
+	snprintf(d, sizeof d, "%s/qemu-binfmt", root);
+	snprintf(m, sizeof m, "%s/mnt", root);
 	mkdir(d, 0755);
 	mkdir(m, 0755);
 	test_previous_symlink(d, m);
