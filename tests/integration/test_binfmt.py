@@ -41,7 +41,7 @@ def state():
     """What /etc/qemu-binfmt/aarch64 is: ('absent', dir exists), ('link', target),
     ('dir', None) or ('other', None)."""
     try:
-        st = os.lstat(LINK)
+        os.lstat(LINK)
     except FileNotFoundError:
         return ('absent', os.path.isdir(PREFIX_DIR))
     if os.path.islink(LINK):
