@@ -60,27 +60,34 @@ static int binfmt_point(struct xs_binfmt *b, const char *qemu_arch, const char *
 }
 
 /* After an unmount: the daemon restores the prefixes it pointed at mp as it
- * ends; wait a little for it, and restore them here when it does not (it was
- * killed, or hangs). */
-static void binfmt_settle(const char *mp)
+ * ends; wait a little for it (wait), and restore them here when it does not
+ * (it was killed, or hangs).  Returns how many were restored here. */
+static int binfmt_settle(const char *mp, bool wait)
 {
 	size_t n;
 	const struct xs_arch *t = xs_arch_table(&n);
+	int restored = 0;
 	for (size_t i = 0; i < n; i++) {
 		char holder[PATH_MAX], err[PATH_MAX * 2 + 256];
-		for (int tries = 0; tries < 250; tries++) {
+		for (int tries = wait ? 250 : 1; tries > 0; tries--) {
 			if (xs_binfmt_holder(XS_BINFMT_DIR, t[i].qemu, holder, sizeof holder) < 0 ||
 			    strcmp(holder, mp))
 				break;
-			if (tries == 249) {
-				if (xs_binfmt_recover(XS_BINFMT_DIR, t[i].qemu, err, sizeof err) < 0)
-					fprintf(stderr, "xsysroot: cannot restore %s/%s: %s\n",
-						XS_BINFMT_DIR, t[i].qemu, err);
-				break;
+			if (tries > 1) {
+				usleep(20 * 1000);
+				continue;
 			}
-			usleep(20 * 1000);
+			if (xs_binfmt_recover(XS_BINFMT_DIR, t[i].qemu, err, sizeof err) < 0) {
+				fprintf(stderr, "xsysroot: cannot restore %s/%s: %s\n", XS_BINFMT_DIR,
+					t[i].qemu, err);
+			} else {
+				fprintf(stderr, "xsysroot: restored %s/%s, which the daemon of %s "
+						"left pointing at it\n", XS_BINFMT_DIR, t[i].qemu, mp);
+				restored++;
+			}
 		}
 	}
+	return restored;
 }
 
 int cmd_umount(int argc, char **argv)
@@ -96,10 +103,14 @@ int cmd_umount(int argc, char **argv)
 	}
 	bool stale = mount_is_dead(mp);
 	if (run_fusermount(mp, stale) < 0) {
+		/* not mounted (a killed daemon's mount is gone with auto_unmount):
+		 * what is left to undo is a --binfmt-prefix */
+		if (!live_xsysroot_mount(mp) && binfmt_settle(mp, false) > 0)
+			return 0;
 		fprintf(stderr, "xsysroot: cannot unmount %s\n", mp);
 		return 1;
 	}
-	binfmt_settle(mp);
+	binfmt_settle(mp, true);
 	return 0;
 }
 

@@ -12,8 +12,9 @@ What was there before comes back however the mount ends:
   2. `fusermount3 -u` over a previous symlink (made by this test when
      there was nothing): the daemon puts that symlink back;
   3. a second --binfmt-prefix mount while the first is live is refused;
-  4. a daemon killed with SIGKILL leaves the link; the next --binfmt-prefix
-     mount restores and takes it over, and its umount restores the state.
+  4. a daemon killed with SIGKILL leaves the link; `xsysroot umount` of its
+     (gone) mount restores it, and so does the next --binfmt-prefix mount,
+     which takes the prefix over; its own umount restores the state.
 Also: --binfmt-prefix as a user other than root is a clear error, and once
 the prefix is restored the same ./hello no longer finds its loader (when
 the host has no arm64 loader of its own).
@@ -176,8 +177,8 @@ def run_cases(t, h, xs, before):
                 while m.daemon_pids() and time.time() < deadline:
                     time.sleep(0.05)
 
-            # 4. a killed daemon, recovered by the next mount
-            with h.mount(packages=['hello'], cache_dir=cache, extra=['--binfmt-prefix']) as m:
+            # 4. a killed daemon: xsysroot umount restores what it left ...
+            def kill_daemon(m):
                 pids = [p for p in m.daemon_pids() if 'fusermount' not in
                         open('/proc/%d/cmdline' % p, 'rb').read().split(b'\0')[0].decode()]
                 t.ok(len(pids) == 1, 'one daemon process for the mount', repr(pids))
@@ -187,6 +188,17 @@ def run_cases(t, h, xs, before):
                 while xstest.is_mounted(m.path) and time.time() < deadline:
                     time.sleep(0.05)
                 t.eq(state(), ('link', m.path), 'a killed daemon leaves the link behind')
+
+            with h.mount(packages=['hello'], cache_dir=cache, extra=['--binfmt-prefix']) as m:
+                kill_daemon(m)
+                r = sh([xs, 'umount', m.path])
+                t.ok(r.returncode == 0 and 'restored %s' % LINK in r.stderr,
+                     'xsysroot umount after a killed daemon: exit 0, "restored"', show(r))
+                t.eq(state(), prev, 'and %s is %r again' % (LINK, prev))
+
+            # ... and so does the next --binfmt-prefix mount
+            with h.mount(packages=['hello'], cache_dir=cache, extra=['--binfmt-prefix']) as m:
+                kill_daemon(m)
                 with h.mount(packages=['hello'], cache_dir=cache,
                              extra=['--binfmt-prefix']) as m3:
                     t.eq(state(), ('link', m3.path), 'the next --binfmt-prefix mount takes '
