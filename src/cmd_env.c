@@ -1,4 +1,5 @@
 /* cmd_env.c - xsysroot env: build-tool settings for a mount. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -79,6 +80,22 @@ static char *cmake_quote(const char *s)
 	}
 	xs_buf_append(&b, "\"", 1);
 	return xs_buf_steal(&b, NULL);
+}
+
+/* Whether directory dir lists name.  Listing, not looking up: in a view,
+ * the lookup of a path it lacks under /usr/lib adds the archive's package
+ * that ships it (README: "No host leaks"). */
+static bool dir_lists(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)))
+		found = !strcmp(de->d_name, name);
+	closedir(d);
+	return found;
 }
 
 static void print_sh_var(const char *name, const char *value)
@@ -245,8 +262,20 @@ int cmd_env(int argc, char **argv)
 		}
 		up[i] = low[i] = 0;
 		char *runner = fmt_str("%s -L %s", qemu, mp);
+		/* A view with the target's Rust standard library (Debian's
+		 * libstd-rust-dev for the architecture) serves as rustc's sysroot
+		 * for the target: rustc looks in SYSROOT/lib/rustlib/TARGET/lib. */
+		char *usr_lib = fmt_str("%s/usr/lib", mp);
+		char *rustlib = fmt_str("%s/usr/lib/rustlib", mp);
+		char *rustlib_t = fmt_str("%s/usr/lib/rustlib/%s", mp, tn->rust);
+		bool std_in_view = dir_lists(usr_lib, "rustlib") && dir_lists(rustlib, tn->rust) &&
+				   dir_lists(rustlib_t, "lib");
+		free(usr_lib), free(rustlib_t);
 		char *flags = fmt_str("-C link-arg=--target=%s -C link-arg=--sysroot=%s "
-				      "-C link-arg=-fuse-ld=lld", tr, mp);
+				      "-C link-arg=-fuse-ld=lld%s%s%s", tr, mp,
+				      std_in_view ? " --sysroot=" : "", std_in_view ? mp : "",
+				      std_in_view ? "/usr" : "");
+		free(rustlib);
 		char *qmp = sh_quote(mp);
 		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
 		char *name;

@@ -20,8 +20,76 @@
 #include "cli.h"
 #include "config.h"
 #include "fuse_ops.h"
+#include "xsysroot/arch.h"
+#include "xsysroot/binfmt.h"
 #include "xsysroot/repo.h"
 #include "xsysroot/util.h"
+
+/* ---- --binfmt-prefix: XS_BINFMT_DIR/QEMU_ARCH -> the mount point ---- */
+
+/* A mount point that an xsysroot daemon still serves. */
+static bool live_xsysroot_mount(const char *mp)
+{
+	char fstype[256], source[PATH_MAX];
+	return *mp && mount_source(mp, fstype, sizeof fstype, source, sizeof source) == 0 &&
+	       !strcmp(fstype, "fuse.xsysroot") && !mount_is_dead(mp);
+}
+
+/* Point the prefix of qemu_arch at mp; a prefix that a mount which is gone
+ * left pointed is restored first.  -1 after saying why on stderr. */
+static int binfmt_point(struct xs_binfmt *b, const char *qemu_arch, const char *mp)
+{
+	char err[PATH_MAX * 2 + 256], holder[PATH_MAX];
+	int r = xs_binfmt_point(b, XS_BINFMT_DIR, qemu_arch, mp, err, sizeof err);
+	if (r == -EBUSY && xs_binfmt_holder(XS_BINFMT_DIR, qemu_arch, holder, sizeof holder) == 0) {
+		if (live_xsysroot_mount(holder)) {
+			fprintf(stderr, "xsysroot: --binfmt-prefix: %s/%s already points at the "
+					"xsysroot mount %s: unmount it first\n", XS_BINFMT_DIR,
+				qemu_arch, holder);
+			return -1;
+		}
+		/* left by a daemon that was killed */
+		r = xs_binfmt_recover(XS_BINFMT_DIR, qemu_arch, err, sizeof err);
+		if (r == 0)
+			r = xs_binfmt_point(b, XS_BINFMT_DIR, qemu_arch, mp, err, sizeof err);
+	}
+	if (r < 0) {
+		fprintf(stderr, "xsysroot: --binfmt-prefix: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* After an unmount: the daemon restores the prefixes it pointed at mp as it
+ * ends; wait a little for it (wait), and restore them here when it does not
+ * (it was killed, or hangs).  Returns how many were restored here. */
+static int binfmt_settle(const char *mp, bool wait)
+{
+	size_t n;
+	const struct xs_arch *t = xs_arch_table(&n);
+	int restored = 0;
+	for (size_t i = 0; i < n; i++) {
+		char holder[PATH_MAX], err[PATH_MAX * 2 + 256];
+		for (int tries = wait ? 250 : 1; tries > 0; tries--) {
+			if (xs_binfmt_holder(XS_BINFMT_DIR, t[i].qemu, holder, sizeof holder) < 0 ||
+			    strcmp(holder, mp))
+				break;
+			if (tries > 1) {
+				usleep(20 * 1000);
+				continue;
+			}
+			if (xs_binfmt_recover(XS_BINFMT_DIR, t[i].qemu, err, sizeof err) < 0) {
+				fprintf(stderr, "xsysroot: cannot restore %s/%s: %s\n", XS_BINFMT_DIR,
+					t[i].qemu, err);
+			} else {
+				fprintf(stderr, "xsysroot: restored %s/%s, which the daemon of %s "
+						"left pointing at it\n", XS_BINFMT_DIR, t[i].qemu, mp);
+				restored++;
+			}
+		}
+	}
+	return restored;
+}
 
 int cmd_umount(int argc, char **argv)
 {
@@ -36,9 +104,14 @@ int cmd_umount(int argc, char **argv)
 	}
 	bool stale = mount_is_dead(mp);
 	if (run_fusermount(mp, stale) < 0) {
+		/* not mounted (a killed daemon's mount is gone with auto_unmount):
+		 * what is left to undo is a --binfmt-prefix */
+		if (!live_xsysroot_mount(mp) && binfmt_settle(mp, false) > 0)
+			return 0;
 		fprintf(stderr, "xsysroot: cannot unmount %s\n", mp);
 		return 1;
 	}
+	binfmt_settle(mp, true);
 	return 0;
 }
 
@@ -50,6 +123,7 @@ const struct option mount_opts[] = {
 	{ "bind", required_argument, NULL, OPT_BIND },
 	{ "offline", no_argument, NULL, OPT_OFFLINE },
 	{ "cache-max-size", required_argument, NULL, OPT_CACHE_MAX_SIZE },
+	{ "binfmt-prefix", no_argument, NULL, OPT_BINFMT_PREFIX },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -58,7 +132,7 @@ const struct option mount_opts[] = {
 
 /* mount, once the repository options are collected in ro */
 static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_file,
-		      const char *fuse_opts, bool foreground, bool debug)
+		      const char *fuse_opts, bool foreground, bool debug, bool binfmt)
 {
 	struct xs_repo_config *cfgp = ro->cfg;
 	char mp[PATH_MAX];
@@ -128,12 +202,33 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 		.log_ud = &lg,
 		.ready = notify_ready,
 	};
+	struct xs_binfmt bf = { 0 };
+	if (binfmt) {
+		if (binfmt_point(&bf, xs_repo_arch(repo)->qemu, mp) < 0) {
+			xs_repo_free(repo);
+			close(lg.fd);
+			return 1;
+		}
+		char *m = fmt_str("%s now points at %s", bf.link, mp);
+		log_cb(XS_LOG_INFO, m, &(struct logger){ lg.fd, debug, debug, mp });
+		free(m);
+	}
 	/* in the background, messages go to the log file only */
 	lg.to_stderr = foreground;
 	r = xs_fuse_serve(repo, &mo, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		log_cb(XS_LOG_ERR, err, &lg);
+	}
+	/* unmounted (xsysroot umount, fusermount3 -u, a signal) or failed */
+	if (bf.active) {
+		if (xs_binfmt_restore(&bf, err, sizeof err) < 0) {
+			log_cb(XS_LOG_ERR, err, &lg);
+		} else {
+			char *m = fmt_str("%s restored", bf.link);
+			log_cb(XS_LOG_INFO, m, &lg);
+			free(m);
+		}
 	}
 	xs_repo_free(repo);
 	close(lg.fd);
@@ -144,7 +239,7 @@ int cmd_mount(int argc, char **argv)
 {
 	struct xs_repo_config cfg = { 0 };
 	const char *log_file = NULL, *fuse_opts = NULL;
-	bool foreground = false, debug = false;
+	bool foreground = false, debug = false, binfmt = false;
 	char cache_dir[PATH_MAX] = "";
 	cfg.apt_root = "/";
 	const char **binds = xs_xcalloc((size_t)argc + 1, sizeof *binds);
@@ -158,6 +253,7 @@ int cmd_mount(int argc, char **argv)
 		switch (c) {
 		case OPT_LOG_FILE: log_file = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
+		case OPT_BINFMT_PREFIX: binfmt = true; break;
 		case OPT_CACHE_MAX_SIZE:
 			if (!size_option("--cache-max-size", optarg, &cfg.cache_max_size))
 				goto out;
@@ -182,7 +278,14 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	cfg.arch = argv[optind];
-	rc = mount_with(&ro, argv[optind + 1], log_file, fuse_opts, foreground, debug);
+	if (binfmt && geteuid() != 0) {
+		fprintf(stderr, "xsysroot: --binfmt-prefix needs root: it points %s/QEMU_ARCH, "
+				"which the qemu binfmt_misc handlers of the whole machine read, "
+				"at the mount\n", XS_BINFMT_DIR);
+		rc = 1;
+		goto out;
+	}
+	rc = mount_with(&ro, argv[optind + 1], log_file, fuse_opts, foreground, debug, binfmt);
 out:
 	repo_opts_free(&ro);
 	free(binds);
