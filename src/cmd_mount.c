@@ -67,17 +67,10 @@ int cmd_mount(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_FETCH_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > 86400) {
-				fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of "
-						"seconds (1-86400)\n", optarg);
+		case OPT_FETCH_TIMEOUT:
+			if (!fetch_timeout_option(optarg, &cfg.fetch_timeout_s))
 				return 2;
-			}
-			cfg.fetch_timeout_s = (int)v;
 			break;
-		}
 		case OPT_LOG_FILE: log_file = optarg; break;
 		case OPT_APT_ROOT: cfg.apt_root = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
