@@ -92,6 +92,10 @@ struct run {
 	const char *prog;	/* as given */
 	char prog_path[PATH_MAX]; /* host path, or the path in the view ("/usr/bin/x") */
 	bool prog_host;
+	/* --strict in a user namespace (with its own binfmt_misc on Linux 6.7+);
+	 * false for root with --writable: only there can the overlay rename
+	 * directories of the view (redirect_dir), which dpkg does */
+	bool userns;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -571,7 +575,8 @@ static void strict_child(struct run *rs, char **args, const char *cwd, const cha
 	if (rs->writable) {
 		char *up = fmt_str("%s/upper", rs->writable), *wk = fmt_str("%s/work", rs->writable);
 		char *eup = ovl_escape(up), *ewk = ovl_escape(wk);
-		opts = fmt_str("lowerdir=%s:%s,upperdir=%s,workdir=%s", lsk, lmp, eup, ewk);
+		opts = fmt_str("lowerdir=%s:%s,upperdir=%s,workdir=%s%s", lsk, lmp, eup, ewk,
+			       rs->userns ? "" : ",redirect_dir=on");
 		free(up), free(wk), free(eup), free(ewk);
 	} else {
 		opts = fmt_str("lowerdir=%s:%s", lsk, lmp);
@@ -586,7 +591,7 @@ static void strict_child(struct run *rs, char **args, const char *cwd, const cha
 			CHILD_FAIL("--strict: cannot bind %s: %s", binds[i], strerror(errno));
 		free(to);
 	}
-	if (!rs->binfmt[0] && kernel_has_userns_binfmt()) {
+	if (rs->userns && kernel_has_userns_binfmt()) {
 		/* this namespace's own binfmt_misc: it lives as long as the mount */
 		char *bm = fmt_str("%s/proc/sys/fs/binfmt_misc", root);
 		char *reg = fmt_str("%s/register", bm);
@@ -652,6 +657,11 @@ static pid_t start_strict(struct run *rs, char **args)
 		say("cannot fork: %s", strerror(errno));
 		return -1;
 	}
+	if (pid == 0 && !rs->userns) {
+		if (unshare(CLONE_NEWNS) < 0)
+			CHILD_FAIL("--strict: cannot make a mount namespace: %s", strerror(errno));
+		strict_child(rs, args, cwd, home);
+	}
 	if (pid == 0) {
 		close(p1[0]);
 		close(p2[1]);
@@ -668,6 +678,11 @@ static pid_t start_strict(struct run *rs, char **args)
 	}
 	close(p1[1]);
 	close(p2[0]);
+	if (!rs->userns) {
+		close(p1[0]);
+		close(p2[1]);
+		return pid;
+	}
 	char c = 0;
 	int q = read(p1[0], &c, 1) == 1 && c == 'u' ? 0 : -1;
 	if (q == 0) {
@@ -904,7 +919,8 @@ int cmd_run(int argc, char **argv)
 
 	pid_t pid;
 	if (rs.strict) {
-		if (!kernel_has_userns_binfmt() && binfmt_global_register(&rs) < 0)
+		rs.userns = !(geteuid() == 0 && rs.writable);
+		if ((!rs.userns || !kernel_has_userns_binfmt()) && binfmt_global_register(&rs) < 0)
 			goto out;
 		pid = start_strict(&rs, args);
 	} else {

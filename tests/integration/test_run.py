@@ -11,7 +11,8 @@ directory so that run's private mounts are seen (and their removal checked):
     not in the base view runs: the log says run added libacl1 and
     libselinux1 to the view before the mount, not the view lazily later;
   - nothing is left after a run: no mount, no temporary directory, no
-    process naming the run's cache directory;
+    process naming the run's cache directory, no xsysroot-* binfmt_misc
+    handler;
   - a mount of the same view (same packages at the same versions) is
     reused: no private mount appears while the guest runs; with a different
     package set a private one does;
@@ -77,6 +78,7 @@ class Runner:
             if self.tmpdir in line:
                 left.append('mount: ' + line.split()[4])
         left += ['dir: ' + p for p in glob.glob(os.path.join(self.tmpdir, '*'))]
+        left += ['binfmt_misc: ' + p for p in glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-*')]
         left += ['pid: %d' % p for p in xstest.pids_using(self.cache)]
         me = os.getpid()
         for d in os.listdir('/proc'):
