@@ -92,6 +92,9 @@ struct run {
 	const char *prog;	/* as given */
 	char prog_path[PATH_MAX]; /* host path, or the path in the view ("/usr/bin/x") */
 	bool prog_host;
+	/* a host script (#!): its interpreter (a path in the view) and the
+	 * optional argument of its #! line; "" none */
+	char interp[256], interp_arg[256];
 	/* --strict in a user namespace (with its own binfmt_misc on Linux 6.7+);
 	 * false for root with --writable: only there can the overlay rename
 	 * directories of the view (redirect_dir), which dpkg does */
@@ -306,12 +309,56 @@ static bool host_elf_for(const char *path, const struct xs_arch *a)
 	return m == a->elf_machine;
 }
 
-/* Where PROGRAM is: a host ELF file for the architecture, else a path in
- * the view (a bare name is looked up in the view's usr/bin, usr/sbin). */
+/* A host script: its #! line's interpreter (which must be in the view)
+ * and argument into rs; 1, 0 when path is no script, -1 after saying why. */
+static int host_script(struct run *rs, struct xs_repo *r, const char *path)
+{
+	char line[256 + 256 + 8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = 0;
+	char *end = strchr(line, '\n');
+	if (!end) {
+		say("%s: its #! line is too long", path);
+		return -1;
+	}
+	*end = 0;
+	/* as the kernel splits it: the interpreter, then one argument */
+	char *p = line + 2;
+	p += strspn(p, " \t");
+	size_t il = strcspn(p, " \t");
+	char *arg = p + il;
+	arg += strspn(arg, " \t");
+	for (char *e = arg + strlen(arg); e > arg && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = 0;
+	p[il] = 0;
+	struct xs_vattr va;
+	char v[XS_MAX_PATH + 8];
+	if (p[0] != '/' || !view_path_of(p, v, sizeof v) || !view_has(r, v, &va)) {
+		say("%s: its interpreter %s is not in the %s view (add its package with "
+		    "--packages)", path, p, rs->arch->deb);
+		return -1;
+	}
+	snprintf(rs->interp, sizeof rs->interp, "%s", p);
+	snprintf(rs->interp_arg, sizeof rs->interp_arg, "%s", arg);
+	return 1;
+}
+
+/* Where PROGRAM is: a host ELF file for the architecture or a host script
+ * whose interpreter the view has, else a path in the view (a bare name is
+ * looked up in the view's usr/bin, usr/sbin). */
 static int locate_program(struct run *rs, struct xs_repo *r)
 {
 	const char *prog = rs->prog;
-	if (strchr(prog, '/') && host_elf_for(prog, rs->arch)) {
+	int script = strchr(prog, '/') ? host_script(rs, r, prog) : 0;
+	if (script < 0)
+		return -1;
+	if (script || (strchr(prog, '/') && host_elf_for(prog, rs->arch))) {
 		if (!realpath(prog, rs->prog_path)) {
 			say("%s: %s", prog, strerror(errno));
 			return -1;
@@ -729,19 +776,25 @@ static int wait_program(pid_t pid)
 
 static pid_t start_qemu(struct run *rs, char **args)
 {
-	/* qemu -L MOUNT -0 ARGV0 FILE ARGS... */
+	/* qemu -L MOUNT -0 ARGV0 FILE ARGS..., or for a script
+	 * qemu -L MOUNT -0 INTERP MOUNT/INTERP [ARG] SCRIPT ARGS... */
 	size_t n = 0;
 	while (args[n])
 		n++;
-	char **av = xs_xcalloc(n + 7, sizeof *av);
+	char **av = xs_xcalloc(n + 9, sizeof *av);
 	size_t k = 0;
-	char *file = rs->prog_host ? xs_strdup(rs->prog_path) : fmt_str("%s%s", rs->mp, rs->prog_path);
+	const char *vfile = rs->interp[0] ? rs->interp : rs->prog_host ? NULL : rs->prog_path;
+	char *file = vfile ? fmt_str("%s%s", rs->mp, vfile) : xs_strdup(rs->prog_path);
 	av[k++] = rs->qemu;
 	av[k++] = "-L";
 	av[k++] = rs->mp;
 	av[k++] = "-0";
-	av[k++] = args[0];
+	av[k++] = rs->interp[0] ? rs->interp : args[0];
 	av[k++] = file;
+	if (rs->interp_arg[0])
+		av[k++] = rs->interp_arg;
+	if (rs->interp[0])
+		av[k++] = rs->prog_path;
 	for (size_t i = 1; i < n; i++)
 		av[k++] = args[i];
 	pid_t pid = fork();
@@ -851,7 +904,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (locate_program(&rs, r) < 0)
 		goto out;
-	if (rs.prog_host) {
+	if (rs.prog_host && !rs.interp[0]) {
 		struct xs_elf e;
 		if (elf_load(rs.prog_path, &e) < 0)
 			goto out;

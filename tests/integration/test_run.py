@@ -36,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True
@@ -64,7 +65,8 @@ class Runner:
         return a + list(extra) + ['--'] + prog
 
     def env(self, **kw):
-        return xstest.clean_env(TMPDIR=self.tmpdir, LC_ALL=LOCALE, **kw)
+        kw.setdefault('TMPDIR', self.tmpdir)
+        return xstest.clean_env(LC_ALL=LOCALE, **kw)
 
     def run(self, packages, prog, extra=(), timeout=300, env=None, **kw):
         return sh(self.argv(packages, prog, extra), timeout=timeout,
@@ -230,6 +232,22 @@ def strict(t, h, rn):
                     'ls /usr/bin/sed | wc -l'], extra=['--strict'])
     t.ok(r.returncode == 0 and r.stdout == 'HELLO view\n1\n',
          '--strict: a pipeline of the view\'s coreutils and sed', show(r))
+    # a host script (#!/bin/sh, interpreted by the view's dash) whose children
+    # are the view's programs: uname -m under qemu-aarch64 says aarch64
+    sdir = h.mktemp('run-script-')
+    script = os.path.join(sdir, 'build.sh')
+    with open(script, 'w') as f:
+        f.write('#!/bin/sh\nsh -c "uname -m"\necho "$0 $*" | sed "s|.*/||"\n'
+                'sh -c \'sh -c "exit 7"\'\n')
+    os.chmod(script, 0o755)
+    r = rn.run(pk, [script, 'one', 'two'], extra=['--strict'], cwd=sdir)
+    t.ok(r.returncode == 7 and r.stdout == 'aarch64\nbuild.sh one two\n',
+         '--strict: a host #!/bin/sh script runs with the view\'s sh; its child programs '
+         'are emulated (uname -m says aarch64), the nested status (7) passes', show(r))
+    r = rn.run(pk, [script, 'one', 'two'], cwd=sdir)
+    t.ok(r.returncode == 7 and r.stdout.startswith(os.uname().machine + '\n'),
+         'without --strict the script\'s children are host programs (uname -m says %s)'
+         % os.uname().machine, show(r))
     marker_dir = '/var/tmp'
     marker = os.path.join(marker_dir, 'xsysroot-run-marker-%d' % os.getpid())
     with open(marker, 'w') as f:
@@ -344,6 +362,52 @@ def writable(t, h, rn):
     t.eq(wait_leftovers(rn), [], 'nothing left after the --writable run')
 
 
+def unprivileged(t, h, rn):
+    """--strict as nobody, on a root mount of the same view (this machine's
+    /dev/fuse is root's): user namespace, the namespace's own binfmt_misc."""
+    if not kernel_at_least(6, 7):
+        t.skip('--strict without root', 'Linux before 6.7 has no binfmt_misc per user namespace')
+        return
+    base = tempfile.mkdtemp(prefix='xsysroot-run-nobody-')
+    try:
+        os.chmod(base, 0o755)
+        for d in ('tmp', 'home', 'cache', 'w'):
+            os.mkdir(os.path.join(base, d))
+            os.chown(os.path.join(base, d), 65534, 65534)
+        os.chmod(h.tmp, 0o711)         # nobody reaches the harness mount
+        with h.mount(packages=SHELL) as m:
+            mine = {rn.cache: os.path.join(base, 'cache'),
+                    rn.log: os.path.join(base, 'cache', 'run.log')}
+            argv = [mine.get(a, a)
+                    for a in rn.argv(SHELL, ['/bin/sh', '-c',
+                                             'id -u; cd /proc/sys/fs/binfmt_misc && ls -d '
+                                             'xsysroot-*; cd /; sh -c "uname -m"; '
+                                             'echo written > /new; '
+                                             'sh -c "sh -c \\"exit 7\\""'],
+                                     ['--strict', '--writable', os.path.join(base, 'w')])]
+            argv = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] + argv
+            env = rn.env(HOME=os.path.join(base, 'home'), TMPDIR=os.path.join(base, 'tmp'))
+            r = sh(argv, env=env, cwd=os.path.join(base, 'home'))
+            t.ok(r.returncode == 7 and r.stdout == '0\nxsysroot-aarch64\naarch64\n',
+                 '--strict --writable as nobody: root in the namespace, its own binfmt_misc '
+                 'handler, emulated children, the status (7) passes', show(r))
+            new = os.path.join(base, 'w', 'upper', 'new')
+            t.ok(os.path.isfile(new) and os.stat(new).st_uid == 65534,
+                 'as nobody the written file is in DIR/upper, owned by nobody')
+            t.ok(not glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-*'),
+                 'no machine-wide binfmt_misc handler was registered')
+            t.ok(not glob.glob(os.path.join(base, 'tmp', '*')),
+                 'nothing left in the unprivileged run\'s TMPDIR')
+    finally:
+        os.chmod(h.tmp, 0o700)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def kernel_at_least(major, minor):
+    m = re.match(r'(\d+)\.(\d+)', os.uname().release)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
+
+
 def main(t, h):
     qemu = shutil.which('qemu-aarch64-static') or shutil.which('qemu-aarch64')
     if not t.ok(qemu is not None, 'qemu-user for aarch64 is installed'):
@@ -354,6 +418,7 @@ def main(t, h):
     reuse(t, h, rn)
     strict(t, h, rn)
     strict_trace(t, h, rn)
+    unprivileged(t, h, rn)
     writable(t, h, rn)
 
 
