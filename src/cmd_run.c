@@ -160,7 +160,6 @@ static void run_cleanup(struct run *rs)
 struct needs {
 	const char *prog;
 	struct xs_buf pkgs; /* comma list of packages to add */
-	size_t unresolved;
 	struct logger *lg;
 };
 
@@ -187,7 +186,6 @@ static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 		free(msg);
 		return;
 	}
-	nd->unresolved++;
 	say("warning: %s needs %s: %s", nd->prog, n->label,
 	    n->why ? n->why : "no package of the archive provides it");
 }
@@ -408,28 +406,42 @@ static int find_qemu(struct run *rs)
 
 /* ---- --strict: the view as / ------------------------------------------- */
 
-/* binfmt_misc registration line for the architecture's programs (ELF
- * executables and shared objects of its class, byte order and machine). */
-static void binfmt_line(const struct run *rs, const char *name, const char *interp,
-			const char *flags, char *out, size_t outsz)
+/* The binfmt_misc magic and mask of the architecture's programs: ELF
+ * executables and shared objects of its class, byte order and machine. */
+static void binfmt_magic(const struct xs_arch *a, unsigned char magic[20], unsigned char mask[20])
 {
-	const struct xs_arch *a = rs->arch;
-	unsigned char magic[20] = { 0x7f, 'E', 'L', 'F', a->elf_class, a->elf_data, 1 };
-	unsigned char mask[20];
-	memset(mask, 0xff, sizeof mask);
+	static const unsigned char ident[7] = { 0x7f, 'E', 'L', 'F' };
+	memset(magic, 0, 20);
+	memcpy(magic, ident, 4);
+	magic[4] = a->elf_class;
+	magic[5] = a->elf_data;
+	magic[6] = 1; /* EV_CURRENT */
+	memset(mask, 0xff, 20);
 	mask[7] = 0; /* any OS ABI */
 	bool le = a->elf_data == XS_ELF_DATA_LSB;
 	magic[le ? 16 : 17] = 2; /* ET_EXEC, and ET_DYN through the mask */
 	mask[le ? 16 : 17] = 0xfe;
 	magic[le ? 18 : 19] = (unsigned char)(a->elf_machine & 0xff);
 	magic[le ? 19 : 18] = (unsigned char)(a->elf_machine >> 8);
-	int n = snprintf(out, outsz, ":%s:M::", name);
+}
+
+/* The registration line of handler name for the architecture. */
+static void binfmt_line(const struct run *rs, const char *name, const char *interp,
+			const char *flags, char *out, size_t outsz)
+{
+	unsigned char magic[20], mask[20];
+	binfmt_magic(rs->arch, magic, mask);
+	struct xs_buf b;
+	xs_buf_init(&b, outsz);
+	xs_buf_printf(&b, ":%s:M::", name);
 	for (size_t i = 0; i < sizeof magic; i++)
-		n += snprintf(out + n, outsz - (size_t)n, "\\x%02x", magic[i]);
-	n += snprintf(out + n, outsz - (size_t)n, ":");
+		xs_buf_printf(&b, "\\x%02x", magic[i]);
+	xs_buf_printf(&b, ":");
 	for (size_t i = 0; i < sizeof mask; i++)
-		n += snprintf(out + n, outsz - (size_t)n, "\\x%02x", mask[i]);
-	snprintf(out + n, outsz - (size_t)n, ":%s:%s", interp, flags);
+		xs_buf_printf(&b, "\\x%02x", mask[i]);
+	xs_buf_printf(&b, ":%s:%s", interp, flags);
+	snprintf(out, outsz, "%s", b.data ? b.data : "");
+	xs_buf_free(&b);
 }
 
 /* The interpreter to register: Debian's -binfmt-P name of the static qemu
@@ -471,17 +483,12 @@ static bool kernel_has_userns_binfmt(void)
 static bool binfmt_host_has_f(const struct run *rs)
 {
 	static const char dir[] = "/proc/sys/fs/binfmt_misc";
-	char want[64];
-	char line[20 * 4 + 128];
-	binfmt_line(rs, "x", "x", "", line, sizeof line);
-	/* the magic as binfmt_misc prints it: hex digits without \x */
-	size_t w = 0;
-	for (const char *p = strchr(line + 4, ':') + 1; *p && *p != ':' && w + 2 < sizeof want;
-	     p += 4) {
-		want[w++] = p[2];
-		want[w++] = p[3];
-	}
-	want[w] = 0;
+	/* the magic as binfmt_misc prints it: "magic 7f454c46..." */
+	unsigned char magic[20], mask[20];
+	binfmt_magic(rs->arch, magic, mask);
+	char want[41];
+	for (size_t i = 0; i < sizeof magic; i++)
+		snprintf(want + 2 * i, 3, "%02x", magic[i]);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	bool found = false;
@@ -511,7 +518,8 @@ static bool binfmt_host_has_f(const struct run *rs)
 	return found;
 }
 
-/* Kernels before 6.7: a machine-wide handler named xsysroot-QEMU, only when
+/* Kernels before 6.7, and root with --writable (no user namespace): a
+ * machine-wide handler named xsysroot-QEMU, only when
  * no enabled handler with the F flag serves the machine; removed at the
  * end. */
 static int binfmt_global_register(struct run *rs)

@@ -356,6 +356,37 @@ def writable(t, h, rn):
          'the dpkg status in DIR/upper lists hello installed')
     t.ok(os.path.isfile(os.path.join(up, 'build', 'prog2.c.gz')),
          'the scripted build (the view\'s sed and gzip) wrote its result into DIR/upper')
+    # as root --writable uses the machine's binfmt_misc table: its own
+    # handler only when no enabled one with the F flag serves arm64
+    probe = ['/bin/sh', '-c', 'ls /proc/sys/fs/binfmt_misc; sh -c "uname -m"']
+    r = rn.run(pk, probe, extra=['--strict', '--writable', d])
+    t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' in r.stdout and
+         r.stdout.endswith('aarch64\n'),
+         '--writable as root: run registered xsysroot-aarch64 for the run', show(r))
+    t.eq(glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-aarch64'), [],
+         '... and removed it afterwards')
+    qemu = shutil.which('qemu-aarch64-static')
+    reg = '/proc/sys/fs/binfmt_misc/register'
+    mine = '/proc/sys/fs/binfmt_misc/xsysroot-test-%d' % os.getpid()
+    if qemu and os.path.exists(reg):
+        line = (':%s:M::\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00'
+                '\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff'
+                '\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff'
+                ':%s:F' % (os.path.basename(mine), qemu))
+        try:
+            with open(reg, 'w') as f:
+                f.write(line)
+            r = rn.run(pk, probe, extra=['--strict', '--writable', d])
+        finally:
+            if os.path.exists(mine):
+                with open(mine, 'w') as f:
+                    f.write('-1')
+        t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' not in r.stdout and
+             os.path.basename(mine) + '\n' in r.stdout and r.stdout.endswith('aarch64\n'),
+             'with an enabled F handler for arm64 on the machine, run uses it and '
+             'registers none', show(r))
+    else:
+        t.skip('an existing F handler is used', 'no binfmt_misc or qemu-aarch64-static')
     with h.mount(packages=pk) as m:
         t.ok(not os.path.lexists(m.p('/usr/bin/hello')),
              'the view itself did not change (no usr/bin/hello in a mount of it)')
