@@ -102,6 +102,32 @@ def show(r):
     return 'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
 
 
+def while_running(rn, pkgs, script, action):
+    """Run `/bin/sh -c SCRIPT` through xsysroot run; once the guest printed
+    'ready', call ACTION(popen); (exit status, stdout, stderr)."""
+    with open(os.path.join(rn.tmpdir, '..', 'guest.out'), 'wb+') as out, \
+            open(os.path.join(rn.tmpdir, '..', 'guest.err'), 'wb+') as err:
+        p = subprocess.Popen(rn.argv(pkgs, ['/bin/sh', '-c', script]), stdout=out,
+                             stderr=err, stdin=subprocess.DEVNULL, env=rn.env())
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline and p.poll() is None:
+                out.seek(0)
+                if b'ready' in out.read():
+                    break
+                time.sleep(0.05)
+            action(p)
+            rc = p.wait(60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        out.seek(0)
+        err.seek(0)
+        return (rc, out.read().decode(errors='replace'),
+                err.read().decode(errors='replace')[-2000:])
+
+
 def wait_leftovers(rn, seconds=5):
     deadline = time.time() + seconds
     left = rn.leftovers()
@@ -130,27 +156,10 @@ def basic(t, h, rn):
     # SIGTERM to xsysroot run reaches the guest: its trap runs
     script = ('trap "echo guest got TERM; exit 42" TERM; echo ready; '
               'while :; do sleep 0.1; done')
-    with open(os.path.join(rn.tmpdir, '..', 'sig.out'), 'wb+') as out:
-        p = subprocess.Popen(rn.argv(SHELL, ['/bin/sh', '-c', script]), stdout=out,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=rn.env())
-        try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                out.seek(0)
-                if b'ready' in out.read():
-                    break
-                time.sleep(0.05)
-            p.send_signal(signal.SIGTERM)
-            rc = p.wait(60)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        out.seek(0)
-        text = out.read().decode(errors='replace')
+    rc, text, err = while_running(rn, SHELL, script, lambda p: p.send_signal(signal.SIGTERM))
     t.ok(rc == 42 and 'guest got TERM' in text,
          'SIGTERM sent to xsysroot run reaches the guest (its trap sets exit 42)',
-         'exit %s, stdout %r, stderr %r' % (rc, text, p.stderr.read()[-2000:]))
+         'exit %s, stdout %r, stderr %r' % (rc, text, err))
     t.eq(wait_leftovers(rn), [], 'nothing left after a run ended by a signal')
 
 
@@ -189,31 +198,18 @@ def reuse(t, h, rn):
         script = 'echo ready; while [ ! -e %s ]; do sleep 0.1; done; echo done' % flag
         for pkgs, want_private, what in ((SHELL, False, 'the same view'),
                                          (SHELL + ['sed'], True, 'another package set')):
-            out_path = os.path.join(rn.tmpdir, '..', 'reuse.out')
-            with open(out_path, 'wb+') as out:
-                p = subprocess.Popen(rn.argv(pkgs, ['/bin/sh', '-c', script]), stdout=out,
-                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                     env=rn.env())
-                try:
-                    deadline = time.time() + 120
-                    while time.time() < deadline and p.poll() is None:
-                        out.seek(0)
-                        if b'ready' in out.read():
-                            break
-                        time.sleep(0.05)
-                    private = rn.private_mounts()
-                    daemons = [x for x in xstest.pids_using(rn.cache)]
-                    open(flag, 'w').close()
-                    rc = p.wait(60)
-                finally:
-                    if p.poll() is None:
-                        p.kill()
-                        p.wait()
+            seen = {}
+
+            def look(p):
+                seen['private'] = rn.private_mounts()
+                seen['daemons'] = xstest.pids_using(rn.cache)
+                open(flag, 'w').close()
+            rc, text, err = while_running(rn, pkgs, script, look)
+            if os.path.exists(flag):
                 os.unlink(flag)
-                out.seek(0)
-                text = out.read().decode(errors='replace')
+            private, daemons = seen.get('private'), seen.get('daemons', [])
             t.ok(rc == 0 and 'done' in text, 'run with %s finished' % what,
-                 'exit %s: %s %s' % (rc, text, p.stderr.read()[-2000:]))
+                 'exit %s: %s %s' % (rc, text, err))
             if want_private:
                 t.ok(len(private) == 1, 'with %s run made a private mount' % what,
                      'private mounts: %r' % private)
@@ -406,7 +402,7 @@ def unprivileged(t, h, rn):
             os.mkdir(os.path.join(base, d))
             os.chown(os.path.join(base, d), 65534, 65534)
         os.chmod(h.tmp, 0o711)         # nobody reaches the harness mount
-        with h.mount(packages=SHELL) as m:
+        with h.mount(packages=SHELL):
             mine = {rn.cache: os.path.join(base, 'cache'),
                     rn.log: os.path.join(base, 'cache', 'run.log')}
             argv = [mine.get(a, a)
