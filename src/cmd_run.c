@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -247,6 +248,7 @@ static int find_mount_cb(const char *mp, const char *fstype, const char *source,
  * mount is there.  0, or -1 after saying why. */
 static int start_private_mount(struct run *rs, struct xs_repo *r, struct logger *lg)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		say("cannot fork: %s", strerror(errno));
@@ -254,6 +256,11 @@ static int start_private_mount(struct run *rs, struct xs_repo *r, struct logger 
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* if run is killed outright, the daemon goes too (and auto_unmount
+		 * takes the mount away) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
 		signals_default();
 		lg->to_stderr = false; /* the program has the terminal */
 		struct xs_mount_opts mo = {

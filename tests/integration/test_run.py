@@ -162,6 +162,21 @@ def basic(t, h, rn):
          'exit %s, stdout %r, stderr %r' % (rc, text, err))
     t.eq(wait_leftovers(rn), [], 'nothing left after a run ended by a signal')
 
+    # SIGKILL leaves run no chance to clean up: its private mount's daemon
+    # follows it (parent-death signal), and auto_unmount removes the mount
+    rc, text, err = while_running(rn, SHELL, 'echo ready; sleep 3',
+                                  lambda p: p.send_signal(signal.SIGKILL))
+    left = [x for x in wait_leftovers(rn, 10) if not x.startswith('dir: ')]
+    t.ok(rc == -signal.SIGKILL and not left,
+         'after SIGKILL of xsysroot run its daemon and mount are gone (only the empty '
+         'temporary directory stays)', 'exit %s; left: %r' % (rc, left))
+    for d in glob.glob(os.path.join(rn.tmpdir, 'xsysroot-run-*')):
+        for sub in ('view', 'skel', 'root', ''):
+            try:
+                os.rmdir(os.path.join(d, sub))
+            except OSError:
+                pass
+
 
 def dt_needed(t, h, rn):
     """A host arm64 program needing libraries outside the base view."""
