@@ -13,9 +13,10 @@ directory so that run's private mounts are seen (and their removal checked):
   - nothing is left after a run: no mount, no temporary directory, no
     process naming the run's cache directory, no xsysroot-* binfmt_misc
     handler;
-  - a mount of the same view (same packages at the same versions) is
-    reused: no private mount appears while the guest runs; with a different
-    package set a private one does;
+  - a mount of the same view (the same packages, versions and .deb
+    digests; here served by another server) is reused: no private mount
+    appears while the guest runs; with a different package set a private
+    one does;
   - --strict: nested foreign shells (`sh -c 'sh -c "exit 7"'`) and a
     pipeline of the view's coreutils/sed work; a marker file on the host
     outside the binds is invisible (and visible without --strict, where
@@ -207,7 +208,10 @@ def dt_needed(t, h, rn):
 
 
 def reuse(t, h, rn):
-    with h.mount(packages=SHELL) as m:
+    # the mount comes from another server of the same repository: the view
+    # is told by its packages' digests, not by the mirror URL
+    other = h.serve(h.repo.out).url
+    with h.mount(packages=SHELL, mirror=other) as m:
         # a guest that runs while we look at the mounts
         flag = os.path.join(h.mktemp('run-flag-'), 'go')
         script = 'echo ready; while [ ! -e %s ]; do sleep 0.1; done; echo done' % flag
