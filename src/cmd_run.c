@@ -100,6 +100,9 @@ struct run {
 	 * false for root with --writable: only there can the overlay rename
 	 * directories of the view (redirect_dir), which dpkg does */
 	bool userns;
+	/* the host runs the architecture's programs itself (amd64 on amd64):
+	 * no binfmt_misc handler, which would catch the host's own programs */
+	bool native;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -654,7 +657,7 @@ static void strict_child(struct run *rs, char **args, const char *cwd, const cha
 			CHILD_FAIL("--strict: cannot bind %s: %s", binds[i], strerror(errno));
 		free(to);
 	}
-	if (rs->userns && kernel_has_userns_binfmt()) {
+	if (rs->userns && !rs->native && kernel_has_userns_binfmt()) {
 		/* this namespace's own binfmt_misc: it lives as long as the mount */
 		char *bm = fmt_str("%s/proc/sys/fs/binfmt_misc", root);
 		char *reg = fmt_str("%s/register", bm);
@@ -989,7 +992,9 @@ int cmd_run(int argc, char **argv)
 	pid_t pid;
 	if (rs.strict) {
 		rs.userns = !(geteuid() == 0 && rs.writable);
-		if ((!rs.userns || !kernel_has_userns_binfmt()) && binfmt_global_register(&rs) < 0)
+		rs.native = host_elf_for("/proc/self/exe", rs.arch);
+		if (!rs.native && (!rs.userns || !kernel_has_userns_binfmt()) &&
+		    binfmt_global_register(&rs) < 0)
 			goto out;
 		pid = start_strict(&rs, args);
 	} else {
