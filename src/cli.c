@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "xsysroot/elf.h"
 #include "xsysroot/util.h"
 
 /* ---- logging: the daemon's log file, and stderr in the foreground ---- */
@@ -112,17 +113,10 @@ bool repo_option(int c, struct repo_opts *o)
 	case OPT_CONFIG: o->config = optarg; return true;
 	case OPT_OFFLINE: cfg->offline = true; return true;
 	case OPT_APT_ROOT: cfg->apt_root = optarg; return true;
-	case OPT_FETCH_TIMEOUT: {
-		char *end;
-		long v = strtol(optarg, &end, 10);
-		if (*end || v <= 0 || v > 86400) {
-			fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of seconds "
-					"(1-86400)\n", optarg);
+	case OPT_FETCH_TIMEOUT:
+		if (!fetch_timeout_option(optarg, &cfg->fetch_timeout_s))
 			exit(2);
-		}
-		cfg->fetch_timeout_s = (int)v;
 		return true;
-	}
 	default: return false;
 	}
 }
@@ -223,8 +217,9 @@ static void mountinfo_unescape(char *s)
 	*o = 0;
 }
 
-int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source, void *ud),
-	       void *ud)
+int mountinfo_foreach(int (*cb)(const char *mp, const char *fstype, const char *source,
+				void *ud),
+		      void *ud)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
@@ -250,7 +245,7 @@ int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source,
 	}
 	free(line);
 	fclose(f);
-	return q < 0 ? q : 0;
+	return q;
 }
 
 struct source_ctx {
@@ -263,25 +258,23 @@ struct source_ctx {
 static int source_cb(const char *mp, const char *fstype, const char *source, void *ud)
 {
 	struct source_ctx *c = ud;
-	if (strcmp(mp, c->mp))
-		return 0;
-	snprintf(c->fstype, c->ftsz, "%s", fstype);
-	snprintf(c->source, c->srcsz, "%s", source);
-	c->found = true; /* keep reading: a later line is mounted over it */
+	if (!strcmp(mp, c->mp)) {
+		/* keep reading: a later line is mounted over it */
+		snprintf(c->fstype, c->ftsz, "%s", fstype);
+		snprintf(c->source, c->srcsz, "%s", source);
+		c->found = true;
+	}
 	return 0;
 }
 
-/* The file system type and source of the topmost mount at mp (a real
- * path): 0, or -ENOENT when mp is no mount point. */
 int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz)
 {
 	struct source_ctx c = { mp, fstype, source, ftsz, srcsz, false };
-	int q = mount_list(source_cb, &c);
+	int q = mountinfo_foreach(source_cb, &c);
 	return q < 0 ? q : c.found ? 0 : -ENOENT;
 }
 
-/* The program name if it is in PATH, else NULL. */
-const char *in_path(const char *prog)
+bool path_lookup(const char *prog, char full[PATH_MAX])
 {
 	const char *path = getenv("PATH");
 	if (!path || !*path)
@@ -289,13 +282,32 @@ const char *in_path(const char *prog)
 	for (const char *p = path; *p;) {
 		const char *e = strchr(p, ':');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char full[PATH_MAX];
-		if (n && snprintf(full, sizeof full, "%.*s/%s", (int)n, p, prog) < (int)sizeof full &&
+		if (n && snprintf(full, PATH_MAX, "%.*s/%s", (int)n, p, prog) < PATH_MAX &&
 		    access(full, X_OK) == 0)
-			return prog;
+			return true;
 		p += n + (e ? 1 : 0);
 	}
-	return NULL;
+	return false;
+}
+
+/* The program name if it is in PATH, else NULL. */
+const char *in_path(const char *prog)
+{
+	char full[PATH_MAX];
+	return path_lookup(prog, full) ? prog : NULL;
+}
+
+bool fetch_timeout_option(const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v <= 0 || v > 86400) {
+		fprintf(stderr, "xsysroot: --fetch-timeout: '%s' is not a number of seconds "
+				"(1-86400)\n", arg);
+		return false;
+	}
+	*out = (int)v;
+	return true;
 }
 
 /* s quoted for sh when it needs it (a fresh string). */
@@ -354,4 +366,171 @@ void notify_ready(void)
 		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
 	close(fd);
 	unsetenv("NOTIFY_SOCKET");
+}
+
+/* ---- a foreign ELF file and what it needs from a view ------------------- */
+
+int elf_load(const char *file, struct xs_elf *e)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "xsysroot: %s: %s\n", file,
+			fd < 0 || errno ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "xsysroot: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	char err[4096] = "";
+	int q = xs_elf_parse(map, len, e, err, sizeof err);
+	if (map)
+		munmap(map, len);
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: %s: %s\n", file,
+			q == -ENOEXEC ? "not an ELF file" : err[0] ? err : strerror(-q));
+		return -1;
+	}
+	/* the file's strings go to a terminal: no control characters */
+	char *strs[] = { e->interp, e->rpath, e->runpath, e->soname };
+	for (size_t i = 0; i < XS_ARRAY_SIZE(strs) + e->nneeded; i++)
+		for (char *p = i < XS_ARRAY_SIZE(strs) ? strs[i] : e->needed[i - XS_ARRAY_SIZE(strs)];
+		     p && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	return 0;
+}
+
+const char *elf_mismatch(const struct xs_elf *e, const struct xs_arch *a)
+{
+	if (e->elf_class != a->elf_class)
+		return "wrong ELF class";
+	if (e->elf_data != a->elf_data)
+		return "wrong byte order";
+	if (e->machine != a->elf_machine)
+		return "wrong machine";
+	if (e->machine == 40 && !strcmp(a->deb, "armhf") && (e->flags & 0x200))
+		return "soft-float ABI (armel), not hard-float";
+	if (e->machine == 40 && !strcmp(a->deb, "armel") && (e->flags & 0x400))
+		return "hard-float ABI (armhf), not soft-float";
+	return NULL;
+}
+
+bool view_path_of(const char *abs, char *out, size_t outsz)
+{
+	char norm[XS_MAX_PATH + 1];
+	return abs[0] == '/' && xs_path_normalize(abs, norm, sizeof norm) == 0 &&
+	       xs_view_present_path(norm, out, outsz) == 0;
+}
+
+bool view_has(struct xs_repo *r, const char *vpath, struct xs_vattr *va)
+{
+	return xs_view_resolve(xs_repo_view(r), vpath, va) == 0 &&
+	       (va->pending || !S_ISDIR(va->mode));
+}
+
+/* Append the view form of each absolute directory of a DT_RUNPATH/DT_RPATH
+ * list; entries with $ORIGIN or other tokens, and relative ones, name host
+ * places and are left out. */
+static void add_path_list(const char *list, char ***dirs, size_t *n, size_t *cap)
+{
+	char *copy = xs_strdup(list), *save = NULL;
+	for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+		char v[XS_MAX_PATH + 8];
+		if (strchr(t, '$') || !view_path_of(t, v, sizeof v))
+			continue;
+		xs_grow(dirs, cap, *n + 1, sizeof **dirs);
+		(*dirs)[(*n)++] = xs_strdup(v);
+	}
+	free(copy);
+}
+
+/* One lookup of a path (already in view form) for cb. */
+static void need_path(struct xs_repo *r, struct elf_need *n, char *vpath, elf_need_fn cb,
+		      void *ud)
+{
+	struct xs_vattr va;
+	if (view_has(r, vpath, &va)) {
+		n->found = vpath;
+		n->pkg = va.pkg;
+	} else {
+		n->cands = &vpath;
+		n->ncands = 1;
+	}
+	cb(r, n, ud);
+}
+
+void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb, void *ud)
+{
+	const struct xs_arch *a = xs_repo_arch(r);
+	if (e->interp) {
+		char label[XS_MAX_PATH + 32], v[XS_MAX_PATH + 8];
+		snprintf(label, sizeof label, "interpreter %s", e->interp);
+		struct elf_need n = { .label = label, .pkg = -1 };
+		if (!view_path_of(e->interp, v, sizeof v)) {
+			n.why = "not an absolute path in the sysroot";
+			cb(r, &n, ud);
+		} else {
+			need_path(r, &n, v, cb, ud);
+		}
+	}
+	/* the search order: DT_RPATH (without DT_RUNPATH), DT_RUNPATH, then the
+	 * view's ld.so.conf / ld.so.cache order */
+	char **dirs = NULL;
+	size_t ndirs = 0, capdirs = 0;
+	if (e->rpath && !e->runpath)
+		add_path_list(e->rpath, &dirs, &ndirs, &capdirs);
+	if (e->runpath)
+		add_path_list(e->runpath, &dirs, &ndirs, &capdirs);
+	const char *std_dirs[] = { "usr/local/lib", "usr/local/lib/%s", "usr/lib/%s", "usr/lib" };
+	for (size_t i = 0; i < XS_ARRAY_SIZE(std_dirs); i++) {
+		xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
+		dirs[ndirs++] = fmt_str(std_dirs[i], a->triplet);
+	}
+	for (size_t i = 0; i < e->nneeded; i++) {
+		const char *name = e->needed[i];
+		struct elf_need n = { .label = name, .pkg = -1 };
+		if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
+			n.why = "not a library name";
+			cb(r, &n, ud);
+			continue;
+		}
+		if (strchr(name, '/')) {
+			/* a path: used as it is */
+			char v[XS_MAX_PATH + 8];
+			if (!view_path_of(name, v, sizeof v)) {
+				n.why = "a relative path: looked up from the current directory at "
+					"run time";
+				cb(r, &n, ud);
+			} else {
+				need_path(r, &n, v, cb, ud);
+			}
+			continue;
+		}
+		char **cands = xs_xcalloc(ndirs, sizeof *cands);
+		size_t k;
+		struct xs_vattr va;
+		for (k = 0; k < ndirs && !n.found; k++) {
+			cands[k] = fmt_str("%s%s%s", dirs[k], *dirs[k] ? "/" : "", name);
+			if (view_has(r, cands[k], &va)) {
+				n.found = cands[k];
+				n.pkg = va.pkg;
+			}
+		}
+		n.cands = cands;
+		n.ncands = k;
+		cb(r, &n, ud);
+		for (k = 0; k < ndirs; k++)
+			free(cands[k]);
+		free(cands);
+	}
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "xsysroot/config.h"
+#include "xsysroot/elf.h"
 #include "xsysroot/repo.h"
 
 enum {
@@ -72,11 +73,12 @@ bool mount_is_dead(const char *path);
 /* The file system type and source of the topmost mount at mp (a real
  * path): 0, or -ENOENT when mp is no mount point. */
 int mount_source(const char *mp, char *fstype, size_t ftsz, char *source, size_t srcsz);
+/* cb for each line of /proc/self/mountinfo, in order, until it returns
+ * non-zero (which is returned); 0 at the end, or -errno. */
+int mountinfo_foreach(int (*cb)(const char *mp, const char *fstype, const char *source,
+				void *ud),
+		      void *ud);
 
-/* Call cb for every mount of /proc/self/mountinfo, in its order (paths
- * unescaped); a negative return of cb stops and is returned. */
-int mount_list(int (*cb)(const char *mp, const char *fstype, const char *source, void *ud),
-	       void *ud);
 
 void raise_nofile(void);
 /* What the repository options collect; repo_configure then fills what the
@@ -100,10 +102,14 @@ int repo_configure(struct repo_opts *o);
 void repo_opts_free(struct repo_opts *o);
 /* xsysroot --help-config: the keys of the configuration files. */
 void config_help(FILE *f);
+/* --fetch-timeout SECS into *out; false after saying why on stderr. */
+bool fetch_timeout_option(const char *arg, int *out);
 /* The cache directory (given, or this user's default), created, as an
  * absolute path in abs; -1 after saying why on stderr. */
 int open_cache_dir(char cache_dir[PATH_MAX], char abs[PATH_MAX]);
 
+/* The full path of a program of PATH in full: false when it is in none. */
+bool path_lookup(const char *prog, char full[PATH_MAX]);
 /* The program name if it is in PATH, else NULL. */
 const char *in_path(const char *prog);
 /* A fresh string, printf-style (aborts when out of memory). */
@@ -122,6 +128,30 @@ extern const struct option mount_opts[];
  * helper form ([TYPE#]ARCH): cmd_fstab.c. */
 bool mount_helper_form(const char *source);
 int cmd_mount_helper(int argc, char **argv);
+/* A foreign ELF file and what it needs from a view (ldd, run). */
+/* Read and parse file (its strings made printable): 0, or -1 after saying
+ * why on stderr. */
+int elf_load(const char *file, struct xs_elf *e);
+/* Why e cannot run on a, or NULL. */
+const char *elf_mismatch(const struct xs_elf *e, const struct xs_arch *a);
+/* The view path of an absolute path, or false. */
+bool view_path_of(const char *abs, char *out, size_t outsz);
+/* The view has a file (not a directory) at vpath: its attributes in va. */
+bool view_has(struct xs_repo *r, const char *vpath, struct xs_vattr *va);
+/* One file the ELF needs: its interpreter, or a DT_NEEDED entry. */
+struct elf_need {
+	const char *label;  /* "interpreter PATH", or the DT_NEEDED name */
+	const char *found;  /* the view path that has it, NULL when none does */
+	int pkg;	    /* the package of found, -1 when generated */
+	char *const *cands; /* not found: the view paths looked at, in order */
+	size_t ncands;
+	const char *why;    /* not found and nothing looked up: why not */
+};
+typedef void (*elf_need_fn)(struct xs_repo *r, const struct elf_need *n, void *ud);
+/* Look up e's interpreter, then each DT_NEEDED in the loader's order
+ * (DT_RPATH, DT_RUNPATH, the view's ld.so.conf order), in r's view; cb
+ * once per entry. */
+void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb, void *ud);
 
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
@@ -134,5 +164,6 @@ int cmd_cache(int argc, char **argv);
 /* A size option's value (xs_parse_size): true, or false after saying why
  * on stderr. */
 bool size_option(const char *opt, const char *arg, uint64_t *out);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -152,7 +152,7 @@ int cmd_status(int argc, char **argv)
 			snprintf(mp, sizeof mp, "%s", argv[1]);
 		c.only = mp;
 	}
-	int q = mount_list(status_cb, &c);
+	int q = mountinfo_foreach(status_cb, &c);
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: cannot read /proc/self/mountinfo: %s\n", strerror(-q));
 		return 1;

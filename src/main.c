@@ -10,6 +10,7 @@ static const char usage_text[] =
 	"       xsysroot umount MOUNTPOINT\n"
 	"       xsysroot env [--format sh|meson|cmake|cargo] MOUNTPOINT\n"
 	"       xsysroot ldd [REPOSITORY OPTIONS] [--offline] ARCH FILE\n"
+	"       xsysroot run ARCH [RUN OPTIONS] -- PROGRAM [ARGS...]\n"
 	"       xsysroot status [MOUNTPOINT]\n"
 	"       xsysroot fetch [REPOSITORY OPTIONS] [--jobs N] ARCH\n"
 	"       xsysroot cache list|verify|gc [--max-size SIZE] [--cache-dir DIR]\n"
@@ -71,6 +72,18 @@ static const char usage_text[] =
 	"archive to add.  Only FILE's own needs are listed, not its libraries' (that\n"
 	"would mean fetching them).  Exit status 0 when everything is found, 1 when\n"
 	"something is missing or FILE is not for ARCH.\n"
+	"\n"
+	"run runs a foreign PROGRAM (a host file for ARCH, or a path or name in the\n"
+	"view) under qemu-user with nothing set up: it adds the packages of the\n"
+	"libraries PROGRAM needs to the view, uses a mount of the same view or\n"
+	"makes a private one (removed afterwards), and exits with PROGRAM's status.\n"
+	"Run options: the repository options, --fetch-timeout, --log-file, and\n"
+	"      --strict              the view as / in private namespaces (host /proc,\n"
+	"                            /dev, /sys, /tmp, the current directory and\n"
+	"                            $HOME bound in); the programs it starts are\n"
+	"                            emulated too (a binfmt_misc handler)\n"
+	"      --writable DIR        with --strict: / is writable, the changes go to\n"
+	"                            DIR/upper (an overlay; DIR/work is its work dir)\n"
 	"\n"
 	"status lists the xsysroot mounts (or MOUNTPOINT's) with their daemon's\n"
 	"counters and recent errors, read from the user.xsysroot.status extended\n"
@@ -134,6 +147,8 @@ int main(int argc, char **argv)
 		return cmd_env(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ldd"))
 		return cmd_ldd(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc - 1, argv + 1);
 	if (!strcmp(cmd, "fetch"))

@@ -626,7 +626,8 @@ HIDDEN_TOP = ('proc', 'sys', 'dev', 'run', 'tmp')
 # loader configuration it generates.
 VIEW_EXTRA = (r'(bin|sbin|lib|lib32|lib64|libx32|libo32)', r'etc', r'etc/ld\.so\.cache',
               r'etc/ld\.so\.conf', r'etc/ld\.so\.conf\.d', r'etc/ld\.so\.conf\.d/00-xsysroot\.conf',
-              r'etc/ld\.so\.preload')
+              r'etc/ld\.so\.preload', r'var', r'var/lib', r'var/lib/dpkg', r'var/lib/dpkg/.*',
+              r'etc/passwd', r'etc/group')
 
 
 def present(rel):

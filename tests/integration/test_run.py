@@ -1,0 +1,471 @@
+#!/usr/bin/python3
+"""`xsysroot run ARCH -- PROGRAM`: a foreign program with no set-up.
+
+Against the fixture repository (arm64), with TMPDIR pointing at a scratch
+directory so that run's private mounts are seen (and their removal checked):
+  - the exit status passes through (3), a guest killed by SIGTERM gives 143,
+    stdin is piped through, the environment passes (a variable the guest
+    prints), SIGTERM sent to `xsysroot run` reaches the guest (its trap
+    runs and sets the status);
+  - a host arm64 program (tar, copied out of its .deb) whose libraries are
+    not in the base view runs: the log says run added libacl1 and
+    libselinux1 to the view before the mount, not the view lazily later;
+  - nothing is left after a run: no mount, no temporary directory, no
+    process naming the run's cache directory, no xsysroot-* binfmt_misc
+    handler;
+  - a mount of the same view (the same packages, versions and .deb
+    digests; here served by another server) is reused: no private mount
+    appears while the guest runs; with a different package set a private
+    one does;
+  - --strict: nested foreign shells (`sh -c 'sh -c "exit 7"'`) and a
+    pipeline of the view's coreutils/sed work; a marker file on the host
+    outside the binds is invisible (and visible without --strict, where
+    qemu falls back to host paths);
+  - --strict under strace -f: after pivot_root, every file python3
+    (`import json,ssl,sqlite3`) opened successfully is in the view or under
+    the binds (/proc, /dev, /sys, /tmp, the current directory, $HOME);
+  - --strict --writable DIR: apt-get (from the view) installs `hello` from
+    the fixture server (a sources.list with trusted=yes placed in
+    DIR/upper): its files land in DIR/upper only, not in the mount; a
+    shell-scripted build with the view's sed and gzip writes its result.
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xstest  # noqa: E402
+from xstest import sh  # noqa: E402
+
+ARCH = 'arm64'
+SHELL = ['dash', 'coreutils']
+LOCALE = 'C.UTF-8'
+
+
+class Runner:
+    def __init__(self, h):
+        self.h = h
+        self.cache = h.mktemp('run-cache-')
+        self.tmpdir = h.mktemp('run-tmp-')
+        self.log = os.path.join(h.mktemp('run-log-'), 'run.log')
+
+    def argv(self, packages, prog, extra=()):
+        a = [xstest.XSYSROOT, 'run', ARCH, '--mirror', self.h.server.url,
+             '--suite', self.h.suite_for(ARCH), '--keyring', self.h.repo.keyring,
+             '--cache-dir', self.cache, '--log-file', self.log]
+        if packages:
+            a += ['--packages', ','.join(packages)]
+        return a + list(extra) + ['--'] + prog
+
+    def env(self, **kw):
+        kw.setdefault('TMPDIR', self.tmpdir)
+        return xstest.clean_env(LC_ALL=LOCALE, **kw)
+
+    def run(self, packages, prog, extra=(), timeout=300, env=None, **kw):
+        return sh(self.argv(packages, prog, extra), timeout=timeout,
+                  env=env or self.env(), **kw)
+
+    def leftovers(self):
+        """What a finished run must not leave: mounts and directories under
+        its TMPDIR, processes naming its cache directory."""
+        left = []
+        for line in open('/proc/self/mountinfo'):
+            if self.tmpdir in line:
+                left.append('mount: ' + line.split()[4])
+        left += ['dir: ' + p for p in glob.glob(os.path.join(self.tmpdir, '*'))]
+        left += ['binfmt_misc: ' + p for p in glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-*')]
+        left += ['pid: %d' % p for p in xstest.pids_using(self.cache)]
+        me = os.getpid()
+        for d in os.listdir('/proc'):
+            if d.isdigit() and int(d) != me:
+                try:
+                    with open('/proc/%s/cmdline' % d, 'rb') as f:
+                        if self.cache.encode() in f.read():
+                            left.append('pid %s: cmdline names the cache' % d)
+                except OSError:
+                    pass
+        return sorted(set(left))
+
+    def private_mounts(self):
+        return [line.split()[4] for line in open('/proc/self/mountinfo')
+                if self.tmpdir in line.split()[4] and 'fuse.xsysroot' in line]
+
+
+def show(r):
+    return 'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
+
+
+def while_running(rn, pkgs, script, action):
+    """Run `/bin/sh -c SCRIPT` through xsysroot run; once the guest printed
+    'ready', call ACTION(popen); (exit status, stdout, stderr)."""
+    with open(os.path.join(rn.tmpdir, '..', 'guest.out'), 'wb+') as out, \
+            open(os.path.join(rn.tmpdir, '..', 'guest.err'), 'wb+') as err:
+        p = subprocess.Popen(rn.argv(pkgs, ['/bin/sh', '-c', script]), stdout=out,
+                             stderr=err, stdin=subprocess.DEVNULL, env=rn.env())
+        try:
+            deadline = time.time() + 120
+            while time.time() < deadline and p.poll() is None:
+                out.seek(0)
+                if b'ready' in out.read():
+                    break
+                time.sleep(0.05)
+            action(p)
+            rc = p.wait(60)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        out.seek(0)
+        err.seek(0)
+        return (rc, out.read().decode(errors='replace'),
+                err.read().decode(errors='replace')[-2000:])
+
+
+def wait_leftovers(rn, seconds=5):
+    deadline = time.time() + seconds
+    left = rn.leftovers()
+    while left and time.time() < deadline:
+        time.sleep(0.1)
+        left = rn.leftovers()
+    return left
+
+
+def basic(t, h, rn):
+    r = rn.run(SHELL, ['/bin/sh', '-c', 'exit 3'])
+    t.eq(r.returncode, 3, 'the exit status of the guest passes through (3)')
+    t.eq(wait_leftovers(rn), [], 'no mount, temporary directory or process left after a run')
+    r = rn.run(SHELL, ['/bin/sh', '-c', 'kill -TERM $$'])
+    t.eq(r.returncode, 128 + signal.SIGTERM, 'a guest killed by SIGTERM: exit 143, as a shell says')
+
+    p = subprocess.run(rn.argv(SHELL, ['cat']), input=b'line one\nline two\n',
+                       capture_output=True, env=rn.env(), timeout=300)
+    t.ok(p.returncode == 0 and p.stdout == b'line one\nline two\n',
+         'stdin is piped through to the guest (cat)', p.stderr.decode(errors='replace'))
+    r = rn.run(SHELL, ['/bin/sh', '-c', 'printf %s "$XS_RUN_TEST"'],
+               env=rn.env(XS_RUN_TEST='passed along'))
+    t.ok(r.returncode == 0 and r.stdout == 'passed along',
+         'the environment passes to the guest', show(r))
+
+    # SIGTERM to xsysroot run reaches the guest: its trap runs
+    script = ('trap "echo guest got TERM; exit 42" TERM; echo ready; '
+              'while :; do sleep 0.1; done')
+    rc, text, err = while_running(rn, SHELL, script, lambda p: p.send_signal(signal.SIGTERM))
+    t.ok(rc == 42 and 'guest got TERM' in text,
+         'SIGTERM sent to xsysroot run reaches the guest (its trap sets exit 42)',
+         'exit %s, stdout %r, stderr %r' % (rc, text, err))
+    t.eq(wait_leftovers(rn), [], 'nothing left after a run ended by a signal')
+
+    # SIGKILL leaves run no chance to clean up: its private mount's daemon
+    # follows it (parent-death signal), and auto_unmount removes the mount
+    rc, text, err = while_running(rn, SHELL, 'echo ready; sleep 3',
+                                  lambda p: p.send_signal(signal.SIGKILL))
+    left = [x for x in wait_leftovers(rn, 10) if not x.startswith('dir: ')]
+    t.ok(rc == -signal.SIGKILL and not left,
+         'after SIGKILL of xsysroot run its daemon and mount are gone (only the empty '
+         'temporary directory stays)', 'exit %s; left: %r' % (rc, left))
+    for d in glob.glob(os.path.join(rn.tmpdir, 'xsysroot-run-*')):
+        for sub in ('view', 'skel', 'root', ''):
+            try:
+                os.rmdir(os.path.join(d, sub))
+            except OSError:
+                pass
+
+
+def dt_needed(t, h, rn):
+    """A host arm64 program needing libraries outside the base view."""
+    work = h.mktemp('run-tar-')
+    h.index.extract(['tar'], work)
+    progs = [p for p in (os.path.join(work, 'usr', 'bin', 'tar'), os.path.join(work, 'bin', 'tar'))
+             if os.path.isfile(p)]
+    if not t.ok(progs, 'tar\'s program extracted from its .deb'):
+        return
+    prog = progs[0]
+    base = h.index.closure([])
+    t.ok('libacl1' not in base and 'libselinux1' not in base,
+         'tar\'s libraries (libacl1, libselinux1) are not in the base view')
+    with open(rn.log, 'a'):
+        pass
+    before = os.path.getsize(rn.log)
+    r = rn.run([], [prog, '--version'])
+    t.ok(r.returncode == 0 and 'GNU tar' in r.stdout,
+         'a host arm64 program (tar) runs, its libraries\' packages added', show(r))
+    with open(rn.log, errors='replace') as f:
+        f.seek(before)
+        log = f.read()
+    for pkg in ('libacl1', 'libselinux1'):
+        t.ok(re.search(r'run: .*needs lib\S+: adding %s ' % pkg, log) and
+             not re.search(r' %s .*to the view: it provides' % pkg, log),
+             'run added %s to the view for tar\'s DT_NEEDED (not a lazy addition)' % pkg, log)
+    t.eq(wait_leftovers(rn), [], 'nothing left after the DT_NEEDED run')
+
+
+def reuse(t, h, rn):
+    # the mount comes from another server of the same repository: the view
+    # is told by its packages' digests, not by the mirror URL
+    other = h.serve(h.repo.out).url
+    with h.mount(packages=SHELL, mirror=other) as m:
+        # a guest that runs while we look at the mounts
+        flag = os.path.join(h.mktemp('run-flag-'), 'go')
+        script = 'echo ready; while [ ! -e %s ]; do sleep 0.1; done; echo done' % flag
+        for pkgs, want_private, what in ((SHELL, False, 'the same view'),
+                                         (SHELL + ['sed'], True, 'another package set')):
+            seen = {}
+
+            def look(p):
+                seen['private'] = rn.private_mounts()
+                seen['daemons'] = xstest.pids_using(rn.cache)
+                open(flag, 'w').close()
+            rc, text, err = while_running(rn, pkgs, script, look)
+            if os.path.exists(flag):
+                os.unlink(flag)
+            private, daemons = seen.get('private'), seen.get('daemons', [])
+            t.ok(rc == 0 and 'done' in text, 'run with %s finished' % what,
+                 'exit %s: %s %s' % (rc, text, err))
+            if want_private:
+                t.ok(len(private) == 1, 'with %s run made a private mount' % what,
+                     'private mounts: %r' % private)
+            else:
+                t.ok(not private and m.path, 'a mount of %s (%s) is reused: no private mount '
+                     'while the guest runs' % (what, m.path), 'private mounts: %r' % private)
+            t.diag('processes naming the run cache while the guest ran: %d' % len(daemons))
+        t.eq(wait_leftovers(rn), [], 'nothing left after the reuse runs')
+
+
+def strict(t, h, rn):
+    pk = SHELL + ['sed']
+    r = rn.run(pk, ['/bin/sh', '-c', 'sh -c \'sh -c "exit 7"\''], extra=['--strict'])
+    t.eq(r.returncode, 7, '--strict: nested foreign shells, the innermost status (7) passes')
+    r = rn.run(pk, ['/bin/sh', '-c', 'echo hello world | tr a-z A-Z | sed s/WORLD/view/; '
+                    'ls /usr/bin/sed | wc -l'], extra=['--strict'])
+    t.ok(r.returncode == 0 and r.stdout == 'HELLO view\n1\n',
+         '--strict: a pipeline of the view\'s coreutils and sed', show(r))
+    # a host script (#!/bin/sh, interpreted by the view's dash) whose children
+    # are the view's programs: uname -m under qemu-aarch64 says aarch64
+    sdir = h.mktemp('run-script-')
+    script = os.path.join(sdir, 'build.sh')
+    with open(script, 'w') as f:
+        f.write('#!/bin/sh\nsh -c "uname -m"\necho "$0 $*" | sed "s|.*/||"\n'
+                'sh -c \'sh -c "exit 7"\'\n')
+    os.chmod(script, 0o755)
+    r = rn.run(pk, [script, 'one', 'two'], extra=['--strict'], cwd=sdir)
+    t.ok(r.returncode == 7 and r.stdout == 'aarch64\nbuild.sh one two\n',
+         '--strict: a host #!/bin/sh script runs with the view\'s sh; its child programs '
+         'are emulated (uname -m says aarch64), the nested status (7) passes', show(r))
+    r = rn.run(pk, [script, 'one', 'two'], cwd=sdir)
+    t.ok(r.returncode == 7 and r.stdout.startswith(os.uname().machine + '\n'),
+         'without --strict the script\'s children are host programs (uname -m says %s)'
+         % os.uname().machine, show(r))
+    marker_dir = '/var/tmp'
+    marker = os.path.join(marker_dir, 'xsysroot-run-marker-%d' % os.getpid())
+    with open(marker, 'w') as f:
+        f.write('host only\n')
+    try:
+        test = ['/bin/sh', '-c', 'if [ -e %s ]; then echo seen; else echo unseen; fi' % marker]
+        rs = rn.run(pk, test, extra=['--strict'])
+        rl = rn.run(pk, test)
+    finally:
+        os.unlink(marker)
+    t.ok(rs.returncode == 0 and rs.stdout == 'unseen\n',
+         '--strict: a host file outside the binds is not visible', show(rs))
+    t.ok(rl.returncode == 0 and rl.stdout == 'seen\n',
+         'without --strict qemu -L falls back to the host file (the check can tell)', show(rl))
+    t.eq(wait_leftovers(rn), [], 'nothing left after the --strict runs')
+
+
+STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+CALL_RE = re.compile(r'^(\w+)\((.*)\)\s+=\s+(-?\d+|\?)')
+DIRFD_RE = re.compile(r'^(\d+)<([^>]*)>,')
+
+
+def strict_trace(t, h, rn):
+    strace = shutil.which('strace')
+    if not t.ok(strace is not None, 'strace is installed (package strace)'):
+        return
+    pk = ['python3']
+    work = h.mktemp('run-cwd-')
+    home = h.mktemp('run-home-')
+    out = h.mktemp('run-trace-')
+    with h.mount(packages=pk) as m:
+        argv = [strace, '-f', '-ff', '-qq', '-y', '-s', '4096',
+                '-e', 'trace=%file,pivot_root', '-o', os.path.join(out, 'tr')] + \
+            rn.argv(pk, ['/usr/bin/python3', '-c',
+                         'import json,ssl,sqlite3; print("imports ok")'], ['--strict'])
+        r = sh(argv, timeout=300, env=rn.env(HOME=home, PYTHONDONTWRITEBYTECODE='1'), cwd=work)
+        t.ok(r.returncode == 0 and r.stdout == 'imports ok\n',
+             '--strict python3 (json, ssl, sqlite3) runs under strace -f', show(r))
+        binds = ['/proc', '/dev', '/sys', '/tmp', os.path.realpath(work),
+                 os.path.realpath(home)]
+        inside, host, pivots = 0, [], 0
+        for f in sorted(glob.glob(os.path.join(out, 'tr.*'))):
+            after = False
+            for line in open(f, errors='replace'):
+                c = CALL_RE.match(line)
+                if not c:
+                    continue
+                call, args, ret = c.group(1), c.group(2), c.group(3)
+                if call == 'pivot_root' and ret == '0':
+                    after = True
+                    pivots += 1
+                    continue
+                if not after or ret == '?' or int(ret) < 0:
+                    continue
+                s = STR_RE.search(args)
+                if not s or not s.group(1):
+                    continue
+                p = s.group(1)
+                if not p.startswith('/'):
+                    d = DIRFD_RE.match(args)
+                    p = os.path.join(d.group(2) if d else work, p)
+                p = os.path.normpath(p)
+                if any(p == b or p.startswith(b + '/') for b in binds) or p == '/':
+                    continue
+                if os.path.lexists(m.p(p)):
+                    inside += 1
+                else:
+                    host.append('%s %s' % (call, p))
+        t.ok(pivots >= 1, '--strict: the trace shows pivot_root into the view', '%d' % pivots)
+        t.ok(inside > 50, '--strict: python3 read its files from the view (%d successful '
+             'file calls on view paths)' % inside)
+        t.ok(not host, '--strict: no successful file call on a path outside the view and the '
+             'binds', '\n'.join(sorted(set(host))[:40]))
+
+
+def writable(t, h, rn):
+    d = h.mktemp('run-writable-')
+    url = h.server.url
+    lst = os.path.join(d, 'upper', 'etc', 'apt', 'sources.list.d')
+    os.makedirs(lst)
+    with open(os.path.join(lst, 'fixture.list'), 'w') as f:
+        f.write('deb [trusted=yes] %s %s main\n' % (url, h.suite_for(ARCH)))
+    pk = ['apt', 'base-passwd', 'dash', 'coreutils', 'sed', 'gzip', 'diffutils']
+    script = ('set -e; apt-get -q update >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }; '
+              'apt-get -q install -y --no-install-recommends hello; hello; '
+              'mkdir -p /build && cd /build && '
+              'printf "int main(void) { return 0; }\\n" > prog.c && '
+              'sed s/0/42/ prog.c > prog2.c && gzip -9 -n prog2.c && '
+              'gzip -t prog2.c.gz && ls -l prog2.c.gz')
+    t0 = time.time()
+    r = rn.run(pk, ['/bin/sh', '-c', script], extra=['--strict', '--writable', d], timeout=400)
+    t.diag('--strict --writable run: %.1f s' % (time.time() - t0))
+    t.ok(r.returncode == 0 and 'Hello, world!' in r.stdout,
+         '--strict --writable: apt-get installs hello from the fixture server and it runs',
+         show(r))
+    up = os.path.join(d, 'upper')
+    t.ok(os.path.isfile(os.path.join(up, 'usr', 'bin', 'hello')),
+         'hello\'s program is in DIR/upper')
+    status = ''
+    try:
+        with open(os.path.join(up, 'var', 'lib', 'dpkg', 'status')) as f:
+            status = f.read()
+    except OSError:
+        pass
+    t.ok(re.search(r'Package: hello\nStatus: install ok installed', status),
+         'the dpkg status in DIR/upper lists hello installed')
+    t.ok(os.path.isfile(os.path.join(up, 'build', 'prog2.c.gz')),
+         'the scripted build (the view\'s sed and gzip) wrote its result into DIR/upper')
+    # as root --writable uses the machine's binfmt_misc table: its own
+    # handler only when no enabled one with the F flag serves arm64
+    probe = ['/bin/sh', '-c', 'ls /proc/sys/fs/binfmt_misc; sh -c "uname -m"']
+    r = rn.run(pk, probe, extra=['--strict', '--writable', d])
+    t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' in r.stdout and
+         r.stdout.endswith('aarch64\n'),
+         '--writable as root: run registered xsysroot-aarch64 for the run', show(r))
+    t.eq(glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-aarch64'), [],
+         '... and removed it afterwards')
+    qemu = shutil.which('qemu-aarch64-static')
+    reg = '/proc/sys/fs/binfmt_misc/register'
+    mine = '/proc/sys/fs/binfmt_misc/xsysroot-test-%d' % os.getpid()
+    if qemu and os.path.exists(reg):
+        line = (':%s:M::\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00'
+                '\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:\\xff\\xff\\xff\\xff\\xff\\xff'
+                '\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff'
+                ':%s:F' % (os.path.basename(mine), qemu))
+        try:
+            with open(reg, 'w') as f:
+                f.write(line)
+            r = rn.run(pk, probe, extra=['--strict', '--writable', d])
+        finally:
+            if os.path.exists(mine):
+                with open(mine, 'w') as f:
+                    f.write('-1')
+        t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' not in r.stdout and
+             os.path.basename(mine) + '\n' in r.stdout and r.stdout.endswith('aarch64\n'),
+             'with an enabled F handler for arm64 on the machine, run uses it and '
+             'registers none', show(r))
+    else:
+        t.skip('an existing F handler is used', 'no binfmt_misc or qemu-aarch64-static')
+    with h.mount(packages=pk) as m:
+        t.ok(not os.path.lexists(m.p('/usr/bin/hello')),
+             'the view itself did not change (no usr/bin/hello in a mount of it)')
+    t.eq(wait_leftovers(rn), [], 'nothing left after the --writable run')
+
+
+def unprivileged(t, h, rn):
+    """--strict as nobody, on a root mount of the same view (this machine's
+    /dev/fuse is root's): user namespace, the namespace's own binfmt_misc."""
+    if not kernel_at_least(6, 7):
+        t.skip('--strict without root', 'Linux before 6.7 has no binfmt_misc per user namespace')
+        return
+    base = tempfile.mkdtemp(prefix='xsysroot-run-nobody-')
+    try:
+        os.chmod(base, 0o755)
+        for d in ('tmp', 'home', 'cache', 'w'):
+            os.mkdir(os.path.join(base, d))
+            os.chown(os.path.join(base, d), 65534, 65534)
+        os.chmod(h.tmp, 0o711)         # nobody reaches the harness mount
+        with h.mount(packages=SHELL):
+            mine = {rn.cache: os.path.join(base, 'cache'),
+                    rn.log: os.path.join(base, 'cache', 'run.log')}
+            argv = [mine.get(a, a)
+                    for a in rn.argv(SHELL, ['/bin/sh', '-c',
+                                             'id -u; cd /proc/sys/fs/binfmt_misc && ls -d '
+                                             'xsysroot-*; cd /; sh -c "uname -m"; '
+                                             'echo written > /new; '
+                                             'sh -c "sh -c \\"exit 7\\""'],
+                                     ['--strict', '--writable', os.path.join(base, 'w')])]
+            argv = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'] + argv
+            env = rn.env(HOME=os.path.join(base, 'home'), TMPDIR=os.path.join(base, 'tmp'))
+            r = sh(argv, env=env, cwd=os.path.join(base, 'home'))
+            t.ok(r.returncode == 7 and r.stdout == '0\nxsysroot-aarch64\naarch64\n',
+                 '--strict --writable as nobody: root in the namespace, its own binfmt_misc '
+                 'handler, emulated children, the status (7) passes', show(r))
+            new = os.path.join(base, 'w', 'upper', 'new')
+            t.ok(os.path.isfile(new) and os.stat(new).st_uid == 65534,
+                 'as nobody the written file is in DIR/upper, owned by nobody')
+            t.ok(not glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-*'),
+                 'no machine-wide binfmt_misc handler was registered')
+            t.ok(not glob.glob(os.path.join(base, 'tmp', '*')),
+                 'nothing left in the unprivileged run\'s TMPDIR')
+    finally:
+        os.chmod(h.tmp, 0o700)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def kernel_at_least(major, minor):
+    m = re.match(r'(\d+)\.(\d+)', os.uname().release)
+    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
+
+
+def main(t, h):
+    qemu = shutil.which('qemu-aarch64-static') or shutil.which('qemu-aarch64')
+    if not t.ok(qemu is not None, 'qemu-user for aarch64 is installed'):
+        return
+    rn = Runner(h)
+    basic(t, h, rn)
+    dt_needed(t, h, rn)
+    reuse(t, h, rn)
+    strict(t, h, rn)
+    strict_trace(t, h, rn)
+    unprivileged(t, h, rn)
+    writable(t, h, rn)
+
+
+xstest.run(main)
