@@ -15,6 +15,7 @@
 
 static const struct option cache_opts[] = {
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -137,23 +138,29 @@ int cmd_cache(int argc, char **argv)
 {
 	char cache_dir[PATH_MAX] = "";
 	uint64_t max_size = UINT64_MAX;
+	/* --cache-dir and --config; the files give the cache dir and the quota */
+	struct xs_repo_config cfg = { 0 };
+	_cleanup_(repo_opts_free) struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", cache_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_CACHE_DIR: snprintf(cache_dir, sizeof cache_dir, "%s", optarg); break;
 		case OPT_MAX_SIZE:
 			if (!size_option("--max-size", optarg, &max_size))
 				return 2;
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (!repo_option(c, &ro)) {
+				usage(stderr);
+				return 2;
+			}
 		}
 	}
 	if (argc - optind != 1 || (strcmp(argv[optind], "list") && strcmp(argv[optind], "verify") &&
 				   strcmp(argv[optind], "gc"))) {
 		fprintf(stderr, "xsysroot: usage: xsysroot cache list|verify|gc [--max-size SIZE] "
-				"[--cache-dir DIR]\n");
+				"[--cache-dir DIR] [--config FILE]\n");
 		return 2;
 	}
 	const char *what = argv[optind];
@@ -161,6 +168,10 @@ int cmd_cache(int argc, char **argv)
 		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
 		return 2;
 	}
+	if (repo_configure(&ro) < 0)
+		return 1;
+	if (!strcmp(what, "gc") && max_size == UINT64_MAX && ro.quota)
+		max_size = ro.quota; /* the configuration's quota */
 	char abs[PATH_MAX];
 	if (open_cache_dir(cache_dir, abs) < 0)
 		return 1;

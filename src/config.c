@@ -84,36 +84,6 @@ static struct xs_config_section *section_of(struct xs_config *c, const char *arc
 
 /* ---- values ------------------------------------------------------------ */
 
-int xs_config_parse_size(const char *s, uint64_t *out)
-{
-	const char *p = s;
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	uint64_t v = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	static const char units[] = "KMGT";
-	unsigned shift = 0;
-	const char *u = *p ? strchr(units, *p >= 'a' && *p <= 'z' ? *p - 32 : *p) : NULL;
-	if (u) {
-		shift = 10 * (unsigned)(u - units + 1);
-		p++;
-		if (*p == 'i')
-			p++;
-	}
-	if (*p == 'B' || (*p == 'b' && !u))
-		p++;
-	if (*p)
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
-	return 0;
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -191,7 +161,7 @@ static const char *check_value(int k, const char *v)
 		return v[0] == '/' ? NULL : "an absolute path";
 	case K_SIZE: {
 		uint64_t q;
-		int r = xs_config_parse_size(v, &q);
+		int r = xs_parse_size(v, &q);
 		return r == -ERANGE ? "too large" : r < 0 ? "a size such as 512M or 20G" : NULL;
 	}
 	case K_PROXY:
@@ -400,7 +370,7 @@ void xs_config_resolve(const struct xs_config *c, const char *arch, struct xs_se
 		}
 	}
 	if (out->value[XS_CONF_QUOTA])
-		xs_config_parse_size(out->value[XS_CONF_QUOTA], &out->quota);
+		xs_parse_size(out->value[XS_CONF_QUOTA], &out->quota);
 	if (out->value[XS_CONF_FETCH_TIMEOUT])
 		out->fetch_timeout_s = atoi(out->value[XS_CONF_FETCH_TIMEOUT]);
 }

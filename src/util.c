@@ -443,7 +443,9 @@ int xs_parse_size(const char *s, uint64_t *out)
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
 	unsigned shift = 0;
-	if (*p) {
+	if ((*p == 'B' || *p == 'b') && !p[1]) {
+		p++; /* bytes */
+	} else if (*p) {
 		switch (*p) {
 		case 'k': case 'K': shift = 10; break;
 		case 'm': case 'M': shift = 20; break;

@@ -94,9 +94,6 @@ struct xs_settings {
 /* arch: a Debian name or alias, or NULL for the global values only. */
 void xs_config_resolve(const struct xs_config *c, const char *arch, struct xs_settings *out);
 
-/* "512M", "20G", "1048576" (K, M, G, T: powers of 1024; an optional
- * trailing "B" or "iB"): 0 or -EINVAL / -ERANGE. */
-int xs_config_parse_size(const char *s, uint64_t *out);
 
 /* The user's file: $XDG_CONFIG_HOME/xsysroot/config, else
  * $HOME/.config/xsysroot/config; -ENOENT when neither is set (absolute). */

@@ -126,7 +126,8 @@ int xs_xdg_path(const char *var, const char *home_sub, const char *leaf, char *o
 		size_t outsz);
 
 /* A size as a user writes it: decimal digits and an optional unit K, M, G
- * or T (powers of 1024, either case, optionally followed by "B" or "iB");
+ * or T (powers of 1024, either case, optionally followed by "B" or "iB"), or
+ * a bare "B":
  * "500M", "2G", "4096".  -EINVAL for anything else, -ERANGE past 2^64-1. */
 int xs_parse_size(const char *s, uint64_t *out);
 

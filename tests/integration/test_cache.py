@@ -8,10 +8,8 @@ import errno
 import hashlib
 import os
 import re
-import signal
 import sys
 import threading
-import time
 
 sys.dont_write_bytecode = True       # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -89,17 +87,8 @@ def main(t, h):
 
     # ---- the daemon dies
     with h.mount() as m:
-        pids = m.daemon_pids()
+        pids = xstest.kill_daemon(m)
         t.ok(pids, 'the daemon process is found', 'no process for %s' % m.path)
-        for p in pids:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 10
-        while any(os.path.exists('/proc/%d' % p) and not xstest._is_zombie(p) for p in pids) \
-                and time.time() < deadline:
-            time.sleep(0.05)
         try:
             os.stat(m.p('lib'))
             state = 'still answering'

@@ -64,23 +64,6 @@ def fd_summary(pid, cache):
     return s
 
 
-def kill_all(m):
-    """SIGKILL the daemon and its fusermount3 auto_unmount helper (helper
-    first, so that nothing unmounts: the mount is left dead)."""
-    pids = m.daemon_pids()
-    pids.sort(key=lambda p: comm(p) == 'xsysroot')
-    for p in pids:
-        try:
-            os.kill(p, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.time() + 10
-    while any(os.path.exists('/proc/%d' % p) and not xstest._is_zombie(p) for p in pids) \
-            and time.time() < deadline:
-        time.sleep(0.02)
-    return pids
-
-
 def mount_at(h, mnt, cache_dir, packages=None, extra=()):
     """`xsysroot mount` on an existing mount point (whatever is there)."""
     log_file = os.path.join(h.mktemp('log-'), 'daemon.log')
@@ -305,7 +288,7 @@ def crash_and_remount(t, h, ref, name, packages, pkg, stall, trigger, files):
                               daemon=True)
         th.start()
         e = wait_log(srv, deb_re(h, pkg), trigger, 60)
-        pids = kill_all(m1)
+        pids = xstest.kill_daemon(m1)
         seen['entry'] = e and {k: e[k] for k in ('status', 'bytes', 'done')}
         tmpd = os.path.join(m1.cache_dir, 'tmp')
         seen['tmp'] = sorted(os.listdir(tmpd))

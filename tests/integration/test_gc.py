@@ -9,7 +9,9 @@
   d. under a live mount, gc --max-size 1 evicts only what no live mount uses:
      a file held open and a file mmapped through the mount keep reading the
      right bytes, and opening files again (and new ones) works;
-  e. mount --cache-max-size evicts by itself after mounting."""
+  e. mount --cache-max-size evicts by itself after mounting;
+  f. the quota and cache-dir keys of a configuration file serve cache list,
+     cache gc (with no --max-size) and mount."""
 
 import hashlib
 import mmap
@@ -164,6 +166,22 @@ def main(t, h):
              'and the mount serves its own files')
         st = os.getxattr(m.path, 'user.xsysroot.status').decode()
         t.ok('quota=1024' in st, 'status shows the quota', st)
+
+    # f. the quota and cache dir of a configuration file
+    t.ok(fetch(h, cache, ['zlib1g']).returncode == 0, 'zlib1g fetched once more')
+    conf = os.path.join(h.mktemp('conf-'), 'config')
+    with open(conf, 'w') as f:
+        f.write('cache-dir = %s\nquota = 1K\n' % cache)
+    r = xs('cache', 'list', '--config', conf)
+    t.ok(r.returncode == 0 and 'zlib1g' in listed(r.stdout),
+         'cache list --config FILE lists the cache dir the file names', r.stdout + r.stderr)
+    r = xs('cache', 'gc', '--config', conf)
+    ev = re.findall(r'^evicted (\S+)', r.stdout, re.M)
+    t.ok('zlib1g' in ev, 'cache gc with no --max-size evicts down to the file\'s quota',
+         r.stdout + r.stderr)
+    with h.mount(packages=['hello'], cache_dir=cache, extra=['--config', conf]) as m:
+        st = os.getxattr(m.path, 'user.xsysroot.status').decode()
+        t.ok('quota=1024' in st, 'a mount takes its quota from the configuration file', st)
 
 
 xstest.run(main)

@@ -271,12 +271,6 @@ def kill_daemon(m, timeout=10):
     """SIGKILL the daemon of mount M and its fusermount3 auto_unmount helper
     (the helper first, so that nothing unmounts: the mount stays, dead).
     Returns the pids killed."""
-    def comm(p):
-        try:
-            with open('/proc/%d/comm' % p) as f:
-                return f.read().strip()
-        except OSError:
-            return ''
     pids = sorted(m.daemon_pids(), key=lambda p: comm(p) == 'xsysroot')
     for p in pids:
         try:

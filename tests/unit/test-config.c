@@ -158,27 +158,6 @@ static void test_keys(void)
 	CHECK(all, "the key table names every key, with an argument and a help line");
 }
 
-static void test_size(void)
-{
-	static const struct {
-		const char *s;
-		uint64_t v;
-	} ok[] = {
-		{ "0", 0 }, { "1048576", 1048576 }, { "512K", 512ull << 10 }, { "512k", 512ull << 10 },
-		{ "20G", 20ull << 30 }, { "20GiB", 20ull << 30 }, { "3MB", 3ull << 20 },
-		{ "2T", 2ull << 40 }, { "100B", 100 },
-	};
-	for (size_t i = 0; i < XS_ARRAY_SIZE(ok); i++) {
-		uint64_t v = 1;
-		CHECK(xs_config_parse_size(ok[i].s, &v) == 0 && v == ok[i].v, "size %s", ok[i].s);
-	}
-	const char *bad[] = { "", "G", "-1", "1.5G", "1 G", "1GG", "1Gx", "1iB", "16777216T" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(bad); i++) {
-		uint64_t v;
-		CHECK(xs_config_parse_size(bad[i], &v) < 0, "size '%s' refused", bad[i]);
-	}
-}
-
 static void test_paths(void)
 {
 	char p[4096];
@@ -209,7 +188,6 @@ int main(void)
 	test_merge();
 	test_errors();
 	test_keys();
-	test_size();
 	test_paths();
 	return tap_done();
 }

@@ -541,6 +541,9 @@ static void test_parse_size(void)
 		{ "1X", -EINVAL, 0 },
 		{ "1GG", -EINVAL, 0 },
 		{ "1Gx", -EINVAL, 0 },
+		{ "100B", 0, 100 },
+		{ "1BB", -EINVAL, 0 },
+		{ "1iB", -EINVAL, 0 },
 	};
 	for (size_t i = 0; i < XS_ARRAY_SIZE(cases); i++) {
 		uint64_t v = 12345;
