@@ -91,6 +91,10 @@ bool repo_option(int c, struct xs_repo_config *cfg, char cache_dir[PATH_MAX])
 	case OPT_KEYRING: cfg->keyring = optarg; return true;
 	case OPT_CACHE_DIR: snprintf(cache_dir, PATH_MAX, "%s", optarg); return true;
 	case OPT_ALLOW_EXPIRED: cfg->allow_expired = true; return true;
+	case OPT_IMAGE: cfg->image = optarg; return true;
+	case OPT_PLAIN_HTTP: cfg->plain_http = true; return true;
+	case OPT_CREDS: cfg->creds = optarg; return true;
+	case OPT_AUTH_FILE: cfg->auth_file = optarg; return true;
 	default: return false;
 	}
 }

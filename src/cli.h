@@ -24,6 +24,10 @@ enum {
 	OPT_LOG_FILE,
 	OPT_APT_ROOT,
 	OPT_BIND,
+	OPT_IMAGE,
+	OPT_PLAIN_HTTP,
+	OPT_CREDS,
+	OPT_AUTH_FILE,
 };
 
 
@@ -37,7 +41,11 @@ enum {
 	{ "keyring", required_argument, NULL, OPT_KEYRING },                  \
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },              \
 	{ "allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED },            \
-	{ "apt-root", required_argument, NULL, OPT_APT_ROOT }
+	{ "apt-root", required_argument, NULL, OPT_APT_ROOT },                \
+	{ "image", required_argument, NULL, OPT_IMAGE },                      \
+	{ "plain-http", no_argument, NULL, OPT_PLAIN_HTTP },                  \
+	{ "creds", required_argument, NULL, OPT_CREDS },                      \
+	{ "auth-file", required_argument, NULL, OPT_AUTH_FILE }
 
 /* The usage text (main.c). */
 void usage(FILE *f);

@@ -18,6 +18,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/gpg.h"
 #include "xsysroot/http.h"
+#include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/release.h"
@@ -1101,6 +1102,8 @@ static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
+static int finish_view(struct xs_repo *r, char *err, size_t errsz);
+
 static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
@@ -1136,6 +1139,13 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 		if (q < 0)
 			return q;
 	}
+	return finish_view(r, err, errsz);
+}
+
+/* What every view gets once its packages (or image) are in: the merged-/usr
+ * links, the --bind overlays and the loader files. */
+static int finish_view(struct xs_repo *r, char *err, size_t errsz)
+{
 	xs_view_finish(r->view);
 	for (size_t i = 0; i < r->nbinds; i++) {
 		struct bind *b = &r->binds[i];
@@ -1664,6 +1674,57 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	return fetch_pkg(r, i, false, err, errsz);
 }
 
+/* ---- a container image as the source ------------------------------------ */
+
+/* The view of an image: its documents are fetched and verified, then its
+ * layers (all of them, at mount: the tree of an image is not known before
+ * its layers are read), merged with their whiteouts into one package. */
+static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+		      size_t errsz)
+{
+	struct xs_image_config ic = {
+		.ref = cfg->image,
+		.arch = r->arch->deb,
+		.plain_http = cfg->plain_http,
+		.creds = cfg->creds,
+		.auth_file = cfg->auth_file,
+		.fetch_timeout_s = r->fetch_timeout_s,
+		.progress = cfg->progress,
+		.log = cfg->log,
+		.log_ud = cfg->log_ud,
+	};
+	struct xs_image *im = NULL;
+	int q = xs_image_open(r->store, &ic, &im, err, errsz);
+	if (q < 0)
+		return q;
+	r->describe = xs_strdup(xs_image_describe(im));
+	uint64_t t0 = xs_now_ns(), bytes = 0;
+	size_t fetched = 0;
+	struct xs_manifest fs;
+	q = xs_image_layers(im, &fs, &fetched, &bytes, err, errsz);
+	if (q == 0) {
+		size_t cap = 0;
+		xs_grow(&r->pkgs, &cap, 1, sizeof *r->pkgs);
+		fill_vpkg(&r->pkgs[0], cfg->image, xs_image_digest(im), r->arch->deb, "",
+			  strchr(xs_image_digest(im), ':') + 1, 0, 0);
+		r->npkgs = 1;
+		reserve_pkgs(r);
+		r->pkgs[0].state = P_READY;
+		r->debs_fetched = fetched;
+		r->deb_bytes = bytes;
+		r->cache_hits = xs_image_nlayers(im) - fetched;
+		logf_(r, XS_LOG_DEBUG, "%zu layers of %s (%zu fetched, %llu bytes) in %.3f s: %zu paths",
+		      xs_image_nlayers(im), r->describe, fetched, (unsigned long long)bytes,
+		      (xs_now_ns() - t0) / 1e9, fs.n);
+		r->view = xs_view_new(r->store, 0);
+		xs_view_apply(r->view, 0, &fs);
+		xs_manifest_free(&fs);
+		q = finish_view(r, err, errsz);
+	}
+	xs_image_free(im);
+	return q;
+}
+
 /* ---- open / free ------------------------------------------------------- */
 
 static int parse_binds(struct xs_repo *r, const char *const *binds, char *err, size_t errsz)
@@ -1695,6 +1756,24 @@ static int parse_binds(struct xs_repo *r, const char *const *binds, char *err, s
 	return 0;
 }
 
+static int open_store(struct xs_repo *r, char *err, size_t errsz)
+{
+	int q = xs_mkdir_p(r->cache_dir, 0755);
+	if (q == 0)
+		q = xs_store_open(r->cache_dir, &r->store);
+	if (q < 0)
+		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
+			 strerror(-q));
+	return q;
+}
+
+static int open_image_repo(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			   size_t errsz)
+{
+	int q = open_store(r, err, errsz);
+	return q < 0 ? q : open_image(r, cfg, err, errsz);
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
@@ -1718,6 +1797,13 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
 	int q = parse_binds(r, cfg->binds, err, errsz);
+	if (q == 0 && cfg->image) {
+		q = open_image_repo(r, cfg, err, errsz);
+		if (q < 0)
+			goto fail;
+		*out = r;
+		return 0;
+	}
 	if (q == 0)
 		q = select_sources(r, cfg, err, errsz);
 	if (q < 0)
@@ -1728,14 +1814,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		xs_buf_printf(&d, "%s%s %s", i ? ", " : "", r->srcs[i].uri, r->srcs[i].suite);
 	r->describe = xs_buf_steal(&d, NULL);
 
-	q = xs_mkdir_p(r->cache_dir, 0755);
-	if (q == 0)
-		q = xs_store_open(r->cache_dir, &r->store);
-	if (q < 0) {
-		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
-			 strerror(-q));
+	q = open_store(r, err, errsz);
+	if (q < 0)
 		goto fail;
-	}
 	struct xs_http_opts ho;
 	xs_http_opts_default(&ho);
 	ho.progress = cfg->progress;
@@ -1861,7 +1942,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->filename = p->filename;
 	out->sha256 = p->sha256;
 	out->size = p->size;
-	out->mirror = r->srcs[p->src].uri;
+	out->mirror = r->nsrcs ? r->srcs[p->src].uri : r->describe;
 	pthread_mutex_lock(&p->m);
 	out->fetched = p->state == P_READY;
 	pthread_mutex_unlock(&p->m);

@@ -66,6 +66,13 @@ struct xs_repo_config {
 	int fetch_timeout_s;	/* bound on one package fetch */
 	int64_t now;		/* 0: time(NULL); for tests */
 	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
+	/* A container image instead of a Debian archive (image.h): the view is
+	 * the image's file system, fetched at open; mirror, suite, components,
+	 * packages and keyring are not used. */
+	const char *image;	/* REGISTRY/REPO[:TAG][@DIGEST] or oci:DIR[:TAG], or NULL */
+	bool plain_http;	/* a registry over http even when not loopback */
+	const char *creds;	/* registry "USER:PASSWORD", may be NULL */
+	const char *auth_file;	/* Docker config.json, NULL: the default */
 	xs_log_fn log;
 	void *log_ud;
 };
