@@ -148,11 +148,12 @@ def platform_image(lay, index, arch, work):
         _entry(tf, 'opt/xs-link/two', kind=tarfile.LNKTYPE, link='opt/xs-link/one')
         _entry(tf, 'opt/xs-link/sym', kind=tarfile.SYMTYPE, link='one', mode=0o777)
 
-    layers, diff_ids = [], []
+    layers, diff_ids, gzipped = [], [], []
     for build, how in ((l1, 'gzip'), (l2, 'zstd'), (l3, 'none')):
         raw = _tar(build)
         diff_ids.append('sha256:' + hashlib.sha256(raw).hexdigest())
         layers.append(lay.blob(_compress(raw, how), LAYER_TYPES[how]))
+        gzipped.append(lay.blob(_compress(raw, 'gzip'), LAYER_TYPES['gzip']))
     oarch, variant = PLATFORMS[arch]
     config = {'architecture': oarch, 'variant': variant, 'os': 'linux',
               'config': {'Cmd': ['/usr/bin/hello']},
@@ -160,6 +161,11 @@ def platform_image(lay, index, arch, work):
               'history': [{'created_by': 'xsysroot test layer %d' % (i + 1)} for i in range(3)]}
     cdesc = lay.doc(config, OCI_CONFIG)
     man = {'schemaVersion': 2, 'mediaType': OCI_MANIFEST, 'config': cdesc, 'layers': layers}
+    # the same file system with gzip layers only (umoci 0.4 reads no zstd)
+    lay.tag(lay.doc(dict(man, layers=gzipped), OCI_MANIFEST), arch + '-gzip')
+    # a config whose last diff_id is wrong
+    bad = dict(config, rootfs={'type': 'layers', 'diff_ids': diff_ids[:-1] + ['sha256:' + '0' * 64]})
+    lay.tag(lay.doc(dict(man, config=lay.doc(bad, OCI_CONFIG)), OCI_MANIFEST), arch + '-bad-diffid')
     return lay.doc(man, OCI_MANIFEST,
                    platform={'architecture': oarch, 'variant': variant, 'os': 'linux'})
 

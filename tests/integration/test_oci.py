@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Container images as the source of a view (--image), all on loopback.
+
+A multi-platform image (arm64 and armhf) made of the fixture's real .debs in
+three layers with whiteouts (ocimage.py) is mounted from its OCI layout
+(oci:DIR:TAG), and, pushed with skopeo, from Debian's docker-registry run on
+127.0.0.1 with its own config: anonymously, then behind token auth served by
+tokenserver.py.  The mounted tree is compared file by file with `umoci
+unpack` of the same image, the real hello runs under qemu-user, and the
+errors (a tampered blob, a wrong diff_id, a missing platform, an expired
+token, missing credentials) are checked by their messages."""
+
+import base64
+import json
+import os
+import re
+import shutil
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ocimage  # noqa: E402
+import tokenserver  # noqa: E402
+import xstest  # noqa: E402
+
+TOOLS = ('docker-registry', 'skopeo', 'umoci', 'zstd', 'openssl', 'qemu-aarch64', 'qemu-arm')
+
+
+def hello(t, m, qemu, what):
+    r = xstest.sh([qemu, '-L', m.path, m.p('usr/bin/hello')], timeout=120)
+    t.ok(r.returncode == 0 and r.stdout == 'Hello, world!\n', '%s: the real hello runs under %s'
+         % (what, qemu), r.stdout + r.stderr)
+
+
+def check_layers(t, m, what):
+    """What the three layers and their whiteouts must give."""
+    p = m.p
+    t.ok(not os.path.lexists(p('etc/xs-removed')), '%s: a whiteout removes a file of a lower '
+         'layer' % what)
+    with open(p('etc/xs-replaced')) as f:
+        t.eq(f.read(), 'two\n', '%s: an upper layer replaces a file' % what)
+    t.eq(sorted(os.listdir(p('opt/xs-old'))), ['c'], '%s: an opaque whiteout empties the '
+         'directory below, the layer\'s own entries stay' % what)
+    t.ok(not os.path.lexists(p('usr/share/doc/libgcc-s1')) and
+         os.path.isdir(p('usr/share/doc/libc6')), '%s: a whiteout removes a directory of a lower '
+         'layer, its neighbours stay' % what)
+    a, b = os.lstat(p('opt/xs-link/one')), os.lstat(p('opt/xs-link/two'))
+    t.ok(a.st_ino == b.st_ino and a.st_nlink == 2, '%s: a hardlink shares its target\'s inode'
+         % what, '%s %s' % (a, b))
+    t.eq(os.readlink(p('opt/xs-link/sym')), 'one', '%s: a symlink' % what)
+    t.ok(os.path.islink(p('lib')) and not any(os.path.lexists(p(d)) for d in
+                                               ('proc', 'sys', 'dev')) and
+         os.path.getsize(p('etc/ld.so.cache')) > 0,
+         '%s: presented as a sysroot (merged /usr, no proc/sys/dev, ld.so.cache)' % what)
+
+
+def registry_gets(reg, since=0):
+    """The GET paths the registry answered, after SINCE characters of its log."""
+    return re.findall(r'"GET (\S+) HTTP/[0-9.]+" (\d+)', reg.log_text()[since:])
+
+
+def main(t, h):
+    missing = [x for x in TOOLS if not shutil.which(x)]
+    if missing:
+        t.ok(False, 'the tools of this test are installed', 'missing: %s (apt-get install '
+             'docker-registry skopeo umoci zstd openssl qemu-user)' % ' '.join(missing))
+        return
+    lay_dir = os.path.join(h.tmp, 'layout')
+    d = ocimage.build(h, lay_dir)
+    services = []
+    try:
+        run(t, h, lay_dir, d, services)
+    finally:
+        for s in services:
+            s.stop()
+
+
+def run(t, h, lay_dir, d, services):
+    # ---- the OCI layout, no registry ------------------------------------------
+    bundle = os.path.join(h.tmp, 'umoci')
+    r = xstest.sh(['umoci', 'unpack', '--rootless', '--image', lay_dir + ':arm64-gzip', bundle])
+    t.ok(r.returncode == 0, 'umoci unpacks the reference', r.stderr)
+    with h.mount(image='oci:%s:multi' % lay_dir, arch='arm64') as m:
+        check_layers(t, m, 'layout arm64')
+        hello(t, m, 'qemu-aarch64', 'layout arm64')
+        problems = xstest.compare_trees(m.path, os.path.join(bundle, 'rootfs'))
+        t.eq(problems, [], 'layout arm64: the view matches umoci unpack file by file '
+             '(type, mode, size, SHA-256, link target)')
+    with h.mount(image='oci:%s:multi' % lay_dir, arch='armhf') as m:
+        check_layers(t, m, 'layout armhf')
+        hello(t, m, 'qemu-arm', 'layout armhf (linux/arm/v7 from the index)')
+    bad = h.try_mount(image='oci:%s:arm64-bad-diffid' % lay_dir, arch='arm64')
+    t.ok(bad.rc == 1 and 'diff_id mismatch' in bad.stderr and 'layer 3/3' in bad.stderr and
+         '0' * 64 in bad.stderr, 'a wrong diff_id is refused, naming the layer and both digests',
+         bad.stderr)
+    nop = h.try_mount(image='oci:%s:multi' % lay_dir, arch='s390x')
+    t.ok(nop.rc == 1 and 'no manifest for linux/s390x' in nop.stderr and
+         'linux/arm64/v8, linux/arm/v7' in nop.stderr,
+         'a missing platform is refused, listing the platforms offered', nop.stderr)
+
+    # ---- docker-registry on 127.0.0.1, anonymous -----------------------------
+    with open(os.path.join(lay_dir, 'blobs', 'sha256', d['arm64']['digest'][7:])) as f:
+        arm64 = json.load(f)
+    reg = ocimage.Registry(h.mktemp('registry-'))
+    services.append(reg)
+    r = ocimage.push(lay_dir, 'multi', reg.host + '/xs/hello:multi')
+    t.ok(r.returncode == 0, 'skopeo pushes the image to the registry', r.stderr)
+    cache = h.mktemp('cache-')
+    mark = len(reg.log_text())
+    with h.mount(image=reg.host + '/xs/hello:multi', arch='arm64', cache_dir=cache) as m:
+        hello(t, m, 'qemu-aarch64', 'registry, by tag')
+        check_layers(t, m, 'registry, by tag')
+        t.eq(xstest.compare_trees(m.path, os.path.join(bundle, 'rootfs')), [],
+             'registry, by tag: the view matches umoci unpack file by file')
+    gets = registry_gets(reg, mark)
+    man = [g for g in gets if '/manifests/' in g[0]]
+    blobs = [g for g in gets if '/blobs/' in g[0]]
+    t.ok(len(man) == 2 and len(blobs) == 4 and all(s == '200' for _, s in gets),
+         'by tag: the index, the arm64 manifest, the config and 3 layers, each once', gets)
+    mark = len(reg.log_text())
+    with h.mount(image=reg.host + '/xs/hello@' + d['arm64']['digest'], arch='arm64',
+                 cache_dir=cache) as m:
+        hello(t, m, 'qemu-aarch64', 'registry, by manifest digest')
+    gets = registry_gets(reg, mark)
+    t.ok(not any(ly['digest'] in p for p, _ in gets for ly in arm64['layers']) and
+         [p for p, _ in gets if '/blobs/' in p] == ['/v2/xs/hello/blobs/' +
+                                                    arm64['config']['digest']],
+         'a warm remount fetches no layer again (only the config; layers are cached by digest)',
+         gets)
+    with h.mount(image=reg.host + '/xs/hello@' + d['multi']['digest'], arch='armhf') as m:
+        hello(t, m, 'qemu-arm', 'registry, by index digest, armhf')
+
+    # a blob tampered with in the registry's storage: same size, other bytes
+    storage = os.path.join(reg.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256')
+    layer = arm64['layers'][2]
+    hexd = layer['digest'][7:]
+    data = os.path.join(storage, hexd[:2], hexd, 'data')
+    with open(data, 'r+b') as f:
+        f.seek(100)
+        c = f.read(1)
+        f.seek(100)
+        f.write(bytes([c[0] ^ 0xff]))
+    bad = h.try_mount(image=reg.host + '/xs/hello:multi', arch='arm64')
+    t.ok(bad.rc == 1 and 'digest mismatch' in bad.stderr and layer['digest'] in bad.stderr and
+         'layer 3/3' in bad.stderr, 'a tampered layer is refused: digest mismatch, naming the '
+         'layer and the expected digest', bad.stderr)
+    warm = h.try_mount(image=reg.host + '/xs/hello:multi', arch='arm64', cache_dir=cache)
+    t.ok(warm.rc == 0, 'the cache, verified when it was filled, still serves the image',
+         warm.stderr)
+    unk = h.try_mount(image=reg.host + '/xs/hello@sha256:' + '1' * 64, arch='arm64')
+    t.ok(unk.rc == 1 and 'sha256:' + '1' * 64 in unk.stderr and '404' in unk.stderr,
+         'an unknown digest is a clear error', unk.stderr)
+
+    # ---- token auth ------------------------------------------------------------
+    ts = tokenserver.TokenServer(h.mktemp('token-'))
+    services.append(ts)
+    treg = ocimage.Registry(h.mktemp('registry-'), token=ts.registry_config())
+    services.append(treg)
+    r = ocimage.push(lay_dir, 'multi', treg.host + '/xs/hello:multi')
+    t.ok(r.returncode == 0, 'skopeo pushes to the registry behind token auth', r.stderr)
+    ref = treg.host + '/xs/hello:multi'
+    n0, mark = len(ts.log), len(treg.log_text())
+    with h.mount(image=ref, arch='arm64') as m:
+        hello(t, m, 'qemu-aarch64', 'token auth')
+    toks = ts.log[n0:]
+    gets = registry_gets(treg, mark)
+    t.ok(len(toks) == 1 and 'scope=repository%3Axs%2Fhello%3Apull' in toks[0]['path'] and
+         gets[0][1] == '401' and all(s == '200' for _, s in gets[1:]),
+         'one anonymous token, from the realm the 401 named, serves every request', (toks, gets))
+    ts.mode = 'expired'
+    bad = h.try_mount(image=ref, arch='arm64')
+    t.ok(bad.rc == 1 and 'refused the token' in bad.stderr and '401' in bad.stderr,
+         'an expired token is a clear error', bad.stderr)
+    ts.mode = 'creds'
+    bad = h.try_mount(image=ref, arch='arm64')
+    t.ok(bad.rc == 1 and 'cannot get a token from ' + ts.realm in bad.stderr,
+         'without credentials, a token server that wants them is a clear error', bad.stderr)
+    n0 = len(ts.log)
+    ok = h.try_mount(image=ref, arch='arm64', extra=['--creds', 'xs:secret'])
+    t.ok(ok.rc == 0 and ok.was_mounted and ts.log[n0]['basic'] == 'xs:secret',
+         '--creds: Basic credentials go to the token server', ok.stderr)
+    auth = os.path.join(h.mktemp('docker-'), 'config.json')
+    with open(auth, 'w') as f:
+        json.dump({'auths': {treg.host: {'auth': base64.b64encode(b'xs:secret').decode()}}}, f)
+    n0 = len(ts.log)
+    ok = h.try_mount(image=ref, arch='arm64', extra=['--auth-file', auth])
+    t.ok(ok.rc == 0 and ok.was_mounted and ts.log[n0]['basic'] == 'xs:secret',
+         '--auth-file: the registry\'s entry of a Docker config.json is used', ok.stderr)
+
+
+xstest.run(main)
