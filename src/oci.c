@@ -749,6 +749,10 @@ int xs_oci_docker_auth(const char *data, size_t len, const char *registry, char 
 		return -EBADMSG;
 	json_object *auths = member(o, "auths", json_type_object);
 	int r = -ENOENT;
+	if (!auths) {
+		json_object_put(o);
+		return r;
+	}
 	/* keys are "host", "https://host" or "https://host/v1/" */
 	json_object_object_foreach(auths, key, val)
 	{
