@@ -222,6 +222,8 @@ int cmd_ldd(int argc, char **argv)
 	raise_nofile();
 	struct xs_repo *r = NULL;
 	q = xs_repo_open(&cfg, &r, err, sizeof err);
+	if (q == 0 && (q = xs_repo_settle(r, err, sizeof err)) < 0)
+		xs_repo_free(r);
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		xs_elf_free(&e);

@@ -102,6 +102,12 @@ struct xs_repo {
 	size_t cands_len;
 	bool cands_tried, full_warned;
 	struct xs_view *view;
+	/* a container image whose layers are not in the view yet (open_image):
+	 * image_lock serialises xs_repo_settle and guards image; image_ready
+	 * is read atomically (set once, under image_lock) */
+	pthread_mutex_t image_lock;
+	struct xs_image *image;
+	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
 	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
@@ -1676,9 +1682,10 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 
 /* ---- a container image as the source ------------------------------------ */
 
-/* The view of an image: its documents are fetched and verified, then its
- * layers (all of them, at mount: the tree of an image is not known before
- * its layers are read), merged with their whiteouts into one package. */
+/* The view of an image: at open, its documents are fetched and verified
+ * and the view is left empty; its layers (the tree of an image is not known
+ * before they are read) come at the first xs_repo_settle, merged with their
+ * whiteouts into one package. */
 static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
 		      size_t errsz)
 {
@@ -1698,30 +1705,59 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	if (q < 0)
 		return q;
 	r->describe = xs_strdup(xs_image_describe(im));
+	size_t cap = 0;
+	xs_grow(&r->pkgs, &cap, 1, sizeof *r->pkgs);
+	fill_vpkg(&r->pkgs[0], cfg->image, xs_image_digest(im), r->arch->deb, "",
+		  strchr(xs_image_digest(im), ':') + 1, 0, 0);
+	r->npkgs = 1;
+	reserve_pkgs(r);
+	r->view = xs_view_new(r->store, 0);
+	r->image = im;
+	return 0;
+}
+
+int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
+{
+	if (!r->image || __atomic_load_n(&r->image_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&r->image_lock);
+	int q = 0;
+	if (r->image_ready)
+		goto out;
+	struct vpkg *p = &r->pkgs[0];
+	pthread_mutex_lock(&p->m);
+	p->state = P_FETCHING;
+	pthread_mutex_unlock(&p->m);
+	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
 	uint64_t t0 = xs_now_ns(), bytes = 0;
-	size_t fetched = 0;
+	size_t fetched = 0, n = xs_image_nlayers(r->image);
 	struct xs_manifest fs;
-	q = xs_image_layers(im, &fs, &fetched, &bytes, err, errsz);
+	q = xs_image_layers(r->image, &fs, &fetched, &bytes, err, errsz);
+	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->debs_fetched, fetched, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q == 0) {
-		size_t cap = 0;
-		xs_grow(&r->pkgs, &cap, 1, sizeof *r->pkgs);
-		fill_vpkg(&r->pkgs[0], cfg->image, xs_image_digest(im), r->arch->deb, "",
-			  strchr(xs_image_digest(im), ':') + 1, 0, 0);
-		r->npkgs = 1;
-		reserve_pkgs(r);
-		r->pkgs[0].state = P_READY;
-		r->debs_fetched = fetched;
-		r->deb_bytes = bytes;
-		r->cache_hits = xs_image_nlayers(im) - fetched;
-		logf_(r, XS_LOG_DEBUG, "%zu layers of %s (%zu fetched, %llu bytes) in %.3f s: %zu paths",
-		      xs_image_nlayers(im), r->describe, fetched, (unsigned long long)bytes,
-		      (xs_now_ns() - t0) / 1e9, fs.n);
-		r->view = xs_view_new(r->store, 0);
+		__atomic_add_fetch(&r->cache_hits, n - fetched, __ATOMIC_RELAXED);
 		xs_view_apply(r->view, 0, &fs);
+		logf_(r, XS_LOG_INFO, "%zu layers of %s in the view (%zu fetched, %llu bytes, %zu "
+		      "paths) in %.2f s", n, r->describe, fetched, (unsigned long long)bytes, fs.n,
+		      (xs_now_ns() - t0) / 1e9);
 		xs_manifest_free(&fs);
 		q = finish_view(r, err, errsz);
+	} else {
+		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
 	}
-	xs_image_free(im);
+	pthread_mutex_lock(&p->m);
+	p->state = q == 0 ? P_READY : P_IDLE;
+	snprintf(p->err, sizeof p->err, "%s", q == 0 ? "" : err);
+	pthread_mutex_unlock(&p->m);
+	if (q == 0) {
+		xs_image_free(r->image); /* its work is done */
+		r->image = NULL;
+		__atomic_store_n(&r->image_ready, true, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&r->image_lock);
 	return q;
 }
 
@@ -1794,6 +1830,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
 	pthread_mutex_init(&r->add_lock, NULL);
+	pthread_mutex_init(&r->image_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
 	int q = parse_binds(r, cfg->binds, err, errsz);
@@ -1897,6 +1934,8 @@ void xs_repo_free(struct xs_repo *r)
 	if (r->cands)
 		munmap((void *)r->cands, r->cands_len);
 	pthread_mutex_destroy(&r->add_lock);
+	xs_image_free(r->image);
+	pthread_mutex_destroy(&r->image_lock);
 	for (size_t i = 0; i < r->nbinds; i++)
 		free(r->binds[i].host), free(r->binds[i].path);
 	free(r->binds);

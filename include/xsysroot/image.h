@@ -9,7 +9,8 @@
  * registry sends, when it sends one); nothing is trusted by tag alone
  * except which manifest the tag names now.
  *
- * xs_image_layers fetches the layers (a few at once), each into the store
+ * xs_image_layers (called at the first access of the view, see
+ * xs_repo_settle) fetches the layers (a few at once), each into the store
  * by transaction (SHA-256 and size checked), unpacks it with xs_tar_unpack
  * (the .deb rules: normalised paths, limits, no suid bits), checks the
  * digest of the uncompressed tar against the config's diff_id, records the
