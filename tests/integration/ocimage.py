@@ -252,10 +252,11 @@ class Registry:
             return f.read()
 
 
-def push(layout_dir, tag, dest, creds=None):
-    """skopeo copy --all of oci:LAYOUT:TAG to docker://DEST (plain http)."""
-    argv = ['skopeo', '--insecure-policy', 'copy', '--all', '--preserve-digests', '-q',
-            '--dest-tls-verify=false']
+def push(layout_dir, tag, dest, creds=None, docker_v2=False):
+    """skopeo copy --all of oci:LAYOUT:TAG to docker://DEST (plain http);
+    docker_v2: converted to Docker's v2 schema 2 media types."""
+    argv = ['skopeo', '--insecure-policy', 'copy', '--all', '-q', '--dest-tls-verify=false']
+    argv += ['--format', 'v2s2'] if docker_v2 else ['--preserve-digests']
     if creds:
         argv += ['--dest-creds', creds]
     argv += ['oci:%s:%s' % (layout_dir, tag), 'docker://' + dest]

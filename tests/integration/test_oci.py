@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -153,6 +154,21 @@ def run(t, h, lay_dir, d, services):
     with h.mount(image=reg.host + '/xs/hello@' + d['multi']['digest'], arch='armhf') as m:
         hello(t, m, 'qemu-arm', 'registry, by index digest, armhf')
 
+    # Docker's v2 schema 2 media types (skopeo converts the gzip-only image)
+    r = ocimage.push(lay_dir, 'arm64-gzip', reg.host + '/xs/hello:v2s2', docker_v2=True)
+    req = urllib.request.Request('http://%s/v2/xs/hello/manifests/v2s2' % reg.host, headers={
+        'Accept': 'application/vnd.docker.distribution.manifest.v2+json'})
+    with urllib.request.urlopen(req, timeout=30) as f:
+        v2 = json.load(f)
+    t.ok(r.returncode == 0 and v2.get('mediaType') ==
+         'application/vnd.docker.distribution.manifest.v2+json' and
+         v2['layers'][0]['mediaType'] == 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+         'skopeo pushes the image with Docker v2 media types', r.stderr + json.dumps(v2)[:500])
+    with h.mount(image=reg.host + '/xs/hello:v2s2', arch='arm64') as m:
+        hello(t, m, 'qemu-aarch64', 'Docker v2 media types')
+        t.eq(xstest.compare_trees(m.path, os.path.join(bundle, 'rootfs')), [],
+             'Docker v2 media types: the view matches umoci unpack file by file')
+
     # a blob tampered with in the registry's storage: same size, other bytes
     storage = os.path.join(reg.dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256')
     layer = arm64['layers'][2]
@@ -192,6 +208,14 @@ def run(t, h, lay_dir, d, services):
     t.ok(len(toks) == 1 and 'scope=repository%3Axs%2Fhello%3Apull' in toks[0]['path'] and
          gets[0][1] == '401' and all(s == '200' for _, s in gets[1:]),
          'one anonymous token, from the realm the 401 named, serves every request', (toks, gets))
+    # a token close to its expiry is not reused: each request gets a fresh one
+    ts.lifetime = 5
+    n0 = len(ts.log)
+    with h.mount(image=ref, arch='arm64') as m:
+        hello(t, m, 'qemu-aarch64', 'short-lived tokens')
+    t.ok(len(ts.log) - n0 >= 4, 'tokens about to expire are renewed from the realm '
+         '(%d token requests)' % (len(ts.log) - n0))
+    ts.lifetime = 300
     ts.mode = 'expired'
     bad = h.try_mount(image=ref, arch='arm64')
     t.ok(bad.rc == 1 and 'refused the token' in bad.stderr and '401' in bad.stderr,
