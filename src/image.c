@@ -569,7 +569,17 @@ int xs_image_open(struct xs_store *s, const struct xs_image_config *cfg, struct 
 	int q = xs_oci_parse_ref(cfg->ref, &im->ref, err, errsz);
 	if (q < 0)
 		goto fail;
-	if (!im->ref.layout) {
+	if (im->ref.layout) {
+		/* the layers are read later, by the daemon, from another cwd */
+		char *abs = realpath(im->ref.repo, NULL);
+		if (!abs) {
+			q = -errno;
+			snprintf(err, errsz, "%s: %s: %s", cfg->ref, im->ref.repo, strerror(errno));
+			goto fail;
+		}
+		free(im->ref.repo);
+		im->ref.repo = abs;
+	} else {
 		struct xs_buf b;
 		xs_buf_init(&b, 16384);
 		xs_buf_printf(&b, "%s://%s/v2/%s/",

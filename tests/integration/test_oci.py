@@ -104,6 +104,11 @@ def run(t, h, lay_dir, d, services):
     with h.mount(image='oci:%s:multi' % lay_dir, arch='arm64') as m:
         check_layers(t, m, 'layout arm64')
         hello(t, m, 'qemu-aarch64', 'layout arm64')
+        r = xstest.sh([xstest.XSYSROOT, 'ldd', '--image', 'oci:%s:multi' % lay_dir,
+                       '--cache-dir', h.mktemp('cache-'), 'arm64', m.p('usr/bin/hello')])
+        t.ok(r.returncode == 0 and re.search(r'libc\.so\.6 => /usr/lib/aarch64-linux-gnu/libc'
+                                             r'\.so\.6 \(oci:', r.stdout),
+             'ldd --image finds hello\'s libraries in the image', r.stdout + r.stderr)
         problems = xstest.compare_trees(m.path, os.path.join(bundle, 'rootfs'))
         t.eq(problems, [], 'layout arm64: the view matches umoci unpack file by file '
              '(type, mode, size, SHA-256, link target)')
