@@ -159,6 +159,16 @@ def run(t, h, lay_dir, d, services):
     with h.mount(image=reg.host + '/xs/hello@' + d['multi']['digest'], arch='armhf') as m:
         hello(t, m, 'qemu-arm', 'registry, by index digest, armhf')
 
+    # a registry that is not loopback by name is reached over https, unless
+    # --plain-http (0.0.0.0 reaches the same local registry)
+    other = '0.0.0.0:%d/xs/hello:multi' % reg.port
+    tls = h.try_mount(image=other, arch='arm64')
+    t.ok(tls.rc == 1 and 'GET https://0.0.0.0:%d/v2/xs/hello/manifests/multi' % reg.port
+         in tls.stderr, 'a registry not named as loopback is reached over https only',
+         tls.stderr)
+    plain = h.try_mount(image=other, arch='arm64', extra=['--plain-http'])
+    t.ok(plain.rc == 0 and plain.was_mounted, '--plain-http reaches it over http', plain.stderr)
+
     # Docker's v2 schema 2 media types (skopeo converts the gzip-only image)
     r = ocimage.push(lay_dir, 'arm64-gzip', reg.host + '/xs/hello:v2s2', docker_v2=True)
     req = urllib.request.Request('http://%s/v2/xs/hello/manifests/v2s2' % reg.host, headers={
