@@ -647,16 +647,20 @@ size_t xs_image_nlayers(const struct xs_image *im)
 
 /* ---- layers ------------------------------------------------------------- */
 
-static void layer_meta_name(const struct xs_oci_desc *d, char *out, size_t outsz)
+/* A cached layer says "this blob unpacks to a tar of this diff_id": both
+ * name it, so that an image whose config expects another diff_id of the
+ * same blob never takes it from the cache unchecked. */
+static void layer_meta_name(const struct xs_image *im, size_t i, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "oci-layer-%s", xs_oci_digest_hex(d->digest));
+	snprintf(out, outsz, "oci-layer-%s-%s", xs_oci_digest_hex(im->man.layers[i].digest),
+		 im->conf.diff_ids[i]);
 }
 
 /* The layer's manifest from the cache, when every object it names is there. */
 static int cached_layer(struct xs_image *im, size_t i, struct xs_manifest *m)
 {
-	char name[96];
-	layer_meta_name(&im->man.layers[i], name, sizeof name);
+	char name[160];
+	layer_meta_name(im, i, name, sizeof name);
 	char *data = NULL;
 	size_t len = 0;
 	int q = xs_store_meta_read(im->store, name, MAX_LAYER_MANIFEST, &data, &len);
@@ -738,9 +742,9 @@ static int fetch_layer(struct xs_image *im, size_t i, struct xs_manifest *m, uin
 			unlink(opath);
 		FAIL(q, "%s: %s (%s): %s", im->ref_text, label, d->digest, uerr);
 	}
-	char *data = NULL, name[96];
+	char *data = NULL, name[160];
 	size_t len = 0;
-	layer_meta_name(d, name, sizeof name);
+	layer_meta_name(im, i, name, sizeof name);
 	q = xs_store_sync(im->store);
 	if (q == 0)
 		q = xs_manifest_serialize(m, &data, &len);

@@ -14,9 +14,9 @@
  * by transaction (SHA-256 and size checked), unpacks it with xs_tar_unpack
  * (the .deb rules: normalised paths, limits, no suid bits), checks the
  * digest of the uncompressed tar against the config's diff_id, records the
- * layer's manifest under meta/oci-layer-HEX and drops the compressed blob.
- * A layer whose manifest and objects are in the cache is never fetched
- * again.  The layers are then applied in order with their whiteouts
+ * layer's manifest under meta/oci-layer-BLOBHEX-DIFFIDHEX and drops the
+ * compressed blob.  A layer whose manifest (for that blob and that
+ * diff_id) and objects are in the cache is never fetched again.  The layers are then applied in order with their whiteouts
  * (xs_oci_apply_layer) into one manifest.
  *
  * Registry access: https, or http for a loopback registry (127.0.0.0/8,

@@ -118,6 +118,18 @@ def run(t, h, lay_dir, d, services):
     log = layer_error(t, h, 'oci:%s:arm64-bad-diffid' % lay_dir, 'arm64',
                       ('diff_id mismatch', 'layer 3/3', '0' * 64), 'a wrong diff_id')
     t.eq(log.count('diff_id mismatch'), 2, 'a wrong diff_id: named in the log at each access')
+    with h.mount(image='oci:%s:arm64' % lay_dir, arch='arm64') as m:
+        hello(t, m, 'qemu-aarch64', 'layout arm64, tag of the manifest itself')
+        warm = m.cache_dir
+    with h.mount(image='oci:%s:arm64-bad-diffid' % lay_dir, arch='arm64', cache_dir=warm) as m:
+        try:
+            os.listdir(m.path)
+            e = 0
+        except OSError as x:
+            e = x.errno
+        t.ok(e == errno.EIO and 'diff_id mismatch' in m.daemon_log(),
+             'a wrong diff_id is refused even when the same layer blobs are in the cache',
+             m.daemon_log()[-2000:])
     nop = h.try_mount(image='oci:%s:multi' % lay_dir, arch='s390x')
     t.ok(nop.rc == 1 and 'no manifest for linux/s390x' in nop.stderr and
          'linux/arm64/v8, linux/arm/v7' in nop.stderr,
