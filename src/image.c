@@ -36,7 +36,7 @@ struct xs_image {
 	char *ref_text, *describe;
 	char *base;	 /* registry: "SCHEME://HOST/v2/REPO/" */
 	char platform[64];
-	bool progress;
+	bool progress, plain_http;
 	int fetch_timeout_s;
 	void (*log)(int, const char *, void *);
 	void *log_ud;
@@ -161,7 +161,7 @@ static bool loopback(const char *hostport)
 		size_t n = strcspn(hostport + 1, "]");
 		snprintf(host, sizeof host, "%.*s", (int)n, hostport + 1);
 	} else {
-		snprintf(host, sizeof host, "%.*s", (int)strcspn(hostport, ":"), hostport);
+		snprintf(host, sizeof host, "%.*s", (int)strcspn(hostport, ":/"), hostport);
 	}
 	return !strcmp(host, "localhost") || !strcmp(host, "::1") || !strncmp(host, "127.", 4);
 }
@@ -207,6 +207,14 @@ static int fetch_token(struct xs_image *im, const char *challenge, char *err, si
 	}
 	char auth[2048];
 	const char *hdrs[2] = { NULL, NULL };
+	if (im->basic && !strncasecmp(ch.realm, "http://", 7) && !im->plain_http &&
+	    !loopback(ch.realm + 7)) {
+		snprintf(err, errsz, "%s: the token server %s is plain http: credentials are not "
+			 "sent there (--plain-http allows it)", im->ref_text, ch.realm);
+		xs_buf_free(&url);
+		xs_oci_challenge_free(&ch);
+		return -EACCES;
+	}
 	if (im->basic) {
 		snprintf(auth, sizeof auth, "Authorization: Basic %s", im->basic);
 		hdrs[0] = auth;
@@ -542,6 +550,9 @@ static int open_docs(struct xs_image *im, const char *arch, char *err, size_t er
 	    strcmp(im->conf.arch, parch))
 		FAIL(-ENOENT, "%s: the image is for %s/%s, not linux/%s (%s)", im->ref_text,
 		     im->conf.os ? im->conf.os : "?", im->conf.arch ? im->conf.arch : "?", parch, arch);
+	if (pvar && im->conf.variant && strcmp(im->conf.variant, pvar) && strcmp(parch, "arm64"))
+		FAIL(-ENOENT, "%s: the image is for linux/%s/%s, not linux/%s/%s (%s)", im->ref_text,
+		     parch, im->conf.variant, parch, pvar, arch);
 	if (!im->platform[0])
 		snprintf(im->platform, sizeof im->platform, "linux/%s%s%s", im->conf.arch,
 			 im->conf.variant ? "/" : "", im->conf.variant ? im->conf.variant : "");
@@ -563,6 +574,7 @@ int xs_image_open(struct xs_store *s, const struct xs_image_config *cfg, struct 
 	im->store = s;
 	im->ref_text = xs_strdup(cfg->ref);
 	im->progress = cfg->progress;
+	im->plain_http = cfg->plain_http;
 	im->fetch_timeout_s = cfg->fetch_timeout_s > 0 ? cfg->fetch_timeout_s : 120;
 	im->log = cfg->log;
 	im->log_ud = cfg->log_ud;

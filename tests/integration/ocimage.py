@@ -171,8 +171,9 @@ def platform_image(lay, index, arch, work):
 
 
 def build(h, out):
-    """The layout at OUT: tag 'multi' (an index of arm64 and armhf) and tag
-    'arm64' (the arm64 manifest alone).  Returns {arch: manifest desc, 'multi':
+    """The layout at OUT: tag 'multi' (an index of arm64 and armhf), tags
+    'arm64' and 'armhf' (each manifest alone), ARCH-gzip (gzip layers only)
+    and ARCH-bad-diffid (a wrong diff_id).  Returns {arch: manifest desc, 'multi':
     index desc}."""
     if os.path.exists(out):
         shutil.rmtree(out)
@@ -186,9 +187,10 @@ def build(h, out):
            'manifests': [descs[a] for a in PLATFORMS]}
     descs['multi'] = lay.doc(idx, OCI_INDEX)
     lay.tag(descs['multi'], 'multi')
-    single = dict(descs['arm64'])
-    single.pop('platform')
-    lay.tag(single, 'arm64')
+    for arch in PLATFORMS:  # each manifest alone, without an index
+        single = dict(descs[arch])
+        single.pop('platform')
+        lay.tag(single, arch)
     lay.write_index()
     descs['layout'] = lay
     return descs

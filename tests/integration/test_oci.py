@@ -130,6 +130,10 @@ def run(t, h, lay_dir, d, services):
         t.ok(e == errno.EIO and 'diff_id mismatch' in m.daemon_log(),
              'a wrong diff_id is refused even when the same layer blobs are in the cache',
              m.daemon_log()[-2000:])
+    var = h.try_mount(image='oci:%s:armhf' % lay_dir, arch='armel')
+    t.ok(var.rc == 1 and 'the image is for linux/arm/v7, not linux/arm/v5' in var.stderr,
+         'a manifest without an index is checked against its config: arm/v7 is no armel',
+         var.stderr)
     nop = h.try_mount(image='oci:%s:multi' % lay_dir, arch='s390x')
     t.ok(nop.rc == 1 and 'no manifest for linux/s390x' in nop.stderr and
          'linux/arm64/v8, linux/arm/v7' in nop.stderr,
