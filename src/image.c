@@ -481,7 +481,10 @@ static int open_docs(struct xs_image *im, const char *arch, char *err, size_t er
 	char name[512];
 	int64_t size = -1;
 	int q;
-	if (im->ref.layout) {
+	if (im->ref.layout && im->ref.digest[0]) {
+		/* any document of the layout, by digest (checked as read) */
+		snprintf(name, sizeof name, "%s", im->ref.digest);
+	} else if (im->ref.layout) {
 		q = layout_entry(im, &top, err, errsz);
 		if (q < 0)
 			return q;
@@ -492,7 +495,7 @@ static int open_docs(struct xs_image *im, const char *arch, char *err, size_t er
 	}
 	struct xs_buf doc;
 	char ctype[256], got[XS_OCI_DIGEST_LEN + 1];
-	q = get_doc(im, true, name, im->ref.layout ? top.digest : im->ref.digest, size, &doc, ctype,
+	q = get_doc(im, true, name, top.digest[0] ? top.digest : im->ref.digest, size, &doc, ctype,
 		    sizeof ctype, got, "manifest", err, errsz);
 	enum xs_oci_kind kind = XS_OCI_UNKNOWN;
 	if (q == 0)

@@ -424,25 +424,25 @@ int xs_oci_parse_ref(const char *ref, struct xs_oci_ref *out, char *err, size_t 
 	if (!ref || !*ref || strlen(ref) > XS_MAX_PATH)
 		return fail(err, errsz, "empty or over-long image reference");
 	if (!strncmp(ref, "oci:", 4)) {
-		/* oci:DIR[:TAG]: the last ':' after the last '/' starts the tag */
+		/* oci:DIR[:TAG][@DIGEST]: after the last '/', '@' starts the
+		 * digest and the last ':' before it the tag */
 		const char *dir = ref + 4;
 		const char *slash = strrchr(dir, '/');
-		const char *colon = strrchr(slash ? slash : dir, ':');
-		if (!*dir || colon == dir)
-			return fail(err, errsz, "'%s': expected oci:DIR[:TAG]", ref);
+		const char *at = strchr(slash ? slash : dir, '@');
+		const char *end = at ? at : dir + strlen(dir);
+		const char *colon = NULL;
+		for (const char *p = slash ? slash : dir; p < end; p++)
+			if (*p == ':')
+				colon = p;
+		const char *dend = colon ? colon : end;
+		if (dend == dir || (at && !xs_oci_digest_hex(at + 1)) || (colon && colon + 1 == end))
+			return fail(err, errsz, "'%s': expected oci:DIR[:TAG][@sha256:DIGEST]", ref);
 		out->layout = true;
-		out->repo = colon ? xs_strndup(dir, (size_t)(colon - dir)) : xs_strdup(dir);
-		const char *at = colon ? strchr(colon + 1, '@') : NULL;
-		if (at) {
-			if (!xs_oci_digest_hex(at + 1)) {
-				xs_oci_ref_free(out);
-				return fail(err, errsz, "'%s': bad digest", ref);
-			}
+		out->repo = xs_strndup(dir, (size_t)(dend - dir));
+		if (at)
 			snprintf(out->digest, sizeof out->digest, "%s", at + 1);
-		}
-		if (colon && colon + 1 != at)
-			out->tag = at ? xs_strndup(colon + 1, (size_t)(at - colon - 1))
-				      : xs_strdup(colon + 1);
+		if (colon)
+			out->tag = xs_strndup(colon + 1, (size_t)(end - colon - 1));
 		if (!out->tag && !out->digest[0])
 			out->tag = xs_strdup("latest");
 		return 0;

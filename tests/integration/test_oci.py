@@ -130,6 +130,8 @@ def run(t, h, lay_dir, d, services):
         t.ok(e == errno.EIO and 'diff_id mismatch' in m.daemon_log(),
              'a wrong diff_id is refused even when the same layer blobs are in the cache',
              m.daemon_log()[-2000:])
+    with h.mount(image='oci:%s@%s' % (lay_dir, d['armhf']['digest']), arch='armhf') as m:
+        hello(t, m, 'qemu-arm', 'layout, by the digest of the armhf manifest')
     var = h.try_mount(image='oci:%s:armhf' % lay_dir, arch='armel')
     t.ok(var.rc == 1 and 'the image is for linux/arm/v7, not linux/arm/v5' in var.stderr,
          'a manifest without an index is checked against its config: arm/v7 is no armel',

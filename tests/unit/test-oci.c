@@ -129,6 +129,15 @@ static void test_refs(void)
 	CHECK(xs_oci_parse_ref("oci:/tmp/x:y/lay:v1", &r, err, sizeof err) == 0 && r.layout &&
 	      !strcmp(r.repo, "/tmp/x:y/lay") && !strcmp(r.tag, "v1"), "oci: layout with a tag");
 	xs_oci_ref_free(&r);
+	CHECK(xs_oci_parse_ref("oci:/a/lay@" D2, &r, err, sizeof err) == 0 && r.layout &&
+	      !strcmp(r.repo, "/a/lay") && !r.tag && !strcmp(r.digest, D2), "oci: layout by digest");
+	xs_oci_ref_free(&r);
+	CHECK(xs_oci_parse_ref("oci:lay:t@" D2, &r, err, sizeof err) == 0 && !strcmp(r.repo, "lay") &&
+	      !strcmp(r.tag, "t") && !strcmp(r.digest, D2), "oci: layout with a tag and a digest");
+	xs_oci_ref_free(&r);
+	CHECK_INT(xs_oci_parse_ref("oci:lay@sha256:12", &r, err, sizeof err), -EBADMSG,
+		  "oci: layout with a bad digest");
+	CHECK_INT(xs_oci_parse_ref("oci::t", &r, err, sizeof err), -EBADMSG, "oci: without a DIR");
 	CHECK(xs_oci_parse_ref("oci:lay", &r, err, sizeof err) == 0 && !strcmp(r.repo, "lay") &&
 	      !strcmp(r.tag, "latest"), "oci: layout, latest");
 	xs_oci_ref_free(&r);
