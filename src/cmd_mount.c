@@ -145,9 +145,14 @@ int cmd_mount(int argc, char **argv)
 	xs_repo_stats(repo, &rs);
 	char sz[32];
 	char msg[1024];
-	snprintf(msg, sizeof msg, "%s view of %zu packages from %s ready in %.2f s (%s of indexes fetched)",
-		 xs_repo_arch(repo)->deb, xs_repo_npkgs(repo), xs_repo_describe(repo),
-		 (xs_now_ns() - t0) / 1e9, xs_fmt_size(rs.index_bytes, sz, sizeof sz));
+	if (cfg.image)
+		snprintf(msg, sizeof msg, "%s view of the image %s ready in %.2f s (its layers come "
+			 "at the first access)", xs_repo_arch(repo)->deb, xs_repo_describe(repo),
+			 (xs_now_ns() - t0) / 1e9);
+	else
+		snprintf(msg, sizeof msg, "%s view of %zu packages from %s ready in %.2f s (%s of indexes fetched)",
+			 xs_repo_arch(repo)->deb, xs_repo_npkgs(repo), xs_repo_describe(repo),
+			 (xs_now_ns() - t0) / 1e9, xs_fmt_size(rs.index_bytes, sz, sizeof sz));
 	log_cb(XS_LOG_INFO, msg, &(struct logger){ lg.fd, debug, debug, mp });
 
 	struct xs_mount_opts mo = {

@@ -373,6 +373,8 @@ static int get_blob(struct xs_image *im, bool is_manifest, const char *name, uin
 				break;
 		}
 		close(fd);
+		if (bytes)
+			*bytes += total;
 		if (q < 0)
 			snprintf(err, errsz, "%s: %s: %s", im->ref_text, p.data,
 				 q == -EFBIG ? "larger than expected" : strerror(-q));
