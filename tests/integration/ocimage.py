@@ -218,9 +218,10 @@ REGISTRY_BIN = shutil.which('docker-registry') or '/usr/bin/docker-registry'
 
 class Registry:
     """Debian's docker-registry on 127.0.0.1:PORT with a private config and
-    storage; token auth when token= (realm, service, issuer, rootcert)."""
+    storage; token auth when token= (realm, service, issuer, rootcert),
+    Basic auth when htpasswd= (a file of USER:BCRYPT lines)."""
 
-    def __init__(self, tmp, token=None):
+    def __init__(self, tmp, token=None, htpasswd=None):
         self.port = xstest.free_port()
         self.dir = tmp
         self.host = '127.0.0.1:%d' % self.port
@@ -231,6 +232,8 @@ class Registry:
             cfg += ['auth:', '  token:', '    realm: %s' % token['realm'],
                     '    service: %s' % token['service'], '    issuer: %s' % token['issuer'],
                     '    rootcertbundle: %s' % token['rootcert']]
+        if htpasswd:
+            cfg += ['auth:', '  htpasswd:', '    realm: xsysroot-test', '    path: %s' % htpasswd]
         self.config = os.path.join(tmp, 'config.yml')
         with open(self.config, 'w') as f:
             f.write('\n'.join(cfg) + '\n')
@@ -252,6 +255,17 @@ class Registry:
     def log_text(self):
         with open(os.path.join(self.dir, 'registry.log'), errors='replace') as f:
             return f.read()
+
+
+def htpasswd(path, user, password):
+    """An htpasswd file with one bcrypt entry (glibc's crypt makes $2b$)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import crypt
+    with open(path, 'w') as f:
+        f.write('%s:%s\n' % (user, crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))))
+    return path
 
 
 def push(layout_dir, tag, dest, creds=None, docker_v2=False):

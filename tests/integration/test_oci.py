@@ -225,6 +225,23 @@ def run(t, h, lay_dir, d, services):
     t.ok(unk.rc == 1 and 'sha256:' + '1' * 64 in unk.stderr and '404' in unk.stderr,
          'an unknown digest is a clear error', unk.stderr)
 
+    # ---- Basic auth (htpasswd) -------------------------------------------------
+    bdir = h.mktemp('registry-')
+    breg = ocimage.Registry(bdir, htpasswd=ocimage.htpasswd(os.path.join(bdir, 'htpasswd'),
+                                                             'xs', 'secret'))
+    services.append(breg)
+    r = ocimage.push(lay_dir, 'multi', breg.host + '/xs/hello:multi', creds='xs:secret')
+    t.ok(r.returncode == 0, 'skopeo pushes to the registry behind Basic auth', r.stderr)
+    bref = breg.host + '/xs/hello:multi'
+    bad = h.try_mount(image=bref, arch='arm64')
+    t.ok(bad.rc == 1 and 'asks for credentials' in bad.stderr,
+         'Basic auth without credentials is a clear error', bad.stderr)
+    bad = h.try_mount(image=bref, arch='arm64', extra=['--creds', 'xs:wrong'])
+    t.ok(bad.rc == 1 and 'refused the credentials' in bad.stderr,
+         'wrong credentials are a clear error', bad.stderr)
+    with h.mount(image=bref, arch='arm64', extra=['--creds', 'xs:secret']) as m:
+        hello(t, m, 'qemu-aarch64', 'Basic auth with --creds')
+
     # ---- token auth ------------------------------------------------------------
     ts = tokenserver.TokenServer(h.mktemp('token-'))
     services.append(ts)
