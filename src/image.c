@@ -42,8 +42,9 @@ struct xs_image {
 	void *log_ud;
 	struct xs_http *http_doc, *http_blob;
 	char *basic;	 /* base64 "user:password", or NULL */
-	/* auth_lock guards token and token_expiry */
+	/* auth_lock guards token, token_expiry and use_basic */
 	pthread_mutex_t auth_lock;
+	bool use_basic; /* the registry asked for Basic: send it from the start */
 	char *token;
 	int64_t token_expiry;
 	char digest[XS_OCI_DIGEST_LEN + 1]; /* of the manifest */
@@ -269,6 +270,7 @@ static int registry_get(struct xs_image *im, struct xs_http *h, const char *path
 			hdrs[nh++] = acc;
 		}
 		pthread_mutex_lock(&im->auth_lock);
+		basic_tried = basic_tried || im->use_basic;
 		bool have_token = im->token != NULL;
 		if (have_token && now_s() + TOKEN_SLACK_S >= im->token_expiry && !answered) {
 			/* expired: ask again without it, the challenge says where */
@@ -296,10 +298,17 @@ static int registry_get(struct xs_image *im, struct xs_http *h, const char *path
 		if (req->status == 401 && !answered && req->www_authenticate[0]) {
 			answered = true;
 			if (!strncasecmp(req->www_authenticate, "Basic", 5)) {
-				if (!im->basic)
-					FAIL(-EACCES, "%s: %s asks for credentials: pass --creds or log in "
-					     "(docker login) first", im->ref_text, im->ref.registry);
+				if (!im->basic) {
+					snprintf(err, errsz, "%s: %s asks for credentials: pass --creds "
+						 "or log in (docker login) first", im->ref_text,
+						 im->ref.registry);
+					q = -EACCES;
+					break;
+				}
 				basic_tried = true;
+				pthread_mutex_lock(&im->auth_lock);
+				im->use_basic = true;
+				pthread_mutex_unlock(&im->auth_lock);
 				continue;
 			}
 			char chal[sizeof req->www_authenticate];

@@ -239,8 +239,12 @@ def run(t, h, lay_dir, d, services):
     bad = h.try_mount(image=bref, arch='arm64', extra=['--creds', 'xs:wrong'])
     t.ok(bad.rc == 1 and 'refused the credentials' in bad.stderr,
          'wrong credentials are a clear error', bad.stderr)
+    mark = len(breg.log_text())
     with h.mount(image=bref, arch='arm64', extra=['--creds', 'xs:secret']) as m:
         hello(t, m, 'qemu-aarch64', 'Basic auth with --creds')
+    gets = registry_gets(breg, mark)
+    t.ok([s for _, s in gets].count('401') == 1 and len(gets) == 7,
+         'Basic auth: one 401, then the credentials go with every request', gets)
 
     # ---- token auth ------------------------------------------------------------
     ts = tokenserver.TokenServer(h.mktemp('token-'))
