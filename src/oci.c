@@ -190,6 +190,16 @@ enum xs_oci_kind xs_oci_doc_kind(const char *data, size_t len, const char *conte
 	return k;
 }
 
+/* parse_json, or NULL with the reason in err. */
+static json_object *open_doc(const char *data, size_t len, const char *what, char *err,
+			     size_t errsz)
+{
+	json_object *o = parse_json(data, len);
+	if (!o)
+		fail(err, errsz, "%s: not a JSON object of at most %u bytes", what, XS_OCI_MAX_DOC);
+	return o;
+}
+
 static int check_schema(json_object *o, const char *what, char *err, size_t errsz)
 {
 	json_object *v = member(o, "schemaVersion", json_type_int);
@@ -202,10 +212,9 @@ int xs_oci_parse_index(const char *data, size_t len, struct xs_oci_index *out, c
 		       size_t errsz)
 {
 	memset(out, 0, sizeof *out);
-	json_object *o = parse_json(data, len);
+	json_object *o = open_doc(data, len, "index", err, errsz);
 	if (!o)
-		return fail(err, errsz, "index: not a JSON object of at most %u bytes",
-			    XS_OCI_MAX_DOC);
+		return -EBADMSG;
 	int r = check_schema(o, "index", err, errsz);
 	json_object *a = member(o, "manifests", json_type_array);
 	size_t n = a ? json_object_array_length(a) : 0;
@@ -231,10 +240,9 @@ int xs_oci_parse_manifest(const char *data, size_t len, struct xs_oci_manifest *
 			  char *err, size_t errsz)
 {
 	memset(out, 0, sizeof *out);
-	json_object *o = parse_json(data, len);
+	json_object *o = open_doc(data, len, "manifest", err, errsz);
 	if (!o)
-		return fail(err, errsz, "manifest: not a JSON object of at most %u bytes",
-			    XS_OCI_MAX_DOC);
+		return -EBADMSG;
 	int r = check_schema(o, "manifest", err, errsz);
 	json_object *c = member(o, "config", json_type_object);
 	json_object *a = member(o, "layers", json_type_array);
@@ -271,10 +279,9 @@ int xs_oci_parse_config(const char *data, size_t len, struct xs_oci_config *out,
 			size_t errsz)
 {
 	memset(out, 0, sizeof *out);
-	json_object *o = parse_json(data, len);
+	json_object *o = open_doc(data, len, "config", err, errsz);
 	if (!o)
-		return fail(err, errsz, "config: not a JSON object of at most %u bytes",
-			    XS_OCI_MAX_DOC);
+		return -EBADMSG;
 	int r = 0;
 	json_object *rootfs = member(o, "rootfs", json_type_object);
 	json_object *a = member(rootfs, "diff_ids", json_type_array);
