@@ -80,7 +80,7 @@ static void test_docs(void)
 	struct xs_oci_config c;
 	CHECK_INT(xs_oci_parse_config(config_doc, strlen(config_doc), &c, err, sizeof err), 0,
 		  "config parses (%s)", err);
-	CHECK(c.ndiff == 2 && !strcmp(c.diff_ids[1], D3 + 7) && !strcmp(c.arch, "arm64"),
+	CHECK(c.ndiff == 2 && !strcmp(c.diff_ids[1], &D3[7]) && !strcmp(c.arch, "arm64"),
 	      "config fields");
 	xs_oci_config_free(&c);
 
