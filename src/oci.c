@@ -774,7 +774,9 @@ int xs_oci_docker_auth(const char *data, size_t len, const char *registry, char 
 		if (!hub && (strlen(registry) != hl || strncmp(h, registry, hl)))
 			continue;
 		const char *a = str_member(val, "auth", MAX_TOKEN);
-		if (a && *a) {
+		/* base64 only: it goes into a header */
+		if (a && *a && a[strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789+/=")] == 0) {
 			*auth = xs_strdup(a);
 			r = 0;
 			break;

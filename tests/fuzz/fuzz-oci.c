@@ -5,7 +5,8 @@
  * counts), every digest is "sha256:" + 64 lowercase hex digits, every
  * diff_id 64 hex digits; a selected index entry is a manifest for linux;
  * a parsed reference has a repository and a tag or a digest; a token holds
- * only printable bytes without spaces (it goes into a header). */
+ * only printable bytes without spaces, a config.json auth only base64
+ * (both go into a header). */
 #include "fuzz.h"
 #include "xsysroot/oci.h"
 
@@ -91,8 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 6: {
 		char *a;
-		if (xs_oci_docker_auth(doc, len, "127.0.0.1:5000", &a) == 0)
+		if (xs_oci_docker_auth(doc, len, "127.0.0.1:5000", &a) == 0) {
+			FZ_CHECK(a[0] && !a[strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq"
+						      "rstuvwxyz0123456789+/=")]);
 			free(a);
+		}
 		break;
 	}
 	default: {

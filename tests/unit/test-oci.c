@@ -261,6 +261,9 @@ static void test_auth(void)
 	free(a);
 	CHECK_INT(xs_oci_docker_auth(cfg, strlen(cfg), "127.0.0.1:5001", &a), -ENOENT,
 		  "no entry for another port");
+	const char *evil = "{\"auths\":{\"h\":{\"auth\":\"eHM6\\r\\nX-Evil: 1\"}}}";
+	CHECK_INT(xs_oci_docker_auth(evil, strlen(evil), "h", &a), -ENOENT,
+		  "an auth that is no base64 is ignored (header injection)");
 }
 
 int main(void)
