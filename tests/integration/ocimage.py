@@ -170,10 +170,25 @@ def platform_image(lay, index, arch, work):
                    platform={'architecture': oarch, 'variant': variant, 'os': 'linux'})
 
 
+def python_image(lay, index, work):
+    """arm64 python3 and its closure, in one tar+gzip layer; returns the
+    manifest's descriptor."""
+    d = index.extract(index.closure(['python3'], default_roots=False),
+                      os.path.join(work, 'python'))
+    raw = _tar(lambda tf: _add_tree(tf, d))
+    layer = lay.blob(_compress(raw, 'gzip'), LAYER_TYPES['gzip'])
+    config = {'architecture': 'arm64', 'os': 'linux', 'config': {},
+              'rootfs': {'type': 'layers',
+                         'diff_ids': ['sha256:' + hashlib.sha256(raw).hexdigest()]}}
+    man = {'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+           'config': lay.doc(config, OCI_CONFIG), 'layers': [layer]}
+    return lay.doc(man, OCI_MANIFEST)
+
+
 def build(h, out):
     """The layout at OUT: tag 'multi' (an index of arm64 and armhf), tags
-    'arm64' and 'armhf' (each manifest alone), ARCH-gzip (gzip layers only)
-    and ARCH-bad-diffid (a wrong diff_id).  Returns {arch: manifest desc, 'multi':
+    'arm64' and 'armhf' (each manifest alone), ARCH-gzip (gzip layers only),
+    ARCH-bad-diffid (a wrong diff_id) and 'python' (arm64 python3, one layer).  Returns {arch: manifest desc, 'multi':
     index desc}."""
     if os.path.exists(out):
         shutil.rmtree(out)
@@ -182,6 +197,7 @@ def build(h, out):
     descs = {}
     for arch in PLATFORMS:
         descs[arch] = platform_image(lay, h.index_for(arch), arch, work)
+    lay.tag(python_image(lay, h.index_for('arm64'), work), 'python')
     shutil.rmtree(work, ignore_errors=True)
     idx = {'schemaVersion': 2, 'mediaType': OCI_INDEX,
            'manifests': [descs[a] for a in PLATFORMS]}

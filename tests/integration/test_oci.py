@@ -112,6 +112,12 @@ def run(t, h, lay_dir, d, services):
         problems = xstest.compare_trees(m.path, os.path.join(bundle, 'rootfs'))
         t.eq(problems, [], 'layout arm64: the view matches umoci unpack file by file '
              '(type, mode, size, SHA-256, link target)')
+    with h.mount(image='oci:%s:python' % lay_dir, arch='arm64') as m:
+        r = xstest.sh(['qemu-aarch64', '-L', m.path, m.p('usr/bin/python3'), '-c',
+                       'import json, ssl, sqlite3; print("python3 ok")'], timeout=300)
+        t.ok(r.returncode == 0 and r.stdout == 'python3 ok\n',
+             'the real arm64 python3 of an image runs under qemu-aarch64 (json, ssl, sqlite3)',
+             r.stdout + r.stderr)
     with h.mount(image='oci:%s:multi' % lay_dir, arch='armhf') as m:
         check_layers(t, m, 'layout armhf')
         hello(t, m, 'qemu-arm', 'layout armhf (linux/arm/v7 from the index)')
