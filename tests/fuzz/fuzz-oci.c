@@ -6,13 +6,64 @@
  * diff_id 64 hex digits; a selected index entry is a manifest for linux;
  * a parsed reference has a repository and a tag or a digest; a token holds
  * only printable bytes without spaces, a config.json auth only base64
- * (both go into a header). */
+ * (both go into a header); two layers applied never leave a whiteout entry
+ * or a path twice. */
 #include "fuzz.h"
 #include "xsysroot/oci.h"
 
 static void check_desc(const struct xs_oci_desc *d)
 {
 	FZ_CHECK(xs_oci_digest_hex(d->digest) != NULL);
+}
+
+/* Lines "K PATH": K is the manifest (l: below, u: the layer) and the type
+ * (l/u: file, L/U: directory, s/S: symlink), PATH is normalised first. */
+static void whiteouts(const char *doc, size_t len)
+{
+	struct xs_manifest fs = { 0 }, lower = { 0 }, layer = { 0 };
+	char norm[XS_MAX_PATH + 1];
+	for (const char *p = doc, *end = doc + len; p < end && fs.n + layer.n < 256;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[512];
+		if (n >= 3 && n < sizeof line && p[1] == ' ') {
+			memcpy(line, p + 2, n - 2);
+			line[n - 2] = 0;
+			char k = p[0];
+			struct xs_manifest *m = strchr("lLs", k) ? &lower : &layer;
+			bool ok = strlen(line) == n - 2 && k && strchr("lLsuUS", k) &&
+				  xs_path_normalize(line, norm, sizeof norm) == 0 && norm[0];
+			/* an unpacked layer has each path once (deb.h) */
+			for (size_t i = 0; ok && i < m->n; i++)
+				ok = strcmp(m->e[i].path, norm) != 0;
+			if (ok) {
+				xs_grow(&m->e, &m->cap, m->n + 1, sizeof *m->e);
+				struct xs_entry *e = &m->e[m->n++];
+				memset(e, 0, sizeof *e);
+				e->path = xs_strdup(norm);
+				e->type = strchr("LU", k) ? XS_E_DIR : strchr("sS", k) ? XS_E_SYMLINK
+										 : XS_E_REG;
+				e->mode = e->type == XS_E_DIR ? 040755 : e->type == XS_E_SYMLINK ? 0120777
+												   : 0100644;
+				if (e->type == XS_E_SYMLINK)
+					e->link = xs_strdup("t");
+				if (e->type == XS_E_REG)
+					memset(e->sha256, 'a', 64);
+			}
+		}
+		p += n + 1;
+	}
+	FZ_CHECK(xs_oci_apply_layer(&fs, &lower) == 0);
+	FZ_CHECK(xs_oci_apply_layer(&fs, &layer) == 0);
+	FZ_CHECK(layer.n == 0 && layer.e == NULL);
+	xs_oci_finish(&fs);
+	for (size_t i = 0; i < fs.n; i++) {
+		const char *b = strrchr(fs.e[i].path, '/');
+		FZ_CHECK(strncmp(b ? b + 1 : fs.e[i].path, ".wh.", 4) != 0);
+		for (size_t j = i + 1; j < fs.n; j++)
+			FZ_CHECK(strcmp(fs.e[i].path, fs.e[j].path) != 0);
+	}
+	xs_manifest_free(&fs);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *doc = (const char *)data + 1;
 	size_t len = size - 1;
 	char err[512];
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0: {
 		struct xs_oci_index ix;
 		if (xs_oci_parse_index(doc, len, &ix, err, sizeof err) < 0) {
@@ -99,6 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
+	case 8:
+		whiteouts(doc, len);
+		break;
 	default: {
 		char *s = fz_str(data + 1, len);
 		struct xs_oci_ref r;
