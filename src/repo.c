@@ -107,6 +107,7 @@ struct xs_repo {
 	 * is read atomically (set once, under image_lock) */
 	pthread_mutex_t image_lock;
 	struct xs_image *image;
+	bool is_image; /* set at open, then constant */
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
@@ -1713,12 +1714,13 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	reserve_pkgs(r);
 	r->view = xs_view_new(r->store, 0);
 	r->image = im;
+	r->is_image = true;
 	return 0;
 }
 
 int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
 {
-	if (!r->image || __atomic_load_n(&r->image_ready, __ATOMIC_ACQUIRE))
+	if (!r->is_image || __atomic_load_n(&r->image_ready, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&r->image_lock);
 	int q = 0;
