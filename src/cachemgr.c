@@ -179,6 +179,8 @@ struct obj {
 
 struct pkgrec {
 	struct xs_cache_pkg p;
+	char mname[160]; /* its manifest: manifest-SHA, or oci-layer-HEX-DIFFID */
+	bool layer;	 /* a container image's layer (no meta/pkg- document) */
 	size_t *objs; /* indexes into scan.objs, unique */
 	size_t nobjs;
 	uint64_t meta_du; /* manifest + pkg- document */
@@ -332,10 +334,12 @@ static int64_t meta_mtime(struct scan *sc, const char *name)
 	return (int64_t)st.st_mtime;
 }
 
-static void add_manifest(struct scan *sc, const char *deb_sha)
+/* A record gc can evict: a package (meta/manifest-DEBSHA, described by
+ * meta/pkg-DEBSHA), or with layer a container image's layer
+ * (meta/oci-layer-BLOBHEX-DIFFID, listed as "oci-layer sha256:BLOB"). */
+static void add_manifest(struct scan *sc, const char *deb_sha, const char *mname, bool layer)
 {
-	char mname[96], iname[96];
-	snprintf(mname, sizeof mname, "manifest-%s", deb_sha);
+	char iname[96];
 	pkginfo_name(deb_sha, iname, sizeof iname);
 	size_t len = 0;
 	char *data = read_meta(sc, mname, MAX_MANIFEST, &len);
@@ -348,20 +352,31 @@ static void add_manifest(struct scan *sc, const char *deb_sha)
 	size_t pi = sc->npkgs++;
 	struct pkgrec *r = &sc->pkgs[pi];
 	memset(r, 0, sizeof *r);
-	memcpy(r->p.deb_sha256, deb_sha, 65);
-	char *info = read_meta(sc, iname, MAX_PKGINFO, &len);
+	memcpy(r->p.deb_sha256, deb_sha, 64);
+	snprintf(r->mname, sizeof r->mname, "%s", mname);
+	r->layer = layer;
+	char *info = layer ? NULL : read_meta(sc, iname, MAX_PKGINFO, &len);
 	char *f[3] = { NULL, NULL, NULL };
 	if (info) {
 		char *save = NULL;
 		for (size_t i = 0; i < 3; i++)
 			f[i] = strtok_r(i ? NULL : info, "\t\n", &save);
 	}
-	r->p.name = xs_strdup(f[0] && f[1] && f[2] ? f[0] : "?");
-	r->p.version = xs_strdup(f[0] && f[1] && f[2] ? f[1] : "?");
-	r->p.arch = xs_strdup(f[0] && f[1] && f[2] ? f[2] : "?");
+	bool named = f[0] && f[1] && f[2];
+	if (layer) {
+		char v[80];
+		snprintf(v, sizeof v, "sha256:%.16s", deb_sha);
+		r->p.name = xs_strdup("oci-layer");
+		r->p.version = xs_strdup(v);
+		r->p.arch = xs_strdup("-");
+	} else {
+		r->p.name = xs_strdup(named ? f[0] : "?");
+		r->p.version = xs_strdup(named ? f[1] : "?");
+		r->p.arch = xs_strdup(named ? f[2] : "?");
+	}
 	free(info);
 	r->p.last_use = info ? meta_mtime(sc, iname) : meta_mtime(sc, mname);
-	r->meta_du = meta_du(sc, mname) + meta_du(sc, iname);
+	r->meta_du = meta_du(sc, mname) + (layer ? 0 : meta_du(sc, iname));
 	r->p.bytes = r->meta_du;
 	size_t cap = 0;
 	for (size_t k = 0; q == 0 && k < m.n; k++) {
@@ -440,8 +455,16 @@ static int meta_cb(int dfd, const char *name, void *ud)
 {
 	(void)dfd;
 	struct scan *sc = ud;
-	if (!strncmp(name, "manifest-", 9) && xs_is_sha256_hex(name + 9))
-		add_manifest(sc, name + 9);
+	char hex[65];
+	if (!strncmp(name, "manifest-", 9) && xs_is_sha256_hex(name + 9)) {
+		add_manifest(sc, name + 9, name, false);
+	} else if (!strncmp(name, "oci-layer-", 10) && strlen(name) > 10 + 64 &&
+		   name[10 + 64] == '-') {
+		memcpy(hex, name + 10, 64);
+		hex[64] = 0;
+		if (xs_is_sha256_hex(hex))
+			add_manifest(sc, hex, name, true);
+	}
 	else if (!strncmp(name, "inrelease-", 10) && !strchr(name + 10, '.'))
 		add_inrelease(sc, name);
 	return 0;
@@ -791,13 +814,12 @@ static uint64_t remove_object(struct scan *sc, struct obj *o, struct xs_cache_gc
 /* Evict package r: its documents, then the objects nothing else names. */
 static uint64_t evict(struct scan *sc, struct pkgrec *r, struct xs_cache_gc *out)
 {
-	char mname[96], iname[96], path[XS_MAX_PATH];
-	snprintf(mname, sizeof mname, "manifest-%s", r->p.deb_sha256);
+	char iname[96], path[XS_MAX_PATH];
 	pkginfo_name(r->p.deb_sha256, iname, sizeof iname);
 	/* the manifest first: without it, no mount uses what follows */
-	if (xs_store_meta_path(sc->store, mname, path, sizeof path) < 0 || unlink(path) < 0)
+	if (xs_store_meta_path(sc->store, r->mname, path, sizeof path) < 0 || unlink(path) < 0)
 		return 0;
-	if (xs_store_meta_path(sc->store, iname, path, sizeof path) == 0)
+	if (!r->layer && xs_store_meta_path(sc->store, iname, path, sizeof path) == 0)
 		unlink(path);
 	uint64_t freed = r->meta_du;
 	for (size_t k = 0; k < r->nobjs; k++) {

@@ -117,6 +117,10 @@ bool repo_option(int c, struct repo_opts *o)
 		if (!fetch_timeout_option(optarg, &cfg->fetch_timeout_s))
 			exit(2);
 		return true;
+	case OPT_IMAGE: cfg->image = optarg; return true;
+	case OPT_PLAIN_HTTP: cfg->plain_http = true; return true;
+	case OPT_CREDS: cfg->creds = optarg; return true;
+	case OPT_AUTH_FILE: cfg->auth_file = optarg; return true;
 	default: return false;
 	}
 }

@@ -34,6 +34,10 @@ enum {
 	OPT_MAX_SIZE,
 	OPT_JOBS,
 	OPT_BINFMT_PREFIX,
+	OPT_IMAGE,
+	OPT_PLAIN_HTTP,
+	OPT_CREDS,
+	OPT_AUTH_FILE,
 };
 
 
@@ -49,7 +53,11 @@ enum {
 	{ "allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED },            \
 	{ "apt-root", required_argument, NULL, OPT_APT_ROOT },                \
 	{ "proxy", required_argument, NULL, OPT_PROXY },                      \
-	{ "config", required_argument, NULL, OPT_CONFIG }
+	{ "config", required_argument, NULL, OPT_CONFIG },                    \
+	{ "image", required_argument, NULL, OPT_IMAGE },                      \
+	{ "plain-http", no_argument, NULL, OPT_PLAIN_HTTP },                  \
+	{ "creds", required_argument, NULL, OPT_CREDS },                      \
+	{ "auth-file", required_argument, NULL, OPT_AUTH_FILE }
 
 /* The usage text (main.c). */
 void usage(FILE *f);

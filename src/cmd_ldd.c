@@ -163,6 +163,8 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 	raise_nofile();
 	struct xs_repo *r = NULL;
 	q = xs_repo_open(cfgp, &r, err, sizeof err);
+	if (q == 0 && (q = xs_repo_settle(r, err, sizeof err)) < 0)
+		xs_repo_free(r);
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		xs_elf_free(&e);

@@ -186,9 +186,14 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 	xs_repo_stats(repo, &rs);
 	char sz[32];
 	char msg[1024];
-	snprintf(msg, sizeof msg, "%s view of %zu packages from %s ready in %.2f s (%s of indexes fetched)",
-		 xs_repo_arch(repo)->deb, xs_repo_npkgs(repo), xs_repo_describe(repo),
-		 (xs_now_ns() - t0) / 1e9, xs_fmt_size(rs.index_bytes, sz, sizeof sz));
+	if (cfgp->image)
+		snprintf(msg, sizeof msg, "%s view of the image %s ready in %.2f s (its layers come "
+			 "at the first access)", xs_repo_arch(repo)->deb, xs_repo_describe(repo),
+			 (xs_now_ns() - t0) / 1e9);
+	else
+		snprintf(msg, sizeof msg, "%s view of %zu packages from %s ready in %.2f s (%s of indexes fetched)",
+			 xs_repo_arch(repo)->deb, xs_repo_npkgs(repo), xs_repo_describe(repo),
+			 (xs_now_ns() - t0) / 1e9, xs_fmt_size(rs.index_bytes, sz, sizeof sz));
 	log_cb(XS_LOG_INFO, msg, &(struct logger){ lg.fd, debug, debug, mp });
 	xs_repo_trim(repo, false);
 

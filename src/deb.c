@@ -115,6 +115,7 @@ struct unpack {
 	int io_err;       /* negative errno of a failed read of the .deb */
 	struct archive *outer, *inner;
 	int inner_err;    /* negative errno to report for a failed outer read */
+	struct xs_sha256 *hash; /* digest of what the inner reader reads, or NULL */
 
 	uint64_t total;   /* file bytes so far */
 	uint64_t entries;
@@ -189,6 +190,10 @@ static la_ssize_t member_read(struct archive *a, void *ud, const void **out)
 			archive_set_error(a, EIO, "%s", archive_error_string(u->outer)
 							       ? archive_error_string(u->outer)
 							       : "truncated .deb");
+			return -1;
+		}
+		if (n && u->hash && xs_sha256_update(u->hash, *out, n) < 0) {
+			archive_set_error(a, ENOMEM, "cannot compute the digest");
 			return -1;
 		}
 		if (n)
@@ -447,6 +452,8 @@ static int data_filter(const char *name)
 	return -1;
 }
 
+static int read_entries(struct unpack *u, const char *member);
+
 static int unpack_data(struct unpack *u, const char *member, int filter)
 {
 	u->inner = archive_read_new();
@@ -465,6 +472,12 @@ static int unpack_data(struct unpack *u, const char *member, int filter)
 	if (archive_filter_count(u->inner) != want || archive_filter_code(u->inner, 0) != filter)
 		return fail(u, -EBADMSG, "%s: compression does not match the member name",
 			    member);
+	return read_entries(u, member);
+}
+
+/* Every entry of the tar stream u->inner into the manifest. */
+static int read_entries(struct unpack *u, const char *member)
+{
 	const struct xs_limits *l = u->lim;
 	for (;;) {
 		struct archive_entry *ae;
@@ -512,16 +525,17 @@ static int read_debian_binary(struct unpack *u)
 	return 0;
 }
 
-int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
-		  struct xs_manifest *out, char *err, size_t errsz)
+/* A fresh unpacking context (lim NULL: the defaults, kept in deflim). */
+static struct unpack *unpack_new(struct xs_store *s, int fd, const struct xs_limits *lim,
+				 struct xs_limits *deflim, struct xs_manifest *out, char *err,
+				 size_t errsz)
 {
 	memset(out, 0, sizeof *out);
 	if (err && errsz)
 		err[0] = 0;
-	struct xs_limits deflim;
 	if (!lim) {
-		xs_limits_default(&deflim);
-		lim = &deflim;
+		xs_limits_default(deflim);
+		lim = deflim;
 	}
 	struct unpack *u = xs_xcalloc(1, sizeof *u);
 	u->s = s;
@@ -529,8 +543,97 @@ int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 	u->m = out;
 	u->err = err;
 	u->errsz = errsz;
-	u->fd = deb_fd;
+	u->fd = fd;
+	return u;
+}
 
+static int unpack_free(struct unpack *u, int r)
+{
+	if (u->inner)
+		archive_read_free(u->inner);
+	if (u->outer)
+		archive_read_free(u->outer);
+	free(u->pm.slot);
+	if (r < 0)
+		xs_manifest_free(u->m);
+	free(u);
+	return r;
+}
+
+int xs_tar_unpack(struct xs_store *s, int fd, enum xs_tar_compression comp,
+		  const struct xs_limits *lim, struct xs_manifest *out, char diff_id[65],
+		  char *err, size_t errsz)
+{
+	struct xs_limits deflim;
+	struct unpack *u = unpack_new(s, fd, lim, &deflim, out, err, errsz);
+	struct xs_sha256 hash;
+	int r = xs_sha256_init(&hash);
+	if (r < 0)
+		return unpack_free(u, fail(u, r, "cannot compute the digest"));
+	u->hash = &hash;
+	int filter = comp == XS_TAR_GZIP ? ARCHIVE_FILTER_GZIP
+		     : comp == XS_TAR_ZSTD ? ARCHIVE_FILTER_ZSTD
+					   : ARCHIVE_FILTER_NONE;
+	u->outer = archive_read_new();
+	if (!u->outer) {
+		r = fail(u, -ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_raw(u->outer);
+	archive_read_support_filter_gzip(u->outer);
+	archive_read_support_filter_zstd(u->outer);
+	struct archive_entry *ae;
+	if (archive_read_open(u->outer, u, NULL, deb_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(u->outer, &ae) != ARCHIVE_OK) {
+		r = outer_err(u, "layer");
+		goto out;
+	}
+	int want = filter == ARCHIVE_FILTER_NONE ? 1 : 2;
+	if (archive_filter_count(u->outer) != want || archive_filter_code(u->outer, 0) != filter) {
+		r = fail(u, -EBADMSG, "layer: compression does not match the media type");
+		goto out;
+	}
+	u->inner = archive_read_new();
+	if (!u->inner) {
+		r = fail(u, -ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_tar(u->inner);
+	if (archive_read_open(u->inner, u, NULL, member_read, NULL) != ARCHIVE_OK) {
+		r = inner_err(u, "layer");
+		goto out;
+	}
+	r = read_entries(u, "layer");
+	if (r < 0)
+		goto out;
+	/* the diff_id covers the whole stream, the end-of-archive blocks and
+	 * whatever padding follows them included */
+	const void *p;
+	for (uint64_t tail = 0;;) {
+		la_ssize_t n = member_read(u->inner, u, &p);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			r = outer_err(u, "layer");
+			goto out;
+		}
+		tail += (uint64_t)n;
+		if (tail > TAR_OVERHEAD_FIXED) {
+			r = fail(u, -EFBIG, "layer: too much data after the end of the archive");
+			goto out;
+		}
+	}
+	r = xs_sha256_final(&hash, diff_id);
+out:
+	xs_sha256_free(&hash);
+	return unpack_free(u, r);
+}
+
+int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
+		  struct xs_manifest *out, char *err, size_t errsz)
+{
+	struct xs_limits deflim;
+	struct unpack *u = unpack_new(s, deb_fd, lim, &deflim, out, err, errsz);
 	int r;
 	u->outer = archive_read_new();
 	if (!u->outer) {
@@ -586,15 +689,7 @@ int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 	}
 	r = 0;
 out:
-	if (u->inner)
-		archive_read_free(u->inner);
-	if (u->outer)
-		archive_read_free(u->outer);
-	free(u->pm.slot);
-	if (r < 0)
-		xs_manifest_free(out);
-	free(u);
-	return r;
+	return unpack_free(u, r);
 }
 
 /* ---- manifest text format -------------------------------------------------

@@ -109,11 +109,26 @@ static int make_ready(struct fs *fs, struct xs_vattr *a, uint64_t parent, const 
 	return r;
 }
 
+/* An image view's layers, before anything of the tree is answered. */
+static int settle(struct fs *fs)
+{
+	char err[2048] = "";
+	int r = xs_repo_settle(fs->repo, err, sizeof err);
+	if (r < 0) {
+		fs_log(fs, XS_LOG_ERR, "%s", err);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 		     struct fuse_entry_param *e)
 {
 	struct xs_vattr a = { 0 };
 	memset(e, 0, sizeof *e);
+	int q = settle(fs);
+	if (q < 0)
+		return q;
 	if (!strcmp(name, "ld.so.cache"))
 		xs_repo_refresh(fs->repo); /* it follows the --bind directories */
 	int r = xs_view_lookup(fs->view, parent, name, &a);
@@ -147,6 +162,9 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	(void)fi;
 	struct fs *fs = fs_of(req);
 	struct xs_vattr a;
+	/* no settle(): every inode but the root's came from a lookup, and the
+	 * root's attributes need no layer (a stat of the mount point stays
+	 * cheap) */
 	int r = xs_view_getattr(fs->view, ino, &a);
 	if (r == 0)
 		r = make_ready(fs, &a, 0, "(inode)");
@@ -270,7 +288,9 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int r = xs_view_readdir(fs_of(req)->view, ino, (uint64_t)off, add_dirent, &d);
+	int r = settle(fs_of(req));
+	if (r == 0)
+		r = xs_view_readdir(fs_of(req)->view, ino, (uint64_t)off, add_dirent, &d);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else

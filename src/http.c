@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -223,6 +224,8 @@ struct xfer {
 	CURL *c;
 	const char *url;
 	const struct xs_http_sink *sink;
+	struct xs_http_req *req;   /* request headers in, response headers out; may be NULL */
+	struct curl_slist *hdrs;   /* req->headers as curl takes them */
 	uint64_t max_bytes;
 	uint64_t pos;	   /* bytes the sink holds now */
 	uint64_t received; /* bytes given to the sink over all attempts */
@@ -438,6 +441,11 @@ static void new_response(struct xfer *x, const char *p, const char *end)
 	x->snippet_len = 0;
 	x->snippet[0] = 0;
 	x->errbody_len = 0;
+	if (x->req) {
+		x->req->content_type[0] = 0;
+		x->req->www_authenticate[0] = 0;
+		x->req->content_digest[0] = 0;
+	}
 	/* HTTP/1.1 200 OK | HTTP/2 404 */
 	while (p < end && *p != ' ')
 		p++;
@@ -454,6 +462,34 @@ static void new_response(struct xfer *x, const char *p, const char *end)
 		q++;
 	}
 	x->reason[n] = 0;
+}
+
+/* The response headers a caller of xs_http_get_req asked for (bounded;
+ * longer values are dropped, not cut). */
+static void keep_header(struct xs_http_req *r, const char *k, size_t klen, const char *v,
+			const char *vend)
+{
+	static const struct {
+		const char *name;
+		size_t off, size;
+	} kept[] = {
+		{ "Content-Type", offsetof(struct xs_http_req, content_type),
+		  sizeof r->content_type },
+		{ "WWW-Authenticate", offsetof(struct xs_http_req, www_authenticate),
+		  sizeof r->www_authenticate },
+		{ "Docker-Content-Digest", offsetof(struct xs_http_req, content_digest),
+		  sizeof r->content_digest },
+	};
+	size_t vl = (size_t)(vend - v);
+	for (size_t i = 0; i < XS_ARRAY_SIZE(kept); i++) {
+		if (strlen(kept[i].name) != klen || strncasecmp(k, kept[i].name, klen))
+			continue;
+		char *dst = (char *)r + kept[i].off;
+		if (vl < kept[i].size && !memchr(v, 0, vl) && !dst[0]) {
+			memcpy(dst, v, vl);
+			dst[vl] = 0;
+		}
+	}
 }
 
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
@@ -492,6 +528,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 			x->content_length = (int64_t)cl;
 	} else if (klen == 13 && strncasecmp(p, "Content-Range", 13) == 0) {
 		parse_content_range(x, v, vend);
+	} else if (x->req) {
+		keep_header(x->req, p, klen, v, vend);
 	}
 	return n;
 }
@@ -841,6 +879,12 @@ static int setup_handle(struct xfer *x)
 	SET(CURLOPT_LOW_SPEED_TIME, h->o.low_speed_time_s);
 	SET(CURLOPT_FOLLOWLOCATION, 1L);
 	SET(CURLOPT_MAXREDIRS, 5L);
+	/* request headers (Authorization among them) go to the first host only:
+	 * libcurl drops a custom Authorization on a redirect to another host,
+	 * port or scheme unless told otherwise, and it is not told */
+	SET(CURLOPT_UNRESTRICTED_AUTH, 0L);
+	if (x->hdrs)
+		SET(CURLOPT_HTTPHEADER, x->hdrs);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -890,6 +934,13 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz)
 {
+	return xs_http_get_req(h, url, max_bytes, sink, label, NULL, stats, err, errsz);
+}
+
+int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
+		    const struct xs_http_sink *sink, const char *label, struct xs_http_req *req,
+		    struct xs_http_stats *stats, char *err, size_t errsz)
+{
 	char ubuf[1024];
 	if (err && errsz)
 		err[0] = 0;
@@ -911,7 +962,19 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		.max_bytes = max_bytes,
 		.full_len = -1,
 		.content_length = -1,
+		.req = req,
 	};
+	if (req) {
+		req->status = 0;
+		for (size_t i = 0; req->headers && req->headers[i]; i++) {
+			struct curl_slist *l = curl_slist_append(x.hdrs, req->headers[i]);
+			if (!l) {
+				curl_slist_free_all(x.hdrs);
+				return -ENOMEM;
+			}
+			x.hdrs = l;
+		}
+	}
 	char label_buf[80];
 	if (h->o.progress && isatty(STDERR_FILENO)) {
 		x.progress = true;
@@ -926,6 +989,7 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 	if (!x.c) {
 		if (err && errsz)
 			snprintf(err, errsz, "GET %s: cannot create a transfer handle", ubuf);
+		curl_slist_free_all(x.hdrs);
 		return -ENOMEM;
 	}
 	int r = setup_handle(&x);
@@ -933,6 +997,7 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		if (err && errsz)
 			snprintf(err, errsz, "GET %s: cannot set up the transfer", ubuf);
 		pool_put(h, x.c);
+		curl_slist_free_all(x.hdrs);
 		return r;
 	}
 
@@ -1005,6 +1070,9 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		stats->bytes = x.received;
 		stats->attempts = attempt;
 	}
+	if (req)
+		req->status = last_status;
 	pool_put(h, x.c);
+	curl_slist_free_all(x.hdrs);
 	return r;
 }

@@ -19,6 +19,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/gpg.h"
 #include "xsysroot/http.h"
+#include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/release.h"
@@ -113,6 +114,13 @@ struct xs_repo {
 	size_t cands_len;
 	bool cands_tried, full_warned;
 	struct xs_view *view;
+	/* a container image whose layers are not in the view yet (open_image):
+	 * image_lock serialises xs_repo_settle and guards image; image_ready
+	 * is read atomically (set once, under image_lock) */
+	pthread_mutex_t image_lock;
+	struct xs_image *image;
+	bool is_image; /* set at open, then constant */
+	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
 	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
@@ -1411,6 +1419,8 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
+static int finish_view(struct xs_repo *r, char *err, size_t errsz);
+
 static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
@@ -1451,6 +1461,13 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 		if (q < 0)
 			return q;
 	}
+	return finish_view(r, err, errsz);
+}
+
+/* What every view gets once its packages (or image) are in: the merged-/usr
+ * links, the --bind overlays and the loader files. */
+static int finish_view(struct xs_repo *r, char *err, size_t errsz)
+{
 	xs_view_finish(r->view);
 	for (size_t i = 0; i < r->nbinds; i++) {
 		struct bind *b = &r->binds[i];
@@ -2018,6 +2035,101 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	return fetch_pkg(r, i, false, err, errsz);
 }
 
+/* ---- a container image as the source ------------------------------------ */
+
+/* The view of an image: at open, its documents are fetched and verified
+ * and the view is left empty; its layers (the tree of an image is not known
+ * before they are read) come at the first xs_repo_settle, merged with their
+ * whiteouts into one package. */
+static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+		      size_t errsz)
+{
+	struct xs_image_config ic = {
+		.ref = cfg->image,
+		.arch = r->arch->deb,
+		.plain_http = cfg->plain_http,
+		.creds = cfg->creds,
+		.auth_file = cfg->auth_file,
+		.fetch_timeout_s = r->fetch_timeout_s,
+		.progress = cfg->progress,
+		.log = cfg->log,
+		.log_ud = cfg->log_ud,
+	};
+	struct xs_image *im = NULL;
+	int q = xs_image_open(r->store, &ic, &im, err, errsz);
+	if (q < 0)
+		return q;
+	r->describe = xs_strdup(xs_image_describe(im));
+	size_t cap = 0;
+	xs_grow(&r->pkgs, &cap, 1, sizeof *r->pkgs);
+	fill_vpkg(&r->pkgs[0], cfg->image, xs_image_digest(im), r->arch->deb, "",
+		  strchr(xs_image_digest(im), ':') + 1, 0, 0);
+	r->npkgs = 1;
+	reserve_pkgs(r);
+	r->view = xs_view_new(r->store, 0);
+	r->image = im;
+	r->is_image = true;
+	return 0;
+}
+
+int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
+{
+	if (!r->is_image || __atomic_load_n(&r->image_ready, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&r->image_lock);
+	int q = 0;
+	if (r->image_ready)
+		goto out;
+	struct vpkg *p = &r->pkgs[0];
+	pthread_mutex_lock(&p->m);
+	p->state = P_FETCHING;
+	pthread_mutex_unlock(&p->m);
+	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
+	uint64_t t0 = xs_now_ns(), bytes = 0;
+	size_t fetched = 0, n = xs_image_nlayers(r->image);
+	struct xs_manifest fs;
+	/* under the cache's shared lock until the lease names every object of
+	 * the tree: gc would see objects nothing references yet */
+	int hold = xs_cache_hold(r->cache_dir);
+	q = xs_image_layers(r->image, &fs, &fetched, &bytes, err, errsz);
+	for (size_t i = 0; q == 0 && i < n; i++)
+		q = xs_lease_add(r->lease, "pkg", xs_image_layer_hex(r->image, i));
+	for (size_t i = 0; q == 0 && i < fs.n; i++)
+		if (fs.e[i].type == XS_E_REG)
+			q = xs_lease_add(r->lease, "obj", fs.e[i].sha256);
+	if (hold >= 0)
+		close(hold);
+	if (q < 0 && !*err)
+		snprintf(err, errsz, "cannot lease the objects of %s in %s: %s", r->describe,
+			 r->cache_dir, strerror(-q));
+	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->debs_fetched, fetched, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
+	if (q == 0) {
+		__atomic_add_fetch(&r->cache_hits, n - fetched, __ATOMIC_RELAXED);
+		xs_view_apply(r->view, 0, &fs);
+		logf_(r, XS_LOG_INFO, "%zu layers of %s in the view (%zu fetched, %llu bytes, %zu "
+		      "paths) in %.2f s", n, r->describe, fetched, (unsigned long long)bytes, fs.n,
+		      (xs_now_ns() - t0) / 1e9);
+		xs_manifest_free(&fs);
+		q = finish_view(r, err, errsz);
+	} else {
+		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_lock(&p->m);
+	p->state = q == 0 ? P_READY : P_IDLE;
+	snprintf(p->err, sizeof p->err, "%s", q == 0 ? "" : err);
+	pthread_mutex_unlock(&p->m);
+	if (q == 0) {
+		xs_image_free(r->image); /* its work is done */
+		r->image = NULL;
+		__atomic_store_n(&r->image_ready, true, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&r->image_lock);
+	return q;
+}
+
 /* ---- open / free ------------------------------------------------------- */
 
 static int parse_binds(struct xs_repo *r, const char *const *binds, char *err, size_t errsz)
@@ -2049,6 +2161,27 @@ static int parse_binds(struct xs_repo *r, const char *const *binds, char *err, s
 	return 0;
 }
 
+/* The cache: its store, and this process's lease in it (what gc keeps). */
+static int open_store(struct xs_repo *r, char *err, size_t errsz)
+{
+	int q = xs_mkdir_p(r->cache_dir, 0755);
+	if (q == 0)
+		q = xs_store_open(r->cache_dir, &r->store);
+	if (q == 0)
+		q = xs_lease_open(r->cache_dir, &r->lease);
+	if (q < 0)
+		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
+			 strerror(-q));
+	return q;
+}
+
+static int open_image_repo(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			   size_t errsz)
+{
+	int q = open_store(r, err, errsz);
+	return q < 0 ? q : open_image(r, cfg, err, errsz);
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
@@ -2072,10 +2205,18 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
 	pthread_mutex_init(&r->add_lock, NULL);
+	pthread_mutex_init(&r->image_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
 	int hold = -1;
 	int q = parse_binds(r, cfg->binds, err, errsz);
+	if (q == 0 && cfg->image) {
+		q = open_image_repo(r, cfg, err, errsz);
+		if (q < 0)
+			goto fail;
+		*out = r;
+		return 0;
+	}
 	if (q == 0)
 		q = select_sources(r, cfg, err, errsz);
 	if (q < 0)
@@ -2089,16 +2230,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	}
 	r->describe = xs_buf_steal(&d, NULL);
 
-	q = xs_mkdir_p(r->cache_dir, 0755);
-	if (q == 0)
-		q = xs_store_open(r->cache_dir, &r->store);
-	if (q == 0)
-		q = xs_lease_open(r->cache_dir, &r->lease);
-	if (q < 0) {
-		snprintf(err, errsz, "cannot use the cache directory %s: %s", r->cache_dir,
-			 strerror(-q));
+	q = open_store(r, err, errsz);
+	if (q < 0)
 		goto fail;
-	}
 	/* the whole open under the shared lock: gc does not run meanwhile, and
 	 * finds every package of the view leased afterwards */
 	hold = xs_cache_hold(r->cache_dir);
@@ -2199,6 +2333,8 @@ void xs_repo_free(struct xs_repo *r)
 	if (r->cands)
 		munmap((void *)r->cands, r->cands_len);
 	pthread_mutex_destroy(&r->add_lock);
+	xs_image_free(r->image);
+	pthread_mutex_destroy(&r->image_lock);
 	for (size_t i = 0; i < r->nbinds; i++)
 		free(r->binds[i].host), free(r->binds[i].path);
 	free(r->binds);
@@ -2248,7 +2384,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->filename = p->filename;
 	out->sha256 = p->sha256;
 	out->size = p->size;
-	out->mirror = r->srcs[p->src].uri;
+	out->mirror = r->nsrcs ? r->srcs[p->src].uri : r->describe;
 	pthread_mutex_lock(&p->m);
 	out->fetched = p->state == P_READY;
 	pthread_mutex_unlock(&p->m);

@@ -69,6 +69,17 @@ void xs_manifest_free(struct xs_manifest *m);
  * defaults. */
 int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 		  struct xs_manifest *out, char *err, size_t errsz);
+/* Unpack one layer of a container image: a tar stream in fd (read with
+ * pread from offset 0), uncompressed, gzip or zstd as comp says (anything
+ * else in the data is refused), with the same normalisation, limits and
+ * safety rules as a .deb's data.tar.  diff_id receives the SHA-256 of the
+ * uncompressed stream (the image config's diff_id).  Whiteout entries
+ * (".wh.*") are recorded like any file: applying them is the caller's
+ * business (oci.h). */
+enum xs_tar_compression { XS_TAR_NONE, XS_TAR_GZIP, XS_TAR_ZSTD };
+int xs_tar_unpack(struct xs_store *s, int fd, enum xs_tar_compression comp,
+		  const struct xs_limits *lim, struct xs_manifest *out, char diff_id[65],
+		  char *err, size_t errsz);
 /* Serialise / parse a manifest (a self-describing text format that escapes
  * every byte of a path; parse is pure and bounded).  parse initialises out;
  * it refuses with -EBADMSG anything serialize would not write: unknown

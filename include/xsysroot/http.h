@@ -66,6 +66,24 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz);
 
+/* Request headers in, response headers out (the final response, after
+ * redirects).  headers: "Name: value" strings, NULL-terminated, may be
+ * NULL; they go to the URL's host only: an Authorization header is never
+ * sent on to another host, port or scheme a redirect names.  A response
+ * header longer than its field is left out. */
+struct xs_http_req {
+	const char *const *headers;
+	long status;		     /* last HTTP status (401 with www_authenticate: a challenge) */
+	char content_type[256];
+	char www_authenticate[2048];
+	char content_digest[96];     /* Docker-Content-Digest */
+};
+/* xs_http_get with request headers and kept response headers (req may be
+ * NULL).  A 401 is -EACCES, as for xs_http_get, with req->status 401. */
+int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
+		    const struct xs_http_sink *sink, const char *label, struct xs_http_req *req,
+		    struct xs_http_stats *stats, char *err, size_t errsz);
+
 /* Global byte counter of this process (for status and tests). */
 uint64_t xs_http_total_bytes(void);
 #endif

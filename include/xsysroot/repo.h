@@ -87,6 +87,13 @@ struct xs_repo_config {
 	int fetch_timeout_s;	/* bound on one package fetch */
 	int64_t now;		/* 0: time(NULL); for tests */
 	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
+	/* A container image instead of a Debian archive (image.h): the view is
+	 * the image's file system, fetched at open; mirror, suite, components,
+	 * packages and keyring are not used. */
+	const char *image;	/* REGISTRY/REPO[:TAG][@DIGEST] or oci:DIR[:TAG], or NULL */
+	bool plain_http;	/* a registry over http even when not loopback */
+	const char *creds;	/* registry "USER:PASSWORD", may be NULL */
+	const char *auth_file;	/* Docker config.json, NULL: the default */
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -151,6 +158,15 @@ int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name);
  * negative errno.  Thread safe. */
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz);
+
+/* A view of a container image (cfg.image) is empty after xs_repo_open:
+ * only the image's documents were fetched.  The first call fetches (or
+ * finds in the cache), verifies and unpacks every layer, a few at once,
+ * and fills the view; concurrent callers wait for it.  A failure is not
+ * remembered: the next call tries again.  0 at once for a Debian view or
+ * once the image is in.  Call it before answering any lookup, getattr or
+ * readdir (the root's own attributes need no layer). */
+int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz);
 
 /* Allow background work (prefetching the dependencies of a fetched
  * package): call it in the process that serves, after any fork. */

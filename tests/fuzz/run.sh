@@ -17,7 +17,7 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS [RESULTS_JSON]]}" && pwd)
 secs=${2:-20}
 results=${3:-}
 jobs=${FUZZ_JOBS:-$(nproc)}
-targets=(deb822 release packages version aptsrc manifest path deb contents config)
+targets=(deb822 release packages version aptsrc manifest path deb contents config oci)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xs-fuzzrun-XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -889,7 +889,10 @@ class Harness:
 
     # ---- mounts
     def mount_argv(self, mnt, cache_dir, log_file, packages=None, mirror=None, suite=None,
-                   keyring=None, arch=ARCH, extra=()):
+                   keyring=None, arch=ARCH, extra=(), image=None):
+        if image:  # a container image (--image) instead of the fixture repository
+            return [XSYSROOT, 'mount', '--image', image, '--cache-dir', cache_dir,
+                    '--log-file', log_file] + list(extra) + [arch, mnt]
         argv = [XSYSROOT, 'mount', '--mirror', mirror or self.server.url,
                 '--suite', suite or self.suite_for(arch),
                 '--keyring', keyring or self.repo.keyring,
@@ -899,7 +902,7 @@ class Harness:
         return argv + list(extra) + [arch, mnt]
 
     def start_mount(self, packages=None, cache_dir=None, mirror=None, suite=None,
-                    keyring=None, arch=ARCH, extra=(), timeout=180, env=None):
+                    keyring=None, arch=ARCH, extra=(), timeout=180, env=None, image=None):
         """Run `xsysroot mount` for Debian architecture ARCH (default suite: the
         fixture suite that carries it); returns the Mount whatever happened
         (m.rc).  A mount that succeeded stays registered for cleanup.  env:
@@ -910,7 +913,7 @@ class Harness:
         cache_dir = cache_dir or self.mktemp('cache-')
         log_file = os.path.join(self.mktemp('log-'), 'daemon.log')
         argv = self.mount_argv(mnt, cache_dir, log_file, packages, mirror, suite, keyring,
-                               arch, extra)
+                               arch, extra, image)
         m = Mount(mnt, cache_dir, log_file, argv)
         m.arch, m.suite = arch, suite or self.suite_for(arch)
         with _ACTIVE_LOCK:

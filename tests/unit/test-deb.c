@@ -796,6 +796,67 @@ static void test_parse_garbage(void)
 	xs_manifest_free(&src);
 }
 
+/* ---- container image layers (xs_tar_unpack) ------------------------------ */
+
+static int tar_unpack(const struct blob *b, enum xs_tar_compression comp, struct xs_manifest *m,
+		      char diff_id[65], char *err, size_t errsz)
+{
+	int fd = memfd_with(b->p, b->n);
+	int r = xs_tar_unpack(store, fd, comp, NULL, m, diff_id, err, errsz);
+	close(fd);
+	return r;
+}
+
+static void test_layers(void)
+{
+	const struct fent f[] = {
+		{ F_DIR, "etc", 0755, NULL, 0 },
+		{ F_REG, "etc/.wh.gone", 0644, "", 0 },
+		{ F_REG, "usr/bin/tool", 04755, "#!/bin/sh\n", 0 },
+		{ F_HARD, "usr/bin/tool2", 0, "usr/bin/tool", 0 },
+	};
+	struct blob raw = make_tar(f, XS_ARRAY_SIZE(f), ARCHIVE_FILTER_NONE, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	char want[65];
+	xs_sha256_buf(raw.p, raw.n, want);
+	static const struct {
+		int filter;
+		enum xs_tar_compression comp;
+		const char *name;
+	} kinds[] = {
+		{ ARCHIVE_FILTER_NONE, XS_TAR_NONE, "tar" },
+		{ ARCHIVE_FILTER_GZIP, XS_TAR_GZIP, "tar+gzip" },
+		{ ARCHIVE_FILTER_ZSTD, XS_TAR_ZSTD, "tar+zstd" },
+	};
+	for (size_t k = 0; k < XS_ARRAY_SIZE(kinds); k++) {
+		struct blob b = make_tar(f, XS_ARRAY_SIZE(f), kinds[k].filter,
+					 ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+		struct xs_manifest m;
+		char diff[65] = "", err[256] = "";
+		int r = tar_unpack(&b, kinds[k].comp, &m, diff, err, sizeof err);
+		CHECK_INT(r, 0, "layer %s unpacks (%s)", kinds[k].name, err);
+		CHECK_STR(diff, want, "layer %s: diff_id is the SHA-256 of the uncompressed tar",
+			  kinds[k].name);
+		const struct xs_entry *t = find(&m, "usr/bin/tool");
+		CHECK(t && t->mode == (S_IFREG | 0755), "layer %s: setuid cleared", kinds[k].name);
+		CHECK(find(&m, "etc/.wh.gone") && m.n == 4,
+		      "layer %s: whiteouts are recorded as entries", kinds[k].name);
+		xs_manifest_free(&m);
+		/* the wrong compression for the media type */
+		r = tar_unpack(&b, kinds[(k + 1) % 3].comp, &m, diff, err, sizeof err);
+		CHECK(r == -EBADMSG && m.n == 0, "layer %s announced as %s is refused: %s",
+		      kinds[k].name, kinds[(k + 1) % 3].name, err);
+		free(b.p);
+	}
+	const struct fent evil[] = { { F_REG, "../etc/passwd", 0644, "x", 0 } };
+	struct blob b = make_tar(evil, 1, ARCHIVE_FILTER_GZIP, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	struct xs_manifest m;
+	char diff[65], err[256] = "";
+	CHECK_INT(tar_unpack(&b, XS_TAR_GZIP, &m, diff, err, sizeof err), -EINVAL,
+		  "a layer with '..' is refused: %s", err);
+	free(b.p);
+	free(raw.p);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof root, "/tmp/xs-test-deb.XXXXXX");
@@ -815,6 +876,7 @@ int main(void)
 	test_hostile();
 	test_malformed();
 	test_parse_garbage();
+	test_layers();
 	xs_store_close(store);
 	/* only the store and the sentinel were created in root */
 	CHECK_INT(count_entries(root), 2, "only store/ and sentinel/ in the test dir");

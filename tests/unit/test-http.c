@@ -38,6 +38,7 @@ static struct {
 	int accepted;
 	int requests;
 	char last_ua[128];
+	char last_auth[128]; /* Authorization of the last request, "" without */
 	bool saw_accept_encoding;
 	bool saw_range;
 	struct {
@@ -319,6 +320,16 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 		reply_text(fd, 302, "Found", e, "moved\n");
 		return true;
 	}
+	if (!strcmp(path, "/registry")) {
+		reply_text(fd, 200, "OK", "Content-Type: application/vnd.oci.image.index.v1+json\r\n"
+			   "Docker-Content-Digest: sha256:abc\r\n", "{}");
+		return true;
+	}
+	if (!strcmp(path, "/challenge")) {
+		reply_text(fd, 401, "Unauthorized", "WWW-Authenticate: Bearer realm=\"http://x/t\","
+			   "service=\"s\"\r\n", "{\"errors\":[]}");
+		return true;
+	}
 	if (!strcmp(path, "/loop")) {
 		reply_text(fd, 302, "Found", "Location: /loop\r\n", "again\n");
 		return true;
@@ -359,6 +370,9 @@ static void *conn_main(void *arg)
 		const char *ua = strcasestr(buf, "\r\nUser-Agent: ");
 		if (ua)
 			snprintf(S.last_ua, sizeof S.last_ua, "%.*s", (int)strcspn(ua + 14, "\r"), ua + 14);
+		const char *au = strcasestr(buf, "\r\nAuthorization: ");
+		snprintf(S.last_auth, sizeof S.last_auth, "%.*s",
+			 au ? (int)strcspn(au + 17, "\r") : 0, au ? au + 17 : "");
 		const char *rg = strcasestr(buf, "\r\nRange: bytes=");
 		if (rg) {
 			S.saw_range = true;
@@ -536,6 +550,51 @@ static void *par_main(void *arg)
 		xs_buf_free(&x.m.b);
 	}
 	return NULL;
+}
+
+static void last_auth(char *out, size_t outsz)
+{
+	pthread_mutex_lock(&S.mu);
+	snprintf(out, outsz, "%s", S.last_auth);
+	pthread_mutex_unlock(&S.mu);
+}
+
+/* xs_http_get_req: request headers out, response headers in, and no
+ * Authorization to another host on a redirect. */
+static void test_req(struct xs_http *h)
+{
+	const char *hdrs[] = { "Authorization: Bearer secret-token", "Accept: x/y", NULL };
+	struct xs_http_req req = { .headers = hdrs };
+	struct mem m = { 0 };
+	char url[512], err[512], auth[128];
+	struct xs_http_sink sink = { mem_write, mem_reset, &m };
+	xs_buf_init(&m.b, 1 << 20);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/registry", S.port);
+	int r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
+	last_auth(auth, sizeof auth);
+	CHECK(r == 0 && req.status == 200, "get_req 200");
+	CHECK_STR(auth, "Bearer secret-token", "the request header is sent");
+	CHECK_STR(req.content_type, "application/vnd.oci.image.index.v1+json", "Content-Type kept");
+	CHECK_STR(req.content_digest, "sha256:abc", "Docker-Content-Digest kept");
+	m.b.len = 0;
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/challenge", S.port);
+	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
+	CHECK(r == -EACCES && req.status == 401 && m.b.len == 0, "401 -> -EACCES, status 401");
+	CHECK_STR(req.www_authenticate, "Bearer realm=\"http://x/t\",service=\"s\"",
+		  "WWW-Authenticate kept");
+	/* a redirect on the same host keeps it, to another host drops it */
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/redirect?to=/data/10", S.port);
+	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
+	last_auth(auth, sizeof auth);
+	CHECK(r == 0 && !strcmp(auth, "Bearer secret-token"),
+	      "Authorization follows a redirect on the same host (%s)", auth);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/redirect?to=http://localhost:%d/data/10",
+		 S.port, S.port);
+	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
+	last_auth(auth, sizeof auth);
+	CHECK(r == 0 && req.status == 200 && !auth[0],
+	      "Authorization is not sent on to another host a redirect names (%s)", auth);
+	xs_buf_free(&m.b);
 }
 
 int main(void)
@@ -912,6 +971,7 @@ int main(void)
 		}
 		CHECK_INT(ok, 40, "40 concurrent GETs on one xs_http are all byte-exact");
 	}
+	test_req(h);
 
 	xs_http_free(h);
 	server_stop();
