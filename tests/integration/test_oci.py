@@ -129,7 +129,7 @@ def run(t, h, lay_dir, d, services):
         warm = m.cache_dir
         # the cache knows the layers: listed, and kept by gc while a mount uses them
         r = xstest.sh([xstest.XSYSROOT, 'cache', 'list', '--cache-dir', warm])
-        nlayers = len(re.findall(r'^  oci-layer sha256:\w+ .* in use$', r.stdout, re.M))
+        nlayers = len(re.findall(r'^  oci-layer +sha256:\w+ .* in use$', r.stdout, re.M))
         t.eq(nlayers, 3, 'cache list shows the 3 layers of the live image mount, in use')
         before = xstest.sha256_file(m.p('usr/bin/hello'))
         r = xstest.sh([xstest.XSYSROOT, 'cache', 'gc', '--max-size', '1', '--cache-dir', warm])
