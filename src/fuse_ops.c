@@ -61,14 +61,12 @@ static void fs_log(struct fs *fs, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void fs_log(struct fs *fs, int level, const char *fmt, ...)
 {
-	if (!fs->o->log || (level >= XS_LOG_DEBUG && !fs->o->debug))
+	if (level >= XS_LOG_DEBUG && !fs->o->debug)
 		return;
-	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	xs_vlogf(fs->o->log, fs->o->log_ud, level, fmt, ap);
 	va_end(ap);
-	fs->o->log(level, msg, fs->o->log_ud);
 }
 
 static void to_stat(const struct xs_vattr *a, struct stat *st)

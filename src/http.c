@@ -1076,3 +1076,19 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 	curl_slist_free_all(x.hdrs);
 	return r;
 }
+
+static int sink_buf_write(const void *p, size_t n, void *ud)
+{
+	return xs_buf_append(ud, p, n);
+}
+
+static int sink_buf_reset(void *ud)
+{
+	((struct xs_buf *)ud)->len = 0;
+	return 0;
+}
+
+struct xs_http_sink xs_http_sink_buf(struct xs_buf *b)
+{
+	return (struct xs_http_sink){ sink_buf_write, sink_buf_reset, b };
+}

@@ -52,25 +52,9 @@ struct xs_image {
 	struct xs_oci_config conf;
 };
 
-static void logf_(struct xs_image *im, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logf_(struct xs_image *im, int level, const char *fmt, ...)
-{
-	if (!im->log)
-		return;
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	im->log(level, msg, im->log_ud);
-}
+#define logf_(o, level, ...) xs_logf((o)->log, (o)->log_ud, level, __VA_ARGS__)
 
-#define FAIL(code, ...)                                \
-	do {                                           \
-		snprintf(err, errsz, __VA_ARGS__);     \
-		return (code);                         \
-	} while (0)
+#define FAIL XS_FAIL
 
 static int64_t now_s(void)
 {
@@ -81,15 +65,6 @@ static int64_t now_s(void)
 
 /* ---- sinks ----------------------------------------------------------- */
 
-static int sink_buf_write(const void *p, size_t n, void *ud)
-{
-	return xs_buf_append(ud, p, n);
-}
-static int sink_buf_reset(void *ud)
-{
-	((struct xs_buf *)ud)->len = 0;
-	return 0;
-}
 static int sink_txn_write(const void *p, size_t n, void *ud)
 {
 	return xs_txn_write(ud, p, n);
@@ -223,7 +198,7 @@ static int fetch_token(struct xs_image *im, const char *challenge, char *err, si
 	struct xs_http_req req = { .headers = hdrs };
 	struct xs_buf body;
 	xs_buf_init(&body, 1 << 20);
-	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, &body };
+	struct xs_http_sink sink = xs_http_sink_buf(&body);
 	char herr[1024] = "";
 	q = xs_http_get_req(im->http_doc, url.data, 1 << 20, &sink, "token", &req, NULL, herr,
 			    sizeof herr);
@@ -413,7 +388,7 @@ static int get_doc(struct xs_image *im, bool is_manifest, const char *name, cons
 		   char got[XS_OCI_DIGEST_LEN + 1], const char *what, char *err, size_t errsz)
 {
 	xs_buf_init(out, XS_OCI_MAX_DOC);
-	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, out };
+	struct xs_http_sink sink = xs_http_sink_buf(out);
 	char claimed[96] = "";
 	uint64_t max = size >= 0 ? (uint64_t)size : XS_OCI_MAX_DOC;
 	if (max > XS_OCI_MAX_DOC)

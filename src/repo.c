@@ -138,25 +138,9 @@ struct xs_repo {
 	size_t nerrors, error_head;
 };
 
-static void logf_(struct xs_repo *r, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void logf_(struct xs_repo *r, int level, const char *fmt, ...)
-{
-	if (!r->log)
-		return;
-	char msg[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	r->log(level, msg, r->log_ud);
-}
+#define logf_(o, level, ...) xs_logf((o)->log, (o)->log_ud, level, __VA_ARGS__)
 
-#define FAIL(code, ...)                                \
-	do {                                           \
-		snprintf(err, errsz, __VA_ARGS__);     \
-		return (code);                         \
-	} while (0)
+#define FAIL XS_FAIL
 
 static char **split_list(const char *s)
 {
@@ -313,16 +297,6 @@ static int sink_txn_reset(void *ud)
 {
 	return xs_txn_reset(ud);
 }
-static int sink_buf_write(const void *p, size_t n, void *ud)
-{
-	return xs_buf_append(ud, p, n);
-}
-static int sink_buf_reset(void *ud)
-{
-	((struct xs_buf *)ud)->len = 0;
-	return 0;
-}
-
 /* GET url into the store, checking digest and size.  *remote tells
  * whether a failure came from the mirror (the network, the bytes) rather
  * than from here (the cache). */
@@ -521,7 +495,7 @@ static int get_inrelease(struct xs_repo *r, struct src *s, struct xs_http *h, co
 		free(data);
 		return q;
 	}
-	struct xs_http_sink sink = { sink_buf_write, sink_buf_reset, body };
+	struct xs_http_sink sink = xs_http_sink_buf(body);
 	struct xs_http_stats hs = { 0 };
 	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
 	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);

@@ -500,3 +500,20 @@ int xs_xdg_path(const char *var, const char *home_sub, const char *leaf, char *o
 		return -ENOENT;
 	return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
 }
+
+void xs_vlogf(xs_log_fn fn, void *ud, int level, const char *fmt, va_list ap)
+{
+	if (!fn)
+		return;
+	char msg[2048];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fn(level, msg, ud);
+}
+
+void xs_logf(xs_log_fn fn, void *ud, int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	xs_vlogf(fn, ud, level, fmt, ap);
+	va_end(ap);
+}

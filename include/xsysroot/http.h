@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xsysroot/util.h"
+
 struct xs_http_opts {
 	long connect_timeout_s;	/* default 15 */
 	long low_speed_time_s;	/* default 30: stalled below low_speed_limit this long */
@@ -52,6 +54,9 @@ struct xs_http_sink {
 	int (*reset)(void *ud);
 	void *ud;
 };
+/* A sink that collects the body in b (bounded by b's limit); a restart
+ * empties it. */
+struct xs_http_sink xs_http_sink_buf(struct xs_buf *b);
 
 struct xs_http_stats {
 	long status;	   /* last HTTP status */

@@ -57,8 +57,6 @@
 #include "xsysroot/util.h"
 #include "xsysroot/view.h"
 
-enum xs_log_level { XS_LOG_ERR = 3, XS_LOG_WARN = 4, XS_LOG_INFO = 6, XS_LOG_DEBUG = 7 };
-typedef void (*xs_log_fn)(int level, const char *msg, void *ud);
 
 struct xs_repo_config {
 	const char *arch;	/* Debian name or alias */

@@ -9,6 +9,7 @@
 #define XSYSROOT_UTIL_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,22 @@
 #include <unistd.h>
 
 #define XS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Log levels (syslog's numbers) and the callback the core reports through;
+ * xs_logf formats one message (up to 2 kB) for fn, nothing when fn is NULL. */
+enum xs_log_level { XS_LOG_ERR = 3, XS_LOG_WARN = 4, XS_LOG_INFO = 6, XS_LOG_DEBUG = 7 };
+typedef void (*xs_log_fn)(int level, const char *msg, void *ud);
+void xs_logf(xs_log_fn fn, void *ud, int level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void xs_vlogf(xs_log_fn fn, void *ud, int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/* In a function with char *err and size_t errsz: say why and return code. */
+#define XS_FAIL(code, ...)                         \
+	do {                                       \
+		snprintf(err, errsz, __VA_ARGS__); \
+		return (code);                     \
+	} while (0)
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
