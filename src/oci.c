@@ -52,17 +52,7 @@ enum xs_oci_kind xs_oci_media_kind(const char *mt)
 	return XS_OCI_UNKNOWN;
 }
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
+#define fail xs_bad_input
 
 /* ---- JSON helpers ---------------------------------------------------- */
 

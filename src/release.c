@@ -32,17 +32,7 @@ static const char BEGIN_MSG[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 static const char BEGIN_SIG[] = "-----BEGIN PGP SIGNATURE-----";
 static const char END_SIG[] = "-----END PGP SIGNATURE-----";
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	if (err && errsz) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
+#define fail xs_bad_input
 
 static bool line_is(const char *s, size_t n, const char *lit)
 {

@@ -517,3 +517,14 @@ void xs_logf(xs_log_fn fn, void *ud, int level, const char *fmt, ...)
 	xs_vlogf(fn, ud, level, fmt, ap);
 	va_end(ap);
 }
+
+int xs_bad_input(char *err, size_t errsz, const char *fmt, ...)
+{
+	if (err && errsz) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}

@@ -27,6 +27,10 @@ void xs_logf(xs_log_fn fn, void *ud, int level, const char *fmt, ...)
 void xs_vlogf(xs_log_fn fn, void *ud, int level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 
+/* A parser's refusal: fmt into err (when err and errsz), -EBADMSG. */
+int xs_bad_input(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* In a function with char *err and size_t errsz: say why and return code. */
 #define XS_FAIL(code, ...)                         \
 	do {                                       \
