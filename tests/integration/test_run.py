@@ -26,8 +26,9 @@ directory so that run's private mounts are seen (and their removal checked):
     the binds (/proc, /dev, /sys, /tmp, the current directory, $HOME);
   - --strict --writable DIR: apt-get (from the view) installs `hello` from
     the fixture server (a sources.list with trusted=yes placed in
-    DIR/upper): its files land in DIR/upper only, not in the mount; a
-    shell-scripted build with the view's sed and gzip writes its result.
+    DIR/upper): its files land in DIR/upper only, not in the mount; tcc,
+    installed the same way, builds a C program against the view's libc6-dev
+    and it runs (an arm64 ELF in DIR/upper).
 """
 
 import glob
@@ -345,12 +346,15 @@ def writable(t, h, rn):
     os.makedirs(lst)
     with open(os.path.join(lst, 'fixture.list'), 'w') as f:
         f.write('deb [trusted=yes] %s %s main\n' % (url, h.suite_for(ARCH)))
-    pk = ['apt', 'base-passwd', 'dash', 'coreutils', 'sed', 'gzip', 'diffutils']
+    pk = ['apt', 'base-passwd', 'dash', 'coreutils', 'sed', 'gzip', 'diffutils', 'libc6-dev']
+    # a package install, then a small C build with the compiler it installed
+    # (tcc, against the view's libc6-dev) and a run of what it built
     script = ('set -e; apt-get -q update >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }; '
-              'apt-get -q install -y --no-install-recommends hello; hello; '
+              'apt-get -q install -y --no-install-recommends hello tcc; hello; '
               'mkdir -p /build && cd /build && '
-              'printf "int main(void) { return 0; }\\n" > prog.c && '
-              'sed s/0/42/ prog.c > prog2.c && gzip -9 -n prog2.c && '
+              'printf "#include <stdio.h>\\nint main(void) { puts(\\"MSG\\"); return 0; }\\n"'
+              ' > prog.c && sed "s/MSG/built in the arm64 chroot/" prog.c > prog2.c && '
+              'tcc -o prog prog2.c && ./prog && gzip -9 -n prog2.c && '
               'gzip -t prog2.c.gz && ls -l prog2.c.gz')
     t0 = time.time()
     r = rn.run(pk, ['/bin/sh', '-c', script], extra=['--strict', '--writable', d], timeout=400)
@@ -358,6 +362,12 @@ def writable(t, h, rn):
     t.ok(r.returncode == 0 and 'Hello, world!' in r.stdout,
          '--strict --writable: apt-get installs hello from the fixture server and it runs',
          show(r))
+    t.ok(r.returncode == 0 and 'built in the arm64 chroot\n' in r.stdout,
+         '--strict --writable: tcc, installed by apt-get, builds a C program against the '
+         'view\'s libc6-dev, and it runs', show(r))
+    built = os.path.join(d, 'upper', 'build', 'prog')
+    head = open(built, 'rb').read(20) if os.path.isfile(built) else b''
+    t.eq(xstest.elf_machine(head), (2, 1, 183), 'what it built is an arm64 ELF, in DIR/upper')
     up = os.path.join(d, 'upper')
     t.ok(os.path.isfile(os.path.join(up, 'usr', 'bin', 'hello')),
          'hello\'s program is in DIR/upper')
