@@ -913,6 +913,7 @@ int cmd_run(int argc, char **argv)
 	raise_nofile();
 	char err[4096] = "";
 	struct xs_repo *r = NULL;
+	char *added = NULL; /* cfg.packages with what PROGRAM needs */
 	int status = EXIT_SETUP;
 	int q = xs_repo_open(&cfg, &r, err, sizeof err);
 	if (q < 0) {
@@ -930,7 +931,7 @@ int cmd_run(int argc, char **argv)
 		elf_needs_foreach(r, &e, run_need, &nd);
 		xs_elf_free(&e);
 		if (nd.pkgs.len) {
-			char *pk = fmt_str("%s%s%s", cfg.packages ? cfg.packages : "",
+			char *pk = added = fmt_str("%s%s%s", cfg.packages ? cfg.packages : "",
 					   cfg.packages ? "," : "", nd.pkgs.data);
 			cfg.packages = pk; /* lives until the end of the command */
 			xs_repo_free(r);
@@ -1006,6 +1007,7 @@ int cmd_run(int argc, char **argv)
 	status = wait_program(pid);
 out:
 	xs_repo_free(r);
+	free(added);
 	run_cleanup(&rs);
 	close(lg.fd);
 	if (got_signal && status == EXIT_SETUP)
