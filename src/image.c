@@ -671,6 +671,10 @@ static int cached_layer(struct xs_image *im, size_t i, struct xs_manifest *m)
 	int q = xs_store_meta_read(im->store, name, MAX_LAYER_MANIFEST, &data, &len);
 	if (q < 0)
 		return q;
+	/* its last use, for the cache's least-recently-used order */
+	char path[XS_MAX_PATH];
+	if (xs_store_meta_path(im->store, name, path, sizeof path) == 0)
+		utimensat(AT_FDCWD, path, NULL, 0);
 	q = xs_manifest_parse(data, len, m);
 	free(data);
 	for (size_t k = 0; q == 0 && k < m->n; k++)

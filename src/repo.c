@@ -236,7 +236,8 @@ static int select_sources(struct xs_repo *r, const struct xs_repo_config *cfg, c
 			nm++;
 		free_list(ms);
 		if (!nm || nm > MAX_MIRRORS)
-			FAIL(-EINVAL, "--mirror: %s mirrors (give 1 to %d)", nm ? "too many" : "no",
+			FAIL(-EINVAL, "the mirror list (--mirror, or the mirror key of the "
+				      "configuration files) has %zu mirrors: give 1 to %d", nm,
 			     MAX_MIRRORS);
 		add_src(r, cfg->mirror, suite, split_list(cfg->components ? cfg->components : "main"),
 			cfg->keyring ? cfg->keyring : defkr);

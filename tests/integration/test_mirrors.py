@@ -217,6 +217,10 @@ def config_tests(t, h, a):
                   env=env, timeout=300)
     t.ok(r.returncode == 1 and 'no-such-suite' in r.stderr, '--suite wins over the file',
          r.stderr)
+    many = ' '.join('http://127.0.0.1:%d' % (1000 + i) for i in range(17))
+    r = xstest.sh([xs, 'ldd', '--mirror', many, '--cache-dir', cache, 'arm64', hello], env=env)
+    t.ok(r.returncode == 1 and 'has 17 mirrors: give 1 to 16' in r.stderr,
+         'a list of 17 mirrors is refused, saying how many it may have', r.stderr)
     with open(conf, 'a') as f:
         f.write('[arch arm64]\nbogus = 1\n')
     r = xstest.sh([xs, 'ldd', '--config', conf, 'arm64', hello], env=env)
