@@ -105,6 +105,17 @@ static void print_sh_var(const char *name, const char *value)
 	free(q);
 }
 
+/* print_sh_var with the name made from fmt and its one argument
+ * ("CC_%s", "x86_64_unknown_linux_gnu"). */
+static void print_sh_var_of(const char *fmt, const char *arg, const char *value)
+	__attribute__((format(printf, 1, 0)));
+static void print_sh_var_of(const char *fmt, const char *arg, const char *value)
+{
+	char *name = fmt_str(fmt, arg);
+	print_sh_var(name, value);
+	free(name);
+}
+
 static const struct option env_opts[] = {
 	{ "format", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
@@ -278,35 +289,19 @@ int cmd_env(int argc, char **argv)
 		free(rustlib);
 		char *qmp = sh_quote(mp);
 		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
-		char *name;
 		printf("# xsysroot env --format cargo: cargo and rustc for %s against %s\n"
 		       "# eval \"$(xsysroot env --format cargo %s)\"; then: cargo build; cargo run\n",
 		       a->deb, mp, qmp);
 		print_sh_var("CARGO_BUILD_TARGET", tn->rust);
-		name = fmt_str("CARGO_TARGET_%s_LINKER", up);
-		print_sh_var(name, "clang");
-		free(name);
-		name = fmt_str("CARGO_TARGET_%s_RUSTFLAGS", up);
-		print_sh_var(name, flags);
-		free(name);
-		name = fmt_str("CARGO_TARGET_%s_RUNNER", up);
-		print_sh_var(name, runner);
-		free(name);
+		print_sh_var_of("CARGO_TARGET_%s_LINKER", up, "clang");
+		print_sh_var_of("CARGO_TARGET_%s_RUSTFLAGS", up, flags);
+		print_sh_var_of("CARGO_TARGET_%s_RUNNER", up, runner);
 		/* for build scripts: the cc and pkg-config crates */
-		name = fmt_str("CC_%s", low);
-		print_sh_var(name, cc);
-		free(name);
-		if (ar) {
-			name = fmt_str("AR_%s", low);
-			print_sh_var(name, ar);
-			free(name);
-		}
-		name = fmt_str("PKG_CONFIG_SYSROOT_DIR_%s", low);
-		print_sh_var(name, mp);
-		free(name);
-		name = fmt_str("PKG_CONFIG_LIBDIR_%s", low);
-		print_sh_var(name, pc_libdir);
-		free(name);
+		print_sh_var_of("CC_%s", low, cc);
+		if (ar)
+			print_sh_var_of("AR_%s", low, ar);
+		print_sh_var_of("PKG_CONFIG_SYSROOT_DIR_%s", low, mp);
+		print_sh_var_of("PKG_CONFIG_LIBDIR_%s", low, pc_libdir);
 		free(runner), free(flags), free(qmp), free(cc);
 	}
 	free(qemu), free(pc_dir1), free(pc_dir2), free(pc_libdir);

@@ -501,6 +501,17 @@ class FaultServer(FaultClient):
         self.stop()
 
 
+def stop_process(proc, grace=10):
+    """SIGTERM a child process, then SIGKILL after GRACE seconds; reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class SpawnedServer(FaultClient):
     """The server as a child process (see spawn())."""
 
@@ -509,13 +520,7 @@ class SpawnedServer(FaultClient):
         super().__init__(url)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def __enter__(self):
         return self

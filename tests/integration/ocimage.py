@@ -24,6 +24,7 @@ import subprocess
 import tarfile
 import time
 
+import faultserver
 import xstest
 
 OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
@@ -259,13 +260,7 @@ class Registry:
         wait_port(self.port, self.proc, self.log_text)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        faultserver.stop_process(self.proc)
         self.log.close()
 
     def log_text(self):
