@@ -19,6 +19,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The entry points libFuzzer calls (declared here: the build enforces
+ * -Werror=missing-prototypes). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
 #define FZ_CHECK(cond)                                                                 \
 	do {                                                                           \
 		if (!(cond)) {                                                         \

@@ -435,7 +435,7 @@ def test_same_directory(t, h, ref):
              'the kernel serialises FUSE lookups per directory (fuse_lock_inode) unless the '
              'daemon negotiates FUSE_PARALLEL_DIROPS; libfuse 3.14 (bookworm) never sends it '
              'in the INIT reply (libfuse PR 861, fixed in 3.16; since 3.16.2 it must be asked '
-             'for: conn->want |= FUSE_CAP_PARALLEL_DIROPS in op_init, src/fuse_ops.c)')
+             'for: conn->want |= FUSE_CAP_PARALLEL_DIROPS in op_init, src/daemon/fuse_ops.c)')
 
 
 def main(t, h):

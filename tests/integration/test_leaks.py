@@ -24,7 +24,7 @@ the loader category and no absolute symlink out of the sysroot (both
 workloads; man/xsysroot.1 promises relative symlinks), no host locale read
 (hello), no host ssl read (python3): OpenSSL reads /usr/lib/ssl/openssl.cnf,
 which the `openssl` package ships, not libssl3, and the view adds a package
-of the archive that ships a path the guest looks up (src/repo.c,
+of the archive that ships a path the guest looks up (src/core/repo.c,
 xs_repo_provide).  The fixture's closures hold no `openssl`, so python3 runs
 on a copy of the fixture repository with a small synthetic arm64 `openssl`
 (openssl.cnf and the /usr/lib/ssl links, as Debian lays them out) in its

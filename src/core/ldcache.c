@@ -30,12 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if __has_include("config.h")
-#include "config.h"
-#endif
-#ifndef XS_VERSION
-#define XS_VERSION "0.1.0"
-#endif
+#include "xs-build.h"
 
 #define HDR_SIZE 48u
 #define ENTRY_SIZE 24u

@@ -18,7 +18,7 @@
 
 
 #include "cli.h"
-#include "config.h"
+#include "xs-build.h"
 #include "fuse_ops.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/binfmt.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "xs-build.h"
 
 static const char usage_text[] =
 	"Usage: xsysroot mount [OPTIONS] ARCH MOUNTPOINT\n"

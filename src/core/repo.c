@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "config.h"
+#include "xs-build.h"
 #include "xsysroot/aptsrc.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"

@@ -19,7 +19,7 @@
 
 
 #include "cli.h"
-#include "config.h"
+#include "xs-build.h"
 #include "xsysroot/elf.h"
 #include "xsysroot/util.h"
 

@@ -17,14 +17,7 @@
 #include "xsysroot/http.h"
 #include "xsysroot/util.h"
 
-#if defined(__has_include)
-#if __has_include("config.h")
-#include "config.h"
-#endif
-#endif
-#ifndef XS_VERSION
-#define XS_VERSION "0.1.0"
-#endif
+#include "xs-build.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
