@@ -1,6 +1,7 @@
 /* test-store.c - the content-addressed cache: layout, transactions,
  * verification, quarantine, limits, ENOSPC, concurrency, meta documents. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
@@ -20,22 +21,11 @@
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
-static char root[64];
+static const char *root;
 
 static int count_dir(const char *sub)
 {
-	char p[256];
-	snprintf(p, sizeof p, "%s/%s", root, sub);
-	DIR *d = opendir(p);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return tl_count_entries(tl_path("%s", sub));
 }
 
 static int is_dir(const char *sub)
@@ -59,17 +49,6 @@ static int put(struct xs_store *s, const void *p, size_t n, const char *expect, 
 		return r;
 	}
 	return xs_txn_commit(t, expect, size, out);
-}
-
-static char *read_object(struct xs_store *s, const char *sha)
-{
-	int fd = xs_store_open_object(s, sha);
-	if (fd < 0)
-		return NULL;
-	struct xs_buf b;
-	int r = xs_read_fd(fd, 1 << 20, &b);
-	close(fd);
-	return r < 0 ? NULL : xs_buf_steal(&b, NULL);
 }
 
 static void test_layout(void)
@@ -119,7 +98,7 @@ static void test_layout(void)
 	CHECK_INT(xs_store_object_path(s, "abc", path, sizeof path), -EINVAL,
 		  "object path: bad digest");
 
-	char *c = read_object(s, HELLO_SHA);
+	char *c = tl_store_read(s, HELLO_SHA);
 	CHECK_STR(c, "hello", "object content");
 	free(c);
 	CHECK_INT(xs_store_open_object(s, EMPTY_SHA), -ENOENT, "absent object");
@@ -398,7 +377,7 @@ static void test_repair(void)
 	xs_txn_defer_sync(t);
 	CHECK_INT(xs_txn_write(t, data, sizeof data - 1), 0, "write");
 	CHECK_INT(xs_txn_commit(t, sha, sizeof data - 1, NULL), 0, "commit the same content");
-	char *got = read_object(s, sha);
+	char *got = tl_store_read(s, sha);
 	CHECK(got && !strcmp(got, data), "the damaged object was replaced by the good copy");
 	free(got);
 	CHECK_INT(xs_store_sync(s), 0, "xs_store_sync");
@@ -407,11 +386,7 @@ static void test_repair(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-store.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	test_layout();
 	test_verify();
 	test_limits();
@@ -419,6 +394,5 @@ int main(void)
 	test_threads();
 	test_enospc();
 	test_repair();
-	xs_rm_rf(root);
 	return tap_done();
 }
