@@ -77,6 +77,9 @@ static void fingerprint_of(const char *who, char *out, size_t outsz)
 	pclose(p);
 }
 
+/* A path in the temporary directory. */
+#define P(name) tl_path("%s", name)
+
 static int verify(const char *gpgv, const char *k1, const char *k2, const char *file,
 		  struct xs_gpg_result *res, char *err, size_t errsz)
 {
@@ -124,9 +127,9 @@ int main(void)
 	atexit(cleanup);
 	snprintf(HOME_, sizeof HOME_, "%s/gnupg", T);
 	mkdir(HOME_, 0700);
-	mkdir(tl_path("tmp"), 0700);
+	mkdir(P("tmp"), 0700);
 	/* xs_gpgv_verify makes its private home under TMPDIR: watch it there */
-	setenv("TMPDIR", tl_path("tmp"), 1);
+	setenv("TMPDIR", P("tmp"), 1);
 
 	if (access(GPGV, X_OK) != 0 || sh("command -v gpg") != 0) {
 		printf("1..0 # SKIP gpg or gpgv not installed\n");
@@ -150,7 +153,7 @@ int main(void)
 	fingerprint_of("revoked", fpr_rev, sizeof fpr_rev);
 	CHECK(strlen(fpr) == 40 && strlen(fpr_other) == 40, "fingerprints known (%s)", fpr);
 
-	write_file(tl_path("Release"), "Origin: xsysroot test\nSuite: unstable\nCodename: sid\n", 0644);
+	write_file(P("Release"), "Origin: xsysroot test\nSuite: unstable\nCodename: sid\n", 0644);
 	ok = sh("gpg --export 'xsysroot test' > k.gpg") == 0 &&
 	     sh("gpg --export other > other.gpg") == 0 &&
 	     sh("gpg --export expired > expired.gpg") == 0 &&
@@ -176,16 +179,16 @@ int main(void)
 	int r;
 
 	/* good signatures */
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, 0, "good signature verifies");
 	CHECK_STR(res.fingerprint, fpr, "fingerprint from VALIDSIG");
 	CHECK_INT(res.hash_algo, 8, "hash algorithm SHA256");
 	CHECK_STR(err, "", "no message on success");
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease.sha512"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease.sha512"), &res, err, sizeof err);
 	CHECK(r == 0 && res.hash_algo == 10, "SHA512 signature verifies (algo %d)", res.hash_algo);
-	r = verify(GPGV, tl_path("other.gpg"), tl_path("k.gpg"), tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(GPGV, P("other.gpg"), P("k.gpg"), P("InRelease"), &res, err, sizeof err);
 	CHECK(r == 0 && !strcmp(res.fingerprint, fpr), "key found in the second keyring");
-	r = verify(GPGV, tl_path("k.gpg"), tl_path("other.gpg"), tl_path("InRelease.two"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), P("other.gpg"), P("InRelease.two"), &res, err, sizeof err);
 	CHECK(r == 0 && !strcmp(res.fingerprint, fpr), "two signatures, both keys known");
 	if (chdir(T) == 0) {
 		r = verify(GPGV, "k.gpg", NULL, "InRelease", &res, err, sizeof err);
@@ -195,91 +198,91 @@ int main(void)
 	}
 
 	/* refused signatures */
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease.tampered"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease.tampered"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "tampered text -> -EKEYREJECTED");
-	CHECK(strstr(err, "signature check failed for ") && strstr(err, tl_path("InRelease.tampered")) &&
+	CHECK(strstr(err, "signature check failed for ") && strstr(err, P("InRelease.tampered")) &&
 	      strstr(err, ": BADSIG ") && strstr(err, "xsysroot test"), "BADSIG message: %s", err);
 	CHECK_STR(res.fingerprint, "", "no fingerprint on failure");
 
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease.other"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease.other"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "unknown key -> -EKEYREJECTED");
 	char keyid[20];
 	snprintf(keyid, sizeof keyid, "0x%.16s", fpr_other + 24);
 	CHECK(strstr(err, "no public key for signature by ") && strstr(err, keyid) &&
-	      strstr(err, tl_path("k.gpg")), "NO_PUBKEY message names key and keyring: %s", err);
+	      strstr(err, P("k.gpg")), "NO_PUBKEY message names key and keyring: %s", err);
 
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease.two"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease.two"), &res, err, sizeof err);
 	CHECK_INT(r, 0, "one good and one unknown signature -> accepted, as apt does");
-	r = verify(GPGV, tl_path("other.gpg"), NULL, tl_path("InRelease.two"), &res, err, sizeof err);
+	r = verify(GPGV, P("other.gpg"), NULL, P("InRelease.two"), &res, err, sizeof err);
 	CHECK_INT(r, 0, "the same file with only the other key's keyring -> accepted");
 
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("InRelease.sha1"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("InRelease.sha1"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "SHA1 signature -> -EKEYREJECTED");
 	CHECK(strstr(err, "weak digest algorithm SHA1") != NULL, "weak digest message: %s", err);
 
-	r = verify(GPGV, tl_path("expired.gpg"), NULL, tl_path("InRelease.expired"), &res, err, sizeof err);
+	r = verify(GPGV, P("expired.gpg"), NULL, P("InRelease.expired"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "expired key -> -EKEYREJECTED");
 	CHECK(strstr(err, "EXPKEYSIG") && strstr(err, "expired"), "message: %s", err);
 
-	r = verify(GPGV, tl_path("revoked.gpg"), NULL, tl_path("InRelease.revoked"), &res, err, sizeof err);
+	r = verify(GPGV, P("revoked.gpg"), NULL, P("InRelease.revoked"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "revoked key -> -EKEYREJECTED");
 	CHECK(strstr(err, "REVKEYSIG") && strstr(err, "revoked"), "message: %s", err);
 
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("Release"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("Release"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "unsigned file -> -EKEYREJECTED");
-	CHECK(strstr(err, "no OpenPGP signature") && strstr(err, tl_path("Release")), "message: %s", err);
+	CHECK(strstr(err, "no OpenPGP signature") && strstr(err, P("Release")), "message: %s", err);
 
 	/* missing pieces, found before gpgv runs */
-	r = verify(GPGV, tl_path("k.gpg"), tl_path("nope.gpg"), tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(GPGV, P("k.gpg"), P("nope.gpg"), P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -ENOENT, "missing keyring -> -ENOENT");
-	CHECK(strstr(err, tl_path("nope.gpg")) != NULL, "message names the keyring: %s", err);
-	r = verify(GPGV, tl_path("tmp"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	CHECK(strstr(err, P("nope.gpg")) != NULL, "message names the keyring: %s", err);
+	r = verify(GPGV, P("tmp"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -ENOENT, "directory as keyring -> -ENOENT");
-	r = verify(tl_path("no-gpgv"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(P("no-gpgv"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -ENOENT, "missing gpgv -> -ENOENT");
-	CHECK(strstr(err, tl_path("no-gpgv")) != NULL, "message names gpgv: %s", err);
-	r = verify(GPGV, tl_path("k.gpg"), NULL, tl_path("missing-InRelease"), &res, err, sizeof err);
+	CHECK(strstr(err, P("no-gpgv")) != NULL, "message names gpgv: %s", err);
+	r = verify(GPGV, P("k.gpg"), NULL, P("missing-InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -ENOENT, "missing file -> -ENOENT");
 	{
 		const char *none[] = { NULL };
-		r = xs_gpgv_verify(GPGV, none, tl_path("InRelease"), &res, err, sizeof err);
+		r = xs_gpgv_verify(GPGV, none, P("InRelease"), &res, err, sizeof err);
 		CHECK_INT(r, -EINVAL, "no keyring at all -> -EINVAL (never gpg's default keyring)");
 	}
 
 	/* fake gpgv programs for the remaining decisions */
-	write_file(tl_path("fake-weak"),
+	write_file(P("fake-weak"),
 		   "#!/bin/sh\n"
 		   "echo '[GNUPG:] GOODSIG 09C394C6F37D510F x' >&3\n"
 		   "echo '[GNUPG:] VALIDSIG AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 2026-01-01 1 0 4 0 22 2 01' >&3\n",
 		   0755);
-	r = verify(tl_path("fake-weak"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(P("fake-weak"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "VALIDSIG with SHA1 -> -EKEYREJECTED");
 	CHECK(strstr(err, "weak digest algorithm SHA1") != NULL, "message: %s", err);
 
-	write_file(tl_path("fake-goodonly"), "#!/bin/sh\necho '[GNUPG:] GOODSIG 09C394C6F37D510F x' >&3\n",
+	write_file(P("fake-goodonly"), "#!/bin/sh\necho '[GNUPG:] GOODSIG 09C394C6F37D510F x' >&3\n",
 		   0755);
-	r = verify(tl_path("fake-goodonly"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(P("fake-goodonly"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -EKEYREJECTED, "GOODSIG without VALIDSIG -> refused");
 
-	write_file(tl_path("fake-exit1"),
+	write_file(P("fake-exit1"),
 		   "#!/bin/sh\n"
 		   "echo '[GNUPG:] GOODSIG 09C394C6F37D510F x' >&3\n"
 		   "echo '[GNUPG:] VALIDSIG AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 2026-01-01 1 0 4 0 22 8 01' >&3\n"
 		   "echo 'fake: something went wrong' >&2\nexit 1\n",
 		   0755);
-	r = verify(tl_path("fake-exit1"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(P("fake-exit1"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK(r < 0, "good status lines but a failing exit status -> refused (%d)", r);
 
-	write_file(tl_path("fake-crash"), "#!/bin/sh\necho 'fake: broken keyring' >&2\nexit 2\n", 0755);
-	r = verify(tl_path("fake-crash"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	write_file(P("fake-crash"), "#!/bin/sh\necho 'fake: broken keyring' >&2\nexit 2\n", 0755);
+	r = verify(P("fake-crash"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -EIO, "gpgv failing without status -> -EIO");
 	CHECK(strstr(err, "exited with status 2: fake: broken keyring") != NULL, "message: %s", err);
 
-	write_file(tl_path("fake-flood"), "#!/bin/sh\nexec yes '[GNUPG:] NEWSIG' >&3\n", 0755);
-	r = verify(tl_path("fake-flood"), tl_path("k.gpg"), NULL, tl_path("InRelease"), &res, err, sizeof err);
+	write_file(P("fake-flood"), "#!/bin/sh\nexec yes '[GNUPG:] NEWSIG' >&3\n", 0755);
+	r = verify(P("fake-flood"), P("k.gpg"), NULL, P("InRelease"), &res, err, sizeof err);
 	CHECK_INT(r, -EIO, "endless status output is cut off -> -EIO");
 
-	write_file(tl_path("fake-args"),
+	write_file(P("fake-args"),
 		   "#!/bin/sh\n"
 		   "printf '%s\\n' \"$@\" > \"$(dirname \"$0\")/args\"\n"
 		   "echo \"GNUPGHOME=$GNUPGHOME HOME=$HOME\" > \"$(dirname \"$0\")/env\"\n"
@@ -294,23 +297,23 @@ int main(void)
 		dup2(leak, 4);
 		close(leak);
 	}
-	r = verify(tl_path("fake-args"), tl_path("k.gpg"), tl_path("other.gpg"), tl_path("InRelease"), &res, err, sizeof err);
+	r = verify(P("fake-args"), P("k.gpg"), P("other.gpg"), P("InRelease"), &res, err, sizeof err);
 	close(4);
 	CHECK(r == 0 && !strcmp(res.fingerprint, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB") &&
 	      res.hash_algo == 10, "GOODSIG + VALIDSIG from the status fd decide");
 	{
 		struct xs_buf a, e;
-		xs_read_file(tl_path("args"), 1 << 16, &a);
-		xs_read_file(tl_path("env"), 1 << 16, &e);
+		xs_read_file(P("args"), 1 << 16, &a);
+		xs_read_file(P("env"), 1 << 16, &e);
 		char want[1024];
 		snprintf(want, sizeof want, "--status-fd\n3\n");
 		CHECK(a.data && strstr(a.data, want), "--status-fd 3 passed");
-		snprintf(want, sizeof want, "--keyring\n%s\n--keyring\n%s\n--\n%s\n", tl_path("k.gpg"),
-			 tl_path("other.gpg"), tl_path("InRelease"));
+		snprintf(want, sizeof want, "--keyring\n%s\n--keyring\n%s\n--\n%s\n", P("k.gpg"),
+			 P("other.gpg"), P("InRelease"));
 		CHECK(a.data && strstr(a.data, want), "keyrings, then --, then the file");
-		snprintf(want, sizeof want, "--homedir\n%s/xsysroot-gpgv-", tl_path("tmp"));
+		snprintf(want, sizeof want, "--homedir\n%s/xsysroot-gpgv-", P("tmp"));
 		CHECK(a.data && strstr(a.data, want), "private --homedir under TMPDIR");
-		snprintf(want, sizeof want, "GNUPGHOME=%s/xsysroot-gpgv-", tl_path("tmp"));
+		snprintf(want, sizeof want, "GNUPGHOME=%s/xsysroot-gpgv-", P("tmp"));
 		CHECK(e.data && strstr(e.data, want), "GNUPGHOME is the private home");
 		CHECK(e.data && strstr(e.data, "\n0\n"), "the private home is empty");
 		CHECK(e.data && !strstr(e.data, "fd4-open"), "no other descriptors leak into gpgv");
@@ -318,7 +321,7 @@ int main(void)
 		xs_buf_free(&e);
 	}
 
-	CHECK_INT(tl_count_entries(tl_path("tmp")), 0, "every private gpgv home was removed");
+	CHECK_INT(tl_count_entries(P("tmp")), 0, "every private gpgv home was removed");
 
 	real_inrelease();
 

@@ -36,21 +36,6 @@ static int is_dir(const char *sub)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int put(struct xs_store *s, const void *p, size_t n, const char *expect, uint64_t size,
-	       char out[65])
-{
-	struct xs_txn *t;
-	int r = xs_txn_begin(s, UINT64_MAX, &t);
-	if (r < 0)
-		return r;
-	r = xs_txn_write(t, p, n);
-	if (r < 0) {
-		xs_txn_abort(t);
-		return r;
-	}
-	return xs_txn_commit(t, expect, size, out);
-}
-
 static void test_layout(void)
 {
 	struct xs_store *s;
@@ -108,12 +93,12 @@ static void test_layout(void)
 	      "has: uppercase digest refused");
 
 	/* the same content again: fine, one object */
-	CHECK_INT(put(s, "hello", 5, NULL, UINT64_MAX, sha), 0, "duplicate commit");
+	CHECK_INT(tl_store_put_expect(s, "hello", 5, NULL, UINT64_MAX, sha), 0, "duplicate commit");
 	CHECK_INT(count_dir("objects/sha256/2c"), 1, "one object for one content");
 	CHECK_INT(count_dir("tmp"), 0, "tmp empty after duplicate commit");
 
 	/* empty object */
-	CHECK_INT(put(s, "", 0, EMPTY_SHA, 0, sha), 0, "empty object");
+	CHECK_INT(tl_store_put_expect(s, "", 0, EMPTY_SHA, 0, sha), 0, "empty object");
 	CHECK(xs_store_has_object(s, EMPTY_SHA), "empty object present");
 	xs_store_close(s);
 }
@@ -124,19 +109,19 @@ static void test_verify(void)
 	char sha[65] = "";
 	CHECK_INT(xs_store_open(root, &s), 0, "open");
 	int q0 = count_dir("quarantine");
-	CHECK_INT(put(s, "hellO", 5, HELLO_SHA, 5, sha), -EBADMSG, "digest mismatch");
+	CHECK_INT(tl_store_put_expect(s, "hellO", 5, HELLO_SHA, 5, sha), -EBADMSG, "digest mismatch");
 	CHECK(sha[0] && strcmp(sha, HELLO_SHA) != 0, "computed digest returned on mismatch");
 	CHECK(!xs_store_has_object(s, sha), "mismatched data not published");
 	CHECK_INT(count_dir("quarantine"), q0 + 1, "mismatch quarantined");
-	CHECK_INT(put(s, "hello!", 6, NULL, 5, sha), -EBADMSG, "size mismatch");
+	CHECK_INT(tl_store_put_expect(s, "hello!", 6, NULL, 5, sha), -EBADMSG, "size mismatch");
 	CHECK(!xs_store_has_object(s, sha), "wrong size not published");
 	CHECK_INT(count_dir("tmp"), 0, "tmp empty after mismatches");
-	CHECK_INT(put(s, "x", 1, "notadigest", UINT64_MAX, NULL), -EINVAL,
+	CHECK_INT(tl_store_put_expect(s, "x", 1, "notadigest", UINT64_MAX, NULL), -EINVAL,
 		  "malformed expected digest");
 	for (int i = 0; i < 40; i++) {
 		char buf[32];
 		int n = snprintf(buf, sizeof buf, "bad %d", i);
-		put(s, buf, (size_t)n, HELLO_SHA, UINT64_MAX, NULL);
+		tl_store_put_expect(s, buf, (size_t)n, HELLO_SHA, UINT64_MAX, NULL);
 	}
 	int q = count_dir("quarantine");
 	CHECK(q > 0 && q <= 16, "quarantine bounded (%d files)", q);
@@ -322,7 +307,7 @@ static int enospc_child(const char *dir)
 		return 5;
 	/* the space is back: a small object still fits */
 	char sha[65];
-	if (put(s, "hello", 5, HELLO_SHA, 5, sha) != 0)
+	if (tl_store_put_expect(s, "hello", 5, HELLO_SHA, 5, sha) != 0)
 		return 6;
 	/* commit after ENOSPC reports it and leaves nothing */
 	if (xs_txn_begin(s, UINT64_MAX, &t) < 0)
@@ -363,7 +348,7 @@ static void test_repair(void)
 	CHECK_INT(xs_store_open(root, &s), 0, "open");
 	static const char data[] = "the bytes an object must keep";
 	char sha[65], path[4096];
-	CHECK_INT(put(s, data, sizeof data - 1, NULL, UINT64_MAX, sha), 0, "publish");
+	CHECK_INT(tl_store_put_expect(s, data, sizeof data - 1, NULL, UINT64_MAX, sha), 0, "publish");
 	CHECK_INT(xs_store_object_path(s, sha, path, sizeof path), 0, "object path");
 	chmod(path, 0644);
 	int fd = open(path, O_WRONLY);

@@ -4,7 +4,6 @@
 #include "testlib.h"
 #include "xsysroot/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -201,7 +200,8 @@ static int is_dir(const char *p)
 static void test_mkdir_rm(void)
 {
 	CHECK_INT(xs_mkdir_p(tl_path("m/a/b/c"), 0755), 0, "mkdir -p nested");
-	CHECK(is_dir(tl_path("m/a")) && is_dir(tl_path("m/a/b")) && is_dir(tl_path("m/a/b/c")), "all levels exist");
+	CHECK(is_dir(tl_path("m/a")) && is_dir(tl_path("m/a/b")) && is_dir(tl_path("m/a/b/c")),
+	      "all levels exist");
 	CHECK_INT(xs_mkdir_p(tl_path("m/a/b/c"), 0755), 0, "existing: fine");
 	CHECK_INT(xs_mkdir_p(tl_path("m/a/b"), 0755), 0, "existing prefix: fine");
 	CHECK_INT(xs_mkdir_p(tl_path("m/a/x/"), 0755), 0, "trailing slash");
@@ -241,7 +241,8 @@ static void test_mkdir_rm(void)
 	struct stat st;
 	CHECK(lstat(tl_path("victim"), &st) < 0 && errno == ENOENT, "tree removed");
 	CHECK(is_dir(tl_path("sentinel")) && is_dir(tl_path("sentinel/inner")), "sentinel dirs survive");
-	CHECK(lstat(tl_path("sentinel/keep"), &st) == 0 && lstat(tl_path("sentinel/inner/keep2"), &st) == 0,
+	CHECK(lstat(tl_path("sentinel/keep"), &st) == 0 &&
+		      lstat(tl_path("sentinel/inner/keep2"), &st) == 0,
 	      "sentinel files survive");
 
 	/* the path itself a symlink to a directory: the link goes, not the target */

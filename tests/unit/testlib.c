@@ -147,6 +147,12 @@ int tl_store_open(const char *rel, struct xs_store **out)
 
 int tl_store_put(struct xs_store *s, const void *p, size_t n, char sha[65])
 {
+	return tl_store_put_expect(s, p, n, NULL, UINT64_MAX, sha);
+}
+
+int tl_store_put_expect(struct xs_store *s, const void *p, size_t n, const char *expect,
+			uint64_t size, char sha[65])
+{
 	struct xs_txn *t;
 	int r = xs_txn_begin(s, UINT64_MAX, &t);
 	if (r < 0)
@@ -156,7 +162,7 @@ int tl_store_put(struct xs_store *s, const void *p, size_t n, char sha[65])
 		xs_txn_abort(t);
 		return r;
 	}
-	return xs_txn_commit(t, NULL, UINT64_MAX, sha);
+	return xs_txn_commit(t, expect, size, sha);
 }
 
 char *tl_store_read(struct xs_store *s, const char *sha)

@@ -10,6 +10,7 @@
 #ifndef XS_TESTLIB_H
 #define XS_TESTLIB_H
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct xs_store;
@@ -50,6 +51,10 @@ int tl_store_open(const char *rel, struct xs_store **out);
 /* Put the n bytes at p into s as an object; sha (may be NULL) receives its
  * digest.  0 or -errno. */
 int tl_store_put(struct xs_store *s, const void *p, size_t n, char sha[65]);
+/* The same, committed with xs_txn_commit's checks: expect (may be NULL) the
+ * digest, size the size (UINT64_MAX: any).  0 or xs_txn_commit's error. */
+int tl_store_put_expect(struct xs_store *s, const void *p, size_t n, const char *expect,
+			uint64_t size, char sha[65]);
 
 /* The content of object sha as a NUL-terminated string (malloc'd; at most
  * 64 MiB), or NULL when it is absent or unreadable. */
