@@ -213,7 +213,7 @@ static void test_sources(void)
 	xs_sourcelist_free(&l);
 }
 
-static const char *tmp;
+static char tmp[TL_ROOT_MAX + 16];
 
 static void put(const char *rel, const char *content)
 {
@@ -225,7 +225,7 @@ static void put(const char *rel, const char *content)
 static void test_load(void)
 {
 	struct xs_sourcelist l = { 0 };
-	tmp = tl_path("load");
+	snprintf(tmp, sizeof tmp, "%s", tl_path("load"));
 	CHECK_INT(mkdir(tmp, 0755), 0, "a directory for the root");
 	CHECK_INT(xs_aptsrc_load(&l, tmp), 0, "empty root: nothing, no error");
 	CHECK_INT(l.n, 0, "no sources");

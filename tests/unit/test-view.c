@@ -21,7 +21,6 @@
 
 #define MTIME0 1000 /* the view's default mtime */
 
-static const char *root;
 static struct xs_store *store;
 
 /* Put content into the store; its digest in sha. */
@@ -713,7 +712,6 @@ static void test_digest(void)
 
 int main(void)
 {
-	root = tl_root();
 	int r = tl_store_open("cache", &store);
 	CHECK_INT(r, 0, "store opened");
 	if (r == 0) {
