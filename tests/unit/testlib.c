@@ -34,14 +34,14 @@ static void remove_root(void)
 	root[0] = 0;
 }
 
-/* Only async-signal-safe calls: rm -rf in a child, then die of the signal
- * as if it had not been caught. */
+/* Only async-signal-safe calls (_Fork, not fork): rm -rf in a child, then
+ * die of the signal as if it had not been caught. */
 static void remove_root_on_signal(int sig)
 {
 	if (root[0] && getpid() == root_owner) {
 		char *const argv[] = { "rm", "-rf", "--", root, NULL };
 		char *const envp[] = { NULL };
-		pid_t pid = fork();
+		pid_t pid = _Fork();
 		if (pid == 0) {
 			execve("/bin/rm", argv, envp);
 			_exit(127);
