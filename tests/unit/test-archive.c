@@ -11,6 +11,7 @@
  * (nothing corrupt stored), a forged signature, a rollback, Valid-Until,
  * the "Hit" short-cut, offline, and the signature bypass of a shared
  * temporary file (two verifications at once on one cache, a slow gpgv). */
+#include "gpghome.h"
 #include "httpd.h"
 #include "tap.h"
 #include "xsysroot/archive.h"
@@ -38,10 +39,6 @@
 #define UNTIL_PAST "Tue, 01 Oct 2024 00:00:00 UTC"
 #define NOW 1730000000 /* Sun, 27 Oct 2024 */
 
-static char T[256];	/* the temporary directory */
-static char HOME_[300]; /* GNUPGHOME */
-static bool agent_started;
-
 enum { IR_GOOD, IR_OLD, IR_EXPIRED, IR_FORGED, IR_N };
 static const char *const ir_names[IR_N] = { "InRelease.good", "InRelease.old",
 					    "InRelease.expired", "InRelease.forged" };
@@ -57,54 +54,14 @@ static struct {
 
 /* ---- set-up ----------------------------------------------------------------- */
 
-static void cleanup(void)
-{
-	if (!T[0])
-		return;
-	if (agent_started) {
-		char cmd[1600];
-		snprintf(cmd, sizeof cmd,
-			 "GNUPGHOME='%s' gpgconf --kill all >/dev/null 2>&1; "
-			 "GNUPGHOME='%s' gpgconf --remove-socketdir >/dev/null 2>&1",
-			 HOME_, HOME_);
-		if (system(cmd) != 0) {
-			/* nothing more to do */
-		}
-	}
-	xs_rm_rf(T);
-	T[0] = 0;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char inner[2048], cmd[3072];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(inner, sizeof inner, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "cd '%s' && export GNUPGHOME='%s' && ( %s ) >/dev/null 2>&1", T,
-		 HOME_, inner);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *P(const char *name)
-{
-	static char buf[8][512];
-	static int i;
-	char *b = buf[i++ % 8];
-	snprintf(b, sizeof buf[0], "%s/%s", T, name);
-	return b;
-}
-
 static int write_text(const char *name, const char *text, mode_t mode)
 {
-	return xs_write_file_atomic(P(name), text, strlen(text), mode);
+	return xs_write_file_atomic(tpath(name), text, strlen(text), mode);
 }
 
 static int load(const char *name, struct xs_buf *b)
 {
-	return xs_read_file(P(name), 1 << 20, b);
+	return xs_read_file(tpath(name), 1 << 20, b);
 }
 
 /* A Release listing the Packages file (its real digest, or another) */
@@ -132,13 +89,12 @@ static int make_repo(void)
 	xs_sha256_buf(F.pkgs.data, F.pkgs.len, F.pkgs_sha);
 	xs_sha256_buf(F.pool.data, F.pool.len, F.pool_sha);
 	const char *other = "0000000000000000000000000000000000000000000000000000000000000000";
-	if (sh("gpg --batch --passphrase '' --quick-gen-key 'archive test <a@example.invalid>' "
+	if (tsh("gpg --batch --passphrase '' --quick-gen-key 'archive test <a@example.invalid>' "
 	       "ed25519 sign never") < 0 ||
-	    sh("gpg --batch --passphrase '' --quick-gen-key 'forger <f@example.invalid>' "
+	    tsh("gpg --batch --passphrase '' --quick-gen-key 'forger <f@example.invalid>' "
 	       "ed25519 sign never") < 0)
 		return -1;
-	agent_started = true;
-	if (sh("gpg --export 'archive test' > k.gpg") < 0 ||
+	if (tsh("gpg --export 'archive test' > k.gpg") < 0 ||
 	    write_release("Release.good", DATE_NEW, NULL, F.pkgs_sha) < 0 ||
 	    write_release("Release.old", DATE_OLD, NULL, F.pkgs_sha) < 0 ||
 	    write_release("Release.expired", DATE_NEW, UNTIL_PAST, F.pkgs_sha) < 0 ||
@@ -148,7 +104,7 @@ static int make_repo(void)
 					       "Release.forged" };
 	for (int i = 0; i < IR_N; i++) {
 		const char *key = i == IR_FORGED ? "forger" : "archive test";
-		if (sh("gpg --batch --yes -u '%s' --digest-algo SHA256 --clearsign -o %s %s", key,
+		if (tsh("gpg --batch --yes -u '%s' --digest-algo SHA256 --clearsign -o %s %s", key,
 		       ir_names[i], rel[i]) < 0 ||
 		    load(ir_names[i], &F.ir[i]) < 0)
 			return -1;
@@ -252,7 +208,8 @@ static void run_open(struct run *r, const struct opts *o)
 	pthread_mutex_init(&r->log_mu, NULL);
 	xs_buf_init(&r->log, 1 << 20);
 	char mirrors[1024] = "", word[32];
-	for (const char *p = o->mirrors; sscanf(p, "%31s", word) == 1; p = strstr(p, word) + strlen(word)) {
+	for (const char *p = o->mirrors; sscanf(p, "%31s", word) == 1;
+	     p = strstr(p, word) + strlen(word)) {
 		size_t l = strlen(mirrors);
 		if (!strcmp(word, "dead"))
 			snprintf(mirrors + l, sizeof mirrors - l, "%shttp://127.0.0.1:%d/dead",
@@ -262,7 +219,7 @@ static void run_open(struct run *r, const struct opts *o)
 				 l ? " " : "", HTTPD.port, word);
 	}
 	char kr[512];
-	snprintf(kr, sizeof kr, "%s", P("k.gpg"));
+	snprintf(kr, sizeof kr, "%s", tpath("k.gpg"));
 	struct xs_archive_config cfg = {
 		.arch = xs_arch_lookup("arm64"),
 		.mirror = mirrors,
@@ -276,7 +233,7 @@ static void run_open(struct run *r, const struct opts *o)
 		.log = log_cb,
 		.log_ud = r,
 	};
-	r->q = xs_store_open(P(o->cache), &r->store);
+	r->q = xs_store_open(tpath(o->cache), &r->store);
 	if (r->q < 0) {
 		snprintf(r->err, sizeof r->err, "cannot open the store: %s", strerror(-r->q));
 		return;
@@ -306,7 +263,7 @@ static bool logged(struct run *r, const char *what)
 static int meta_count(const char *cache, const char *prefix)
 {
 	char d[600];
-	snprintf(d, sizeof d, "%s/meta", P(cache));
+	snprintf(d, sizeof d, "%s/meta", tpath(cache));
 	DIR *dir = opendir(d);
 	int n = 0;
 	for (struct dirent *e; dir && (e = readdir(dir));)
@@ -388,11 +345,11 @@ static void test_good(void)
 	/* the same bytes again need no gpgv: one that refuses all is not run */
 	CHECK(write_text("gpgv-refuses", "#!/bin/sh\nexit 2\n", 0755) == 0, "a refusing gpgv");
 	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-good",
-				     .gpgv = P("gpgv-refuses") });
+				     .gpgv = tpath("gpgv-refuses") });
 	CHECK_INT(r.q, 0, "the Hit: verified bytes are not checked twice");
 	run_close(&r);
 	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-good-2",
-				     .gpgv = P("gpgv-refuses") });
+				     .gpgv = tpath("gpgv-refuses") });
 	CHECK(r.q < 0 && strstr(r.err, "signature refused"), "a new cache runs gpgv");
 	run_close(&r);
 
@@ -443,7 +400,7 @@ static void test_failover(void)
 	char objs[800], line[1024];
 	/* (the corrupt bytes are kept aside in quarantine/, never served) */
 	snprintf(objs, sizeof objs, "find '%s/objects' -type f | xargs -r sha256sum | "
-		 "grep -v -e '^%s ' -e '^%s '", P("c-corrupt"), F.pkgs_sha, F.pool_sha);
+		 "grep -v -e '^%s ' -e '^%s '", tpath("c-corrupt"), F.pkgs_sha, F.pool_sha);
 	FILE *p = popen(objs, "r");
 	int others = 0;
 	while (p && fgets(line, sizeof line, p))
@@ -523,7 +480,7 @@ static void test_race(void)
 		snprintf(cache, sizeof cache, "c-race-%d", round);
 		struct racer x[2];
 		for (int i = 0; i < 2; i++) {
-			x[i].o = (struct opts){ .mirrors = "race", .cache = cache, .gpgv = P("gpgv-slow") };
+			x[i].o = (struct opts){ .mirrors = "race", .cache = cache, .gpgv = tpath("gpgv-slow") };
 			pthread_create(&x[i].th, NULL, race_main, &x[i]);
 		}
 		for (int i = 0; i < 2; i++) {
@@ -548,19 +505,15 @@ static void test_race(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(T, sizeof T, "%s/xs-test-archive-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(T)) {
+	if (gpghome_init("archive") < 0) {
 		printf("Bail out! cannot make a temporary directory\n");
 		return 1;
 	}
-	atexit(cleanup);
-	snprintf(HOME_, sizeof HOME_, "%s/gnupg", T);
 	if (access(GPGV, X_OK) != 0 || system("command -v gpg >/dev/null 2>&1") != 0) {
 		printf("1..0 # SKIP gpg or gpgv not installed\n");
 		return 0;
 	}
-	if (sh("mkdir -m 700 '%s'", HOME_) < 0 || make_repo() < 0) {
+	if (make_repo() < 0) {
 		printf("Bail out! cannot make the signed repository\n");
 		return 1;
 	}
