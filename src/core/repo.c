@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "xs-build.h"
 #include "xsysroot/archive.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
@@ -77,10 +76,8 @@ struct xs_repo {
 	pthread_cond_t prefetch_cv;
 	int prefetching;
 	bool closing;
-	char *cache_dir, *gpgv;
-	bool allow_expired, progress;
+	char *cache_dir;
 	int fetch_timeout_s;
-	int64_t now;
 	xs_log_fn log;
 	void *log_ud;
 	struct xs_store *store;
@@ -1543,13 +1540,13 @@ static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char
 		.components = cfg->components,
 		.keyring = cfg->keyring,
 		.apt_root = cfg->apt_root,
-		.gpgv = r->gpgv,
+		.gpgv = cfg->gpgv,
 		.proxy = cfg->proxy,
 		.allow_expired = cfg->allow_expired,
 		.offline = cfg->offline,
 		.progress = cfg->progress,
 		.fetch_timeout_s = r->fetch_timeout_s,
-		.now = r->now,
+		.now = cfg->now,
 		.log = cfg->log,
 		.log_ud = cfg->log_ud,
 	};
@@ -1576,11 +1573,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
-	r->gpgv = xs_strdup(cfg->gpgv ? cfg->gpgv : XS_GPGV);
-	r->allow_expired = cfg->allow_expired;
-	r->progress = cfg->progress;
 	r->fetch_timeout_s = cfg->fetch_timeout_s > 0 ? cfg->fetch_timeout_s : 120;
-	r->now = cfg->now ? cfg->now : (int64_t)time(NULL);
 	r->log = cfg->log;
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
@@ -1698,7 +1691,6 @@ void xs_repo_free(struct xs_repo *r)
 	xs_lease_close(r->lease);
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
-	free(r->gpgv);
 	free(r->describe);
 	free(r);
 }
