@@ -11,14 +11,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "xs-build.h"
-#include "xsysroot/aptsrc.h"
+#include "xsysroot/archive.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
-#include "xsysroot/gpg.h"
-#include "xsysroot/http.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
@@ -26,33 +23,21 @@
 #include "xsysroot/resolve.h"
 #include "xsysroot/util.h"
 
-#define MAX_INRELEASE (16u << 20)
 #define MAX_PACKAGES_TEXT (1ull << 30)
 #define MAX_CONTENTS_TEXT (4ull << 30)
-#define MAX_INDEX_SIZE (512ull << 20)
 #define MAX_MANIFEST (256u << 20)
 #define MAX_VIEWCACHE (64u << 20)
-/* as apt: a Release whose Date lies in the future is "not valid yet" */
-#define DATE_SLACK 0
 #define VIEWCACHE_VERSION "xsysroot-view 2"
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define CANDS_VERSION "xsysroot-cands 1"
 #define MAX_CANDS (256u << 20)
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
-#define MAX_MIRRORS 16
-/* a mirror that failed on the network is tried after the others this long */
-#define MIRROR_DEMOTE_NS (60ull * 1000000000ull)
 
-/* One archive: its mirrors carry the same files, and each file fetched is
- * checked against the one Release verified (from whichever mirror). */
+/* The repo's own state per source of the archive (r->srcs[i] is source i
+ * of r->archive): the Contents indexes opened for it. */
 struct src {
-	char *uri; /* mirrors[0]: the source's name in messages and cache keys */
-	char **mirrors; /* base URLs, without a trailing '/', in the order given */
-	size_t nmirrors;
-	uint64_t *demoted_until; /* per mirror, xs_now_ns() time; atomic */
-	char *suite, *keyring;
-	char **components;
-	struct xs_release rel;
+	const struct xs_archive_source *a; /* uri, suite, components, rel */
+	size_t idx;			   /* its number in the archive */
 	struct xs_contents **contents;
 	size_t ncontents, capcontents;
 };
@@ -91,16 +76,12 @@ struct xs_repo {
 	pthread_cond_t prefetch_cv;
 	int prefetching;
 	bool closing;
-	char *cache_dir, *gpgv;
-	bool allow_expired, progress;
+	char *cache_dir;
 	int fetch_timeout_s;
-	int64_t now;
 	xs_log_fn log;
 	void *log_ud;
 	struct xs_store *store;
-	struct xs_http *http_index, *http_deb;
-	/* the same without retries, for a mirror that has another behind it */
-	struct xs_http *http_index_once, *http_deb_once;
+	struct xs_archive *archive; /* sources, mirrors, InRelease; NULL for an image */
 	struct src *srcs;
 	size_t nsrcs;
 	/* pkgs never moves once the view is built (threads hold pointers into
@@ -123,7 +104,7 @@ struct xs_repo {
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
-	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
+	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight;
 	uint64_t evicted;
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
@@ -142,42 +123,6 @@ struct xs_repo {
 
 #define FAIL XS_FAIL
 
-static char **split_list(const char *s)
-{
-	size_t n = 0, cap = 0;
-	char **v = NULL;
-	const char *p = s ? s : "";
-	while (*p) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		const char *b = p;
-		while (*p && *p != ',' && *p != ' ')
-			p++;
-		if (p > b) {
-			xs_grow(&v, &cap, n + 2, sizeof *v);
-			v[n++] = xs_strndup(b, (size_t)(p - b));
-		}
-	}
-	xs_grow(&v, &cap, n + 1, sizeof *v);
-	v[n] = NULL;
-	return v;
-}
-
-static void free_list(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static bool list_has(char *const *v, const char *s)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
-}
-
 int xs_default_cache_dir(char *out, size_t outsz)
 {
 	if (geteuid() == 0) {
@@ -185,573 +130,6 @@ int xs_default_cache_dir(char *out, size_t outsz)
 		return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
 	}
 	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
-}
-
-/* ---- sources ------------------------------------------------------------ */
-
-/* uris: one base URL, or the mirrors of one archive (a blank- or
- * comma-separated list, at most MAX_MIRRORS). */
-static void add_src(struct xs_repo *r, const char *uris, const char *suite,
-		    char **components, const char *keyring)
-{
-	size_t cap = r->nsrcs;
-	xs_grow(&r->srcs, &cap, r->nsrcs + 1, sizeof *r->srcs);
-	struct src *s = &r->srcs[r->nsrcs++];
-	memset(s, 0, sizeof *s);
-	s->mirrors = split_list(uris);
-	while (s->mirrors[s->nmirrors] && s->nmirrors < MAX_MIRRORS) {
-		char *m = s->mirrors[s->nmirrors++];
-		size_t ul = strlen(m);
-		while (ul > 1 && m[ul - 1] == '/')
-			m[--ul] = 0;
-	}
-	for (size_t i = s->nmirrors; s->mirrors[i]; i++) {
-		free(s->mirrors[i]);
-		s->mirrors[i] = NULL;
-	}
-	s->demoted_until = xs_xcalloc(s->nmirrors ? s->nmirrors : 1, sizeof *s->demoted_until);
-	s->uri = xs_strdup(s->nmirrors ? s->mirrors[0] : "");
-	s->suite = xs_strdup(suite);
-	s->components = components;
-	s->keyring = xs_strdup(keyring);
-}
-
-static int select_sources(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
-			  size_t errsz)
-{
-	const char *root = cfg->apt_root ? cfg->apt_root : "/";
-	char codename[128] = "";
-	if (!cfg->suite || !cfg->mirror) {
-		if (xs_osrelease_codename(root, codename, sizeof codename) < 0 && !cfg->suite)
-			FAIL(-ENOENT, "cannot tell this system's release: no VERSION_CODENAME in "
-				      "%setc/os-release; pass --suite NAME",
-			     strcmp(root, "/") ? root : "/");
-	}
-	const char *suite = cfg->suite ? cfg->suite : codename;
-	const char *defkr = XS_DEFAULT_KEYRING;
-	if (cfg->mirror) {
-		char **ms = split_list(cfg->mirror);
-		size_t nm = 0;
-		while (ms[nm])
-			nm++;
-		free_list(ms);
-		if (!nm || nm > MAX_MIRRORS)
-			FAIL(-EINVAL, "the mirror list (--mirror, or the mirror key of the "
-				      "configuration files) has %zu mirrors: give 1 to %d", nm,
-			     MAX_MIRRORS);
-		add_src(r, cfg->mirror, suite, split_list(cfg->components ? cfg->components : "main"),
-			cfg->keyring ? cfg->keyring : defkr);
-		return 0;
-	}
-	struct xs_sourcelist l = { 0 };
-	int q = xs_aptsrc_load(&l, root);
-	if (q < 0) {
-		xs_sourcelist_free(&l);
-		FAIL(q, "cannot read the apt sources under %s: %s", root, strerror(-q));
-	}
-	char **want = split_list(cfg->components ? cfg->components : "main");
-	for (size_t i = 0; i < l.n; i++) {
-		struct xs_source *e = &l.v[i];
-		if (!e->enabled || !xs_suite_belongs(e->suite, codename))
-			continue;
-		/* --suite alone: the host's mirror for the codename, the suite named */
-		if (cfg->suite && strcmp(e->suite, codename))
-			continue;
-		size_t n = 0;
-		char **comps = xs_xcalloc(1, sizeof *comps * (strlen(cfg->components ? cfg->components : "main") + 2));
-		for (size_t k = 0; want[k]; k++)
-			if (list_has(e->components, want[k]) || cfg->components)
-				comps[n++] = xs_strdup(want[k]);
-		if (!n) {
-			free(comps);
-			continue;
-		}
-		bool dup = false;
-		for (size_t k = 0; k < r->nsrcs; k++)
-			if (!strcmp(r->srcs[k].suite, cfg->suite ? suite : e->suite) &&
-			    !strncmp(r->srcs[k].uri, e->uri, strlen(r->srcs[k].uri)))
-				dup = true;
-		if (dup) {
-			free_list(comps);
-			continue;
-		}
-		add_src(r, e->uri, cfg->suite ? suite : e->suite, comps,
-			cfg->keyring ? cfg->keyring : e->signed_by ? e->signed_by : defkr);
-	}
-	free_list(want);
-	xs_sourcelist_free(&l);
-	if (!r->nsrcs)
-		FAIL(-ENOENT, "no Debian source for '%s' in %setc/apt/sources.list or "
-			      "%setc/apt/sources.list.d/: pass --mirror URL (the folder that holds "
-			      "dists/ and pool/) and --suite NAME",
-		     codename, root, root);
-	return 0;
-}
-
-/* ---- fetching into the store ------------------------------------------- */
-
-static int sink_txn_write(const void *p, size_t n, void *ud)
-{
-	return xs_txn_write(ud, p, n);
-}
-static int sink_txn_reset(void *ud)
-{
-	return xs_txn_reset(ud);
-}
-/* GET url into the store, checking digest and size.  *remote tells
- * whether a failure came from the mirror (the network, the bytes) rather
- * than from here (the cache). */
-static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
-			const char *sha256, uint64_t size, const char *label, bool defer_sync,
-			uint64_t *bytes, bool *remote, char *err, size_t errsz)
-{
-	struct xs_txn *t;
-	*remote = false;
-	int q = xs_txn_begin(r->store, size, &t);
-	if (q < 0)
-		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
-	if (defer_sync)
-		xs_txn_defer_sync(t); /* a .deb lives only until it is unpacked */
-	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, t };
-	struct xs_http_stats hs = { 0 };
-	q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
-	if (bytes)
-		*bytes = hs.bytes;
-	if (q < 0) {
-		uint64_t got = xs_txn_size(t);
-		xs_txn_abort(t);
-		*remote = q != -ENOSPC && q != -EDQUOT && q != -ENOMEM && q != -EROFS;
-		if (q == -EFBIG)
-			FAIL(q, "'%s' from %s: larger than the expected size %llu: refused at %llu bytes",
-			     label, url, (unsigned long long)size, (unsigned long long)got + 1);
-		if (q == -ENOSPC)
-			FAIL(q, "'%s' from %s: no space left in %s", label, url, r->cache_dir);
-		return q;
-	}
-	uint64_t got = xs_txn_size(t);
-	char have[65] = "";
-	q = xs_txn_commit(t, sha256, size, have);
-	*remote = q == -EBADMSG;
-	if (q == -EBADMSG) {
-		if (got != size)
-			FAIL(q, "'%s' from %s: size mismatch: expected %llu bytes, received %llu", label,
-			     url, (unsigned long long)size, (unsigned long long)got);
-		FAIL(q, "'%s' from %s: SHA256 mismatch: expected %s, received %s", label, url, sha256,
-		     have);
-	}
-	if (q < 0)
-		FAIL(q, "cannot store '%s' from %s in %s: %s", label, url, r->cache_dir, strerror(-q));
-	return 0;
-}
-
-/* ---- mirrors -------------------------------------------------------------- */
-
-/* The order in which to try s's mirrors: as given, except that those that
- * failed on the network lately come last.  Returns how many. */
-static size_t mirror_order(const struct src *s, size_t ord[MAX_MIRRORS])
-{
-	uint64_t now = xs_now_ns();
-	size_t n = 0;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < s->nmirrors; i++) {
-			uint64_t until = __atomic_load_n(&s->demoted_until[i], __ATOMIC_RELAXED);
-			if ((until > now) == (pass == 1))
-				ord[n++] = i;
-		}
-	return n;
-}
-
-/* A failure that says the mirror is unreachable or broken, not that it
- * lacks or garbles one file. */
-static bool network_failure(int q)
-{
-	return q == -EIO || q == -ETIMEDOUT || q == -ECONNREFUSED || q == -ECONNRESET ||
-	       q == -EHOSTUNREACH || q == -ENETUNREACH || q == -EACCES;
-}
-
-/* Remember how mirror m of s did: one that failed on the network is
- * tried after the others for a while; a success clears that. */
-static void mirror_result(struct src *s, size_t m, int q)
-{
-	uint64_t until = q < 0 && network_failure(q) ? xs_now_ns() + MIRROR_DEMOTE_NS : 0;
-	__atomic_store_n(&s->demoted_until[m], until, __ATOMIC_RELAXED);
-}
-
-/* Fetch one file of s into the store from its mirrors in turn, until one
- * serves bytes of the expected SHA256 and size.  rels are the paths (under
- * the mirror's base URL) to try on each mirror, in order: the next is tried
- * only when the previous is missing (404).  Any other failure (network,
- * 5xx, a digest or size mismatch) moves on to the next mirror, and is
- * logged with the mirror and the reason.  A failure of the cache itself
- * stops at once.  served receives the URL that gave the bytes. */
-static int fetch_mirrors(struct xs_repo *r, struct src *s, bool deb, const char *const *rels,
-			 size_t nrels, const char *sha256, uint64_t size, const char *label,
-			 uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
-{
-	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord), failed = 0;
-	struct xs_buf why;
-	xs_buf_init(&why, errsz);
-	int q = -ENOENT;
-	*bytes = 0;
-	for (size_t k = 0; k < n; k++) {
-		size_t m = ord[k];
-		bool last = k + 1 == n, remote = true;
-		struct xs_http *h = deb ? (last ? r->http_deb : r->http_deb_once)
-					: (last ? r->http_index : r->http_index_once);
-		char ferr[1024] = "";
-		for (size_t i = 0; i < nrels; i++) {
-			_cleanup_free_ char *url = NULL;
-			if (asprintf(&url, "%s/%s", s->mirrors[m], rels[i]) < 0) {
-				xs_buf_free(&why);
-				FAIL(-ENOMEM, "out of memory");
-			}
-			uint64_t got = 0;
-			q = fetch_object(r, h, url, sha256, size, label, deb, &got, &remote, ferr,
-					 sizeof ferr);
-			*bytes += got;
-			if (q == 0) {
-				snprintf(served, servedsz, "%s", url);
-				mirror_result(s, m, 0);
-				if (failed)
-					logf_(r, XS_LOG_INFO, "'%s' served by mirror %s after %zu failed: %s",
-					      label, s->mirrors[m], failed, url);
-				xs_buf_free(&why);
-				return 0;
-			}
-			if (!remote || q != -ENOENT)
-				break;
-		}
-		if (!remote) { /* the cache, not the mirror */
-			snprintf(err, errsz, "%s", ferr);
-			xs_buf_free(&why);
-			return q;
-		}
-		failed++;
-		mirror_result(s, m, q);
-		xs_buf_printf(&why, "%s%s", why.len ? "; then " : "", ferr);
-		if (!last)
-			logf_(r, XS_LOG_WARN, "mirror %s failed for '%s': %s; trying mirror %s",
-			      s->mirrors[m], label, ferr, s->mirrors[ord[k + 1]]);
-	}
-	snprintf(err, errsz, "%s%s", why.data ? why.data : "no mirror",
-		 failed > 1 ? " (every mirror failed)" : "");
-	xs_buf_free(&why);
-	return q;
-}
-
-static char *src_desc(const struct src *s)
-{
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s %s", s->uri, s->suite);
-	return xs_buf_steal(&b, NULL);
-}
-
-/* The meta/ name of per-source state. */
-static void src_key(const struct src *s, const char *what, char *out, size_t outsz)
-{
-	char hex[65];
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s\n%s", s->uri, s->suite);
-	xs_sha256_buf(b.data, b.len, hex);
-	xs_buf_free(&b);
-	snprintf(out, outsz, "%s-%.16s", what, hex);
-}
-
-/* "<sha256 of the InRelease>:<sha256 of the keyring>" */
-static int verified_key(const char *data, size_t len, const char *keyring, char out[160])
-{
-	char a[65], b[65];
-	_cleanup_close_ int fd = open(keyring, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int q = xs_sha256_buf(data, len, a);
-	if (q == 0)
-		q = xs_sha256_fd(fd, b, NULL);
-	if (q == 0)
-		snprintf(out, 160, "%s:%s", a, b);
-	return q;
-}
-
-/* The error for something --offline needs and the cache lacks. */
-static int offline_missing(struct xs_repo *r, const struct src *s, const char *what, char *err,
-			   size_t errsz)
-{
-	FAIL(-ENOENT, "no cached index for %s %s from %s (%s): run 'xsysroot fetch --mirror %s "
-		      "--suite %s %s' first (--offline uses the cache only)",
-	     s->suite, r->arch->deb, s->uri, what, s->uri, s->suite, r->arch->deb);
-}
-
-/* The InRelease of s: from the mirror, or offline the last one verified. */
-static int get_inrelease(struct xs_repo *r, struct src *s, struct xs_http *h, const char *url,
-			 const char *name, struct xs_buf *body, char *err, size_t errsz)
-{
-	if (r->offline) {
-		char *data = NULL;
-		size_t len = 0;
-		if (xs_store_meta_read(r->store, name, MAX_INRELEASE, &data, &len) < 0)
-			return offline_missing(r, s, "InRelease", err, errsz);
-		int q = xs_buf_append(body, data, len);
-		free(data);
-		return q;
-	}
-	struct xs_http_sink sink = xs_http_sink_buf(body);
-	struct xs_http_stats hs = { 0 };
-	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
-	if (q == -ENOENT)
-		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
-			"(check --mirror and --suite)", url, s->suite);
-	return q;
-}
-
-/* The InRelease of s from mirror m, verified; *remote is false when a
- * failure was the cache's, not the mirror's. */
-static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct xs_http *h,
-			     bool *remote, char *err, size_t errsz)
-{
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s/dists/%s/InRelease", s->mirrors[m], s->suite) < 0)
-		FAIL(-ENOMEM, "out of memory");
-	*remote = true;
-	xs_release_free(&s->rel);
-	memset(&s->rel, 0, sizeof s->rel);
-	struct xs_buf body;
-	xs_buf_init(&body, MAX_INRELEASE);
-	char name[128], path[XS_MAX_PATH];
-	src_key(s, "inrelease", name, sizeof name);
-	int q = get_inrelease(r, s, h, url, name, &body, err, errsz);
-	if (q < 0) {
-		xs_buf_free(&body);
-		return q;
-	}
-	char newname[160];
-	snprintf(newname, sizeof newname, "%s.new", name);
-	q = xs_store_meta_write(r->store, newname, body.data, body.len);
-	if (q < 0) {
-		xs_buf_free(&body);
-		*remote = false;
-		FAIL(q, "cannot write %s/meta/%s: %s", r->cache_dir, newname, strerror(-q));
-	}
-	xs_store_meta_path(r->store, newname, path, sizeof path);
-	/* Like apt's "Hit": the very bytes already verified with the very same
-	 * keyring need no second gpgv run (dates are checked below anyway). */
-	char vname[160], vkey[160] = "";
-	snprintf(vname, sizeof vname, "%s.verified", name);
-	if (verified_key(body.data, body.len, s->keyring, vkey) < 0)
-		vkey[0] = 0;
-	char *seen = NULL;
-	size_t seen_len = 0;
-	bool hit = vkey[0] && xs_store_meta_read(r->store, vname, 256, &seen, &seen_len) == 0 &&
-		   seen_len == strlen(vkey) && !memcmp(seen, vkey, seen_len);
-	free(seen);
-	if (!hit) {
-		const char *keyrings[] = { s->keyring, NULL };
-		struct xs_gpg_result gr;
-		char gerr[1024] = "";
-		q = xs_gpgv_verify(r->gpgv, keyrings, path, &gr, gerr, sizeof gerr);
-		if (q < 0) {
-			xs_buf_free(&body);
-			unlink(path);
-			xs_store_meta_path(r->store, vname, path, sizeof path);
-			unlink(path);
-			FAIL(q, "%s: signature refused: %s", url, gerr);
-		}
-	}
-	char *text = NULL;
-	size_t tlen = 0;
-	char perr[512] = "";
-	q = xs_clearsign_split(body.data, body.len, &text, &tlen, perr, sizeof perr);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: refused: %s", url, perr);
-	}
-	q = xs_release_parse(text, tlen, &s->rel, perr, sizeof perr);
-	free(text);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: malformed Release: %s", url, perr);
-	}
-	q = xs_release_check_dates(&s->rel, r->now, DATE_SLACK, r->allow_expired, perr, sizeof perr);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: refused: %s%s", url, perr,
-		     q == -EKEYEXPIRED ? " (--allow-expired overrides this)" : "");
-	}
-	if ((!s->rel.suite || strcmp(s->rel.suite, s->suite)) &&
-	    (!s->rel.codename || strcmp(s->rel.codename, s->suite))) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(-EKEYREJECTED, "%s: refused: it is for Suite '%s', Codename '%s', not '%s'", url,
-		     s->rel.suite ? s->rel.suite : "", s->rel.codename ? s->rel.codename : "",
-		     s->suite);
-	}
-	/* rollback: never accept a Release older than one verified before */
-	char dname[160];
-	snprintf(dname, sizeof dname, "%s.date", name);
-	char *old = NULL;
-	size_t olen = 0;
-	if (xs_store_meta_read(r->store, dname, 64, &old, &olen) == 0) {
-		long long prev = strtoll(old, NULL, 10);
-		free(old);
-		if (s->rel.date >= 0 && s->rel.date < prev) {
-			xs_buf_free(&body);
-			unlink(path);
-			char a[64], b[64];
-			time_t ta = (time_t)s->rel.date, tb = (time_t)prev;
-			strftime(a, sizeof a, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&ta));
-			strftime(b, sizeof b, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&tb));
-			FAIL(-EKEYREJECTED, "%s: refused: its Date (%s) is older than the Release "
-				"verified before (%s): a rollback", url, a, b);
-		}
-	}
-	char db[32];
-	int dn = snprintf(db, sizeof db, "%lld", (long long)s->rel.date);
-	xs_store_meta_write(r->store, dname, db, (size_t)dn);
-	char fin[XS_MAX_PATH];
-	xs_store_meta_path(r->store, name, fin, sizeof fin);
-	rename(path, fin);
-	if (!hit && vkey[0])
-		xs_store_meta_write(r->store, vname, vkey, strlen(vkey));
-	xs_buf_free(&body);
-	return 0;
-}
-
-/* The InRelease of s from the first of its mirrors that gives one passing
- * every check (signature, dates, suite, no rollback).  Only that one is
- * trusted: every index and package is then checked against its hashes,
- * whichever mirror serves it (as apt does with a mirror list). */
-static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
-{
-	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord);
-	int q = -ENOENT;
-	for (size_t k = 0; k < n; k++) {
-		size_t m = ord[k];
-		bool remote = true, last = k + 1 == n;
-		q = verify_release_at(r, s, m, last ? r->http_index : r->http_index_once, &remote, err,
-				      errsz);
-		if (q == 0) {
-			mirror_result(s, m, 0);
-			if (s->nmirrors > 1)
-				logf_(r, XS_LOG_INFO, "%s %s: InRelease from mirror %s", s->uri, s->suite,
-				      s->mirrors[m]);
-			break;
-		}
-		if (!remote)
-			return q;
-		mirror_result(s, m, q);
-		if (last) {
-			if (k) {
-				size_t l = strlen(err);
-				snprintf(err + l, errsz - l, " (and %zu mirror%s before it)", k,
-					 k > 1 ? "s" : "");
-			}
-			return q;
-		}
-		logf_(r, XS_LOG_WARN, "mirror %s failed for the InRelease of %s: %s; trying mirror %s",
-		      s->mirrors[m], s->suite, err, s->mirrors[ord[k + 1]]);
-	}
-	if (q < 0)
-		return q;
-	if (!list_has(s->rel.architectures, r->arch->deb)) {
-		struct xs_buf al;
-		xs_buf_init(&al, 4096);
-		for (size_t i = 0; s->rel.architectures && s->rel.architectures[i]; i++)
-			xs_buf_printf(&al, "%s%s", i ? " " : "", s->rel.architectures[i]);
-		snprintf(err, errsz, "%s %s does not carry architecture %s (Architectures: %s)",
-			 s->uri, s->suite, r->arch->deb, al.data ? al.data : "");
-		xs_buf_free(&al);
-		return -ENXIO;
-	}
-	return 0;
-}
-
-struct verify_job {
-	struct xs_repo *r;
-	struct src *s;
-	pthread_t th;
-	int q;
-	char err[2048];
-};
-
-static void *verify_thread(void *ud)
-{
-	struct verify_job *j = ud;
-	j->q = verify_release(j->r, j->s, j->err, sizeof j->err);
-	return NULL;
-}
-
-/* Every source's InRelease at once: the network and gpgv overlap. */
-static int verify_all(struct xs_repo *r, char *err, size_t errsz)
-{
-	struct verify_job *jobs = xs_xcalloc(r->nsrcs, sizeof *jobs);
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		jobs[i] = (struct verify_job){ .r = r, .s = &r->srcs[i], .q = -EAGAIN };
-		if (pthread_create(&jobs[i].th, NULL, verify_thread, &jobs[i]) != 0)
-			verify_thread(&jobs[i]), jobs[i].th = 0;
-	}
-	int q = 0;
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		if (jobs[i].th)
-			pthread_join(jobs[i].th, NULL);
-		if (jobs[i].q < 0 && q == 0) {
-			q = jobs[i].q;
-			snprintf(err, errsz, "%s", jobs[i].err);
-		}
-	}
-	free(jobs);
-	return q;
-}
-
-/* Make sure the index at Release path is in the store; *file gets its entry. */
-static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release_file *f,
-		       char *err, size_t errsz)
-{
-	if (xs_store_has_object(r->store, f->sha256)) {
-		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	if (r->offline)
-		return offline_missing(r, s, f->path, err, errsz);
-	if (f->size > MAX_INDEX_SIZE)
-		FAIL(-EFBIG, "%s/dists/%s/%s: %llu bytes is over the %llu-byte limit for an index",
-		     s->uri, s->suite, f->path, (unsigned long long)f->size,
-		     (unsigned long long)MAX_INDEX_SIZE);
-	/* by hash when the Release says so, else (or when a mirror has no
-	 * by-hash copy) the plain path, as apt does */
-	char byhash[XS_MAX_PATH], plain[XS_MAX_PATH];
-	const char *slash = strrchr(f->path, '/');
-	int dl = slash ? (int)(slash - f->path) : 0;
-	snprintf(byhash, sizeof byhash, "dists/%s/%.*s%sby-hash/SHA256/%s", s->suite, dl, f->path,
-		 dl ? "/" : "", f->sha256);
-	snprintf(plain, sizeof plain, "dists/%s/%s", s->suite, f->path);
-	const char *rels[] = { byhash, plain };
-	size_t off = s->rel.acquire_by_hash ? 0 : 1;
-	uint64_t bytes = 0;
-	char served[XS_MAX_PATH + 512];
-	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, f->path, &bytes,
-			      served, sizeof served, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
-	if (q == 0 && s->nmirrors > 1)
-		logf_(r, XS_LOG_INFO, "fetched %s from %s", f->path, served);
-	return q;
-}
-
-static const struct xs_release_file *find_index(const struct src *s, const char *stem)
-{
-	static const char *const ext[] = { ".xz", ".gz", ".zst", ".bz2", "" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(ext); i++) {
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", stem, ext[i]);
-		const struct xs_release_file *f = xs_release_find(&s->rel, p);
-		if (f)
-			return f;
-	}
-	return NULL;
 }
 
 /* ---- resolution (cached) ------------------------------------------------- */
@@ -935,7 +313,7 @@ static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
-	char **extra = split_list(packages);
+	char **extra = xs_strv_split(packages);
 	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
 	 * which glibc programs would otherwise read from the host under -L */
 	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
@@ -959,15 +337,16 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	size_t nidx = 0;
 	int q = 0;
 	for (size_t s = 0; s < r->nsrcs; s++) {
-		for (size_t c = 0; r->srcs[s].components[c] && c < 16; c++) {
+		const struct xs_archive_source *as = r->srcs[s].a;
+		for (size_t c = 0; as->components[c] && c < 16; c++) {
 			char stem[256];
-			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", r->srcs[s].components[c],
+			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
 				 r->arch->deb);
-			const struct xs_release_file *f = find_index(&r->srcs[s], stem);
+			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
 			if (!f) {
-				_cleanup_free_ char *d = src_desc(&r->srcs[s]);
-				snprintf(err, errsz, "%s: Release lists no %s index (is component '%s' right?)",
-					 d, stem, r->srcs[s].components[c]);
+				snprintf(err, errsz,
+					 "%s %s: Release lists no %s index (is component '%s' right?)",
+					 as->uri, as->suite, stem, as->components[c]);
 				q = -ENOENT;
 				goto out;
 			}
@@ -988,8 +367,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	struct xs_pkgtab tab;
 	xs_pkgtab_init(&tab);
 	for (size_t i = 0; i < nidx && q == 0; i++) {
-		struct src *s = &r->srcs[idx_src[i]];
-		q = fetch_index(r, s, idx[i], err, errsz);
+		const struct xs_archive_source *s = r->srcs[idx_src[i]].a;
+		q = xs_archive_fetch_index(r->archive, (size_t)idx_src[i], idx[i], err, errsz);
 		if (q < 0)
 			break;
 		_cleanup_close_ int fd = xs_store_open_object(r->store, idx[i]->sha256);
@@ -1057,7 +436,7 @@ out:
 	free(idx);
 	free(idx_src);
 	free(roots);
-	free_list(extra);
+	xs_strv_free(extra);
 	return q;
 }
 
@@ -1106,19 +485,19 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 		q = xs_contents_open_rev(c, rpath);
 	if (q < 0) {
 		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
-		      s->uri, s->suite, f->path, r->cache_dir, strerror(-q));
+		      s->a->uri, s->a->suite, f->path, r->cache_dir, strerror(-q));
 		return;
 	}
 	char sz[32];
 	logf_(r, XS_LOG_INFO, "indexed %s %s %s by path: %llu paths, %llu directories, %s in %.1f s",
-	      s->uri, s->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
+	      s->a->uri, s->a->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
 	      xs_fmt_size(st.bytes, sz, sizeof sz), (xs_now_ns() - t0) / 1e9);
 }
 
 static int open_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
 			 size_t errsz)
 {
-	const struct xs_release_file *f = xs_release_find(&s->rel, path);
+	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
 	if (!f)
 		return 0; /* this source has none: handled by the fallbacks */
 	char name[96], ipath[XS_MAX_PATH];
@@ -1126,7 +505,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
 	struct xs_contents *c = NULL;
 	if (xs_contents_open(ipath, &c) < 0) {
-		int q = fetch_index(r, s, f, err, errsz);
+		int q = xs_archive_fetch_index(r->archive, s->idx, f, err, errsz);
 		if (q < 0)
 			return q;
 		_cleanup_close_ int fd = xs_store_open_object(r->store, f->sha256);
@@ -1136,10 +515,10 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 		uint64_t t0 = xs_now_ns();
 		q = xs_contents_build(fd, MAX_CONTENTS_TEXT, ipath, &st);
 		if (q < 0)
-			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->uri, s->suite, f->path,
+			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->a->uri, s->a->suite, f->path,
 			     strerror(-q));
-		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->uri,
-		      s->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
+		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->a->uri,
+		      s->a->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
 		      (xs_now_ns() - t0) / 1e9);
 		/* the compact index replaces the raw file */
 		char opath[XS_MAX_PATH];
@@ -1400,10 +779,10 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		struct src *src = &r->srcs[s];
-		for (size_t c = 0; src->components[c]; c++) {
+		for (size_t c = 0; src->a->components[c]; c++) {
 			char p1[256], p2[256];
-			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->components[c], r->arch->deb);
-			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->components[c]);
+			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->a->components[c], r->arch->deb);
+			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->a->components[c]);
 			int q = open_contents(r, src, p1, err, errsz);
 			if (q == 0)
 				q = open_contents(r, src, p2, err, errsz);
@@ -1786,7 +1165,6 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	struct src *s = &r->srcs[p->src];
 	char label[512];
 	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
 	if (r->offline && !xs_store_has_object(r->store, p->sha256))
@@ -1794,19 +1172,13 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 			      "'xsysroot fetch --packages %s ...' first", label, r->cache_dir, p->name);
 	struct xs_buf url;
 	xs_buf_init(&url, 1 << 16);
-	xs_buf_printf(&url, "%s/%s", s->uri, p->filename);
-	uint64_t t0 = xs_now_ns(), bytes = 0;
+	uint64_t t0 = xs_now_ns();
 	char ferr[1024] = "";
-	char served[XS_MAX_PATH + 512];
-	const char *rels[] = { p->filename };
-	int q = xs_store_has_object(r->store, p->sha256)
-			? 0
-			: fetch_mirrors(r, s, true, rels, 1, p->sha256, p->size, label, &bytes, served,
-					sizeof served, ferr, sizeof ferr);
-	if (q == 0 && bytes) { /* name the mirror that served it */
-		url.len = 0;
-		xs_buf_printf(&url, "%s", served);
-	}
+	struct xs_archive_fetched got;
+	int q = xs_archive_fetch_pool(r->archive, (size_t)p->src, p->filename, p->size, p->sha256,
+				      label, &got, ferr, sizeof ferr);
+	uint64_t bytes = got.bytes;
+	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
 	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
@@ -2157,6 +1529,40 @@ static int open_image_repo(struct xs_repo *r, const struct xs_repo_config *cfg, 
 	return q < 0 ? q : open_image(r, cfg, err, errsz);
 }
 
+/* The sources (no network yet), and the repo's own state for each. */
+static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+		       size_t errsz)
+{
+	struct xs_archive_config ac = {
+		.arch = r->arch,
+		.mirror = cfg->mirror,
+		.suite = cfg->suite,
+		.components = cfg->components,
+		.keyring = cfg->keyring,
+		.apt_root = cfg->apt_root,
+		.gpgv = cfg->gpgv,
+		.proxy = cfg->proxy,
+		.allow_expired = cfg->allow_expired,
+		.offline = cfg->offline,
+		.progress = cfg->progress,
+		.fetch_timeout_s = r->fetch_timeout_s,
+		.now = cfg->now,
+		.log = cfg->log,
+		.log_ud = cfg->log_ud,
+	};
+	int q = xs_archive_new(&ac, &r->archive, err, errsz);
+	if (q < 0)
+		return q;
+	r->nsrcs = xs_archive_nsources(r->archive);
+	r->srcs = xs_xcalloc(r->nsrcs ? r->nsrcs : 1, sizeof *r->srcs);
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		r->srcs[i].a = xs_archive_source(r->archive, i);
+		r->srcs[i].idx = i;
+	}
+	r->describe = xs_strdup(xs_archive_describe(r->archive));
+	return 0;
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
@@ -2167,11 +1573,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
-	r->gpgv = xs_strdup(cfg->gpgv ? cfg->gpgv : XS_GPGV);
-	r->allow_expired = cfg->allow_expired;
-	r->progress = cfg->progress;
 	r->fetch_timeout_s = cfg->fetch_timeout_s > 0 ? cfg->fetch_timeout_s : 120;
-	r->now = cfg->now ? cfg->now : (int64_t)time(NULL);
 	r->log = cfg->log;
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
@@ -2193,17 +1595,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		return 0;
 	}
 	if (q == 0)
-		q = select_sources(r, cfg, err, errsz);
+		q = new_archive(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
-	struct xs_buf d;
-	xs_buf_init(&d, 1 << 16);
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		for (size_t m = 0; m < r->srcs[i].nmirrors; m++)
-			xs_buf_printf(&d, "%s%s", m ? "|" : i ? ", " : "", r->srcs[i].mirrors[m]);
-		xs_buf_printf(&d, " %s", r->srcs[i].suite);
-	}
-	r->describe = xs_buf_steal(&d, NULL);
 
 	q = open_store(r, err, errsz);
 	if (q < 0)
@@ -2211,30 +1605,8 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	/* the whole open under the shared lock: gc does not run meanwhile, and
 	 * finds every package of the view leased afterwards */
 	hold = xs_cache_hold(r->cache_dir);
-	struct xs_http_opts ho;
-	xs_http_opts_default(&ho);
-	ho.progress = cfg->progress;
-	ho.proxy = cfg->proxy;
-	ho.total_timeout_s = 0; /* indexes: bounded by the stall detector */
-	q = xs_http_new(&ho, &r->http_index);
-	ho.retries = 0;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_index_once);
-	ho.total_timeout_s = r->fetch_timeout_s;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_deb_once);
-	xs_http_opts_default(&ho);
-	ho.progress = cfg->progress;
-	ho.proxy = cfg->proxy;
-	ho.total_timeout_s = r->fetch_timeout_s;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_deb);
-	if (q < 0) {
-		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
-		goto fail;
-	}
 	uint64_t t0 = xs_now_ns();
-	q = verify_all(r, err, errsz);
+	q = xs_archive_open(r->archive, r->store, err, errsz);
 	if (q < 0)
 		goto fail;
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
@@ -2250,8 +1622,8 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
 	for (size_t i = 0; i < r->nsrcs; i++)
-		if (r->srcs[i].rel.date > mtime)
-			mtime = r->srcs[i].rel.date;
+		if (r->srcs[i].a->rel->date > mtime)
+			mtime = r->srcs[i].a->rel->date;
 	r->view = xs_view_new(r->store, mtime);
 	q = build_view(r, err, errsz);
 	if (q < 0)
@@ -2286,10 +1658,6 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_unlock(&r->prefetch_lock);
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
-		free(s->uri), free(s->suite), free(s->keyring), free(s->demoted_until);
-		free_list(s->mirrors);
-		free_list(s->components);
-		xs_release_free(&s->rel);
 		for (size_t k = 0; k < s->ncontents; k++)
 			xs_contents_close(s->contents[k]);
 		free(s->contents);
@@ -2317,16 +1685,12 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_destroy(&r->prefetch_lock);
 	pthread_cond_destroy(&r->prefetch_cv);
 	xs_view_free(r->view);
-	xs_http_free(r->http_index);
-	xs_http_free(r->http_deb);
-	xs_http_free(r->http_index_once);
-	xs_http_free(r->http_deb_once);
+	xs_archive_free(r->archive);
 	if (r->store)
 		xs_store_close(r->store);
 	xs_lease_close(r->lease);
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
-	free(r->gpgv);
 	free(r->describe);
 	free(r);
 }
@@ -2359,7 +1723,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->filename = p->filename;
 	out->sha256 = p->sha256;
 	out->size = p->size;
-	out->mirror = r->nsrcs ? r->srcs[p->src].uri : r->describe;
+	out->mirror = r->nsrcs ? r->srcs[p->src].a->uri : r->describe;
 	pthread_mutex_lock(&p->m);
 	out->fetched = p->state == P_READY;
 	pthread_mutex_unlock(&p->m);
@@ -2373,7 +1737,11 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st)
 	st->cache_hits = __atomic_load_n(&r->cache_hits, __ATOMIC_RELAXED);
 	st->fetch_failures = __atomic_load_n(&r->fetch_failures, __ATOMIC_RELAXED);
 	st->in_flight = __atomic_load_n(&r->in_flight, __ATOMIC_RELAXED);
-	st->index_bytes = __atomic_load_n(&r->index_bytes, __ATOMIC_RELAXED);
+	struct xs_archive_stats as = { 0 };
+	if (r->archive)
+		xs_archive_stats(r->archive, &as);
+	st->index_bytes = as.index_bytes;
+	st->cache_hits += as.index_hits;
 	st->evicted = __atomic_load_n(&r->evicted, __ATOMIC_RELAXED);
 	st->pkgs_ready = 0;
 	size_t n = xs_repo_npkgs(r);
@@ -2406,7 +1774,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 	xs_repo_stats(r, &st);
 	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
 	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
+		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].a->uri, r->srcs[i].a->suite);
 	if (q == 0)
 		q = xs_buf_printf(out,
 				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"
