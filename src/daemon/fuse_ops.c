@@ -277,7 +277,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.listxattr = op_listxattr,
 };
 
-int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err,
+int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, int ready_fd, char *err,
 		  size_t errsz)
 {
 	struct fs fs = { .repo = repo, .view = xs_repo_view(repo), .o = o };
@@ -315,6 +315,10 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err
 	}
 	if (o->ready)
 		o->ready();
+	if (ready_fd >= 0) {
+		xs_write_all(ready_fd, "", 1);
+		close(ready_fd);
+	}
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, (unsigned)(o->max_threads > 0 ? o->max_threads : 64));
 	fuse_loop_cfg_set_idle_threads(cfg, 8);
