@@ -433,10 +433,12 @@ bool view_path_of(const char *abs, char *out, size_t outsz)
 	       xs_view_present_path(norm, out, outsz) == 0;
 }
 
-bool view_has(struct xs_repo *r, const char *vpath, struct xs_vattr *va)
+bool view_has(struct xs_repo *r, enum xs_lookup_mode mode, const char *vpath,
+	      struct xs_vattr *va)
 {
-	return xs_view_resolve(xs_repo_view(r), vpath, va) == 0 &&
-	       (va->pending || !S_ISDIR(va->mode));
+	struct xs_lookup lk;
+	xs_lookup_init_repo(&lk, r, mode, NULL, NULL);
+	return xs_lookup_path(&lk, vpath, va) == 0 && !S_ISDIR(va->mode); /* pending: mode 0 */
 }
 
 /* Append the view form of each absolute directory of a DT_RUNPATH/DT_RPATH
@@ -460,7 +462,7 @@ static void need_path(struct xs_repo *r, struct elf_need *n, char *vpath, elf_ne
 		      void *ud)
 {
 	struct xs_vattr va;
-	if (view_has(r, vpath, &va)) {
+	if (view_has(r, XS_LOOKUP_PEEK, vpath, &va)) {
 		n->found = vpath;
 		n->pkg = va.pkg;
 	} else {
@@ -522,7 +524,7 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		struct xs_vattr va;
 		for (k = 0; k < ndirs && !n.found; k++) {
 			cands[k] = fmt_str("%s%s%s", dirs[k], *dirs[k] ? "/" : "", name);
-			if (view_has(r, cands[k], &va)) {
+			if (view_has(r, XS_LOOKUP_PEEK, cands[k], &va)) {
 				n.found = cands[k];
 				n.pkg = va.pkg;
 			}
