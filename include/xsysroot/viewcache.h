@@ -23,7 +23,7 @@
  * out.
  *
  * What a reader refuses (-EBADMSG, nothing returned): a wrong header, a
- * line with another field count or an empty field, a number that is not
+ * line with another field count, an empty field or a NUL byte, a number that is not
  * plain decimal or out of range, a digest that is not SHA-256 hex, a
  * dependency out of range, a file that does not end with '\n' (so a file
  * cut inside a line), an empty view.  A file cut exactly at a line end
@@ -96,7 +96,8 @@ struct xs_viewcache_cand {
 	int origin;
 };
 /* 0, or -EBADMSG for a size or origin that is not plain decimal, a digest
- * that is not SHA-256 hex, or an empty field (*out is then empty). */
+ * that is not SHA-256 hex, an empty field or a NUL byte (*out is then
+ * empty). */
 int xs_viewcache_cand_decode(const struct xs_viewcache_line *l, struct xs_viewcache_cand *out);
 void xs_viewcache_cand_free(struct xs_viewcache_cand *c);
 #endif

@@ -120,7 +120,7 @@ static bool parse_pkg(char *line, size_t n, size_t norigins, struct xs_viewcache
 	size_t fl[8];
 	uint64_t origin;
 	memset(p, 0, sizeof *p);
-	if (!split_fields(line, n, 8, f, fl) || !decimal(f[3], fl[3], norigins, &origin) ||
+	if (memchr(line, 0, n) || !split_fields(line, n, 8, f, fl) || !decimal(f[3], fl[3], norigins, &origin) ||
 	    origin > INT_MAX || !decimal(f[4], fl[4], UINT64_MAX, &p->size) ||
 	    !sha256_span(f[5], fl[5]) || !parse_deps(f[7], fl[7], p))
 		return false;
@@ -253,7 +253,8 @@ int xs_viewcache_cand_decode(const struct xs_viewcache_line *l, struct xs_viewca
 	memset(out, 0, sizeof *out);
 	uint64_t origin;
 	for (int i = 0; i < 7; i++)
-		if (!l->len[i] || memchr(l->f[i], '\t', l->len[i]) || memchr(l->f[i], '\n', l->len[i]))
+		if (!l->len[i] || memchr(l->f[i], '\t', l->len[i]) || memchr(l->f[i], '\n', l->len[i]) ||
+		    memchr(l->f[i], 0, l->len[i]))
 			return -EBADMSG;
 	if (!decimal(l->f[3], l->len[3], (uint64_t)INT_MAX + 1, &origin) ||
 	    !decimal(l->f[4], l->len[4], UINT64_MAX, &out->size) || !sha256_span(l->f[5], l->len[5]))

@@ -120,6 +120,10 @@ static void test_view_refused(void)
 	};
 	for (size_t i = 0; i < XS_ARRAY_SIZE(corrupt); i++)
 		CHECK_INT(parse_text(corrupt[i], 2), -EBADMSG, "corrupt file %zu refused", i);
+	static const char nul[] = XS_VIEWCACHE_VERSION "\na\0b\t1\tarm64\t0\t5\t" SHA_A "\tp.deb\t-\n";
+	struct xs_viewcache vc;
+	CHECK_INT(xs_viewcache_parse(nul, sizeof nul - 1, 2, &vc), -EBADMSG,
+		  "a NUL byte in a field is refused");
 	CHECK_INT(parse_text(XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t" SHA_A "\tp.deb\t0\n", 2),
 		  0, "a well-formed one-line file is read");
 
