@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "xs-build.h"
 #include "xsysroot/elf.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 
 /* ---- logging: the daemon's log file, and stderr in the foreground ---- */
@@ -494,11 +495,12 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		add_path_list(e->rpath, &dirs, &ndirs, &capdirs);
 	if (e->runpath)
 		add_path_list(e->runpath, &dirs, &ndirs, &capdirs);
-	const char *std_dirs[] = { "usr/local/lib", "usr/local/lib/%s", "usr/lib/%s", "usr/lib" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(std_dirs); i++) {
+	char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
+	for (size_t i = 0; std_dirs[i]; i++) {
 		xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
-		dirs[ndirs++] = fmt_str(std_dirs[i], a->triplet);
+		dirs[ndirs++] = std_dirs[i];
 	}
+	free(std_dirs); /* its strings now belong to dirs */
 	for (size_t i = 0; i < e->nneeded; i++) {
 		const char *name = e->needed[i];
 		struct elf_need n = { .label = name, .pkg = -1 };

@@ -16,21 +16,20 @@
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
+#include "xsysroot/grow.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/release.h"
 #include "xsysroot/resolve.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
+#include "xsysroot/viewcache.h"
 
 #define MAX_PACKAGES_TEXT (1ull << 30)
 #define MAX_CONTENTS_TEXT (4ull << 30)
 #define MAX_MANIFEST (256u << 20)
-#define MAX_VIEWCACHE (64u << 20)
-#define VIEWCACHE_VERSION "xsysroot-view 2"
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
-#define CANDS_VERSION "xsysroot-cands 1"
-#define MAX_CANDS (256u << 20)
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 /* The repo's own state per source of the archive (r->srcs[i] is source i
@@ -89,11 +88,8 @@ struct xs_repo {
 	 * add_lock, and is read atomically */
 	struct vpkg *pkgs;
 	size_t npkgs, cappkgs;
-	pthread_mutex_t add_lock; /* serialises xs_repo_provide's additions */
-	char cands_name[96];	  /* meta/ name of the candidate table, "" none */
-	const char *cands;	  /* its mapping (under add_lock), NULL: not yet */
-	size_t cands_len;
-	bool cands_tried, full_warned;
+	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
+	char cands_name[96];	/* meta/ name of the candidate table, "" none */
 	struct xs_view *view;
 	/* a container image whose layers are not in the view yet (open_image):
 	 * image_lock serialises xs_repo_settle and guards image; image_ready
@@ -173,29 +169,14 @@ static void reserve_pkgs(struct xs_repo *r)
 	}
 }
 
-/* "3,7,12" or "-" */
-static void parse_deps(struct vpkg *p, const char *s)
-{
-	size_t cap = 0;
-	for (const char *c = s; *c && *c != '-';) {
-		char *end;
-		unsigned long v = strtoul(c, &end, 10);
-		if (end == c)
-			break;
-		xs_grow(&p->deps, &cap, p->ndeps + 1, sizeof *p->deps);
-		p->deps[p->ndeps++] = v;
-		c = *end == ',' ? end + 1 : end;
-	}
-}
-
 /* The view packages (indexes into sel) that satisfy package i's
- * Depends and Pre-Depends, as "3,7,12" ("-" for none). */
+ * Depends and Pre-Depends, into p->deps. */
 static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
-		      struct xs_buf *out)
+		      struct vpkg *out)
 {
 	const struct xs_pkg *p = &tab->pkgs[sel[i]];
 	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
-	size_t n = 0;
+	size_t cap = 0;
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t g = 0; g < fields[f]->n; g++) {
 			const struct xs_dep_alt *alt = &fields[f]->alts[g];
@@ -212,70 +193,36 @@ static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, siz
 							hit = k;
 				}
 			}
-			if (hit != SIZE_MAX && hit != i)
-				xs_buf_printf(out, "%s%zu", n++ ? "," : "", hit);
+			if (hit != SIZE_MAX && hit != i) {
+				xs_grow(&out->deps, &cap, out->ndeps + 1, sizeof *out->deps);
+				out->deps[out->ndeps++] = hit;
+			}
 		}
 	}
-	if (!n)
-		xs_buf_printf(out, "-");
 }
 
 static int load_viewcache(struct xs_repo *r, const char *name)
 {
 	char *data = NULL;
 	size_t len = 0;
-	if (xs_store_meta_read(r->store, name, MAX_VIEWCACHE, &data, &len) < 0)
+	if (xs_store_meta_read(r->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
 		return -ENOENT;
-	size_t cap = 0;
-	int q = 0;
-	char *save = NULL, *line = strtok_r(data, "\n", &save);
-	if (!line || strcmp(line, VIEWCACHE_VERSION))
-		q = -EBADMSG;
-	while (q == 0 && (line = strtok_r(NULL, "\n", &save))) {
-		char *f[8];
-		size_t n = 0;
-		char *s2 = NULL;
-		for (char *t = strtok_r(line, "\t", &s2); t && n < 8; t = strtok_r(NULL, "\t", &s2))
-			f[n++] = t;
-		if (n != 8) {
-			q = -EBADMSG;
-			break;
-		}
-		q = add_vpkg(r, &cap, f[0], f[1], f[2], f[6], f[5], strtoull(f[4], NULL, 10),
-			     atoi(f[3]));
-		if (q == 0)
-			parse_deps(&r->pkgs[r->npkgs - 1], f[7]);
-	}
+	struct xs_viewcache vc;
+	int q = xs_viewcache_parse(data, len, r->nsrcs, &vc);
 	free(data);
-	if (q < 0 || r->npkgs == 0) {
-		for (size_t i = 0; i < r->npkgs; i++) {
-			struct vpkg *p = &r->pkgs[i];
-			free(p->name), free(p->version), free(p->arch), free(p->filename),
-				free(p->sha256), free(p->deps);
-		}
-		free(r->pkgs);
-		r->pkgs = NULL;
-		r->npkgs = 0;
+	if (q < 0)
 		return -EBADMSG;
+	size_t cap = 0;
+	for (size_t i = 0; i < vc.n; i++) {
+		struct xs_viewcache_pkg *v = &vc.pkgs[i];
+		add_vpkg(r, &cap, v->name, v->version, v->arch, v->filename, v->sha256, v->size,
+			 v->origin); /* checked by the parser: cannot fail */
+		r->pkgs[r->npkgs - 1].deps = v->deps;
+		r->pkgs[r->npkgs - 1].ndeps = v->ndeps;
+		v->deps = NULL;
 	}
+	xs_viewcache_free(&vc);
 	return 0;
-}
-
-/* The candidate table: for every name, the stanza the resolver would pick
- * (highest version for the architecture or all, then the lowest origin),
- * one line each, "name TAB version TAB arch TAB origin TAB size TAB sha256 TAB
- * filename", sorted by name (bytewise) for a binary search. */
-static int cmp_cand(const void *a, const void *b, void *ud)
-{
-	struct xs_pkgtab *t = ud;
-	const struct xs_pkg *x = &t->pkgs[*(const size_t *)a], *y = &t->pkgs[*(const size_t *)b];
-	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	c = xs_version_cmp(y->version, x->version);
-	if (c)
-		return c;
-	return (x->origin > y->origin) - (x->origin < y->origin);
 }
 
 static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
@@ -284,29 +231,11 @@ static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
 	xs_store_meta_path(r->store, name, path, sizeof path);
 	if (access(path, F_OK) == 0)
 		return 0;
-	size_t *ix = xs_xmalloc((t->n ? t->n : 1) * sizeof *ix), n = 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->pkgs[i].arch, r->arch->deb) || !strcmp(t->pkgs[i].arch, "all"))
-			ix[n++] = i;
-	qsort_r(ix, n, sizeof *ix, cmp_cand, t);
 	struct xs_buf out;
-	xs_buf_init(&out, MAX_CANDS);
-	int q = 0;
-	for (size_t k = 0; k < n && q == 0; k++) {
-		const struct xs_pkg *p = &t->pkgs[ix[k]];
-		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
-			continue;
-		if (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
-		    strpbrk(p->filename, "\t\n"))
-			continue;
-		q = xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
-				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
-				  p->filename);
-	}
+	int q = xs_viewcache_cands_write(t, r->arch->deb, &out);
 	if (q == 0)
 		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
 	xs_buf_free(&out);
-	free(ix);
 	return q;
 }
 
@@ -326,12 +255,12 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 		roots[nroots++] = extra[i];
 	struct xs_buf key;
 	xs_buf_init(&key, 1 << 24);
-	xs_buf_printf(&key, "%s\n%s\n", VIEWCACHE_VERSION, r->arch->deb);
+	xs_buf_printf(&key, "%s\n%s\n", XS_VIEWCACHE_VERSION, r->arch->deb);
 	for (size_t i = 0; i < nroots; i++)
 		xs_buf_printf(&key, "root %s\n", roots[i]);
 	struct xs_buf ckey; /* the candidate table's: the same without roots */
 	xs_buf_init(&ckey, 1 << 24);
-	xs_buf_printf(&ckey, "%s\n%s\n", CANDS_VERSION, r->arch->deb);
+	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
 	size_t nidx = 0;
@@ -402,29 +331,31 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	}
 	if (q == 0) {
 		struct xs_buf out;
-		xs_buf_init(&out, MAX_VIEWCACHE);
-		xs_buf_printf(&out, "%s\n", VIEWCACHE_VERSION);
+		xs_buf_init(&out, XS_VIEWCACHE_MAX);
+		xs_viewcache_write_header(&out);
 		size_t cap = 0;
+		int w = 0; /* the cache is written whole or not at all */
 		for (size_t i = 0; i < nsel && q == 0; i++) {
 			struct xs_pkg *p = &tab.pkgs[sel[i]];
-			if (strpbrk(p->filename, "\t\n") || strpbrk(p->version, "\t\n")) {
-				q = -EBADMSG;
-				snprintf(err, errsz, "package %s: unusable Filename", p->name);
-				break;
-			}
-			size_t mark = out.len;
-			xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\t", p->name, p->version, p->arch,
-				      p->origin, (unsigned long long)p->size, p->sha256, p->filename);
-			size_t dmark = out.len;
-			dep_edges(&tab, sel, nsel, i, &out);
 			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
 				     p->size, p->origin);
-			if (q == 0)
-				parse_deps(&r->pkgs[r->npkgs - 1], out.data + dmark);
-			xs_buf_printf(&out, "\n");
-			(void)mark;
+			if (q < 0)
+				break;
+			struct vpkg *v = &r->pkgs[r->npkgs - 1];
+			dep_edges(&tab, sel, nsel, i, v);
+			const struct xs_viewcache_pkg line = { p->name, p->version, p->arch,
+							       p->filename, p->sha256, p->size,
+							       p->origin, v->deps, v->ndeps };
+			if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
+				w = xs_viewcache_write_pkg(&out, &line);
+			else
+				w = w ? w : -EBADMSG;
+			if (w == -EBADMSG) {
+				q = -EBADMSG;
+				snprintf(err, errsz, "package %s: unusable Filename", p->name);
+			}
 		}
-		if (q == 0)
+		if (q == 0 && w == 0)
 			xs_store_meta_write(r->store, name, out.data, out.len);
 		xs_buf_free(&out);
 	}
@@ -442,32 +373,6 @@ out:
 
 /* ---- Contents ------------------------------------------------------------ */
 
-/* The paths a running view may add a package for (xs_repo_provide), as the
- * view shows them: configuration and private data and libraries, the
- * directories a guest reads without the package being a dependency.  Left
- * out for size: trees only their own interpreters or tools read, and
- * debugging symbols. */
-static bool provide_scope(const char *vpath)
-{
-	static const char *const in[] = { "etc/", "usr/lib/", "usr/libexec/" };
-	static const char *const out[] = { "usr/lib/python3/", "usr/lib/debug/",
-					   "usr/lib/gcc-cross/", "usr/lib/modules/" };
-	bool ok = false;
-	for (size_t i = 0; i < XS_ARRAY_SIZE(in); i++)
-		ok = ok || !strncmp(vpath, in[i], strlen(in[i]));
-	for (size_t i = 0; ok && i < XS_ARRAY_SIZE(out); i++)
-		ok = strncmp(vpath, out[i], strlen(out[i])) != 0;
-	return ok;
-}
-
-static int rev_key(const char *path, char *out, size_t outsz, void *ud)
-{
-	(void)ud;
-	if (xs_view_present_path(path, out, outsz) < 0)
-		return 0;
-	return provide_scope(out);
-}
-
 /* Attach (building it once) the reverse index of c; without one the view
  * only cannot grow, so a failure is logged, not returned. */
 static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_release_file *f,
@@ -476,18 +381,17 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 	char name[96], rpath[XS_MAX_PATH];
 	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
 	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
-	if (xs_contents_open_rev(c, rpath) == 0)
-		return;
 	struct xs_contents_rev_stats st = { 0 };
+	bool built;
 	uint64_t t0 = xs_now_ns();
-	int q = xs_contents_build_rev(c, rev_key, NULL, rpath, &st);
-	if (q == 0)
-		q = xs_contents_open_rev(c, rpath);
+	int q = xs_grow_open_rev(c, rpath, &built, &st);
 	if (q < 0) {
 		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
 		      s->a->uri, s->a->suite, f->path, r->cache_dir, strerror(-q));
 		return;
 	}
+	if (!built)
+		return;
 	char sz[32];
 	logf_(r, XS_LOG_INFO, "indexed %s %s %s by path: %llu paths, %llu directories, %s in %.1f s",
 	      s->a->uri, s->a->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
@@ -557,183 +461,64 @@ static size_t add_from_src(struct xs_repo *r, struct src *s, int pkg)
 
 static bool manifest_cached(struct xs_repo *r, size_t i);
 
-/* Put bytes into the store; sha256 receives their name. */
-static int store_bytes(struct xs_repo *r, const void *p, size_t n, char sha256[65])
+/* Where the generated files of the view go; binds (room for r->nbinds)
+ * receives the --bind directories, NULL: none needed. */
+static void sysroot_of(struct xs_repo *r, struct xs_sysroot *s, struct xs_sysroot_bind *binds)
 {
-	struct xs_txn *t;
-	int q = xs_txn_begin(r->store, n, &t);
-	if (q < 0)
-		return q;
-	q = xs_txn_write(t, p, n);
-	if (q < 0) {
-		xs_txn_abort(t);
-		return q;
-	}
-	return xs_txn_commit(t, NULL, n, sha256);
+	for (size_t i = 0; binds && i < r->nbinds; i++)
+		binds[i] = (struct xs_sysroot_bind){ r->binds[i].host, r->binds[i].path };
+	*s = (struct xs_sysroot){ .arch = r->arch, .store = r->store, .view = r->view,
+				  .lease = r->lease, .cache_dir = r->cache_dir, .binds = binds,
+				  .nbinds = binds ? r->nbinds : 0, .log = r->log,
+				  .log_ud = r->log_ud };
 }
 
-static int add_synthetic(struct xs_repo *r, const char *path, const void *p, size_t n,
-			 char *err, size_t errsz)
-{
-	char sha[65];
-	/* held until the lease names it: gc would see an unreferenced object */
-	int hold = xs_cache_hold(r->cache_dir);
-	int q = store_bytes(r, p, n, sha);
-	if (q == 0)
-		q = xs_lease_add(r->lease, "obj", sha);
-	if (hold >= 0)
-		close(hold);
-	if (q == 0)
-		q = xs_view_add_file(r->view, path, sha, n, 0644);
-	if (q < 0)
-		FAIL(q, "cannot add /%s to the view in %s: %s", path, r->cache_dir, strerror(-q));
-	return 0;
-}
-
-struct ldc_ctx {
-	const char *dir;
-	struct xs_ldcache_entry *e;
-	size_t n, cap;
-};
-
-static int ldc_add(const char *name, void *ud)
-{
-	struct ldc_ctx *c = ud;
-	bool lib = !strncmp(name, "lib", 3) || !strncmp(name, "ld", 2);
-	if (!lib || !strstr(name, ".so."))
-		return 0; /* sonames carry a version; bare .so links are for the linker */
-	xs_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e);
-	struct xs_buf v;
-	xs_buf_init(&v, XS_MAX_PATH + 2);
-	xs_buf_printf(&v, "/%s/%s", c->dir, name);
-	c->e[c->n].key = xs_strdup(name);
-	c->e[c->n].value = xs_buf_steal(&v, NULL);
-	c->n++;
-	return 0;
-}
-
-/* The loader configuration: one fixed order on every architecture, and the
- * cache that follows it, written natively for the target. */
 static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 {
-	const char *tr = r->arch->triplet;
-	static const char conf[] = "# generated by xsysroot\ninclude /etc/ld.so.conf.d/*.conf\n";
-	int q = add_synthetic(r, "etc/ld.so.conf", conf, sizeof conf - 1, err, errsz);
-	struct xs_buf d;
-	xs_buf_init(&d, 1 << 16);
-	xs_buf_printf(&d, "# generated by xsysroot: the same order on every architecture\n"
-			  "/usr/local/lib\n/usr/local/lib/%s\n/lib/%s\n/usr/lib/%s\n", tr, tr, tr);
-	for (size_t i = 0; i < r->nbinds; i++)
-		xs_buf_printf(&d, "# --bind %s\n/%s\n", r->binds[i].host, r->binds[i].path);
-	if (q == 0)
-		q = add_synthetic(r, "etc/ld.so.conf.d/00-xsysroot.conf", d.data, d.len, err, errsz);
-	xs_buf_free(&d);
-	if (q == 0)
-		q = add_synthetic(r, "etc/ld.so.preload", "", 0, err, errsz);
-	if (q < 0)
-		return q;
-	/* the directories as the view shows them (merged /usr) */
-	size_t ndirs = 0;
-	char **dirs = xs_xcalloc(r->nbinds + 4, sizeof *dirs);
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 12);
-	xs_buf_printf(&b, "usr/local/lib");
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	xs_buf_printf(&b, "usr/local/lib/%s", tr);
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	xs_buf_printf(&b, "usr/lib/%s", tr);
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	for (size_t i = 0; i < r->nbinds; i++) {
-		bool dup = false;
-		for (size_t k = 0; k < ndirs; k++)
-			dup = dup || !strcmp(dirs[k], r->binds[i].path);
-		if (!dup)
-			dirs[ndirs++] = xs_strdup(r->binds[i].path);
-	}
-	xs_buf_printf(&b, "usr/lib");
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	struct ldc_ctx c = { 0 };
-	for (size_t i = 0; i < ndirs; i++) {
-		c.dir = dirs[i];
-		xs_view_list_leaves(r->view, dirs[i], ldc_add, &c);
-		free(dirs[i]);
-	}
-	free(dirs);
-	struct xs_buf cache;
-	q = xs_ldcache_build(r->arch, c.e, c.n, &cache);
-	for (size_t i = 0; i < c.n; i++) {
-		free((char *)c.e[i].key);
-		free((char *)c.e[i].value);
-	}
-	free(c.e);
-	if (q < 0)
-		FAIL(q, "cannot build ld.so.cache for %s: %s", r->arch->deb, strerror(-q));
-	q = add_synthetic(r, "etc/ld.so.cache", cache.data, cache.len, err, errsz);
-	logf_(r, XS_LOG_DEBUG, "ld.so.cache: %zu libraries, %zu bytes", c.n, cache.len);
-	xs_buf_free(&cache);
+	struct xs_sysroot s;
+	struct xs_sysroot_bind *binds = xs_xcalloc(r->nbinds + 1, sizeof *binds);
+	sysroot_of(r, &s, binds);
+	int q = xs_sysroot_add_loader_files(&s, err, errsz);
+	free(binds);
 	return q;
 }
 
-/* The dpkg database of the view: var/lib/dpkg/status with every package of
- * the view as installed (with the SHA-256 of its .deb, which tells a mount
- * of the same view), and info/PKG.list with the paths the Contents
- * indexes give for it, so that dpkg and apt in a writable chroot over the
- * view (xsysroot run --strict --writable) know what is there.  The empty
- * directories dpkg writes into come with them.  Packages added while the
- * view serves (xs_repo_provide) are not in it. */
-struct list_ctx {
-	struct xs_buf *b;
-};
-
-static int list_add_cb(const char *path, void *ud)
+/* The paths of package pkg that the Contents indexes give. */
+static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
+		      void *cbud)
 {
-	struct list_ctx *c = ud;
-	xs_buf_printf(c->b, "/%s\n", path);
-	return 0;
+	struct xs_repo *r = ud;
+	for (size_t s = 0; s < r->nsrcs; s++)
+		for (size_t k = 0; k < r->srcs[s].ncontents; k++)
+			xs_contents_foreach(r->srcs[s].contents[k], pkg, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)
 {
-	static const char *const dirs[] = { "var/lib/dpkg/info", "var/lib/dpkg/updates",
-					    "var/lib/dpkg/triggers", "var/lib/dpkg/alternatives" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(dirs); i++) {
-		int q = xs_view_add_dir(r->view, dirs[i]);
-		if (q < 0)
-			FAIL(q, "cannot add /%s to the view: %s", dirs[i], strerror(-q));
-	}
-	struct xs_buf st, list;
-	xs_buf_init(&st, (size_t)1 << 30);
-	xs_buf_init(&list, (size_t)1 << 30);
-	int q = 0;
-	for (size_t i = 0; i < r->npkgs && q == 0; i++) {
-		struct vpkg *p = &r->pkgs[i];
-		xs_buf_printf(&st, "Package: %s\nStatus: install ok installed\n"
-				   "Maintainer: generated by xsysroot\nArchitecture: %s\n"
-				   "Version: %s\nX-Xsysroot-SHA256: %s\n"
-				   "Description: %s %s in the xsysroot view\n\n",
-			      p->name, p->arch, p->version, p->sha256, p->name, p->version);
-		list.len = 0;
-		struct list_ctx c = { &list };
-		xs_buf_printf(&list, "/.\n");
-		for (size_t s = 0; s < r->nsrcs; s++)
-			for (size_t k = 0; k < r->srcs[s].ncontents; k++)
-				xs_contents_foreach(r->srcs[s].contents[k], p->name, list_add_cb, &c);
-		char path[XS_MAX_PATH];
-		if (!strchr(p->name, '/') && p->name[0] != '.' &&
-		    snprintf(path, sizeof path, "var/lib/dpkg/info/%s.list", p->name) <
-			    (int)sizeof path)
-			q = add_synthetic(r, path, list.data, list.len, err, errsz);
-	}
-	if (q == 0)
-		q = add_synthetic(r, "var/lib/dpkg/status", st.data, st.len, err, errsz);
-	xs_buf_free(&st);
-	xs_buf_free(&list);
+	struct xs_sysroot s;
+	sysroot_of(r, &s, NULL);
+	struct xs_sysroot_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
+	for (size_t i = 0; i < r->npkgs; i++)
+		pkgs[i] = (struct xs_sysroot_pkg){ r->pkgs[i].name, r->pkgs[i].version,
+						   r->pkgs[i].arch, r->pkgs[i].sha256 };
+	int q = xs_sysroot_add_dpkg_files(&s, pkgs, r->npkgs, pkg_paths, r, err, errsz);
+	free(pkgs);
 	return q;
 }
 
-/* etc/passwd and etc/group from base-passwd's masters, when base-passwd is
- * in the view and no package ships them (base-passwd's postinst writes
- * them on a real system).  Fetches base-passwd. */
+struct passwd_ctx {
+	struct xs_repo *r;
+	size_t i;
+};
+
+static int fetch_passwd(void *ud, char *err, size_t errsz)
+{
+	struct passwd_ctx *c = ud;
+	return xs_repo_fetch(c->r, c->i, err, errsz);
+}
+
+/* etc/passwd and etc/group from base-passwd, when it is in the view.
+ * Fetches base-passwd. */
 static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 {
 	size_t i = 0;
@@ -741,36 +526,11 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 		i++;
 	if (i == r->npkgs)
 		return 0;
-	static const char *const files[][2] = {
-		{ "usr/share/base-passwd/passwd.master", "etc/passwd" },
-		{ "usr/share/base-passwd/group.master", "etc/group" },
-	};
-	struct xs_vattr va;
-	int q = 0;
-	for (size_t k = 0; k < XS_ARRAY_SIZE(files) && q == 0; k++) {
-		if (xs_view_resolve(r->view, files[k][1], &va) == 0)
-			continue;
-		q = xs_repo_fetch(r, i, err, errsz);
-		if (q < 0)
-			return q;
-		q = xs_view_resolve(r->view, files[k][0], &va);
-		if (q < 0 || va.pending || !S_ISREG(va.mode) || va.size > (1 << 20))
-			FAIL(q < 0 ? q : -EBADMSG, "base-passwd %s has no usable /%s",
-			     r->pkgs[i].version, files[k][0]);
-		int fd = xs_view_fd(r->view, va.ino); /* the view's: not closed */
-		if (fd < 0)
-			FAIL(fd, "cannot open /%s of base-passwd %s: %s", files[k][0],
-			     r->pkgs[i].version, strerror(-fd));
-		char *buf = xs_xcalloc(1, (size_t)va.size + 1);
-		ssize_t n = pread(fd, buf, (size_t)va.size, 0);
-		if (n == (ssize_t)va.size)
-			q = add_synthetic(r, files[k][1], buf, (size_t)n, err, errsz);
-		else
-			snprintf(err, errsz, "cannot read /%s of base-passwd %s", files[k][0],
-				 r->pkgs[i].version), q = -EIO;
-		free(buf);
-	}
-	return q;
+	struct xs_sysroot s;
+	sysroot_of(r, &s, NULL);
+	struct passwd_ctx c = { r, i };
+	return xs_sysroot_add_account_files(&s, r->pkgs[i].version, fetch_passwd, &c, err,
+					    errsz);
 }
 
 static int finish_view(struct xs_repo *r, char *err, size_t errsz);
@@ -844,64 +604,28 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 
 /* ---- growing the view at run time ---------------------------------------- */
 
-/* The candidate table line of package name into f[7] (pointers into the
- * mapping, not terminated: lengths in fl); 0, -ENOENT, -EBADMSG. */
-static int cands_find(struct xs_repo *r, const char *name, const char *f[7], size_t fl[7])
+static int grow_table_path(void *ud, char *out, size_t outsz)
 {
-	if (!r->cands_tried) {
-		r->cands_tried = true;
-		char path[XS_MAX_PATH];
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		if (r->cands_name[0] &&
-		    xs_store_meta_path(r->store, r->cands_name, path, sizeof path) == 0 &&
-		    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &st) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_CANDS) {
-			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m != MAP_FAILED) {
-				r->cands = m;
-				r->cands_len = (size_t)st.st_size;
-			}
-		}
-	}
-	const char *d = r->cands;
-	size_t lo = 0, hi = r->cands_len, n = strlen(name);
-	while (lo < hi) { /* lo and hi are line starts */
-		size_t mid = lo + (hi - lo) / 2;
-		while (mid > lo && d[mid - 1] != '\n')
-			mid--;
-		const char *e = memchr(d + mid, '\n', r->cands_len - mid);
-		const char *tab = e ? memchr(d + mid, '\t', (size_t)(e - (d + mid))) : NULL;
-		if (!tab)
-			return -EBADMSG;
-		size_t kl = (size_t)(tab - (d + mid));
-		int c = memcmp(name, d + mid, n < kl ? n : kl);
-		if (c == 0)
-			c = (n > kl) - (n < kl);
-		if (c < 0) {
-			hi = mid;
-			continue;
-		}
-		if (c > 0) {
-			lo = (size_t)(e - d) + 1;
-			continue;
-		}
-		const char *p = d + mid;
-		for (int i = 0; i < 7; i++) {
-			const char *q = i < 6 ? memchr(p, '\t', (size_t)(e - p)) : e;
-			if (!q)
-				return -EBADMSG;
-			f[i] = p;
-			fl[i] = (size_t)(q - p);
-			p = q + 1;
-		}
-		return 0;
-	}
-	return -ENOENT;
+	struct xs_repo *r = ud;
+	if (!r->cands_name[0] || !r->store)
+		return -ENOENT;
+	return xs_store_meta_path(r->store, r->cands_name, out, outsz);
 }
 
-static bool in_view(struct xs_repo *r, const char *name)
+static struct xs_contents *grow_contents(void *ud, size_t i)
 {
+	struct xs_repo *r = ud;
+	for (size_t s = 0; s < r->nsrcs; s++) {
+		if (i < r->srcs[s].ncontents)
+			return r->srcs[s].contents[i];
+		i -= r->srcs[s].ncontents;
+	}
+	return NULL;
+}
+
+static bool in_view(void *ud, const char *name)
+{
+	struct xs_repo *r = ud;
 	size_t n = xs_repo_npkgs(r);
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(r->pkgs[i].name, name))
@@ -909,162 +633,53 @@ static bool in_view(struct xs_repo *r, const char *name)
 	return false;
 }
 
-struct provide_ctx {
-	struct xs_repo *r;
-	struct xs_contents *c;
-	const char *path; /* as the view shows it */
-	size_t len;
-	bool dir;
-	char pkg[256];
-};
-
-static int match_cb(const char *path, void *ud)
+/* Add candidate c to the view (the grow lock held): 1, -ENOSPC, -EBADMSG. */
+static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpath)
 {
-	struct provide_ctx *x = ud;
-	char v[XS_MAX_PATH + 8];
-	if (xs_view_present_path(path, v, sizeof v) < 0)
-		return 0;
-	if (x->dir)
-		return !strncmp(v, x->path, x->len) && v[x->len] == '/';
-	return !strcmp(v, x->path);
-}
-
-/* A candidate of the reverse index: confirmed when its Contents entry says
- * so exactly and it is not in the view yet (a view package that lists the
- * path but did not ship it is not asked again). */
-static int candidate_cb(const char *pkg, void *ud)
-{
-	struct provide_ctx *x = ud;
-	if (!x->dir && in_view(x->r, pkg))
-		return 0;
-	if (xs_contents_foreach(x->c, pkg, match_cb, x) != 1)
-		return 0;
-	snprintf(x->pkg, sizeof x->pkg, "%s", pkg);
+	struct xs_repo *r = ud;
+	if ((size_t)c->origin >= r->nsrcs)
+		return -EBADMSG;
+	if (r->npkgs >= r->cappkgs)
+		return -ENOSPC;
+	size_t i = r->npkgs;
+	struct vpkg *p = &r->pkgs[i];
+	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	xs_lease_add(r->lease, "pkg", p->sha256);
+	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
+	/* its paths, as build_view adds them */
+	size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
+	for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
+		if ((int)s != p->src)
+			n = add_from_src(r, &r->srcs[s], (int)i);
+	logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name, p->version,
+	      vpath);
 	return 1;
 }
 
-/* Look the path up in every reverse index, the sources in order. */
-static bool find_provider(struct xs_repo *r, struct provide_ctx *x)
+static struct xs_grow *new_grow(struct xs_repo *r)
 {
-	for (size_t s = 0; s < r->nsrcs; s++)
-		for (size_t k = 0; k < r->srcs[s].ncontents; k++) {
-			x->c = r->srcs[s].contents[k];
-			if (xs_contents_rev_find(x->c, x->path, x->dir, candidate_cb, x) == 1)
-				return true;
-		}
-	return false;
-}
-
-/* Add package name (its candidate) to the view; add_lock held.  1 added,
- * 0 not possible, negative errno. */
-static int add_package(struct xs_repo *r, const char *name, const char *vpath)
-{
-	const char *f[7];
-	size_t fl[7];
-	int q = cands_find(r, name, f, fl);
-	if (q < 0) {
-		logf_(r, q == -ENOENT ? XS_LOG_DEBUG : XS_LOG_WARN,
-		      "/%s is provided by %s, but %s: not added", vpath, name,
-		      q == -ENOENT ? "the package table of this cache does not list it"
-				   : "the package table of this cache is damaged");
-		return 0;
-	}
-	char *v[7];
-	for (int i = 0; i < 7; i++)
-		v[i] = xs_strndup(f[i], fl[i]);
-	char *end;
-	unsigned long long size = strtoull(v[4], &end, 10);
-	long src = strtol(v[3], NULL, 10);
-	if (*end || end == v[4] || (strcmp(v[2], r->arch->deb) && strcmp(v[2], "all")) || !xs_is_sha256_hex(v[5]) ||
-	    src < 0 || (size_t)src >= r->nsrcs) {
-		q = -EBADMSG;
-	} else if (r->npkgs >= r->cappkgs) {
-		if (!r->full_warned)
-			logf_(r, XS_LOG_WARN, "/%s is provided by %s, but the view has added %d "
-			      "packages already: not added", vpath, name, EXTRA_PKGS);
-		r->full_warned = true;
-		q = 0;
-	} else {
-		size_t i = r->npkgs;
-		struct vpkg *p = &r->pkgs[i];
-		fill_vpkg(p, v[0], v[1], v[2], v[6], v[5], size, (int)src);
-		pthread_mutex_init(&p->m, NULL);
-		pthread_cond_init(&p->cv, NULL);
-		xs_lease_add(r->lease, "pkg", p->sha256);
-		__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
-		/* its paths, as build_view adds them */
-		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
-		for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
-			if ((int)s != p->src)
-				n = add_from_src(r, &r->srcs[s], (int)i);
-		logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name,
-		      p->version, vpath);
-		q = 1;
-	}
-	if (q < 0)
-		logf_(r, XS_LOG_WARN, "/%s is provided by %s, but its entry in the package table "
-		      "of this cache is unusable: not added", vpath, name);
-	for (int i = 0; i < 7; i++)
-		free(v[i]);
-	return q < 0 ? 0 : q;
+	const struct xs_grow_config cfg = {
+		.arch = r->arch->deb,
+		.max_added = EXTRA_PKGS,
+		.log = r->log,
+		.log_ud = r->log_ud,
+		.ops = { grow_table_path, grow_contents, in_view, grow_add },
+		.ud = r,
+	};
+	return xs_grow_new(&cfg);
 }
 
 int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
 {
-	char dir[XS_MAX_PATH + 1], path[XS_MAX_PATH + 1];
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	int q = xs_view_path(r->view, parent, dir, sizeof dir);
-	if (q < 0)
-		return q == -EXDEV ? 0 : q; /* a --bind directory: the host's */
-	int n = snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", name);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return -ENAMETOOLONG;
-	if (!provide_scope(path))
-		return 0;
-	struct provide_ctx x = { .r = r, .path = path, .len = (size_t)n };
-	if (find_provider(r, &x)) {
-		pthread_mutex_lock(&r->add_lock);
-		/* another lookup may have added it meanwhile */
-		q = in_view(r, x.pkg) ? 1 : add_package(r, x.pkg, path);
-		pthread_mutex_unlock(&r->add_lock);
-		return q;
-	}
-	/* a directory that packages of the archive ship paths below: shown
-	 * (empty), so that the lookups of those paths come here next */
-	x.dir = true;
-	if (!find_provider(r, &x))
-		return 0;
-	q = xs_view_add_dir(r->view, path);
-	if (q == 0)
-		logf_(r, XS_LOG_DEBUG, "/%s: a directory of the archive (%s has paths below it)",
-		      path, x.pkg);
-	return q == 0 ? 1 : 0;
+	return xs_grow_provide(r->grow, r->view, parent, name);
 }
 
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz)
 {
-	if (namesz)
-		name[0] = 0;
-	if (versz)
-		version[0] = 0;
-	size_t n = strlen(path);
-	if (!n || n > XS_MAX_PATH || path[0] == '/')
-		return -EINVAL;
-	if (!provide_scope(path))
-		return 0;
-	struct provide_ctx x = { .r = r, .path = path, .len = n };
-	if (!find_provider(r, &x))
-		return 0;
-	snprintf(name, namesz, "%s", x.pkg);
-	const char *f[7];
-	size_t fl[7];
-	pthread_mutex_lock(&r->add_lock); /* cands_find maps the table once */
-	if (cands_find(r, x.pkg, f, fl) == 0)
-		snprintf(version, versz, "%.*s", (int)fl[1], f[1]);
-	pthread_mutex_unlock(&r->add_lock);
-	return 1;
+	return xs_grow_find_provider(r->grow, path, name, namesz, version, versz);
 }
 
 void xs_repo_start(struct xs_repo *r)
@@ -1581,7 +1196,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
-	pthread_mutex_init(&r->add_lock, NULL);
+	r->grow = new_grow(r);
 	pthread_mutex_init(&r->image_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
@@ -1673,9 +1288,7 @@ void xs_repo_free(struct xs_repo *r)
 		}
 	}
 	free(r->pkgs);
-	if (r->cands)
-		munmap((void *)r->cands, r->cands_len);
-	pthread_mutex_destroy(&r->add_lock);
+	xs_grow_free(r->grow);
 	xs_image_free(r->image);
 	pthread_mutex_destroy(&r->image_lock);
 	for (size_t i = 0; i < r->nbinds; i++)
