@@ -19,7 +19,7 @@
 
 #include "cli.h"
 #include "xs-build.h"
-#include "fuse_ops.h"
+#include "serve.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/binfmt.h"
 #include "xsysroot/repo.h"
@@ -220,7 +220,7 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 	}
 	/* in the background, messages go to the log file only */
 	lg.to_stderr = foreground;
-	r = xs_fuse_serve(repo, &mo, err, sizeof err);
+	r = xs_serve(repo, &mo, NULL, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		log_cb(XS_LOG_ERR, err, &lg);
