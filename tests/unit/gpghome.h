@@ -10,7 +10,7 @@ int gpghome_init(void);
 /* The directory, and its GNUPGHOME. */
 const char *gpghome_dir(void);
 const char *gpghome_gnupg(void);
-/* name in the directory (tl_path: one of 8 rotating buffers). */
+/* name in the directory (tl_path: one of 8 buffers of the calling thread). */
 const char *tpath(const char *name);
 /* Run a shell command in the directory with GNUPGHOME set, its output
  * discarded: 0 when it succeeded, else -1. */

@@ -82,8 +82,8 @@ const char *tl_root(void)
 
 const char *tl_path(const char *fmt, ...)
 {
-	static char buf[8][PATH_MAX];
-	static unsigned next;
+	static __thread char buf[8][PATH_MAX];
+	static __thread unsigned next;
 	char *p = buf[next++ % 8];
 	int n = snprintf(p, PATH_MAX, "%s/", tl_root());
 	va_list ap;

@@ -5,8 +5,9 @@
  * Not a test framework: test points are tap.h's CHECKs; these helpers print
  * no test points.  A helper that cannot do its job where the test could not
  * go on (the root, a memfd) prints "Bail out!" and exits 1; the others
- * return an error the test checks.  Single-threaded use (tl_path's buffers
- * are shared); the store helpers are as thread-safe as the store. */
+ * return an error the test checks.  tl_root is made from one thread before
+ * any other thread uses it; the other helpers may be called from any thread
+ * (the store helpers as the store allows). */
 #ifndef XS_TESTLIB_H
 #define XS_TESTLIB_H
 #include <stddef.h>
@@ -28,8 +29,8 @@ struct xs_store;
  * the root after the first call (test-gpg changes TMPDIR after it). */
 const char *tl_root(void);
 
-/* root/REL (printf format), in one of 8 static buffers used in turn: valid
- * until 8 more calls. */
+/* root/REL (printf format), in one of 8 buffers of the calling thread used
+ * in turn: valid until that thread's 8th next call. */
 const char *tl_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The number of entries of dir other than "." and "..", dot files included;
