@@ -5,7 +5,6 @@
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -296,14 +295,7 @@ static int enospc_child(const char *dir)
 	xs_txn_abort(t);
 	char p[300];
 	snprintf(p, sizeof p, "%s/tmp", dir);
-	DIR *d = opendir(p);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	if (n != 0)
+	if (tl_count_entries(p) > 0)
 		return 5;
 	/* the space is back: a small object still fits */
 	char sha[65];
