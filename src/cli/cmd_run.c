@@ -867,8 +867,8 @@ int cmd_run(int argc, char **argv)
 	char **args = argv + optind + 1;
 	rs.arch = xs_arch_lookup(cfg.arch);
 	if (!rs.arch) {
-		say("unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, ppc64el, "
-		    "s390x, mips64el, riscv64, loong64)", cfg.arch);
+		char names[256];
+		say("unknown architecture '%s' (try %s)", cfg.arch, xs_arch_names(names, sizeof names));
 		return 2;
 	}
 	if (repo_configure(&ro) < 0)

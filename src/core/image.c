@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xsysroot/arch.h"
 #include "xsysroot/http.h"
 #include "xsysroot/oci.h"
 #include "xsysroot/util.h"
@@ -539,7 +540,8 @@ static int open_docs(struct xs_image *im, const char *arch, char *err, size_t er
 	    strcmp(im->conf.arch, parch))
 		FAIL(-ENOENT, "%s: the image is for %s/%s, not linux/%s (%s)", im->ref_text,
 		     im->conf.os ? im->conf.os : "?", im->conf.arch ? im->conf.arch : "?", parch, arch);
-	if (pvar && im->conf.variant && strcmp(im->conf.variant, pvar) && strcmp(parch, "arm64"))
+	if (pvar && im->conf.variant && strcmp(im->conf.variant, pvar) &&
+	    !xs_arch_lookup(arch)->oci_variant_loose)
 		FAIL(-ENOENT, "%s: the image is for linux/%s/%s, not linux/%s/%s (%s)", im->ref_text,
 		     parch, im->conf.variant, parch, pvar, arch);
 	if (!im->platform[0])

@@ -2161,9 +2161,10 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		 size_t errsz)
 {
 	const struct xs_arch *arch = xs_arch_lookup(cfg->arch);
+	char names[256];
 	if (!arch)
-		FAIL(-EINVAL, "unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, "
-			      "ppc64el, s390x, mips64el, riscv64, loong64)", cfg->arch);
+		FAIL(-EINVAL, "unknown architecture '%s' (try %s)", cfg->arch,
+		     xs_arch_names(names, sizeof names));
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
