@@ -127,8 +127,12 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
  * XS_REPO_MAX_ERRORS are kept.  Failed fetches are recorded by the repo
  * itself.  Thread safe. */
 void xs_repo_note_error(struct xs_repo *r, const char *msg);
-/* The status of the repo as "key=value" lines (arch, source (one per
- * source: URL SUITE), cache_dir, offline, packages, packages_fetched,
+/* The view digest (identity.h) of the packages the view has now (an
+ * image's: of its layers) into out: 0, or negative errno.  Thread safe. */
+int xs_repo_view_digest(struct xs_repo *r, char out[65]);
+/* The status of the repo as "key=value" lines (identity.h's XS_STATUS_*:
+ * arch, source (one per source: URL SUITE), view_digest, cache_dir,
+ * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
  * fetch_failures, in_flight, evicted, quota, then error=EPOCH MESSAGE for
  * each recent error, oldest first) appended to out. */

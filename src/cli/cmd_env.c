@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "xsysroot/arch.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
 /* A meson string literal.  Meson doubles every backslash of a machine file
@@ -137,15 +138,16 @@ int cmd_env(int argc, char **argv)
 		fprintf(stderr, "xsysroot: cannot read /proc/self/mountinfo: %s\n", strerror(-q));
 		return 1;
 	}
-	if (strcmp(fstype, "fuse.xsysroot") || strncmp(source, "xsysroot:", 9)) {
+	const char *arch = xs_id_fsname_arch(source);
+	if (strcmp(fstype, XS_ID_FSTYPE) || !arch) {
 		fprintf(stderr, "xsysroot: %s is not an xsysroot mount (it is a %s mount of %s)\n",
 			mp, fstype, source);
 		return 1;
 	}
-	const struct xs_arch *a = xs_arch_lookup(source + 9);
+	const struct xs_arch *a = xs_arch_lookup(arch);
 	if (!a) {
 		fprintf(stderr, "xsysroot: %s: unknown architecture '%s' in the mount source %s\n",
-			mp, source + 9, source);
+			mp, arch, source);
 		return 1;
 	}
 	for (const char *p = mp; *p; p++) {

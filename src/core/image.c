@@ -22,6 +22,7 @@
 
 #include "xsysroot/arch.h"
 #include "xsysroot/http.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/oci.h"
 #include "xsysroot/util.h"
 
@@ -848,5 +849,16 @@ int xs_image_layers(struct xs_image *im, struct xs_manifest *fs, size_t *fetched
 	free(j.ms);
 	free(j.rc);
 	free(j.errs);
+	return q;
+}
+
+int xs_image_view_digest(const struct xs_image *im, char out[65])
+{
+	size_t n = im->man.nlayers;
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = xs_image_layer_hex(im, i);
+	int q = xs_id_view_digest(hex, n, out);
+	free(hex);
 	return q;
 }

@@ -19,6 +19,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/gpg.h"
 #include "xsysroot/http.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
@@ -120,6 +121,7 @@ struct xs_repo {
 	pthread_mutex_t image_lock;
 	struct xs_image *image;
 	bool is_image; /* set at open, then constant */
+	char image_view_digest[65]; /* an image's view digest (identity.h), set at open */
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
@@ -2044,7 +2046,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	r->view = xs_view_new(r->store, 0);
 	r->image = im;
 	r->is_image = true;
-	return 0;
+	return xs_image_view_digest(im, r->image_view_digest);
 }
 
 int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
@@ -2401,19 +2403,41 @@ void xs_repo_note_error(struct xs_repo *r, const char *msg)
 	pthread_mutex_unlock(&r->err_lock);
 }
 
+int xs_repo_view_digest(struct xs_repo *r, char out[65])
+{
+	if (r->is_image) {
+		memcpy(out, r->image_view_digest, 65);
+		return 0;
+	}
+	size_t n = xs_repo_npkgs(r);
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = r->pkgs[i].sha256;
+	int q = xs_id_view_digest(hex, n, out);
+	free(hex);
+	return q;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
 	xs_repo_stats(r, &st);
-	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
+	char vd[65];
+	int q = xs_repo_view_digest(r, vd);
+	if (q == 0)
+		q = xs_buf_printf(out, XS_STATUS_ARCH "=%s\n", r->arch->deb);
 	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
+		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
 	if (q == 0)
 		q = xs_buf_printf(out,
-				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"
-				  "debs_fetched=%llu\nbytes_downloaded=%llu\ndeb_bytes=%llu\n"
-				  "index_bytes=%llu\ncache_hits=%llu\nfetch_failures=%llu\n"
-				  "in_flight=%llu\nevicted=%llu\nquota=%llu\n",
+				  XS_STATUS_VIEW_DIGEST "=%s\n" XS_STATUS_CACHE_DIR "=%s\n"
+				  XS_STATUS_OFFLINE "=%d\n" XS_STATUS_PACKAGES "=%zu\n"
+				  XS_STATUS_PACKAGES_FETCHED "=%llu\n" XS_STATUS_DEBS_FETCHED "=%llu\n"
+				  XS_STATUS_BYTES_DOWNLOADED "=%llu\n" XS_STATUS_DEB_BYTES "=%llu\n"
+				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
+				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
+				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
+				  vd,
 				  r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
@@ -2424,7 +2448,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
-		q = xs_buf_printf(out, "error=%lld %s\n", (long long)r->errors[k].when,
+		q = xs_buf_printf(out, XS_STATUS_ERROR "=%lld %s\n", (long long)r->errors[k].when,
 				  r->errors[k].msg);
 	}
 	pthread_mutex_unlock(&r->err_lock);

@@ -39,12 +39,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
 #define TIMEOUT 86400.0
 #define VOLATILE_TIMEOUT 1.0 /* --bind directories and what follows them */
 #define MAX_READ (1u << 20)
-#define XATTR_PREFIX "user.xsysroot."
 
 struct fs {
 	struct xs_repo *repo;
@@ -299,18 +299,18 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 /* The value of extended attribute name of ino into b: 0, or -ENODATA. */
 static int do_getxattr(struct fs *fs, fuse_ino_t ino, const char *name, struct xs_buf *b)
 {
-	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+	if (strncmp(name, XS_ID_XATTR_PREFIX, strlen(XS_ID_XATTR_PREFIX)))
 		return -ENODATA;
-	const char *key = name + strlen(XATTR_PREFIX);
-	if (!strcmp(key, "status"))
+	const char *key = name + strlen(XS_ID_XATTR_PREFIX);
+	if (!strcmp(key, XS_ID_KEY_STATUS))
 		return ino == FUSE_ROOT_ID ? xs_repo_status(fs->repo, b) : -ENODATA;
-	if (!strcmp(key, "sha256")) {
+	if (!strcmp(key, XS_ID_KEY_SHA256)) {
 		char sha[65];
 		int r = xs_view_digest(fs->view, ino, sha);
 		return r < 0 ? -ENODATA : xs_buf_append(b, sha, 64);
 	}
-	bool want_pkg = !strcmp(key, "package");
-	if (!want_pkg && strcmp(key, "version"))
+	bool want_pkg = !strcmp(key, XS_ID_KEY_PACKAGE);
+	if (!want_pkg && strcmp(key, XS_ID_KEY_VERSION))
 		return -ENODATA;
 	struct xs_vattr a;
 	struct xs_repo_pkg p = { 0 };
@@ -324,13 +324,14 @@ static int do_getxattr(struct fs *fs, fuse_ino_t ino, const char *name, struct x
 /* The names of ino's extended attributes, each NUL-terminated, into b. */
 static int do_listxattr(struct fs *fs, fuse_ino_t ino, struct xs_buf *b)
 {
-	static const char *const keys[] = { "status", "package", "version", "sha256" };
+	static const char *const keys[] = { XS_ID_KEY_STATUS, XS_ID_KEY_PACKAGE, XS_ID_KEY_VERSION,
+					    XS_ID_KEY_SHA256 };
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < XS_ARRAY_SIZE(keys); i++) {
 		char name[64];
 		struct xs_buf v;
 		xs_buf_init(&v, 1 << 20);
-		snprintf(name, sizeof name, XATTR_PREFIX "%s", keys[i]);
+		snprintf(name, sizeof name, XS_ID_XATTR_PREFIX "%s", keys[i]);
 		if (do_getxattr(fs, ino, name, &v) == 0)
 			r = xs_buf_append(b, name, strlen(name) + 1);
 		xs_buf_free(&v);
@@ -418,8 +419,8 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char opts[4096];
 	snprintf(opts, sizeof opts,
-		 "ro,nosuid,nodev,default_permissions,auto_unmount,fsname=xsysroot:%s,"
-		 "subtype=xsysroot%s%s%s",
+		 "ro,nosuid,nodev,default_permissions,auto_unmount,fsname=" XS_ID_FSNAME_PREFIX
+		 "%s,subtype=" XS_ID_SUBTYPE "%s%s%s",
 		 xs_repo_arch(repo)->deb, geteuid() == 0 ? ",allow_other" : "",
 		 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
 	int r = -EINVAL;
