@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "xsysroot/arch.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/oci.h"
@@ -660,8 +661,8 @@ const char *xs_image_layer_hex(const struct xs_image *im, size_t i)
  * same blob never takes it from the cache unchecked. */
 static void layer_meta_name(const struct xs_image *im, size_t i, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "oci-layer-%s-%s", xs_oci_digest_hex(im->man.layers[i].digest),
-		 im->conf.diff_ids[i]);
+	xs_cf_build_layer(xs_oci_digest_hex(im->man.layers[i].digest), im->conf.diff_ids[i], out,
+			  outsz);
 }
 
 /* The layer's manifest from the cache, when every object it names is there. */

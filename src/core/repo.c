@@ -13,6 +13,7 @@
 
 #include "xs-build.h"
 #include "xsysroot/aptsrc.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
@@ -452,13 +453,8 @@ static char *src_desc(const struct src *s)
 /* The meta/ name of per-source state. */
 static void src_key(const struct src *s, const char *what, char *out, size_t outsz)
 {
-	char hex[65];
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s\n%s", s->uri, s->suite);
-	xs_sha256_buf(b.data, b.len, hex);
-	xs_buf_free(&b);
-	snprintf(out, outsz, "%s-%.16s", what, hex);
+	(void)what; /* "inrelease", the one per-source name of cachefiles.h */
+	xs_cf_build_inrelease(s->uri, s->suite, out, outsz);
 }
 
 /* "<sha256 of the InRelease>:<sha256 of the keyring>" */
@@ -529,7 +525,7 @@ static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct 
 		return q;
 	}
 	char newname[160];
-	snprintf(newname, sizeof newname, "%s.new", name);
+	xs_cf_sibling(name, XS_CF_INRELEASE_NEW, newname, sizeof newname);
 	q = xs_store_meta_write(r->store, newname, body.data, body.len);
 	if (q < 0) {
 		xs_buf_free(&body);
@@ -540,7 +536,7 @@ static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct 
 	/* Like apt's "Hit": the very bytes already verified with the very same
 	 * keyring need no second gpgv run (dates are checked below anyway). */
 	char vname[160], vkey[160] = "";
-	snprintf(vname, sizeof vname, "%s.verified", name);
+	xs_cf_sibling(name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 	if (verified_key(body.data, body.len, s->keyring, vkey) < 0)
 		vkey[0] = 0;
 	char *seen = NULL;
@@ -594,7 +590,7 @@ static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct 
 	}
 	/* rollback: never accept a Release older than one verified before */
 	char dname[160];
-	snprintf(dname, sizeof dname, "%s.date", name);
+	xs_cf_sibling(name, XS_CF_INRELEASE_DATE, dname, sizeof dname);
 	char *old = NULL;
 	size_t olen = 0;
 	if (xs_store_meta_read(r->store, dname, 64, &old, &olen) == 0) {
@@ -981,9 +977,9 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	}
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
-	snprintf(name, sizeof name, "view-%.32s", hex);
+	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
 	xs_sha256_buf(ckey.data, ckey.len, hex);
-	snprintf(r->cands_name, sizeof r->cands_name, "cands-%.32s", hex);
+	xs_cf_build(XS_CF_CANDS, hex, r->cands_name, sizeof r->cands_name);
 	if (load_viewcache(r, name) == 0)
 		goto out;
 
@@ -1097,7 +1093,7 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 		     struct xs_contents *c)
 {
 	char name[96], rpath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
 	if (xs_contents_open_rev(c, rpath) == 0)
 		return;
@@ -1124,7 +1120,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	if (!f)
 		return 0; /* this source has none: handled by the fallbacks */
 	char name[96], ipath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.idx", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
 	struct xs_contents *c = NULL;
 	if (xs_contents_open(ipath, &c) < 0) {
@@ -1730,7 +1726,7 @@ int xs_repo_refresh(struct xs_repo *r)
 
 static void manifest_name(const struct vpkg *p, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "manifest-%s", p->sha256);
+	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
 }
 
 /* Apply a cached manifest when every object it names is present. */
