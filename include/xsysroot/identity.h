@@ -17,10 +17,11 @@
  *    SHA-256 of the .deb, 64 lowercase hex digits), sorted in byte order,
  *    duplicates dropped, each followed by "\n".  For a container image view
  *    the digests are those of its layer blobs (the hex of each layer's
- *    "sha256:" digest).  A Debian view that grows at run time
- *    (xs_repo_provide) changes its digest; the status says the digest of
- *    the packages it has when asked.  An empty list gives the SHA-256 of
- *    the empty string.
+ *    "sha256:" digest).  The packages are those the view was opened with
+ *    (xs_repo_view_digest): one that xs_repo_provide adds later does not
+ *    change it, as every mount of the same archive and packages adds the
+ *    same one on demand.  An empty list gives the SHA-256 of the empty
+ *    string.
  *
  * Pure functions, thread safe, no state; xs_id_read_status reads an
  * extended attribute, nothing else touches the file system. */

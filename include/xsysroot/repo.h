@@ -127,9 +127,11 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
  * XS_REPO_MAX_ERRORS are kept.  Failed fetches are recorded by the repo
  * itself.  Thread safe. */
 void xs_repo_note_error(struct xs_repo *r, const char *msg);
-/* The view digest (identity.h) of the packages the view has now (an
- * image's: of its layers) into out: 0, or negative errno.  Thread safe. */
-int xs_repo_view_digest(struct xs_repo *r, char out[65]);
+/* The view digest (identity.h) of the view as opened: of the packages
+ * resolved at open (an image's: of its layers); packages xs_repo_provide
+ * adds later do not change it, since every mount of the same archive and
+ * packages adds the same ones on demand.  Constant after open. */
+const char *xs_repo_view_digest(struct xs_repo *r);
 /* The status of the repo as "key=value" lines (identity.h's XS_STATUS_*:
  * arch, source (one per source: URL SUITE), view_digest, cache_dir,
  * offline, packages, packages_fetched,

@@ -210,7 +210,7 @@ static bool same_view(const char *digest, const char *mp)
 }
 
 struct find_mount {
-	char digest[65]; /* r's view digest */
+	const char *digest; /* r's view digest */
 	char source[64];
 	char *found;
 	size_t foundsz;
@@ -928,10 +928,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 
 	/* a mount of this view, or a private one */
-	struct find_mount fm = { "", "", rs.mp, sizeof rs.mp };
+	struct find_mount fm = { xs_repo_view_digest(r), "", rs.mp, sizeof rs.mp };
 	xs_id_fsname(rs.arch->deb, fm.source, sizeof fm.source);
-	if (xs_repo_view_digest(r, fm.digest) < 0 || mountinfo_foreach(find_mount_cb, &fm) <= 0 ||
-	    rs.strict) {
+	if (mountinfo_foreach(find_mount_cb, &fm) <= 0 || rs.strict) {
 		const char *td = getenv("TMPDIR");
 		snprintf(rs.tmp, sizeof rs.tmp, "%s/xsysroot-run-XXXXXX", td && *td ? td : "/tmp");
 		char real[PATH_MAX];

@@ -122,7 +122,7 @@ struct xs_repo {
 	pthread_mutex_t image_lock;
 	struct xs_image *image;
 	bool is_image; /* set at open, then constant */
-	char image_view_digest[65]; /* an image's view digest (identity.h), set at open */
+	char view_digest[65]; /* of the view as opened (identity.h), set at open */
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
@@ -2042,7 +2042,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	r->view = xs_view_new(r->store, 0);
 	r->image = im;
 	r->is_image = true;
-	return xs_image_view_digest(im, r->image_view_digest);
+	return xs_image_view_digest(im, r->view_digest);
 }
 
 int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
@@ -2155,6 +2155,17 @@ static int open_image_repo(struct xs_repo *r, const struct xs_repo_config *cfg, 
 	return q < 0 ? q : open_image(r, cfg, err, errsz);
 }
 
+/* The view digest of the packages of the view now (at open: as opened). */
+static void pkgs_view_digest(struct xs_repo *r, char out[65])
+{
+	size_t n = xs_repo_npkgs(r);
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = r->pkgs[i].sha256;
+	xs_id_view_digest(hex, n, out); /* add_vpkg checked every digest */
+	free(hex);
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
@@ -2245,6 +2256,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	reserve_pkgs(r);
 	for (size_t i = 0; i < r->npkgs; i++)
 		xs_lease_add(r->lease, "pkg", r->pkgs[i].sha256);
+	pkgs_view_digest(r, r->view_digest);
 	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
@@ -2399,29 +2411,16 @@ void xs_repo_note_error(struct xs_repo *r, const char *msg)
 	pthread_mutex_unlock(&r->err_lock);
 }
 
-int xs_repo_view_digest(struct xs_repo *r, char out[65])
+const char *xs_repo_view_digest(struct xs_repo *r)
 {
-	if (r->is_image) {
-		memcpy(out, r->image_view_digest, 65);
-		return 0;
-	}
-	size_t n = xs_repo_npkgs(r);
-	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
-	for (size_t i = 0; i < n; i++)
-		hex[i] = r->pkgs[i].sha256;
-	int q = xs_id_view_digest(hex, n, out);
-	free(hex);
-	return q;
+	return r->view_digest;
 }
 
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
 	xs_repo_stats(r, &st);
-	char vd[65];
-	int q = xs_repo_view_digest(r, vd);
-	if (q == 0)
-		q = xs_buf_printf(out, XS_STATUS_ARCH "=%s\n", r->arch->deb);
+	int q = xs_buf_printf(out, XS_STATUS_ARCH "=%s\n", r->arch->deb);
 	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
 		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
 	if (q == 0)
@@ -2433,7 +2432,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
 				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
 				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
-				  vd,
+				  r->view_digest,
 				  r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
