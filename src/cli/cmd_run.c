@@ -200,7 +200,7 @@ static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 static bool same_view(const char *digest, const char *mp)
 {
 	char *text = NULL;
-	if (xs_id_read_status(mp, &text) < 0)
+	if (strlen(digest) != 64 || xs_id_read_status(mp, &text) < 0)
 		return false;
 	size_t n = 0;
 	const char *v = xs_id_status_field(text, XS_STATUS_VIEW_DIGEST, &n);

@@ -2162,7 +2162,8 @@ static void pkgs_view_digest(struct xs_repo *r, char out[65])
 	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
 	for (size_t i = 0; i < n; i++)
 		hex[i] = r->pkgs[i].sha256;
-	xs_id_view_digest(hex, n, out); /* add_vpkg checked every digest */
+	if (xs_id_view_digest(hex, n, out) < 0)
+		out[0] = 0; /* no digest: no mount is the same view */
 	free(hex);
 }
 
