@@ -24,6 +24,8 @@ struct xs_arch {
 	uint8_t elf_class;	/* 1 = ELFCLASS32, 2 = ELFCLASS64 */
 	uint8_t elf_data;	/* 1 = little endian, 2 = big endian */
 	uint32_t ldcache_flags;	/* FLAG_ELF_LIBC6 | arch bits, dl-cache.h */
+	bool char_signed;	/* plain char is signed in the C ABI (ldconfig's
+				 * name order depends on it) */
 	const char *aliases;	/* space-separated other names: "aarch64 armv8" */
 	/* e_flags bits a program of this architecture never has (they mark
 	 * the other ABI of the same e_machine: armhf refuses

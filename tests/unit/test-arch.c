@@ -184,6 +184,20 @@ static void test_values(void)
 		CHECK_INT(a->ldcache_flags, e->flags, "%s: ld.so.cache flags 0x%04x", e->deb,
 			  (unsigned)e->flags);
 	}
+	/* plain char: signed on x86, mips and loongarch (their psABIs), unsigned
+	 * on arm, aarch64, powerpc, s390 and riscv */
+	static const char *const signed_char[] = { "amd64", "i386", "mips64el", "loong64" };
+	size_t n, nsigned = 0;
+	const struct xs_arch *t = xs_arch_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		bool want = false;
+		for (size_t j = 0; j < XS_ARRAY_SIZE(signed_char); j++)
+			want |= !strcmp(t[i].deb, signed_char[j]);
+		nsigned += want;
+		CHECK_INT(t[i].char_signed, want, "%s: char is %s", t[i].deb,
+			  want ? "signed" : "unsigned");
+	}
+	CHECK_INT(nsigned, XS_ARRAY_SIZE(signed_char), "every signed-char architecture is in the table");
 	/* the few numbers spelled out, in case elf.h and the table agree on a typo */
 	CHECK_INT(xs_arch_lookup("arm64")->elf_machine, 183, "EM_AARCH64 is 183");
 	CHECK_INT(xs_arch_lookup("amd64")->elf_machine, 62, "EM_X86_64 is 62");
