@@ -354,12 +354,13 @@ int xs_oci_platform(const char *deb_arch, const char **arch, const char **varian
 int xs_oci_select(const struct xs_oci_index *ix, const char *deb_arch, size_t *out, char *err,
 		  size_t errsz)
 {
-	const char *arch, *variant;
-	if (xs_oci_platform(deb_arch, &arch, &variant) < 0) {
+	const struct xs_arch *pa = platform_of(deb_arch);
+	if (!pa) {
 		if (err && errsz)
 			snprintf(err, errsz, "no OCI platform for the architecture '%s'", deb_arch);
 		return -ENOENT;
 	}
+	const char *arch = pa->oci_arch, *variant = pa->oci_variant;
 	size_t best = SIZE_MAX;
 	for (size_t i = 0; i < ix->n; i++) {
 		const struct xs_oci_desc *d = &ix->m[i];
@@ -372,8 +373,7 @@ int xs_oci_select(const struct xs_oci_index *ix, const char *deb_arch, size_t *o
 			break;
 		}
 		/* arm64 images rarely say v8; arm without a variant is ambiguous */
-		if (!d->variant && best == SIZE_MAX &&
-		    (!variant || platform_of(deb_arch)->oci_variant_loose))
+		if (!d->variant && best == SIZE_MAX && (!variant || pa->oci_variant_loose))
 			best = i;
 	}
 	if (best != SIZE_MAX) {
