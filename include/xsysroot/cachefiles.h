@@ -19,6 +19,9 @@
  *   view-KEY               a resolved view, KEY: the first 32 hex digits of
  *                          the SHA-256 of what it was resolved from
  *   cands-KEY              the table of candidates of a set of indexes (32)
+ *   .NAME.RANDOM           a document being written (xs_store_meta_write;
+ *                          RANDOM: 12 hex digits), renamed to NAME when done
+ *   NAME.tmp.XXXXXX        an index being built (contents.h), likewise
  * At the top of the cache directory:
  *   lock                   the shared lock (cachemgr.h)
  *   leases/PID-RANDOM      a live process's lease; RANDOM: 16 hex digits
@@ -27,10 +30,12 @@
  * Pure functions, thread safe, no state. */
 #ifndef XSYSROOT_CACHEFILES_H
 #define XSYSROOT_CACHEFILES_H
+#include <stdbool.h>
 #include <stddef.h>
 
 #define XS_CF_LOCK "lock"
 #define XS_CF_LEASES "leases"
+#define XS_CF_TEMP_INFIX ".tmp." /* NAME.tmp.XXXXXX: a mkstemp template follows */
 
 enum xs_cf_kind {
 	XS_CF_NONE = 0, /* no name the cache makes */
@@ -65,6 +70,8 @@ int xs_cf_build(enum xs_cf_kind kind, const char *key, char *out, size_t outsz);
 int xs_cf_build_layer(const char *blob, const char *diff_id, char *out, size_t outsz);
 /* PID-RANDOM (the name inside leases/) from 8 random bytes. */
 int xs_cf_build_lease(long pid, const unsigned char rnd[8], char *out, size_t outsz);
+/* .NAME.RANDOM, the temp file of meta/NAME, from 6 random bytes. */
+int xs_cf_build_temp(const char *name, const unsigned char rnd[6], char *out, size_t outsz);
 /* inrelease-SRC of the source URI SUITE. */
 int xs_cf_build_inrelease(const char *uri, const char *suite, char *out, size_t outsz);
 /* The name of kind with the key of name (another name of the cache):
@@ -75,4 +82,7 @@ int xs_cf_sibling(const char *name, enum xs_cf_kind kind, char *out, size_t outs
  * when out is not NULL, filled), or XS_CF_NONE for any other name,
  * including temp files and names of the right shape with a wrong key. */
 enum xs_cf_kind xs_cf_parse(const char *name, struct xs_cf *out);
+/* Whether name (in meta/) is a temp file of either form above: one that a
+ * process killed while writing leaves behind. */
+bool xs_cf_is_temp(const char *name);
 #endif

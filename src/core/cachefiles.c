@@ -69,6 +69,12 @@ int xs_cf_build_lease(long pid, const unsigned char rnd[8], char *out, size_t ou
 			    rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]));
 }
 
+int xs_cf_build_temp(const char *name, const unsigned char rnd[6], char *out, size_t outsz)
+{
+	return put(outsz, snprintf(out, outsz, ".%s.%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1],
+				   rnd[2], rnd[3], rnd[4], rnd[5]));
+}
+
 int xs_cf_build_inrelease(const char *uri, const char *suite, char *out, size_t outsz)
 {
 	char hex[65];
@@ -137,4 +143,9 @@ enum xs_cf_kind xs_cf_parse(const char *name, struct xs_cf *out)
 	if (k != XS_CF_NONE && out)
 		*out = f;
 	return k;
+}
+
+bool xs_cf_is_temp(const char *name)
+{
+	return name[0] == '.' || strstr(name, XS_CF_TEMP_INFIX) != NULL;
 }

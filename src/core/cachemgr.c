@@ -787,7 +787,7 @@ static int meta_tmp_cb(int dfd, const char *name, void *ud)
 {
 	uint64_t *n = ud;
 	struct stat st;
-	if ((name[0] == '.' || strstr(name, ".tmp.")) &&
+	if (xs_cf_is_temp(name) &&
 	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_mtime < time(NULL) - 60 && unlinkat(dfd, name, 0) == 0)
 		(*n)++;

@@ -1,7 +1,8 @@
 /* test-cachefiles.c - the cache's file names (include/xsysroot/cachefiles.h):
  * every builder's output parses back to its kind and fields, the names
- * are the ones existing caches hold (spelled out here), and names the
- * cache does not make (temp files, wrong keys) are no kind. */
+ * are the ones existing caches hold (spelled out here), names the cache
+ * does not make (temp files, wrong keys) are no kind, and temp files are
+ * told as such. */
 #include "tap.h"
 #include "xsysroot/cachefiles.h"
 #include "xsysroot/util.h"
@@ -153,11 +154,32 @@ static void test_not_names(void)
 		CHECK_INT(xs_cf_parse(junk[i], NULL), XS_CF_NONE, "'%s' is no cache name", junk[i]);
 }
 
+static void test_temp(void)
+{
+	static const unsigned char rnd[6] = { 0x00, 0x10, 0xab, 0xcd, 0xef, 0xff };
+	char name[256], built[300];
+	xs_cf_build(XS_CF_MANIFEST, H64, name, sizeof name);
+	CHECK_INT(xs_cf_build_temp(name, rnd, built, sizeof built), 0, "temp name built");
+	char want[300];
+	snprintf(want, sizeof want, ".%s.0010abcdefff", name);
+	CHECK_STR(built, want, "the temp name of xs_store_meta_write");
+	CHECK(xs_cf_is_temp(built), "it is a temp file");
+	CHECK_INT(xs_cf_parse(built, NULL), XS_CF_NONE, "and no document");
+	snprintf(want, sizeof want, "%s" XS_CF_TEMP_INFIX "AbC123", "contents-x.idx");
+	CHECK_STR(want, "contents-x.idx.tmp.AbC123", "an index build's temp name");
+	CHECK(xs_cf_is_temp(want), "is a temp file");
+	for (size_t i = 0; i < XS_ARRAY_SIZE(keyed); i++)
+		CHECK(!xs_cf_is_temp(keyed[i].name), "%s is no temp file", keyed[i].name);
+	char small[20];
+	CHECK_INT(xs_cf_build_temp(name, rnd, small, sizeof small), -ENAMETOOLONG, "too long");
+}
+
 int main(void)
 {
 	test_keyed();
 	test_layer_lease();
 	test_inrelease();
 	test_not_names();
+	test_temp();
 	return tap_done();
 }
