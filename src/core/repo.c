@@ -12,11 +12,13 @@
 #include <time.h>
 
 #include "xsysroot/archive.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
 #include "xsysroot/grow.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
@@ -97,6 +99,7 @@ struct xs_repo {
 	pthread_mutex_t image_lock;
 	struct xs_image *image;
 	bool is_image; /* set at open, then constant */
+	char view_digest[65]; /* of the view as opened (identity.h), set at open */
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
@@ -287,9 +290,9 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	}
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
-	snprintf(name, sizeof name, "view-%.32s", hex);
+	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
 	xs_sha256_buf(ckey.data, ckey.len, hex);
-	snprintf(r->cands_name, sizeof r->cands_name, "cands-%.32s", hex);
+	xs_cf_build(XS_CF_CANDS, hex, r->cands_name, sizeof r->cands_name);
 	if (load_viewcache(r, name) == 0)
 		goto out;
 
@@ -379,7 +382,7 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 		     struct xs_contents *c)
 {
 	char name[96], rpath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
 	struct xs_contents_rev_stats st = { 0 };
 	bool built;
@@ -405,7 +408,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	if (!f)
 		return 0; /* this source has none: handled by the fallbacks */
 	char name[96], ipath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.idx", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
 	struct xs_contents *c = NULL;
 	if (xs_contents_open(ipath, &c) < 0) {
@@ -722,7 +725,7 @@ int xs_repo_refresh(struct xs_repo *r)
 
 static void manifest_name(const struct vpkg *p, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "manifest-%s", p->sha256);
+	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
 }
 
 /* Apply a cached manifest when every object it names is present. */
@@ -1031,7 +1034,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	r->view = xs_view_new(r->store, 0);
 	r->image = im;
 	r->is_image = true;
-	return 0;
+	return xs_image_view_digest(im, r->view_digest);
 }
 
 int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
@@ -1178,13 +1181,26 @@ static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char
 	return 0;
 }
 
+/* The view digest of the packages of the view now (at open: as opened). */
+static void pkgs_view_digest(struct xs_repo *r, char out[65])
+{
+	size_t n = xs_repo_npkgs(r);
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = r->pkgs[i].sha256;
+	if (xs_id_view_digest(hex, n, out) < 0)
+		out[0] = 0; /* no digest: no mount is the same view */
+	free(hex);
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
 	const struct xs_arch *arch = xs_arch_lookup(cfg->arch);
+	char names[256];
 	if (!arch)
-		FAIL(-EINVAL, "unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, "
-			      "ppc64el, s390x, mips64el, riscv64, loong64)", cfg->arch);
+		FAIL(-EINVAL, "unknown architecture '%s' (try %s)", cfg->arch,
+		     xs_arch_names(names, sizeof names));
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
@@ -1233,6 +1249,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	reserve_pkgs(r);
 	for (size_t i = 0; i < r->npkgs; i++)
 		xs_lease_add(r->lease, "pkg", r->pkgs[i].sha256);
+	pkgs_view_digest(r, r->view_digest);
 	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
@@ -1381,19 +1398,29 @@ void xs_repo_note_error(struct xs_repo *r, const char *msg)
 	pthread_mutex_unlock(&r->err_lock);
 }
 
+const char *xs_repo_view_digest(struct xs_repo *r)
+{
+	return r->view_digest;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
 	xs_repo_stats(r, &st);
-	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
+	int q = xs_buf_printf(out, XS_STATUS_ARCH "=%s\n", r->arch->deb);
 	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].a->uri, r->srcs[i].a->suite);
+		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", r->srcs[i].a->uri,
+				  r->srcs[i].a->suite);
 	if (q == 0)
 		q = xs_buf_printf(out,
-				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"
-				  "debs_fetched=%llu\nbytes_downloaded=%llu\ndeb_bytes=%llu\n"
-				  "index_bytes=%llu\ncache_hits=%llu\nfetch_failures=%llu\n"
-				  "in_flight=%llu\nevicted=%llu\nquota=%llu\n",
+				  XS_STATUS_VIEW_DIGEST "=%s\n" XS_STATUS_CACHE_DIR "=%s\n"
+				  XS_STATUS_OFFLINE "=%d\n" XS_STATUS_PACKAGES "=%zu\n"
+				  XS_STATUS_PACKAGES_FETCHED "=%llu\n" XS_STATUS_DEBS_FETCHED "=%llu\n"
+				  XS_STATUS_BYTES_DOWNLOADED "=%llu\n" XS_STATUS_DEB_BYTES "=%llu\n"
+				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
+				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
+				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
+				  r->view_digest,
 				  r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
@@ -1404,7 +1431,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
-		q = xs_buf_printf(out, "error=%lld %s\n", (long long)r->errors[k].when,
+		q = xs_buf_printf(out, XS_STATUS_ERROR "=%lld %s\n", (long long)r->errors[k].when,
 				  r->errors[k].msg);
 	}
 	pthread_mutex_unlock(&r->err_lock);
