@@ -4,7 +4,7 @@
  *   - a Debian archive (in repo.c for now): the view is complete at open
  *     (Contents), settle has nothing to do, and fetching package i fetches,
  *     verifies and unpacks its .deb;
- *   - a container image (xs_source_image_open, source_image.c): open fetches
+ *   - a container image (xs_source_image_open, source.c): open fetches
  *     only the image's documents and leaves the view empty; settle fetches
  *     every layer and fills the view; the whole image is one package (0).
  *

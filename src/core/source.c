@@ -1,4 +1,4 @@
-/* source_image.c - a container image as the source of a view; see
+/* source.c - a container image as the source of a view; see
  * include/xsysroot/source.h */
 #include "xsysroot/source.h"
 
