@@ -45,6 +45,9 @@
  *
  * The core does not log; events (fetched, failed, refused) go to the log
  * callback with their full context.
+ *
+ * Composed of: the single flight and prefetch of fetcher.h (one key per
+ * package), and a source (source.h), this Debian archive or an image.
  */
 #ifndef XSYSROOT_REPO_H
 #define XSYSROOT_REPO_H
