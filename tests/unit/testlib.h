@@ -25,8 +25,9 @@ struct xs_store;
  * or a return from main (whether the test passed or not), or by SIGINT,
  * SIGTERM, SIGHUP or SIGABRT (a timeout, an abort_on_error sanitizer
  * report).  A forked child that exits leaves it alone.  A test may remove
- * it itself (to check xs_rm_rf); it must not change TMPDIR's meaning for
- * the root after the first call (test-gpg changes TMPDIR after it). */
+ * it itself (to check xs_rm_rf).  A TMPDIR set after the first call does
+ * not move it (test-gpg points TMPDIR into it).  Bails out when the path
+ * would be TL_ROOT_MAX bytes or more. */
 const char *tl_root(void);
 
 /* root/REL (printf format), in one of 8 buffers of the calling thread used
