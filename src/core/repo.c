@@ -265,19 +265,22 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
 	size_t nidx = 0;
 	int q = 0;
+	char missing[1024] = "";
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		const struct xs_archive_source *as = r->srcs[s].a;
-		for (size_t c = 0; as->components[c] && c < 16; c++) {
+		for (size_t c = 0; !as->skipped && as->components[c] && c < 16; c++) {
 			char stem[256];
 			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
 				 r->arch->deb);
 			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
 			if (!f) {
-				snprintf(err, errsz,
+				/* skipped, as apt skips it; an error if nothing is left */
+				if (missing[0])
+					logf_(r, XS_LOG_WARN, "%s: skipped", missing);
+				snprintf(missing, sizeof missing,
 					 "%s %s: Release lists no %s index (is component '%s' right?)",
 					 as->uri, as->suite, stem, as->components[c]);
-				q = -ENOENT;
-				goto out;
+				continue;
 			}
 			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
 			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
@@ -285,6 +288,13 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			idx[nidx++] = f;
 		}
 	}
+	if (!nidx) {
+		snprintf(err, errsz, "%s", missing[0] ? missing : "no source carries the view");
+		q = -ENOENT;
+		goto out;
+	}
+	if (missing[0])
+		logf_(r, XS_LOG_WARN, "%s: skipped", missing);
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
 	snprintf(name, sizeof name, "view-%.32s", hex);
@@ -438,6 +448,24 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	return 0;
 }
 
+/* A Contents index is only an accelerator: one the mirror garbles (its
+ * size or digest differ from the Release's), or that cannot be read, is
+ * not used, with one warning; the packages it would list are fetched at
+ * mount instead (build_view).  Only a failure of the cache itself, or a
+ * missing index offline, fails the mount. */
+static int try_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
+			size_t errsz)
+{
+	int q = open_contents(r, s, path, err, errsz);
+	if (q == 0 || q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM ||
+	    (q == -ENOENT && r->offline))
+		return q;
+	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
+	      "instead", s->a->uri, s->a->suite, path, err);
+	err[0] = 0;
+	return 0;
+}
+
 struct add_ctx {
 	struct xs_repo *r;
 	int pkg;
@@ -539,13 +567,13 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		struct src *src = &r->srcs[s];
-		for (size_t c = 0; src->a->components[c]; c++) {
+		for (size_t c = 0; !src->a->skipped && src->a->components[c]; c++) {
 			char p1[256], p2[256];
 			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->a->components[c], r->arch->deb);
 			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->a->components[c]);
-			int q = open_contents(r, src, p1, err, errsz);
+			int q = try_contents(r, src, p1, err, errsz);
 			if (q == 0)
-				q = open_contents(r, src, p2, err, errsz);
+				q = try_contents(r, src, p2, err, errsz);
 			if (q < 0)
 				return q;
 		}
