@@ -239,6 +239,42 @@ static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
 	return q;
 }
 
+/* One warning for the stanzas of index f (the table from n0 on) that
+ * cannot be used: they make their packages unusable, not the index. */
+static void note_unusable(struct xs_repo *r, const struct xs_pkgtab *t, size_t n0,
+			  const struct xs_archive_source *s, const struct xs_release_file *f)
+{
+	size_t n = 0, first = 0;
+	for (size_t i = n0; i < t->n; i++)
+		if (t->pkgs[i].unusable && !n++)
+			first = i;
+	if (n)
+		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: %zu package%s unusable (%s: %s)", s->uri,
+		      s->suite, f->path, n, n > 1 ? "s" : "", t->pkgs[first].name,
+		      t->pkgs[first].unusable);
+}
+
+/* -EBADMSG naming the first selected package that is unusable and its
+ * index (idx[k] gave the table from starts[k] to starts[k + 1]). */
+static int check_usable(struct xs_repo *r, const struct xs_pkgtab *t, const size_t *sel,
+			size_t nsel, const struct xs_release_file *const *idx, const int *idx_src,
+			const size_t *starts, size_t nidx, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < nsel; i++) {
+		const struct xs_pkg *p = &t->pkgs[sel[i]];
+		if (!p->unusable)
+			continue;
+		size_t k = 0;
+		while (k + 1 < nidx && starts[k + 1] <= sel[i])
+			k++;
+		const struct xs_archive_source *s = r->srcs[idx_src[k]].a;
+		FAIL(-EBADMSG, "package %s %s of %s/dists/%s/%s is unusable (%s): the view for %s "
+			       "needs it", p->name, p->version, s->uri, s->suite, idx[k]->path,
+		     p->unusable, r->arch->deb);
+	}
+	return 0;
+}
+
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
@@ -263,6 +299,7 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
+	size_t *starts = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *starts);
 	size_t nidx = 0;
 	int q = 0;
 	char missing[1024] = "";
@@ -324,11 +361,15 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			break;
 		}
 		char perr[512] = "";
+		starts[i] = tab.n;
 		q = xs_packages_parse(&tab, text.data, text.len, idx_src[i], perr, sizeof perr);
 		xs_buf_free(&text);
 		if (q < 0)
 			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
+		else
+			note_unusable(r, &tab, starts[i], s, idx[i]);
 	}
+	starts[nidx] = tab.n;
 	size_t *sel = NULL, nsel = 0;
 	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
 		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
@@ -339,6 +380,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", r->arch->deb,
 				 r->describe, rerr);
 	}
+	if (q == 0)
+		q = check_usable(r, &tab, sel, nsel, idx, idx_src, starts, nidx, err, errsz);
 	if (q == 0) {
 		struct xs_buf out;
 		xs_buf_init(&out, XS_VIEWCACHE_MAX);
@@ -376,6 +419,7 @@ out:
 	xs_buf_free(&ckey);
 	free(idx);
 	free(idx_src);
+	free(starts);
 	free(roots);
 	xs_strv_free(extra);
 	return q;
