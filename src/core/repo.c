@@ -495,14 +495,13 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 /* A Contents index is only an accelerator: one the mirror garbles (its
  * size or digest differ from the Release's), or that cannot be read, is
  * not used, with one warning; the packages it would list are fetched at
- * mount instead (build_view).  Only a failure of the cache itself, or a
- * missing index offline, fails the mount. */
+ * mount instead (build_view), or offline applied from the manifests in
+ * the cache.  Only a failure of the cache itself fails the mount. */
 static int try_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
 			size_t errsz)
 {
 	int q = open_contents(r, s, path, err, errsz);
-	if (q == 0 || q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM ||
-	    (q == -ENOENT && r->offline))
+	if (q == 0 || q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
 		return q;
 	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
 	      "instead", s->a->uri, s->a->suite, path, err);
