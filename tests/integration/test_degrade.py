@@ -17,7 +17,8 @@ Against modified copies of the signed fixture repository:
      index), asking for hello fails naming it and the index.
 Against the host's Debian mirror (read from the apt configuration at run
 time, as mkrepo.py does; skipped when unreachable):
-  d. trixie arm64 hello and the riscv64 hello (trixie) run under qemu;
+  d. trixie arm64 hello and python3, and the riscv64 hello (trixie), run
+     under qemu;
   e. s390x with the host's default sources mounts (a -security source
      without s390x is skipped with one warning) and hello runs."""
 
@@ -212,13 +213,32 @@ def host_mirror(t):
     return url, None
 
 
+def python3_trixie(t, h, url, cache):
+    """The real trixie arm64 python3 (34 packages, fetched at mount when the
+    mirror's Contents does not match) runs under qemu."""
+    m = raw_mount(h, ['--mirror', url, '--suite', 'trixie', '--keyring', mkrepo.DEBIAN_KEYRING,
+                      '--packages', 'python3'], 'arm64', cache)
+    try:
+        t.ok(m.rc == 0, 'host mirror: trixie arm64 python3 mounts', show(m))
+        qemu = shutil.which('qemu-aarch64')
+        if m.rc == 0 and qemu:
+            r = xstest.sh([qemu, '-L', m.path, m.p('usr/bin/python3'), '-c',
+                           'import json, sys; print(json.dumps(sys.version_info[0]))'],
+                          timeout=180, env=xstest.clean_env(LC_ALL='C.UTF-8'))
+            t.ok(r.returncode == 0 and r.stdout == '3\n',
+                 'host mirror: the real trixie arm64 python3 runs under qemu',
+                 'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout, r.stderr[-1000:]))
+    finally:
+        xstest.cleanup_mount(m, t)
+
+
 def real_mirror(t, h):
     url, why = host_mirror(t)
     cases = [('arm64', 'trixie'), ('riscv64', 'trixie')]
     if url is None:
         for arch, suite in cases:
             t.skip('host mirror: %s %s hello runs under qemu' % (suite, arch), why)
-        t.skip('host mirror: s390x with the default sources', why)
+        t.skip('host mirror: trixie arm64 python3 and s390x with the default sources', why)
         return
     cache = h.mktemp('cache-real-')
     for arch, suite in cases:
@@ -233,6 +253,7 @@ def real_mirror(t, h):
                           % (suite, arch))
         finally:
             xstest.cleanup_mount(m, t)
+    python3_trixie(t, h, url, cache)
     m = raw_mount(h, ['--packages', 'hello'], 's390x', cache)
     try:
         t.ok(m.rc == 0, 'host mirror: s390x with the default sources mounts', show(m))
