@@ -80,11 +80,12 @@ def run_hello(t, m, arch, desc):
          'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout, r.stderr[-1000:]))
 
 
-def rewrite(path, data):
-    if os.path.lexists(path):
-        os.unlink(path)                      # never write through to the shared fixture
-    with open(path, 'wb') as f:
-        f.write(data)
+def reads_right(t, h, m, pkg, pattern, what):
+    """The file of PKG matching PATTERN reads as in the fixture's .deb."""
+    ref = xstest.Ref(h, [pkg])
+    rel = ref.find(pkg, pattern)
+    ok, how = xstest.read_check(m, ref, rel)
+    t.ok(ok, '%s: %s reads right (%s)' % (what, rel, how))
 
 
 # ---- a. Contents that does not match the Release ---------------------------
@@ -110,10 +111,7 @@ def bad_contents(t, h, vroot, srv):
             return
         run_hello(t, m, h.index.arch,
                   'Contents not matching: hello (fetched at mount) runs under qemu')
-        ref = xstest.Ref(h, ['libc6'])
-        libc = ref.find('libc6', r'/libc\.so\.6$')
-        ok, what = xstest.read_check(m, ref, libc)
-        t.ok(ok, 'Contents not matching: %s reads right (%s)' % (libc, what))
+        reads_right(t, h, m, 'libc6', r'/libc\.so\.6$', 'Contents not matching')
     finally:
         xstest.cleanup_mount(m, t)
 
@@ -142,10 +140,7 @@ def lacking_source(t, h, vroot, srv):
         t.ok(len(w) == 1 and arch in w[0] and 'skipped' in w[0],
              'one warning says the source without %s is skipped' % arch, '\n'.join(w) or show(m))
         if m.rc == 0:
-            ref = xstest.Ref(h, ['hello'])
-            hello = ref.find('hello', r'usr/bin/hello$')
-            ok, what = xstest.read_check(m, ref, hello)
-            t.ok(ok, 'the view of the source that has it: %s reads right (%s)' % (hello, what))
+            reads_right(t, h, m, 'hello', r'usr/bin/hello$', 'the source that has it')
     finally:
         xstest.cleanup_mount(m, t)
     m = raw_mount(h, ['--apt-root', root], 'amd64')
