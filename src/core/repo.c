@@ -31,6 +31,8 @@
 #define MAX_MANIFEST (256u << 20)
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
+/* a Contents index the mirrors served wrong is not fetched again for this long */
+#define CONTENTS_RETRY_S 3600
 
 /* The repo's own state per source of the archive (r->srcs[i] is source i
  * of r->archive): the Contents indexes opened for it. */
@@ -492,17 +494,44 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	return 0;
 }
 
+/* The reason, remembered for CONTENTS_RETRY_S in meta/ name, why the
+ * mirrors served another file than the Release lists; NULL: none recent. */
+static char *contents_refused(struct xs_repo *r, const char *name)
+{
+	char path[XS_MAX_PATH], *why = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (xs_store_meta_path(r->store, name, path, sizeof path) < 0 || stat(path, &st) < 0 ||
+	    st.st_mtime + CONTENTS_RETRY_S < time(NULL) || st.st_mtime > time(NULL) + 60 ||
+	    xs_store_meta_read(r->store, name, 1024, &why, &len) < 0)
+		return NULL;
+	return why;
+}
+
 /* A Contents index is only an accelerator: one the mirror garbles (its
- * size or digest differ from the Release's), or that cannot be read, is
- * not used, with one warning; the packages it would list are fetched at
- * mount instead (build_view), or offline applied from the manifests in
- * the cache.  Only a failure of the cache itself fails the mount. */
+ * size or digest differ from the Release's; not tried again for
+ * CONTENTS_RETRY_S), or that cannot be read, is not used, with one warning;
+ * the packages it would list are fetched at mount instead (build_view), or
+ * offline applied from the manifests in the cache.  Only a failure of the
+ * cache itself fails the mount. */
 static int try_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
 			size_t errsz)
 {
-	int q = open_contents(r, s, path, err, errsz);
-	if (q == 0 || q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
+	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
+	char name[96];
+	snprintf(name, sizeof name, "contents-%s.refused", f ? f->sha256 : "");
+	_cleanup_free_ char *why = f ? contents_refused(r, name) : NULL;
+	int q = 0;
+	if (why)
+		snprintf(err, errsz, "%s; not tried again for %d minutes", why, CONTENTS_RETRY_S / 60);
+	else
+		q = open_contents(r, s, path, err, errsz);
+	if (q == 0 && !why)
+		return 0;
+	if (q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
 		return q;
+	if ((q == -EBADMSG || q == -EFBIG) && !r->offline)
+		xs_store_meta_write(r->store, name, err, strlen(err));
 	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
 	      "instead", s->a->uri, s->a->suite, path, err);
 	err[0] = 0;

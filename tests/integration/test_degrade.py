@@ -6,7 +6,7 @@ Against modified copies of the signed fixture repository:
      by-hash copy, as a mirror caught mid-sync serves it): the mount
      succeeds, one warning names the file, the mirror and both sizes, and the
      view's files are there (fetched at mount): hello runs under qemu, libc
-     reads right;
+     reads right; a remount within the hour does not download it again;
   b. a second source (suite xstest-security) that does not carry the
      architecture, next to one that does, from an apt root's sources.list:
      the mount succeeds with one warning naming it; an architecture that no
@@ -99,7 +99,8 @@ def bad_contents(t, h, vroot, srv):
         os.unlink(byhash)                    # the by-hash copy answers 404
     served = os.path.getsize(plain)
     url = srv.url + 'contents/'
-    m = h.start_mount(mirror=url, packages=['hello'])
+    cache = h.mktemp('cache-')
+    m = h.start_mount(mirror=url, packages=['hello'], cache_dir=cache)
     try:
         t.ok(m.rc == 0, 'Contents not matching its Release: the mount succeeds', show(m))
         w = warnings(m, re.escape(rel))
@@ -112,6 +113,19 @@ def bad_contents(t, h, vroot, srv):
         run_hello(t, m, h.index.arch,
                   'Contents not matching: hello (fetched at mount) runs under qemu')
         reads_right(t, h, m, 'libc6', r'/libc\.so\.6$', 'Contents not matching')
+    finally:
+        xstest.cleanup_mount(m, t)
+    # the refusal is remembered for a while: a remount does not fetch it again
+    before = len(xstest.gets(srv.log(), re.escape(rel)))
+    m = h.start_mount(mirror=url, packages=['hello'], cache_dir=cache)
+    try:
+        w = warnings(m, re.escape(rel))
+        t.ok(m.rc == 0 and len(w) == 1 and 'not tried again' in w[0],
+             'a remount: the same warning, saying it is not tried again', '\n'.join(w) or show(m))
+        after = len(xstest.gets(srv.log(), re.escape(rel)))
+        t.ok(before >= 1 and after == before,
+             'a remount does not download the refused Contents again',
+             'GETs of %s: %d after the first mount, %d after the second' % (rel, before, after))
     finally:
         xstest.cleanup_mount(m, t)
 
