@@ -20,7 +20,8 @@
  * Real archives degrade; they do not fail the mount:
  *   - a Contents index is only an accelerator: one that fails verification
  *     (a mirror mid-sync serves another size), or cannot be read, is never
- *     used, with one warning naming the file, the mirror and both sizes; the
+ *     used, with one warning naming the file, the mirror and both sizes
+ *     (a refusal is remembered in meta/ for an hour: no download again); the
  *     packages it would have listed are fetched at mount, as above (and the
  *     view cannot grow by its paths).  Only a failure of the cache fails;
  *   - a source whose Release lacks the architecture, or a component, is
