@@ -531,7 +531,7 @@ static int try_contents(struct xs_repo *r, struct src *s, const char *path, char
 	if (q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
 		return q;
 	if ((q == -EBADMSG || q == -EFBIG) && !r->offline)
-		xs_store_meta_write(r->store, name, err, strlen(err));
+		xs_store_meta_write(r->store, name, err, strnlen(err, 1024));
 	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
 	      "instead", s->a->uri, s->a->suite, path, err);
 	err[0] = 0;

@@ -5,8 +5,9 @@
  * time after the name index was built, so that it grows incrementally), and
  * as one Depends-like field.  Checks: nothing is appended on failure; every
  * stanza has the required fields with a hex digest and, unless it is marked
- * unusable, a relative Filename without ".."; each package is found by its own name; a parsed dependency
- * has names everywhere and a version exactly when it has an operator. */
+ * unusable, a relative Filename without ".."; each package is found by its
+ * own name; a parsed dependency has names everywhere and a version exactly
+ * when it has an operator. */
 #include "fuzz.h"
 #include "xsysroot/packages.h"
 
