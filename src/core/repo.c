@@ -17,6 +17,7 @@
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
 #include "xsysroot/grow.h"
+#include "xsysroot/http.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
@@ -934,19 +935,29 @@ static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, si
 	if (i >= xs_repo_npkgs(r))
 		FAIL(-EINVAL, "no package %zu in the view", i);
 	struct vpkg *p = &r->pkgs[i];
+	/* A waiter gives up only when no download of this process has made
+	 * progress for the fetch timeout + 5 s (the fetcher's own stall
+	 * detector fires first): a slow but steady download is waited for. */
 	struct timespec dl;
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += r->fetch_timeout_s + 5;
+	uint64_t seen = xs_http_total_bytes();
 	pthread_mutex_lock(&p->m);
 	while (p->state == P_FETCHING) {
 		unsigned gen = p->gen;
 		bool joined_bg = p->background;
 		while (p->state == P_FETCHING && p->gen == gen) {
-			if (pthread_cond_timedwait(&p->cv, &p->m, &dl) == ETIMEDOUT) {
-				pthread_mutex_unlock(&p->m);
-				FAIL(-ETIMEDOUT, "gave up waiting for '%s %s' after %d s", p->name,
-				     p->version, r->fetch_timeout_s);
+			if (pthread_cond_timedwait(&p->cv, &p->m, &dl) != ETIMEDOUT)
+				continue;
+			uint64_t now_bytes = xs_http_total_bytes();
+			if (now_bytes != seen) {
+				seen = now_bytes;
+				dl.tv_sec += r->fetch_timeout_s + 5;
+				continue;
 			}
+			pthread_mutex_unlock(&p->m);
+			FAIL(-ETIMEDOUT, "gave up waiting for '%s %s': no data for %d s", p->name,
+			     p->version, r->fetch_timeout_s + 5);
 		}
 		if (p->state == P_IDLE && joined_bg && !background)
 			break; /* the prefetch failed: this access tries itself */
