@@ -115,8 +115,9 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 	const char *file = argv[optind + 1];
 	const struct xs_arch *a = xs_arch_lookup(cfgp->arch);
 	if (!a) {
-		fprintf(stderr, "xsysroot: unknown architecture '%s' (try arm64, armhf, armel, "
-				"i386, amd64, ppc64el, s390x, mips64el, riscv64, loong64)\n", cfgp->arch);
+		char names[256];
+		fprintf(stderr, "xsysroot: unknown architecture '%s' (try %s)\n", cfgp->arch,
+			xs_arch_names(names, sizeof names));
 		return 1;
 	}
 	if (repo_configure(ro) < 0)

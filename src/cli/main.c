@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "xs-build.h"
+#include "xsysroot/arch.h"
 
 static const char usage_text[] =
 	"Usage: xsysroot mount [OPTIONS] ARCH MOUNTPOINT\n"
@@ -122,13 +123,33 @@ static const char usage_text[] =
 	"above is NAME=VALUE in OPTIONS (':' separates the items of a list, since\n"
 	"',' separates options), mount's own options (noauto, user, _netdev,\n"
 	"nofail, x-systemd.*) are ignored, and the rest are FUSE mount options.\n"
-	"\n"
-	"ARCH is a Debian architecture (arm64, armhf, armel, i386, amd64, ppc64el,\n"
-	"s390x, mips64el, riscv64, loong64) or an alias (aarch64, x86_64, ppc64le...).\n";
+	"\n";
+
+/* The architectures of the table (arch.h), words wrapped at 77 columns. */
+static void print_arches(FILE *f)
+{
+	char names[256], text[512];
+	snprintf(text, sizeof text,
+		 "ARCH is a Debian architecture (%s) or an alias (aarch64, x86_64, ppc64le...).",
+		 xs_arch_names(names, sizeof names));
+	size_t col = 0;
+	for (char *w = text, *sp; *w; w = sp + (*sp == ' ')) {
+		sp = strchrnul(w, ' ');
+		size_t n = (size_t)(sp - w);
+		if (col && col + 1 + n > 77) {
+			fputc('\n', f);
+			col = 0;
+		}
+		fprintf(f, "%s%.*s", col ? " " : "", (int)n, w);
+		col += (col ? 1 : 0) + n;
+	}
+	fputc('\n', f);
+}
 
 void usage(FILE *f)
 {
 	fputs(usage_text, f);
+	print_arches(f);
 }
 
 int main(int argc, char **argv)
