@@ -73,7 +73,7 @@ struct xs_archive_config {
 	const char *proxy;	/* as xs_http_opts.proxy */
 	bool allow_expired, offline;
 	bool progress;		/* progress bars on a terminal */
-	int fetch_timeout_s;	/* bound on one pool file; 0: 120 s */
+	int fetch_timeout_s;	/* a pool file fails after this long without data; 0: 120 s */
 	int64_t now;		/* 0: time(NULL) */
 	xs_log_fn log;
 	void *log_ud;

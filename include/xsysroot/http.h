@@ -35,12 +35,28 @@ struct xs_http_opts {
 	long low_speed_time_s;	/* default 30: stalled below low_speed_limit this long */
 	long low_speed_limit;	/* bytes/s, default 1 */
 	long total_timeout_s;	/* whole request including retries, default 300; 0 = none */
+	/* 0 (default) = none.  Otherwise the request ends with -ETIMEDOUT once
+	 * no body byte has reached the sink for this long, across attempts and
+	 * the pauses between them: each byte restarts the clock, so a slow but
+	 * steady transfer runs as long as it needs (apt's Timeout).  Each
+	 * attempt's connect timeout and stall time are capped at it; libcurl
+	 * averages the speed over the last few seconds, so a transfer that
+	 * stops dead after a fast start is detected up to about 5 s later. */
+	long idle_timeout_s;
 	int retries;		/* default 3 */
 	long max_backoff_s;	/* default 30 */
 	const char *proxy;	/* NULL: libcurl's usual http_proxy variables */
 	bool progress;		/* draw progress on stderr when it is a terminal */
 };
 void xs_http_opts_default(struct xs_http_opts *o);
+/* Bound a download as apt bounds one (its Timeout, with libcurl's low-speed
+ * options as apt's https method set them): no bound on the whole; it fails
+ * when no body byte arrived for timeout_s (idle_timeout_s); an attempt that
+ * runs below XS_HTTP_MIN_SPEED bytes/s for timeout_s ends as stalled (and
+ * the next attempt, if any, resumes with Range); connecting takes at most
+ * timeout_s or connect_timeout_s, whichever is less. */
+#define XS_HTTP_MIN_SPEED 10
+void xs_http_opts_inactivity(struct xs_http_opts *o, long timeout_s);
 
 struct xs_http;
 int xs_http_new(const struct xs_http_opts *o, struct xs_http **out);

@@ -47,7 +47,7 @@ struct xs_image_config {
 	bool plain_http;       /* http:// even for a registry that is not loopback */
 	const char *creds;     /* "USER:PASSWORD", may be NULL */
 	const char *auth_file; /* Docker config.json, NULL: the default */
-	int fetch_timeout_s;   /* bound on one layer download */
+	int fetch_timeout_s;   /* a layer download fails after this long without data */
 	bool progress;
 	void (*log)(int level, const char *msg, void *ud); /* may be NULL */
 	void *log_ud;

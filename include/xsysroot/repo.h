@@ -100,7 +100,7 @@ struct xs_repo_config {
 	 * the least recently used packages no live process uses are evicted
 	 * until the cache fits (cachemgr.h). */
 	uint64_t cache_max_size;
-	int fetch_timeout_s;	/* bound on one package fetch */
+	int fetch_timeout_s;	/* a package download fails after this long without data */
 	int64_t now;		/* 0: time(NULL); for tests */
 	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
 	/* A container image instead of a Debian archive (image.h): the view is

@@ -777,7 +777,8 @@ int xs_archive_new(const struct xs_archive_config *cfg, struct xs_archive **out,
 }
 
 /* The clients: for indexes (bounded by the stall detector) and pool files
- * (bounded by the fetch timeout), each with and without retries. */
+ * (bounded by the fetch timeout as apt bounds them, see
+ * xs_http_opts_inactivity), each with and without retries. */
 static int start_http(struct xs_archive *a)
 {
 	struct xs_http_opts ho;
@@ -789,13 +790,12 @@ static int start_http(struct xs_archive *a)
 	ho.retries = 0;
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_index_once);
-	ho.total_timeout_s = a->fetch_timeout_s;
+	xs_http_opts_inactivity(&ho, a->fetch_timeout_s);
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_deb_once);
-	xs_http_opts_default(&ho);
-	ho.progress = a->progress;
-	ho.proxy = a->proxy;
-	ho.total_timeout_s = a->fetch_timeout_s;
+	struct xs_http_opts dflt;
+	xs_http_opts_default(&dflt);
+	ho.retries = dflt.retries;
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_deb);
 	return q;

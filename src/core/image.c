@@ -597,7 +597,7 @@ int xs_image_open(struct xs_store *s, const struct xs_image_config *cfg, struct 
 		ho.progress = cfg->progress;
 		if (q == 0)
 			q = xs_http_new(&ho, &im->http_doc);
-		ho.total_timeout_s = im->fetch_timeout_s;
+		xs_http_opts_inactivity(&ho, im->fetch_timeout_s);
 		if (q == 0)
 			q = xs_http_new(&ho, &im->http_blob);
 		if (q < 0 && !err[0])

@@ -20,6 +20,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/grow.h"
+#include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
@@ -994,6 +995,14 @@ static void fetch_done(void *ud, size_t i, int q, bool background, const char *e
 		prefetch_deps(r, i);
 }
 
+/* A waiter's measure of progress: the bytes this process has received
+ * (the run's own stall detector fires first, see xs_http_opts_inactivity). */
+static uint64_t fetch_progress(void *ud, size_t i)
+{
+	(void)ud, (void)i;
+	return xs_http_total_bytes();
+}
+
 /* Once pkgs has its final place: the single flight over its packages. */
 static int open_fetcher(struct xs_repo *r, char *err, size_t errsz)
 {
@@ -1001,8 +1010,10 @@ static int open_fetcher(struct xs_repo *r, char *err, size_t errsz)
 	struct xs_fetcher_config fc = {
 		.work = fetch_work,
 		.done = fetch_done,
+		.progress = fetch_progress,
 		.ud = r,
-		/* a wait outlives the fetch it waits for by a little */
+		/* a wait outlives the fetch's inactivity bound by a little, and
+		 * goes on while downloads progress */
 		.timeout_ms = s < INT_MAX / 1000 - 5 ? (s + 5) * 1000 : INT_MAX,
 		.max_prefetch = MAX_PREFETCH,
 	};
@@ -1022,8 +1033,8 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		FAIL(-EINVAL, "no package %zu in the view", i);
 	int q = xs_fetcher_fetch(r->fetcher, i, err, errsz);
 	if (q == -ETIMEDOUT && errsz && !err[0])
-		snprintf(err, errsz, "gave up waiting for '%s %s' after %d s", r->pkgs[i].name,
-			 r->pkgs[i].version, r->fetch_timeout_s);
+		snprintf(err, errsz, "gave up waiting for '%s %s': no data for %d s",
+			 r->pkgs[i].name, r->pkgs[i].version, r->fetch_timeout_s + 5);
 	return q;
 }
 

@@ -257,6 +257,18 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 		httpd_stopping((int)qnum(path, "sleep", 10000));
 		return false;
 	}
+	if (!strncmp(path, "/drip?", 6)) { /* slow but steady: chunk bytes every ms */
+		uint64_t chunk = (uint64_t)qnum(path, "chunk", 100), sent = 0;
+		int every = (int)qnum(path, "every", 100);
+		httpd_reply_head(fd, 200, "OK", NULL, (long long)size, true);
+		while (sent < size && !httpd_stopping(sent ? every : 0)) {
+			uint64_t k = size - sent < chunk ? size - sent : chunk;
+			if (send_pattern(fd, sent, k) < 0)
+				break;
+			sent += k;
+		}
+		return false;
+	}
 	if (!strncmp(path, "/nocl?", 6)) {
 		httpd_reply_head(fd, 200, "OK", NULL, -1, true);
 		send_pattern(fd, 0, size);
@@ -676,6 +688,26 @@ int main(void)
 		CHECK_INT(x.r, -ETIMEDOUT, "total_timeout_s -> -ETIMEDOUT");
 		CHECK(x.secs >= 0.9 && x.secs < 3, "deadline kept (%.2f s)", x.secs);
 		CHECK(strstr(x.err, "timed out") != NULL, "message: %s", x.err);
+		done(&x);
+		xs_http_free(hs);
+	}
+
+	/* an inactivity bound (xs_http_opts_inactivity): a slow but steady body
+	 * outlives it, a stall does not, and is not retried */
+	{
+		struct xs_http_opts o = base_opts();
+		xs_http_opts_inactivity(&o, 1);
+		struct xs_http *hs = client(o);
+		fetch(hs, "/drip?size=2400&chunk=200&every=200", UINT64_MAX, true, &x);
+		CHECK(x.r == 0 && body_ok(&x.m, 2400), "a steady body for %.2f s > the 1 s bound "
+		      "arrives", x.secs);
+		CHECK(x.secs >= 2 && x.st.attempts == 1, "in one attempt (%d)", x.st.attempts);
+		done(&x);
+		fetch(hs, "/stall?size=1000&after=10&sleep=8000", UINT64_MAX, true, &x);
+		CHECK_INT(x.r, -ETIMEDOUT, "a stall under the inactivity bound -> -ETIMEDOUT");
+		CHECK(x.secs >= 0.9 && x.secs < 4, "after about the bound (%.2f s)", x.secs);
+		CHECK(x.st.attempts == 1 && strstr(x.err, "no data for 1 s"),
+		      "no retry without data: %d attempts: %s", x.st.attempts, x.err);
 		done(&x);
 		xs_http_free(hs);
 	}
