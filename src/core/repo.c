@@ -92,7 +92,8 @@ struct xs_repo {
 	int prefetching;
 	bool closing;
 	char *cache_dir, *gpgv;
-	bool allow_expired, progress;
+	bool allow_expired;
+	const struct xs_progress *progress;
 	int fetch_timeout_s;
 	int64_t now;
 	xs_log_fn log;
