@@ -87,15 +87,9 @@ static int binfmt_settle(const char *mp, bool wait)
 	return restored;
 }
 
-static const struct option umount_opts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static int cmd_umount(const struct cli_command *self, int argc, char **argv)
 {
-	optind = 1;
-	int c = cli_getopt(self, argc, argv, "h", umount_opts); /* --help or a mistake */
+	int c = cli_getopt_help(self, argc, argv);
 	if (c != CLI_END)
 		return c == CLI_HELP ? EXIT_SUCCESS : EXIT_USAGE;
 	if (argc - optind != 1)

@@ -525,21 +525,23 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 static pid_t start_sandbox(struct run *rs, char **args)
 {
 	struct sandbox *sb = &rs->sandbox;
-	sb->arch = rs->arch;
-	sb->dir = rs->tmp;
-	sb->view = rs->mp;
-	sb->writable = rs->writable;
-	sb->qemu = rs->qemu;
-	sb->prog = rs->prog_path;
-	sb->prog_host = rs->prog_host;
-	/* a user namespace (with its own binfmt_misc on Linux 6.7+), but for
-	 * root with --writable: only there can the overlay rename directories
-	 * of the view (redirect_dir), which dpkg does */
-	sb->userns = !(geteuid() == 0 && rs->writable);
-	/* the host runs the architecture's programs itself (amd64 on amd64):
-	 * no binfmt_misc handler, which would catch the host's own programs */
-	sb->native = host_elf_for("/proc/self/exe", rs->arch);
-	sb->child_setup = signals_default;
+	*sb = (struct sandbox){
+		.arch = rs->arch,
+		.dir = rs->tmp,
+		.view = rs->mp,
+		.writable = rs->writable,
+		.qemu = rs->qemu,
+		.prog = rs->prog_path,
+		.prog_host = rs->prog_host,
+		/* a user namespace (with its own binfmt_misc on Linux 6.7+), but
+		 * for root with --writable: only there can the overlay rename
+		 * directories of the view (redirect_dir), which dpkg does */
+		.userns = !(geteuid() == 0 && rs->writable),
+		/* the host runs the architecture's programs itself (amd64 on
+		 * amd64): no handler, which would catch the host's own programs */
+		.native = host_elf_for("/proc/self/exe", rs->arch),
+		.child_setup = signals_default,
+	};
 	if (sandbox_prepare(sb) < 0)
 		return -1;
 	return sandbox_start(sb, args);

@@ -136,15 +136,9 @@ static int status_cb(const char *mp, const char *fstype, const char *source, voi
 	return 0;
 }
 
-static const struct option status_opts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static int cmd_status(const struct cli_command *self, int argc, char **argv)
 {
-	optind = 1;
-	int o = cli_getopt(self, argc, argv, "h", status_opts); /* --help or a mistake */
+	int o = cli_getopt_help(self, argc, argv);
 	if (o != CLI_END)
 		return o == CLI_HELP ? EXIT_SUCCESS : EXIT_USAGE;
 	if (argc - optind > 1)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "output.h"
 #include "xsysroot/util.h"
 
 #define SUGGEST_MAX_LEN 64 /* longer words get no suggestion */
@@ -45,9 +46,7 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("xsysroot: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 	print_synopsis(cmd, stderr);
 	return EXIT_USAGE;
@@ -181,6 +180,16 @@ static void bad_long(const struct cli_command *cmd, const char *arg, bool missin
 	else
 		fprintf(stderr, "xsysroot: unknown option '--%.*s' for %s (see xsysroot %s --help)\n",
 			(int)n, name, cmd->name, cmd->name);
+}
+
+int cli_getopt_help(const struct cli_command *cmd, int argc, char **argv)
+{
+	static const struct option help_only[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	optind = 1;
+	return cli_getopt(cmd, argc, argv, "h", help_only);
 }
 
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,

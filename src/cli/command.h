@@ -68,6 +68,10 @@ enum {
  * holds { "help", no_argument, NULL, 'h' } and shortopts "h". */
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
+/* For a command whose only option is --help: the options of argv parsed
+ * from its start, CLI_END (optind is the first operand), CLI_HELP or
+ * CLI_BAD. */
+int cli_getopt_help(const struct cli_command *cmd, int argc, char **argv);
 /* A usage error of cmd: "xsysroot: MESSAGE" and cmd's synopsis on stderr;
  * returns EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)

@@ -37,13 +37,18 @@ void warn_log(int level, const char *msg, void *ud)
 			msg);
 }
 
+void vsay(const char *fmt, va_list ap)
+{
+	fputs("xsysroot: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("xsysroot: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsay(fmt, ap);
 	va_end(ap);
 }
 

@@ -3,6 +3,7 @@
 #ifndef XSYSROOT_CLI_OUTPUT_H
 #define XSYSROOT_CLI_OUTPUT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 /* The daemon's log: a file, and stderr in the foreground. */
@@ -20,6 +21,7 @@ void warn_log(int level, const char *msg, void *ud);
 
 /* "xsysroot: MESSAGE" on stderr. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vsay(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* A fresh string, printf-style (aborts when out of memory). */
 char *fmt_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
