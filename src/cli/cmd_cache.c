@@ -171,7 +171,7 @@ static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 	struct cli_setup s;
 	cli_setup_init(&s);
 	int rc = EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "h", cache_opts)) != CLI_END) {
 		switch (c) {

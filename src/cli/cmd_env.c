@@ -117,7 +117,7 @@ static const struct option env_opts[] = {
 static int cmd_env(const struct cli_command *self, int argc, char **argv)
 {
 	const char *format = "sh";
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "h", env_opts)) != CLI_END) {
 		switch (c) {

@@ -70,7 +70,7 @@ static int cmd_fetch(const struct cli_command *self, int argc, char **argv)
 	cli_setup_init(&s);
 	long jobs = 4;
 	int rc = EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "h", fetch_opts)) != CLI_END) {
 		char *end;

@@ -75,7 +75,7 @@ static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 	struct cli_setup s;
 	cli_setup_init(&s);
 	int rc = EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "h", ldd_opts)) != CLI_END) {
 		if (c == CLI_HELP)

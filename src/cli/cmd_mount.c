@@ -242,7 +242,7 @@ static int cmd_mount(const struct cli_command *self, int argc, char **argv)
 	size_t nbinds = 0;
 	s.cfg.binds = binds;
 	int rc = EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "fdo:h", mount_opts)) != CLI_END) {
 		switch (c) {

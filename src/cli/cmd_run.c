@@ -587,7 +587,7 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 	const char *log_file = NULL;
 	cli_setup_init(&s);
 	int rc = EXIT_USAGE;
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
 	while ((c = cli_getopt(self, argc, argv, "h", run_opts)) != CLI_END) {
 		switch (c) {

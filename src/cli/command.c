@@ -188,7 +188,7 @@ int cli_getopt_help(const struct cli_command *cmd, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	return cli_getopt(cmd, argc, argv, "h", help_only);
 }
 

@@ -65,7 +65,9 @@ enum {
 };
 /* getopt_long over argv (argv[0] the command's name) with one line per
  * mistake, naming the option and a close match ("did you mean").  longopts
- * holds { "help", no_argument, NULL, 'h' } and shortopts "h". */
+ * holds { "help", no_argument, NULL, 'h' } and shortopts "h".  Set optind
+ * to 0 before the first call: getopt then forgets any earlier argv (a
+ * cluster of short options it stopped in). */
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 /* For a command whose only option is --help: the options of argv parsed
