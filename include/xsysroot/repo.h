@@ -1,8 +1,8 @@
 /* repo.h - a verified Debian archive and the view built from it.
  *
  * xs_repo_open does everything a mount needs before it answers:
- *   1. the sources: --mirror/--suite, or the host's Debian apt sources for
- *      the codename (release, -updates, -security...);
+ *   1. the sources (archive.h): --mirror/--suite, or the host's Debian apt
+ *      sources for the codename (release, -updates, -security...);
  *   2. for each source, InRelease: fetched, checked with gpgv against the
  *      keyring (--keyring, else the source's Signed-By, else the default),
  *      split strictly, Date/Valid-Until checked, Suite/Codename matched, and

@@ -74,4 +74,23 @@ int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, siz
 int xs_store_meta_read(struct xs_store *s, const char *name, size_t max, char **data,
 		       size_t *len);
 int xs_store_meta_path(struct xs_store *s, const char *name, char *out, size_t outsz);
+
+/* The steps of xs_store_meta_write, for a writer that must use the file
+ * before it is installed.  xs_store_meta_tmp creates a private temporary
+ * file for name in meta/ (O_EXCL, mode 0644) under a random name that no
+ * other process knows (".NAME.RANDOM": gc removes one left over); returns
+ * its descriptor (read-write) or negative errno; tmp receives that name and,
+ * unless path is NULL, path its full path.  xs_store_meta_commit makes it
+ * durable and renames it to name atomically (fd stays open: the caller
+ * closes it); xs_store_meta_discard removes it after a failure. */
+#define XS_META_TMP_MAX 256
+int xs_store_meta_tmp(struct xs_store *s, const char *name, char tmp[XS_META_TMP_MAX],
+		      char *path, size_t pathsz);
+int xs_store_meta_commit(struct xs_store *s, int fd, const char *tmp, const char *name);
+void xs_store_meta_discard(struct xs_store *s, const char *tmp);
+/* An exclusive flock on meta/NAME (created when absent), to serialise a
+ * read-compare-write of meta documents between processes sharing the
+ * cache: the descriptor to close (which unlocks), or negative errno.
+ * Blocks until the lock is granted. */
+int xs_store_meta_lock(struct xs_store *s, const char *name);
 #endif

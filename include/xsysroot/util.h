@@ -134,6 +134,13 @@ void *xs_xrealloc(void *p, size_t n);
 /* Grow *arr (element size el) so that it holds at least want elements. */
 void xs_grow(void *arr, size_t *cap, size_t want, size_t el);
 
+/* A NULL-terminated vector of the words of s (separated by blanks or
+ * commas; empty words dropped; s NULL: none); free with xs_strv_free. */
+char **xs_strv_split(const char *s);
+void xs_strv_free(char **v);
+/* Whether the NULL-terminated vector v (may be NULL) holds s. */
+bool xs_strv_has(char *const *v, const char *s);
+
 /* The value of one hex digit (either case), or -1. */
 int xs_hexval(char c);
 /* A 64-bit hash of a NUL-terminated string (FNV-1a with a final mix), for

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "output.h"
 #include "xsysroot/elf.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 
 /* ---- a foreign ELF file and what it needs from a view ------------------- */
@@ -74,10 +75,12 @@ bool view_path_of(const char *abs, char *out, size_t outsz)
 	       xs_view_present_path(norm, out, outsz) == 0;
 }
 
-bool view_has(struct xs_repo *r, const char *vpath, struct xs_vattr *va)
+bool view_has(struct xs_repo *r, enum xs_lookup_mode mode, const char *vpath,
+	      struct xs_vattr *va)
 {
-	return xs_view_resolve(xs_repo_view(r), vpath, va) == 0 &&
-	       (va->pending || !S_ISDIR(va->mode));
+	struct xs_lookup lk;
+	xs_lookup_init_repo(&lk, r, mode, NULL, NULL);
+	return xs_lookup_path(&lk, vpath, va) == 0 && !S_ISDIR(va->mode); /* pending: mode 0 */
 }
 
 /* Append the view form of each absolute directory of a DT_RUNPATH/DT_RPATH
@@ -101,7 +104,7 @@ static void need_path(struct xs_repo *r, struct elf_need *n, char *vpath, elf_ne
 		      void *ud)
 {
 	struct xs_vattr va;
-	if (view_has(r, vpath, &va)) {
+	if (view_has(r, XS_LOOKUP_PEEK, vpath, &va)) {
 		n->found = vpath;
 		n->pkg = va.pkg;
 	} else {
@@ -133,11 +136,12 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		add_path_list(e->rpath, &dirs, &ndirs, &capdirs);
 	if (e->runpath)
 		add_path_list(e->runpath, &dirs, &ndirs, &capdirs);
-	const char *std_dirs[] = { "usr/local/lib", "usr/local/lib/%s", "usr/lib/%s", "usr/lib" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(std_dirs); i++) {
+	char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
+	for (size_t i = 0; std_dirs[i]; i++) {
 		xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
-		dirs[ndirs++] = fmt_str(std_dirs[i], a->triplet);
+		dirs[ndirs++] = std_dirs[i];
 	}
+	free(std_dirs); /* its strings now belong to dirs */
 	for (size_t i = 0; i < e->nneeded; i++) {
 		const char *name = e->needed[i];
 		struct elf_need n = { .label = name, .pkg = -1 };
@@ -163,7 +167,7 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		struct xs_vattr va;
 		for (k = 0; k < ndirs && !n.found; k++) {
 			cands[k] = fmt_str("%s%s%s", dirs[k], *dirs[k] ? "/" : "", name);
-			if (view_has(r, cands[k], &va)) {
+			if (view_has(r, XS_LOOKUP_PEEK, cands[k], &va)) {
 				n.found = cands[k];
 				n.pkg = va.pkg;
 			}

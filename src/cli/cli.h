@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "xsysroot/elf.h"
+#include "xsysroot/lookup.h"
 #include "xsysroot/repo.h"
 
 /* A foreign ELF file and what it needs from a view (ldd, run). */
@@ -21,8 +22,10 @@ int elf_load(const char *file, struct xs_elf *e);
 const char *elf_mismatch(const struct xs_elf *e, const struct xs_arch *a);
 /* The view path of an absolute path, or false. */
 bool view_path_of(const char *abs, char *out, size_t outsz);
-/* The view has a file (not a directory) at vpath: its attributes in va. */
-bool view_has(struct xs_repo *r, const char *vpath, struct xs_vattr *va);
+/* The view has a file (not a directory) at vpath, looked up by the core in
+ * mode (lookup.h; PEEK: the view as it stands): its attributes in va. */
+bool view_has(struct xs_repo *r, enum xs_lookup_mode mode, const char *vpath,
+	      struct xs_vattr *va);
 /* One file the ELF needs: its interpreter, or a DT_NEEDED entry. */
 struct elf_need {
 	const char *label;  /* "interpreter PATH", or the DT_NEEDED name */

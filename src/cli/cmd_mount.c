@@ -15,7 +15,7 @@
 #include "output.h"
 #include "setup.h"
 #include "xs-build.h"
-#include "fuse_ops.h"
+#include "serve.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/binfmt.h"
 #include "xsysroot/repo.h"
@@ -215,7 +215,7 @@ static int mount_with(struct cli_setup *s, struct mount_args *a)
 	}
 	/* in the background, messages go to the log file only */
 	s->log.to_stderr = foreground;
-	int r = xs_fuse_serve(repo, &mo, err, sizeof err);
+	int r = xs_serve(repo, &mo, NULL, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
 		log_cb(XS_LOG_ERR, err, &s->log);

@@ -20,10 +20,10 @@
 
 #include "cli.h"
 #include "command.h"
-#include "fuse_ops.h"
 #include "host.h"
 #include "output.h"
 #include "sandbox.h"
+#include "serve.h"
 #include "setup.h"
 #include "xsysroot/elf.h"
 #include "xsysroot/repo.h"
@@ -216,56 +216,31 @@ static int find_mount_cb(const char *mp, const char *fstype, const char *source,
 	return 1;
 }
 
-/* Serve r at rs->mp from a child process (its own process group, so that
- * the terminal's ^C reaches the program, not the daemon); returns when the
- * mount is there.  0, or -1 after saying why. */
+/* In the private mount's daemon, before it serves. */
+static void private_mount_setup(void *ud)
+{
+	signals_default();
+	((struct logger *)ud)->to_stderr = false; /* the program has the terminal */
+}
+
+/* Serve r at rs->mp from a child process (serve.h); returns when the mount
+ * is there.  0, or -1 after saying why. */
 static int start_private_mount(struct run *rs, struct xs_repo *r, struct logger *lg)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid < 0) {
-		say("cannot fork: %s", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		/* if run is killed outright, the daemon goes too (and auto_unmount
-		 * takes the mount away) */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		signals_default();
-		lg->to_stderr = false; /* the program has the terminal */
-		struct xs_mount_opts mo = {
-			.mountpoint = rs->mp,
-			.foreground = true,
-			.max_threads = 64,
-			.log = log_cb,
-			.log_ud = lg,
-		};
-		char err[4096] = "";
-		int q = xs_fuse_serve(r, &mo, err, sizeof err);
-		if (q < 0)
-			log_cb(XS_LOG_ERR, err, lg);
-		_exit(q < 0 ? 1 : 0);
-	}
-	rs->daemon = pid;
-	for (int i = 0; i < 6000 && !got_signal; i++) {
-		char fstype[64] = "", source[64];
-		if (mount_source(rs->mp, fstype, sizeof fstype, source, sizeof source) == 0 &&
-		    !strcmp(fstype, "fuse.xsysroot"))
-			return 0;
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			rs->daemon = 0;
-			say("the private mount at %s failed", rs->mp);
-			return -1;
-		}
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
-	}
-	if (!got_signal)
-		say("the private mount at %s did not come up in 60 s", rs->mp);
-	return -1;
+	struct xs_mount_opts mo = {
+		.mountpoint = rs->mp,
+		.foreground = true,
+		.max_threads = 64,
+		.log = log_cb,
+		.log_ud = lg,
+	};
+	struct xs_serve_child child = { private_mount_setup, lg, &got_signal, 0 };
+	char err[4096] = "";
+	int q = xs_serve(r, &mo, &child, err, sizeof err);
+	rs->daemon = child.pid;
+	if (q < 0 && *err)
+		say("%s", err);
+	return q < 0 ? -1 : 0;
 }
 
 /* ---- the program ------------------------------------------------------- */
@@ -317,7 +292,7 @@ static int host_script(struct run *rs, struct xs_repo *r, const char *path)
 	p[il] = 0;
 	struct xs_vattr va;
 	char v[XS_MAX_PATH + 8];
-	if (p[0] != '/' || !view_path_of(p, v, sizeof v) || !view_has(r, v, &va)) {
+	if (p[0] != '/' || !view_path_of(p, v, sizeof v) || !view_has(r, XS_LOOKUP_PEEK, v, &va)) {
 		say("%s: its interpreter %s is not in the %s view (add its package with "
 		    "--packages)", path, p, rs->arch->deb);
 		return -1;
@@ -354,7 +329,7 @@ static int locate_program(struct run *rs, struct xs_repo *r)
 			snprintf(rs->prog_path, sizeof rs->prog_path, "%s%s", dirs[i], prog);
 		else
 			break;
-		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, v, &va))
+		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, XS_LOOKUP_PEEK, v, &va))
 			return 0;
 	}
 	if (strchr(prog, '/') && access(prog, F_OK) == 0)

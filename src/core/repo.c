@@ -11,48 +11,32 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "xs-build.h"
-#include "xsysroot/aptsrc.h"
+#include "xsysroot/archive.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
-#include "xsysroot/gpg.h"
-#include "xsysroot/http.h"
+#include "xsysroot/grow.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/release.h"
 #include "xsysroot/resolve.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
+#include "xsysroot/viewcache.h"
 
-#define MAX_INRELEASE (16u << 20)
 #define MAX_PACKAGES_TEXT (1ull << 30)
 #define MAX_CONTENTS_TEXT (4ull << 30)
-#define MAX_INDEX_SIZE (512ull << 20)
 #define MAX_MANIFEST (256u << 20)
-#define MAX_VIEWCACHE (64u << 20)
-/* as apt: a Release whose Date lies in the future is "not valid yet" */
-#define DATE_SLACK 0
-#define VIEWCACHE_VERSION "xsysroot-view 2"
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
-#define CANDS_VERSION "xsysroot-cands 1"
-#define MAX_CANDS (256u << 20)
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
-#define MAX_MIRRORS 16
-/* a mirror that failed on the network is tried after the others this long */
-#define MIRROR_DEMOTE_NS (60ull * 1000000000ull)
 
-/* One archive: its mirrors carry the same files, and each file fetched is
- * checked against the one Release verified (from whichever mirror). */
+/* The repo's own state per source of the archive (r->srcs[i] is source i
+ * of r->archive): the Contents indexes opened for it. */
 struct src {
-	char *uri; /* mirrors[0]: the source's name in messages and cache keys */
-	char **mirrors; /* base URLs, without a trailing '/', in the order given */
-	size_t nmirrors;
-	uint64_t *demoted_until; /* per mirror, xs_now_ns() time; atomic */
-	char *suite, *keyring;
-	char **components;
-	struct xs_release rel;
+	const struct xs_archive_source *a; /* uri, suite, components, rel */
+	size_t idx;			   /* its number in the archive */
 	struct xs_contents **contents;
 	size_t ncontents, capcontents;
 };
@@ -91,17 +75,12 @@ struct xs_repo {
 	pthread_cond_t prefetch_cv;
 	int prefetching;
 	bool closing;
-	char *cache_dir, *gpgv;
-	bool allow_expired;
-	const struct xs_progress *progress;
+	char *cache_dir;
 	int fetch_timeout_s;
-	int64_t now;
 	xs_log_fn log;
 	void *log_ud;
 	struct xs_store *store;
-	struct xs_http *http_index, *http_deb;
-	/* the same without retries, for a mirror that has another behind it */
-	struct xs_http *http_index_once, *http_deb_once;
+	struct xs_archive *archive; /* sources, mirrors, InRelease; NULL for an image */
 	struct src *srcs;
 	size_t nsrcs;
 	/* pkgs never moves once the view is built (threads hold pointers into
@@ -109,11 +88,8 @@ struct xs_repo {
 	 * add_lock, and is read atomically */
 	struct vpkg *pkgs;
 	size_t npkgs, cappkgs;
-	pthread_mutex_t add_lock; /* serialises xs_repo_provide's additions */
-	char cands_name[96];	  /* meta/ name of the candidate table, "" none */
-	const char *cands;	  /* its mapping (under add_lock), NULL: not yet */
-	size_t cands_len;
-	bool cands_tried, full_warned;
+	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
+	char cands_name[96];	/* meta/ name of the candidate table, "" none */
 	struct xs_view *view;
 	/* a container image whose layers are not in the view yet (open_image):
 	 * image_lock serialises xs_repo_settle and guards image; image_ready
@@ -124,7 +100,7 @@ struct xs_repo {
 	bool image_ready;
 	char *describe;
 	/* statistics, updated atomically */
-	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight, index_bytes;
+	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight;
 	uint64_t evicted;
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
@@ -143,42 +119,6 @@ struct xs_repo {
 
 #define FAIL XS_FAIL
 
-static char **split_list(const char *s)
-{
-	size_t n = 0, cap = 0;
-	char **v = NULL;
-	const char *p = s ? s : "";
-	while (*p) {
-		while (*p == ',' || *p == ' ')
-			p++;
-		const char *b = p;
-		while (*p && *p != ',' && *p != ' ')
-			p++;
-		if (p > b) {
-			xs_grow(&v, &cap, n + 2, sizeof *v);
-			v[n++] = xs_strndup(b, (size_t)(p - b));
-		}
-	}
-	xs_grow(&v, &cap, n + 1, sizeof *v);
-	v[n] = NULL;
-	return v;
-}
-
-static void free_list(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-static bool list_has(char *const *v, const char *s)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
-}
-
 int xs_default_cache_dir(char *out, size_t outsz)
 {
 	if (geteuid() == 0) {
@@ -186,573 +126,6 @@ int xs_default_cache_dir(char *out, size_t outsz)
 		return n > 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
 	}
 	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
-}
-
-/* ---- sources ------------------------------------------------------------ */
-
-/* uris: one base URL, or the mirrors of one archive (a blank- or
- * comma-separated list, at most MAX_MIRRORS). */
-static void add_src(struct xs_repo *r, const char *uris, const char *suite,
-		    char **components, const char *keyring)
-{
-	size_t cap = r->nsrcs;
-	xs_grow(&r->srcs, &cap, r->nsrcs + 1, sizeof *r->srcs);
-	struct src *s = &r->srcs[r->nsrcs++];
-	memset(s, 0, sizeof *s);
-	s->mirrors = split_list(uris);
-	while (s->mirrors[s->nmirrors] && s->nmirrors < MAX_MIRRORS) {
-		char *m = s->mirrors[s->nmirrors++];
-		size_t ul = strlen(m);
-		while (ul > 1 && m[ul - 1] == '/')
-			m[--ul] = 0;
-	}
-	for (size_t i = s->nmirrors; s->mirrors[i]; i++) {
-		free(s->mirrors[i]);
-		s->mirrors[i] = NULL;
-	}
-	s->demoted_until = xs_xcalloc(s->nmirrors ? s->nmirrors : 1, sizeof *s->demoted_until);
-	s->uri = xs_strdup(s->nmirrors ? s->mirrors[0] : "");
-	s->suite = xs_strdup(suite);
-	s->components = components;
-	s->keyring = xs_strdup(keyring);
-}
-
-static int select_sources(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
-			  size_t errsz)
-{
-	const char *root = cfg->apt_root ? cfg->apt_root : "/";
-	char codename[128] = "";
-	if (!cfg->suite || !cfg->mirror) {
-		if (xs_osrelease_codename(root, codename, sizeof codename) < 0 && !cfg->suite)
-			FAIL(-ENOENT, "cannot tell this system's release: no VERSION_CODENAME in "
-				      "%setc/os-release; pass --suite NAME",
-			     strcmp(root, "/") ? root : "/");
-	}
-	const char *suite = cfg->suite ? cfg->suite : codename;
-	const char *defkr = XS_DEFAULT_KEYRING;
-	if (cfg->mirror) {
-		char **ms = split_list(cfg->mirror);
-		size_t nm = 0;
-		while (ms[nm])
-			nm++;
-		free_list(ms);
-		if (!nm || nm > MAX_MIRRORS)
-			FAIL(-EINVAL, "the mirror list (--mirror, or the mirror key of the "
-				      "configuration files) has %zu mirrors: give 1 to %d", nm,
-			     MAX_MIRRORS);
-		add_src(r, cfg->mirror, suite, split_list(cfg->components ? cfg->components : "main"),
-			cfg->keyring ? cfg->keyring : defkr);
-		return 0;
-	}
-	struct xs_sourcelist l = { 0 };
-	int q = xs_aptsrc_load(&l, root);
-	if (q < 0) {
-		xs_sourcelist_free(&l);
-		FAIL(q, "cannot read the apt sources under %s: %s", root, strerror(-q));
-	}
-	char **want = split_list(cfg->components ? cfg->components : "main");
-	for (size_t i = 0; i < l.n; i++) {
-		struct xs_source *e = &l.v[i];
-		if (!e->enabled || !xs_suite_belongs(e->suite, codename))
-			continue;
-		/* --suite alone: the host's mirror for the codename, the suite named */
-		if (cfg->suite && strcmp(e->suite, codename))
-			continue;
-		size_t n = 0;
-		char **comps = xs_xcalloc(1, sizeof *comps * (strlen(cfg->components ? cfg->components : "main") + 2));
-		for (size_t k = 0; want[k]; k++)
-			if (list_has(e->components, want[k]) || cfg->components)
-				comps[n++] = xs_strdup(want[k]);
-		if (!n) {
-			free(comps);
-			continue;
-		}
-		bool dup = false;
-		for (size_t k = 0; k < r->nsrcs; k++)
-			if (!strcmp(r->srcs[k].suite, cfg->suite ? suite : e->suite) &&
-			    !strncmp(r->srcs[k].uri, e->uri, strlen(r->srcs[k].uri)))
-				dup = true;
-		if (dup) {
-			free_list(comps);
-			continue;
-		}
-		add_src(r, e->uri, cfg->suite ? suite : e->suite, comps,
-			cfg->keyring ? cfg->keyring : e->signed_by ? e->signed_by : defkr);
-	}
-	free_list(want);
-	xs_sourcelist_free(&l);
-	if (!r->nsrcs)
-		FAIL(-ENOENT, "no Debian source for '%s' in %setc/apt/sources.list or "
-			      "%setc/apt/sources.list.d/: pass --mirror URL (the folder that holds "
-			      "dists/ and pool/) and --suite NAME",
-		     codename, root, root);
-	return 0;
-}
-
-/* ---- fetching into the store ------------------------------------------- */
-
-static int sink_txn_write(const void *p, size_t n, void *ud)
-{
-	return xs_txn_write(ud, p, n);
-}
-static int sink_txn_reset(void *ud)
-{
-	return xs_txn_reset(ud);
-}
-/* GET url into the store, checking digest and size.  *remote tells
- * whether a failure came from the mirror (the network, the bytes) rather
- * than from here (the cache). */
-static int fetch_object(struct xs_repo *r, struct xs_http *h, const char *url,
-			const char *sha256, uint64_t size, const char *label, bool defer_sync,
-			uint64_t *bytes, bool *remote, char *err, size_t errsz)
-{
-	struct xs_txn *t;
-	*remote = false;
-	int q = xs_txn_begin(r->store, size, &t);
-	if (q < 0)
-		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
-	if (defer_sync)
-		xs_txn_defer_sync(t); /* a .deb lives only until it is unpacked */
-	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, t };
-	struct xs_http_stats hs = { 0 };
-	q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
-	if (bytes)
-		*bytes = hs.bytes;
-	if (q < 0) {
-		uint64_t got = xs_txn_size(t);
-		xs_txn_abort(t);
-		*remote = q != -ENOSPC && q != -EDQUOT && q != -ENOMEM && q != -EROFS;
-		if (q == -EFBIG)
-			FAIL(q, "'%s' from %s: larger than the expected size %llu: refused at %llu bytes",
-			     label, url, (unsigned long long)size, (unsigned long long)got + 1);
-		if (q == -ENOSPC)
-			FAIL(q, "'%s' from %s: no space left in %s", label, url, r->cache_dir);
-		return q;
-	}
-	uint64_t got = xs_txn_size(t);
-	char have[65] = "";
-	q = xs_txn_commit(t, sha256, size, have);
-	*remote = q == -EBADMSG;
-	if (q == -EBADMSG) {
-		if (got != size)
-			FAIL(q, "'%s' from %s: size mismatch: expected %llu bytes, received %llu", label,
-			     url, (unsigned long long)size, (unsigned long long)got);
-		FAIL(q, "'%s' from %s: SHA256 mismatch: expected %s, received %s", label, url, sha256,
-		     have);
-	}
-	if (q < 0)
-		FAIL(q, "cannot store '%s' from %s in %s: %s", label, url, r->cache_dir, strerror(-q));
-	return 0;
-}
-
-/* ---- mirrors -------------------------------------------------------------- */
-
-/* The order in which to try s's mirrors: as given, except that those that
- * failed on the network lately come last.  Returns how many. */
-static size_t mirror_order(const struct src *s, size_t ord[MAX_MIRRORS])
-{
-	uint64_t now = xs_now_ns();
-	size_t n = 0;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < s->nmirrors; i++) {
-			uint64_t until = __atomic_load_n(&s->demoted_until[i], __ATOMIC_RELAXED);
-			if ((until > now) == (pass == 1))
-				ord[n++] = i;
-		}
-	return n;
-}
-
-/* A failure that says the mirror is unreachable or broken, not that it
- * lacks or garbles one file. */
-static bool network_failure(int q)
-{
-	return q == -EIO || q == -ETIMEDOUT || q == -ECONNREFUSED || q == -ECONNRESET ||
-	       q == -EHOSTUNREACH || q == -ENETUNREACH || q == -EACCES;
-}
-
-/* Remember how mirror m of s did: one that failed on the network is
- * tried after the others for a while; a success clears that. */
-static void mirror_result(struct src *s, size_t m, int q)
-{
-	uint64_t until = q < 0 && network_failure(q) ? xs_now_ns() + MIRROR_DEMOTE_NS : 0;
-	__atomic_store_n(&s->demoted_until[m], until, __ATOMIC_RELAXED);
-}
-
-/* Fetch one file of s into the store from its mirrors in turn, until one
- * serves bytes of the expected SHA256 and size.  rels are the paths (under
- * the mirror's base URL) to try on each mirror, in order: the next is tried
- * only when the previous is missing (404).  Any other failure (network,
- * 5xx, a digest or size mismatch) moves on to the next mirror, and is
- * logged with the mirror and the reason.  A failure of the cache itself
- * stops at once.  served receives the URL that gave the bytes. */
-static int fetch_mirrors(struct xs_repo *r, struct src *s, bool deb, const char *const *rels,
-			 size_t nrels, const char *sha256, uint64_t size, const char *label,
-			 uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
-{
-	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord), failed = 0;
-	struct xs_buf why;
-	xs_buf_init(&why, errsz);
-	int q = -ENOENT;
-	*bytes = 0;
-	for (size_t k = 0; k < n; k++) {
-		size_t m = ord[k];
-		bool last = k + 1 == n, remote = true;
-		struct xs_http *h = deb ? (last ? r->http_deb : r->http_deb_once)
-					: (last ? r->http_index : r->http_index_once);
-		char ferr[1024] = "";
-		for (size_t i = 0; i < nrels; i++) {
-			_cleanup_free_ char *url = NULL;
-			if (asprintf(&url, "%s/%s", s->mirrors[m], rels[i]) < 0) {
-				xs_buf_free(&why);
-				FAIL(-ENOMEM, "out of memory");
-			}
-			uint64_t got = 0;
-			q = fetch_object(r, h, url, sha256, size, label, deb, &got, &remote, ferr,
-					 sizeof ferr);
-			*bytes += got;
-			if (q == 0) {
-				snprintf(served, servedsz, "%s", url);
-				mirror_result(s, m, 0);
-				if (failed)
-					logf_(r, XS_LOG_INFO, "'%s' served by mirror %s after %zu failed: %s",
-					      label, s->mirrors[m], failed, url);
-				xs_buf_free(&why);
-				return 0;
-			}
-			if (!remote || q != -ENOENT)
-				break;
-		}
-		if (!remote) { /* the cache, not the mirror */
-			snprintf(err, errsz, "%s", ferr);
-			xs_buf_free(&why);
-			return q;
-		}
-		failed++;
-		mirror_result(s, m, q);
-		xs_buf_printf(&why, "%s%s", why.len ? "; then " : "", ferr);
-		if (!last)
-			logf_(r, XS_LOG_WARN, "mirror %s failed for '%s': %s; trying mirror %s",
-			      s->mirrors[m], label, ferr, s->mirrors[ord[k + 1]]);
-	}
-	snprintf(err, errsz, "%s%s", why.data ? why.data : "no mirror",
-		 failed > 1 ? " (every mirror failed)" : "");
-	xs_buf_free(&why);
-	return q;
-}
-
-static char *src_desc(const struct src *s)
-{
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s %s", s->uri, s->suite);
-	return xs_buf_steal(&b, NULL);
-}
-
-/* The meta/ name of per-source state. */
-static void src_key(const struct src *s, const char *what, char *out, size_t outsz)
-{
-	char hex[65];
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s\n%s", s->uri, s->suite);
-	xs_sha256_buf(b.data, b.len, hex);
-	xs_buf_free(&b);
-	snprintf(out, outsz, "%s-%.16s", what, hex);
-}
-
-/* "<sha256 of the InRelease>:<sha256 of the keyring>" */
-static int verified_key(const char *data, size_t len, const char *keyring, char out[160])
-{
-	char a[65], b[65];
-	_cleanup_close_ int fd = open(keyring, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int q = xs_sha256_buf(data, len, a);
-	if (q == 0)
-		q = xs_sha256_fd(fd, b, NULL);
-	if (q == 0)
-		snprintf(out, 160, "%s:%s", a, b);
-	return q;
-}
-
-/* The error for something --offline needs and the cache lacks. */
-static int offline_missing(struct xs_repo *r, const struct src *s, const char *what, char *err,
-			   size_t errsz)
-{
-	FAIL(-ENOENT, "no cached index for %s %s from %s (%s): run 'xsysroot fetch --mirror %s "
-		      "--suite %s %s' first (--offline uses the cache only)",
-	     s->suite, r->arch->deb, s->uri, what, s->uri, s->suite, r->arch->deb);
-}
-
-/* The InRelease of s: from the mirror, or offline the last one verified. */
-static int get_inrelease(struct xs_repo *r, struct src *s, struct xs_http *h, const char *url,
-			 const char *name, struct xs_buf *body, char *err, size_t errsz)
-{
-	if (r->offline) {
-		char *data = NULL;
-		size_t len = 0;
-		if (xs_store_meta_read(r->store, name, MAX_INRELEASE, &data, &len) < 0)
-			return offline_missing(r, s, "InRelease", err, errsz);
-		int q = xs_buf_append(body, data, len);
-		free(data);
-		return q;
-	}
-	struct xs_http_sink sink = xs_http_sink_buf(body);
-	struct xs_http_stats hs = { 0 };
-	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
-	if (q == -ENOENT)
-		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
-			"(check --mirror and --suite)", url, s->suite);
-	return q;
-}
-
-/* The InRelease of s from mirror m, verified; *remote is false when a
- * failure was the cache's, not the mirror's. */
-static int verify_release_at(struct xs_repo *r, struct src *s, size_t m, struct xs_http *h,
-			     bool *remote, char *err, size_t errsz)
-{
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s/dists/%s/InRelease", s->mirrors[m], s->suite) < 0)
-		FAIL(-ENOMEM, "out of memory");
-	*remote = true;
-	xs_release_free(&s->rel);
-	memset(&s->rel, 0, sizeof s->rel);
-	struct xs_buf body;
-	xs_buf_init(&body, MAX_INRELEASE);
-	char name[128], path[XS_MAX_PATH];
-	src_key(s, "inrelease", name, sizeof name);
-	int q = get_inrelease(r, s, h, url, name, &body, err, errsz);
-	if (q < 0) {
-		xs_buf_free(&body);
-		return q;
-	}
-	char newname[160];
-	snprintf(newname, sizeof newname, "%s.new", name);
-	q = xs_store_meta_write(r->store, newname, body.data, body.len);
-	if (q < 0) {
-		xs_buf_free(&body);
-		*remote = false;
-		FAIL(q, "cannot write %s/meta/%s: %s", r->cache_dir, newname, strerror(-q));
-	}
-	xs_store_meta_path(r->store, newname, path, sizeof path);
-	/* Like apt's "Hit": the very bytes already verified with the very same
-	 * keyring need no second gpgv run (dates are checked below anyway). */
-	char vname[160], vkey[160] = "";
-	snprintf(vname, sizeof vname, "%s.verified", name);
-	if (verified_key(body.data, body.len, s->keyring, vkey) < 0)
-		vkey[0] = 0;
-	char *seen = NULL;
-	size_t seen_len = 0;
-	bool hit = vkey[0] && xs_store_meta_read(r->store, vname, 256, &seen, &seen_len) == 0 &&
-		   seen_len == strlen(vkey) && !memcmp(seen, vkey, seen_len);
-	free(seen);
-	if (!hit) {
-		const char *keyrings[] = { s->keyring, NULL };
-		struct xs_gpg_result gr;
-		char gerr[1024] = "";
-		q = xs_gpgv_verify(r->gpgv, keyrings, path, &gr, gerr, sizeof gerr);
-		if (q < 0) {
-			xs_buf_free(&body);
-			unlink(path);
-			xs_store_meta_path(r->store, vname, path, sizeof path);
-			unlink(path);
-			FAIL(q, "%s: signature refused: %s", url, gerr);
-		}
-	}
-	char *text = NULL;
-	size_t tlen = 0;
-	char perr[512] = "";
-	q = xs_clearsign_split(body.data, body.len, &text, &tlen, perr, sizeof perr);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: refused: %s", url, perr);
-	}
-	q = xs_release_parse(text, tlen, &s->rel, perr, sizeof perr);
-	free(text);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: malformed Release: %s", url, perr);
-	}
-	q = xs_release_check_dates(&s->rel, r->now, DATE_SLACK, r->allow_expired, perr, sizeof perr);
-	if (q < 0) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(q, "%s: refused: %s%s", url, perr,
-		     q == -EKEYEXPIRED ? " (--allow-expired overrides this)" : "");
-	}
-	if ((!s->rel.suite || strcmp(s->rel.suite, s->suite)) &&
-	    (!s->rel.codename || strcmp(s->rel.codename, s->suite))) {
-		xs_buf_free(&body);
-		unlink(path);
-		FAIL(-EKEYREJECTED, "%s: refused: it is for Suite '%s', Codename '%s', not '%s'", url,
-		     s->rel.suite ? s->rel.suite : "", s->rel.codename ? s->rel.codename : "",
-		     s->suite);
-	}
-	/* rollback: never accept a Release older than one verified before */
-	char dname[160];
-	snprintf(dname, sizeof dname, "%s.date", name);
-	char *old = NULL;
-	size_t olen = 0;
-	if (xs_store_meta_read(r->store, dname, 64, &old, &olen) == 0) {
-		long long prev = strtoll(old, NULL, 10);
-		free(old);
-		if (s->rel.date >= 0 && s->rel.date < prev) {
-			xs_buf_free(&body);
-			unlink(path);
-			char a[64], b[64];
-			time_t ta = (time_t)s->rel.date, tb = (time_t)prev;
-			strftime(a, sizeof a, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&ta));
-			strftime(b, sizeof b, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&tb));
-			FAIL(-EKEYREJECTED, "%s: refused: its Date (%s) is older than the Release "
-				"verified before (%s): a rollback", url, a, b);
-		}
-	}
-	char db[32];
-	int dn = snprintf(db, sizeof db, "%lld", (long long)s->rel.date);
-	xs_store_meta_write(r->store, dname, db, (size_t)dn);
-	char fin[XS_MAX_PATH];
-	xs_store_meta_path(r->store, name, fin, sizeof fin);
-	rename(path, fin);
-	if (!hit && vkey[0])
-		xs_store_meta_write(r->store, vname, vkey, strlen(vkey));
-	xs_buf_free(&body);
-	return 0;
-}
-
-/* The InRelease of s from the first of its mirrors that gives one passing
- * every check (signature, dates, suite, no rollback).  Only that one is
- * trusted: every index and package is then checked against its hashes,
- * whichever mirror serves it (as apt does with a mirror list). */
-static int verify_release(struct xs_repo *r, struct src *s, char *err, size_t errsz)
-{
-	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord);
-	int q = -ENOENT;
-	for (size_t k = 0; k < n; k++) {
-		size_t m = ord[k];
-		bool remote = true, last = k + 1 == n;
-		q = verify_release_at(r, s, m, last ? r->http_index : r->http_index_once, &remote, err,
-				      errsz);
-		if (q == 0) {
-			mirror_result(s, m, 0);
-			if (s->nmirrors > 1)
-				logf_(r, XS_LOG_INFO, "%s %s: InRelease from mirror %s", s->uri, s->suite,
-				      s->mirrors[m]);
-			break;
-		}
-		if (!remote)
-			return q;
-		mirror_result(s, m, q);
-		if (last) {
-			if (k) {
-				size_t l = strlen(err);
-				snprintf(err + l, errsz - l, " (and %zu mirror%s before it)", k,
-					 k > 1 ? "s" : "");
-			}
-			return q;
-		}
-		logf_(r, XS_LOG_WARN, "mirror %s failed for the InRelease of %s: %s; trying mirror %s",
-		      s->mirrors[m], s->suite, err, s->mirrors[ord[k + 1]]);
-	}
-	if (q < 0)
-		return q;
-	if (!list_has(s->rel.architectures, r->arch->deb)) {
-		struct xs_buf al;
-		xs_buf_init(&al, 4096);
-		for (size_t i = 0; s->rel.architectures && s->rel.architectures[i]; i++)
-			xs_buf_printf(&al, "%s%s", i ? " " : "", s->rel.architectures[i]);
-		snprintf(err, errsz, "%s %s does not carry architecture %s (Architectures: %s)",
-			 s->uri, s->suite, r->arch->deb, al.data ? al.data : "");
-		xs_buf_free(&al);
-		return -ENXIO;
-	}
-	return 0;
-}
-
-struct verify_job {
-	struct xs_repo *r;
-	struct src *s;
-	pthread_t th;
-	int q;
-	char err[2048];
-};
-
-static void *verify_thread(void *ud)
-{
-	struct verify_job *j = ud;
-	j->q = verify_release(j->r, j->s, j->err, sizeof j->err);
-	return NULL;
-}
-
-/* Every source's InRelease at once: the network and gpgv overlap. */
-static int verify_all(struct xs_repo *r, char *err, size_t errsz)
-{
-	struct verify_job *jobs = xs_xcalloc(r->nsrcs, sizeof *jobs);
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		jobs[i] = (struct verify_job){ .r = r, .s = &r->srcs[i], .q = -EAGAIN };
-		if (pthread_create(&jobs[i].th, NULL, verify_thread, &jobs[i]) != 0)
-			verify_thread(&jobs[i]), jobs[i].th = 0;
-	}
-	int q = 0;
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		if (jobs[i].th)
-			pthread_join(jobs[i].th, NULL);
-		if (jobs[i].q < 0 && q == 0) {
-			q = jobs[i].q;
-			snprintf(err, errsz, "%s", jobs[i].err);
-		}
-	}
-	free(jobs);
-	return q;
-}
-
-/* Make sure the index at Release path is in the store; *file gets its entry. */
-static int fetch_index(struct xs_repo *r, struct src *s, const struct xs_release_file *f,
-		       char *err, size_t errsz)
-{
-	if (xs_store_has_object(r->store, f->sha256)) {
-		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	if (r->offline)
-		return offline_missing(r, s, f->path, err, errsz);
-	if (f->size > MAX_INDEX_SIZE)
-		FAIL(-EFBIG, "%s/dists/%s/%s: %llu bytes is over the %llu-byte limit for an index",
-		     s->uri, s->suite, f->path, (unsigned long long)f->size,
-		     (unsigned long long)MAX_INDEX_SIZE);
-	/* by hash when the Release says so, else (or when a mirror has no
-	 * by-hash copy) the plain path, as apt does */
-	char byhash[XS_MAX_PATH], plain[XS_MAX_PATH];
-	const char *slash = strrchr(f->path, '/');
-	int dl = slash ? (int)(slash - f->path) : 0;
-	snprintf(byhash, sizeof byhash, "dists/%s/%.*s%sby-hash/SHA256/%s", s->suite, dl, f->path,
-		 dl ? "/" : "", f->sha256);
-	snprintf(plain, sizeof plain, "dists/%s/%s", s->suite, f->path);
-	const char *rels[] = { byhash, plain };
-	size_t off = s->rel.acquire_by_hash ? 0 : 1;
-	uint64_t bytes = 0;
-	char served[XS_MAX_PATH + 512];
-	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, f->path, &bytes,
-			      served, sizeof served, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
-	if (q == 0 && s->nmirrors > 1)
-		logf_(r, XS_LOG_INFO, "fetched %s from %s", f->path, served);
-	return q;
-}
-
-static const struct xs_release_file *find_index(const struct src *s, const char *stem)
-{
-	static const char *const ext[] = { ".xz", ".gz", ".zst", ".bz2", "" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(ext); i++) {
-		char p[512];
-		snprintf(p, sizeof p, "%s%s", stem, ext[i]);
-		const struct xs_release_file *f = xs_release_find(&s->rel, p);
-		if (f)
-			return f;
-	}
-	return NULL;
 }
 
 /* ---- resolution (cached) ------------------------------------------------- */
@@ -796,29 +169,14 @@ static void reserve_pkgs(struct xs_repo *r)
 	}
 }
 
-/* "3,7,12" or "-" */
-static void parse_deps(struct vpkg *p, const char *s)
-{
-	size_t cap = 0;
-	for (const char *c = s; *c && *c != '-';) {
-		char *end;
-		unsigned long v = strtoul(c, &end, 10);
-		if (end == c)
-			break;
-		xs_grow(&p->deps, &cap, p->ndeps + 1, sizeof *p->deps);
-		p->deps[p->ndeps++] = v;
-		c = *end == ',' ? end + 1 : end;
-	}
-}
-
 /* The view packages (indexes into sel) that satisfy package i's
- * Depends and Pre-Depends, as "3,7,12" ("-" for none). */
+ * Depends and Pre-Depends, into p->deps. */
 static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
-		      struct xs_buf *out)
+		      struct vpkg *out)
 {
 	const struct xs_pkg *p = &tab->pkgs[sel[i]];
 	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
-	size_t n = 0;
+	size_t cap = 0;
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t g = 0; g < fields[f]->n; g++) {
 			const struct xs_dep_alt *alt = &fields[f]->alts[g];
@@ -835,70 +193,36 @@ static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, siz
 							hit = k;
 				}
 			}
-			if (hit != SIZE_MAX && hit != i)
-				xs_buf_printf(out, "%s%zu", n++ ? "," : "", hit);
+			if (hit != SIZE_MAX && hit != i) {
+				xs_grow(&out->deps, &cap, out->ndeps + 1, sizeof *out->deps);
+				out->deps[out->ndeps++] = hit;
+			}
 		}
 	}
-	if (!n)
-		xs_buf_printf(out, "-");
 }
 
 static int load_viewcache(struct xs_repo *r, const char *name)
 {
 	char *data = NULL;
 	size_t len = 0;
-	if (xs_store_meta_read(r->store, name, MAX_VIEWCACHE, &data, &len) < 0)
+	if (xs_store_meta_read(r->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
 		return -ENOENT;
-	size_t cap = 0;
-	int q = 0;
-	char *save = NULL, *line = strtok_r(data, "\n", &save);
-	if (!line || strcmp(line, VIEWCACHE_VERSION))
-		q = -EBADMSG;
-	while (q == 0 && (line = strtok_r(NULL, "\n", &save))) {
-		char *f[8];
-		size_t n = 0;
-		char *s2 = NULL;
-		for (char *t = strtok_r(line, "\t", &s2); t && n < 8; t = strtok_r(NULL, "\t", &s2))
-			f[n++] = t;
-		if (n != 8) {
-			q = -EBADMSG;
-			break;
-		}
-		q = add_vpkg(r, &cap, f[0], f[1], f[2], f[6], f[5], strtoull(f[4], NULL, 10),
-			     atoi(f[3]));
-		if (q == 0)
-			parse_deps(&r->pkgs[r->npkgs - 1], f[7]);
-	}
+	struct xs_viewcache vc;
+	int q = xs_viewcache_parse(data, len, r->nsrcs, &vc);
 	free(data);
-	if (q < 0 || r->npkgs == 0) {
-		for (size_t i = 0; i < r->npkgs; i++) {
-			struct vpkg *p = &r->pkgs[i];
-			free(p->name), free(p->version), free(p->arch), free(p->filename),
-				free(p->sha256), free(p->deps);
-		}
-		free(r->pkgs);
-		r->pkgs = NULL;
-		r->npkgs = 0;
+	if (q < 0)
 		return -EBADMSG;
+	size_t cap = 0;
+	for (size_t i = 0; i < vc.n; i++) {
+		struct xs_viewcache_pkg *v = &vc.pkgs[i];
+		add_vpkg(r, &cap, v->name, v->version, v->arch, v->filename, v->sha256, v->size,
+			 v->origin); /* checked by the parser: cannot fail */
+		r->pkgs[r->npkgs - 1].deps = v->deps;
+		r->pkgs[r->npkgs - 1].ndeps = v->ndeps;
+		v->deps = NULL;
 	}
+	xs_viewcache_free(&vc);
 	return 0;
-}
-
-/* The candidate table: for every name, the stanza the resolver would pick
- * (highest version for the architecture or all, then the lowest origin),
- * one line each, "name TAB version TAB arch TAB origin TAB size TAB sha256 TAB
- * filename", sorted by name (bytewise) for a binary search. */
-static int cmp_cand(const void *a, const void *b, void *ud)
-{
-	struct xs_pkgtab *t = ud;
-	const struct xs_pkg *x = &t->pkgs[*(const size_t *)a], *y = &t->pkgs[*(const size_t *)b];
-	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	c = xs_version_cmp(y->version, x->version);
-	if (c)
-		return c;
-	return (x->origin > y->origin) - (x->origin < y->origin);
 }
 
 static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
@@ -907,36 +231,18 @@ static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
 	xs_store_meta_path(r->store, name, path, sizeof path);
 	if (access(path, F_OK) == 0)
 		return 0;
-	size_t *ix = xs_xmalloc((t->n ? t->n : 1) * sizeof *ix), n = 0;
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->pkgs[i].arch, r->arch->deb) || !strcmp(t->pkgs[i].arch, "all"))
-			ix[n++] = i;
-	qsort_r(ix, n, sizeof *ix, cmp_cand, t);
 	struct xs_buf out;
-	xs_buf_init(&out, MAX_CANDS);
-	int q = 0;
-	for (size_t k = 0; k < n && q == 0; k++) {
-		const struct xs_pkg *p = &t->pkgs[ix[k]];
-		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
-			continue;
-		if (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
-		    strpbrk(p->filename, "\t\n"))
-			continue;
-		q = xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
-				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
-				  p->filename);
-	}
+	int q = xs_viewcache_cands_write(t, r->arch->deb, &out);
 	if (q == 0)
 		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
 	xs_buf_free(&out);
-	free(ix);
 	return q;
 }
 
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
-	char **extra = split_list(packages);
+	char **extra = xs_strv_split(packages);
 	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
 	 * which glibc programs would otherwise read from the host under -L */
 	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
@@ -949,26 +255,27 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 		roots[nroots++] = extra[i];
 	struct xs_buf key;
 	xs_buf_init(&key, 1 << 24);
-	xs_buf_printf(&key, "%s\n%s\n", VIEWCACHE_VERSION, r->arch->deb);
+	xs_buf_printf(&key, "%s\n%s\n", XS_VIEWCACHE_VERSION, r->arch->deb);
 	for (size_t i = 0; i < nroots; i++)
 		xs_buf_printf(&key, "root %s\n", roots[i]);
 	struct xs_buf ckey; /* the candidate table's: the same without roots */
 	xs_buf_init(&ckey, 1 << 24);
-	xs_buf_printf(&ckey, "%s\n%s\n", CANDS_VERSION, r->arch->deb);
+	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
 	size_t nidx = 0;
 	int q = 0;
 	for (size_t s = 0; s < r->nsrcs; s++) {
-		for (size_t c = 0; r->srcs[s].components[c] && c < 16; c++) {
+		const struct xs_archive_source *as = r->srcs[s].a;
+		for (size_t c = 0; as->components[c] && c < 16; c++) {
 			char stem[256];
-			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", r->srcs[s].components[c],
+			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
 				 r->arch->deb);
-			const struct xs_release_file *f = find_index(&r->srcs[s], stem);
+			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
 			if (!f) {
-				_cleanup_free_ char *d = src_desc(&r->srcs[s]);
-				snprintf(err, errsz, "%s: Release lists no %s index (is component '%s' right?)",
-					 d, stem, r->srcs[s].components[c]);
+				snprintf(err, errsz,
+					 "%s %s: Release lists no %s index (is component '%s' right?)",
+					 as->uri, as->suite, stem, as->components[c]);
 				q = -ENOENT;
 				goto out;
 			}
@@ -989,8 +296,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	struct xs_pkgtab tab;
 	xs_pkgtab_init(&tab);
 	for (size_t i = 0; i < nidx && q == 0; i++) {
-		struct src *s = &r->srcs[idx_src[i]];
-		q = fetch_index(r, s, idx[i], err, errsz);
+		const struct xs_archive_source *s = r->srcs[idx_src[i]].a;
+		q = xs_archive_fetch_index(r->archive, (size_t)idx_src[i], idx[i], err, errsz);
 		if (q < 0)
 			break;
 		_cleanup_close_ int fd = xs_store_open_object(r->store, idx[i]->sha256);
@@ -1024,29 +331,31 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	}
 	if (q == 0) {
 		struct xs_buf out;
-		xs_buf_init(&out, MAX_VIEWCACHE);
-		xs_buf_printf(&out, "%s\n", VIEWCACHE_VERSION);
+		xs_buf_init(&out, XS_VIEWCACHE_MAX);
+		xs_viewcache_write_header(&out);
 		size_t cap = 0;
+		int w = 0; /* the cache is written whole or not at all */
 		for (size_t i = 0; i < nsel && q == 0; i++) {
 			struct xs_pkg *p = &tab.pkgs[sel[i]];
-			if (strpbrk(p->filename, "\t\n") || strpbrk(p->version, "\t\n")) {
-				q = -EBADMSG;
-				snprintf(err, errsz, "package %s: unusable Filename", p->name);
-				break;
-			}
-			size_t mark = out.len;
-			xs_buf_printf(&out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\t", p->name, p->version, p->arch,
-				      p->origin, (unsigned long long)p->size, p->sha256, p->filename);
-			size_t dmark = out.len;
-			dep_edges(&tab, sel, nsel, i, &out);
 			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
 				     p->size, p->origin);
-			if (q == 0)
-				parse_deps(&r->pkgs[r->npkgs - 1], out.data + dmark);
-			xs_buf_printf(&out, "\n");
-			(void)mark;
+			if (q < 0)
+				break;
+			struct vpkg *v = &r->pkgs[r->npkgs - 1];
+			dep_edges(&tab, sel, nsel, i, v);
+			const struct xs_viewcache_pkg line = { p->name, p->version, p->arch,
+							       p->filename, p->sha256, p->size,
+							       p->origin, v->deps, v->ndeps };
+			if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
+				w = xs_viewcache_write_pkg(&out, &line);
+			else
+				w = w ? w : -EBADMSG;
+			if (w == -EBADMSG) {
+				q = -EBADMSG;
+				snprintf(err, errsz, "package %s: unusable Filename", p->name);
+			}
 		}
-		if (q == 0)
+		if (q == 0 && w == 0)
 			xs_store_meta_write(r->store, name, out.data, out.len);
 		xs_buf_free(&out);
 	}
@@ -1058,37 +367,11 @@ out:
 	free(idx);
 	free(idx_src);
 	free(roots);
-	free_list(extra);
+	xs_strv_free(extra);
 	return q;
 }
 
 /* ---- Contents ------------------------------------------------------------ */
-
-/* The paths a running view may add a package for (xs_repo_provide), as the
- * view shows them: configuration and private data and libraries, the
- * directories a guest reads without the package being a dependency.  Left
- * out for size: trees only their own interpreters or tools read, and
- * debugging symbols. */
-static bool provide_scope(const char *vpath)
-{
-	static const char *const in[] = { "etc/", "usr/lib/", "usr/libexec/" };
-	static const char *const out[] = { "usr/lib/python3/", "usr/lib/debug/",
-					   "usr/lib/gcc-cross/", "usr/lib/modules/" };
-	bool ok = false;
-	for (size_t i = 0; i < XS_ARRAY_SIZE(in); i++)
-		ok = ok || !strncmp(vpath, in[i], strlen(in[i]));
-	for (size_t i = 0; ok && i < XS_ARRAY_SIZE(out); i++)
-		ok = strncmp(vpath, out[i], strlen(out[i])) != 0;
-	return ok;
-}
-
-static int rev_key(const char *path, char *out, size_t outsz, void *ud)
-{
-	(void)ud;
-	if (xs_view_present_path(path, out, outsz) < 0)
-		return 0;
-	return provide_scope(out);
-}
 
 /* Attach (building it once) the reverse index of c; without one the view
  * only cannot grow, so a failure is logged, not returned. */
@@ -1098,28 +381,27 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 	char name[96], rpath[XS_MAX_PATH];
 	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
 	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
-	if (xs_contents_open_rev(c, rpath) == 0)
-		return;
 	struct xs_contents_rev_stats st = { 0 };
+	bool built;
 	uint64_t t0 = xs_now_ns();
-	int q = xs_contents_build_rev(c, rev_key, NULL, rpath, &st);
-	if (q == 0)
-		q = xs_contents_open_rev(c, rpath);
+	int q = xs_grow_open_rev(c, rpath, &built, &st);
 	if (q < 0) {
 		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
-		      s->uri, s->suite, f->path, r->cache_dir, strerror(-q));
+		      s->a->uri, s->a->suite, f->path, r->cache_dir, strerror(-q));
 		return;
 	}
+	if (!built)
+		return;
 	char sz[32];
 	logf_(r, XS_LOG_INFO, "indexed %s %s %s by path: %llu paths, %llu directories, %s in %.1f s",
-	      s->uri, s->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
+	      s->a->uri, s->a->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
 	      xs_fmt_size(st.bytes, sz, sizeof sz), (xs_now_ns() - t0) / 1e9);
 }
 
 static int open_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
 			 size_t errsz)
 {
-	const struct xs_release_file *f = xs_release_find(&s->rel, path);
+	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
 	if (!f)
 		return 0; /* this source has none: handled by the fallbacks */
 	char name[96], ipath[XS_MAX_PATH];
@@ -1127,7 +409,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
 	struct xs_contents *c = NULL;
 	if (xs_contents_open(ipath, &c) < 0) {
-		int q = fetch_index(r, s, f, err, errsz);
+		int q = xs_archive_fetch_index(r->archive, s->idx, f, err, errsz);
 		if (q < 0)
 			return q;
 		_cleanup_close_ int fd = xs_store_open_object(r->store, f->sha256);
@@ -1137,10 +419,10 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 		uint64_t t0 = xs_now_ns();
 		q = xs_contents_build(fd, MAX_CONTENTS_TEXT, ipath, &st);
 		if (q < 0)
-			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->uri, s->suite, f->path,
+			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->a->uri, s->a->suite, f->path,
 			     strerror(-q));
-		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->uri,
-		      s->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
+		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->a->uri,
+		      s->a->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
 		      (xs_now_ns() - t0) / 1e9);
 		/* the compact index replaces the raw file */
 		char opath[XS_MAX_PATH];
@@ -1179,183 +461,64 @@ static size_t add_from_src(struct xs_repo *r, struct src *s, int pkg)
 
 static bool manifest_cached(struct xs_repo *r, size_t i);
 
-/* Put bytes into the store; sha256 receives their name. */
-static int store_bytes(struct xs_repo *r, const void *p, size_t n, char sha256[65])
+/* Where the generated files of the view go; binds (room for r->nbinds)
+ * receives the --bind directories, NULL: none needed. */
+static void sysroot_of(struct xs_repo *r, struct xs_sysroot *s, struct xs_sysroot_bind *binds)
 {
-	struct xs_txn *t;
-	int q = xs_txn_begin(r->store, n, &t);
-	if (q < 0)
-		return q;
-	q = xs_txn_write(t, p, n);
-	if (q < 0) {
-		xs_txn_abort(t);
-		return q;
-	}
-	return xs_txn_commit(t, NULL, n, sha256);
+	for (size_t i = 0; binds && i < r->nbinds; i++)
+		binds[i] = (struct xs_sysroot_bind){ r->binds[i].host, r->binds[i].path };
+	*s = (struct xs_sysroot){ .arch = r->arch, .store = r->store, .view = r->view,
+				  .lease = r->lease, .cache_dir = r->cache_dir, .binds = binds,
+				  .nbinds = binds ? r->nbinds : 0, .log = r->log,
+				  .log_ud = r->log_ud };
 }
 
-static int add_synthetic(struct xs_repo *r, const char *path, const void *p, size_t n,
-			 char *err, size_t errsz)
-{
-	char sha[65];
-	/* held until the lease names it: gc would see an unreferenced object */
-	int hold = xs_cache_hold(r->cache_dir);
-	int q = store_bytes(r, p, n, sha);
-	if (q == 0)
-		q = xs_lease_add(r->lease, "obj", sha);
-	if (hold >= 0)
-		close(hold);
-	if (q == 0)
-		q = xs_view_add_file(r->view, path, sha, n, 0644);
-	if (q < 0)
-		FAIL(q, "cannot add /%s to the view in %s: %s", path, r->cache_dir, strerror(-q));
-	return 0;
-}
-
-struct ldc_ctx {
-	const char *dir;
-	struct xs_ldcache_entry *e;
-	size_t n, cap;
-};
-
-static int ldc_add(const char *name, void *ud)
-{
-	struct ldc_ctx *c = ud;
-	bool lib = !strncmp(name, "lib", 3) || !strncmp(name, "ld", 2);
-	if (!lib || !strstr(name, ".so."))
-		return 0; /* sonames carry a version; bare .so links are for the linker */
-	xs_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e);
-	struct xs_buf v;
-	xs_buf_init(&v, XS_MAX_PATH + 2);
-	xs_buf_printf(&v, "/%s/%s", c->dir, name);
-	c->e[c->n].key = xs_strdup(name);
-	c->e[c->n].value = xs_buf_steal(&v, NULL);
-	c->n++;
-	return 0;
-}
-
-/* The loader configuration: one fixed order on every architecture, and the
- * cache that follows it, written natively for the target. */
 static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 {
-	const char *tr = r->arch->triplet;
-	static const char conf[] = "# generated by xsysroot\ninclude /etc/ld.so.conf.d/*.conf\n";
-	int q = add_synthetic(r, "etc/ld.so.conf", conf, sizeof conf - 1, err, errsz);
-	struct xs_buf d;
-	xs_buf_init(&d, 1 << 16);
-	xs_buf_printf(&d, "# generated by xsysroot: the same order on every architecture\n"
-			  "/usr/local/lib\n/usr/local/lib/%s\n/lib/%s\n/usr/lib/%s\n", tr, tr, tr);
-	for (size_t i = 0; i < r->nbinds; i++)
-		xs_buf_printf(&d, "# --bind %s\n/%s\n", r->binds[i].host, r->binds[i].path);
-	if (q == 0)
-		q = add_synthetic(r, "etc/ld.so.conf.d/00-xsysroot.conf", d.data, d.len, err, errsz);
-	xs_buf_free(&d);
-	if (q == 0)
-		q = add_synthetic(r, "etc/ld.so.preload", "", 0, err, errsz);
-	if (q < 0)
-		return q;
-	/* the directories as the view shows them (merged /usr) */
-	size_t ndirs = 0;
-	char **dirs = xs_xcalloc(r->nbinds + 4, sizeof *dirs);
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 12);
-	xs_buf_printf(&b, "usr/local/lib");
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	xs_buf_printf(&b, "usr/local/lib/%s", tr);
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	xs_buf_printf(&b, "usr/lib/%s", tr);
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	for (size_t i = 0; i < r->nbinds; i++) {
-		bool dup = false;
-		for (size_t k = 0; k < ndirs; k++)
-			dup = dup || !strcmp(dirs[k], r->binds[i].path);
-		if (!dup)
-			dirs[ndirs++] = xs_strdup(r->binds[i].path);
-	}
-	xs_buf_printf(&b, "usr/lib");
-	dirs[ndirs++] = xs_buf_steal(&b, NULL);
-	struct ldc_ctx c = { 0 };
-	for (size_t i = 0; i < ndirs; i++) {
-		c.dir = dirs[i];
-		xs_view_list_leaves(r->view, dirs[i], ldc_add, &c);
-		free(dirs[i]);
-	}
-	free(dirs);
-	struct xs_buf cache;
-	q = xs_ldcache_build(r->arch, c.e, c.n, &cache);
-	for (size_t i = 0; i < c.n; i++) {
-		free((char *)c.e[i].key);
-		free((char *)c.e[i].value);
-	}
-	free(c.e);
-	if (q < 0)
-		FAIL(q, "cannot build ld.so.cache for %s: %s", r->arch->deb, strerror(-q));
-	q = add_synthetic(r, "etc/ld.so.cache", cache.data, cache.len, err, errsz);
-	logf_(r, XS_LOG_DEBUG, "ld.so.cache: %zu libraries, %zu bytes", c.n, cache.len);
-	xs_buf_free(&cache);
+	struct xs_sysroot s;
+	struct xs_sysroot_bind *binds = xs_xcalloc(r->nbinds + 1, sizeof *binds);
+	sysroot_of(r, &s, binds);
+	int q = xs_sysroot_add_loader_files(&s, err, errsz);
+	free(binds);
 	return q;
 }
 
-/* The dpkg database of the view: var/lib/dpkg/status with every package of
- * the view as installed (with the SHA-256 of its .deb, which tells a mount
- * of the same view), and info/PKG.list with the paths the Contents
- * indexes give for it, so that dpkg and apt in a writable chroot over the
- * view (xsysroot run --strict --writable) know what is there.  The empty
- * directories dpkg writes into come with them.  Packages added while the
- * view serves (xs_repo_provide) are not in it. */
-struct list_ctx {
-	struct xs_buf *b;
-};
-
-static int list_add_cb(const char *path, void *ud)
+/* The paths of package pkg that the Contents indexes give. */
+static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
+		      void *cbud)
 {
-	struct list_ctx *c = ud;
-	xs_buf_printf(c->b, "/%s\n", path);
-	return 0;
+	struct xs_repo *r = ud;
+	for (size_t s = 0; s < r->nsrcs; s++)
+		for (size_t k = 0; k < r->srcs[s].ncontents; k++)
+			xs_contents_foreach(r->srcs[s].contents[k], pkg, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)
 {
-	static const char *const dirs[] = { "var/lib/dpkg/info", "var/lib/dpkg/updates",
-					    "var/lib/dpkg/triggers", "var/lib/dpkg/alternatives" };
-	for (size_t i = 0; i < XS_ARRAY_SIZE(dirs); i++) {
-		int q = xs_view_add_dir(r->view, dirs[i]);
-		if (q < 0)
-			FAIL(q, "cannot add /%s to the view: %s", dirs[i], strerror(-q));
-	}
-	struct xs_buf st, list;
-	xs_buf_init(&st, (size_t)1 << 30);
-	xs_buf_init(&list, (size_t)1 << 30);
-	int q = 0;
-	for (size_t i = 0; i < r->npkgs && q == 0; i++) {
-		struct vpkg *p = &r->pkgs[i];
-		xs_buf_printf(&st, "Package: %s\nStatus: install ok installed\n"
-				   "Maintainer: generated by xsysroot\nArchitecture: %s\n"
-				   "Version: %s\nX-Xsysroot-SHA256: %s\n"
-				   "Description: %s %s in the xsysroot view\n\n",
-			      p->name, p->arch, p->version, p->sha256, p->name, p->version);
-		list.len = 0;
-		struct list_ctx c = { &list };
-		xs_buf_printf(&list, "/.\n");
-		for (size_t s = 0; s < r->nsrcs; s++)
-			for (size_t k = 0; k < r->srcs[s].ncontents; k++)
-				xs_contents_foreach(r->srcs[s].contents[k], p->name, list_add_cb, &c);
-		char path[XS_MAX_PATH];
-		if (!strchr(p->name, '/') && p->name[0] != '.' &&
-		    snprintf(path, sizeof path, "var/lib/dpkg/info/%s.list", p->name) <
-			    (int)sizeof path)
-			q = add_synthetic(r, path, list.data, list.len, err, errsz);
-	}
-	if (q == 0)
-		q = add_synthetic(r, "var/lib/dpkg/status", st.data, st.len, err, errsz);
-	xs_buf_free(&st);
-	xs_buf_free(&list);
+	struct xs_sysroot s;
+	sysroot_of(r, &s, NULL);
+	struct xs_sysroot_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
+	for (size_t i = 0; i < r->npkgs; i++)
+		pkgs[i] = (struct xs_sysroot_pkg){ r->pkgs[i].name, r->pkgs[i].version,
+						   r->pkgs[i].arch, r->pkgs[i].sha256 };
+	int q = xs_sysroot_add_dpkg_files(&s, pkgs, r->npkgs, pkg_paths, r, err, errsz);
+	free(pkgs);
 	return q;
 }
 
-/* etc/passwd and etc/group from base-passwd's masters, when base-passwd is
- * in the view and no package ships them (base-passwd's postinst writes
- * them on a real system).  Fetches base-passwd. */
+struct passwd_ctx {
+	struct xs_repo *r;
+	size_t i;
+};
+
+static int fetch_passwd(void *ud, char *err, size_t errsz)
+{
+	struct passwd_ctx *c = ud;
+	return xs_repo_fetch(c->r, c->i, err, errsz);
+}
+
+/* etc/passwd and etc/group from base-passwd, when it is in the view.
+ * Fetches base-passwd. */
 static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 {
 	size_t i = 0;
@@ -1363,36 +526,11 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 		i++;
 	if (i == r->npkgs)
 		return 0;
-	static const char *const files[][2] = {
-		{ "usr/share/base-passwd/passwd.master", "etc/passwd" },
-		{ "usr/share/base-passwd/group.master", "etc/group" },
-	};
-	struct xs_vattr va;
-	int q = 0;
-	for (size_t k = 0; k < XS_ARRAY_SIZE(files) && q == 0; k++) {
-		if (xs_view_resolve(r->view, files[k][1], &va) == 0)
-			continue;
-		q = xs_repo_fetch(r, i, err, errsz);
-		if (q < 0)
-			return q;
-		q = xs_view_resolve(r->view, files[k][0], &va);
-		if (q < 0 || va.pending || !S_ISREG(va.mode) || va.size > (1 << 20))
-			FAIL(q < 0 ? q : -EBADMSG, "base-passwd %s has no usable /%s",
-			     r->pkgs[i].version, files[k][0]);
-		int fd = xs_view_fd(r->view, va.ino); /* the view's: not closed */
-		if (fd < 0)
-			FAIL(fd, "cannot open /%s of base-passwd %s: %s", files[k][0],
-			     r->pkgs[i].version, strerror(-fd));
-		char *buf = xs_xcalloc(1, (size_t)va.size + 1);
-		ssize_t n = pread(fd, buf, (size_t)va.size, 0);
-		if (n == (ssize_t)va.size)
-			q = add_synthetic(r, files[k][1], buf, (size_t)n, err, errsz);
-		else
-			snprintf(err, errsz, "cannot read /%s of base-passwd %s", files[k][0],
-				 r->pkgs[i].version), q = -EIO;
-		free(buf);
-	}
-	return q;
+	struct xs_sysroot s;
+	sysroot_of(r, &s, NULL);
+	struct passwd_ctx c = { r, i };
+	return xs_sysroot_add_account_files(&s, r->pkgs[i].version, fetch_passwd, &c, err,
+					    errsz);
 }
 
 static int finish_view(struct xs_repo *r, char *err, size_t errsz);
@@ -1401,10 +539,10 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		struct src *src = &r->srcs[s];
-		for (size_t c = 0; src->components[c]; c++) {
+		for (size_t c = 0; src->a->components[c]; c++) {
 			char p1[256], p2[256];
-			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->components[c], r->arch->deb);
-			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->components[c]);
+			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->a->components[c], r->arch->deb);
+			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->a->components[c]);
 			int q = open_contents(r, src, p1, err, errsz);
 			if (q == 0)
 				q = open_contents(r, src, p2, err, errsz);
@@ -1466,64 +604,28 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 
 /* ---- growing the view at run time ---------------------------------------- */
 
-/* The candidate table line of package name into f[7] (pointers into the
- * mapping, not terminated: lengths in fl); 0, -ENOENT, -EBADMSG. */
-static int cands_find(struct xs_repo *r, const char *name, const char *f[7], size_t fl[7])
+static int grow_table_path(void *ud, char *out, size_t outsz)
 {
-	if (!r->cands_tried) {
-		r->cands_tried = true;
-		char path[XS_MAX_PATH];
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		if (r->cands_name[0] &&
-		    xs_store_meta_path(r->store, r->cands_name, path, sizeof path) == 0 &&
-		    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0 && fstat(fd, &st) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_CANDS) {
-			void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-			if (m != MAP_FAILED) {
-				r->cands = m;
-				r->cands_len = (size_t)st.st_size;
-			}
-		}
-	}
-	const char *d = r->cands;
-	size_t lo = 0, hi = r->cands_len, n = strlen(name);
-	while (lo < hi) { /* lo and hi are line starts */
-		size_t mid = lo + (hi - lo) / 2;
-		while (mid > lo && d[mid - 1] != '\n')
-			mid--;
-		const char *e = memchr(d + mid, '\n', r->cands_len - mid);
-		const char *tab = e ? memchr(d + mid, '\t', (size_t)(e - (d + mid))) : NULL;
-		if (!tab)
-			return -EBADMSG;
-		size_t kl = (size_t)(tab - (d + mid));
-		int c = memcmp(name, d + mid, n < kl ? n : kl);
-		if (c == 0)
-			c = (n > kl) - (n < kl);
-		if (c < 0) {
-			hi = mid;
-			continue;
-		}
-		if (c > 0) {
-			lo = (size_t)(e - d) + 1;
-			continue;
-		}
-		const char *p = d + mid;
-		for (int i = 0; i < 7; i++) {
-			const char *q = i < 6 ? memchr(p, '\t', (size_t)(e - p)) : e;
-			if (!q)
-				return -EBADMSG;
-			f[i] = p;
-			fl[i] = (size_t)(q - p);
-			p = q + 1;
-		}
-		return 0;
-	}
-	return -ENOENT;
+	struct xs_repo *r = ud;
+	if (!r->cands_name[0] || !r->store)
+		return -ENOENT;
+	return xs_store_meta_path(r->store, r->cands_name, out, outsz);
 }
 
-static bool in_view(struct xs_repo *r, const char *name)
+static struct xs_contents *grow_contents(void *ud, size_t i)
 {
+	struct xs_repo *r = ud;
+	for (size_t s = 0; s < r->nsrcs; s++) {
+		if (i < r->srcs[s].ncontents)
+			return r->srcs[s].contents[i];
+		i -= r->srcs[s].ncontents;
+	}
+	return NULL;
+}
+
+static bool in_view(void *ud, const char *name)
+{
+	struct xs_repo *r = ud;
 	size_t n = xs_repo_npkgs(r);
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(r->pkgs[i].name, name))
@@ -1531,162 +633,53 @@ static bool in_view(struct xs_repo *r, const char *name)
 	return false;
 }
 
-struct provide_ctx {
-	struct xs_repo *r;
-	struct xs_contents *c;
-	const char *path; /* as the view shows it */
-	size_t len;
-	bool dir;
-	char pkg[256];
-};
-
-static int match_cb(const char *path, void *ud)
+/* Add candidate c to the view (the grow lock held): 1, -ENOSPC, -EBADMSG. */
+static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpath)
 {
-	struct provide_ctx *x = ud;
-	char v[XS_MAX_PATH + 8];
-	if (xs_view_present_path(path, v, sizeof v) < 0)
-		return 0;
-	if (x->dir)
-		return !strncmp(v, x->path, x->len) && v[x->len] == '/';
-	return !strcmp(v, x->path);
-}
-
-/* A candidate of the reverse index: confirmed when its Contents entry says
- * so exactly and it is not in the view yet (a view package that lists the
- * path but did not ship it is not asked again). */
-static int candidate_cb(const char *pkg, void *ud)
-{
-	struct provide_ctx *x = ud;
-	if (!x->dir && in_view(x->r, pkg))
-		return 0;
-	if (xs_contents_foreach(x->c, pkg, match_cb, x) != 1)
-		return 0;
-	snprintf(x->pkg, sizeof x->pkg, "%s", pkg);
+	struct xs_repo *r = ud;
+	if ((size_t)c->origin >= r->nsrcs)
+		return -EBADMSG;
+	if (r->npkgs >= r->cappkgs)
+		return -ENOSPC;
+	size_t i = r->npkgs;
+	struct vpkg *p = &r->pkgs[i];
+	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
+	pthread_mutex_init(&p->m, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	xs_lease_add(r->lease, "pkg", p->sha256);
+	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
+	/* its paths, as build_view adds them */
+	size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
+	for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
+		if ((int)s != p->src)
+			n = add_from_src(r, &r->srcs[s], (int)i);
+	logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name, p->version,
+	      vpath);
 	return 1;
 }
 
-/* Look the path up in every reverse index, the sources in order. */
-static bool find_provider(struct xs_repo *r, struct provide_ctx *x)
+static struct xs_grow *new_grow(struct xs_repo *r)
 {
-	for (size_t s = 0; s < r->nsrcs; s++)
-		for (size_t k = 0; k < r->srcs[s].ncontents; k++) {
-			x->c = r->srcs[s].contents[k];
-			if (xs_contents_rev_find(x->c, x->path, x->dir, candidate_cb, x) == 1)
-				return true;
-		}
-	return false;
-}
-
-/* Add package name (its candidate) to the view; add_lock held.  1 added,
- * 0 not possible, negative errno. */
-static int add_package(struct xs_repo *r, const char *name, const char *vpath)
-{
-	const char *f[7];
-	size_t fl[7];
-	int q = cands_find(r, name, f, fl);
-	if (q < 0) {
-		logf_(r, q == -ENOENT ? XS_LOG_DEBUG : XS_LOG_WARN,
-		      "/%s is provided by %s, but %s: not added", vpath, name,
-		      q == -ENOENT ? "the package table of this cache does not list it"
-				   : "the package table of this cache is damaged");
-		return 0;
-	}
-	char *v[7];
-	for (int i = 0; i < 7; i++)
-		v[i] = xs_strndup(f[i], fl[i]);
-	char *end;
-	unsigned long long size = strtoull(v[4], &end, 10);
-	long src = strtol(v[3], NULL, 10);
-	if (*end || end == v[4] || (strcmp(v[2], r->arch->deb) && strcmp(v[2], "all")) || !xs_is_sha256_hex(v[5]) ||
-	    src < 0 || (size_t)src >= r->nsrcs) {
-		q = -EBADMSG;
-	} else if (r->npkgs >= r->cappkgs) {
-		if (!r->full_warned)
-			logf_(r, XS_LOG_WARN, "/%s is provided by %s, but the view has added %d "
-			      "packages already: not added", vpath, name, EXTRA_PKGS);
-		r->full_warned = true;
-		q = 0;
-	} else {
-		size_t i = r->npkgs;
-		struct vpkg *p = &r->pkgs[i];
-		fill_vpkg(p, v[0], v[1], v[2], v[6], v[5], size, (int)src);
-		pthread_mutex_init(&p->m, NULL);
-		pthread_cond_init(&p->cv, NULL);
-		xs_lease_add(r->lease, "pkg", p->sha256);
-		__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
-		/* its paths, as build_view adds them */
-		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
-		for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
-			if ((int)s != p->src)
-				n = add_from_src(r, &r->srcs[s], (int)i);
-		logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name,
-		      p->version, vpath);
-		q = 1;
-	}
-	if (q < 0)
-		logf_(r, XS_LOG_WARN, "/%s is provided by %s, but its entry in the package table "
-		      "of this cache is unusable: not added", vpath, name);
-	for (int i = 0; i < 7; i++)
-		free(v[i]);
-	return q < 0 ? 0 : q;
+	const struct xs_grow_config cfg = {
+		.arch = r->arch->deb,
+		.max_added = EXTRA_PKGS,
+		.log = r->log,
+		.log_ud = r->log_ud,
+		.ops = { grow_table_path, grow_contents, in_view, grow_add },
+		.ud = r,
+	};
+	return xs_grow_new(&cfg);
 }
 
 int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
 {
-	char dir[XS_MAX_PATH + 1], path[XS_MAX_PATH + 1];
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		return 0;
-	int q = xs_view_path(r->view, parent, dir, sizeof dir);
-	if (q < 0)
-		return q == -EXDEV ? 0 : q; /* a --bind directory: the host's */
-	int n = snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", name);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return -ENAMETOOLONG;
-	if (!provide_scope(path))
-		return 0;
-	struct provide_ctx x = { .r = r, .path = path, .len = (size_t)n };
-	if (find_provider(r, &x)) {
-		pthread_mutex_lock(&r->add_lock);
-		/* another lookup may have added it meanwhile */
-		q = in_view(r, x.pkg) ? 1 : add_package(r, x.pkg, path);
-		pthread_mutex_unlock(&r->add_lock);
-		return q;
-	}
-	/* a directory that packages of the archive ship paths below: shown
-	 * (empty), so that the lookups of those paths come here next */
-	x.dir = true;
-	if (!find_provider(r, &x))
-		return 0;
-	q = xs_view_add_dir(r->view, path);
-	if (q == 0)
-		logf_(r, XS_LOG_DEBUG, "/%s: a directory of the archive (%s has paths below it)",
-		      path, x.pkg);
-	return q == 0 ? 1 : 0;
+	return xs_grow_provide(r->grow, r->view, parent, name);
 }
 
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz)
 {
-	if (namesz)
-		name[0] = 0;
-	if (versz)
-		version[0] = 0;
-	size_t n = strlen(path);
-	if (!n || n > XS_MAX_PATH || path[0] == '/')
-		return -EINVAL;
-	if (!provide_scope(path))
-		return 0;
-	struct provide_ctx x = { .r = r, .path = path, .len = n };
-	if (!find_provider(r, &x))
-		return 0;
-	snprintf(name, namesz, "%s", x.pkg);
-	const char *f[7];
-	size_t fl[7];
-	pthread_mutex_lock(&r->add_lock); /* cands_find maps the table once */
-	if (cands_find(r, x.pkg, f, fl) == 0)
-		snprintf(version, versz, "%.*s", (int)fl[1], f[1]);
-	pthread_mutex_unlock(&r->add_lock);
-	return 1;
+	return xs_grow_find_provider(r->grow, path, name, namesz, version, versz);
 }
 
 void xs_repo_start(struct xs_repo *r)
@@ -1787,7 +780,6 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	struct src *s = &r->srcs[p->src];
 	char label[512];
 	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
 	if (r->offline && !xs_store_has_object(r->store, p->sha256))
@@ -1795,19 +787,13 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 			      "'xsysroot fetch --packages %s ...' first", label, r->cache_dir, p->name);
 	struct xs_buf url;
 	xs_buf_init(&url, 1 << 16);
-	xs_buf_printf(&url, "%s/%s", s->uri, p->filename);
-	uint64_t t0 = xs_now_ns(), bytes = 0;
+	uint64_t t0 = xs_now_ns();
 	char ferr[1024] = "";
-	char served[XS_MAX_PATH + 512];
-	const char *rels[] = { p->filename };
-	int q = xs_store_has_object(r->store, p->sha256)
-			? 0
-			: fetch_mirrors(r, s, true, rels, 1, p->sha256, p->size, label, &bytes, served,
-					sizeof served, ferr, sizeof ferr);
-	if (q == 0 && bytes) { /* name the mirror that served it */
-		url.len = 0;
-		xs_buf_printf(&url, "%s", served);
-	}
+	struct xs_archive_fetched got;
+	int q = xs_archive_fetch_pool(r->archive, (size_t)p->src, p->filename, p->size, p->sha256,
+				      label, &got, ferr, sizeof ferr);
+	uint64_t bytes = got.bytes;
+	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
 	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
@@ -2158,6 +1144,40 @@ static int open_image_repo(struct xs_repo *r, const struct xs_repo_config *cfg, 
 	return q < 0 ? q : open_image(r, cfg, err, errsz);
 }
 
+/* The sources (no network yet), and the repo's own state for each. */
+static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+		       size_t errsz)
+{
+	struct xs_archive_config ac = {
+		.arch = r->arch,
+		.mirror = cfg->mirror,
+		.suite = cfg->suite,
+		.components = cfg->components,
+		.keyring = cfg->keyring,
+		.apt_root = cfg->apt_root,
+		.gpgv = cfg->gpgv,
+		.proxy = cfg->proxy,
+		.allow_expired = cfg->allow_expired,
+		.offline = cfg->offline,
+		.progress = cfg->progress,
+		.fetch_timeout_s = r->fetch_timeout_s,
+		.now = cfg->now,
+		.log = cfg->log,
+		.log_ud = cfg->log_ud,
+	};
+	int q = xs_archive_new(&ac, &r->archive, err, errsz);
+	if (q < 0)
+		return q;
+	r->nsrcs = xs_archive_nsources(r->archive);
+	r->srcs = xs_xcalloc(r->nsrcs ? r->nsrcs : 1, sizeof *r->srcs);
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		r->srcs[i].a = xs_archive_source(r->archive, i);
+		r->srcs[i].idx = i;
+	}
+	r->describe = xs_strdup(xs_archive_describe(r->archive));
+	return 0;
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
@@ -2168,11 +1188,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
-	r->gpgv = xs_strdup(cfg->gpgv ? cfg->gpgv : XS_GPGV);
-	r->allow_expired = cfg->allow_expired;
-	r->progress = cfg->progress;
 	r->fetch_timeout_s = cfg->fetch_timeout_s > 0 ? cfg->fetch_timeout_s : 120;
-	r->now = cfg->now ? cfg->now : (int64_t)time(NULL);
 	r->log = cfg->log;
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
@@ -2180,7 +1196,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	pthread_mutex_init(&r->prefetch_lock, NULL);
-	pthread_mutex_init(&r->add_lock, NULL);
+	r->grow = new_grow(r);
 	pthread_mutex_init(&r->image_lock, NULL);
 	r->closing = true; /* no background work until xs_repo_start */
 	pthread_cond_init(&r->prefetch_cv, NULL);
@@ -2194,17 +1210,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		return 0;
 	}
 	if (q == 0)
-		q = select_sources(r, cfg, err, errsz);
+		q = new_archive(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
-	struct xs_buf d;
-	xs_buf_init(&d, 1 << 16);
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		for (size_t m = 0; m < r->srcs[i].nmirrors; m++)
-			xs_buf_printf(&d, "%s%s", m ? "|" : i ? ", " : "", r->srcs[i].mirrors[m]);
-		xs_buf_printf(&d, " %s", r->srcs[i].suite);
-	}
-	r->describe = xs_buf_steal(&d, NULL);
 
 	q = open_store(r, err, errsz);
 	if (q < 0)
@@ -2212,30 +1220,8 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	/* the whole open under the shared lock: gc does not run meanwhile, and
 	 * finds every package of the view leased afterwards */
 	hold = xs_cache_hold(r->cache_dir);
-	struct xs_http_opts ho;
-	xs_http_opts_default(&ho);
-	ho.progress = cfg->progress;
-	ho.proxy = cfg->proxy;
-	ho.total_timeout_s = 0; /* indexes: bounded by the stall detector */
-	q = xs_http_new(&ho, &r->http_index);
-	ho.retries = 0;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_index_once);
-	ho.total_timeout_s = r->fetch_timeout_s;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_deb_once);
-	xs_http_opts_default(&ho);
-	ho.progress = cfg->progress;
-	ho.proxy = cfg->proxy;
-	ho.total_timeout_s = r->fetch_timeout_s;
-	if (q == 0)
-		q = xs_http_new(&ho, &r->http_deb);
-	if (q < 0) {
-		snprintf(err, errsz, "cannot start the HTTP client: %s", strerror(-q));
-		goto fail;
-	}
 	uint64_t t0 = xs_now_ns();
-	q = verify_all(r, err, errsz);
+	q = xs_archive_open(r->archive, r->store, err, errsz);
 	if (q < 0)
 		goto fail;
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
@@ -2251,8 +1237,8 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
 	for (size_t i = 0; i < r->nsrcs; i++)
-		if (r->srcs[i].rel.date > mtime)
-			mtime = r->srcs[i].rel.date;
+		if (r->srcs[i].a->rel->date > mtime)
+			mtime = r->srcs[i].a->rel->date;
 	r->view = xs_view_new(r->store, mtime);
 	q = build_view(r, err, errsz);
 	if (q < 0)
@@ -2287,10 +1273,6 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_unlock(&r->prefetch_lock);
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
-		free(s->uri), free(s->suite), free(s->keyring), free(s->demoted_until);
-		free_list(s->mirrors);
-		free_list(s->components);
-		xs_release_free(&s->rel);
 		for (size_t k = 0; k < s->ncontents; k++)
 			xs_contents_close(s->contents[k]);
 		free(s->contents);
@@ -2306,9 +1288,7 @@ void xs_repo_free(struct xs_repo *r)
 		}
 	}
 	free(r->pkgs);
-	if (r->cands)
-		munmap((void *)r->cands, r->cands_len);
-	pthread_mutex_destroy(&r->add_lock);
+	xs_grow_free(r->grow);
 	xs_image_free(r->image);
 	pthread_mutex_destroy(&r->image_lock);
 	for (size_t i = 0; i < r->nbinds; i++)
@@ -2318,16 +1298,12 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_destroy(&r->prefetch_lock);
 	pthread_cond_destroy(&r->prefetch_cv);
 	xs_view_free(r->view);
-	xs_http_free(r->http_index);
-	xs_http_free(r->http_deb);
-	xs_http_free(r->http_index_once);
-	xs_http_free(r->http_deb_once);
+	xs_archive_free(r->archive);
 	if (r->store)
 		xs_store_close(r->store);
 	xs_lease_close(r->lease);
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
-	free(r->gpgv);
 	free(r->describe);
 	free(r);
 }
@@ -2360,7 +1336,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->filename = p->filename;
 	out->sha256 = p->sha256;
 	out->size = p->size;
-	out->mirror = r->nsrcs ? r->srcs[p->src].uri : r->describe;
+	out->mirror = r->nsrcs ? r->srcs[p->src].a->uri : r->describe;
 	pthread_mutex_lock(&p->m);
 	out->fetched = p->state == P_READY;
 	pthread_mutex_unlock(&p->m);
@@ -2374,7 +1350,11 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st)
 	st->cache_hits = __atomic_load_n(&r->cache_hits, __ATOMIC_RELAXED);
 	st->fetch_failures = __atomic_load_n(&r->fetch_failures, __ATOMIC_RELAXED);
 	st->in_flight = __atomic_load_n(&r->in_flight, __ATOMIC_RELAXED);
-	st->index_bytes = __atomic_load_n(&r->index_bytes, __ATOMIC_RELAXED);
+	struct xs_archive_stats as = { 0 };
+	if (r->archive)
+		xs_archive_stats(r->archive, &as);
+	st->index_bytes = as.index_bytes;
+	st->cache_hits += as.index_hits;
 	st->evicted = __atomic_load_n(&r->evicted, __ATOMIC_RELAXED);
 	st->pkgs_ready = 0;
 	size_t n = xs_repo_npkgs(r);
@@ -2407,7 +1387,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 	xs_repo_stats(r, &st);
 	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
 	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].uri, r->srcs[i].suite);
+		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].a->uri, r->srcs[i].a->suite);
 	if (q == 0)
 		q = xs_buf_printf(out,
 				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"

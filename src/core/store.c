@@ -517,33 +517,81 @@ static int meta_name_ok(const char *name)
 	return 0;
 }
 
-int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, size_t n)
+int xs_store_meta_tmp(struct xs_store *s, const char *name, char tmp[XS_META_TMP_MAX],
+		      char *path, size_t pathsz)
 {
 	int r = meta_name_ok(name);
 	if (r < 0)
 		return r;
-	char tmp[256];
 	int fd = -1;
 	for (int tries = 0; fd < 0; tries++) {
 		unsigned char rnd[6];
 		if (getentropy(rnd, sizeof rnd) < 0)
 			return -errno;
-		snprintf(tmp, sizeof tmp, ".%s.%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1],
+		snprintf(tmp, XS_META_TMP_MAX, ".%s.%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1],
 			 rnd[2], rnd[3], rnd[4], rnd[5]);
-		fd = openat(s->metafd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0644);
+		fd = openat(s->metafd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0 && (errno != EEXIST || tries >= 100))
 			return -errno;
 	}
-	r = xs_write_all(fd, p, n);
+	if (path) {
+		int n = snprintf(path, pathsz, "%s/meta/%s", s->dir, tmp);
+		if (n < 0 || (size_t)n >= pathsz) {
+			close(fd);
+			unlinkat(s->metafd, tmp, 0);
+			return -ENAMETOOLONG;
+		}
+	}
+	return fd;
+}
+
+int xs_store_meta_commit(struct xs_store *s, int fd, const char *tmp, const char *name)
+{
+	int r = meta_name_ok(name);
 	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && renameat(s->metafd, tmp, s->metafd, name) < 0)
 		r = -errno;
-	if (r < 0)
+	return r;
+}
+
+void xs_store_meta_discard(struct xs_store *s, const char *tmp)
+{
+	if (tmp[0] == '.' && !strchr(tmp, '/'))
 		unlinkat(s->metafd, tmp, 0);
+}
+
+int xs_store_meta_lock(struct xs_store *s, const char *name)
+{
+	int r = meta_name_ok(name);
+	if (r < 0)
+		return r;
+	int fd = openat(s->metafd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, size_t n)
+{
+	char tmp[XS_META_TMP_MAX];
+	int fd = xs_store_meta_tmp(s, name, tmp, NULL, 0);
+	if (fd < 0)
+		return fd;
+	int r = xs_write_all(fd, p, n);
+	if (r == 0)
+		r = xs_store_meta_commit(s, fd, tmp, name);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		xs_store_meta_discard(s, tmp);
 	return r;
 }
 

@@ -407,6 +407,42 @@ void xs_grow(void *arr, size_t *cap, size_t want, size_t el)
 	*cap = c;
 }
 
+char **xs_strv_split(const char *s)
+{
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+	const char *p = s ? s : "";
+	while (*p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		const char *b = p;
+		while (*p && *p != ',' && *p != ' ')
+			p++;
+		if (p > b) {
+			xs_grow(&v, &cap, n + 2, sizeof *v);
+			v[n++] = xs_strndup(b, (size_t)(p - b));
+		}
+	}
+	xs_grow(&v, &cap, n + 1, sizeof *v);
+	v[n] = NULL;
+	return v;
+}
+
+void xs_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+bool xs_strv_has(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 int xs_hexval(char c)
 {
 	if (c >= '0' && c <= '9')

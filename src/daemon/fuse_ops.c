@@ -1,32 +1,17 @@
 /* fuse_ops.c - low-level FUSE operations over an xs_repo's view.
  *
- * A lookup that finds nothing asks the repo whether a package of the
- * archive provides the path (xs_repo_provide): if so the view has grown
- * and the lookup is answered from it.
+ * Each op decodes its request, makes one core call (lookup.h, which holds
+ * the lazy protocol: settle, provide, fetch; or view.h), converts the
+ * result and replies exactly once.
  *
  * The view is immutable once a package is applied, so replies carry long
  * entry and attribute timeouts, and negative entries are cached the same
- * way.  Network happens only in lookup (a pending path: its package is
- * fetched, bounded by the repo's fetch timeout); read is a pread on a store
- * object, whose SHA-256 the view checks when it first opens it: a damaged
- * object fails the read with EIO (logged with the file's path), never serves
- * wrong bytes.  open/opendir reply ENOSYS so that the kernel stops sending
- * them (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT).
- *
- * Extended attributes, read-only, computed on demand (nothing is stored):
- *   user.xsysroot.status   on the root: xs_repo_status's "key=value" lines
- *                          (what `xsysroot status` prints);
- *   user.xsysroot.package  on every node a package provides: its name,
- *   user.xsysroot.version  and version (known before it is fetched);
- *   user.xsysroot.sha256   on every regular file whose content is known:
- *                          the SHA-256 of that content.  A pending file
- *                          (its package not fetched yet) has none, ENODATA:
- *                          getxattr never goes to the network.  In practice
- *                          every file a program can name was fetched by its
- *                          lookup.  Generated files (ld.so.cache ...) have a
- *                          digest but no package; --bind files have neither.
- * Any other name is ENODATA; a size-0 probe gets the size; a short buffer
- * ERANGE. */
+ * way (short ones for --bind directories and what follows them).  Network
+ * happens only in lookup/getattr (lookup.h); read is a pread on the store
+ * fd that xs_lookup_fd gives.  open/opendir reply ENOSYS so that the
+ * kernel stops sending them (FUSE_CAP_NO_OPEN_SUPPORT /
+ * NO_OPENDIR_SUPPORT).  Extended attributes are lookup.h's; a size-0
+ * probe gets the size, a short buffer ERANGE. */
 #define FUSE_USE_VERSION 314
 #include "fuse_ops.h"
 
@@ -39,16 +24,17 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "xsysroot/lookup.h"
 #include "xsysroot/util.h"
 
 #define TIMEOUT 86400.0
 #define VOLATILE_TIMEOUT 1.0 /* --bind directories and what follows them */
 #define MAX_READ (1u << 20)
-#define XATTR_PREFIX "user.xsysroot."
 
 struct fs {
 	struct xs_repo *repo;
 	struct xs_view *view;
+	struct xs_lookup lk; /* FETCH mode over repo */
 	const struct xs_mount_opts *o;
 };
 
@@ -69,6 +55,11 @@ static void fs_log(struct fs *fs, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+static double timeout_of(const struct xs_vattr *a)
+{
+	return a->volatile_ ? VOLATILE_TIMEOUT : TIMEOUT;
+}
+
 static void to_stat(const struct xs_vattr *a, struct stat *st)
 {
 	memset(st, 0, sizeof *st);
@@ -84,95 +75,44 @@ static void to_stat(const struct xs_vattr *a, struct stat *st)
 	st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = a->mtime;
 }
 
-/* Make a pending node ready: fetch its package (bounded). */
-static int make_ready(struct fs *fs, struct xs_vattr *a, uint64_t parent, const char *name)
+/* The entry of a lookup's answer: found, or a negative entry (ino 0) that
+ * the kernel caches. */
+static void to_entry(const struct xs_vattr *a, bool found, struct fuse_entry_param *e)
 {
-	if (!a->pending)
-		return 0;
-	char err[2048] = "";
-	struct xs_repo_pkg p = { 0 };
-	xs_repo_pkg(fs->repo, (size_t)a->pkg, &p);
-	int r = xs_repo_fetch(fs->repo, (size_t)a->pkg, err, sizeof err);
-	if (r < 0) {
-		fs_log(fs, XS_LOG_ERR, "lookup of '%s': %s", name, err);
-		return -EIO;
-	}
-	r = parent ? xs_view_lookup(fs->view, parent, name, a) : xs_view_getattr(fs->view, a->ino, a);
-	if (r == 0 && a->pending) {
-		/* Contents listed it but the package does not ship it */
-		fs_log(fs, XS_LOG_WARN, "'%s' is listed for %s %s but not in its .deb", name,
-		       p.name, p.version);
-		return -ENOENT;
-	}
-	return r;
-}
-
-/* An image view's layers, before anything of the tree is answered. */
-static int settle(struct fs *fs)
-{
-	char err[2048] = "";
-	int r = xs_repo_settle(fs->repo, err, sizeof err);
-	if (r < 0) {
-		fs_log(fs, XS_LOG_ERR, "%s", err);
-		return -EIO;
-	}
-	return 0;
-}
-
-static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
-		     struct fuse_entry_param *e)
-{
-	struct xs_vattr a = { 0 };
 	memset(e, 0, sizeof *e);
-	int q = settle(fs);
-	if (q < 0)
-		return q;
-	if (!strcmp(name, "ld.so.cache"))
-		xs_repo_refresh(fs->repo); /* it follows the --bind directories */
-	int r = xs_view_lookup(fs->view, parent, name, &a);
-	if (r == -ENOENT && xs_repo_provide(fs->repo, parent, name) > 0)
-		r = xs_view_lookup(fs->view, parent, name, &a); /* the archive had it */
-	if (r == 0)
-		r = make_ready(fs, &a, parent, name);
-	e->entry_timeout = e->attr_timeout = a.volatile_ ? VOLATILE_TIMEOUT : TIMEOUT;
-	if (r == -ENOENT)
-		return 0; /* a negative entry, cached by the kernel: ino 0 */
-	if (r < 0)
-		return r;
-	e->ino = a.ino;
+	e->entry_timeout = e->attr_timeout = timeout_of(a);
+	if (!found)
+		return;
+	e->ino = a->ino;
 	e->generation = 1;
-	to_stat(&a, &e->attr);
-	return 0;
+	to_stat(a, &e->attr);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct xs_vattr a;
 	struct fuse_entry_param e;
-	int r = do_lookup(fs_of(req), parent, name, &e);
-	if (r < 0)
+	int r = xs_lookup_entry(&fs_of(req)->lk, parent, name, &a);
+	if (r < 0 && r != -ENOENT) {
 		fuse_reply_err(req, -r);
-	else
-		fuse_reply_entry(req, &e);
+		return;
+	}
+	to_entry(&a, r == 0, &e);
+	fuse_reply_entry(req, &e);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct fs *fs = fs_of(req);
 	struct xs_vattr a;
-	/* no settle(): every inode but the root's came from a lookup, and the
-	 * root's attributes need no layer (a stat of the mount point stays
-	 * cheap) */
-	int r = xs_view_getattr(fs->view, ino, &a);
-	if (r == 0)
-		r = make_ready(fs, &a, 0, "(inode)");
+	struct stat st;
+	int r = xs_lookup_getattr(&fs_of(req)->lk, ino, &a);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
 	}
-	struct stat st;
 	to_stat(&a, &st);
-	fuse_reply_attr(req, &st, a.volatile_ ? VOLATILE_TIMEOUT : TIMEOUT);
+	fuse_reply_attr(req, &st, timeout_of(&a));
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -193,43 +133,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, ENOSYS);
 }
 
-/* Log why the content of ino cannot be read, naming its path and package. */
-static void log_read_error(struct fs *fs, fuse_ino_t ino, int err)
-{
-	char path[XS_MAX_PATH + 1];
-	if (xs_view_path(fs->view, ino, path, sizeof path) < 0)
-		snprintf(path, sizeof path, "(inode %lu)", (unsigned long)ino);
-	char pkg[512] = "";
-	struct xs_vattr a;
-	struct xs_repo_pkg p = { 0 };
-	if (xs_view_getattr(fs->view, ino, &a) == 0 && a.pkg >= 0 &&
-	    xs_repo_pkg(fs->repo, (size_t)a.pkg, &p) == 0 && p.name)
-		snprintf(pkg, sizeof pkg, " (%s %s)", p.name, p.version ? p.version : "");
-	char note[XS_MAX_PATH + 600];
-	snprintf(note, sizeof note, "read of '/%s'%s: %s", path, pkg,
-		 err == -EBADMSG ? "cached content damaged (quarantined)" : strerror(-err));
-	xs_repo_note_error(fs->repo, note);
-	if (err == -EBADMSG)
-		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: its cached content does not match its "
-		       "SHA-256: moved to quarantine/ (the read fails with EIO; the next mount "
-		       "fetches the package again)", path, pkg);
-	else if (err == -ENOENT)
-		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: its cached content is missing (the read "
-		       "fails with EIO; the next mount fetches the package again)", path, pkg);
-	else
-		fs_log(fs, XS_LOG_ERR, "read of '/%s'%s: %s", path, pkg, strerror(-err));
-}
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	(void)fi;
-	struct fs *fs = fs_of(req);
-	int fd = xs_view_fd(fs->view, ino);
+	int fd = xs_lookup_fd(&fs_of(req)->lk, ino);
 	if (fd < 0) {
-		if (fd != -EISDIR)
-			log_read_error(fs, ino, fd);
-		fuse_reply_err(req, fd == -ENOENT || fd == -EBADMSG ? EIO : -fd);
+		fuse_reply_err(req, -fd);
 		return;
 	}
 	if (size > MAX_READ)
@@ -286,56 +196,12 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	int r = settle(fs_of(req));
-	if (r == 0)
-		r = xs_view_readdir(fs_of(req)->view, ino, (uint64_t)off, add_dirent, &d);
+	int r = xs_lookup_readdir(&fs_of(req)->lk, ino, (uint64_t)off, add_dirent, &d);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_buf(req, d.buf, d.len);
 	free(d.buf);
-}
-
-/* The value of extended attribute name of ino into b: 0, or -ENODATA. */
-static int do_getxattr(struct fs *fs, fuse_ino_t ino, const char *name, struct xs_buf *b)
-{
-	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
-		return -ENODATA;
-	const char *key = name + strlen(XATTR_PREFIX);
-	if (!strcmp(key, "status"))
-		return ino == FUSE_ROOT_ID ? xs_repo_status(fs->repo, b) : -ENODATA;
-	if (!strcmp(key, "sha256")) {
-		char sha[65];
-		int r = xs_view_digest(fs->view, ino, sha);
-		return r < 0 ? -ENODATA : xs_buf_append(b, sha, 64);
-	}
-	bool want_pkg = !strcmp(key, "package");
-	if (!want_pkg && strcmp(key, "version"))
-		return -ENODATA;
-	struct xs_vattr a;
-	struct xs_repo_pkg p = { 0 };
-	if (xs_view_getattr(fs->view, ino, &a) < 0 || a.pkg < 0 ||
-	    xs_repo_pkg(fs->repo, (size_t)a.pkg, &p) < 0)
-		return -ENODATA;
-	const char *v = want_pkg ? p.name : p.version;
-	return xs_buf_append(b, v, strlen(v));
-}
-
-/* The names of ino's extended attributes, each NUL-terminated, into b. */
-static int do_listxattr(struct fs *fs, fuse_ino_t ino, struct xs_buf *b)
-{
-	static const char *const keys[] = { "status", "package", "version", "sha256" };
-	int r = 0;
-	for (size_t i = 0; r == 0 && i < XS_ARRAY_SIZE(keys); i++) {
-		char name[64];
-		struct xs_buf v;
-		xs_buf_init(&v, 1 << 20);
-		snprintf(name, sizeof name, XATTR_PREFIX "%s", keys[i]);
-		if (do_getxattr(fs, ino, name, &v) == 0)
-			r = xs_buf_append(b, name, strlen(name) + 1);
-		xs_buf_free(&v);
-	}
-	return r;
 }
 
 /* Reply once to a getxattr/listxattr: the size for a probe, ERANGE when
@@ -356,7 +222,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 {
 	struct xs_buf b;
 	xs_buf_init(&b, 1 << 20);
-	int r = do_getxattr(fs_of(req), ino, name, &b);
+	int r = xs_lookup_getxattr(&fs_of(req)->lk, ino, name, &b);
 	reply_xattr(req, r, &b, size);
 	xs_buf_free(&b);
 }
@@ -365,7 +231,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct xs_buf b;
 	xs_buf_init(&b, 1 << 16);
-	int r = do_listxattr(fs_of(req), ino, &b);
+	int r = xs_lookup_listxattr(&fs_of(req)->lk, ino, &b);
 	reply_xattr(req, r, &b, size);
 	xs_buf_free(&b);
 }
@@ -411,10 +277,11 @@ static const struct fuse_lowlevel_ops ops = {
 	.listxattr = op_listxattr,
 };
 
-int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err,
+int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, int ready_fd, char *err,
 		  size_t errsz)
 {
-	struct fs fs = { repo, xs_repo_view(repo), o };
+	struct fs fs = { .repo = repo, .view = xs_repo_view(repo), .o = o };
+	xs_lookup_init_repo(&fs.lk, repo, XS_LOOKUP_FETCH, o->log, o->log_ud);
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char opts[4096];
 	snprintf(opts, sizeof opts,
@@ -448,6 +315,10 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, char *err
 	}
 	if (o->ready)
 		o->ready();
+	if (ready_fd >= 0) {
+		xs_write_all(ready_fd, "", 1);
+		close(ready_fd);
+	}
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, (unsigned)(o->max_threads > 0 ? o->max_threads : 64));
 	fuse_loop_cfg_set_idle_threads(cfg, 8);

@@ -9,6 +9,8 @@ import errno
 import hashlib
 import os
 import re
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -56,6 +58,64 @@ def check_read(t, m, ref, rel, desc):
     return ok
 
 
+def race_inrelease(t, h, vsrv, vroot):
+    """Two processes verify the InRelease of one source on one cache at once:
+    one is given a forged InRelease (the wrong-key variant) and the other the
+    genuine one, at the same URL (the first request is redirected).  A real
+    gpgv slowed down (a script bind-mounted over the configured gpgv in a
+    private mount namespace) lets both fetch their bytes before either is
+    checked.  The forged one is refused, the genuine one accepted, and the
+    cache keeps the genuine InRelease (with one shared temporary file, gpgv
+    checked the other process's bytes)."""
+    gpgv = os.environ.get('XSYSROOT_GPGV', '/usr/bin/gpgv')
+    if os.geteuid() != 0 or not shutil.which('unshare') or not os.path.exists(gpgv):
+        t.skip('two processes, one cache, a forged and a genuine InRelease',
+               'needs root, unshare and %s' % gpgv)
+        return
+    tmp = h.mktemp('race-')
+    real = os.path.join(tmp, 'gpgv.real')
+    shutil.copy2(gpgv, real)
+    slow = os.path.join(tmp, 'gpgv.slow')
+    with open(slow, 'w') as f:
+        f.write('#!/bin/sh\nsleep 2\nexec %s "$@"\n' % real)
+    os.chmod(slow, 0o755)
+    suite = h.suite_for(xstest.ARCH)
+    cache = h.mktemp('cache-race-')
+    vsrv.add_fault(match=r'^/good-copy/dists/[^/]+/InRelease$', action='redirect',
+                   arg='/wrong-key/dists/%s/InRelease' % suite, times=1)
+    argv = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+            'mount --bind "$1" "$2" || exit 99; shift 2; exec "$@"', 'sh', slow, gpgv,
+            xstest.XSYSROOT, 'fetch', '--mirror', vsrv.url + 'good-copy/', '--suite', suite,
+            '--keyring', h.repo.keyring, '--cache-dir', cache, xstest.ARCH]
+    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True, env=xstest.clean_env())
+             for _ in range(2)]
+    res = []
+    for p in procs:
+        try:
+            _, err = p.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        res.append((p.returncode, err))
+        t.diag('race: exit %s, stderr: %s' % (p.returncode, err.strip()[:400]))
+    vsrv.clear_faults()
+    refused = [r for r in res if r[0] != 0 and 'signature refused' in r[1]]
+    accepted = [r for r in res if r[0] == 0]
+    t.ok(len(refused) == 1 and len(accepted) == 1,
+         'one cache, at once: the forged InRelease is refused, the genuine one accepted',
+         '%s' % [r[0] for r in res])
+    inrel = [n for n in os.listdir(os.path.join(cache, 'meta'))
+             if n.startswith('inrelease-') and '.' not in n]
+    with open(os.path.join(vroot, 'good-copy', 'dists', suite, 'InRelease'), 'rb') as f:
+        want = f.read()
+    got = b''
+    if len(inrel) == 1:
+        with open(os.path.join(cache, 'meta', inrel[0]), 'rb') as f:
+            got = f.read()
+    t.ok(got == want, 'the cache keeps the genuine InRelease', '%s' % inrel)
+
+
 def main(t, h):
     vroot = h.mktemp('variants-')
     for name in mkrepo.TRUST_VARIANTS:
@@ -81,6 +141,8 @@ def main(t, h):
         t.ok('InRelease' in m.stderr, '%s: the error names InRelease' % name, m.stderr)
         t.ok(names_mirror(m.stderr, name), '%s: the error names the mirror URL' % name, m.stderr)
         t.ok(not m.was_mounted, '%s: nothing is mounted' % name)
+
+    race_inrelease(t, h, vsrv, vroot)
 
     m = h.try_mount(keyring=h.repo.other_keyring)
     t.eq(m.rc, 1, 'a keyring without the signing key: mount fails')

@@ -1,8 +1,9 @@
-/* test-http.c - xs_http_get against a small HTTP/1.1 server running in this
- * process on 127.0.0.1 (an accept thread plus one thread per connection).
- * The server can misbehave on request: error statuses, Retry-After, cut
+/* test-http.c - xs_http_get against the small HTTP/1.1 server of httpd.c,
+ * running in this process on 127.0.0.1.  Its handler here can misbehave on
+ * request: error statuses, Retry-After, cut
  * connections (RST or FIN), ignored or lying Range replies, stalls,
  * redirects and redirect loops.  No network beyond loopback. */
+#include "httpd.h"
 #include "tap.h"
 #include "xsysroot/http.h"
 #include "xsysroot/util.h"
@@ -24,23 +25,10 @@
 
 /* ---- the server ---------------------------------------------------------- */
 
-#define MAX_CONNS 1024
 #define MAX_IDS 64
 
+/* requests counted per id (for /flaky and /cut), under HTTPD.mu */
 static struct {
-	int lfd;
-	int port;
-	int wake[2]; /* write end closed to stop every thread */
-	pthread_t acceptor;
-	pthread_mutex_t mu; /* guards everything below */
-	pthread_t conns[MAX_CONNS];
-	int nconns;
-	int accepted;
-	int requests;
-	char last_ua[128];
-	char last_auth[128]; /* Authorization of the last request, "" without */
-	bool saw_accept_encoding;
-	bool saw_range;
 	struct {
 		char id[32];
 		int count;
@@ -54,28 +42,6 @@ static unsigned char pat(uint64_t i)
 	return (unsigned char)((i * 131u + (i >> 9) * 7u + 17u) & 0xffu);
 }
 
-static bool stopping(int ms)
-{
-	struct pollfd p = { .fd = S.wake[0], .events = POLLIN };
-	return poll(&p, 1, ms) > 0;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int send_pattern(int fd, uint64_t from, uint64_t n)
 {
 	unsigned char buf[8192];
@@ -83,7 +49,7 @@ static int send_pattern(int fd, uint64_t from, uint64_t n)
 		size_t k = n < sizeof buf ? (size_t)n : sizeof buf;
 		for (size_t i = 0; i < k; i++)
 			buf[i] = pat(from + i);
-		if (send_all(fd, buf, k) < 0)
+		if (httpd_send_all(fd, buf, k) < 0)
 			return -1;
 		from += k;
 		n -= k;
@@ -124,7 +90,7 @@ static void qstr(const char *path, const char *key, char *out, size_t outsz)
 /* Count a request for id; returns its 1-based number. */
 static int note_id(const char *id, long long range_from)
 {
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
 	int i;
 	for (i = 0; i < S.nids; i++)
 		if (!strcmp(S.ids[i].id, id))
@@ -137,69 +103,51 @@ static int note_id(const char *id, long long range_from)
 		if (n <= 8)
 			S.ids[i].range_from[n - 1] = range_from;
 	}
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&HTTPD.mu);
 	return n;
 }
 
 static long long id_range(const char *id, int req)
 {
 	long long v = -2;
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
 	for (int i = 0; i < S.nids; i++)
 		if (!strcmp(S.ids[i].id, id) && req >= 1 && req <= S.ids[i].count && req <= 8)
 			v = S.ids[i].range_from[req - 1];
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&HTTPD.mu);
 	return v;
 }
 
 static int id_count(const char *id)
 {
 	int n = 0;
-	pthread_mutex_lock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
 	for (int i = 0; i < S.nids; i++)
 		if (!strcmp(S.ids[i].id, id))
 			n = S.ids[i].count;
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_unlock(&HTTPD.mu);
 	return n;
-}
-
-static void reply_head(int fd, int code, const char *reason, const char *extra, long long clen,
-		       bool close_conn)
-{
-	char h[1536];
-	int n = snprintf(h, sizeof h, "HTTP/1.1 %d %s\r\n%s", code, reason, extra ? extra : "");
-	if (clen >= 0)
-		n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", clen);
-	n += snprintf(h + n, sizeof h - (size_t)n, "Connection: %s\r\n\r\n",
-		      close_conn ? "close" : "keep-alive");
-	send_all(fd, h, (size_t)n);
-}
-
-static void reply_text(int fd, int code, const char *reason, const char *extra, const char *body)
-{
-	reply_head(fd, code, reason, extra, (long long)strlen(body), false);
-	send_all(fd, body, strlen(body));
 }
 
 /* Serve a body of size bytes, honouring "bytes=N-" / "bytes=N-M". */
 static void serve_data(int fd, uint64_t size, long long range_from, long long range_to)
 {
 	if (range_from < 0) {
-		reply_head(fd, 200, "OK", NULL, (long long)size, false);
+		httpd_reply_head(fd, 200, "OK", NULL, (long long)size, false);
 		send_pattern(fd, 0, size);
 		return;
 	}
 	if ((uint64_t)range_from >= size) {
 		char e[64];
 		snprintf(e, sizeof e, "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
-		reply_head(fd, 416, "Range Not Satisfiable", e, 0, false);
+		httpd_reply_head(fd, 416, "Range Not Satisfiable", e, 0, false);
 		return;
 	}
 	uint64_t end = range_to >= 0 && (uint64_t)range_to < size ? (uint64_t)range_to : size - 1;
 	char e[128];
 	snprintf(e, sizeof e, "Content-Range: bytes %lld-%llu/%llu\r\n", range_from,
 		 (unsigned long long)end, (unsigned long long)size);
-	reply_head(fd, 206, "Partial Content", e, (long long)(end - (uint64_t)range_from + 1), false);
+	httpd_reply_head(fd, 206, "Partial Content", e, (long long)(end - (uint64_t)range_from + 1), false);
 	send_pattern(fd, (uint64_t)range_from, end - (uint64_t)range_from + 1);
 }
 
@@ -230,7 +178,7 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 		const char *reason = code == 404 ? "Not Found" : code == 410 ? "Gone"
 				   : code == 403 ? "Forbidden" : code == 500 ? "Internal Server Error"
 				   : "Whatever";
-		reply_text(fd, code, reason, NULL, code == 403 ? "denied by policy\n" : "nothing here\n");
+		httpd_reply_text(fd, code, reason, NULL, code == 403 ? "denied by policy\n" : "nothing here\n");
 		return true;
 	}
 	if (!strncmp(path, "/flaky?", 7)) {
@@ -248,7 +196,7 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 				gmtime_r(&t, &tm);
 				strftime(extra, sizeof extra, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 			}
-			reply_text(fd, code, code == 429 ? "Too Many Requests" : code == 500
+			httpd_reply_text(fd, code, code == 429 ? "Too Many Requests" : code == 500
 				   ? "Internal Server Error" : "Service Unavailable", extra, "try later\n");
 			return true;
 		}
@@ -269,9 +217,9 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 				snprintf(e, sizeof e, "Content-Range: bytes %llu-%llu/%llu\r\n",
 					 (unsigned long long)from, (unsigned long long)size - 1,
 					 (unsigned long long)size);
-				reply_head(fd, 206, "Partial Content", e, (long long)(size - from), true);
+				httpd_reply_head(fd, 206, "Partial Content", e, (long long)(size - from), true);
 			} else {
-				reply_head(fd, 200, "OK", NULL, (long long)size, true);
+				httpd_reply_head(fd, 200, "OK", NULL, (long long)size, true);
 			}
 			send_pattern(fd, from, after);
 			cut(fd, rst);
@@ -286,7 +234,7 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 			return true;
 		}
 		if (!strcmp(then, "416")) {
-			reply_head(fd, 416, "Range Not Satisfiable", NULL, 0, false);
+			httpd_reply_head(fd, 416, "Range Not Satisfiable", NULL, 0, false);
 			return true;
 		}
 		char e[160];
@@ -299,155 +247,48 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 			last = size - 2; /* stops one byte before the end */
 		snprintf(e, sizeof e, "Content-Range: bytes %llu-%llu/%llu\r\n",
 			 (unsigned long long)from, (unsigned long long)last, (unsigned long long)total);
-		reply_head(fd, 206, "Partial Content", e, (long long)(last - from + 1), false);
+		httpd_reply_head(fd, 206, "Partial Content", e, (long long)(last - from + 1), false);
 		send_pattern(fd, from, last - from + 1);
 		return true;
 	}
 	if (!strncmp(path, "/stall?", 7)) {
-		reply_head(fd, 200, "OK", NULL, (long long)size, true);
+		httpd_reply_head(fd, 200, "OK", NULL, (long long)size, true);
 		send_pattern(fd, 0, (uint64_t)qnum(path, "after", 10));
-		stopping((int)qnum(path, "sleep", 10000));
+		httpd_stopping((int)qnum(path, "sleep", 10000));
 		return false;
 	}
 	if (!strncmp(path, "/nocl?", 6)) {
-		reply_head(fd, 200, "OK", NULL, -1, true);
+		httpd_reply_head(fd, 200, "OK", NULL, -1, true);
 		send_pattern(fd, 0, size);
 		return false;
 	}
 	if (!strncmp(path, "/redirect?to=", 13)) {
 		char e[600];
 		snprintf(e, sizeof e, "Location: %s\r\n", path + 13);
-		reply_text(fd, 302, "Found", e, "moved\n");
+		httpd_reply_text(fd, 302, "Found", e, "moved\n");
 		return true;
 	}
 	if (!strcmp(path, "/registry")) {
-		reply_text(fd, 200, "OK", "Content-Type: application/vnd.oci.image.index.v1+json\r\n"
+		httpd_reply_text(fd, 200, "OK", "Content-Type: application/vnd.oci.image.index.v1+json\r\n"
 			   "Docker-Content-Digest: sha256:abc\r\n", "{}");
 		return true;
 	}
 	if (!strcmp(path, "/challenge")) {
-		reply_text(fd, 401, "Unauthorized", "WWW-Authenticate: Bearer realm=\"http://x/t\","
+		httpd_reply_text(fd, 401, "Unauthorized", "WWW-Authenticate: Bearer realm=\"http://x/t\","
 			   "service=\"s\"\r\n", "{\"errors\":[]}");
 		return true;
 	}
 	if (!strcmp(path, "/loop")) {
-		reply_text(fd, 302, "Found", "Location: /loop\r\n", "again\n");
+		httpd_reply_text(fd, 302, "Found", "Location: /loop\r\n", "again\n");
 		return true;
 	}
 	if (!strcmp(path, "/partial-unasked")) {
-		reply_head(fd, 206, "Partial Content", "Content-Range: bytes 0-9/10\r\n", 10, false);
+		httpd_reply_head(fd, 206, "Partial Content", "Content-Range: bytes 0-9/10\r\n", 10, false);
 		send_pattern(fd, 0, 10);
 		return true;
 	}
-	reply_text(fd, 404, "Not Found", NULL, "no route\n");
+	httpd_reply_text(fd, 404, "Not Found", NULL, "no route\n");
 	return true;
-}
-
-static void *conn_main(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-	char buf[8192];
-	size_t len = 0;
-	for (;;) {
-		char *eoh = NULL;
-		while (!(eoh = memmem(buf, len, "\r\n\r\n", 4))) {
-			struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-					       { .fd = S.wake[0], .events = POLLIN } };
-			if (len == sizeof buf || poll(p, 2, 10000) <= 0 || p[1].revents)
-				goto out;
-			ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
-			if (n <= 0)
-				goto out;
-			len += (size_t)n;
-		}
-		*eoh = 0;
-		char path[512] = "";
-		sscanf(buf, "GET %511s", path);
-		long long rf = -1, rt = -1;
-		pthread_mutex_lock(&S.mu);
-		S.requests++;
-		S.saw_accept_encoding |= strcasestr(buf, "\r\nAccept-Encoding:") != NULL;
-		const char *ua = strcasestr(buf, "\r\nUser-Agent: ");
-		if (ua)
-			snprintf(S.last_ua, sizeof S.last_ua, "%.*s", (int)strcspn(ua + 14, "\r"), ua + 14);
-		const char *au = strcasestr(buf, "\r\nAuthorization: ");
-		snprintf(S.last_auth, sizeof S.last_auth, "%.*s",
-			 au ? (int)strcspn(au + 17, "\r") : 0, au ? au + 17 : "");
-		const char *rg = strcasestr(buf, "\r\nRange: bytes=");
-		if (rg) {
-			S.saw_range = true;
-			rf = atoll(rg + 15);
-			const char *dash = strchr(rg + 15, '-');
-			if (dash && dash[1] >= '0' && dash[1] <= '9')
-				rt = atoll(dash + 1);
-		}
-		pthread_mutex_unlock(&S.mu);
-		size_t used = (size_t)(eoh + 4 - buf);
-		bool keep = handle(fd, path, rf, rt);
-		memmove(buf, buf + used, len - used);
-		len -= used;
-		if (!keep)
-			break;
-	}
-out:
-	close(fd);
-	return NULL;
-}
-
-static void *accept_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = S.lfd, .events = POLLIN },
-				       { .fd = S.wake[0], .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		int fd = accept4(S.lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		pthread_mutex_lock(&S.mu);
-		S.accepted++;
-		if (S.nconns == MAX_CONNS ||
-		    pthread_create(&S.conns[S.nconns], NULL, conn_main, (void *)(intptr_t)fd) != 0)
-			close(fd);
-		else
-			S.nconns++;
-		pthread_mutex_unlock(&S.mu);
-	}
-	return NULL;
-}
-
-static int server_start(void)
-{
-	pthread_mutex_init(&S.mu, NULL);
-	if (pipe2(S.wake, O_CLOEXEC) < 0)
-		return -1;
-	S.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof a;
-	if (S.lfd < 0 || bind(S.lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(S.lfd, 64) < 0 ||
-	    getsockname(S.lfd, (struct sockaddr *)&a, &al) < 0)
-		return -1;
-	S.port = ntohs(a.sin_port);
-	return pthread_create(&S.acceptor, NULL, accept_main, NULL) == 0 ? 0 : -1;
-}
-
-static void server_stop(void)
-{
-	close(S.wake[1]);
-	pthread_join(S.acceptor, NULL);
-	pthread_mutex_lock(&S.mu);
-	int n = S.nconns;
-	pthread_mutex_unlock(&S.mu);
-	for (int i = 0; i < n; i++)
-		pthread_join(S.conns[i], NULL);
-	close(S.lfd);
-	close(S.wake[0]);
-	pthread_mutex_destroy(&S.mu);
 }
 
 /* ---- the client side ----------------------------------------------------- */
@@ -512,7 +353,7 @@ static void fetch(struct xs_http *h, const char *path, uint64_t max, bool can_re
 {
 	memset(out, 0, sizeof *out);
 	xs_buf_init(&out->m.b, 64 << 20);
-	snprintf(out->url, sizeof out->url, "http://127.0.0.1:%d%s", S.port, path);
+	snprintf(out->url, sizeof out->url, "http://127.0.0.1:%d%s", HTTPD.port, path);
 	struct xs_http_sink sink = { mem_write, can_reset ? mem_reset : NULL, &out->m };
 	uint64_t t0 = xs_now_ns();
 	out->r = xs_http_get(h, out->url, max, &sink, NULL, &out->st, out->err, sizeof out->err);
@@ -554,9 +395,9 @@ static void *par_main(void *arg)
 
 static void last_auth(char *out, size_t outsz)
 {
-	pthread_mutex_lock(&S.mu);
-	snprintf(out, outsz, "%s", S.last_auth);
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
+	snprintf(out, outsz, "%s", HTTPD.last_auth);
+	pthread_mutex_unlock(&HTTPD.mu);
 }
 
 /* xs_http_get_req: request headers out, response headers in, and no
@@ -569,7 +410,7 @@ static void test_req(struct xs_http *h)
 	char url[512], err[512], auth[128];
 	struct xs_http_sink sink = { mem_write, mem_reset, &m };
 	xs_buf_init(&m.b, 1 << 20);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/registry", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/registry", HTTPD.port);
 	int r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
 	last_auth(auth, sizeof auth);
 	CHECK(r == 0 && req.status == 200, "get_req 200");
@@ -577,19 +418,19 @@ static void test_req(struct xs_http *h)
 	CHECK_STR(req.content_type, "application/vnd.oci.image.index.v1+json", "Content-Type kept");
 	CHECK_STR(req.content_digest, "sha256:abc", "Docker-Content-Digest kept");
 	m.b.len = 0;
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/challenge", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/challenge", HTTPD.port);
 	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
 	CHECK(r == -EACCES && req.status == 401 && m.b.len == 0, "401 -> -EACCES, status 401");
 	CHECK_STR(req.www_authenticate, "Bearer realm=\"http://x/t\",service=\"s\"",
 		  "WWW-Authenticate kept");
 	/* a redirect on the same host keeps it, to another host drops it */
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/redirect?to=/data/10", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/redirect?to=/data/10", HTTPD.port);
 	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
 	last_auth(auth, sizeof auth);
 	CHECK(r == 0 && !strcmp(auth, "Bearer secret-token"),
 	      "Authorization follows a redirect on the same host (%s)", auth);
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/redirect?to=http://localhost:%d/data/10",
-		 S.port, S.port);
+		 HTTPD.port, HTTPD.port);
 	r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, &req, NULL, err, sizeof err);
 	last_auth(auth, sizeof auth);
 	CHECK(r == 0 && req.status == 200 && !auth[0],
@@ -639,7 +480,7 @@ static void test_progress(void)
 	char url[160], err[512];
 
 	xs_buf_init(&m.b, 4 << 20);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/data/2000000", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/data/2000000", HTTPD.port);
 	int r = xs_http_get(hp, url, UINT64_MAX, &sink, "hello 2.10-3 arm64", NULL, err, sizeof err);
 	CHECK(r == 0 && body_ok(&m, 2000000), "GET with a progress callback");
 	CHECK(log.updates >= 1 && log.dones == 1 && log.last == XS_PROGRESS_DONE,
@@ -656,7 +497,7 @@ static void test_progress(void)
 	xs_buf_init(&m.b, 4 << 20);
 	snprintf(url, sizeof url,
 		 "http://127.0.0.1:%d/cut?id=p1&size=2000000&after=1000000&how=rst&then=honor",
-		 S.port);
+		 HTTPD.port);
 	r = xs_http_get(hp, url, UINT64_MAX, &sink, NULL, NULL, err, sizeof err);
 	CHECK(r == 0 && body_ok(&m, 2000000), "a broken GET resumes with a progress callback");
 	CHECK_STR(log.label, "cut", "no label given: the URL's file name");
@@ -669,7 +510,7 @@ static void test_progress(void)
 	/* no body, no report */
 	memset(&log, 0, sizeof log);
 	xs_buf_init(&m.b, 1 << 20);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/status/404", S.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/status/404", HTTPD.port);
 	r = xs_http_get(hp, url, UINT64_MAX, &sink, "missing", NULL, err, sizeof err);
 	CHECK(r == -ENOENT && !log.updates && !log.retries && !log.dones,
 	      "an error reply reports nothing");
@@ -680,14 +521,14 @@ static void test_progress(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (server_start() < 0) {
+	if (httpd_start(handle) < 0) {
 		printf("Bail out! cannot start the test server\n");
 		return 1;
 	}
 	struct res x;
 	struct xs_http *h = client(base_opts());
 	if (!h) {
-		server_stop();
+		httpd_stop();
 		return tap_done();
 	}
 
@@ -701,12 +542,12 @@ int main(void)
 	CHECK_INT(x.st.bytes, 100000, "stats.bytes");
 	CHECK_INT(xs_http_total_bytes() - before, 100000, "global byte counter");
 	CHECK_STR(x.err, "", "no error message on success");
-	pthread_mutex_lock(&S.mu);
-	CHECK(!strncmp(S.last_ua, "xsysroot/", 9), "User-Agent is xsysroot/<version> (%s)", S.last_ua);
-	CHECK(!S.saw_accept_encoding, "no Accept-Encoding sent");
-	CHECK(!S.saw_range, "no Range on a first attempt");
-	int acc0 = S.accepted;
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
+	CHECK(!strncmp(HTTPD.last_ua, "xsysroot/", 9), "User-Agent is xsysroot/<version> (%s)", HTTPD.last_ua);
+	CHECK(!HTTPD.saw_accept_encoding, "no Accept-Encoding sent");
+	CHECK(!HTTPD.saw_range, "no Range on a first attempt");
+	int acc0 = HTTPD.accepted;
+	pthread_mutex_unlock(&HTTPD.mu);
 	done(&x);
 
 	/* connections are kept and shared between calls */
@@ -716,9 +557,9 @@ int main(void)
 	fetch(h, "/data/0", UINT64_MAX, true, &x);
 	CHECK(x.r == 0 && x.m.b.len == 0, "empty body");
 	done(&x);
-	pthread_mutex_lock(&S.mu);
-	CHECK_INT(S.accepted - acc0, 0, "later GETs reuse the kept connection");
-	pthread_mutex_unlock(&S.mu);
+	pthread_mutex_lock(&HTTPD.mu);
+	CHECK_INT(HTTPD.accepted - acc0, 0, "later GETs reuse the kept connection");
+	pthread_mutex_unlock(&HTTPD.mu);
 
 	/* statuses */
 	fetch(h, "/status/404", UINT64_MAX, true, &x);
@@ -882,7 +723,7 @@ int main(void)
 		memset(&x, 0, sizeof x);
 		xs_buf_init(&x.m.b, 1 << 20);
 		x.m.fail_err = -ENOSPC;
-		snprintf(x.url, sizeof x.url, "http://127.0.0.1:%d/data/500000", S.port);
+		snprintf(x.url, sizeof x.url, "http://127.0.0.1:%d/data/500000", HTTPD.port);
 		struct xs_http_sink sink = { mem_write, mem_reset, &x.m };
 		x.r = xs_http_get(h, x.url, UINT64_MAX, &sink, "test", &x.st, x.err, sizeof x.err);
 		CHECK_INT(x.r, -ENOSPC, "sink's -ENOSPC is passed through");
@@ -931,7 +772,7 @@ int main(void)
 	done(&x);
 	{
 		char p[128];
-		snprintf(p, sizeof p, "/redirect?to=ftp://127.0.0.1:%d/x", S.port);
+		snprintf(p, sizeof p, "/redirect?to=ftp://127.0.0.1:%d/x", HTTPD.port);
 		fetch(h, p, UINT64_MAX, true, &x);
 		CHECK_INT(x.r, -EIO, "redirect to ftp refused");
 		CHECK(strstr(x.err, "protocol") != NULL, "message: %s", x.err);
@@ -993,6 +834,6 @@ int main(void)
 	test_req(h);
 
 	xs_http_free(h);
-	server_stop();
+	httpd_stop();
 	return tap_done();
 }
