@@ -173,20 +173,18 @@ static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 	int rc = EXIT_USAGE;
 	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = cli_getopt(self, argc, argv, "h", cache_opts)) != CLI_END) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", cache_opts)) > 0) {
 		switch (c) {
 		case OPT_MAX_SIZE:
 			if (!size_option("--max-size", optarg, &max_size))
 				goto out;
 			break;
-		case CLI_HELP: rc = EXIT_SUCCESS; goto out;
-		case CLI_BAD: goto out;
-		default:
-			if (cli_setup_option(&s, c, optarg) != CLI_OPT_TAKEN)
-				goto out;
+		default: goto out;
 		}
 	}
-	if (argc - optind != 1)
+	if (c != CLI_END)
+		rc = cli_stop_status(c);
+	else if (argc - optind != 1)
 		rc = cli_usage_error(self, "cache needs one of list, verify, gc");
 	else
 		rc = cache_with(self, &s, argv[optind], max_size);

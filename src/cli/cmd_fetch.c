@@ -72,7 +72,7 @@ static int cmd_fetch(const struct cli_command *self, int argc, char **argv)
 	int rc = EXIT_USAGE;
 	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = cli_getopt(self, argc, argv, "h", fetch_opts)) != CLI_END) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", fetch_opts)) > 0) {
 		char *end;
 		switch (c) {
 		case OPT_JOBS:
@@ -83,14 +83,12 @@ static int cmd_fetch(const struct cli_command *self, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case CLI_HELP: rc = EXIT_SUCCESS; goto out;
-		case CLI_BAD: goto out;
-		default:
-			if (cli_setup_option(&s, c, optarg) != CLI_OPT_TAKEN)
-				goto out;
+		default: goto out;
 		}
 	}
-	if (argc - optind != 1)
+	if (c != CLI_END)
+		rc = cli_stop_status(c);
+	else if (argc - optind != 1)
 		rc = cli_usage_error(self, "fetch needs ARCH");
 	else if (cli_setup_configure(&s, argv[optind]) < 0)
 		rc = EXIT_FAILURE;

@@ -74,22 +74,17 @@ static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 {
 	struct cli_setup s;
 	cli_setup_init(&s);
-	int rc = EXIT_USAGE;
+	int rc;
 	optind = 0; /* getopt starts afresh */
-	int c;
-	while ((c = cli_getopt(self, argc, argv, "h", ldd_opts)) != CLI_END) {
-		if (c == CLI_HELP)
-			rc = EXIT_SUCCESS;
-		if (c < 0 || cli_setup_option(&s, c, optarg) != CLI_OPT_TAKEN)
-			goto out;
-	}
-	if (argc - optind != 2)
+	int c = cli_setup_getopt(&s, self, argc, argv, "h", ldd_opts); /* ldd has none of its own */
+	if (c != CLI_END)
+		rc = c < 0 ? cli_stop_status(c) : EXIT_USAGE;
+	else if (argc - optind != 2)
 		rc = cli_usage_error(self, "ldd needs ARCH and FILE");
 	else if (cli_setup_configure(&s, argv[optind]) < 0)
 		rc = EXIT_FAILURE;
 	else
 		rc = ldd_with(&s, argv[optind + 1]);
-out:
 	cli_setup_free(&s);
 	return rc;
 }

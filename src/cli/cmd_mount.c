@@ -91,7 +91,7 @@ static int cmd_umount(const struct cli_command *self, int argc, char **argv)
 {
 	int c = cli_getopt_help(self, argc, argv);
 	if (c != CLI_END)
-		return c == CLI_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+		return cli_stop_status(c);
 	if (argc - optind != 1)
 		return cli_usage_error(self, "umount needs MOUNTPOINT, and nothing else");
 	const char *mp_arg = argv[optind];
@@ -244,7 +244,7 @@ static int cmd_mount(const struct cli_command *self, int argc, char **argv)
 	int rc = EXIT_USAGE;
 	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = cli_getopt(self, argc, argv, "fdo:h", mount_opts)) != CLI_END) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "fdo:h", mount_opts)) > 0) {
 		switch (c) {
 		case OPT_LOG_FILE: a.log_file = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
@@ -256,12 +256,12 @@ static int cmd_mount(const struct cli_command *self, int argc, char **argv)
 		case 'f': a.foreground = true; break;
 		case 'd': a.debug = a.foreground = true; break;
 		case 'o': a.fuse_opts = optarg; break;
-		case CLI_HELP: rc = EXIT_SUCCESS; goto out;
-		case CLI_BAD: goto out;
-		default:
-			if (cli_setup_option(&s, c, optarg) != CLI_OPT_TAKEN)
-				goto out;
+		default: goto out;
 		}
+	}
+	if (c != CLI_END) {
+		rc = cli_stop_status(c);
+		goto out;
 	}
 	if (argc - optind != 2) {
 		rc = cli_usage_error(self, "mount needs ARCH and MOUNTPOINT");

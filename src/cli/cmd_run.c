@@ -564,17 +564,17 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 	int rc = EXIT_USAGE;
 	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = cli_getopt(self, argc, argv, "h", run_opts)) != CLI_END) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", run_opts)) > 0) {
 		switch (c) {
 		case OPT_LOG_FILE: log_file = optarg; break;
 		case OPT_STRICT: rs.strict = true; break;
 		case OPT_WRITABLE: rs.writable = optarg; break;
-		case CLI_HELP: rc = EXIT_SUCCESS; goto out;
-		case CLI_BAD: goto out;
-		default:
-			if (cli_setup_option(&s, c, optarg) != CLI_OPT_TAKEN)
-				goto out;
+		default: goto out;
 		}
+	}
+	if (c != CLI_END) {
+		rc = cli_stop_status(c);
+		goto out;
 	}
 	if (argc - optind < 2) {
 		rc = cli_usage_error(self, "run needs ARCH and PROGRAM");

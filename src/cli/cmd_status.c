@@ -140,7 +140,7 @@ static int cmd_status(const struct cli_command *self, int argc, char **argv)
 {
 	int o = cli_getopt_help(self, argc, argv);
 	if (o != CLI_END)
-		return o == CLI_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+		return cli_stop_status(o);
 	if (argc - optind > 1)
 		return cli_usage_error(self, "status takes one MOUNTPOINT at most");
 	char mp[PATH_MAX];

@@ -182,6 +182,11 @@ static void bad_long(const struct cli_command *cmd, const char *arg, bool missin
 			(int)n, name, cmd->name, cmd->name);
 }
 
+int cli_stop_status(int c)
+{
+	return c == CLI_HELP ? EXIT_SUCCESS : EXIT_USAGE;
+}
+
 int cli_getopt_help(const struct cli_command *cmd, int argc, char **argv)
 {
 	static const struct option help_only[] = {

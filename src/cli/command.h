@@ -70,6 +70,8 @@ enum {
  * cluster of short options it stopped in). */
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
+/* The exit status of a parse that stopped at CLI_HELP (0) or CLI_BAD (2). */
+int cli_stop_status(int c);
 /* For a command whose only option is --help: the options of argv parsed
  * from its start, CLI_END (optind is the first operand), CLI_HELP or
  * CLI_BAD. */

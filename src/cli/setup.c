@@ -70,6 +70,21 @@ int cli_setup_option(struct cli_setup *s, int c, const char *arg)
 	return CLI_OPT_TAKEN;
 }
 
+int cli_setup_getopt(struct cli_setup *s, const struct cli_command *cmd, int argc, char **argv,
+		     const char *shortopts, const struct option *longopts)
+{
+	for (;;) {
+		int c = cli_getopt(cmd, argc, argv, shortopts, longopts);
+		if (c < 0)
+			return c;
+		int t = cli_setup_option(s, c, optarg);
+		if (t == CLI_OPT_NOT_MINE)
+			return c;
+		if (t == CLI_OPT_BAD)
+			return CLI_BAD;
+	}
+}
+
 /* Read the configuration files into s->conf: 0, or -1 after saying why. */
 static int read_config_files(struct cli_setup *s)
 {

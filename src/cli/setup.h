@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "command.h"
 #include "output.h"
 #include "progress.h"
 #include "xs-build.h"
@@ -149,6 +150,12 @@ enum { CLI_OPT_NOT_MINE, CLI_OPT_TAKEN, CLI_OPT_BAD };
  * CLI_OPT_TAKEN, CLI_OPT_NOT_MINE when c is none, or CLI_OPT_BAD after
  * saying why the value is wrong. */
 int cli_setup_option(struct cli_setup *s, int c, const char *arg);
+
+/* cli_getopt (command.h) with the repository options taken into s: the
+ * next option for the command itself, CLI_END, CLI_HELP, or CLI_BAD (also
+ * after a bad value of a repository option). */
+int cli_setup_getopt(struct cli_setup *s, const struct cli_command *cmd, int argc, char **argv,
+		     const char *shortopts, const struct option *longopts);
 
 /* The architecture arch (NULL for none: cache) and the configuration files
  * (--config FILE, else $XSYSROOT_CONFIG, else /etc/xsysroot.conf then the

@@ -91,32 +91,45 @@ static void test_options(void)
 	CHECK(n == 1 && codes[0] == CLI_BAD, "a mistyped long option is a mistake");
 	CHECK_STR(said, "xsysroot: unknown option '--mirorr' for frob; did you mean '--mirror'?\n",
 		  "one line naming it, with the close one");
-	parse(ARGV("--zzzzzz=1"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: unknown option '--zzzzzz' for frob (see xsysroot frob --help)\n",
-		  "nothing close: no guess, and the value is left out");
-	parse(ARGV("--cache", "x"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: option '--cache' of frob is ambiguous: '--cache-dir', "
-			"'--cache-max-size'\n", "an ambiguous abbreviation: the candidates");
-	parse(ARGV("--allow-expired=yes"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: option '--allow-expired' of frob takes no value\n",
-		  "a value for a flag");
-	parse(ARGV("--foreground=yes"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: option '--foreground' of frob takes no value\n",
-		  "a value for a flag that has a short form too");
-	parse(ARGV("arm64", "--mirror"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: option '--mirror' of frob needs a value\n",
-		  "a long option without its value");
-	parse(ARGV("-z"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: unknown option '-z' for frob (see xsysroot frob --help)\n",
-		  "an unknown short option");
+	/* each mistake: its one line */
+	static const struct {
+		char *argv[4];
+		const char *said, *what;
+	} mistakes[] = {
+		{ { "frob", "--zzzzzz=1" },
+		  "xsysroot: unknown option '--zzzzzz' for frob (see xsysroot frob --help)\n",
+		  "nothing close: no guess, and the value is left out" },
+		{ { "frob", "--cache", "x" },
+		  "xsysroot: option '--cache' of frob is ambiguous: '--cache-dir', "
+		  "'--cache-max-size'\n",
+		  "an ambiguous abbreviation: the candidates" },
+		{ { "frob", "--allow-expired=yes" },
+		  "xsysroot: option '--allow-expired' of frob takes no value\n", "a value for a flag" },
+		{ { "frob", "--foreground=yes" },
+		  "xsysroot: option '--foreground' of frob takes no value\n",
+		  "a value for a flag that has a short form too" },
+		{ { "frob", "arm64", "--mirror" },
+		  "xsysroot: option '--mirror' of frob needs a value\n",
+		  "a long option without its value" },
+		{ { "frob", "-z" },
+		  "xsysroot: unknown option '-z' for frob (see xsysroot frob --help)\n",
+		  "an unknown short option" },
+		{ { "frob", "-fz" },
+		  "xsysroot: unknown option '-z' for frob (see xsysroot frob --help)\n",
+		  "an unknown option at the end of a cluster" },
+	};
+	for (size_t i = 0; i < sizeof mistakes / sizeof *mistakes; i++) {
+		char *av[4];
+		memcpy(av, mistakes[i].argv, sizeof av);
+		n = parse(av, codes, 8, said, sizeof said);
+		CHECK(n >= 1 && codes[n - 1] == CLI_BAD, "%s: a mistake", mistakes[i].what);
+		CHECK_STR(said, mistakes[i].said, "%s: one line", mistakes[i].what);
+	}
 	n = parse(ARGV("--foreground", "-zf"), codes, 8, said, sizeof said);
 	CHECK(n == 2 && codes[0] == 'f' && codes[1] == CLI_BAD,
 	      "a cluster after a long option: the long one, then the mistake");
 	CHECK_STR(said, "xsysroot: unknown option '-z' for frob (see xsysroot frob --help)\n",
 		  "the short option of the cluster is named, not the long one before it");
-	parse(ARGV("-fz"), codes, 8, said, sizeof said);
-	CHECK_STR(said, "xsysroot: unknown option '-z' for frob (see xsysroot frob --help)\n",
-		  "an unknown option at the end of a cluster");
 
 	/* --help: the usage of the command alone, on stdout */
 	fflush(stdout);
