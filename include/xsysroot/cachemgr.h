@@ -30,6 +30,9 @@
  * fetched or put in a view by a mount or fetch (once per package per view,
  * never per read).
  *
+ * The names of these files are cachefiles.h's; this module tells what it
+ * finds with that header's parsers.
+ *
  * Sizes are disk usage (allocated blocks, as du counts them).
  *
  * Thread safety: leases are thread safe; the rest works on its own handles.

@@ -67,6 +67,9 @@ size_t xs_image_nlayers(const struct xs_image *im);
 /* The hex SHA-256 of layer i's blob: its cache record is
  * meta/oci-layer-HEX-DIFFID, which cache list and gc know as a package. */
 const char *xs_image_layer_hex(const struct xs_image *im, size_t i);
+/* The image's view digest (identity.h: over its layer blobs) into out:
+ * 0, or negative errno. */
+int xs_image_view_digest(const struct xs_image *im, char out[65]);
 /* The image's file system: every layer fetched (or found in the cache),
  * verified, unpacked and applied in order into fs (initialised here).
  * fetched/bytes (may be NULL) receive how many layers were downloaded and

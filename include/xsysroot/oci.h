@@ -8,6 +8,7 @@
  *    digests "sha256:" + 64 lowercase hex digits (the store's algorithm;
  *    others are refused), sizes present and bounded;
  *  - platform selection: a Debian architecture as the OCI platform it runs
+ *    (the arch table's oci_arch/oci_variant, arch.h)
  *    (arm64 -> linux/arm64/v8, armhf -> linux/arm/v7, armel -> linux/arm/v5,
  *    i386 -> linux/386, ppc64el -> linux/ppc64le, mips64el ->
  *    linux/mips64le, the others by the same name);

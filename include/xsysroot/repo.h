@@ -45,6 +45,9 @@
  *
  * The core does not log; events (fetched, failed, refused) go to the log
  * callback with their full context.
+ *
+ * Composed of: the single flight and prefetch of fetcher.h (one key per
+ * package), and a source (source.h), this Debian archive or an image.
  */
 #ifndef XSYSROOT_REPO_H
 #define XSYSROOT_REPO_H
@@ -130,8 +133,15 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
  * XS_REPO_MAX_ERRORS are kept.  Failed fetches are recorded by the repo
  * itself.  Thread safe. */
 void xs_repo_note_error(struct xs_repo *r, const char *msg);
-/* The status of the repo as "key=value" lines (arch, source (one per
- * source: URL SUITE), cache_dir, offline, packages, packages_fetched,
+/* The view digest (identity.h) of the view as opened: of the packages
+ * resolved at open (an image's: of its layers); packages xs_repo_provide
+ * adds later do not change it, since every mount of the same archive and
+ * packages adds the same ones on demand.  Constant after open; "" when a
+ * package's digest is no SHA-256 (no view is the same as this one). */
+const char *xs_repo_view_digest(struct xs_repo *r);
+/* The status of the repo as "key=value" lines (identity.h's XS_STATUS_*:
+ * arch, source (one per source: URL SUITE), view_digest, cache_dir,
+ * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
  * fetch_failures, in_flight, evicted, quota, then error=EPOCH MESSAGE for
  * each recent error, oldest first) appended to out. */

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "xsysroot/arch.h"
 #include "xsysroot/elf.h"
 #include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
@@ -55,17 +56,7 @@ int elf_load(const char *file, struct xs_elf *e)
 
 const char *elf_mismatch(const struct xs_elf *e, const struct xs_arch *a)
 {
-	if (e->elf_class != a->elf_class)
-		return "wrong ELF class";
-	if (e->elf_data != a->elf_data)
-		return "wrong byte order";
-	if (e->machine != a->elf_machine)
-		return "wrong machine";
-	if (e->machine == 40 && !strcmp(a->deb, "armhf") && (e->flags & 0x200))
-		return "soft-float ABI (armel), not hard-float";
-	if (e->machine == 40 && !strcmp(a->deb, "armel") && (e->flags & 0x400))
-		return "hard-float ABI (armhf), not soft-float";
-	return NULL;
+	return xs_arch_elf_mismatch(a, e->elf_class, e->elf_data, e->machine, e->flags);
 }
 
 bool view_path_of(const char *abs, char *out, size_t outsz)

@@ -11,36 +11,8 @@
 #include "host.h"
 #include "output.h"
 #include "xsysroot/arch.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
-
-/* What the arch table does not say: the names build tools use. */
-struct tool_names {
-	const char *deb;
-	const char *meson_cpu_family, *meson_cpu;
-	const char *cmake_processor; /* uname -m */
-	const char *rust;	     /* Rust target triple */
-};
-
-static const struct tool_names tool_names[] = {
-	{ "amd64", "x86_64", "x86_64", "x86_64", "x86_64-unknown-linux-gnu" },
-	{ "arm64", "aarch64", "aarch64", "aarch64", "aarch64-unknown-linux-gnu" },
-	{ "armhf", "arm", "armv7hl", "armv7l", "armv7-unknown-linux-gnueabihf" },
-	{ "armel", "arm", "armv5te", "armv5tel", "armv5te-unknown-linux-gnueabi" },
-	{ "i386", "x86", "i686", "i686", "i686-unknown-linux-gnu" },
-	{ "ppc64el", "ppc64", "ppc64le", "ppc64le", "powerpc64le-unknown-linux-gnu" },
-	{ "s390x", "s390x", "s390x", "s390x", "s390x-unknown-linux-gnu" },
-	{ "mips64el", "mips64", "mips64el", "mips64", "mips64el-unknown-linux-gnuabi64" },
-	{ "riscv64", "riscv64", "riscv64", "riscv64", "riscv64gc-unknown-linux-gnu" },
-	{ "loong64", "loongarch64", "loongarch64", "loongarch64", "loongarch64-unknown-linux-gnu" },
-};
-
-static const struct tool_names *tool_names_of(const struct xs_arch *a)
-{
-	for (size_t i = 0; i < XS_ARRAY_SIZE(tool_names); i++)
-		if (!strcmp(tool_names[i].deb, a->deb))
-			return &tool_names[i];
-	return NULL;
-}
 
 /* A meson string literal.  Meson doubles every backslash of a machine file
  * before parsing it, so escapes cannot be used: a plain string, or a
@@ -155,16 +127,16 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		fprintf(stderr, "xsysroot: cannot read /proc/self/mountinfo: %s\n", strerror(-q));
 		return 1;
 	}
-	if (strcmp(fstype, "fuse.xsysroot") || strncmp(source, "xsysroot:", 9)) {
+	const char *arch = xs_id_fsname_arch(source);
+	if (strcmp(fstype, XS_ID_FSTYPE) || !arch) {
 		fprintf(stderr, "xsysroot: %s is not an xsysroot mount (it is a %s mount of %s)\n",
 			mp, fstype, source);
 		return 1;
 	}
-	const struct xs_arch *a = xs_arch_lookup(source + 9);
-	const struct tool_names *tn = a ? tool_names_of(a) : NULL;
-	if (!tn) {
+	const struct xs_arch *a = xs_arch_lookup(arch);
+	if (!a) {
 		fprintf(stderr, "xsysroot: %s: unknown architecture '%s' in the mount source %s\n",
-			mp, source + 9, source);
+			mp, arch, source);
 		return 1;
 	}
 	for (const char *p = mp; *p; p++) {
@@ -226,7 +198,7 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		printf("[properties]\nsys_root = %s\npkg_config_libdir = [%s, %s]\n\n", m, d1, d2);
 		printf("[host_machine]\nsystem = 'linux'\ncpu_family = '%s'\ncpu = '%s'\n"
 		       "endian = '%s'\n",
-		       tn->meson_cpu_family, tn->meson_cpu, a->elf_data == 2 ? "big" : "little");
+		       a->meson_cpu_family, a->meson_cpu, a->elf_data == 2 ? "big" : "little");
 		free(m), free(d1), free(d2), free(sr), free(qsr);
 	} else if (!strcmp(format, "cmake")) {
 		char *m = cmake_quote(mp), *pl = cmake_quote(pc_libdir);
@@ -235,7 +207,7 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		printf("# xsysroot env --format cmake: a toolchain file for %s against %s\n", a->deb,
 		       mp);
 		printf("set(CMAKE_SYSTEM_NAME Linux)\n");
-		printf("set(CMAKE_SYSTEM_PROCESSOR %s)\n", tn->cmake_processor);
+		printf("set(CMAKE_SYSTEM_PROCESSOR %s)\n", a->cmake_processor);
 		printf("set(CMAKE_SYSROOT %s)\n", m);
 		printf("set(CMAKE_C_COMPILER clang)\nset(CMAKE_C_COMPILER_TARGET %s)\n", tr);
 		printf("set(CMAKE_CXX_COMPILER clang++)\nset(CMAKE_CXX_COMPILER_TARGET %s)\n", tr);
@@ -255,8 +227,8 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		/* cargo splits RUNNER and RUSTFLAGS on whitespace: no quoting inside */
 		char up[128], low[128];
 		size_t i;
-		for (i = 0; tn->rust[i] && i + 1 < sizeof up; i++) {
-			char ch = tn->rust[i] == '-' ? '_' : tn->rust[i];
+		for (i = 0; a->rust[i] && i + 1 < sizeof up; i++) {
+			char ch = a->rust[i] == '-' ? '_' : a->rust[i];
 			up[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
 			low[i] = ch;
 		}
@@ -267,8 +239,8 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		 * for the target: rustc looks in SYSROOT/lib/rustlib/TARGET/lib. */
 		char *usr_lib = fmt_str("%s/usr/lib", mp);
 		char *rustlib = fmt_str("%s/usr/lib/rustlib", mp);
-		char *rustlib_t = fmt_str("%s/usr/lib/rustlib/%s", mp, tn->rust);
-		bool std_in_view = dir_lists(usr_lib, "rustlib") && dir_lists(rustlib, tn->rust) &&
+		char *rustlib_t = fmt_str("%s/usr/lib/rustlib/%s", mp, a->rust);
+		bool std_in_view = dir_lists(usr_lib, "rustlib") && dir_lists(rustlib, a->rust) &&
 				   dir_lists(rustlib_t, "lib");
 		free(usr_lib), free(rustlib_t);
 		char *flags = fmt_str("-C link-arg=--target=%s -C link-arg=--sysroot=%s "
@@ -281,7 +253,7 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		printf("# xsysroot env --format cargo: cargo and rustc for %s against %s\n"
 		       "# eval \"$(xsysroot env --format cargo %s)\"; then: cargo build; cargo run\n",
 		       a->deb, mp, qmp);
-		print_sh_var("CARGO_BUILD_TARGET", tn->rust);
+		print_sh_var("CARGO_BUILD_TARGET", a->rust);
 		print_sh_var_of("CARGO_TARGET_%s_LINKER", up, "clang");
 		print_sh_var_of("CARGO_TARGET_%s_RUSTFLAGS", up, flags);
 		print_sh_var_of("CARGO_TARGET_%s_RUNNER", up, runner);

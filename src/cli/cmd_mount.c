@@ -19,6 +19,7 @@
 #include "xsysroot/arch.h"
 #include "xsysroot/binfmt.h"
 #include "xsysroot/repo.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
 /* ---- --binfmt-prefix: XS_BINFMT_DIR/QEMU_ARCH -> the mount point ---- */
@@ -28,7 +29,7 @@ static bool live_xsysroot_mount(const char *mp)
 {
 	char fstype[256], source[PATH_MAX];
 	return *mp && mount_source(mp, fstype, sizeof fstype, source, sizeof source) == 0 &&
-	       !strcmp(fstype, "fuse.xsysroot") && !mount_is_dead(mp);
+	       !strcmp(fstype, XS_ID_FSTYPE) && !mount_is_dead(mp);
 }
 
 /* Point the prefix of qemu_arch at mp; a prefix that a mount which is gone

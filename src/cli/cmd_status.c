@@ -7,73 +7,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <time.h>
 
 #include "command.h"
 #include "host.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
-
-#define STATUS_XATTR "user.xsysroot.status"
-#define MAX_STATUS (1u << 20)
 
 struct status_ctx {
 	const char *only; /* a real path, or NULL: every mount */
 	int shown, dead;
 };
 
-/* The value of key in the status text, or NULL (points into text). */
-static const char *field(const char *text, const char *key, size_t *len)
-{
-	size_t kl = strlen(key);
-	for (const char *p = text; p && *p;) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n > kl && !strncmp(p, key, kl) && p[kl] == '=') {
-			*len = n - kl - 1;
-			return p + kl + 1;
-		}
-		p = e ? e + 1 : NULL;
-	}
-	return NULL;
-}
-
 static unsigned long long num(const char *text, const char *key)
 {
 	size_t n;
-	const char *v = field(text, key, &n);
+	const char *v = xs_id_status_field(text, key, &n);
 	return v ? strtoull(v, NULL, 10) : 0;
 }
 
 static void print_status(const char *text)
 {
 	char a[32], b[32], c[32];
-	for (const char *p = text; (p = strstr(p, "source=")) != NULL; p++)
+	const char *src = XS_STATUS_SOURCE "=", *er = XS_STATUS_ERROR "=";
+	for (const char *p = text; (p = strstr(p, src)) != NULL; p++)
 		if (p == text || p[-1] == '\n')
-			printf("  source:      %.*s\n", (int)strcspn(p + 7, "\n"), p + 7);
+			printf("  source:      %.*s\n", (int)strcspn(p + strlen(src), "\n"),
+			       p + strlen(src));
 	size_t n;
-	const char *v = field(text, "cache_dir", &n);
+	const char *v = xs_id_status_field(text, XS_STATUS_CACHE_DIR, &n);
 	if (v)
 		printf("  cache:       %.*s%s\n", (int)n, v,
-		       num(text, "offline") ? " (offline: no network)" : "");
-	printf("  packages:    %llu in the view, %llu fetched\n", num(text, "packages"),
-	       num(text, "packages_fetched"));
+		       num(text, XS_STATUS_OFFLINE) ? " (offline: no network)" : "");
+	printf("  packages:    %llu in the view, %llu fetched\n", num(text, XS_STATUS_PACKAGES),
+	       num(text, XS_STATUS_PACKAGES_FETCHED));
 	printf("  downloaded:  %s (%llu .debs: %s; indexes: %s)\n",
-	       xs_fmt_size(num(text, "bytes_downloaded"), a, sizeof a), num(text, "debs_fetched"),
-	       xs_fmt_size(num(text, "deb_bytes"), b, sizeof b),
-	       xs_fmt_size(num(text, "index_bytes"), c, sizeof c));
-	printf("  cache hits:  %llu\n", num(text, "cache_hits"));
-	printf("  in flight:   %llu\n", num(text, "in_flight"));
-	printf("  failures:    %llu\n", num(text, "fetch_failures"));
-	if (num(text, "quota"))
+	       xs_fmt_size(num(text, XS_STATUS_BYTES_DOWNLOADED), a, sizeof a),
+	       num(text, XS_STATUS_DEBS_FETCHED),
+	       xs_fmt_size(num(text, XS_STATUS_DEB_BYTES), b, sizeof b),
+	       xs_fmt_size(num(text, XS_STATUS_INDEX_BYTES), c, sizeof c));
+	printf("  cache hits:  %llu\n", num(text, XS_STATUS_CACHE_HITS));
+	printf("  in flight:   %llu\n", num(text, XS_STATUS_IN_FLIGHT));
+	printf("  failures:    %llu\n", num(text, XS_STATUS_FETCH_FAILURES));
+	if (num(text, XS_STATUS_QUOTA))
 		printf("  quota:       %s (%llu packages evicted)\n",
-		       xs_fmt_size(num(text, "quota"), a, sizeof a), num(text, "evicted"));
+		       xs_fmt_size(num(text, XS_STATUS_QUOTA), a, sizeof a),
+		       num(text, XS_STATUS_EVICTED));
 	bool any = false;
-	for (const char *p = text; (p = strstr(p, "error=")) != NULL; p++) {
+	for (const char *p = text; (p = strstr(p, er)) != NULL; p++) {
 		if (p != text && p[-1] != '\n')
 			continue;
 		char *end;
-		time_t t = (time_t)strtoll(p + 6, &end, 10);
+		time_t t = (time_t)strtoll(p + strlen(er), &end, 10);
 		char ts[32];
 		strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 		if (!any)
@@ -87,33 +72,19 @@ static void print_status(const char *text)
 /* The daemon's status text (malloc'ed), or NULL with errno set. */
 static char *read_status(const char *mp)
 {
-	for (int tries = 0; tries < 3; tries++) {
-		ssize_t n = getxattr(mp, STATUS_XATTR, NULL, 0);
-		if (n < 0)
-			return NULL;
-		if ((size_t)n > MAX_STATUS) {
-			errno = E2BIG;
-			return NULL;
-		}
-		char *buf = xs_xmalloc((size_t)n + 1);
-		ssize_t m = getxattr(mp, STATUS_XATTR, buf, (size_t)n);
-		if (m >= 0) {
-			buf[m] = 0;
-			return buf;
-		}
-		free(buf);
-		if (errno != ERANGE) /* grew between the calls: again */
-			return NULL;
-	}
-	return NULL;
+	char *text = NULL;
+	int q = xs_id_read_status(mp, &text);
+	if (q < 0)
+		errno = -q;
+	return q < 0 ? NULL : text;
 }
 
 static int status_cb(const char *mp, const char *fstype, const char *source, void *ud)
 {
 	struct status_ctx *c = ud;
-	if (strcmp(fstype, "fuse.xsysroot") || (c->only && strcmp(mp, c->only)))
+	if (strcmp(fstype, XS_ID_FSTYPE) || (c->only && strcmp(mp, c->only)))
 		return 0;
-	const char *arch = strncmp(source, "xsysroot:", 9) ? source : source + 9;
+	const char *arch = xs_id_fsname_arch(source) ? xs_id_fsname_arch(source) : source;
 	c->shown++;
 	if (c->shown > 1)
 		printf("\n");

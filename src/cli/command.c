@@ -6,18 +6,31 @@
 
 #include "command.h"
 #include "output.h"
+#include "xsysroot/arch.h"
 #include "xsysroot/util.h"
 
 #define SUGGEST_MAX_LEN 64 /* longer words get no suggestion */
 #define SUGGEST_MAX 3	   /* names offered at most */
 
-static const char arch_help[] =
-	"ARCH is a Debian architecture (arm64, armhf, armel, i386, amd64, ppc64el,\n"
-	"s390x, mips64el, riscv64, loong64) or an alias (aarch64, x86_64, ppc64le...).\n";
-
+/* The architectures of the table (arch.h), words wrapped at 77 columns. */
 void cli_arch_help(FILE *f)
 {
-	fputs(arch_help, f);
+	char names[256], text[512];
+	snprintf(text, sizeof text,
+		 "ARCH is a Debian architecture (%s) or an alias (aarch64, x86_64, ppc64le...).",
+		 xs_arch_names(names, sizeof names));
+	size_t col = 0;
+	for (char *w = text, *sp; *w; w = sp + (*sp == ' ')) {
+		sp = strchrnul(w, ' ');
+		size_t n = (size_t)(sp - w);
+		if (col && col + 1 + n > 77) {
+			fputc('\n', f);
+			col = 0;
+		}
+		fprintf(f, "%s%.*s", col ? " " : "", (int)n, w);
+		col += (col ? 1 : 0) + n;
+	}
+	fputc('\n', f);
 }
 
 /* The synopsis lines of cmd, the first after "Usage: ", the others under it. */

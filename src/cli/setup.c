@@ -112,8 +112,8 @@ int cli_setup_configure(struct cli_setup *s, const char *arch)
 	struct xs_repo_config *cfg = &s->cfg;
 	cfg->arch = arch;
 	if (arch && !(s->arch = xs_arch_lookup(arch))) {
-		say("unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, ppc64el, "
-		    "s390x, mips64el, riscv64, loong64)", arch);
+		char names[256];
+		say("unknown architecture '%s' (try %s)", arch, xs_arch_names(names, sizeof names));
 		return -1;
 	}
 	if (read_config_files(s) < 0)

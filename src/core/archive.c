@@ -1,5 +1,6 @@
 /* archive.c - see include/xsysroot/archive.h */
 #include "xsysroot/archive.h"
+#include "xsysroot/cachefiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -316,15 +317,9 @@ static int fetch_mirrors(struct xs_archive *r, struct src *s, bool deb, const ch
 /* ---- InRelease ------------------------------------------------------------ */
 
 /* The meta/ name of per-source state. */
-static void src_key(const struct src *s, const char *what, char *out, size_t outsz)
+static void src_key(const struct src *s, char *out, size_t outsz)
 {
-	char hex[65];
-	struct xs_buf b;
-	xs_buf_init(&b, 1 << 16);
-	xs_buf_printf(&b, "%s\n%s", s->uri, s->suite);
-	xs_sha256_buf(b.data, b.len, hex);
-	xs_buf_free(&b);
-	snprintf(out, outsz, "%s-%.16s", what, hex);
+	xs_cf_build_inrelease(s->uri, s->suite, out, outsz);
 }
 
 /* "<sha256 of the InRelease>:<sha256 of the keyring>" */
@@ -415,7 +410,7 @@ static void inrel_free(struct xs_archive *r, struct inrel *v)
 static void inrel_check_hit(struct xs_archive *r, const struct src *s, struct inrel *v)
 {
 	char vname[160];
-	snprintf(vname, sizeof vname, "%s.verified", v->name);
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 	if (verified_key(v->body.data, v->body.len, s->keyring, v->vkey) < 0)
 		v->vkey[0] = 0;
 	char *seen = NULL;
@@ -437,7 +432,7 @@ static int inrel_gpgv(struct xs_archive *r, const struct src *s, struct inrel *v
 	int q = xs_gpgv_verify(r->gpgv, keyrings, v->path, &gr, gerr, sizeof gerr);
 	if (q < 0) {
 		char vname[160], vpath[XS_MAX_PATH];
-		snprintf(vname, sizeof vname, "%s.verified", v->name);
+		xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 		if (xs_store_meta_path(r->store, vname, vpath, sizeof vpath) == 0)
 			unlink(vpath);
 		FAIL(q, "%s: signature refused: %s", v->url, gerr);
@@ -478,7 +473,7 @@ static int inrel_install_locked(struct xs_archive *r, const struct src *s, struc
 				bool *remote, char *err, size_t errsz)
 {
 	char dname[160];
-	snprintf(dname, sizeof dname, "%s.date", v->name);
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_DATE, dname, sizeof dname);
 	char *old = NULL;
 	size_t olen = 0;
 	if (xs_store_meta_read(r->store, dname, 64, &old, &olen) == 0) {
@@ -505,7 +500,7 @@ static int inrel_install_locked(struct xs_archive *r, const struct src *s, struc
 	v->fd = -1; /* installed */
 	if (!v->hit && v->vkey[0]) {
 		char vname[160];
-		snprintf(vname, sizeof vname, "%s.verified", v->name);
+		xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 		xs_store_meta_write(r->store, vname, v->vkey, strlen(v->vkey));
 	}
 	return 0;
@@ -515,7 +510,7 @@ static int inrel_install(struct xs_archive *r, const struct src *s, struct inrel
 			 bool *remote, char *err, size_t errsz)
 {
 	char lname[160];
-	snprintf(lname, sizeof lname, "%s.lock", v->name);
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_LOCK, lname, sizeof lname);
 	int lock = xs_store_meta_lock(r->store, lname);
 	if (lock < 0) {
 		*remote = false;
@@ -539,7 +534,7 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 	memset(&s->rel, 0, sizeof s->rel);
 	struct inrel v = { .url = url, .fd = -1 };
 	xs_buf_init(&v.body, MAX_INRELEASE);
-	src_key(s, "inrelease", v.name, sizeof v.name);
+	src_key(s, v.name, sizeof v.name);
 	int q = get_inrelease(r, s, h, url, v.name, &v.body, err, errsz);
 	if (q == 0) {
 		q = inrel_stage(r, &v, err, errsz);

@@ -22,6 +22,7 @@
 
 #include "xsysroot/deb.h"
 #include "xsysroot/release.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/util.h"
 
 #define MAX_MANIFEST (256u << 20)
@@ -34,7 +35,7 @@
 static int lock_fd(const char *dir, int how)
 {
 	char path[XS_MAX_PATH];
-	snprintf(path, sizeof path, "%s/lock", dir);
+	snprintf(path, sizeof path, "%s/" XS_CF_LOCK, dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
@@ -65,7 +66,7 @@ int xs_lease_open(const char *dir, struct xs_lease **out)
 {
 	*out = NULL;
 	char d[XS_MAX_PATH];
-	snprintf(d, sizeof d, "%s/leases", dir);
+	snprintf(d, sizeof d, "%s/" XS_CF_LEASES, dir);
 	int q = xs_mkdir_p(d, 0755);
 	if (q < 0)
 		return q;
@@ -76,10 +77,9 @@ int xs_lease_open(const char *dir, struct xs_lease **out)
 			q = -errno;
 			break;
 		}
-		char path[XS_MAX_PATH + 64];
-		snprintf(path, sizeof path, "%s/%ld-%02x%02x%02x%02x%02x%02x%02x%02x", d,
-			 (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-			 rnd[7]);
+		char name[64], path[XS_MAX_PATH + 64];
+		xs_cf_build_lease((long)getpid(), rnd, name, sizeof name);
+		snprintf(path, sizeof path, "%s/%s", d, name);
 		l->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
 			     0644);
 		if (l->fd < 0) {
@@ -139,7 +139,7 @@ void xs_lease_close(struct xs_lease *l)
 
 static void pkginfo_name(const char *sha, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "pkg-%s", sha);
+	xs_cf_build(XS_CF_PKGINFO, sha, out, outsz);
 }
 
 int xs_cache_note_use(struct xs_store *s, const char *deb_sha256, const char *name,
@@ -440,10 +440,10 @@ static void add_inrelease(struct scan *sc, const char *name)
 		if (o->on_disk)
 			add_index(sc, src.data, f->path, f->sha256, o->du);
 		char cname[96];
-		snprintf(cname, sizeof cname, "contents-%s.idx", f->sha256);
+		xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, cname, sizeof cname);
 		uint64_t cdu = meta_du(sc, cname);
 		if (cdu) {
-			snprintf(cname, sizeof cname, "contents-%s.rev", f->sha256);
+			xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, cname, sizeof cname);
 			add_index(sc, src.data, f->path, f->sha256, cdu + meta_du(sc, cname));
 		}
 	}
@@ -455,18 +455,20 @@ static int meta_cb(int dfd, const char *name, void *ud)
 {
 	(void)dfd;
 	struct scan *sc = ud;
-	char hex[65];
-	if (!strncmp(name, "manifest-", 9) && xs_is_sha256_hex(name + 9)) {
-		add_manifest(sc, name + 9, name, false);
-	} else if (!strncmp(name, "oci-layer-", 10) && strlen(name) > 10 + 64 &&
-		   name[10 + 64] == '-') {
-		memcpy(hex, name + 10, 64);
-		hex[64] = 0;
-		if (xs_is_sha256_hex(hex))
-			add_manifest(sc, hex, name, true);
-	}
-	else if (!strncmp(name, "inrelease-", 10) && !strchr(name + 10, '.'))
+	struct xs_cf f;
+	switch (xs_cf_parse(name, &f)) {
+	case XS_CF_MANIFEST:
+		add_manifest(sc, f.key, name, false);
+		break;
+	case XS_CF_LAYER:
+		add_manifest(sc, f.key, name, true);
+		break;
+	case XS_CF_INRELEASE:
 		add_inrelease(sc, name);
+		break;
+	default:
+		break;
+	}
 	return 0;
 }
 
@@ -556,7 +558,7 @@ static int scan_run_(struct scan *sc, const char *dir, bool collect)
 		return -errno;
 	q = each_entry(dfd, "objects/sha256", objdir_cb, sc);
 	if (q == 0)
-		q = each_entry(dfd, "leases", lease_cb, sc);
+		q = each_entry(dfd, XS_CF_LEASES, lease_cb, sc);
 	if (q == 0)
 		q = each_entry(dfd, "meta", meta_cb, sc);
 	if (q < 0)
@@ -785,7 +787,7 @@ static int meta_tmp_cb(int dfd, const char *name, void *ud)
 {
 	uint64_t *n = ud;
 	struct stat st;
-	if ((name[0] == '.' || strstr(name, ".tmp.")) &&
+	if (xs_cf_is_temp(name) &&
 	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_mtime < time(NULL) - 60 && unlinkat(dfd, name, 0) == 0)
 		(*n)++;

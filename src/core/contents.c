@@ -34,6 +34,7 @@
  * lines) in 2.7 s, 115 MB peak RSS, 34 MB index.  Open ~1 ms (the index
  * check), a query 0.05-3 ms (one frame).
  */
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/decompress.h"
 #include "xsysroot/util.h"
@@ -593,7 +594,7 @@ int xs_contents_build(int in_fd, uint64_t max_text, const char *out_path,
 
 	size_t n = strlen(out_path);
 	tmp = xs_xmalloc(n + 16);
-	snprintf(tmp, n + 16, "%s.tmp.XXXXXX", out_path);
+	snprintf(tmp, n + 16, "%s" XS_CF_TEMP_INFIX "XXXXXX", out_path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
@@ -953,7 +954,7 @@ int xs_contents_build_rev(struct xs_contents *c,
 	if (r == 0) {
 		size_t pl = strlen(out_path);
 		tmp = xs_xmalloc(pl + 16);
-		snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", out_path);
+		snprintf(tmp, pl + 16, "%s" XS_CF_TEMP_INFIX "XXXXXX", out_path);
 		fd = mkostemp(tmp, O_CLOEXEC);
 		if (fd < 0)
 			r = -errno;

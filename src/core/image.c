@@ -20,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xsysroot/arch.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/http.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/oci.h"
 #include "xsysroot/util.h"
 
@@ -540,7 +543,8 @@ static int open_docs(struct xs_image *im, const char *arch, char *err, size_t er
 	    strcmp(im->conf.arch, parch))
 		FAIL(-ENOENT, "%s: the image is for %s/%s, not linux/%s (%s)", im->ref_text,
 		     im->conf.os ? im->conf.os : "?", im->conf.arch ? im->conf.arch : "?", parch, arch);
-	if (pvar && im->conf.variant && strcmp(im->conf.variant, pvar) && strcmp(parch, "arm64"))
+	if (pvar && im->conf.variant && strcmp(im->conf.variant, pvar) &&
+	    !xs_arch_lookup(arch)->oci_variant_loose)
 		FAIL(-ENOENT, "%s: the image is for linux/%s/%s, not linux/%s/%s (%s)", im->ref_text,
 		     parch, im->conf.variant, parch, pvar, arch);
 	if (!im->platform[0])
@@ -658,8 +662,8 @@ const char *xs_image_layer_hex(const struct xs_image *im, size_t i)
  * same blob never takes it from the cache unchecked. */
 static void layer_meta_name(const struct xs_image *im, size_t i, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "oci-layer-%s-%s", xs_oci_digest_hex(im->man.layers[i].digest),
-		 im->conf.diff_ids[i]);
+	xs_cf_build_layer(xs_oci_digest_hex(im->man.layers[i].digest), im->conf.diff_ids[i], out,
+			  outsz);
 }
 
 /* The layer's manifest from the cache, when every object it names is there. */
@@ -847,5 +851,16 @@ int xs_image_layers(struct xs_image *im, struct xs_manifest *fs, size_t *fetched
 	free(j.ms);
 	free(j.rc);
 	free(j.errs);
+	return q;
+}
+
+int xs_image_view_digest(const struct xs_image *im, char out[65])
+{
+	size_t n = im->man.nlayers;
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = xs_image_layer_hex(im, i);
+	int q = xs_id_view_digest(hex, n, out);
+	free(hex);
 	return q;
 }

@@ -83,19 +83,6 @@ int xs_ldcache_libcmp(const char *a, const char *b)
 	return libcmp(a, b, false);
 }
 
-static bool arch_signed_char(const struct xs_arch *arch)
-{
-	switch (arch->elf_machine) {
-	case 3:   /* EM_386 */
-	case 62:  /* EM_X86_64 */
-	case 8:   /* EM_MIPS */
-	case 258: /* EM_LOONGARCH */
-		return true;
-	default:
-		return false;
-	}
-}
-
 struct sort_ctx {
 	const struct xs_ldcache_entry *e;
 	bool signed_char;
@@ -162,7 +149,7 @@ int xs_ldcache_build(const struct xs_arch *arch, const struct xs_ldcache_entry *
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	struct sort_ctx ctx = { e, arch_signed_char(arch) };
+	struct sort_ctx ctx = { e, arch->char_signed };
 	msort(&ctx, idx, tmp, n);
 
 	/* Drop every entry whose key equals (for ld.so: libcmp == 0) the one

@@ -1,6 +1,7 @@
 /* lookup.c - the lazy protocol of a view (lookup.h): settle, refresh,
  * provide, fetch, around the view's own lookups. */
 #include "xsysroot/lookup.h"
+#include "xsysroot/identity.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -10,7 +11,6 @@
 
 #define ROOT_INO 1 /* the view's root (view.h) */
 #define ERR_MAX 2048
-#define XATTR_PREFIX "user.xsysroot."
 
 void xs_lookup_init(struct xs_lookup *lk, struct xs_view *v, const struct xs_lookup_ops *ops,
 		    void *ud, enum xs_lookup_mode mode, xs_log_fn log, void *log_ud)
@@ -151,23 +151,24 @@ int xs_lookup_path(const struct xs_lookup *lk, const char *path, struct xs_vattr
 
 /* ---- extended attributes ------------------------------------------------- */
 
-static const char *const xattr_keys[] = { "status", "package", "version", "sha256" };
+static const char *const xattr_keys[] = { XS_ID_KEY_STATUS, XS_ID_KEY_PACKAGE, XS_ID_KEY_VERSION,
+					   XS_ID_KEY_SHA256 };
 
 int xs_lookup_getxattr(const struct xs_lookup *lk, uint64_t ino, const char *name,
 		       struct xs_buf *out)
 {
-	if (strncmp(name, XATTR_PREFIX, strlen(XATTR_PREFIX)))
+	if (strncmp(name, XS_ID_XATTR_PREFIX, strlen(XS_ID_XATTR_PREFIX)))
 		return -ENODATA;
-	const char *key = name + strlen(XATTR_PREFIX);
-	if (!strcmp(key, "status"))
+	const char *key = name + strlen(XS_ID_XATTR_PREFIX);
+	if (!strcmp(key, XS_ID_KEY_STATUS))
 		return ino == ROOT_INO ? lk->ops->status(lk->ud, out) : -ENODATA;
-	if (!strcmp(key, "sha256")) {
+	if (!strcmp(key, XS_ID_KEY_SHA256)) {
 		char sha[65];
 		int r = xs_view_digest(lk->view, ino, sha);
 		return r < 0 ? -ENODATA : xs_buf_append(out, sha, 64);
 	}
-	bool want_pkg = !strcmp(key, "package");
-	if (!want_pkg && strcmp(key, "version"))
+	bool want_pkg = !strcmp(key, XS_ID_KEY_PACKAGE);
+	if (!want_pkg && strcmp(key, XS_ID_KEY_VERSION))
 		return -ENODATA;
 	struct xs_vattr a;
 	struct xs_repo_pkg p = { 0 };
@@ -185,7 +186,7 @@ int xs_lookup_listxattr(const struct xs_lookup *lk, uint64_t ino, struct xs_buf 
 		char name[64];
 		struct xs_buf v;
 		xs_buf_init(&v, 1 << 20);
-		snprintf(name, sizeof name, XATTR_PREFIX "%s", xattr_keys[i]);
+		snprintf(name, sizeof name, XS_ID_XATTR_PREFIX "%s", xattr_keys[i]);
 		if (xs_lookup_getxattr(lk, ino, name, &v) == 0)
 			r = xs_buf_append(out, name, strlen(name) + 1);
 		xs_buf_free(&v);

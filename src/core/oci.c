@@ -1,5 +1,6 @@
 /* oci.c - see include/xsysroot/oci.h. */
 #include "xsysroot/oci.h"
+#include "xsysroot/arch.h"
 #include "xsysroot/util.h"
 
 #include <errno.h>
@@ -333,36 +334,33 @@ void xs_oci_config_free(struct xs_oci_config *c)
 
 /* ---- platforms ------------------------------------------------------- */
 
-static const struct {
-	const char *deb, *arch, *variant;
-} platforms[] = {
-	{ "amd64", "amd64", NULL },	 { "arm64", "arm64", "v8" },
-	{ "armhf", "arm", "v7" },	 { "armel", "arm", "v5" },
-	{ "i386", "386", NULL },	 { "ppc64el", "ppc64le", NULL },
-	{ "s390x", "s390x", NULL },	 { "riscv64", "riscv64", NULL },
-	{ "mips64el", "mips64le", NULL }, { "loong64", "loong64", NULL },
-};
+/* the platforms are the arch table's (arch.h) */
+static const struct xs_arch *platform_of(const char *deb_arch)
+{
+	const struct xs_arch *a = xs_arch_lookup(deb_arch);
+	return a && !strcmp(a->deb, deb_arch) && a->oci_arch ? a : NULL;
+}
 
 int xs_oci_platform(const char *deb_arch, const char **arch, const char **variant)
 {
-	for (size_t i = 0; i < XS_ARRAY_SIZE(platforms); i++)
-		if (!strcmp(platforms[i].deb, deb_arch)) {
-			*arch = platforms[i].arch;
-			*variant = platforms[i].variant;
-			return 0;
-		}
-	return -ENOENT;
+	const struct xs_arch *a = platform_of(deb_arch);
+	if (!a)
+		return -ENOENT;
+	*arch = a->oci_arch;
+	*variant = a->oci_variant;
+	return 0;
 }
 
 int xs_oci_select(const struct xs_oci_index *ix, const char *deb_arch, size_t *out, char *err,
 		  size_t errsz)
 {
-	const char *arch, *variant;
-	if (xs_oci_platform(deb_arch, &arch, &variant) < 0) {
+	const struct xs_arch *pa = platform_of(deb_arch);
+	if (!pa) {
 		if (err && errsz)
 			snprintf(err, errsz, "no OCI platform for the architecture '%s'", deb_arch);
 		return -ENOENT;
 	}
+	const char *arch = pa->oci_arch, *variant = pa->oci_variant;
 	size_t best = SIZE_MAX;
 	for (size_t i = 0; i < ix->n; i++) {
 		const struct xs_oci_desc *d = &ix->m[i];
@@ -375,7 +373,7 @@ int xs_oci_select(const struct xs_oci_index *ix, const char *deb_arch, size_t *o
 			break;
 		}
 		/* arm64 images rarely say v8; arm without a variant is ambiguous */
-		if (!d->variant && best == SIZE_MAX && (!variant || !strcmp(arch, "arm64")))
+		if (!d->variant && best == SIZE_MAX && (!variant || pa->oci_variant_loose))
 			best = i;
 	}
 	if (best != SIZE_MAX) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,16 +13,20 @@
 #include <time.h>
 
 #include "xsysroot/archive.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/decompress.h"
+#include "xsysroot/fetcher.h"
 #include "xsysroot/grow.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/release.h"
 #include "xsysroot/resolve.h"
+#include "xsysroot/source.h"
 #include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
@@ -41,19 +46,10 @@ struct src {
 	size_t ncontents, capcontents;
 };
 
-enum { P_IDLE, P_FETCHING, P_READY };
-
 struct vpkg {
 	char *name, *version, *arch, *filename, *sha256;
 	uint64_t size;
 	int src;
-	/* m guards state, gen and err; never held across the network */
-	pthread_mutex_t m;
-	pthread_cond_t cv;
-	int state;
-	unsigned gen;
-	char err[1536];
-	bool background; /* the attempt under way is a prefetch (guarded by m) */
 	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
 };
@@ -69,12 +65,6 @@ struct xs_repo {
 	struct bind *binds;
 	size_t nbinds;
 	pthread_mutex_t refresh_lock; /* serialises xs_repo_refresh */
-	/* prefetch_lock guards prefetching (threads running); xs_repo_free
-	 * waits on prefetch_cv until it is 0 */
-	pthread_mutex_t prefetch_lock;
-	pthread_cond_t prefetch_cv;
-	int prefetching;
-	bool closing;
 	char *cache_dir;
 	int fetch_timeout_s;
 	xs_log_fn log;
@@ -85,22 +75,23 @@ struct xs_repo {
 	size_t nsrcs;
 	/* pkgs never moves once the view is built (threads hold pointers into
 	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
-	 * add_lock, and is read atomically */
+	 * the grow lock (grow.h), and is read atomically */
 	struct vpkg *pkgs;
 	size_t npkgs, cappkgs;
 	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
 	char cands_name[96];	/* meta/ name of the candidate table, "" none */
 	struct xs_view *view;
-	/* a container image whose layers are not in the view yet (open_image):
-	 * image_lock serialises xs_repo_settle and guards image; image_ready
-	 * is read atomically (set once, under image_lock) */
-	pthread_mutex_t image_lock;
-	struct xs_image *image;
-	bool is_image; /* set at open, then constant */
-	bool image_ready;
+	/* where the packages come from: this archive (debian_ops, impl r) or
+	 * an image; set at open, then constant */
+	struct xs_pkg_source source;
+	/* the packages' single flight and prefetch (key i: package i); made
+	 * once pkgs has its final place, freed first (its prefetch threads
+	 * use everything else); grown before npkgs */
+	struct xs_fetcher *fetcher;
+	char view_digest[65]; /* of the view as opened (identity.h), set at open */
 	char *describe;
 	/* statistics, updated atomically */
-	uint64_t debs_fetched, deb_bytes, cache_hits, fetch_failures, in_flight;
+	struct xs_source_counters count;
 	uint64_t evicted;
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
@@ -163,10 +154,6 @@ static void reserve_pkgs(struct xs_repo *r)
 {
 	r->cappkgs = r->npkgs + EXTRA_PKGS;
 	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) {
-		pthread_mutex_init(&r->pkgs[i].m, NULL);
-		pthread_cond_init(&r->pkgs[i].cv, NULL);
-	}
 }
 
 /* The view packages (indexes into sel) that satisfy package i's
@@ -287,9 +274,9 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	}
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
-	snprintf(name, sizeof name, "view-%.32s", hex);
+	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
 	xs_sha256_buf(ckey.data, ckey.len, hex);
-	snprintf(r->cands_name, sizeof r->cands_name, "cands-%.32s", hex);
+	xs_cf_build(XS_CF_CANDS, hex, r->cands_name, sizeof r->cands_name);
 	if (load_viewcache(r, name) == 0)
 		goto out;
 
@@ -379,7 +366,7 @@ static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_rel
 		     struct xs_contents *c)
 {
 	char name[96], rpath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.rev", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
 	struct xs_contents_rev_stats st = { 0 };
 	bool built;
@@ -405,7 +392,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 	if (!f)
 		return 0; /* this source has none: handled by the fallbacks */
 	char name[96], ipath[XS_MAX_PATH];
-	snprintf(name, sizeof name, "contents-%s.idx", f->sha256);
+	xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, name, sizeof name);
 	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
 	struct xs_contents *c = NULL;
 	if (xs_contents_open(ipath, &c) < 0) {
@@ -639,13 +626,11 @@ static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpa
 	struct xs_repo *r = ud;
 	if ((size_t)c->origin >= r->nsrcs)
 		return -EBADMSG;
-	if (r->npkgs >= r->cappkgs)
+	if (r->npkgs >= r->cappkgs || xs_fetcher_grow(r->fetcher, r->npkgs + 1) < 0)
 		return -ENOSPC;
 	size_t i = r->npkgs;
 	struct vpkg *p = &r->pkgs[i];
 	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
-	pthread_mutex_init(&p->m, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	xs_lease_add(r->lease, "pkg", p->sha256);
 	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
 	/* its paths, as build_view adds them */
@@ -684,9 +669,7 @@ int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_
 
 void xs_repo_start(struct xs_repo *r)
 {
-	pthread_mutex_lock(&r->prefetch_lock);
-	r->closing = false;
-	pthread_mutex_unlock(&r->prefetch_lock);
+	xs_fetcher_start(r->fetcher);
 }
 
 int xs_repo_refresh(struct xs_repo *r)
@@ -722,7 +705,7 @@ int xs_repo_refresh(struct xs_repo *r)
 
 static void manifest_name(const struct vpkg *p, char *out, size_t outsz)
 {
-	snprintf(out, outsz, "manifest-%s", p->sha256);
+	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
 }
 
 /* Apply a cached manifest when every object it names is present. */
@@ -754,8 +737,8 @@ static bool manifest_cached(struct xs_repo *r, size_t i)
 	if (apply_cached_manifest(r, i) < 0)
 		return false;
 	xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
-	p->state = P_READY;
-	__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
+	xs_fetcher_set_ready(r->fetcher, i);
+	__atomic_add_fetch(&r->count.cache_hits, 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -777,7 +760,7 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	struct vpkg *p = &r->pkgs[i];
 	if (apply_cached_manifest(r, i) == 0) {
 		xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
-		__atomic_add_fetch(&r->cache_hits, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->count.cache_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	char label[512];
@@ -794,7 +777,7 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 				      label, &got, ferr, sizeof ferr);
 	uint64_t bytes = got.bytes;
 	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
-	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->count.deb_bytes, bytes, __ATOMIC_RELAXED);
 	if (q < 0) {
 		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
 		xs_buf_free(&url);
@@ -853,7 +836,7 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		unlink(opath);
 	if (bytes) {
 		char sz[32];
-		__atomic_add_fetch(&r->debs_fetched, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->count.debs_fetched, 1, __ATOMIC_RELAXED);
 		logf_(r, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s [bytes=%llu]",
 		      label, xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data,
 		      (xs_now_ns() - t0) / 1e9, (unsigned long long)bytes);
@@ -861,28 +844,6 @@ static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	xs_manifest_free(&m);
 	xs_buf_free(&url);
 	return 0;
-}
-
-struct prefetch_job {
-	struct xs_repo *r;
-	size_t i;
-};
-
-static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, size_t errsz);
-
-static void *prefetch_thread(void *ud)
-{
-	struct prefetch_job *j = ud;
-	struct xs_repo *r = j->r;
-	char err[2048] = "";
-	if (fetch_pkg(r, j->i, true, err, sizeof err) < 0)
-		logf_(r, XS_LOG_DEBUG, "prefetch of %s failed: %s", r->pkgs[j->i].name, err);
-	free(j);
-	pthread_mutex_lock(&r->prefetch_lock);
-	r->prefetching--;
-	pthread_cond_broadcast(&r->prefetch_cv);
-	pthread_mutex_unlock(&r->prefetch_lock);
-	return NULL;
 }
 
 /* A program that needed package i will most likely load its dependencies
@@ -897,112 +858,132 @@ static void prefetch_deps(struct xs_repo *r, size_t i)
 		 * program loads next; dpkg, *-base and data packages rarely are */
 		if (j >= xs_repo_npkgs(r) || strncmp(r->pkgs[j].name, "lib", 3))
 			continue;
-		pthread_mutex_lock(&r->pkgs[j].m);
-		bool idle = r->pkgs[j].state == P_IDLE;
-		pthread_mutex_unlock(&r->pkgs[j].m);
-		if (!idle)
-			continue;
-		pthread_mutex_lock(&r->prefetch_lock);
-		bool go = !r->closing && r->prefetching < MAX_PREFETCH;
-		if (go)
-			r->prefetching++;
-		pthread_mutex_unlock(&r->prefetch_lock);
-		if (!go)
+		if (xs_fetcher_prefetch(r->fetcher, j) == -EBUSY)
 			return;
-		struct prefetch_job *job = xs_xmalloc(sizeof *job);
-		*job = (struct prefetch_job){ r, j };
-		pthread_t th;
-		pthread_attr_t at;
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&th, &at, prefetch_thread, job) != 0) {
-			free(job);
-			pthread_mutex_lock(&r->prefetch_lock);
-			r->prefetching--;
-			pthread_mutex_unlock(&r->prefetch_lock);
-		}
-		pthread_attr_destroy(&at);
 	}
 }
 
-/* background: a prefetch.  An access that finds a prefetch of its package
- * under way waits for it, but does not take a failure of it as its own: the
- * prefetch may have started before the mirror healed, so the access tries
- * once more itself. */
-static int fetch_pkg(struct xs_repo *r, size_t i, bool background, char *err, size_t errsz)
+/* The fetcher's work: package i from the source, counted; after a
+ * download, the quota (skipped while other fetches run). */
+static int fetch_work(void *ud, size_t i, char *err, size_t errsz)
 {
-	if (i >= xs_repo_npkgs(r))
-		FAIL(-EINVAL, "no package %zu in the view", i);
-	struct vpkg *p = &r->pkgs[i];
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += r->fetch_timeout_s + 5;
-	pthread_mutex_lock(&p->m);
-	while (p->state == P_FETCHING) {
-		unsigned gen = p->gen;
-		bool joined_bg = p->background;
-		while (p->state == P_FETCHING && p->gen == gen) {
-			if (pthread_cond_timedwait(&p->cv, &p->m, &dl) == ETIMEDOUT) {
-				pthread_mutex_unlock(&p->m);
-				FAIL(-ETIMEDOUT, "gave up waiting for '%s %s' after %d s", p->name,
-				     p->version, r->fetch_timeout_s);
-			}
-		}
-		if (p->state == P_IDLE && joined_bg && !background)
-			break; /* the prefetch failed: this access tries itself */
-		int q = p->state == P_READY ? 0 : p->state == P_FETCHING ? -EAGAIN : -EIO;
-		if (q == -EAGAIN)
-			continue; /* another attempt began meanwhile: wait for it */
-		if (q < 0)
-			snprintf(err, errsz, "%s", p->err);
-		pthread_mutex_unlock(&p->m);
-		return q;
-	}
-	if (p->state == P_READY) {
-		pthread_mutex_unlock(&p->m);
-		return 0;
-	}
-	p->state = P_FETCHING;
-	p->background = background;
-	pthread_mutex_unlock(&p->m);
-
-	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
-	char ferr[1536] = "";
-	uint64_t fetched = __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED);
-	int q = do_fetch(r, i, ferr, sizeof ferr);
-	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
-	if (q < 0) {
-		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
-		snprintf(err, errsz, "%s", ferr);
-		if (!background)
-			xs_repo_note_error(r, ferr);
-	} else if (r->quota && __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) &&
-		   __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED) != fetched) {
-		xs_repo_trim(r, false); /* skipped while other fetches run */
-	}
-
-	pthread_mutex_lock(&p->m);
-	p->state = q == 0 ? P_READY : P_IDLE;
-	snprintf(p->err, sizeof p->err, "%s", ferr);
-	p->gen++;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->m);
-	if (q == 0)
-		prefetch_deps(r, i);
+	struct xs_repo *r = ud;
+	__atomic_add_fetch(&r->count.in_flight, 1, __ATOMIC_RELAXED);
+	uint64_t fetched = __atomic_load_n(&r->count.debs_fetched, __ATOMIC_RELAXED);
+	int q = r->source.ops->fetch(r->source.impl, i, err, errsz);
+	__atomic_sub_fetch(&r->count.in_flight, 1, __ATOMIC_RELAXED);
+	if (q < 0)
+		__atomic_add_fetch(&r->count.fetch_failures, 1, __ATOMIC_RELAXED);
+	else if (r->quota && __atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) &&
+		 __atomic_load_n(&r->count.debs_fetched, __ATOMIC_RELAXED) != fetched)
+		xs_repo_trim(r, false);
 	return q;
 }
 
-int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+/* Every fetch's outcome: an access's failure goes to the status (a
+ * prefetch's only to the debug log); a fetched package's dependencies
+ * follow in the background. */
+static void fetch_done(void *ud, size_t i, int q, bool background, const char *err)
 {
-	return fetch_pkg(r, i, false, err, errsz);
+	struct xs_repo *r = ud;
+	if (q < 0 && !background)
+		xs_repo_note_error(r, err);
+	else if (q < 0)
+		logf_(r, XS_LOG_DEBUG, "prefetch of %s failed: %s", r->pkgs[i].name, err);
+	else
+		prefetch_deps(r, i);
 }
 
-/* ---- a container image as the source ------------------------------------ */
+/* Once pkgs has its final place: the single flight over its packages. */
+static int open_fetcher(struct xs_repo *r, char *err, size_t errsz)
+{
+	int s = r->fetch_timeout_s;
+	struct xs_fetcher_config fc = {
+		.work = fetch_work,
+		.done = fetch_done,
+		.ud = r,
+		/* a wait outlives the fetch it waits for by a little */
+		.timeout_ms = s < INT_MAX / 1000 - 5 ? (s + 5) * 1000 : INT_MAX,
+		.max_prefetch = MAX_PREFETCH,
+	};
+	int q = xs_fetcher_new(&fc, r->npkgs, &r->fetcher);
+	if (q < 0)
+		snprintf(err, errsz, "cannot track %zu packages: %s", r->npkgs, strerror(-q));
+	return q;
+}
 
-/* The view of an image: at open, its documents are fetched and verified
- * and the view is left empty; its layers (the tree of an image is not known
- * before they are read) come at the first xs_repo_settle, merged with their
- * whiteouts into one package. */
+/* An access that finds a prefetch of its package under way waits for it,
+ * but does not take a failure of it as its own: the prefetch may have
+ * started before the mirror healed, so the access tries once more itself
+ * (fetcher.h). */
+int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
+{
+	if (i >= xs_repo_npkgs(r))
+		FAIL(-EINVAL, "no package %zu in the view", i);
+	int q = xs_fetcher_fetch(r->fetcher, i, err, errsz);
+	if (q == -ETIMEDOUT && errsz && !err[0])
+		snprintf(err, errsz, "gave up waiting for '%s %s' after %d s", r->pkgs[i].name,
+			 r->pkgs[i].version, r->fetch_timeout_s);
+	return q;
+}
+
+/* ---- the sources ----------------------------------------------------------- */
+
+/* This archive as a source (impl: the repo): its view is complete at open. */
+static int debian_settle(void *impl, char *err, size_t errsz)
+{
+	(void)impl, (void)err, (void)errsz;
+	return 0;
+}
+
+static int debian_fetch(void *impl, size_t i, char *err, size_t errsz)
+{
+	return do_fetch(impl, i, err, errsz);
+}
+
+static const char *debian_describe(void *impl)
+{
+	return ((struct xs_repo *)impl)->describe;
+}
+
+static const char *debian_origin(void *impl, size_t i)
+{
+	struct xs_repo *r = impl;
+	return r->srcs[r->pkgs[i].src].a->uri;
+}
+
+static int debian_status(void *impl, struct xs_buf *out)
+{
+	struct xs_repo *r = impl;
+	int q = 0;
+	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
+		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", r->srcs[i].a->uri,
+				  r->srcs[i].a->suite);
+	return q;
+}
+
+static void debian_free(void *impl)
+{
+	(void)impl; /* the repo frees its sources */
+}
+
+static const struct xs_source_ops debian_ops = {
+	.kind = "debian",
+	.settle = debian_settle,
+	.fetch = debian_fetch,
+	.describe = debian_describe,
+	.origin = debian_origin,
+	.status = debian_status,
+	.free = debian_free,
+};
+
+static int finish_view_cb(void *ud, char *err, size_t errsz)
+{
+	return finish_view(ud, err, errsz);
+}
+
+/* A container image: its documents are fetched now, the view is empty
+ * until xs_repo_settle; the whole image is package 0. */
 static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
 		      size_t errsz)
 {
@@ -1017,79 +998,36 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 		.log = cfg->log,
 		.log_ud = cfg->log_ud,
 	};
-	struct xs_image *im = NULL;
-	int q = xs_image_open(r->store, &ic, &im, err, errsz);
-	if (q < 0)
-		return q;
-	r->describe = xs_strdup(xs_image_describe(im));
-	size_t cap = 0;
-	xs_grow(&r->pkgs, &cap, 1, sizeof *r->pkgs);
-	fill_vpkg(&r->pkgs[0], cfg->image, xs_image_digest(im), r->arch->deb, "",
-		  strchr(xs_image_digest(im), ':') + 1, 0, 0);
 	r->npkgs = 1;
 	reserve_pkgs(r);
+	memset(&r->pkgs[0], 0, sizeof r->pkgs[0]);
 	r->view = xs_view_new(r->store, 0);
-	r->image = im;
-	r->is_image = true;
+	int q = open_fetcher(r, err, errsz);
+	if (q < 0)
+		return q;
+	struct xs_source_env env = {
+		.store = r->store,
+		.lease = r->lease,
+		.view = r->view,
+		.fetcher = r->fetcher,
+		.cache_dir = r->cache_dir,
+		.counters = &r->count,
+		.finish_view = finish_view_cb,
+		.ud = r,
+		.log = r->log,
+		.log_ud = r->log_ud,
+	};
+	char digest[80];
+	q = xs_source_image_open(&env, &ic, &r->source, digest, r->view_digest, err, errsz);
+	if (q < 0)
+		return q;
+	fill_vpkg(&r->pkgs[0], cfg->image, digest, r->arch->deb, "", strchr(digest, ':') + 1, 0, 0);
 	return 0;
 }
 
 int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz)
 {
-	if (!r->is_image || __atomic_load_n(&r->image_ready, __ATOMIC_ACQUIRE))
-		return 0;
-	pthread_mutex_lock(&r->image_lock);
-	int q = 0;
-	if (r->image_ready)
-		goto out;
-	struct vpkg *p = &r->pkgs[0];
-	pthread_mutex_lock(&p->m);
-	p->state = P_FETCHING;
-	pthread_mutex_unlock(&p->m);
-	__atomic_add_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
-	uint64_t t0 = xs_now_ns(), bytes = 0;
-	size_t fetched = 0, n = xs_image_nlayers(r->image);
-	struct xs_manifest fs;
-	/* under the cache's shared lock until the lease names every object of
-	 * the tree: gc would see objects nothing references yet */
-	int hold = xs_cache_hold(r->cache_dir);
-	q = xs_image_layers(r->image, &fs, &fetched, &bytes, err, errsz);
-	for (size_t i = 0; q == 0 && i < n; i++)
-		q = xs_lease_add(r->lease, "pkg", xs_image_layer_hex(r->image, i));
-	for (size_t i = 0; q == 0 && i < fs.n; i++)
-		if (fs.e[i].type == XS_E_REG)
-			q = xs_lease_add(r->lease, "obj", fs.e[i].sha256);
-	if (hold >= 0)
-		close(hold);
-	if (q < 0 && !*err)
-		snprintf(err, errsz, "cannot lease the objects of %s in %s: %s", r->describe,
-			 r->cache_dir, strerror(-q));
-	__atomic_sub_fetch(&r->in_flight, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&r->debs_fetched, fetched, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&r->deb_bytes, bytes, __ATOMIC_RELAXED);
-	if (q == 0) {
-		__atomic_add_fetch(&r->cache_hits, n - fetched, __ATOMIC_RELAXED);
-		xs_view_apply(r->view, 0, &fs);
-		logf_(r, XS_LOG_INFO, "%zu layers of %s in the view (%zu fetched, %llu bytes, %zu "
-		      "paths) in %.2f s", n, r->describe, fetched, (unsigned long long)bytes, fs.n,
-		      (xs_now_ns() - t0) / 1e9);
-		xs_manifest_free(&fs);
-		q = finish_view(r, err, errsz);
-	} else {
-		__atomic_add_fetch(&r->fetch_failures, 1, __ATOMIC_RELAXED);
-	}
-	pthread_mutex_lock(&p->m);
-	p->state = q == 0 ? P_READY : P_IDLE;
-	snprintf(p->err, sizeof p->err, "%s", q == 0 ? "" : err);
-	pthread_mutex_unlock(&p->m);
-	if (q == 0) {
-		xs_image_free(r->image); /* its work is done */
-		r->image = NULL;
-		__atomic_store_n(&r->image_ready, true, __ATOMIC_RELEASE);
-	}
-out:
-	pthread_mutex_unlock(&r->image_lock);
-	return q;
+	return r->source.ops->settle(r->source.impl, err, errsz);
 }
 
 /* ---- open / free ------------------------------------------------------- */
@@ -1178,13 +1116,26 @@ static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char
 	return 0;
 }
 
+/* The view digest of the packages of the view now (at open: as opened). */
+static void pkgs_view_digest(struct xs_repo *r, char out[65])
+{
+	size_t n = xs_repo_npkgs(r);
+	const char **hex = xs_xcalloc(n + 1, sizeof *hex);
+	for (size_t i = 0; i < n; i++)
+		hex[i] = r->pkgs[i].sha256;
+	if (xs_id_view_digest(hex, n, out) < 0)
+		out[0] = 0; /* no digest: no mount is the same view */
+	free(hex);
+}
+
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz)
 {
 	const struct xs_arch *arch = xs_arch_lookup(cfg->arch);
+	char names[256];
 	if (!arch)
-		FAIL(-EINVAL, "unknown architecture '%s' (try arm64, armhf, armel, i386, amd64, "
-			      "ppc64el, s390x, mips64el, riscv64, loong64)", cfg->arch);
+		FAIL(-EINVAL, "unknown architecture '%s' (try %s)", cfg->arch,
+		     xs_arch_names(names, sizeof names));
 	struct xs_repo *r = xs_xcalloc(1, sizeof *r);
 	r->arch = arch;
 	r->cache_dir = xs_strdup(cfg->cache_dir);
@@ -1195,11 +1146,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->quota = cfg->cache_max_size;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
-	pthread_mutex_init(&r->prefetch_lock, NULL);
 	r->grow = new_grow(r);
-	pthread_mutex_init(&r->image_lock, NULL);
-	r->closing = true; /* no background work until xs_repo_start */
-	pthread_cond_init(&r->prefetch_cv, NULL);
 	int hold = -1;
 	int q = parse_binds(r, cfg->binds, err, errsz);
 	if (q == 0 && cfg->image) {
@@ -1213,6 +1160,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		q = new_archive(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
+	r->source = (struct xs_pkg_source){ &debian_ops, r };
 
 	q = open_store(r, err, errsz);
 	if (q < 0)
@@ -1231,8 +1179,12 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	if (q < 0)
 		goto fail;
 	reserve_pkgs(r);
+	q = open_fetcher(r, err, errsz);
+	if (q < 0)
+		goto fail;
 	for (size_t i = 0; i < r->npkgs; i++)
 		xs_lease_add(r->lease, "pkg", r->pkgs[i].sha256);
+	pkgs_view_digest(r, r->view_digest);
 	logf_(r, XS_LOG_DEBUG, "%zu packages resolved in %.3f s", r->npkgs, (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
 	int64_t mtime = 0;
@@ -1266,11 +1218,7 @@ void xs_repo_free(struct xs_repo *r)
 {
 	if (!r)
 		return;
-	pthread_mutex_lock(&r->prefetch_lock);
-	r->closing = true;
-	while (r->prefetching > 0)
-		pthread_cond_wait(&r->prefetch_cv, &r->prefetch_lock);
-	pthread_mutex_unlock(&r->prefetch_lock);
+	xs_fetcher_free(r->fetcher); /* waits for the prefetches */
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
 		for (size_t k = 0; k < s->ncontents; k++)
@@ -1282,21 +1230,15 @@ void xs_repo_free(struct xs_repo *r)
 		struct vpkg *p = &r->pkgs[i];
 		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
 		free(p->deps);
-		if (r->cappkgs) {
-			pthread_mutex_destroy(&p->m);
-			pthread_cond_destroy(&p->cv);
-		}
 	}
 	free(r->pkgs);
 	xs_grow_free(r->grow);
-	xs_image_free(r->image);
-	pthread_mutex_destroy(&r->image_lock);
+	if (r->source.ops)
+		r->source.ops->free(r->source.impl);
 	for (size_t i = 0; i < r->nbinds; i++)
 		free(r->binds[i].host), free(r->binds[i].path);
 	free(r->binds);
 	pthread_mutex_destroy(&r->refresh_lock);
-	pthread_mutex_destroy(&r->prefetch_lock);
-	pthread_cond_destroy(&r->prefetch_cv);
 	xs_view_free(r->view);
 	xs_archive_free(r->archive);
 	if (r->store)
@@ -1322,7 +1264,7 @@ size_t xs_repo_npkgs(struct xs_repo *r)
 }
 const char *xs_repo_describe(struct xs_repo *r)
 {
-	return r->describe;
+	return r->source.ops->describe(r->source.impl);
 }
 
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
@@ -1336,33 +1278,25 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->filename = p->filename;
 	out->sha256 = p->sha256;
 	out->size = p->size;
-	out->mirror = r->nsrcs ? r->srcs[p->src].a->uri : r->describe;
-	pthread_mutex_lock(&p->m);
-	out->fetched = p->state == P_READY;
-	pthread_mutex_unlock(&p->m);
+	out->mirror = r->source.ops->origin(r->source.impl, i);
+	out->fetched = xs_fetcher_ready(r->fetcher, i);
 	return 0;
 }
 
 void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st)
 {
-	st->debs_fetched = __atomic_load_n(&r->debs_fetched, __ATOMIC_RELAXED);
-	st->deb_bytes = __atomic_load_n(&r->deb_bytes, __ATOMIC_RELAXED);
-	st->cache_hits = __atomic_load_n(&r->cache_hits, __ATOMIC_RELAXED);
-	st->fetch_failures = __atomic_load_n(&r->fetch_failures, __ATOMIC_RELAXED);
-	st->in_flight = __atomic_load_n(&r->in_flight, __ATOMIC_RELAXED);
+	st->debs_fetched = __atomic_load_n(&r->count.debs_fetched, __ATOMIC_RELAXED);
+	st->deb_bytes = __atomic_load_n(&r->count.deb_bytes, __ATOMIC_RELAXED);
+	st->cache_hits = __atomic_load_n(&r->count.cache_hits, __ATOMIC_RELAXED);
+	st->fetch_failures = __atomic_load_n(&r->count.fetch_failures, __ATOMIC_RELAXED);
+	st->in_flight = __atomic_load_n(&r->count.in_flight, __ATOMIC_RELAXED);
 	struct xs_archive_stats as = { 0 };
 	if (r->archive)
 		xs_archive_stats(r->archive, &as);
 	st->index_bytes = as.index_bytes;
 	st->cache_hits += as.index_hits;
 	st->evicted = __atomic_load_n(&r->evicted, __ATOMIC_RELAXED);
-	st->pkgs_ready = 0;
-	size_t n = xs_repo_npkgs(r);
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&r->pkgs[i].m);
-		st->pkgs_ready += r->pkgs[i].state == P_READY;
-		pthread_mutex_unlock(&r->pkgs[i].m);
-	}
+	st->pkgs_ready = xs_fetcher_nready(r->fetcher);
 }
 
 void xs_repo_note_error(struct xs_repo *r, const char *msg)
@@ -1381,19 +1315,28 @@ void xs_repo_note_error(struct xs_repo *r, const char *msg)
 	pthread_mutex_unlock(&r->err_lock);
 }
 
+const char *xs_repo_view_digest(struct xs_repo *r)
+{
+	return r->view_digest;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
 	xs_repo_stats(r, &st);
-	int q = xs_buf_printf(out, "arch=%s\n", r->arch->deb);
-	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, "source=%s %s\n", r->srcs[i].a->uri, r->srcs[i].a->suite);
+	int q = xs_buf_printf(out, XS_STATUS_ARCH "=%s\n", r->arch->deb);
+	if (q == 0)
+		q = r->source.ops->status(r->source.impl, out);
 	if (q == 0)
 		q = xs_buf_printf(out,
-				  "cache_dir=%s\noffline=%d\npackages=%zu\npackages_fetched=%llu\n"
-				  "debs_fetched=%llu\nbytes_downloaded=%llu\ndeb_bytes=%llu\n"
-				  "index_bytes=%llu\ncache_hits=%llu\nfetch_failures=%llu\n"
-				  "in_flight=%llu\nevicted=%llu\nquota=%llu\n",
+				  XS_STATUS_VIEW_DIGEST "=%s\n" XS_STATUS_CACHE_DIR "=%s\n"
+				  XS_STATUS_OFFLINE "=%d\n" XS_STATUS_PACKAGES "=%zu\n"
+				  XS_STATUS_PACKAGES_FETCHED "=%llu\n" XS_STATUS_DEBS_FETCHED "=%llu\n"
+				  XS_STATUS_BYTES_DOWNLOADED "=%llu\n" XS_STATUS_DEB_BYTES "=%llu\n"
+				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
+				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
+				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
+				  r->view_digest,
 				  r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
@@ -1404,7 +1347,7 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
-		q = xs_buf_printf(out, "error=%lld %s\n", (long long)r->errors[k].when,
+		q = xs_buf_printf(out, XS_STATUS_ERROR "=%lld %s\n", (long long)r->errors[k].when,
 				  r->errors[k].msg);
 	}
 	pthread_mutex_unlock(&r->err_lock);

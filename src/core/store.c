@@ -12,6 +12,7 @@
  * transaction is named by the digest it had, a damaged object
  * (xs_store_quarantine_object) by the digest it should have had.
  */
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
@@ -528,8 +529,7 @@ int xs_store_meta_tmp(struct xs_store *s, const char *name, char tmp[XS_META_TMP
 		unsigned char rnd[6];
 		if (getentropy(rnd, sizeof rnd) < 0)
 			return -errno;
-		snprintf(tmp, XS_META_TMP_MAX, ".%s.%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1],
-			 rnd[2], rnd[3], rnd[4], rnd[5]);
+		xs_cf_build_temp(name, rnd, tmp, XS_META_TMP_MAX);
 		fd = openat(s->metafd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0 && (errno != EEXIST || tries >= 100))
 			return -errno;

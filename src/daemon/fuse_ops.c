@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "xsysroot/lookup.h"
+#include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
 #define TIMEOUT 86400.0
@@ -285,8 +286,8 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, int ready
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char opts[4096];
 	snprintf(opts, sizeof opts,
-		 "ro,nosuid,nodev,default_permissions,auto_unmount,fsname=xsysroot:%s,"
-		 "subtype=xsysroot%s%s%s",
+		 "ro,nosuid,nodev,default_permissions,auto_unmount,fsname=" XS_ID_FSNAME_PREFIX
+		 "%s,subtype=" XS_ID_SUBTYPE "%s%s%s",
 		 xs_repo_arch(repo)->deb, geteuid() == 0 ? ",allow_other" : "",
 		 o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "");
 	int r = -EINVAL;

@@ -1,12 +1,15 @@
 /* test-arch.c - the architecture table (include/xsysroot/arch.h): lookup by
  * Debian name and alias, table invariants, ELF identification against
- * <elf.h>, ld.so.cache flags against glibc's ldconfig definitions. */
+ * <elf.h>, ld.so.cache flags against glibc's ldconfig definitions, the
+ * names other tools use (OCI, meson, CMake, Rust), the e_flags rule and the
+ * list that messages print. */
 #include "tap.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/util.h"
 
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +184,20 @@ static void test_values(void)
 		CHECK_INT(a->ldcache_flags, e->flags, "%s: ld.so.cache flags 0x%04x", e->deb,
 			  (unsigned)e->flags);
 	}
+	/* plain char: signed on x86, mips and loongarch (their psABIs), unsigned
+	 * on arm, aarch64, powerpc, s390 and riscv */
+	static const char *const signed_char[] = { "amd64", "i386", "mips64el", "loong64" };
+	size_t n, nsigned = 0;
+	const struct xs_arch *t = xs_arch_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		bool want = false;
+		for (size_t j = 0; j < XS_ARRAY_SIZE(signed_char); j++)
+			want |= !strcmp(t[i].deb, signed_char[j]);
+		nsigned += want;
+		CHECK_INT(t[i].char_signed, want, "%s: char is %s", t[i].deb,
+			  want ? "signed" : "unsigned");
+	}
+	CHECK_INT(nsigned, XS_ARRAY_SIZE(signed_char), "every signed-char architecture is in the table");
 	/* the few numbers spelled out, in case elf.h and the table agree on a typo */
 	CHECK_INT(xs_arch_lookup("arm64")->elf_machine, 183, "EM_AARCH64 is 183");
 	CHECK_INT(xs_arch_lookup("amd64")->elf_machine, 62, "EM_X86_64 is 62");
@@ -252,11 +269,151 @@ static void test_host_cache(void)
 	xs_buf_free(&b);
 }
 
+/* The names other tools use, as those tools spell them: OCI platforms
+ * (image-spec's GOARCH values and variants), meson's cpu_family reference
+ * table, uname -m for CMAKE_SYSTEM_PROCESSOR, rustc --print target-list. */
+struct tools {
+	const char *deb, *oci_arch, *oci_variant, *meson_family, *meson_cpu, *cmake, *rust;
+	bool loose;
+};
+
+static const struct tools tools[] = {
+	{ "amd64", "amd64", NULL, "x86_64", "x86_64", "x86_64", "x86_64-unknown-linux-gnu", false },
+	{ "arm64", "arm64", "v8", "aarch64", "aarch64", "aarch64", "aarch64-unknown-linux-gnu", true },
+	{ "armhf", "arm", "v7", "arm", "armv7hl", "armv7l", "armv7-unknown-linux-gnueabihf", false },
+	{ "armel", "arm", "v5", "arm", "armv5te", "armv5tel", "armv5te-unknown-linux-gnueabi", false },
+	{ "i386", "386", NULL, "x86", "i686", "i686", "i686-unknown-linux-gnu", false },
+	{ "ppc64el", "ppc64le", NULL, "ppc64", "ppc64le", "ppc64le", "powerpc64le-unknown-linux-gnu",
+	  false },
+	{ "s390x", "s390x", NULL, "s390x", "s390x", "s390x", "s390x-unknown-linux-gnu", false },
+	{ "mips64el", "mips64le", NULL, "mips64", "mips64el", "mips64",
+	  "mips64el-unknown-linux-gnuabi64", false },
+	{ "riscv64", "riscv64", NULL, "riscv64", "riscv64", "riscv64", "riscv64gc-unknown-linux-gnu",
+	  false },
+	{ "loong64", "loong64", NULL, "loongarch64", "loongarch64", "loongarch64",
+	  "loongarch64-unknown-linux-gnu", false },
+};
+
+static const char *or_null(const char *s)
+{
+	return s ? s : "(null)";
+}
+
+static void test_tool_names(void)
+{
+	size_t n;
+	xs_arch_table(&n);
+	CHECK_INT(n, XS_ARRAY_SIZE(tools), "every entry has its tool names below");
+	for (size_t i = 0; i < XS_ARRAY_SIZE(tools); i++) {
+		const struct tools *e = &tools[i];
+		const struct xs_arch *a = xs_arch_lookup(e->deb);
+		if (!a) {
+			CHECK(0, "%s present", e->deb);
+			continue;
+		}
+		CHECK_STR(or_null(a->oci_arch), e->oci_arch, "%s: OCI architecture", e->deb);
+		CHECK_STR(or_null(a->oci_variant), or_null(e->oci_variant), "%s: OCI variant", e->deb);
+		CHECK_INT(a->oci_variant_loose, e->loose, "%s: OCI variant loose", e->deb);
+		CHECK_STR(or_null(a->meson_cpu_family), e->meson_family, "%s: meson cpu_family",
+			  e->deb);
+		CHECK_STR(or_null(a->meson_cpu), e->meson_cpu, "%s: meson cpu", e->deb);
+		CHECK_STR(or_null(a->cmake_processor), e->cmake, "%s: CMAKE_SYSTEM_PROCESSOR", e->deb);
+		CHECK_STR(or_null(a->rust), e->rust, "%s: Rust target", e->deb);
+		/* the Rust triple names the same machine as the GNU one */
+		CHECK(strstr(a->rust, "-linux-gnu") != NULL, "%s: Rust target is linux-gnu", e->deb);
+	}
+}
+
+/* Every entry has every field; the OCI platform (architecture, variant)
+ * names one entry, so that an image's platform maps back to one Debian
+ * architecture. */
+static void test_complete(void)
+{
+	size_t n;
+	const struct xs_arch *t = xs_arch_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct xs_arch *a = &t[i];
+		CHECK(a->oci_arch && *a->oci_arch, "%s: OCI architecture set", a->deb);
+		CHECK(a->meson_cpu_family && *a->meson_cpu_family && a->meson_cpu && *a->meson_cpu,
+		      "%s: meson names set", a->deb);
+		CHECK(a->cmake_processor && *a->cmake_processor, "%s: CMake name set", a->deb);
+		CHECK(a->rust && *a->rust, "%s: Rust target set", a->deb);
+		CHECK((a->elf_flags_refused != 0) == (a->elf_flags_why != NULL),
+		      "%s: refused e_flags come with their reason", a->deb);
+		size_t same = 0;
+		for (size_t j = 0; j < n; j++)
+			same += !strcmp(t[j].oci_arch, a->oci_arch) &&
+				!strcmp(or_null(t[j].oci_variant), or_null(a->oci_variant));
+		CHECK_INT(same, 1, "%s: OCI platform %s/%s is one entry's", a->deb, a->oci_arch,
+			  or_null(a->oci_variant));
+		/* two entries of one e_machine, class and byte order are told
+		 * apart by their refused e_flags */
+		for (size_t j = 0; j < n; j++)
+			if (j != i && t[j].elf_machine == a->elf_machine &&
+			    t[j].elf_class == a->elf_class && t[j].elf_data == a->elf_data)
+				CHECK(a->elf_flags_refused && t[j].elf_flags_refused &&
+				      a->elf_flags_refused != t[j].elf_flags_refused,
+				      "%s and %s: told apart by e_flags", a->deb, t[j].deb);
+	}
+}
+
+static void test_elf_mismatch(void)
+{
+	const struct xs_arch *hf = xs_arch_lookup("armhf"), *el = xs_arch_lookup("armel"),
+			     *a64 = xs_arch_lookup("arm64");
+	/* EF_ARM_EABI_VER5 | EF_ARM_ABI_FLOAT_HARD / _SOFT (<elf.h>) */
+	uint32_t hard = 0x05000000 | 0x400, soft = 0x05000000 | 0x200, plain = 0x05000000;
+	CHECK(xs_arch_elf_mismatch(hf, ELFCLASS32, ELFDATA2LSB, EM_ARM, hard) == NULL,
+	      "armhf accepts a hard-float program");
+	CHECK(xs_arch_elf_mismatch(hf, ELFCLASS32, ELFDATA2LSB, EM_ARM, plain) == NULL,
+	      "armhf accepts an unmarked program");
+	CHECK_STR(or_null(xs_arch_elf_mismatch(hf, ELFCLASS32, ELFDATA2LSB, EM_ARM, soft)),
+		  "soft-float ABI (armel), not hard-float", "armhf refuses a soft-float program");
+	CHECK(xs_arch_elf_mismatch(el, ELFCLASS32, ELFDATA2LSB, EM_ARM, soft) == NULL,
+	      "armel accepts a soft-float program");
+	CHECK_STR(or_null(xs_arch_elf_mismatch(el, ELFCLASS32, ELFDATA2LSB, EM_ARM, hard)),
+		  "hard-float ABI (armhf), not soft-float", "armel refuses a hard-float program");
+	CHECK_STR(or_null(xs_arch_elf_mismatch(a64, ELFCLASS32, ELFDATA2LSB, EM_AARCH64, 0)),
+		  "wrong ELF class", "class first");
+	CHECK_STR(or_null(xs_arch_elf_mismatch(a64, ELFCLASS64, ELFDATA2MSB, EM_AARCH64, 0)),
+		  "wrong byte order", "then byte order");
+	CHECK_STR(or_null(xs_arch_elf_mismatch(a64, ELFCLASS64, ELFDATA2LSB, EM_X86_64, 0)),
+		  "wrong machine", "then machine");
+	CHECK(xs_arch_elf_mismatch(a64, ELFCLASS64, ELFDATA2LSB, EM_AARCH64, 0xffffffff) == NULL,
+	      "arm64 refuses no e_flags");
+}
+
+static void test_names(void)
+{
+	char buf[256];
+	CHECK_STR(xs_arch_names(buf, sizeof buf),
+		  "arm64, armhf, armel, i386, amd64, ppc64el, s390x, mips64el, riscv64, loong64",
+		  "the list for messages, in table order");
+	size_t n;
+	const struct xs_arch *t = xs_arch_table(&n);
+	/* every word of the list looks up to its entry, in table order */
+	char *save = NULL;
+	size_t i = 0;
+	for (char *w = strtok_r(buf, ", ", &save); w; w = strtok_r(NULL, ", ", &save), i++)
+		CHECK(i < n && xs_arch_lookup(w) == &t[i], "list word %zu '%s' is entry %zu", i, w, i);
+	CHECK_INT(i, n, "the list names every entry");
+	char small[12];
+	xs_arch_names(small, sizeof small);
+	CHECK_STR(small, "arm64, armh", "a short buffer truncates, NUL-terminated");
+	char none[1] = { 'x' };
+	xs_arch_names(none, 1);
+	CHECK_INT(none[0], 0, "a one-byte buffer gets the NUL");
+}
+
 int main(void)
 {
 	test_lookup();
 	test_invariants();
 	test_values();
+	test_tool_names();
+	test_complete();
+	test_elf_mismatch();
+	test_names();
 	test_host_cache();
 	return tap_done();
 }

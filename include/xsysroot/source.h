@@ -1,0 +1,86 @@
+/* source.h - where the packages of a view come from: one small interface
+ * that the repo (repo.h, the composition) calls, and its implementations:
+ *
+ *   - a Debian archive (in repo.c for now): the view is complete at open
+ *     (Contents), settle has nothing to do, and fetching package i fetches,
+ *     verifies and unpacks its .deb;
+ *   - a container image (xs_source_image_open, source.c): open fetches
+ *     only the image's documents and leaves the view empty; settle fetches
+ *     every layer and fills the view; the whole image is one package (0).
+ *
+ * The repo runs a source's fetch through its single-flight fetcher
+ * (fetcher.h), so a source need not collapse concurrent fetches of one
+ * package; settle must be safe to call from any thread at any time.
+ *
+ * A source reports what it fetched in the repo's counters (updated with
+ * __atomic builtins, read for the status) and events through the log
+ * callback; it never logs otherwise.
+ */
+#ifndef XSYSROOT_SOURCE_H
+#define XSYSROOT_SOURCE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsysroot/cachemgr.h"
+#include "xsysroot/fetcher.h"
+#include "xsysroot/image.h"
+#include "xsysroot/store.h"
+#include "xsysroot/util.h"
+#include "xsysroot/view.h"
+
+/* What the sources fetched (xs_repo_stats); every field atomic. */
+struct xs_source_counters {
+	uint64_t debs_fetched;	 /* packages (or layers) downloaded */
+	uint64_t deb_bytes;	 /* their bytes */
+	uint64_t cache_hits;	 /* packages (or layers) found in the cache */
+	uint64_t fetch_failures; /* failed fetches */
+	uint64_t in_flight;	 /* fetches under way */
+};
+
+struct xs_source_ops {
+	const char *kind; /* "debian", "image" */
+	/* Fill the view before anything of it is answered: 0 at once when it
+	 * is (already) filled; concurrent callers wait for one attempt; a
+	 * failure is not remembered. */
+	int (*settle)(void *impl, char *err, size_t errsz);
+	/* Fetch, verify and unpack package i and apply it to the view: the
+	 * fetcher's work, never run twice at once for one i. */
+	int (*fetch)(void *impl, size_t i, char *err, size_t errsz);
+	/* The sources, for messages: "URL SUITE[, ...]" or the image. */
+	const char *(*describe)(void *impl);
+	/* Where package i is fetched from (a base URL, or the image). */
+	const char *(*origin)(void *impl, size_t i);
+	/* Append the status lines of the sources ("source=URL SUITE\n"). */
+	int (*status)(void *impl, struct xs_buf *out);
+	/* Free what the source owns (NULL impl: nothing). */
+	void (*free)(void *impl);
+};
+
+struct xs_pkg_source {
+	const struct xs_source_ops *ops; /* NULL: no source yet */
+	void *impl;
+};
+
+/* What an image source uses of the repo; borrowed, must outlive it. */
+struct xs_source_env {
+	struct xs_store *store;
+	struct xs_lease *lease;	    /* the layers and objects are leased here */
+	struct xs_view *view;	    /* filled by settle, as package 0 */
+	struct xs_fetcher *fetcher; /* key 0 marked ready once settled */
+	const char *cache_dir;
+	struct xs_source_counters *counters;
+	/* what every view gets once its packages are in (loader files...) */
+	int (*finish_view)(void *ud, char *err, size_t errsz);
+	void *ud;
+	xs_log_fn log;
+	void *log_ud;
+};
+
+/* Open the image ic->ref (its documents only, image.h) as a source.  The
+ * manifest's digest ("sha256:HEX") is copied to digest (the package's
+ * version), the view digest (identity.h: over the layer digests) to
+ * view_digest ("" when there is none).  0, or negative errno with a message. */
+int xs_source_image_open(const struct xs_source_env *env, const struct xs_image_config *ic,
+			 struct xs_pkg_source *out, char digest[80], char view_digest[65],
+			 char *err, size_t errsz);
+#endif
