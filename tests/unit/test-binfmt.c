@@ -4,6 +4,7 @@
  * nothing; a second point is refused; a state left by a killed process is
  * recovered; a link changed behind our back is left alone. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/binfmt.h"
 #include "xsysroot/util.h"
 
@@ -15,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char root[64];
+static const char *root;
 static char err[8192];
 
 /* The target of symlink path, or "" when it is none. */
@@ -31,19 +32,6 @@ static bool exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
-}
-
-static int nentries(const char *dir)
-{
-	int n = 0;
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);
-	FILE *f = popen(cmd, "r");
-	if (!f || fscanf(f, "%d", &n) != 1)
-		n = -1;
-	if (f)
-		pclose(f);
-	return n;
 }
 
 static void test_previous_symlink(const char *dir, const char *mnt)
@@ -65,7 +53,7 @@ static void test_previous_symlink(const char *dir, const char *mnt)
 	CHECK_STR(link_of(link), mnt, "symlink: the refused point changed nothing");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "symlink: restore");
 	CHECK_STR(link_of(link), "/old/sysroot", "symlink: the previous link is back");
-	CHECK_INT(nentries(dir), 1, "symlink: no state file left");
+	CHECK_INT(tl_count_entries(dir), 1, "symlink: no state file left");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "symlink: a second restore is a no-op");
 	CHECK_STR(link_of(link), "/old/sysroot", "symlink: still the previous link");
 	CHECK_INT(xs_binfmt_holder(dir, "aarch64", holder, sizeof holder), -ENOENT,
@@ -88,7 +76,7 @@ static void test_previous_dir(const char *dir, const char *mnt)
 	struct stat st;
 	CHECK(lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) && exists(file),
 	      "dir: the directory is back with its content");
-	CHECK_INT(nentries(dir), 1, "dir: no state file left");
+	CHECK_INT(tl_count_entries(dir), 1, "dir: no state file left");
 	xs_rm_rf(sub);
 }
 
@@ -127,7 +115,7 @@ static void test_nothing_before(const char *mnt)
 	CHECK_INT(xs_binfmt_point(&b, dir, "aarch64", mnt, err, sizeof err), 0, "none: point again");
 	CHECK(!b.made_dir, "none: an existing directory is not made");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "none: restore again");
-	CHECK(exists(dir) && nentries(dir) == 0, "none: the existing directory stays, empty");
+	CHECK(exists(dir) && tl_count_entries(dir) == 0, "none: the existing directory stays, empty");
 }
 
 static void test_recover(const char *dir, const char *mnt)
@@ -149,7 +137,7 @@ static void test_recover(const char *dir, const char *mnt)
 		  "recover: point with nothing before");
 	CHECK_INT(xs_binfmt_recover(dir, "riscv64", err, sizeof err), 0,
 		  "recover: recover to nothing");
-	CHECK(!exists(link) && nentries(dir) == 0, "recover: nothing is left");
+	CHECK(!exists(link) && tl_count_entries(dir) == 0, "recover: nothing is left");
 }
 
 static void test_changed_behind(const char *dir, const char *mnt)
@@ -232,11 +220,7 @@ static void test_register_line(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-binfmt.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	char d[600], m[600];
 	snprintf(d, sizeof d, "%s/qemu-binfmt", root);
 	snprintf(m, sizeof m, "%s/mnt", root);

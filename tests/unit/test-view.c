@@ -3,6 +3,7 @@
  * hardlinks, empty directories, ownership conflicts, readdir offsets,
  * content fds, path resolution, and concurrent readers during applies. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
@@ -20,22 +21,12 @@
 
 #define MTIME0 1000 /* the view's default mtime */
 
-static char root[64];
 static struct xs_store *store;
 
 /* Put content into the store; its digest in sha. */
 static int put(const char *content, char sha[65])
 {
-	struct xs_txn *t;
-	int r = xs_txn_begin(store, UINT64_MAX, &t);
-	if (r < 0)
-		return r;
-	r = xs_txn_write(t, content, strlen(content));
-	if (r < 0) {
-		xs_txn_abort(t);
-		return r;
-	}
-	return xs_txn_commit(t, NULL, UINT64_MAX, sha);
+	return tl_store_put(store, content, strlen(content), sha);
 }
 
 static struct xs_entry *add(struct xs_manifest *m, int type, const char *path, uint32_t perm)
@@ -721,14 +712,7 @@ static void test_digest(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-view.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	char cache[128];
-	snprintf(cache, sizeof cache, "%s/cache", root);
-	int r = xs_store_open(cache, &store);
+	int r = tl_store_open("cache", &store);
 	CHECK_INT(r, 0, "store opened");
 	if (r == 0) {
 		test_pending();
@@ -740,6 +724,5 @@ int main(void)
 		test_digest();
 		xs_store_close(store);
 	}
-	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	return tap_done();
 }
