@@ -17,6 +17,21 @@
  * Packages that no Contents index lists are fetched at once (so that the
  * view never answers ENOENT for a path the view provides).
  *
+ * Real archives degrade; they do not fail the mount:
+ *   - a Contents index is only an accelerator: one that fails verification
+ *     (a mirror mid-sync serves another size), or cannot be read, is never
+ *     used, with one warning naming the file, the mirror and both sizes
+ *     (a refusal is remembered in meta/ for an hour: no download again); the
+ *     packages it would have listed are fetched at mount, as above (and the
+ *     view cannot grow by its paths).  Only a failure of the cache fails;
+ *   - a source whose Release lacks the architecture, or a component, is
+ *     skipped with one warning line, as apt skips it; an error only when no
+ *     Packages index is left;
+ *   - a Packages stanza with a hostile Filename makes that package unusable
+ *     (one warning per index): a view needing it fails naming it and its
+ *     index, any other view mounts.
+ * An expired Release is still refused (unless allow_expired).
+ *
  * The view can grow while it serves (xs_repo_provide): a path under etc/,
  * usr/lib/ or usr/libexec/ that no package of the view has, but that a
  * package of the archive ships, brings that package (alone, not its
