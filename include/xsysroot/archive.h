@@ -56,6 +56,7 @@
 #include <stdint.h>
 
 #include "xsysroot/arch.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/release.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
@@ -72,7 +73,9 @@ struct xs_archive_config {
 	const char *gpgv;	/* NULL: the configured gpgv */
 	const char *proxy;	/* as xs_http_opts.proxy */
 	bool allow_expired, offline;
-	bool progress;		/* progress bars on a terminal */
+	/* progress of the downloads (progress.h), NULL: none; it outlives
+	 * the archive */
+	const struct xs_progress *progress;
 	int fetch_timeout_s;	/* a pool file fails after this long without data; 0: 120 s */
 	int64_t now;		/* 0: time(NULL) */
 	xs_log_fn log;

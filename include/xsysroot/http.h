@@ -19,6 +19,8 @@
  * anything else (200, a lying Content-Range) makes the sink restart from zero
  * through reset().  Redirects are followed (at most 5, http/https only).
  *
+ * Progress: reported through opts.progress (progress.h), never drawn here.
+ *
  * Thread safety: one xs_http may be used from many threads at once; each
  * call uses its own easy handle (connections and DNS are shared).
  */
@@ -28,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xsysroot/progress.h"
 #include "xsysroot/util.h"
 
 struct xs_http_opts {
@@ -46,7 +49,9 @@ struct xs_http_opts {
 	int retries;		/* default 3 */
 	long max_backoff_s;	/* default 30 */
 	const char *proxy;	/* NULL: libcurl's usual http_proxy variables */
-	bool progress;		/* draw progress on stderr when it is a terminal */
+	/* progress of each transfer (progress.h), NULL: none; it outlives
+	 * the xs_http */
+	const struct xs_progress *progress;
 };
 void xs_http_opts_default(struct xs_http_opts *o);
 /* Bound a download as apt bounds one (its Timeout, with libcurl's low-speed
@@ -82,7 +87,7 @@ struct xs_http_stats {
 
 /* GET url into sink.  At most max_bytes body bytes are accepted (UINT64_MAX:
  * no limit).  label (may be NULL: the URL's file name) names the object in
- * progress output ("libc6 2.36-9 arm64").  stats may be NULL. */
+ * the progress reports ("libc6 2.36-9 arm64").  stats may be NULL. */
 int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz);

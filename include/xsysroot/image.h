@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "xsysroot/deb.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/store.h"
 
 struct xs_image_config {
@@ -48,7 +49,7 @@ struct xs_image_config {
 	const char *creds;     /* "USER:PASSWORD", may be NULL */
 	const char *auth_file; /* Docker config.json, NULL: the default */
 	int fetch_timeout_s;   /* a layer download fails after this long without data */
-	bool progress;
+	const struct xs_progress *progress; /* of the downloads, NULL: none */
 	void (*log)(int level, const char *msg, void *ud); /* may be NULL */
 	void *log_ud;
 };

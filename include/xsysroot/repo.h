@@ -71,6 +71,7 @@
 #include <stdint.h>
 
 #include "xsysroot/arch.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 #include "xsysroot/view.h"
@@ -91,7 +92,9 @@ struct xs_repo_config {
 	const char *proxy;	/* NULL: libcurl's http_proxy variables;
 				 * "": none at all */
 	bool allow_expired;
-	bool progress;		/* progress bars on a terminal */
+	/* progress of the downloads (progress.h), NULL: none; it outlives
+	 * the repository */
+	const struct xs_progress *progress;
 	/* No network at all: the last verified InRelease files, indexes and
 	 * packages in the cache only (their Valid-Until still applies unless
 	 * allow_expired); a package that is not cached fails to fetch. */

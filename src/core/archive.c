@@ -40,7 +40,8 @@ struct src {
 struct xs_archive {
 	const struct xs_arch *arch;
 	char *gpgv, *proxy;
-	bool allow_expired, offline, progress;
+	bool allow_expired, offline;
+	const struct xs_progress *progress;
 	int fetch_timeout_s;
 	int64_t now;
 	xs_log_fn log;

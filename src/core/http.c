@@ -39,7 +39,7 @@
 #define SNIPPET_MAX 120		 /* bytes of an error body quoted in messages */
 #define ERRBODY_MAX (64 * 1024)	 /* an error body longer than this is cut off */
 #define BACKOFF_FIRST_MS 500	 /* first retry delay; doubles per attempt */
-#define PROGRESS_INTERVAL_NS 100000000ull /* redraw at most 10 times a second */
+#define PROGRESS_INTERVAL_NS 100000000ull /* report at most 10 times a second */
 
 #ifdef CURL_WRITEFUNC_ERROR
 #define WRITE_ABORT CURL_WRITEFUNC_ERROR
@@ -51,9 +51,6 @@ static _Atomic uint64_t total_body_bytes;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
-
-/* Serialises the progress line of concurrent transfers on stderr. */
-static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void global_init(void)
 {
@@ -85,7 +82,7 @@ void xs_http_opts_default(struct xs_http_opts *o)
 	o->retries = 3;
 	o->max_backoff_s = 30;
 	o->proxy = NULL;
-	o->progress = false;
+	o->progress = NULL;
 }
 
 void xs_http_opts_inactivity(struct xs_http_opts *o, long timeout_s)
@@ -258,10 +255,10 @@ struct xfer {
 	size_t snippet_len;
 	size_t errbody_len;
 
-	/* progress */
+	/* progress: reported through h->o.progress when set */
 	bool progress;
-	bool drawn;
-	uint64_t last_draw_ns;
+	bool reported;	/* an update since the last retry */
+	uint64_t last_report_ns;
 	const char *label;
 };
 
@@ -588,28 +585,21 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
 
 /* ---- progress ------------------------------------------------------------ */
 
-static void draw_progress(struct xfer *x, bool final)
+static void report_progress(struct xfer *x, enum xs_progress_state state)
 {
-	char have[32], total[32], speed[32], line[256];
 	uint64_t now = xs_now_ns();
 	double secs = (double)(now - x->attempt_start_ns) / 1e9;
-	uint64_t bps = secs > 0.05 ? (uint64_t)((double)x->attempt_bytes / secs) : 0;
-	xs_fmt_size(x->pos, have, sizeof have);
-	xs_fmt_size(bps, speed, sizeof speed);
-	if (x->full_len > 0) {
-		int pct = (int)((double)x->pos * 100.0 / (double)x->full_len);
-		xs_fmt_size((uint64_t)x->full_len, total, sizeof total);
-		snprintf(line, sizeof line, "%s: %s / %s  %d%%  %s/s", x->label, have, total,
-			 pct, speed);
-	} else {
-		snprintf(line, sizeof line, "%s: %s  %s/s", x->label, have, speed);
-	}
-	pthread_mutex_lock(&progress_lock);
-	fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
-	fflush(stderr);
-	pthread_mutex_unlock(&progress_lock);
-	x->drawn = !final;
-	x->last_draw_ns = now;
+	struct xs_progress_info pi = {
+		.state = state,
+		.label = x->label,
+		.now = x->pos,
+		.total = x->full_len > 0 ? x->full_len : -1,
+		.speed = secs > 0.05 ? (uint64_t)((double)x->attempt_bytes / secs) : 0,
+	};
+	const struct xs_progress *p = x->h->o.progress;
+	p->report(&pi, p->ud);
+	x->reported = state == XS_PROGRESS_UPDATE;
+	x->last_report_ns = now;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -623,10 +613,9 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	if (x->mode != BODY_SINK)
 		return 0;
 	uint64_t now = xs_now_ns();
-	if (x->drawn && now - x->last_draw_ns < PROGRESS_INTERVAL_NS)
+	if (x->reported && now - x->last_report_ns < PROGRESS_INTERVAL_NS)
 		return 0;
-	draw_progress(x, false);
-	x->drawn = true;
+	report_progress(x, XS_PROGRESS_UPDATE);
 	return 0;
 }
 
@@ -1011,7 +1000,7 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		}
 	}
 	char label_buf[80];
-	if (h->o.progress && isatty(STDERR_FILENO)) {
+	if (h->o.progress && h->o.progress->report) {
 		x.progress = true;
 		if (!label) {
 			const char *l = label_of(url);
@@ -1087,16 +1076,12 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 			deadline_hit = true;
 			break;
 		}
-		if (x.drawn) {
-			pthread_mutex_lock(&progress_lock);
-			fputs("\r\033[K", stderr);
-			pthread_mutex_unlock(&progress_lock);
-			x.drawn = false;
-		}
+		if (x.reported)
+			report_progress(&x, XS_PROGRESS_RETRY);
 		sleep_ns(wait);
 	}
-	if (x.drawn)
-		draw_progress(&x, true);
+	if (x.reported)
+		report_progress(&x, XS_PROGRESS_DONE);
 
 	if (r < 0 && err && errsz) {
 		char tail[80] = "", why[48] = "";

@@ -39,7 +39,8 @@ struct xs_image {
 	char *ref_text, *describe;
 	char *base;	 /* registry: "SCHEME://HOST/v2/REPO/" */
 	char platform[64];
-	bool progress, plain_http;
+	const struct xs_progress *progress;
+	bool plain_http;
 	int fetch_timeout_s;
 	void (*log)(int, const char *, void *);
 	void *log_ud;

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """The man page and the README cannot drift from the code: every long option
-that `xsysroot --help` lists is documented in man/xsysroot.1 and the other
-way round, every command in the synopsis exists, the keys of the
-configuration files in man/xsysroot.conf.5 are those of the parser's table
-(xsysroot --help-config), and the README's test command is .ci/run.  And
-the layout the README describes holds: every core source is built and
+that the usage texts list (`xsysroot --help` and `xsysroot COMMAND --help`
+for each command of its synopsis) is documented in man/xsysroot.1 and the
+other way round, every command in the synopsis exists and prints its own
+usage only, the keys of the configuration files in man/xsysroot.conf.5 are
+those of the parser's table (xsysroot --help-config), and the README's test
+command is .ci/run.  Mistakes on the command line get one line and exit 2.
+And the layout the README describes holds: every core source is built and
 named in the Layout section, one file includes <fuse_lowlevel.h> (in
 src/daemon) and one <curl/curl.h> (in src/core), the core includes nothing
 of the CLI or the daemon, and no source file is over 1,200 lines."""
@@ -83,13 +85,25 @@ def main(t, h):
     xs = xstest.xsysroot_bin()
     r = subprocess.run([xs, '--help'], capture_output=True, text=True)
     t.eq(r.returncode, 0, 'xsysroot --help exits 0')
-    help_opts = set(re.findall(r'(--[a-z][a-z-]+)', r.stdout)) - {'--help', '--version'}
+    commands = re.findall(r'(?m)^(?:Usage:)? +xsysroot ([a-z][a-z-]*)', r.stdout)
+    t.ok({'mount', 'umount', 'env', 'ldd', 'run', 'status', 'fetch', 'cache'} <= set(commands),
+         'xsysroot --help lists the commands', commands)
+    usages = r.stdout
+    for cmd in commands:
+        for flag in ('--help', '-h'):
+            u = subprocess.run([xs, cmd, flag], capture_output=True, text=True)
+            t.ok(u.returncode == 0 and u.stdout.startswith('Usage: xsysroot %s' % cmd) and
+                 not re.search(r'(?m)^ +xsysroot (?!%s\b)[a-z]' % cmd, u.stdout) and
+                 not u.stderr, 'xsysroot %s %s prints the usage of %s alone (exit 0)'
+                 % (cmd, flag, cmd), u.stdout[:300] + u.stderr)
+        usages += u.stdout
+    help_opts = set(re.findall(r'(--[a-z][a-z-]+)', usages)) - {'--help', '--version'}
     with open(os.path.join(src, 'man', 'xsysroot.1')) as f:
         man = f.read()
     man_opts = set(o.replace('\\-', '-') for o in re.findall(r'\\-\\-[a-z][a-z\\-]+', man))
     man_opts = {o.rstrip('-') for o in man_opts} - {'--help', '--version', '--sysroot', '--target'}
-    t.eq(sorted(help_opts - man_opts), [], 'every option of --help is in man/xsysroot.1')
-    t.eq(sorted(man_opts - help_opts), [], 'every option in man/xsysroot.1 is in --help')
+    t.eq(sorted(help_opts - man_opts), [], 'every option of the usages is in man/xsysroot.1')
+    t.eq(sorted(man_opts - help_opts), [], 'every option in man/xsysroot.1 is in a usage')
     for cmd in ('mount', 'umount'):
         t.ok('xsysroot ' + cmd in r.stdout and '.B xsysroot %s' % cmd in man,
              'command %s is in --help and in the man page synopsis' % cmd)
@@ -118,6 +132,24 @@ def main(t, h):
     bad = subprocess.run([xs, 'mount', '--no-such-option', 'arm64', '/nonexistent'],
                          capture_output=True, text=True)
     t.eq(bad.returncode, 2, 'an unknown option is a usage error (exit 2)')
+    t.ok(bad.stderr.count('\n') == 1 and "'--no-such-option'" in bad.stderr,
+         'an unknown option gets one line naming it', bad.stderr)
+    typo = subprocess.run([xs, 'mount', '--mirorr', 'x', 'arm64', '/nonexistent'],
+                          capture_output=True, text=True)
+    t.ok(typo.returncode == 2 and typo.stderr.count('\n') == 1 and
+         "did you mean '--mirror'?" in typo.stderr,
+         'a mistyped option: one line with the close one', typo.stderr)
+    typo = subprocess.run([xs, 'mout', 'arm64', '/nonexistent'], capture_output=True, text=True)
+    t.ok(typo.returncode == 2 and typo.stderr.count('\n') == 1 and
+         "unknown command 'mout'" in typo.stderr and "did you mean 'mount'?" in typo.stderr,
+         'a mistyped command: one line with the close one', typo.stderr)
+    far = subprocess.run([xs, 'zzzzzz', 'arm64', '/nonexistent'], capture_output=True, text=True)
+    t.ok(far.returncode == 2 and far.stderr.count('\n') == 1 and 'did you mean' not in far.stderr,
+         'an unknown command with nothing close: one line, no guess', far.stderr)
+    dash = h.mktemp('umount-')
+    u = subprocess.run([xs, 'umount', '--help'], capture_output=True, text=True, cwd=dash)
+    t.ok(u.returncode == 0 and 'cannot unmount' not in u.stderr,
+         'xsysroot umount --help is help, not a mount point named --help', u.stderr)
     unk = subprocess.run([xs, 'mount', 'sparc64', '/'], capture_output=True, text=True)
     t.ok(unk.returncode == 1 and "unknown architecture 'sparc64'" in unk.stderr,
          'an unknown architecture is a clear error', unk.stderr)

@@ -172,6 +172,52 @@ static void test_bad_args(const char *dir)
 	CHECK(!b.active, "bad: nothing active after a failure");
 }
 
+/* The register line of run --strict's handler: the magic and mask of
+ * Debian's qemu-user-static handlers, for a little- and a big-endian
+ * machine, and the refusals. */
+static void test_register_line(void)
+{
+	const struct xs_arch *arm64 = xs_arch_lookup("arm64"), *s390x = xs_arch_lookup("s390x");
+	char line[512];
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, sizeof line), 0, "line: arm64");
+	CHECK_STR(line, ":xsysroot-aarch64:M::"
+		  "\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00"
+		  "\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:"
+		  "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff"
+		  "\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:"
+		  "/usr/bin/qemu-aarch64-static:OF", "line: arm64 matches Debian's qemu-aarch64");
+	unsigned char magic[XS_BINFMT_MAGIC_LEN], mask[XS_BINFMT_MAGIC_LEN];
+	xs_binfmt_magic(s390x, magic, mask);
+	static const unsigned char want_magic[XS_BINFMT_MAGIC_LEN] = {
+		0x7f, 'E', 'L', 'F', 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x16,
+	};
+	static const unsigned char want_mask[XS_BINFMT_MAGIC_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,	0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff,
+	};
+	CHECK(!memcmp(magic, want_magic, sizeof magic), "magic: s390x (big endian, e_type "
+	      "and e_machine in its byte order)");
+	CHECK(!memcmp(mask, want_mask, sizeof mask), "mask: s390x masks one bit of e_type");
+	size_t need = strlen(line) + 1;
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, need), 0, "line: fits exactly");
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, need - 1), -ENAMETOOLONG,
+		  "line: one byte short -> -ENAMETOOLONG");
+	CHECK_STR(line, "", "line: nothing left half written");
+	CHECK_INT(xs_binfmt_register_line(arm64, "a:b", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: a name with ':'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "a/b", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: a name with '/'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "..", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: the name ..");
+	CHECK_INT(xs_binfmt_register_line(arm64, "x", "/q:r", "F", line, sizeof line), -EINVAL,
+		  "line: an interpreter with ':'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "x", "", "F", line, sizeof line), -EINVAL,
+		  "line: no interpreter");
+}
+
 int main(void)
 {
 	root = tl_root();
@@ -187,6 +233,7 @@ int main(void)
 	test_recover(d, m);
 	test_changed_behind(d, m);
 	test_bad_args(d);
+	test_register_line();
 	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	return tap_done();
 }
