@@ -86,5 +86,9 @@ int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *
 		      struct xs_selection *out, char *err, size_t errsz);
 
 void xs_selection_free(struct xs_selection *s);
+/* Fill p with copies of the strings (its deps none). */
+void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
+			   const char *arch, const char *filename, const char *sha256,
+			   uint64_t size, int src);
 
 #endif

@@ -116,17 +116,20 @@ int xs_default_cache_dir(char *out, size_t outsz)
 
 /* ---- the package set (selection.h) and file lists (filelists.h) ---------- */
 
+/* Package s (its strings and deps taken over) into p. */
+static void take_pkg(struct vpkg *p, struct xs_selection_pkg *s)
+{
+	*p = (struct vpkg){ s->name, s->version, s->arch, s->filename,
+			    s->sha256, s->size, s->src, s->deps, s->ndeps };
+	*s = (struct xs_selection_pkg){ 0 };
+}
+
 static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
 		      const char *filename, const char *sha256, uint64_t size, int src)
 {
-	memset(p, 0, sizeof *p);
-	p->name = xs_strdup(name);
-	p->version = xs_strdup(version);
-	p->arch = xs_strdup(arch);
-	p->filename = xs_strdup(filename);
-	p->sha256 = xs_strdup(sha256);
-	p->size = size;
-	p->src = src;
+	struct xs_selection_pkg s;
+	xs_selection_pkg_fill(&s, name, version, arch, filename, sha256, size, src);
+	take_pkg(p, &s);
 }
 
 /* Give the package table its final place, with room for EXTRA_PKGS more,
@@ -146,12 +149,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	if (q == 0) {
 		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
 		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
-		for (size_t i = 0; i < sel.n; i++) {
-			struct xs_selection_pkg *s = &sel.pkgs[i];
-			r->pkgs[i] = (struct vpkg){ s->name, s->version, s->arch, s->filename,
-						    s->sha256, s->size, s->src, s->deps, s->ndeps };
-			*s = (struct xs_selection_pkg){ 0 };
-		}
+		for (size_t i = 0; i < sel.n; i++)
+			take_pkg(&r->pkgs[i], &sel.pkgs[i]);
 		r->npkgs = sel.n;
 	}
 	xs_selection_free(&sel);

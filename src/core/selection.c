@@ -24,16 +24,17 @@ static int add_pkg(struct xs_selection *s, size_t nsrcs, size_t *cap, const char
 	if (src < 0 || (size_t)src >= nsrcs || !xs_is_sha256_hex(sha256))
 		return -EBADMSG;
 	xs_grow(&s->pkgs, cap, s->n + 1, sizeof *s->pkgs);
-	struct xs_selection_pkg *p = &s->pkgs[s->n++];
-	memset(p, 0, sizeof *p);
-	p->name = xs_strdup(name);
-	p->version = xs_strdup(version);
-	p->arch = xs_strdup(arch);
-	p->filename = xs_strdup(filename);
-	p->sha256 = xs_strdup(sha256);
-	p->size = size;
-	p->src = src;
+	xs_selection_pkg_fill(&s->pkgs[s->n++], name, version, arch, filename, sha256, size, src);
 	return 0;
+}
+
+void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
+			   const char *arch, const char *filename, const char *sha256,
+			   uint64_t size, int src)
+{
+	*p = (struct xs_selection_pkg){ xs_strdup(name), xs_strdup(version), xs_strdup(arch),
+					xs_strdup(filename), xs_strdup(sha256), size, src,
+					NULL, 0 };
 }
 
 void xs_selection_free(struct xs_selection *s)
