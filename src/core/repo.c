@@ -17,36 +17,28 @@
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/deb.h"
-#include "xsysroot/decompress.h"
 #include "xsysroot/fetcher.h"
+#include "xsysroot/filelists.h"
 #include "xsysroot/grow.h"
 #include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
-#include "xsysroot/packages.h"
 #include "xsysroot/release.h"
-#include "xsysroot/resolve.h"
+#include "xsysroot/selection.h"
 #include "xsysroot/source.h"
 #include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
 
-#define MAX_PACKAGES_TEXT (1ull << 30)
-#define MAX_CONTENTS_TEXT (4ull << 30)
 #define MAX_MANIFEST (256u << 20)
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
-/* a Contents index the mirrors served wrong is not fetched again for this long */
-#define CONTENTS_RETRY_S 3600
 
-/* The repo's own state per source of the archive (r->srcs[i] is source i
- * of r->archive): the Contents indexes opened for it. */
+/* The repo's view of each source of the archive (r->srcs[i] is source i
+ * of r->archive). */
 struct src {
 	const struct xs_archive_source *a; /* uri, suite, components, rel */
-	size_t idx;			   /* its number in the archive */
-	struct xs_contents **contents;
-	size_t ncontents, capcontents;
 };
 
 struct vpkg {
@@ -76,6 +68,7 @@ struct xs_repo {
 	struct xs_archive *archive; /* sources, mirrors, InRelease; NULL for an image */
 	struct src *srcs;
 	size_t nsrcs;
+	struct xs_filelists *filelists; /* the Contents indexes; NULL for an image */
 	/* pkgs never moves once the view is built (threads hold pointers into
 	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
 	 * the grow lock (grow.h), and is read atomically */
@@ -122,33 +115,22 @@ int xs_default_cache_dir(char *out, size_t outsz)
 	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
 }
 
-/* ---- resolution (cached) ------------------------------------------------- */
+/* ---- the package set (selection.h) and file lists (filelists.h) ---------- */
 
-static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
-		      const char *filename, const char *sha256, uint64_t size, int src);
-
-static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char *version,
-		    const char *arch, const char *filename, const char *sha256, uint64_t size,
-		    int src)
+/* Package s (its strings and deps taken over) into p. */
+static void take_pkg(struct vpkg *p, struct xs_selection_pkg *s)
 {
-	if (src < 0 || (size_t)src >= r->nsrcs || !xs_is_sha256_hex(sha256))
-		return -EBADMSG;
-	xs_grow(&r->pkgs, cap, r->npkgs + 1, sizeof *r->pkgs);
-	fill_vpkg(&r->pkgs[r->npkgs++], name, version, arch, filename, sha256, size, src);
-	return 0;
+	*p = (struct vpkg){ s->name, s->version, s->arch, s->filename,
+			    s->sha256, s->size, s->src, s->deps, s->ndeps };
+	*s = (struct xs_selection_pkg){ 0 };
 }
 
 static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
 		      const char *filename, const char *sha256, uint64_t size, int src)
 {
-	memset(p, 0, sizeof *p);
-	p->name = xs_strdup(name);
-	p->version = xs_strdup(version);
-	p->arch = xs_strdup(arch);
-	p->filename = xs_strdup(filename);
-	p->sha256 = xs_strdup(sha256);
-	p->size = size;
-	p->src = src;
+	struct xs_selection_pkg s;
+	xs_selection_pkg_fill(&s, name, version, arch, filename, sha256, size, src);
+	take_pkg(p, &s);
 }
 
 /* Give the package table its final place, with room for EXTRA_PKGS more,
@@ -159,392 +141,21 @@ static void reserve_pkgs(struct xs_repo *r)
 	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
 }
 
-/* The view packages (indexes into sel) that satisfy package i's
- * Depends and Pre-Depends, into p->deps. */
-static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
-		      struct vpkg *out)
-{
-	const struct xs_pkg *p = &tab->pkgs[sel[i]];
-	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
-	size_t cap = 0;
-	for (size_t f = 0; f < 2; f++) {
-		for (size_t g = 0; g < fields[f]->n; g++) {
-			const struct xs_dep_alt *alt = &fields[f]->alts[g];
-			size_t hit = SIZE_MAX;
-			for (size_t a = 0; a < alt->n && hit == SIZE_MAX; a++) {
-				const char *want = alt->atoms[a].name;
-				for (size_t k = 0; k < nsel && hit == SIZE_MAX; k++) {
-					const struct xs_pkg *c = &tab->pkgs[sel[k]];
-					if (!strcmp(c->name, want))
-						hit = k;
-					for (size_t v = 0; v < c->provides.n && hit == SIZE_MAX; v++)
-						if (c->provides.alts[v].n &&
-						    !strcmp(c->provides.alts[v].atoms[0].name, want))
-							hit = k;
-				}
-			}
-			if (hit != SIZE_MAX && hit != i) {
-				xs_grow(&out->deps, &cap, out->ndeps + 1, sizeof *out->deps);
-				out->deps[out->ndeps++] = hit;
-			}
-		}
-	}
-}
-
-static int load_viewcache(struct xs_repo *r, const char *name)
-{
-	char *data = NULL;
-	size_t len = 0;
-	if (xs_store_meta_read(r->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
-		return -ENOENT;
-	struct xs_viewcache vc;
-	int q = xs_viewcache_parse(data, len, r->nsrcs, &vc);
-	free(data);
-	if (q < 0)
-		return -EBADMSG;
-	size_t cap = 0;
-	for (size_t i = 0; i < vc.n; i++) {
-		struct xs_viewcache_pkg *v = &vc.pkgs[i];
-		add_vpkg(r, &cap, v->name, v->version, v->arch, v->filename, v->sha256, v->size,
-			 v->origin); /* checked by the parser: cannot fail */
-		r->pkgs[r->npkgs - 1].deps = v->deps;
-		r->pkgs[r->npkgs - 1].ndeps = v->ndeps;
-		v->deps = NULL;
-	}
-	xs_viewcache_free(&vc);
-	return 0;
-}
-
-static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
-{
-	char path[XS_MAX_PATH];
-	xs_store_meta_path(r->store, name, path, sizeof path);
-	if (access(path, F_OK) == 0)
-		return 0;
-	struct xs_buf out;
-	int q = xs_viewcache_cands_write(t, r->arch->deb, &out);
-	if (q == 0)
-		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
-	xs_buf_free(&out);
-	return q;
-}
-
-/* One warning for the stanzas of index f (the table from n0 on) that
- * cannot be used: they make their packages unusable, not the index. */
-static void note_unusable(struct xs_repo *r, const struct xs_pkgtab *t, size_t n0,
-			  const struct xs_archive_source *s, const struct xs_release_file *f)
-{
-	size_t n = 0, first = 0;
-	for (size_t i = n0; i < t->n; i++)
-		if (t->pkgs[i].unusable && !n++)
-			first = i;
-	if (n)
-		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: %zu package%s unusable (%s: %s)", s->uri,
-		      s->suite, f->path, n, n > 1 ? "s" : "", t->pkgs[first].name,
-		      t->pkgs[first].unusable);
-}
-
-/* -EBADMSG naming the first selected package that is unusable and its
- * index (idx[k] gave the table from starts[k] to starts[k + 1]). */
-static int check_usable(struct xs_repo *r, const struct xs_pkgtab *t, const size_t *sel,
-			size_t nsel, const struct xs_release_file *const *idx, const int *idx_src,
-			const size_t *starts, size_t nidx, char *err, size_t errsz)
-{
-	for (size_t i = 0; i < nsel; i++) {
-		const struct xs_pkg *p = &t->pkgs[sel[i]];
-		if (!p->unusable)
-			continue;
-		size_t k = 0;
-		while (k + 1 < nidx && starts[k + 1] <= sel[i])
-			k++;
-		const struct xs_archive_source *s = r->srcs[idx_src[k]].a;
-		FAIL(-EBADMSG, "package %s %s of %s/dists/%s/%s is unusable (%s): the view for %s "
-			       "needs it", p->name, p->version, s->uri, s->suite, idx[k]->path,
-		     p->unusable, r->arch->deb);
-	}
-	return 0;
-}
-
+/* The resolved packages (selection.h) into the package table. */
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
-	/* the key: architecture, roots and every Packages digest */
-	char **extra = xs_strv_split(packages);
-	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
-	 * which glibc programs would otherwise read from the host under -L */
-	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
-	size_t nroots = 0;
-	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
-					sizeof *roots);
-	for (size_t i = 0; i < XS_ARRAY_SIZE(base); i++)
-		roots[nroots++] = base[i];
-	for (size_t i = 0; extra[i]; i++)
-		roots[nroots++] = extra[i];
-	struct xs_buf key;
-	xs_buf_init(&key, 1 << 24);
-	xs_buf_printf(&key, "%s\n%s\n", XS_VIEWCACHE_VERSION, r->arch->deb);
-	for (size_t i = 0; i < nroots; i++)
-		xs_buf_printf(&key, "root %s\n", roots[i]);
-	struct xs_buf ckey; /* the candidate table's: the same without roots */
-	xs_buf_init(&ckey, 1 << 24);
-	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
-	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
-	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
-	size_t *starts = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *starts);
-	size_t nidx = 0;
-	int q = 0;
-	char missing[1024] = "";
-	for (size_t s = 0; s < r->nsrcs; s++) {
-		const struct xs_archive_source *as = r->srcs[s].a;
-		for (size_t c = 0; !as->skipped && as->components[c] && c < 16; c++) {
-			char stem[256];
-			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
-				 r->arch->deb);
-			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
-			if (!f) {
-				/* skipped, as apt skips it; an error if nothing is left */
-				if (missing[0])
-					logf_(r, XS_LOG_WARN, "%s: skipped", missing);
-				snprintf(missing, sizeof missing,
-					 "%s %s: Release lists no %s index (is component '%s' right?)",
-					 as->uri, as->suite, stem, as->components[c]);
-				continue;
-			}
-			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
-			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
-			idx_src[nidx] = (int)s;
-			idx[nidx++] = f;
-		}
-	}
-	if (!nidx) {
-		snprintf(err, errsz, "%s", missing[0] ? missing : "no source carries the view");
-		q = -ENOENT;
-		goto out;
-	}
-	if (missing[0])
-		logf_(r, XS_LOG_WARN, "%s: skipped", missing);
-	char hex[65], name[96];
-	xs_sha256_buf(key.data, key.len, hex);
-	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
-	xs_sha256_buf(ckey.data, ckey.len, hex);
-	xs_cf_build(XS_CF_CANDS, hex, r->cands_name, sizeof r->cands_name);
-	if (load_viewcache(r, name) == 0)
-		goto out;
-
-	struct xs_pkgtab tab;
-	xs_pkgtab_init(&tab);
-	for (size_t i = 0; i < nidx && q == 0; i++) {
-		const struct xs_archive_source *s = r->srcs[idx_src[i]].a;
-		q = xs_archive_fetch_index(r->archive, (size_t)idx_src[i], idx[i], err, errsz);
-		if (q < 0)
-			break;
-		_cleanup_close_ int fd = xs_store_open_object(r->store, idx[i]->sha256);
-		if (fd < 0) {
-			q = fd;
-			snprintf(err, errsz, "cannot open the cached %s: %s", idx[i]->path, strerror(-q));
-			break;
-		}
-		struct xs_buf text;
-		q = xs_decompress_to_buf(fd, MAX_PACKAGES_TEXT, &text);
-		if (q < 0) {
-			snprintf(err, errsz, "%s/dists/%s/%s: cannot decompress: %s", s->uri, s->suite,
-				 idx[i]->path, strerror(-q));
-			break;
-		}
-		char perr[512] = "";
-		starts[i] = tab.n;
-		q = xs_packages_parse(&tab, text.data, text.len, idx_src[i], perr, sizeof perr);
-		xs_buf_free(&text);
-		if (q < 0)
-			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
-		else
-			note_unusable(r, &tab, starts[i], s, idx[i]);
-	}
-	starts[nidx] = tab.n;
-	size_t *sel = NULL, nsel = 0;
-	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
-		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
+	struct xs_selection sel;
+	int q = xs_selection_open(r->archive, r->store, r->arch->deb, packages, r->log, r->log_ud,
+				  &sel, err, errsz);
 	if (q == 0) {
-		char rerr[1024] = "";
-		q = xs_resolve(&tab, r->arch->deb, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
-		if (q < 0)
-			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", r->arch->deb,
-				 r->describe, rerr);
+		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
+		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
+		for (size_t i = 0; i < sel.n; i++)
+			take_pkg(&r->pkgs[i], &sel.pkgs[i]);
+		r->npkgs = sel.n;
 	}
-	if (q == 0)
-		q = check_usable(r, &tab, sel, nsel, idx, idx_src, starts, nidx, err, errsz);
-	if (q == 0) {
-		struct xs_buf out;
-		xs_buf_init(&out, XS_VIEWCACHE_MAX);
-		xs_viewcache_write_header(&out);
-		size_t cap = 0;
-		int w = 0; /* the cache is written whole or not at all */
-		for (size_t i = 0; i < nsel && q == 0; i++) {
-			struct xs_pkg *p = &tab.pkgs[sel[i]];
-			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
-				     p->size, p->origin);
-			if (q < 0)
-				break;
-			struct vpkg *v = &r->pkgs[r->npkgs - 1];
-			dep_edges(&tab, sel, nsel, i, v);
-			const struct xs_viewcache_pkg line = { p->name, p->version, p->arch,
-							       p->filename, p->sha256, p->size,
-							       p->origin, v->deps, v->ndeps };
-			if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
-				w = xs_viewcache_write_pkg(&out, &line);
-			else
-				w = w ? w : -EBADMSG;
-			if (w == -EBADMSG) {
-				q = -EBADMSG;
-				snprintf(err, errsz, "package %s: unusable Filename", p->name);
-			}
-		}
-		if (q == 0 && w == 0)
-			xs_store_meta_write(r->store, name, out.data, out.len);
-		xs_buf_free(&out);
-	}
-	free(sel);
-	xs_pkgtab_free(&tab);
-out:
-	xs_buf_free(&key);
-	xs_buf_free(&ckey);
-	free(idx);
-	free(idx_src);
-	free(starts);
-	free(roots);
-	xs_strv_free(extra);
+	xs_selection_free(&sel);
 	return q;
-}
-
-/* ---- Contents ------------------------------------------------------------ */
-
-/* Attach (building it once) the reverse index of c; without one the view
- * only cannot grow, so a failure is logged, not returned. */
-static void open_rev(struct xs_repo *r, const struct src *s, const struct xs_release_file *f,
-		     struct xs_contents *c)
-{
-	char name[96], rpath[XS_MAX_PATH];
-	xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, name, sizeof name);
-	xs_store_meta_path(r->store, name, rpath, sizeof rpath);
-	struct xs_contents_rev_stats st = { 0 };
-	bool built;
-	uint64_t t0 = xs_now_ns();
-	int q = xs_grow_open_rev(c, rpath, &built, &st);
-	if (q < 0) {
-		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
-		      s->a->uri, s->a->suite, f->path, r->cache_dir, strerror(-q));
-		return;
-	}
-	if (!built)
-		return;
-	char sz[32];
-	logf_(r, XS_LOG_INFO, "indexed %s %s %s by path: %llu paths, %llu directories, %s in %.1f s",
-	      s->a->uri, s->a->suite, f->path, (unsigned long long)st.keys, (unsigned long long)st.dirs,
-	      xs_fmt_size(st.bytes, sz, sizeof sz), (xs_now_ns() - t0) / 1e9);
-}
-
-static int open_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
-			 size_t errsz)
-{
-	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
-	if (!f)
-		return 0; /* this source has none: handled by the fallbacks */
-	char name[96], ipath[XS_MAX_PATH];
-	xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, name, sizeof name);
-	xs_store_meta_path(r->store, name, ipath, sizeof ipath);
-	struct xs_contents *c = NULL;
-	if (xs_contents_open(ipath, &c) < 0) {
-		int q = xs_archive_fetch_index(r->archive, s->idx, f, err, errsz);
-		if (q < 0)
-			return q;
-		_cleanup_close_ int fd = xs_store_open_object(r->store, f->sha256);
-		if (fd < 0)
-			FAIL(fd, "cannot open the cached %s: %s", f->path, strerror(-fd));
-		struct xs_contents_stats st = { 0 };
-		uint64_t t0 = xs_now_ns();
-		q = xs_contents_build(fd, MAX_CONTENTS_TEXT, ipath, &st);
-		if (q < 0)
-			FAIL(q, "%s/dists/%s/%s: cannot index: %s", s->a->uri, s->a->suite, f->path,
-			     strerror(-q));
-		logf_(r, XS_LOG_INFO, "indexed %s %s %s: %llu paths of %llu packages in %.1f s", s->a->uri,
-		      s->a->suite, f->path, (unsigned long long)st.paths, (unsigned long long)st.packages,
-		      (xs_now_ns() - t0) / 1e9);
-		/* the compact index replaces the raw file */
-		char opath[XS_MAX_PATH];
-		if (xs_store_object_path(r->store, f->sha256, opath, sizeof opath) == 0)
-			unlink(opath);
-		q = xs_contents_open(ipath, &c);
-		if (q < 0)
-			FAIL(q, "cannot open %s: %s", ipath, strerror(-q));
-	}
-	open_rev(r, s, f, c);
-	xs_grow(&s->contents, &s->capcontents, s->ncontents + 1, sizeof *s->contents);
-	s->contents[s->ncontents++] = c;
-	return 0;
-}
-
-/* The reason, remembered for CONTENTS_RETRY_S in meta/ name, why the
- * mirrors served another file than the Release lists; NULL: none recent. */
-static char *contents_refused(struct xs_repo *r, const char *name)
-{
-	char path[XS_MAX_PATH], *why = NULL;
-	size_t len = 0;
-	struct stat st;
-	if (xs_store_meta_path(r->store, name, path, sizeof path) < 0 || stat(path, &st) < 0 ||
-	    st.st_mtime + CONTENTS_RETRY_S < time(NULL) || st.st_mtime > time(NULL) + 60 ||
-	    xs_store_meta_read(r->store, name, 1024, &why, &len) < 0)
-		return NULL;
-	return why;
-}
-
-/* A Contents index is only an accelerator: one the mirror garbles (its
- * size or digest differ from the Release's; not tried again for
- * CONTENTS_RETRY_S), or that cannot be read, is not used, with one warning;
- * the packages it would list are fetched at mount instead (build_view), or
- * offline applied from the manifests in the cache.  Only a failure of the
- * cache itself fails the mount. */
-static int try_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
-			size_t errsz)
-{
-	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
-	char name[96];
-	snprintf(name, sizeof name, "contents-%s.refused", f ? f->sha256 : "");
-	_cleanup_free_ char *why = f ? contents_refused(r, name) : NULL;
-	int q = 0;
-	if (why)
-		snprintf(err, errsz, "%s; not tried again for %d minutes", why, CONTENTS_RETRY_S / 60);
-	else
-		q = open_contents(r, s, path, err, errsz);
-	if (q == 0 && !why)
-		return 0;
-	if (q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
-		return q;
-	if ((q == -EBADMSG || q == -EFBIG) && !r->offline)
-		xs_store_meta_write(r->store, name, err, strnlen(err, 1024));
-	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
-	      "instead", s->a->uri, s->a->suite, path, err);
-	err[0] = 0;
-	return 0;
-}
-
-struct add_ctx {
-	struct xs_repo *r;
-	int pkg;
-	size_t n;
-};
-
-static int add_path_cb(const char *path, void *ud)
-{
-	struct add_ctx *a = ud;
-	a->n++;
-	return xs_view_add_pending(a->r->view, path, a->pkg);
-}
-
-static size_t add_from_src(struct xs_repo *r, struct src *s, int pkg)
-{
-	struct add_ctx a = { r, pkg, 0 };
-	for (size_t k = 0; k < s->ncontents; k++)
-		xs_contents_foreach(s->contents[k], r->pkgs[pkg].name, add_path_cb, &a);
-	return a.n;
 }
 
 static bool manifest_cached(struct xs_repo *r, size_t i);
@@ -576,9 +187,8 @@ static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, voi
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
-	for (size_t s = 0; s < r->nsrcs; s++)
-		for (size_t k = 0; k < r->srcs[s].ncontents; k++)
-			xs_contents_foreach(r->srcs[s].contents[k], pkg, cb, cbud);
+	if (r->filelists)
+		xs_filelists_foreach(r->filelists, pkg, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)
@@ -623,47 +233,39 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 
 static int finish_view(struct xs_repo *r, char *err, size_t errsz);
 
+/* A package no Contents index lists: fetched now. */
+static int fetch_unlisted(void *ud, size_t i, char *err, size_t errsz)
+{
+	struct xs_repo *r = ud;
+	struct vpkg *p = &r->pkgs[i];
+	logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
+	      p->version);
+	int q = xs_repo_fetch(r, i, err, errsz);
+	if (q < 0 && r->offline) {
+		/* its paths are unknown: the view lacks them until a fetch */
+		logf_(r, XS_LOG_WARN, "%s", err);
+		return 0;
+	}
+	return q;
+}
+
 static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
-	for (size_t s = 0; s < r->nsrcs; s++) {
-		struct src *src = &r->srcs[s];
-		for (size_t c = 0; !src->a->skipped && src->a->components[c]; c++) {
-			char p1[256], p2[256];
-			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->a->components[c], r->arch->deb);
-			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->a->components[c]);
-			int q = try_contents(r, src, p1, err, errsz);
-			if (q == 0)
-				q = try_contents(r, src, p2, err, errsz);
-			if (q < 0)
-				return q;
-		}
-	}
-	size_t eager = 0;
-	for (size_t i = 0; i < r->npkgs; i++) {
-		if (manifest_cached(r, i))
-			continue; /* applied exactly, from the manifest */
-		struct vpkg *p = &r->pkgs[i];
-		/* the package's own source first, then any other (security
-		 * archives publish empty Contents files) */
-		size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
-		for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
-			if ((int)s != p->src)
-				n = add_from_src(r, &r->srcs[s], (int)i);
-		if (n)
-			continue;
-		eager++;
-		logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
-		      p->version);
-		int q = xs_repo_fetch(r, i, err, errsz);
-		if (q < 0 && r->offline) {
-			/* its paths are unknown: the view lacks them until a fetch */
-			logf_(r, XS_LOG_WARN, "%s", err);
-			continue;
-		}
-		if (q < 0)
-			return q;
-	}
-	return finish_view(r, err, errsz);
+	const struct xs_filelists_config fc = { .store = r->store, .cache_dir = r->cache_dir,
+						.offline = r->offline, .nsrcs = r->nsrcs,
+						.log = r->log, .log_ud = r->log_ud };
+	r->filelists = xs_filelists_new(&fc);
+	int q = xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err, errsz);
+	if (q < 0)
+		return q;
+	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
+	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
+		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
+						     manifest_cached(r, i) };
+	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, fetch_unlisted, r, err,
+				  errsz);
+	free(pkgs);
+	return q < 0 ? q : finish_view(r, err, errsz);
 }
 
 /* What every view gets once its packages (or image) are in: the merged-/usr
@@ -703,12 +305,7 @@ static int grow_table_path(void *ud, char *out, size_t outsz)
 static struct xs_contents *grow_contents(void *ud, size_t i)
 {
 	struct xs_repo *r = ud;
-	for (size_t s = 0; s < r->nsrcs; s++) {
-		if (i < r->srcs[s].ncontents)
-			return r->srcs[s].contents[i];
-		i -= r->srcs[s].ncontents;
-	}
-	return NULL;
+	return r->filelists ? xs_filelists_get(r->filelists, i) : NULL;
 }
 
 static bool in_view(void *ud, const char *name)
@@ -735,10 +332,7 @@ static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpa
 	xs_lease_add(r->lease, "pkg", p->sha256);
 	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
 	/* its paths, as build_view adds them */
-	size_t n = add_from_src(r, &r->srcs[p->src], (int)i);
-	for (size_t s = 0; n == 0 && s < r->nsrcs; s++)
-		if ((int)s != p->src)
-			n = add_from_src(r, &r->srcs[s], (int)i);
+	xs_filelists_add_pkg(r->filelists, r->view, p->name, p->src, (int)i);
 	logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name, p->version,
 	      vpath);
 	return 1;
@@ -1221,7 +815,6 @@ static int new_archive(struct xs_repo *r, const struct xs_repo_config *cfg, char
 	r->srcs = xs_xcalloc(r->nsrcs ? r->nsrcs : 1, sizeof *r->srcs);
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		r->srcs[i].a = xs_archive_source(r->archive, i);
-		r->srcs[i].idx = i;
 	}
 	r->describe = xs_strdup(xs_archive_describe(r->archive));
 	return 0;
@@ -1330,12 +923,7 @@ void xs_repo_free(struct xs_repo *r)
 	if (!r)
 		return;
 	xs_fetcher_free(r->fetcher); /* waits for the prefetches */
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		struct src *s = &r->srcs[i];
-		for (size_t k = 0; k < s->ncontents; k++)
-			xs_contents_close(s->contents[k]);
-		free(s->contents);
-	}
+	xs_filelists_free(r->filelists);
 	free(r->srcs);
 	for (size_t i = 0; i < r->npkgs; i++) {
 		struct vpkg *p = &r->pkgs[i];

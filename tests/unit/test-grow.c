@@ -148,14 +148,8 @@ static struct xs_contents *open_contents(void)
 	char idx[128], rev[128];
 	snprintf(idx, sizeof idx, "%s/contents.idx", root);
 	snprintf(rev, sizeof rev, "%s/contents.rev", root);
-	int fd = tl_memfd(contents_text, strlen(contents_text));
-	struct xs_contents_stats st;
 	struct xs_contents *c = NULL;
-	if (lseek(fd, 0, SEEK_SET) < 0 || xs_contents_build(fd, 1 << 20, idx, &st) < 0 ||
-	    xs_contents_open(idx, &c) < 0)
-		c = NULL;
-	close(fd);
-	if (!c)
+	if (tl_contents_open(contents_text, idx, &c) < 0)
 		return NULL;
 	struct xs_contents_rev_stats rs;
 	bool built;

@@ -1,5 +1,6 @@
 /* testlib.c - helpers shared by the unit tests (see testlib.h). */
 #include "testlib.h"
+#include "xsysroot/contents.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
@@ -174,4 +175,18 @@ char *tl_store_read(struct xs_store *s, const char *sha)
 	int r = xs_read_fd(fd, 64 << 20, &b);
 	close(fd);
 	return r < 0 ? NULL : xs_buf_steal(&b, NULL);
+}
+
+int tl_contents_open(const char *text, const char *idx_path, struct xs_contents **out)
+{
+	*out = NULL;
+	int fd = tl_memfd(text, strlen(text));
+	struct xs_contents_stats st;
+	int q = lseek(fd, 0, SEEK_SET) < 0 ? -errno : 0;
+	if (q == 0)
+		q = xs_contents_build(fd, 1 << 20, idx_path, &st);
+	if (q == 0)
+		q = xs_contents_open(idx_path, out);
+	close(fd);
+	return q;
 }

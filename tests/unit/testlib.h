@@ -61,4 +61,9 @@ int tl_store_put_expect(struct xs_store *s, const void *p, size_t n, const char 
 /* The content of object sha as a NUL-terminated string (malloc'd; at most
  * 64 MiB), or NULL when it is absent or unreadable. */
 char *tl_store_read(struct xs_store *s, const char *sha);
+
+struct xs_contents;
+/* The Contents index of text (at most 1 MiB), built with contents.h into
+ * idx_path and opened: 0 or -errno. */
+int tl_contents_open(const char *text, const char *idx_path, struct xs_contents **out);
 #endif

@@ -1,0 +1,94 @@
+/* selection.h - the view's package set: from the verified archive's Packages
+ * indexes to the resolved, cached list of packages.
+ *
+ * The roots are the runtime base (libc6, libc-bin, libgcc-s1, libstdc++6)
+ * and the requested packages.  The result is keyed by the architecture, the
+ * roots and every Packages index's digest: a resolution cached under meta/
+ * (viewcache.h, "view-<key>") is read back instead of fetching and parsing
+ * the indexes.  Otherwise every index is fetched (the caller's callback),
+ * decompressed, parsed (packages.h) and resolved (resolve.h); the result is
+ * written to the cache whole or not at all, and the candidate table
+ * ("cands-<key>", the same key without the roots) is written once, for
+ * growing the view (grow.h); failing to write it is not an error, its name
+ * is then "".
+ *
+ * Hostile stanzas: a stanza packages.h marks unusable makes only its
+ * package unusable; each index with such stanzas gets one warning.  The
+ * resolution fails (-EBADMSG, the message naming the package and its index)
+ * only when the view needs an unusable package.
+ *
+ * What it does not do: verify or download anything itself (the archive
+ * does, through xs_selection_open or the fetch callback), fetch packages,
+ * build the view.
+ *
+ * Errors: 0 or negative errno, with a message in err; warnings and nothing
+ * else through the log callback.  Thread safety: none needed (no global
+ * state); a selection is owned by its caller.  Limits: 16 components per
+ * source, 1 GiB of Packages text per index.
+ */
+#ifndef XSYSROOT_SELECTION_H
+#define XSYSROOT_SELECTION_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xsysroot/archive.h"
+#include "xsysroot/release.h"
+#include "xsysroot/store.h"
+#include "xsysroot/util.h"
+
+/* One Packages index of one source. */
+struct xs_selection_index {
+	size_t src;			 /* the source's number */
+	const char *uri, *suite;	 /* for messages */
+	const struct xs_release_file *file; /* path, size, sha256 (the store object) */
+};
+
+struct xs_selection_config {
+	struct xs_store *store;
+	const char *arch;     /* Debian name */
+	size_t nsrcs;	      /* origins are below it */
+	const struct xs_selection_index *idx;
+	size_t nidx;	      /* at least 1 */
+	const char *packages; /* extra roots, whitespace separated; NULL: none */
+	const char *describe; /* the archive, for messages */
+	/* makes index k's object present in the store (k < nidx) */
+	int (*fetch_index)(void *ud, size_t k, char *err, size_t errsz);
+	void *ud;
+	xs_log_fn log;
+	void *log_ud;
+};
+
+/* One package of the view; every string owned. */
+struct xs_selection_pkg {
+	char *name, *version, *arch, *filename, *sha256;
+	uint64_t size;
+	int src;      /* its source's number */
+	size_t *deps; /* the view packages satisfying its Depends/Pre-Depends */
+	size_t ndeps;
+};
+
+struct xs_selection {
+	struct xs_selection_pkg *pkgs;
+	size_t n;
+	char cands_name[96]; /* meta/ name of the candidate table, "" none */
+};
+
+/* Resolve (or read back) the view of cfg into *out (freed with
+ * xs_selection_free, also after an error). */
+int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_selection *out,
+			 char *err, size_t errsz);
+
+/* The same over the Packages indexes of the opened archive a (skipped
+ * sources left out; a component without an index for arch skipped with a
+ * warning, an error when none is left), each fetched and verified by a. */
+int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *arch,
+		      const char *packages, xs_log_fn log, void *log_ud,
+		      struct xs_selection *out, char *err, size_t errsz);
+
+void xs_selection_free(struct xs_selection *s);
+/* Fill p with copies of the strings (its deps none). */
+void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
+			   const char *arch, const char *filename, const char *sha256,
+			   uint64_t size, int src);
+
+#endif

@@ -1,0 +1,384 @@
+/* selection.c - see include/xsysroot/selection.h */
+#include "xsysroot/selection.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xsysroot/cachefiles.h"
+#include "xsysroot/decompress.h"
+#include "xsysroot/packages.h"
+#include "xsysroot/resolve.h"
+#include "xsysroot/viewcache.h"
+
+#define MAX_PACKAGES_TEXT (1ull << 30)
+#define MAX_COMPONENTS 16
+
+#define FAIL XS_FAIL
+
+static int add_pkg(struct xs_selection *s, size_t nsrcs, size_t *cap, const char *name,
+		   const char *version, const char *arch, const char *filename, const char *sha256,
+		   uint64_t size, int src)
+{
+	if (src < 0 || (size_t)src >= nsrcs || !xs_is_sha256_hex(sha256))
+		return -EBADMSG;
+	xs_grow(&s->pkgs, cap, s->n + 1, sizeof *s->pkgs);
+	xs_selection_pkg_fill(&s->pkgs[s->n++], name, version, arch, filename, sha256, size, src);
+	return 0;
+}
+
+void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
+			   const char *arch, const char *filename, const char *sha256,
+			   uint64_t size, int src)
+{
+	*p = (struct xs_selection_pkg){ xs_strdup(name), xs_strdup(version), xs_strdup(arch),
+					xs_strdup(filename), xs_strdup(sha256), size, src,
+					NULL, 0 };
+}
+
+void xs_selection_free(struct xs_selection *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct xs_selection_pkg *p = &s->pkgs[i];
+		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
+		free(p->deps);
+	}
+	free(s->pkgs);
+	s->pkgs = NULL;
+	s->n = 0;
+}
+
+/* The view packages (indexes into sel) that satisfy package i's
+ * Depends and Pre-Depends, into out->deps. */
+static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
+		      struct xs_selection_pkg *out)
+{
+	const struct xs_pkg *p = &tab->pkgs[sel[i]];
+	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
+	size_t cap = 0;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t g = 0; g < fields[f]->n; g++) {
+			const struct xs_dep_alt *alt = &fields[f]->alts[g];
+			size_t hit = SIZE_MAX;
+			for (size_t a = 0; a < alt->n && hit == SIZE_MAX; a++) {
+				const char *want = alt->atoms[a].name;
+				for (size_t k = 0; k < nsel && hit == SIZE_MAX; k++) {
+					const struct xs_pkg *c = &tab->pkgs[sel[k]];
+					if (!strcmp(c->name, want))
+						hit = k;
+					for (size_t v = 0; v < c->provides.n && hit == SIZE_MAX; v++)
+						if (c->provides.alts[v].n &&
+						    !strcmp(c->provides.alts[v].atoms[0].name, want))
+							hit = k;
+				}
+			}
+			if (hit != SIZE_MAX && hit != i) {
+				xs_grow(&out->deps, &cap, out->ndeps + 1, sizeof *out->deps);
+				out->deps[out->ndeps++] = hit;
+			}
+		}
+	}
+}
+
+static int load_viewcache(const struct xs_selection_config *cfg, const char *name,
+			  struct xs_selection *out)
+{
+	char *data = NULL;
+	size_t len = 0;
+	if (xs_store_meta_read(cfg->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
+		return -ENOENT;
+	struct xs_viewcache vc;
+	int q = xs_viewcache_parse(data, len, cfg->nsrcs, &vc);
+	free(data);
+	if (q < 0)
+		return -EBADMSG;
+	size_t cap = 0;
+	for (size_t i = 0; i < vc.n; i++) {
+		struct xs_viewcache_pkg *v = &vc.pkgs[i];
+		add_pkg(out, cfg->nsrcs, &cap, v->name, v->version, v->arch, v->filename, v->sha256,
+			v->size, v->origin); /* checked by the parser: cannot fail */
+		out->pkgs[out->n - 1].deps = v->deps;
+		out->pkgs[out->n - 1].ndeps = v->ndeps;
+		v->deps = NULL;
+	}
+	xs_viewcache_free(&vc);
+	return 0;
+}
+
+static int write_cands(const struct xs_selection_config *cfg, struct xs_pkgtab *t,
+		       const char *name)
+{
+	char path[XS_MAX_PATH];
+	xs_store_meta_path(cfg->store, name, path, sizeof path);
+	if (access(path, F_OK) == 0)
+		return 0;
+	struct xs_buf out;
+	int q = xs_viewcache_cands_write(t, cfg->arch, &out);
+	if (q == 0)
+		q = xs_store_meta_write(cfg->store, name, out.data ? out.data : "", out.len);
+	xs_buf_free(&out);
+	return q;
+}
+
+/* One warning for the stanzas of index x (the table from n0 on) that
+ * cannot be used: they make their packages unusable, not the index. */
+static void note_unusable(const struct xs_selection_config *cfg, const struct xs_pkgtab *t,
+			  size_t n0, const struct xs_selection_index *x)
+{
+	size_t n = 0, first = 0;
+	for (size_t i = n0; i < t->n; i++)
+		if (t->pkgs[i].unusable && !n++)
+			first = i;
+	if (n)
+		xs_logf(cfg->log, cfg->log_ud, XS_LOG_WARN, "%s/dists/%s/%s: %zu package%s unusable (%s: %s)",
+			x->uri, x->suite, x->file->path, n, n > 1 ? "s" : "", t->pkgs[first].name,
+			t->pkgs[first].unusable);
+}
+
+/* -EBADMSG naming the first selected package that is unusable and its
+ * index (index k gave the table from starts[k] to starts[k + 1]). */
+static int check_usable(const struct xs_selection_config *cfg, const struct xs_pkgtab *t,
+			const size_t *sel, size_t nsel, const size_t *starts, char *err,
+			size_t errsz)
+{
+	for (size_t i = 0; i < nsel; i++) {
+		const struct xs_pkg *p = &t->pkgs[sel[i]];
+		if (!p->unusable)
+			continue;
+		size_t k = 0;
+		while (k + 1 < cfg->nidx && starts[k + 1] <= sel[i])
+			k++;
+		const struct xs_selection_index *x = &cfg->idx[k];
+		FAIL(-EBADMSG, "package %s %s of %s/dists/%s/%s is unusable (%s): the view for %s "
+			       "needs it", p->name, p->version, x->uri, x->suite, x->file->path,
+		     p->unusable, cfg->arch);
+	}
+	return 0;
+}
+
+/* Every index fetched, decompressed and parsed into tab (index k from
+ * starts[k] on). */
+static int read_indexes(const struct xs_selection_config *cfg, struct xs_pkgtab *tab,
+			size_t *starts, char *err, size_t errsz)
+{
+	int q = 0;
+	for (size_t i = 0; i < cfg->nidx && q == 0; i++) {
+		const struct xs_selection_index *x = &cfg->idx[i];
+		q = cfg->fetch_index(cfg->ud, i, err, errsz);
+		if (q < 0)
+			break;
+		_cleanup_close_ int fd = xs_store_open_object(cfg->store, x->file->sha256);
+		if (fd < 0) {
+			q = fd;
+			snprintf(err, errsz, "cannot open the cached %s: %s", x->file->path,
+				 strerror(-q));
+			break;
+		}
+		struct xs_buf text;
+		q = xs_decompress_to_buf(fd, MAX_PACKAGES_TEXT, &text);
+		if (q < 0) {
+			snprintf(err, errsz, "%s/dists/%s/%s: cannot decompress: %s", x->uri, x->suite,
+				 x->file->path, strerror(-q));
+			break;
+		}
+		char perr[512] = "";
+		starts[i] = tab->n;
+		q = xs_packages_parse(tab, text.data, text.len, (int)x->src, perr, sizeof perr);
+		xs_buf_free(&text);
+		if (q < 0)
+			snprintf(err, errsz, "%s/dists/%s/%s: %s", x->uri, x->suite, x->file->path,
+				 perr);
+		else
+			note_unusable(cfg, tab, starts[i], x);
+	}
+	starts[cfg->nidx] = tab->n;
+	return q;
+}
+
+/* The selected packages into out, and the view cache written (whole or
+ * not at all) under meta/ name. */
+static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab *tab,
+			 const size_t *sel, size_t nsel, const char *name,
+			 struct xs_selection *out, char *err, size_t errsz)
+{
+	struct xs_buf buf;
+	xs_buf_init(&buf, XS_VIEWCACHE_MAX);
+	xs_viewcache_write_header(&buf);
+	size_t cap = 0;
+	int q = 0, w = 0;
+	for (size_t i = 0; i < nsel && q == 0; i++) {
+		struct xs_pkg *p = &tab->pkgs[sel[i]];
+		q = add_pkg(out, cfg->nsrcs, &cap, p->name, p->version, p->arch, p->filename,
+			    p->sha256, p->size, p->origin);
+		if (q < 0)
+			break;
+		struct xs_selection_pkg *v = &out->pkgs[out->n - 1];
+		dep_edges(tab, sel, nsel, i, v);
+		const struct xs_viewcache_pkg line = { p->name, p->version, p->arch, p->filename,
+						       p->sha256, p->size, p->origin, v->deps,
+						       v->ndeps };
+		if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
+			w = xs_viewcache_write_pkg(&buf, &line);
+		else
+			w = w ? w : -EBADMSG;
+		if (w == -EBADMSG) {
+			q = -EBADMSG;
+			snprintf(err, errsz, "package %s: unusable Filename", p->name);
+		}
+	}
+	if (q == 0 && w == 0)
+		xs_store_meta_write(cfg->store, name, buf.data, buf.len);
+	xs_buf_free(&buf);
+	return q;
+}
+
+/* The roots: the runtime base and the requested packages (extra owns
+ * their strings); *nroots set. */
+static const char **make_roots(const char *packages, char **extra, size_t *nroots)
+{
+	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
+	 * which glibc programs would otherwise read from the host under -L */
+	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
+	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
+					sizeof *roots);
+	size_t n = 0;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(base); i++)
+		roots[n++] = base[i];
+	for (size_t i = 0; extra[i]; i++)
+		roots[n++] = extra[i];
+	*nroots = n;
+	return roots;
+}
+
+int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_selection *out,
+			 char *err, size_t errsz)
+{
+	memset(out, 0, sizeof *out);
+	char **extra = xs_strv_split(cfg->packages);
+	size_t nroots = 0;
+	const char **roots = make_roots(cfg->packages, extra, &nroots);
+	/* the key: architecture, roots and every Packages digest */
+	struct xs_buf key;
+	xs_buf_init(&key, 1 << 24);
+	xs_buf_printf(&key, "%s\n%s\n", XS_VIEWCACHE_VERSION, cfg->arch);
+	for (size_t i = 0; i < nroots; i++)
+		xs_buf_printf(&key, "root %s\n", roots[i]);
+	struct xs_buf ckey; /* the candidate table's: the same without roots */
+	xs_buf_init(&ckey, 1 << 24);
+	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, cfg->arch);
+	for (size_t i = 0; i < cfg->nidx; i++) {
+		const struct xs_selection_index *x = &cfg->idx[i];
+		xs_buf_printf(&key, "%zu %s %s\n", x->src, x->file->path, x->file->sha256);
+		xs_buf_printf(&ckey, "%zu %s %s\n", x->src, x->file->path, x->file->sha256);
+	}
+	char hex[65], name[96];
+	xs_sha256_buf(key.data, key.len, hex);
+	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
+	xs_sha256_buf(ckey.data, ckey.len, hex);
+	xs_cf_build(XS_CF_CANDS, hex, out->cands_name, sizeof out->cands_name);
+	xs_buf_free(&key);
+	xs_buf_free(&ckey);
+	int q = 0;
+	if (load_viewcache(cfg, name, out) == 0)
+		goto out;
+
+	struct xs_pkgtab tab;
+	xs_pkgtab_init(&tab);
+	size_t *starts = xs_xcalloc(cfg->nidx + 1, sizeof *starts);
+	q = read_indexes(cfg, &tab, starts, err, errsz);
+	size_t *sel = NULL, nsel = 0;
+	if (q == 0 && write_cands(cfg, &tab, out->cands_name) < 0)
+		out->cands_name[0] = 0; /* not fatal: the view only cannot grow */
+	if (q == 0) {
+		char rerr[1024] = "";
+		q = xs_resolve(&tab, cfg->arch, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
+		if (q < 0)
+			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", cfg->arch,
+				 cfg->describe, rerr);
+	}
+	if (q == 0)
+		q = check_usable(cfg, &tab, sel, nsel, starts, err, errsz);
+	if (q == 0)
+		q = take_selected(cfg, &tab, sel, nsel, name, out, err, errsz);
+	free(sel);
+	free(starts);
+	xs_pkgtab_free(&tab);
+out:
+	free(roots);
+	xs_strv_free(extra);
+	return q;
+}
+
+/* The Packages indexes of the archive's sources for arch, into idx (room
+ * for nsrcs * MAX_COMPONENTS); their number, or -ENOENT. */
+static int find_indexes(struct xs_archive *a, const char *arch, xs_log_fn log, void *log_ud,
+			struct xs_selection_index *idx, char *err, size_t errsz)
+{
+	size_t nidx = 0, nsrcs = xs_archive_nsources(a);
+	char missing[1024] = "";
+	for (size_t s = 0; s < nsrcs; s++) {
+		const struct xs_archive_source *as = xs_archive_source(a, s);
+		for (size_t c = 0; !as->skipped && as->components[c] && c < MAX_COMPONENTS; c++) {
+			char stem[256];
+			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c], arch);
+			const struct xs_release_file *f = xs_archive_find_index(a, s, stem);
+			if (!f) {
+				/* skipped, as apt skips it; an error if nothing is left */
+				if (missing[0])
+					xs_logf(log, log_ud, XS_LOG_WARN, "%s: skipped", missing);
+				snprintf(missing, sizeof missing,
+					 "%s %s: Release lists no %s index (is component '%s' right?)",
+					 as->uri, as->suite, stem, as->components[c]);
+				continue;
+			}
+			idx[nidx++] = (struct xs_selection_index){ s, as->uri, as->suite, f };
+		}
+	}
+	if (!nidx)
+		FAIL(-ENOENT, "%s", missing[0] ? missing : "no source carries the view");
+	if (missing[0])
+		xs_logf(log, log_ud, XS_LOG_WARN, "%s: skipped", missing);
+	return (int)nidx;
+}
+
+struct archive_ud {
+	struct xs_archive *a;
+	const struct xs_selection_index *idx;
+};
+
+static int fetch_from_archive(void *ud, size_t k, char *err, size_t errsz)
+{
+	struct archive_ud *u = ud;
+	return xs_archive_fetch_index(u->a, u->idx[k].src, u->idx[k].file, err, errsz);
+}
+
+int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *arch,
+		      const char *packages, xs_log_fn log, void *log_ud,
+		      struct xs_selection *out, char *err, size_t errsz)
+{
+	memset(out, 0, sizeof *out);
+	size_t nsrcs = xs_archive_nsources(a);
+	struct xs_selection_index *idx = xs_xcalloc(nsrcs * MAX_COMPONENTS + 1, sizeof *idx);
+	int n = find_indexes(a, arch, log, log_ud, idx, err, errsz);
+	int q = n < 0 ? n : 0;
+	if (q == 0) {
+		struct archive_ud u = { a, idx };
+		const struct xs_selection_config cfg = {
+			.store = store,
+			.arch = arch,
+			.nsrcs = nsrcs,
+			.idx = idx,
+			.nidx = (size_t)n,
+			.packages = packages,
+			.describe = xs_archive_describe(a),
+			.fetch_index = fetch_from_archive,
+			.ud = &u,
+			.log = log,
+			.log_ud = log_ud,
+		};
+		q = xs_selection_resolve(&cfg, out, err, errsz);
+	}
+	free(idx);
+	return q;
+}

@@ -1,0 +1,198 @@
+/* test-selection.c - the view's package set: resolution over a Packages
+ * index written into a real store (the archive's part, making the index
+ * present, is a fake callback), the cached round trip, the candidate table,
+ * and the hostile-stanza rules (one warning per index; an error naming the
+ * package when the view needs it). */
+#include "tap.h"
+#include "testlib.h"
+#include "xsysroot/release.h"
+#include "xsysroot/selection.h"
+#include "xsysroot/store.h"
+#include "xsysroot/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHA_A "8e6b4ad0bd8b5f5a4c5a0a3a2b1f4fd9e2a6a0c3cd0b4c3c8f8e1e9d7b6a5f40"
+#define STANZA(name, deps, file)                                                         \
+	"Package: " name "\nVersion: 1.0\nArchitecture: arm64\n" deps "Filename: " file \
+	"\nSize: 10\nSHA256: " SHA_A "\n\n"
+
+static const char packages_text[] =
+	STANZA("libc6", "Depends: libgcc-s1\n", "pool/l/libc6.deb")
+	STANZA("libc-bin", "Depends: libc6\n", "pool/l/libc-bin.deb")
+	STANZA("libgcc-s1", "Pre-Depends: libc6\n", "pool/l/libgcc-s1.deb")
+	STANZA("libstdc++6", "Depends: libc6, libgcc-s1\n", "pool/l/libstdc++6.deb")
+	STANZA("hello", "Depends: libc6 (>= 1.0), libstdc++6\n", "pool/h/hello.deb")
+	STANZA("evil", "", "../../evil.deb")
+	STANZA("needs-evil", "Depends: evil\n", "pool/n/needs-evil.deb");
+
+struct ctx {
+	int fetches;
+	int fail; /* the fake archive's answer */
+	char log[2048];
+};
+
+static int fake_fetch(void *ud, size_t k, char *err, size_t errsz)
+{
+	struct ctx *c = ud;
+	c->fetches++;
+	if (k != 0 || c->fail)
+		snprintf(err, errsz, "index %zu: unreachable", k);
+	return k != 0 ? -EINVAL : c->fail;
+}
+
+static void log_cb(int level, const char *msg, void *ud)
+{
+	struct ctx *c = ud;
+	size_t n = strlen(c->log);
+	snprintf(c->log + n, sizeof c->log - n, "%d %s\n", level, msg);
+}
+
+static struct xs_store *store;
+static struct xs_release_file file = { "main/binary-arm64/Packages", 0, "" };
+static const struct xs_selection_index idx = { 0, "test:/archive", "stable", &file };
+
+static int resolve(struct ctx *c, const char *packages, struct xs_selection *out, char *err,
+		   size_t errsz)
+{
+	const struct xs_selection_config cfg = {
+		.store = store,
+		.arch = "arm64",
+		.nsrcs = 1,
+		.idx = &idx,
+		.nidx = 1,
+		.packages = packages,
+		.describe = "the test archive",
+		.fetch_index = fake_fetch,
+		.ud = c,
+		.log = log_cb,
+		.log_ud = c,
+	};
+	err[0] = 0;
+	return xs_selection_resolve(&cfg, out, err, errsz);
+}
+
+static const struct xs_selection_pkg *find(const struct xs_selection *s, const char *name,
+					   size_t *at)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->pkgs[i].name, name)) {
+			*at = i;
+			return &s->pkgs[i];
+		}
+	return NULL;
+}
+
+static bool has_dep(const struct xs_selection_pkg *p, size_t dep)
+{
+	for (size_t i = 0; p && i < p->ndeps; i++)
+		if (p->deps[i] == dep)
+			return true;
+	return false;
+}
+
+/* The view of hello: the base and hello, their dependency edges, the
+ * file fields, and nothing unusable in it. */
+static void check_hello(const struct xs_selection *s, const char *what)
+{
+	size_t ihello = 0, ilibc = 0, istd = 0;
+	const struct xs_selection_pkg *h = find(s, "hello", &ihello);
+	const struct xs_selection_pkg *l = find(s, "libc6", &ilibc);
+	const struct xs_selection_pkg *x = find(s, "libstdc++6", &istd);
+	CHECK_INT(s->n, 5, "%s: the base and hello", what);
+	CHECK(h && l && x && !find(s, "evil", &(size_t){ 0 }), "%s: hello, libc6, libstdc++6, "
+	      "no evil", what);
+	if (!h || !l || !x)
+		return;
+	CHECK(!strcmp(h->version, "1.0") && !strcmp(h->arch, "arm64") &&
+		      !strcmp(h->filename, "pool/h/hello.deb") && !strcmp(h->sha256, SHA_A) &&
+		      h->size == 10 && h->src == 0,
+	      "%s: hello's fields", what);
+	CHECK(h->ndeps == 2 && has_dep(h, ilibc) && has_dep(h, istd), "%s: hello depends on libc6 "
+	      "and libstdc++6 (%zu edges)", what, h->ndeps);
+	CHECK(!has_dep(l, ilibc), "%s: no package depends on itself", what);
+}
+
+static void test_resolve(void)
+{
+	struct ctx c = { 0 };
+	struct xs_selection s;
+	char err[1024];
+	CHECK_INT(resolve(&c, "hello", &s, err, sizeof err), 0, "resolved: %s", err);
+	CHECK_INT(c.fetches, 1, "the index fetched once");
+	check_hello(&s, "resolved");
+	CHECK(!strncmp(s.cands_name, "cands-", 6), "the candidate table: %s", s.cands_name);
+	char path[XS_MAX_PATH];
+	CHECK(xs_store_meta_path(store, s.cands_name, path, sizeof path) == 0 &&
+		      access(path, F_OK) == 0,
+	      "the candidate table written");
+	CHECK(strstr(c.log, "test:/archive/dists/stable/main/binary-arm64/Packages: 1 package "
+			    "unusable (evil: unsafe Filename") != NULL,
+	      "one warning for the index's unusable stanza: %s", c.log);
+	char cands[96];
+	snprintf(cands, sizeof cands, "%s", s.cands_name);
+	xs_selection_free(&s);
+
+	/* the round trip: the cached view, the index not fetched again */
+	struct ctx c2 = { .fail = -EIO };
+	CHECK_INT(resolve(&c2, "hello", &s, err, sizeof err), 0, "read back: %s", err);
+	CHECK_INT(c2.fetches, 0, "the cached view needs no index");
+	check_hello(&s, "read back");
+	CHECK_STR(s.cands_name, cands, "the same candidate table");
+	CHECK_STR(c2.log, "", "reading back warns of nothing");
+	xs_selection_free(&s);
+
+	/* other roots: another view, resolved again */
+	struct ctx c3 = { 0 };
+	CHECK_INT(resolve(&c3, NULL, &s, err, sizeof err), 0, "the base alone: %s", err);
+	CHECK_INT(c3.fetches, 1, "another key: the index read again");
+	CHECK_INT(s.n, 4, "the base alone: 4 packages");
+	CHECK_STR(s.cands_name, cands, "the candidate table does not depend on the roots");
+	xs_selection_free(&s);
+}
+
+static void test_errors(void)
+{
+	struct ctx c = { 0 };
+	struct xs_selection s;
+	char err[1024];
+	CHECK_INT(resolve(&c, "needs-evil", &s, err, sizeof err), -EBADMSG,
+		  "a view that needs an unusable package");
+	CHECK(strstr(err, "package evil 1.0 of test:/archive/dists/stable/"
+			  "main/binary-arm64/Packages is unusable (unsafe Filename") &&
+		      strstr(err, "the view for arm64 needs it"),
+	      "the error names the package and its index: %s", err);
+	xs_selection_free(&s);
+
+	CHECK_INT(resolve(&c, "no-such-package", &s, err, sizeof err) < 0, 1,
+		  "an unknown root fails");
+	CHECK(strstr(err, "cannot resolve the view for arm64 from the test archive: ") != NULL,
+	      "the error says where: %s", err);
+	xs_selection_free(&s);
+
+	struct ctx cf = { .fail = -EIO };
+	CHECK_INT(resolve(&cf, "libc6 x-new-root", &s, err, sizeof err), -EIO,
+		  "an index that cannot be fetched fails the resolution");
+	CHECK(strstr(err, "unreachable") != NULL, "with the archive's message: %s", err);
+	CHECK_INT(s.n, 0, "and no packages");
+	xs_selection_free(&s);
+}
+
+int main(void)
+{
+	tl_root();
+	CHECK_INT(tl_store_open("store", &store), 0, "store");
+	if (!store)
+		return tap_done();
+	file.size = strlen(packages_text);
+	CHECK_INT(tl_store_put(store, packages_text, strlen(packages_text), file.sha256), 0,
+		  "the Packages index in the store");
+	test_resolve();
+	test_errors();
+	xs_store_close(store);
+	return tap_done();
+}
