@@ -111,6 +111,23 @@ struct xs_debian_env {
 
 /* The archive env->archive as a source; env is copied.  Fetching package i
  * downloads its .deb (xs_archive_fetch_pool), unpacks it into the store,
- * writes its manifest (meta/manifest-DEB) and applies it to the view. */
+ * writes its manifest (meta/manifest-DEB) and applies it to the view.
+ *
+ * Many processes share a cache (CVMFS's shared cache is the model):
+ *   - cross-process single flight: a process fetches a package holding an
+ *     flock on meta/pkg-DEB.lock (cachefiles.h) from the download to the
+ *     manifest; one that waited for it finds the manifest complete and
+ *     applies it instead of downloading (the in-process single flight,
+ *     fetcher.h, stays in front: one thread per process waits);
+ *   - the lock is taken under the cache's shared lock (xs_cache_hold), so
+ *     gc, which holds that exclusively, never meets a held package lock;
+ *     it removes an evicted package's lock file, and a process then locks
+ *     the name made anew (xs_store_meta_lock);
+ *   - the .deb is removed once unpacked, under the package lock and after
+ *     the manifest: every process reaches the .deb under that lock, and a
+ *     process that finds the manifest never opens the .deb; keeping .debs
+ *     until gc would double the cache for nothing.
+ * Cached manifests are applied without the lock: a manifest is written by
+ * rename after its objects are synced, so it is whole or absent. */
 void xs_source_debian_open(const struct xs_debian_env *env, struct xs_pkg_source *out);
 #endif

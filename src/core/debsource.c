@@ -49,19 +49,6 @@ static int apply_cached_manifest(struct debian_source *d, size_t i, const struct
 	return q;
 }
 
-static bool debian_cached(void *impl, size_t i)
-{
-	struct debian_source *d = impl;
-	struct xs_deb_pkg p;
-	d->env.pkg(d->env.base.ud, i, &p);
-	if (apply_cached_manifest(d, i, &p) < 0)
-		return false;
-	xs_cache_note_use(d->env.base.store, p.sha256, p.name, p.version, p.arch);
-	xs_fetcher_set_ready(d->env.base.fetcher, i);
-	__atomic_add_fetch(&d->env.base.counters->cache_hits, 1, __ATOMIC_RELAXED);
-	return true;
-}
-
 /* Unpack the fetched .deb of p and record its manifest: m filled. */
 static int unpack_record(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
 			 const char *url, struct xs_manifest *m, char *err, size_t errsz)
@@ -102,23 +89,34 @@ static int unpack_record(struct debian_source *d, const struct xs_deb_pkg *p, co
 	return q;
 }
 
-static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz)
+/* Package i applied from its cached manifest, counted: 0, or negative errno
+ * when the cache does not hold it whole. */
+static int cache_hit(struct debian_source *d, size_t i, const struct xs_deb_pkg *p)
+{
+	int q = apply_cached_manifest(d, i, p);
+	if (q < 0)
+		return q;
+	xs_cache_note_use(d->env.base.store, p->sha256, p->name, p->version, p->arch);
+	__atomic_add_fetch(&d->env.base.counters->cache_hits, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static bool debian_cached(void *impl, size_t i)
+{
+	struct debian_source *d = impl;
+	struct xs_deb_pkg p;
+	d->env.pkg(d->env.base.ud, i, &p);
+	if (cache_hit(d, i, &p) < 0)
+		return false;
+	xs_fetcher_set_ready(d->env.base.fetcher, i);
+	return true;
+}
+
+/* Download, unpack, record and apply p, under its package lock. */
+static int fetch_locked(struct debian_source *d, size_t i, const struct xs_deb_pkg *p,
+			const char *label, char *err, size_t errsz)
 {
 	struct xs_source_counters *c = d->env.base.counters;
-	struct xs_deb_pkg pk;
-	d->env.pkg(d->env.base.ud, i, &pk);
-	const struct xs_deb_pkg *p = &pk;
-	if (apply_cached_manifest(d, i, p) == 0) {
-		xs_cache_note_use(d->env.base.store, p->sha256, p->name, p->version, p->arch);
-		__atomic_add_fetch(&c->cache_hits, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	char label[512];
-	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
-	if (d->env.offline && !xs_store_has_object(d->env.base.store, p->sha256))
-		FAIL(-ENOENT, "'%s' is not in the cache %s and the mount is offline: run "
-			      "'xsysroot fetch --packages %s ...' first", label, d->env.base.cache_dir,
-		     p->name);
 	struct xs_buf url;
 	xs_buf_init(&url, 1 << 16);
 	uint64_t t0 = xs_now_ns();
@@ -149,7 +147,10 @@ static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz
 		logf_(d, XS_LOG_DEBUG, "%s: %llu of its paths are provided by another package of "
 		      "the view (the first by name is kept)", label,
 		      (unsigned long long)(after.conflicts - before.conflicts));
-	/* the unpacked files and the manifest replace the .deb */
+	/* the unpacked files and the manifest replace the .deb: removed under
+	 * the package lock, by which every process reaches the .deb, and only
+	 * once the manifest is written (a process that finds it no longer
+	 * looks for the .deb; one that opened it keeps reading its fd) */
 	char opath[XS_MAX_PATH];
 	if (xs_store_object_path(d->env.base.store, p->sha256, opath, sizeof opath) == 0)
 		unlink(opath);
@@ -163,6 +164,34 @@ static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz
 	xs_manifest_free(&m);
 	xs_buf_free(&url);
 	return 0;
+}
+
+/* One process at a time fetches a package: it holds meta/pkg-DEB.lock
+ * from the download to the manifest (and the removal of the .deb); one
+ * that waited for the lock finds the manifest complete and uses it. */
+static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz)
+{
+	struct xs_deb_pkg pk;
+	d->env.pkg(d->env.base.ud, i, &pk);
+	const struct xs_deb_pkg *p = &pk;
+	if (cache_hit(d, i, p) == 0)
+		return 0;
+	const char *cache_dir = d->env.base.cache_dir;
+	char label[512];
+	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
+	if (d->env.offline && !xs_store_has_object(d->env.base.store, p->sha256))
+		FAIL(-ENOENT, "'%s' is not in the cache %s and the mount is offline: run "
+			      "'xsysroot fetch --packages %s ...' first", label, cache_dir, p->name);
+	char lname[96];
+	int lock = xs_cf_build(XS_CF_PKG_LOCK, p->sha256, lname, sizeof lname);
+	if (lock == 0)
+		lock = xs_store_meta_lock(d->env.base.store, lname);
+	if (lock < 0)
+		FAIL(lock, "cannot lock %s/meta/%s for '%s': %s", cache_dir, lname, label,
+		     strerror(-lock));
+	int q = cache_hit(d, i, p) == 0 ? 0 : fetch_locked(d, i, p, label, err, errsz);
+	close(lock);
+	return q;
 }
 
 /* Under the cache's shared lock: gc waits until the objects are named by a

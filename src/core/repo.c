@@ -366,6 +366,10 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 		if (q < 0)
 			return q;
 		_cleanup_close_ int fd = xs_store_open_object(r->store, f->sha256);
+		/* gone: another process indexed it (the index is renamed into
+		 * place before the raw file is removed) */
+		if (fd == -ENOENT && xs_contents_open(ipath, &c) == 0)
+			goto indexed;
 		if (fd < 0)
 			FAIL(fd, "cannot open the cached %s: %s", f->path, strerror(-fd));
 		struct xs_contents_stats st = { 0 };
@@ -385,6 +389,7 @@ static int open_contents(struct xs_repo *r, struct src *s, const char *path, cha
 		if (q < 0)
 			FAIL(q, "cannot open %s: %s", ipath, strerror(-q));
 	}
+indexed:
 	open_rev(r, s, f, c);
 	xs_grow(&s->contents, &s->capcontents, s->ncontents + 1, sizeof *s->contents);
 	s->contents[s->ncontents++] = c;
