@@ -768,31 +768,38 @@ static void debian_pkg(void *ud, size_t i, struct xs_deb_pkg *out)
 				    (size_t)p->src };
 }
 
-/* This archive as the source, once the store, fetcher and view exist. */
+static int finish_view_cb(void *ud, char *err, size_t errsz)
+{
+	return finish_view(ud, err, errsz);
+}
+
+/* What a source uses of r, once the store, fetcher and view exist. */
+static struct xs_source_env source_env(struct xs_repo *r)
+{
+	return (struct xs_source_env){
+		.store = r->store,
+		.lease = r->lease,
+		.view = r->view,
+		.fetcher = r->fetcher,
+		.cache_dir = r->cache_dir,
+		.counters = &r->count,
+		.finish_view = finish_view_cb,
+		.ud = r,
+		.log = r->log,
+		.log_ud = r->log_ud,
+	};
+}
+
+/* This archive as the source. */
 static void open_debian(struct xs_repo *r)
 {
 	struct xs_debian_env env = {
-		.base = {
-			.store = r->store,
-			.lease = r->lease,
-			.view = r->view,
-			.fetcher = r->fetcher,
-			.cache_dir = r->cache_dir,
-			.counters = &r->count,
-			.ud = r,
-			.log = r->log,
-			.log_ud = r->log_ud,
-		},
+		.base = source_env(r),
 		.archive = r->archive,
 		.offline = r->offline,
 		.pkg = debian_pkg,
 	};
 	xs_source_debian_open(&env, &r->source);
-}
-
-static int finish_view_cb(void *ud, char *err, size_t errsz)
-{
-	return finish_view(ud, err, errsz);
 }
 
 /* A container image: its documents are fetched now, the view is empty
@@ -818,18 +825,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	int q = open_fetcher(r, err, errsz);
 	if (q < 0)
 		return q;
-	struct xs_source_env env = {
-		.store = r->store,
-		.lease = r->lease,
-		.view = r->view,
-		.fetcher = r->fetcher,
-		.cache_dir = r->cache_dir,
-		.counters = &r->count,
-		.finish_view = finish_view_cb,
-		.ud = r,
-		.log = r->log,
-		.log_ud = r->log_ud,
-	};
+	struct xs_source_env env = source_env(r);
 	char digest[80];
 	q = xs_source_image_open(&env, &ic, &r->source, digest, r->view_digest, err, errsz);
 	if (q < 0)
