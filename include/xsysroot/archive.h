@@ -25,6 +25,10 @@
  *     meta/, so processes sharing a cache agree on the last verified one.
  * Offline, the InRelease is the last verified one in the cache, checked in
  * the same way; nothing goes to the network.
+ * A source whose verified Release does not list the architecture (as the
+ * -security archive of a release for some architectures) is skipped with
+ * one warning line, as apt skips it: its skipped flag is set.  Open fails
+ * (-ENXIO) only when no source carries the architecture.
  *
  * Files are then fetched against that Release whichever mirror serves them:
  * an index (by-hash when the Release says Acquire-By-Hash, else or when
@@ -52,6 +56,7 @@
 #include <stdint.h>
 
 #include "xsysroot/arch.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/release.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
@@ -68,8 +73,10 @@ struct xs_archive_config {
 	const char *gpgv;	/* NULL: the configured gpgv */
 	const char *proxy;	/* as xs_http_opts.proxy */
 	bool allow_expired, offline;
-	bool progress;		/* progress bars on a terminal */
-	int fetch_timeout_s;	/* bound on one pool file; 0: 120 s */
+	/* progress of the downloads (progress.h), NULL: none; it outlives
+	 * the archive */
+	const struct xs_progress *progress;
+	int fetch_timeout_s;	/* a pool file fails after this long without data; 0: 120 s */
 	int64_t now;		/* 0: time(NULL) */
 	xs_log_fn log;
 	void *log_ud;
@@ -83,6 +90,7 @@ struct xs_archive_source {
 	char *const *mirrors;	  /* base URLs without a trailing '/' */
 	size_t nmirrors;
 	const struct xs_release *rel; /* after xs_archive_open: the verified Release */
+	bool skipped; /* after open: its Architectures lack the architecture (skipped) */
 };
 
 struct xs_archive_stats {

@@ -18,12 +18,19 @@
  * No locking: one process handles one QEMU_ARCH at a time (a second point
  * while the state files exist fails with -EBUSY).  Nothing here logs; the
  * functions return 0 or a negative errno, with err naming the path.
+ *
+ * Also here, pure (no file system): the binfmt_misc handler of an
+ * architecture's programs, as the magic and mask that match them and as
+ * the line to write to binfmt_misc's register file (run --strict registers
+ * one; see Documentation/admin-guide/binfmt-misc.rst of Linux).
  */
 #ifndef XSYSROOT_BINFMT_H
 #define XSYSROOT_BINFMT_H
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "xsysroot/arch.h"
 
 #define XS_BINFMT_DIR "/etc/qemu-binfmt"
 
@@ -54,4 +61,22 @@ int xs_binfmt_holder(const char *dir, const char *qemu_arch, char *holder, size_
 /* Restore the state an earlier point left (see xs_binfmt_holder), whoever
  * made it: for a daemon that is gone.  -ENOENT when there is none. */
 int xs_binfmt_recover(const char *dir, const char *qemu_arch, char *err, size_t errsz);
+
+/* ---- binfmt_misc handlers (pure) ---- */
+
+#define XS_BINFMT_MAGIC_LEN 20 /* e_ident, e_type and e_machine of an ELF header */
+
+/* The magic and mask that match the ELF executables and shared objects of
+ * a: its class, byte order and machine, EV_CURRENT, any OS ABI, e_type
+ * ET_EXEC or ET_DYN (one masked bit). */
+void xs_binfmt_magic(const struct xs_arch *a, unsigned char magic[XS_BINFMT_MAGIC_LEN],
+		     unsigned char mask[XS_BINFMT_MAGIC_LEN]);
+
+/* The register line of handler name for a's programs, run by interp with
+ * flags ("OF", "POF"): ":NAME:M::MAGIC:MASK:INTERP:FLAGS", magic and mask
+ * written \xHH.  0; -EINVAL when binfmt_misc cannot take name (empty, ".",
+ * "..", a '/' or ':') or interp (empty, a ':') or flags (a ':');
+ * -ENAMETOOLONG when the line does not fit in outsz (out is then ""). */
+int xs_binfmt_register_line(const struct xs_arch *a, const char *name, const char *interp,
+			    const char *flags, char *out, size_t outsz);
 #endif

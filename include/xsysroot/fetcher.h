@@ -8,8 +8,9 @@
  *     work; the first caller runs it in its own thread, the others wait for
  *     it and get its result (0, or its negative errno and message);
  *   - a bound on waiting: a caller that waits for another's run waits at
- *     most timeout_ms, then gets -ETIMEDOUT with err left "" (the run goes
- *     on); the caller that runs the work is bounded by the work itself;
+ *     most timeout_ms without progress (see the progress callback), then
+ *     gets -ETIMEDOUT with err left "" (the run goes on); the caller that
+ *     runs the work is bounded by the work itself;
  *   - a failure is not remembered: the key goes back to idle and the next
  *     call runs the work again; a success is: the key stays ready and the
  *     work never runs for it again;
@@ -35,6 +36,7 @@
 #define XSYSROOT_FETCHER_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define XS_FETCHER_ERR_MAX 1536 /* a run's message kept for its waiters */
 
@@ -48,8 +50,14 @@ struct xs_fetcher_config {
 	 * xs_fetcher_prefetch and xs_fetcher_ready, not xs_fetcher_fetch of
 	 * the same key. */
 	void (*done)(void *ud, size_t key, int q, bool background, const char *err);
+	/* May be NULL.  A count that grows while the run of key makes progress
+	 * (bytes received, say); called with a fetcher lock held, so it must
+	 * be quick and call nothing of the fetcher.  A waiter whose timeout_ms
+	 * passed waits timeout_ms more each time the count grew meanwhile: a
+	 * run that progresses is waited for however long it takes. */
+	uint64_t (*progress)(void *ud, size_t key);
 	void *ud;
-	int timeout_ms;	  /* bound on one wait for another's run, > 0 */
+	int timeout_ms;	  /* bound on one wait for another's run without progress, > 0 */
 	int max_prefetch; /* background runs at once, >= 0 */
 };
 

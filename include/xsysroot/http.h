@@ -19,6 +19,8 @@
  * anything else (200, a lying Content-Range) makes the sink restart from zero
  * through reset().  Redirects are followed (at most 5, http/https only).
  *
+ * Progress: reported through opts.progress (progress.h), never drawn here.
+ *
  * Thread safety: one xs_http may be used from many threads at once; each
  * call uses its own easy handle (connections and DNS are shared).
  */
@@ -28,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xsysroot/progress.h"
 #include "xsysroot/util.h"
 
 struct xs_http_opts {
@@ -35,12 +38,30 @@ struct xs_http_opts {
 	long low_speed_time_s;	/* default 30: stalled below low_speed_limit this long */
 	long low_speed_limit;	/* bytes/s, default 1 */
 	long total_timeout_s;	/* whole request including retries, default 300; 0 = none */
+	/* 0 (default) = none.  Otherwise the request ends with -ETIMEDOUT once
+	 * no body byte has reached the sink for this long, across attempts and
+	 * the pauses between them: each byte restarts the clock, so a slow but
+	 * steady transfer runs as long as it needs (apt's Timeout).  Each
+	 * attempt's connect timeout and stall time are capped at it; libcurl
+	 * averages the speed over the last few seconds, so a transfer that
+	 * stops dead after a fast start is detected up to about 5 s later. */
+	long idle_timeout_s;
 	int retries;		/* default 3 */
 	long max_backoff_s;	/* default 30 */
 	const char *proxy;	/* NULL: libcurl's usual http_proxy variables */
-	bool progress;		/* draw progress on stderr when it is a terminal */
+	/* progress of each transfer (progress.h), NULL: none; it outlives
+	 * the xs_http */
+	const struct xs_progress *progress;
 };
 void xs_http_opts_default(struct xs_http_opts *o);
+/* Bound a download as apt bounds one (its Timeout, with libcurl's low-speed
+ * options as apt's https method set them): no bound on the whole; it fails
+ * when no body byte arrived for timeout_s (idle_timeout_s); an attempt that
+ * runs below XS_HTTP_MIN_SPEED bytes/s for timeout_s ends as stalled (and
+ * the next attempt, if any, resumes with Range); connecting takes at most
+ * timeout_s or connect_timeout_s, whichever is less. */
+#define XS_HTTP_MIN_SPEED 10
+void xs_http_opts_inactivity(struct xs_http_opts *o, long timeout_s);
 
 struct xs_http;
 int xs_http_new(const struct xs_http_opts *o, struct xs_http **out);
@@ -66,7 +87,7 @@ struct xs_http_stats {
 
 /* GET url into sink.  At most max_bytes body bytes are accepted (UINT64_MAX:
  * no limit).  label (may be NULL: the URL's file name) names the object in
- * progress output ("libc6 2.36-9 arm64").  stats may be NULL. */
+ * the progress reports ("libc6 2.36-9 arm64").  stats may be NULL. */
 int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz);

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "xsysroot/deb.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/store.h"
 
 struct xs_image_config {
@@ -47,8 +48,8 @@ struct xs_image_config {
 	bool plain_http;       /* http:// even for a registry that is not loopback */
 	const char *creds;     /* "USER:PASSWORD", may be NULL */
 	const char *auth_file; /* Docker config.json, NULL: the default */
-	int fetch_timeout_s;   /* bound on one layer download */
-	bool progress;
+	int fetch_timeout_s;   /* a layer download fails after this long without data */
+	const struct xs_progress *progress; /* of the downloads, NULL: none */
 	void (*log)(int level, const char *msg, void *ud); /* may be NULL */
 	void *log_ud;
 };

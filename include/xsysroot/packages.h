@@ -42,6 +42,10 @@ struct xs_pkg {
 	struct xs_dep depends, pre_depends;
 	struct xs_dep provides; /* every alt has exactly one atom; op is NONE or EQ */
 	int origin;		/* caller's tag: which index the stanza came from */
+	/* NULL, or why the package cannot be fetched: its Filename is not a
+	 * relative path inside the mirror ("unsafe Filename 'x'"); filename is
+	 * then never to be used as a path */
+	char *unusable;
 };
 
 struct xs_pkgtab {
@@ -56,9 +60,11 @@ struct xs_pkgtab {
 void xs_pkgtab_init(struct xs_pkgtab *t);
 void xs_pkgtab_free(struct xs_pkgtab *t);
 /* Append every stanza of a Packages index.  A stanza without Package,
- * Version, Architecture, Filename, Size or SHA256, or with a bad SHA256 or a
- * Filename that is absolute or contains "..", is -EBADMSG with the line and the
- * package named in err.  Nothing is appended on failure. */
+ * Version, Architecture, Filename, Size or SHA256, or with a bad SHA256, is
+ * -EBADMSG with the line and the package named in err.  Nothing is appended
+ * on failure.  A stanza whose Filename is hostile (absolute, with a ".."
+ * component, or not one printable word) is appended with
+ * unusable set: one package is unusable, not the index. */
 int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
 		      char *err, size_t errsz);
 /* Every index of a package with this name, in table order: calls cb for each;

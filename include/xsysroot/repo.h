@@ -17,6 +17,21 @@
  * Packages that no Contents index lists are fetched at once (so that the
  * view never answers ENOENT for a path the view provides).
  *
+ * Real archives degrade; they do not fail the mount:
+ *   - a Contents index is only an accelerator: one that fails verification
+ *     (a mirror mid-sync serves another size), or cannot be read, is never
+ *     used, with one warning naming the file, the mirror and both sizes
+ *     (a refusal is remembered in meta/ for an hour: no download again); the
+ *     packages it would have listed are fetched at mount, as above (and the
+ *     view cannot grow by its paths).  Only a failure of the cache fails;
+ *   - a source whose Release lacks the architecture, or a component, is
+ *     skipped with one warning line, as apt skips it; an error only when no
+ *     Packages index is left;
+ *   - a Packages stanza with a hostile Filename makes that package unusable
+ *     (one warning per index): a view needing it fails naming it and its
+ *     index, any other view mounts.
+ * An expired Release is still refused (unless allow_expired).
+ *
  * The view can grow while it serves (xs_repo_provide): a path under etc/,
  * usr/lib/ or usr/libexec/ that no package of the view has, but that a
  * package of the archive ships, brings that package (alone, not its
@@ -56,6 +71,7 @@
 #include <stdint.h>
 
 #include "xsysroot/arch.h"
+#include "xsysroot/progress.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 #include "xsysroot/view.h"
@@ -76,7 +92,9 @@ struct xs_repo_config {
 	const char *proxy;	/* NULL: libcurl's http_proxy variables;
 				 * "": none at all */
 	bool allow_expired;
-	bool progress;		/* progress bars on a terminal */
+	/* progress of the downloads (progress.h), NULL: none; it outlives
+	 * the repository */
+	const struct xs_progress *progress;
 	/* No network at all: the last verified InRelease files, indexes and
 	 * packages in the cache only (their Valid-Until still applies unless
 	 * allow_expired); a package that is not cached fails to fetch. */
@@ -85,7 +103,7 @@ struct xs_repo_config {
 	 * the least recently used packages no live process uses are evicted
 	 * until the cache fits (cachemgr.h). */
 	uint64_t cache_max_size;
-	int fetch_timeout_s;	/* bound on one package fetch */
+	int fetch_timeout_s;	/* a package download fails after this long without data */
 	int64_t now;		/* 0: time(NULL); for tests */
 	const char *const *binds; /* NULL-terminated "HOSTDIR:/PATH" overlays */
 	/* A container image instead of a Debian archive (image.h): the view is

@@ -124,6 +124,9 @@ bool xs_is_sha256_hex(const char *s);
  * the root: such a path, and one longer than XS_MAX_PATH or deeper than
  * XS_MAX_DEPTH, gives -EINVAL.  out must hold XS_MAX_PATH + 1 bytes. */
 int xs_path_normalize(const char *in, char *out, size_t outsz);
+/* The same, except that ".." at the root stays at the root, as a chroot
+ * resolves it ("a/../../b" is "b"). */
+int xs_path_normalize_at_root(const char *in, char *out, size_t outsz);
 
 /* Duplicate or abort: for small bookkeeping strings only. */
 char *xs_strdup(const char *s);

@@ -28,8 +28,21 @@
  *    are symlinks into usr/ (xs_view_finish adds them), and what packages
  *    ship there appears under usr/ (a package's own top-level symlink of
  *    that name is dropped);
- *  - every absolute symlink target is presented as the equivalent relative
- *    one, so that the host kernel resolves it inside the sysroot;
+ *  - symlink targets are confined to the view, as a chroot at its root
+ *    resolves them (xs_view_clamp_target): the mount is a directory of the
+ *    host, and the host kernel resolves a link's target from where the link
+ *    is, so an absolute target ("/etc/hostname") would name the host's file
+ *    and a relative one that climbs above the root
+ *    ("../../../../etc/hostname") would reach the host's directories above
+ *    the mount point.  Every absolute target is presented as the equivalent
+ *    relative one, so qemu -L (which hands guest paths under its prefix to
+ *    the host kernel), clang --sysroot and a host process reading the mount
+ *    all resolve it inside the view, and `run --strict` (the view as "/" after
+ *    pivot_root) resolves it to the same file.  A relative target that climbs
+ *    above the root is presented clamped: ".." at the root stays at the root;
+ *    so is one whose ".." follows a name (a symlink on the way could carry
+ *    it out), resolved lexically.  Package links that stay below the root
+ *    are presented as shipped;
  *  - proc, sys, dev, run and tmp at the top are left out, so that qemu's
  *    fallback reaches the live host ones;
  *  - synthetic files (xs_view_add_file) replace whatever a package ships at
@@ -76,6 +89,16 @@ int xs_view_present_path(const char *path, char *out, size_t outsz);
  * (both as the view shows them). */
 int xs_view_relative_target(const char *link_path, const char *target, char *out,
 			    size_t outsz);
+/* The target that the view presents for a package's symlink at link_path
+ * (a view path) whose target is target, confined to the view: an absolute
+ * target becomes its relative equivalent ("/.." is "/"); a relative one is
+ * left as it is when it stays below the root by the letter of it (its ".."
+ * all lead and there are no more of them than link_path has directories),
+ * else it becomes the relative path to where a chroot at the root would
+ * lexically resolve it ("../../../../etc/hostname" at "usr/share/x" is
+ * "../../etc/hostname").  Pure.  0, or -ENAMETOOLONG when the result does
+ * not fit (or is deeper than XS_MAX_DEPTH). */
+int xs_view_clamp_target(const char *link_path, const char *target, char *out, size_t outsz);
 
 /* The path of node ino as the view shows it ("" for the root); -EXDEV for a
  * node of a host directory (--bind) or below one. */

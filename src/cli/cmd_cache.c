@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "command.h"
+#include "setup.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/util.h"
 
@@ -67,19 +68,16 @@ static int cache_list(const char *dir)
 
 static void verify_progress(uint64_t done, uint64_t total, void *ud)
 {
-	(void)ud;
 	if (done % 256 == 0 || done == total)
-		fprintf(stderr, "\r\033[Kverifying %llu/%llu", (unsigned long long)done,
-			(unsigned long long)total);
+		cli_progress_draw(ud, "verifying %llu/%llu", (unsigned long long)done,
+				  (unsigned long long)total);
 }
 
-static int cache_verify(const char *dir)
+static int cache_verify(const char *dir, struct cli_progress *line)
 {
 	struct xs_cache_verify v;
-	bool tty = isatty(2) == 1;
-	int q = xs_cache_verify(dir, tty ? verify_progress : NULL, NULL, &v);
-	if (tty)
-		fprintf(stderr, "\r\033[K");
+	int q = xs_cache_verify(dir, line->tty ? verify_progress : NULL, line, &v);
+	cli_progress_erase(line);
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: cannot verify the cache %s: %s\n", dir, strerror(-q));
 		return 1;
@@ -134,50 +132,85 @@ static int cache_gc(const char *dir, uint64_t max_size)
 	return rc;
 }
 
-int cmd_cache(int argc, char **argv)
+static const char *const cache_actions[] = { "list", "verify", "gc" };
+
+static int cache_with(const struct cli_command *self, struct cli_setup *s, const char *what,
+		      uint64_t max_size)
 {
-	char cache_dir[PATH_MAX] = "";
+	bool known = false;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(cache_actions); i++)
+		known = known || !strcmp(what, cache_actions[i]);
+	if (!known) {
+		char hint[128];
+		cli_did_you_mean(what, cache_actions, XS_ARRAY_SIZE(cache_actions), "", hint,
+				 sizeof hint);
+		if (hint[0])
+			return cli_usage_error(self, "unknown cache action '%s'; did you mean %s?",
+					       what, hint);
+		return cli_usage_error(self, "unknown cache action '%s'", what);
+	}
+	if (max_size != UINT64_MAX && strcmp(what, "gc")) {
+		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
+		return EXIT_USAGE;
+	}
+	if (cli_setup_configure(s, NULL) < 0 || cli_setup_cache_dir(s) < 0)
+		return EXIT_FAILURE;
+	if (!strcmp(what, "gc") && max_size == UINT64_MAX && s->quota)
+		max_size = s->quota; /* the configuration's quota */
+	if (!strcmp(what, "list"))
+		return cache_list(s->cache_abs);
+	if (!strcmp(what, "verify"))
+		return cache_verify(s->cache_abs, &s->progress);
+	return cache_gc(s->cache_abs, max_size);
+}
+
+static int cmd_cache(const struct cli_command *self, int argc, char **argv)
+{
 	uint64_t max_size = UINT64_MAX;
 	/* --cache-dir and --config; the files give the cache dir and the quota */
-	struct xs_repo_config cfg = { 0 };
-	_cleanup_(repo_opts_free) struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
-	optind = 1;
+	struct cli_setup s;
+	cli_setup_init(&s);
+	int rc = EXIT_USAGE;
+	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = getopt_long(argc, argv, "h", cache_opts, NULL)) != -1) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", cache_opts)) > 0) {
 		switch (c) {
 		case OPT_MAX_SIZE:
 			if (!size_option("--max-size", optarg, &max_size))
-				return 2;
+				goto out;
 			break;
-		case 'h': usage(stdout); return 0;
-		default:
-			if (!repo_option(c, &ro)) {
-				usage(stderr);
-				return 2;
-			}
+		default: goto out;
 		}
 	}
-	if (argc - optind != 1 || (strcmp(argv[optind], "list") && strcmp(argv[optind], "verify") &&
-				   strcmp(argv[optind], "gc"))) {
-		fprintf(stderr, "xsysroot: usage: xsysroot cache list|verify|gc [--max-size SIZE] "
-				"[--cache-dir DIR] [--config FILE]\n");
-		return 2;
-	}
-	const char *what = argv[optind];
-	if (max_size != UINT64_MAX && strcmp(what, "gc")) {
-		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
-		return 2;
-	}
-	if (repo_configure(&ro) < 0)
-		return 1;
-	if (!strcmp(what, "gc") && max_size == UINT64_MAX && ro.quota)
-		max_size = ro.quota; /* the configuration's quota */
-	char abs[PATH_MAX];
-	if (open_cache_dir(cache_dir, abs) < 0)
-		return 1;
-	if (!strcmp(what, "list"))
-		return cache_list(abs);
-	if (!strcmp(what, "verify"))
-		return cache_verify(abs);
-	return cache_gc(abs, max_size);
+	if (c != CLI_END)
+		rc = cli_stop_status(c);
+	else if (argc - optind != 1)
+		rc = cli_usage_error(self, "cache needs one of list, verify, gc");
+	else
+		rc = cache_with(self, &s, argv[optind], max_size);
+out:
+	cli_setup_free(&s);
+	return rc;
 }
+
+const struct cli_command cli_cmd_cache = {
+	.name = "cache",
+	.run = cmd_cache,
+	.synopsis = "cache list|verify|gc [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
+	.summary = "list, verify or collect the cache directory",
+	.help =
+	"cache list shows the cached packages and indexes; cache verify re-hashes\n"
+	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
+	"removes unreferenced objects, leftovers and quarantine, and evicts least\n"
+	"recently used packages that no live mount uses down to --max-size.\n"
+	"\n"
+	"Options:\n"
+	"      --max-size SIZE       bound for cache gc (K, M, G, T suffixes; default:\n"
+	"                            the quota of the configuration files)\n"
+	"      --cache-dir DIR       cache directory (default: /var/cache/xsysroot for\n"
+	"                            root, else $XDG_CACHE_HOME/xsysroot or\n"
+	"                            ~/.cache/xsysroot)\n"
+	"      --config FILE         read FILE instead of /etc/xsysroot.conf and\n"
+	"                            ~/.config/xsysroot/config (also $XSYSROOT_CONFIG;\n"
+	"                            empty: none)\n",
+};

@@ -1,23 +1,15 @@
 /* cmd_env.c - xsysroot env: build-tool settings for a mount. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-
-#include "cli.h"
+#include "command.h"
+#include "host.h"
+#include "output.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/util.h"
@@ -94,28 +86,25 @@ static const struct option env_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-int cmd_env(int argc, char **argv)
+static int cmd_env(const struct cli_command *self, int argc, char **argv)
 {
 	const char *format = "sh";
-	optind = 1;
+	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = getopt_long(argc, argv, "h", env_opts, NULL)) != -1) {
+	while ((c = cli_getopt(self, argc, argv, "h", env_opts)) != CLI_END) {
 		switch (c) {
 		case 'F': format = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case CLI_HELP: return EXIT_SUCCESS;
+		default: return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "xsysroot: env needs MOUNTPOINT\n");
-		usage(stderr);
-		return 2;
-	}
+	if (argc - optind != 1)
+		return cli_usage_error(self, "env needs MOUNTPOINT");
 	if (strcmp(format, "sh") && strcmp(format, "meson") && strcmp(format, "cmake") &&
 	    strcmp(format, "cargo")) {
 		fprintf(stderr, "xsysroot: --format: '%s' is none of sh, meson, cmake, cargo\n",
 			format);
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *mp_arg = argv[optind];
 	char mp[PATH_MAX];
@@ -280,3 +269,18 @@ int cmd_env(int argc, char **argv)
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
+const struct cli_command cli_cmd_env = {
+	.name = "env",
+	.run = cmd_env,
+	.synopsis = "env [--format sh|meson|cmake|cargo] MOUNTPOINT",
+	.summary = "print the settings that cross-build against a mount",
+	.help =
+	"Print the settings that cross-build against a mount (its architecture is\n"
+	"read from the mount): clang and lld, pkg-config, and qemu-user to run the\n"
+	"results.\n"
+	"\n"
+	"Options:\n"
+	"      --format FORMAT       sh (default): export lines, for eval \"$(...)\";\n"
+	"                            meson: a cross file; cmake: a toolchain file;\n"
+	"                            cargo: export lines for cargo and rustc\n",
+};

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "command.h"
+#include "setup.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/repo.h"
 #include "xsysroot/util.h"
@@ -30,9 +31,9 @@ static const struct option fetch_opts[] = {
 
 struct fetch_run {
 	struct xs_repo *r;
-	pthread_mutex_t m; /* guards next, done, failed, cached and the progress line */
+	struct cli_progress *line; /* the progress line, on a terminal */
+	pthread_mutex_t m;	   /* guards next, done, failed and cached */
 	size_t next, n, done, failed, cached;
-	bool tty;
 };
 
 static void *fetch_worker(void *ud)
@@ -54,34 +55,24 @@ static void *fetch_worker(void *ud)
 		f->cached += q == 0 && was;
 		if (q < 0) {
 			f->failed++;
-			fprintf(stderr, "%sxsysroot: %s\n", f->tty ? "\r\033[K" : "", err);
+			cli_progress_say(f->line, "%s", err);
 		}
-		if (f->tty)
-			fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", f->done, f->n, p.name, p.version);
+		cli_progress_draw(f->line, "[%zu/%zu] %s %s", f->done, f->n, p.name, p.version);
 		pthread_mutex_unlock(&f->m);
 	}
 }
 
-static int fetch_with(int argc, char **argv, struct repo_opts *ro);
+static int fetch_with(struct cli_setup *s, long jobs);
 
-int cmd_fetch(int argc, char **argv)
+static int cmd_fetch(const struct cli_command *self, int argc, char **argv)
 {
-	struct xs_repo_config cfg = { 0 };
-	char cache_dir[PATH_MAX] = "";
-	cfg.apt_root = "/";
-	struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
-	int rc = fetch_with(argc, argv, &ro);
-	repo_opts_free(&ro);
-	return rc;
-}
-
-static int fetch_with(int argc, char **argv, struct repo_opts *ro)
-{
-	struct xs_repo_config *cfgp = ro->cfg;
+	struct cli_setup s;
+	cli_setup_init(&s);
 	long jobs = 4;
-	optind = 1;
+	int rc = EXIT_USAGE;
+	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = getopt_long(argc, argv, "h", fetch_opts, NULL)) != -1) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", fetch_opts)) > 0) {
 		char *end;
 		switch (c) {
 		case OPT_JOBS:
@@ -89,40 +80,33 @@ static int fetch_with(int argc, char **argv, struct repo_opts *ro)
 			if (*end || jobs < 1 || jobs > MAX_JOBS) {
 				fprintf(stderr, "xsysroot: --jobs: '%s' is not a number from 1 to %d\n",
 					optarg, MAX_JOBS);
-				return 2;
+				goto out;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default:
-			if (!repo_option(c, ro)) {
-				usage(stderr);
-				return 2;
-			}
+		default: goto out;
 		}
 	}
-	if (argc - optind != 1) {
-		fprintf(stderr, "xsysroot: fetch needs ARCH\n");
-		usage(stderr);
-		return 2;
-	}
-	cfgp->arch = argv[optind];
-	if (repo_configure(ro) < 0)
-		return 1;
-	char cd_abs[PATH_MAX];
-	if (open_cache_dir(ro->cache_dir, cd_abs) < 0)
-		return 1;
-	cfgp->cache_dir = cd_abs;
-	cfgp->log = warn_log;
-	struct fetch_run f = { .tty = isatty(2) == 1 };
-	cfgp->progress = f.tty;
-	raise_nofile();
+	if (c != CLI_END)
+		rc = cli_stop_status(c);
+	else if (argc - optind != 1)
+		rc = cli_usage_error(self, "fetch needs ARCH");
+	else if (cli_setup_configure(&s, argv[optind]) < 0)
+		rc = EXIT_FAILURE;
+	else
+		rc = fetch_with(&s, jobs);
+out:
+	cli_setup_free(&s);
+	return rc;
+}
+
+/* fetch, with s configured */
+static int fetch_with(struct cli_setup *s, long jobs)
+{
 	uint64_t t0 = xs_now_ns();
-	char err[4096] = "";
-	int q = xs_repo_open(cfgp, &f.r, err, sizeof err);
-	if (q < 0) {
-		fprintf(stderr, "xsysroot: %s\n", err);
-		return 1;
-	}
+	if (cli_setup_open(s, 0) < 0)
+		return EXIT_FAILURE;
+	struct fetch_run f = { .r = s->repo, .line = &s->progress };
+	const char *cd_abs = s->cache_abs;
 	f.n = xs_repo_npkgs(f.r);
 	pthread_mutex_init(&f.m, NULL);
 	pthread_t th[MAX_JOBS];
@@ -134,8 +118,7 @@ static int fetch_with(int argc, char **argv, struct repo_opts *ro)
 		fetch_worker(&f);
 	for (size_t i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
-	if (f.tty)
-		fprintf(stderr, "\r\033[K");
+	cli_progress_erase(f.line);
 	pthread_mutex_destroy(&f.m);
 	struct xs_repo_stats st;
 	xs_repo_stats(f.r, &st);
@@ -150,6 +133,21 @@ static int fetch_with(int argc, char **argv, struct repo_opts *ro)
 	       sized ? xs_fmt_size(ci.total_bytes, b, sizeof b) : "?");
 	if (sized)
 		xs_cache_info_free(&ci);
-	xs_repo_free(f.r);
-	return f.failed ? 1 : 0;
+	return f.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+const struct cli_command cli_cmd_fetch = {
+	.name = "fetch",
+	.run = cmd_fetch,
+	.synopsis = "fetch [REPOSITORY OPTIONS] [--jobs N] ARCH",
+	.summary = "fetch every package of a view into the cache, for --offline",
+	.help =
+	"Resolve the view mount would present and fetch and unpack every package\n"
+	"of it into the cache, for a later mount --offline.\n"
+	"\n"
+	CLI_HELP_REPO_OPTIONS
+	"\n"
+	"fetch options:\n"
+	CLI_HELP_FETCH_TIMEOUT
+	"      --jobs N              packages fetched at once (default: 4)\n",
+};

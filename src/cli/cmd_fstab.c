@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "command.h"
+#include "output.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/util.h"
 
@@ -50,6 +51,9 @@ static const struct option *mount_option(const char *name, size_t n)
 			return o;
 	return NULL;
 }
+
+const char cli_mount_helper_synopsis[] =
+	"[xsysroot#]ARCH MOUNTPOINT [-o OPTIONS]   (mount helper, fstab)";
 
 bool mount_helper_form(const char *source)
 {
@@ -93,7 +97,7 @@ int cmd_mount_helper(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "xsysroot: usage: xsysroot [TYPE#]ARCH MOUNTPOINT [-o OPTIONS]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	const char *arch = strrchr(argv[1], '#');
 	arch = arch ? arch + 1 : argv[1];
@@ -107,7 +111,7 @@ int cmd_mount_helper(int argc, char **argv)
 	struct xs_buf fuse;
 	xs_buf_init(&fuse, 1 << 16);
 	bool fake = false;
-	int r = 2;
+	int r = EXIT_USAGE;
 	av[ac++] = "mount";
 	for (int i = 3; i < argc; i++) {
 		const char *a = argv[i];
@@ -134,7 +138,7 @@ int cmd_mount_helper(int argc, char **argv)
 	av[ac++] = arch;
 	av[ac++] = argv[2];
 	av[ac] = NULL;
-	r = fake ? 0 : cmd_mount((int)ac, (char **)av);
+	r = fake ? EXIT_SUCCESS : cli_cmd_mount.run(&cli_cmd_mount, (int)ac, (char **)av);
 out:
 	while (nowned)
 		free(owned[--nowned]);

@@ -1,22 +1,12 @@
 /* cmd_ldd.c - xsysroot ldd: the libraries a foreign program needs, from the view. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
 
 #include "cli.h"
+#include "command.h"
+#include "setup.h"
 #include "xsysroot/elf.h"
 #include "xsysroot/repo.h"
 #include "xsysroot/util.h"
@@ -78,56 +68,34 @@ static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 		ldd_suggest(r, n->label, n->cands, n->ncands);
 }
 
-static int ldd_with(int argc, char **argv, struct repo_opts *ro);
+static int ldd_with(struct cli_setup *s, const char *file);
 
-int cmd_ldd(int argc, char **argv)
+static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 {
-	struct xs_repo_config cfg = { 0 };
-	char cache_dir[PATH_MAX] = "";
-	cfg.apt_root = "/";
-	struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
-	int rc = ldd_with(argc, argv, &ro);
-	repo_opts_free(&ro);
+	struct cli_setup s;
+	cli_setup_init(&s);
+	int rc;
+	optind = 0; /* getopt starts afresh */
+	int c = cli_setup_getopt(&s, self, argc, argv, "h", ldd_opts); /* ldd has none of its own */
+	if (c != CLI_END)
+		rc = c < 0 ? cli_stop_status(c) : EXIT_USAGE;
+	else if (argc - optind != 2)
+		rc = cli_usage_error(self, "ldd needs ARCH and FILE");
+	else if (cli_setup_configure(&s, argv[optind]) < 0)
+		rc = EXIT_FAILURE;
+	else
+		rc = ldd_with(&s, argv[optind + 1]);
+	cli_setup_free(&s);
 	return rc;
 }
 
-static int ldd_with(int argc, char **argv, struct repo_opts *ro)
+/* ldd of file, with s configured */
+static int ldd_with(struct cli_setup *s, const char *file)
 {
-	struct xs_repo_config *cfgp = ro->cfg;
-	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", ldd_opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': usage(stdout); return 0;
-		default:
-			if (!repo_option(c, ro)) {
-				usage(stderr);
-				return 2;
-			}
-		}
-	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "xsysroot: ldd needs ARCH and FILE\n");
-		usage(stderr);
-		return 2;
-	}
-	cfgp->arch = argv[optind];
-	const char *file = argv[optind + 1];
-	const struct xs_arch *a = xs_arch_lookup(cfgp->arch);
-	if (!a) {
-		char names[256];
-		fprintf(stderr, "xsysroot: unknown architecture '%s' (try %s)\n", cfgp->arch,
-			xs_arch_names(names, sizeof names));
-		return 1;
-	}
-	if (repo_configure(ro) < 0)
-		return 1;
-
+	const struct xs_arch *a = s->arch;
 	struct xs_elf e;
 	if (elf_load(file, &e) < 0)
-		return 1;
-	char err[4096] = "";
-	int q;
+		return EXIT_FAILURE;
 	char desc[256], want[256];
 	elf_describe(&e, desc, sizeof desc);
 	snprintf(want, sizeof want, "ELF %s-bit %s, %s", a->elf_class == 2 ? "64" : "32",
@@ -142,35 +110,22 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 			printf("\t%s (not looked up)\n", e.needed[i]);
 		fprintf(stderr, "xsysroot: %s is not a program for %s (%s)\n", file, a->deb, why);
 		xs_elf_free(&e);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	printf("%s: %s: matches %s\n", file, desc, a->deb);
 	if (!e.interp && !e.nneeded) {
 		printf("\t%s\n", e.dynamic ? "no interpreter and no libraries needed"
 					   : "statically linked");
 		xs_elf_free(&e);
-		return 0;
+		return EXIT_SUCCESS;
 	}
 
 	/* the view, as mount builds it */
-	char cd_abs[PATH_MAX];
-	if (open_cache_dir(ro->cache_dir, cd_abs) < 0) {
+	if (cli_setup_open(s, CLI_SETUP_SETTLE) < 0) {
 		xs_elf_free(&e);
-		return 1;
+		return EXIT_FAILURE;
 	}
-	cfgp->cache_dir = cd_abs;
-	cfgp->log = warn_log;
-	cfgp->progress = isatty(2);
-	raise_nofile();
-	struct xs_repo *r = NULL;
-	q = xs_repo_open(cfgp, &r, err, sizeof err);
-	if (q == 0 && (q = xs_repo_settle(r, err, sizeof err)) < 0)
-		xs_repo_free(r);
-	if (q < 0) {
-		fprintf(stderr, "xsysroot: %s\n", err);
-		xs_elf_free(&e);
-		return 1;
-	}
+	struct xs_repo *r = s->repo;
 	size_t missing = 0, total = (e.interp ? 1 : 0) + e.nneeded;
 	if (e.rpath)
 		printf("\tDT_RPATH %s%s\n", e.rpath, e.runpath ? " (ignored: DT_RUNPATH is set)" : "");
@@ -180,8 +135,27 @@ static int ldd_with(int argc, char **argv, struct repo_opts *ro)
 	if (missing)
 		fprintf(stderr, "xsysroot: %s: %zu of %zu needed files are not in the %s view\n",
 			file, missing, total, a->deb);
-	xs_repo_free(r);
 	xs_elf_free(&e);
-	return missing ? 1 : 0;
+	return missing ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+const struct cli_command cli_cmd_ldd = {
+	.name = "ldd",
+	.run = cmd_ldd,
+	.synopsis = "ldd [REPOSITORY OPTIONS] [--offline] ARCH FILE",
+	.summary = "list the libraries a foreign program needs, from the view",
+	.help =
+	"Read FILE's ELF headers without running it: class, machine and interpreter\n"
+	"against ARCH, then each library it needs (DT_NEEDED), looked up in the view\n"
+	"that mount would present with the same repository options, in the loader's\n"
+	"order, with the package that provides it, or the package of the archive to\n"
+	"add.  Only FILE's own needs are listed, not its libraries' (that would mean\n"
+	"fetching them).  Exit status 0 when everything is found, 1 when something\n"
+	"is missing or FILE is not for ARCH.\n"
+	"\n"
+	CLI_HELP_REPO_OPTIONS
+	"\n"
+	"ldd options:\n"
+	CLI_HELP_OFFLINE,
+};
 

@@ -4,20 +4,16 @@
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-
-#include "cli.h"
+#include "command.h"
+#include "host.h"
+#include "output.h"
+#include "setup.h"
 #include "xs-build.h"
 #include "serve.h"
 #include "xsysroot/arch.h"
@@ -92,16 +88,18 @@ static int binfmt_settle(const char *mp, bool wait)
 	return restored;
 }
 
-int cmd_umount(int argc, char **argv)
+static int cmd_umount(const struct cli_command *self, int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "xsysroot: usage: xsysroot umount MOUNTPOINT\n");
-		return 2;
-	}
+	int c = cli_getopt_help(self, argc, argv);
+	if (c != CLI_END)
+		return cli_stop_status(c);
+	if (argc - optind != 1)
+		return cli_usage_error(self, "umount needs MOUNTPOINT, and nothing else");
+	const char *mp_arg = argv[optind];
 	char mp[PATH_MAX];
-	if (!realpath(argv[1], mp)) {
+	if (!realpath(mp_arg, mp)) {
 		/* a dead daemon's mount point cannot be resolved: use it as given */
-		snprintf(mp, sizeof mp, "%s", argv[1]);
+		snprintf(mp, sizeof mp, "%s", mp_arg);
 	}
 	bool stale = mount_is_dead(mp);
 	if (run_fusermount(mp, stale) < 0) {
@@ -110,11 +108,21 @@ int cmd_umount(int argc, char **argv)
 		if (!live_xsysroot_mount(mp) && binfmt_settle(mp, false) > 0)
 			return 0;
 		fprintf(stderr, "xsysroot: cannot unmount %s\n", mp);
-		return 1;
+		return EXIT_FAILURE;
 	}
 	binfmt_settle(mp, true);
-	return 0;
+	return EXIT_SUCCESS;
 }
+
+const struct cli_command cli_cmd_umount = {
+	.name = "umount",
+	.alias = "unmount",
+	.run = cmd_umount,
+	.synopsis = "umount MOUNTPOINT",
+	.summary = "unmount an xsysroot mount (also one whose daemon died)",
+	.help = "Unmount MOUNTPOINT (xsysroot unmount is the same).  A mount whose daemon\n"
+		"died is cleared too, and a --binfmt-prefix link it left is restored.\n",
+};
 
 
 const struct option mount_opts[] = {
@@ -131,12 +139,20 @@ const struct option mount_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* mount, once the repository options are collected in ro */
-static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_file,
-		      const char *fuse_opts, bool foreground, bool debug, bool binfmt)
+/* What mount is asked besides the repository options. */
+struct mount_args {
+	const char *mountpoint, *log_file, *fuse_opts;
+	bool foreground, debug, binfmt;
+	char mp[PATH_MAX]; /* the real mount point: it outlives the log */
+};
+
+/* mount, once the options are collected in s and a */
+static int mount_with(struct cli_setup *s, struct mount_args *a)
 {
-	struct xs_repo_config *cfgp = ro->cfg;
-	char mp[PATH_MAX];
+	struct xs_repo_config *cfgp = &s->cfg;
+	const char *mp_arg = a->mountpoint, *fuse_opts = a->fuse_opts;
+	bool foreground = a->foreground, debug = a->debug;
+	char *mp = a->mp;
 	struct stat st;
 	if (mount_is_dead(mp_arg)) {
 		/* a daemon died and left its mount behind: clear it */
@@ -145,44 +161,26 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 	if (!realpath(mp_arg, mp) || stat(mp, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "xsysroot: mount point %s: %s\n", mp_arg,
 			errno ? strerror(errno) : "not a directory");
-		return 1;
+		return EXIT_FAILURE;
 	}
-	if (repo_configure(ro) < 0)
-		return 1;
-	char cd_abs[PATH_MAX];
-	if (open_cache_dir(ro->cache_dir, cd_abs) < 0)
-		return 1;
-	cfgp->cache_dir = cd_abs;
-	char log_path[PATH_MAX + 32];
-	if (log_file)
-		snprintf(log_path, sizeof log_path, "%s", log_file);
-	else
-		snprintf(log_path, sizeof log_path, "%s/daemon.log", cd_abs);
-	struct logger lg = { -1, true, debug, mp };
-	lg.fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (lg.fd < 0) {
-		fprintf(stderr, "xsysroot: cannot open the log file %s: %s\n", log_path,
-			strerror(errno));
-		return 1;
-	}
+	if (cli_setup_configure(s, cfgp->arch) < 0 || cli_setup_cache_dir(s) < 0 ||
+	    cli_setup_log(s, a->log_file) < 0)
+		return EXIT_FAILURE;
+	struct logger lg = { s->log.fd, true, debug, mp };
+	s->log = lg;
 	cfgp->log = log_cb;
-	cfgp->log_ud = &lg;
-	cfgp->progress = isatty(2);
-	raise_nofile();
+	cfgp->log_ud = &s->log;
 	/* Up to 64 FUSE workers come and go; glibc would give each its own
 	 * malloc arena (8 per core), whose freed memory stays in the RSS. */
 	mallopt(M_ARENA_MAX, 4);
 
-	struct xs_repo *repo = NULL;
 	char err[4096] = "";
 	uint64_t t0 = xs_now_ns();
-	int r = xs_repo_open(cfgp, &repo, err, sizeof err);
-	if (r < 0) {
-		fprintf(stderr, "xsysroot: %s\n", err);
-		log_cb(XS_LOG_ERR, err, &(struct logger){ lg.fd, false, false, mp });
-		close(lg.fd);
-		return 1;
+	if (cli_setup_open(s, 0) < 0) {
+		log_cb(XS_LOG_ERR, s->err, &(struct logger){ lg.fd, false, false, mp });
+		return EXIT_FAILURE;
 	}
+	struct xs_repo *repo = s->repo;
 	struct xs_repo_stats rs;
 	xs_repo_stats(repo, &rs);
 	char sz[32];
@@ -205,95 +203,121 @@ static int mount_with(struct repo_opts *ro, const char *mp_arg, const char *log_
 		.debug = debug,
 		.max_threads = 64,
 		.log = log_cb,
-		.log_ud = &lg,
+		.log_ud = &s->log,
 		.ready = notify_ready,
 	};
 	struct xs_binfmt bf = { 0 };
-	if (binfmt) {
-		if (binfmt_point(&bf, xs_repo_arch(repo)->qemu, mp) < 0) {
-			xs_repo_free(repo);
-			close(lg.fd);
-			return 1;
-		}
+	if (a->binfmt) {
+		if (binfmt_point(&bf, xs_repo_arch(repo)->qemu, mp) < 0)
+			return EXIT_FAILURE;
 		char *m = fmt_str("%s now points at %s", bf.link, mp);
 		log_cb(XS_LOG_INFO, m, &(struct logger){ lg.fd, debug, debug, mp });
 		free(m);
 	}
 	/* in the background, messages go to the log file only */
-	lg.to_stderr = foreground;
-	r = xs_serve(repo, &mo, NULL, err, sizeof err);
+	s->log.to_stderr = foreground;
+	int r = xs_serve(repo, &mo, NULL, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "xsysroot: %s\n", err);
-		log_cb(XS_LOG_ERR, err, &lg);
+		log_cb(XS_LOG_ERR, err, &s->log);
 	}
 	/* unmounted (xsysroot umount, fusermount3 -u, a signal) or failed */
 	if (bf.active) {
 		if (xs_binfmt_restore(&bf, err, sizeof err) < 0) {
-			log_cb(XS_LOG_ERR, err, &lg);
+			log_cb(XS_LOG_ERR, err, &s->log);
 		} else {
 			char *m = fmt_str("%s restored", bf.link);
-			log_cb(XS_LOG_INFO, m, &lg);
+			log_cb(XS_LOG_INFO, m, &s->log);
 			free(m);
 		}
 	}
-	xs_repo_free(repo);
-	close(lg.fd);
-	return r < 0 ? 1 : 0;
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-int cmd_mount(int argc, char **argv)
+static int cmd_mount(const struct cli_command *self, int argc, char **argv)
 {
-	struct xs_repo_config cfg = { 0 };
-	const char *log_file = NULL, *fuse_opts = NULL;
-	bool foreground = false, debug = false, binfmt = false;
-	char cache_dir[PATH_MAX] = "";
-	cfg.apt_root = "/";
+	struct cli_setup s;
+	struct mount_args a = { 0 };
+	cli_setup_init(&s);
 	const char **binds = xs_xcalloc((size_t)argc + 1, sizeof *binds);
 	size_t nbinds = 0;
-	cfg.binds = binds;
-	struct repo_opts ro = { .cfg = &cfg, .cache_dir = cache_dir };
-	int rc = 2;
-	optind = 1;
+	s.cfg.binds = binds;
+	int rc = EXIT_USAGE;
+	optind = 0; /* getopt starts afresh */
 	int c;
-	while ((c = getopt_long(argc, argv, "fdo:h", mount_opts, NULL)) != -1) {
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "fdo:h", mount_opts)) > 0) {
 		switch (c) {
-		case OPT_LOG_FILE: log_file = optarg; break;
+		case OPT_LOG_FILE: a.log_file = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
-		case OPT_BINFMT_PREFIX: binfmt = true; break;
+		case OPT_BINFMT_PREFIX: a.binfmt = true; break;
 		case OPT_CACHE_MAX_SIZE:
-			if (!size_option("--cache-max-size", optarg, &cfg.cache_max_size))
+			if (!size_option("--cache-max-size", optarg, &s.cfg.cache_max_size))
 				goto out;
 			break;
-		case 'f': foreground = true; break;
-		case 'd': debug = foreground = true; break;
-		case 'o': fuse_opts = optarg; break;
-		case 'h':
-			usage(stdout);
-			rc = 0;
-			goto out;
-		default:
-			if (!repo_option(c, &ro)) {
-				usage(stderr);
-				goto out;
-			}
+		case 'f': a.foreground = true; break;
+		case 'd': a.debug = a.foreground = true; break;
+		case 'o': a.fuse_opts = optarg; break;
+		default: goto out;
 		}
 	}
-	if (argc - optind != 2) {
-		fprintf(stderr, "xsysroot: mount needs ARCH and MOUNTPOINT\n");
-		usage(stderr);
+	if (c != CLI_END) {
+		rc = cli_stop_status(c);
 		goto out;
 	}
-	cfg.arch = argv[optind];
-	if (binfmt && geteuid() != 0) {
+	if (argc - optind != 2) {
+		rc = cli_usage_error(self, "mount needs ARCH and MOUNTPOINT");
+		goto out;
+	}
+	s.cfg.arch = argv[optind];
+	a.mountpoint = argv[optind + 1];
+	if (a.binfmt && geteuid() != 0) {
 		fprintf(stderr, "xsysroot: --binfmt-prefix needs root: it points %s/QEMU_ARCH, "
 				"which the qemu binfmt_misc handlers of the whole machine read, "
 				"at the mount\n", XS_BINFMT_DIR);
-		rc = 1;
+		rc = EXIT_FAILURE;
 		goto out;
 	}
-	rc = mount_with(&ro, argv[optind + 1], log_file, fuse_opts, foreground, debug, binfmt);
+	rc = mount_with(&s, &a);
 out:
-	repo_opts_free(&ro);
+	cli_setup_free(&s);
 	free(binds);
 	return rc;
 }
+
+const struct cli_command cli_cmd_mount = {
+	.name = "mount",
+	.run = cmd_mount,
+	.synopsis = "mount [OPTIONS] ARCH MOUNTPOINT",
+	.summary = "present the view of ARCH at MOUNTPOINT (a FUSE daemon)",
+	.help =
+	"Present a verified, lazily fetched Debian sysroot for ARCH at MOUNTPOINT:\n"
+	"the files of a set of packages (or of a container image), fetched at the\n"
+	"first access.  mount returns once the mount answers; the daemon stays in\n"
+	"the background.\n"
+	"\n"
+	CLI_HELP_REPO_OPTIONS
+	"\n"
+	"Mount options:\n"
+	CLI_HELP_FETCH_TIMEOUT
+	CLI_HELP_LOG_FILE
+	"      --bind HOSTDIR:/PATH  overlay a host directory read-only at PATH\n"
+	"                            (repeatable); its libraries join ld.so.cache\n"
+	CLI_HELP_OFFLINE
+	"      --cache-max-size SIZE evict least recently used packages no live mount\n"
+	"                            uses when the cache grows past SIZE (K, M, G, T)\n"
+	"      --binfmt-prefix       point /etc/qemu-binfmt/QEMU_ARCH, qemu's default\n"
+	"                            prefix under binfmt_misc, at the mount until it\n"
+	"                            is unmounted (root only)\n"
+	"  -f, --foreground          stay in the foreground\n"
+	"  -d, --debug               debug messages (implies --foreground)\n"
+	"  -o OPTIONS                extra FUSE mount options\n"
+	"\n"
+	"The mount helper form is what mount(8) runs for an fstab line such as\n"
+	"  arm64 /sysroot/arm64 fuse.xsysroot noauto,suite=bookworm,packages=hello:zlib1g 0 0\n"
+	"or for mount -t fuse.xsysroot ARCH MOUNTPOINT -o OPTIONS:\n"
+	"  xsysroot [xsysroot#]ARCH MOUNTPOINT [-o OPTIONS]\n"
+	"Each mount option above is NAME=VALUE in OPTIONS (':' separates the items\n"
+	"of a list, since ',' separates options), mount's own options (noauto,\n"
+	"user, _netdev, nofail, x-systemd.*) are ignored, and the rest are FUSE\n"
+	"mount options.\n",
+};

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "command.h"
+#include "host.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
@@ -106,21 +107,19 @@ static int status_cb(const char *mp, const char *fstype, const char *source, voi
 	return 0;
 }
 
-int cmd_status(int argc, char **argv)
+static int cmd_status(const struct cli_command *self, int argc, char **argv)
 {
-	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			usage(stdout);
-			return 0;
-		}
-		fprintf(stderr, "xsysroot: usage: xsysroot status [MOUNTPOINT]\n");
-		return 2;
-	}
+	int o = cli_getopt_help(self, argc, argv);
+	if (o != CLI_END)
+		return cli_stop_status(o);
+	if (argc - optind > 1)
+		return cli_usage_error(self, "status takes one MOUNTPOINT at most");
 	char mp[PATH_MAX];
 	struct status_ctx c = { 0 };
-	if (argc == 2) {
-		if (!realpath(argv[1], mp)) /* a dead mount cannot be resolved */
-			snprintf(mp, sizeof mp, "%s", argv[1]);
+	if (argc - optind == 1) {
+		const char *arg = argv[optind];
+		if (!realpath(arg, mp)) /* a dead mount cannot be resolved */
+			snprintf(mp, sizeof mp, "%s", arg);
 		c.only = mp;
 	}
 	int q = mountinfo_foreach(status_cb, &c);
@@ -136,3 +135,16 @@ int cmd_status(int argc, char **argv)
 		printf("no xsysroot mounts\n");
 	return c.dead ? 1 : 0;
 }
+
+const struct cli_command cli_cmd_status = {
+	.name = "status",
+	.run = cmd_status,
+	.synopsis = "status [MOUNTPOINT]",
+	.summary = "show the xsysroot mounts and their daemons' counters",
+	.help =
+	"List the xsysroot mounts (or MOUNTPOINT's) with their daemon's counters and\n"
+	"recent errors, read from the user.xsysroot.status extended attribute of the\n"
+	"mount's root; a mount whose daemon died is shown dead (exit 1).  Every file\n"
+	"of a mount has the extended attributes user.xsysroot.package,\n"
+	"user.xsysroot.version and user.xsysroot.sha256.\n",
+};

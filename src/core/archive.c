@@ -40,7 +40,8 @@ struct src {
 struct xs_archive {
 	const struct xs_arch *arch;
 	char *gpgv, *proxy;
-	bool allow_expired, offline, progress;
+	bool allow_expired, offline;
+	const struct xs_progress *progress;
 	int fetch_timeout_s;
 	int64_t now;
 	xs_log_fn log;
@@ -195,6 +196,16 @@ static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url
 		uint64_t got = xs_txn_size(t);
 		xs_txn_abort(t);
 		*remote = q != -ENOSPC && q != -EDQUOT && q != -ENOMEM && q != -EROFS;
+		if (q == -EFBIG && got == 0) {
+			/* refused on its announced length, before any byte */
+			char why[512];
+			const char *c = strstr(err, url); /* "GET URL: body of N bytes ..." */
+			snprintf(why, sizeof why, "%s",
+				 c && c[strlen(url)] == ':' ? c + strlen(url) + 2 : err);
+			FAIL(q, "'%s' from %s: larger than the expected size: the Release lists %llu "
+				"bytes, the mirror announces more (%s): refused before downloading",
+			     label, url, (unsigned long long)size, why);
+		}
 		if (q == -EFBIG)
 			FAIL(q, "'%s' from %s: larger than the expected size %llu: refused at %llu bytes",
 			     label, url, (unsigned long long)size, (unsigned long long)got + 1);
@@ -624,15 +635,31 @@ static int verify_all(struct xs_archive *r, char *err, size_t errsz)
 		if (pthread_create(&jobs[i].th, NULL, verify_thread, &jobs[i]) != 0)
 			verify_thread(&jobs[i]), jobs[i].th = 0;
 	}
-	int q = 0;
+	int q = 0, lacking = 0;
+	size_t carry = 0;
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		if (jobs[i].th)
 			pthread_join(jobs[i].th, NULL);
-		if (jobs[i].q < 0 && q == 0) {
+		carry += jobs[i].q == 0;
+		if (jobs[i].q == -ENXIO && lacking == 0) {
+			lacking = -ENXIO;
+			snprintf(err, errsz, "%s", jobs[i].err);
+		}
+		if (jobs[i].q < 0 && jobs[i].q != -ENXIO && q == 0) {
 			q = jobs[i].q;
 			snprintf(err, errsz, "%s", jobs[i].err);
 		}
 	}
+	/* a source without the architecture is skipped, as apt skips it,
+	 * unless no source has it */
+	for (size_t i = 0; q == 0 && carry && i < r->nsrcs; i++) {
+		if (jobs[i].q != -ENXIO)
+			continue;
+		r->srcs[i].pub.skipped = true;
+		logf_(r, XS_LOG_WARN, "%s: skipped for %s", jobs[i].err, r->arch->deb);
+	}
+	if (q == 0 && !carry)
+		q = lacking;
 	free(jobs);
 	return q;
 }
@@ -751,7 +778,8 @@ int xs_archive_new(const struct xs_archive_config *cfg, struct xs_archive **out,
 }
 
 /* The clients: for indexes (bounded by the stall detector) and pool files
- * (bounded by the fetch timeout), each with and without retries. */
+ * (bounded by the fetch timeout as apt bounds them, see
+ * xs_http_opts_inactivity), each with and without retries. */
 static int start_http(struct xs_archive *a)
 {
 	struct xs_http_opts ho;
@@ -763,13 +791,12 @@ static int start_http(struct xs_archive *a)
 	ho.retries = 0;
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_index_once);
-	ho.total_timeout_s = a->fetch_timeout_s;
+	xs_http_opts_inactivity(&ho, a->fetch_timeout_s);
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_deb_once);
-	xs_http_opts_default(&ho);
-	ho.progress = a->progress;
-	ho.proxy = a->proxy;
-	ho.total_timeout_s = a->fetch_timeout_s;
+	struct xs_http_opts dflt;
+	xs_http_opts_default(&dflt);
+	ho.retries = dflt.retries;
 	if (q == 0)
 		q = xs_http_new(&ho, &a->http_deb);
 	return q;

@@ -1,9 +1,11 @@
 /* binfmt.c - pointing qemu-user's default library prefix at a mount (see
  * include/xsysroot/binfmt.h). */
 #include "xsysroot/binfmt.h"
+#include "xsysroot/elf.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -193,4 +195,65 @@ int xs_binfmt_recover(const char *dir, const char *qemu_arch, char *err, size_t 
 	if (join(link, sizeof link, dir, qemu_arch, "") < 0)
 		return fail(-ENAMETOOLONG, err, errsz, "%s", dir);
 	return put_back(link, err, errsz);
+}
+
+/* ---- binfmt_misc handlers ---------------------------------------------- */
+
+void xs_binfmt_magic(const struct xs_arch *a, unsigned char magic[XS_BINFMT_MAGIC_LEN],
+		     unsigned char mask[XS_BINFMT_MAGIC_LEN])
+{
+	static const unsigned char ident[4] = { 0x7f, 'E', 'L', 'F' };
+	memset(magic, 0, XS_BINFMT_MAGIC_LEN);
+	memcpy(magic, ident, sizeof ident);
+	magic[4] = a->elf_class;
+	magic[5] = a->elf_data;
+	magic[6] = 1; /* EV_CURRENT */
+	memset(mask, 0xff, XS_BINFMT_MAGIC_LEN);
+	mask[7] = 0; /* any OS ABI */
+	bool le = a->elf_data == XS_ELF_DATA_LSB;
+	magic[le ? 16 : 17] = 2; /* ET_EXEC, and ET_DYN through the mask */
+	mask[le ? 16 : 17] = 0xfe;
+	magic[le ? 18 : 19] = (unsigned char)(a->elf_machine & 0xff);
+	magic[le ? 19 : 18] = (unsigned char)(a->elf_machine >> 8);
+}
+
+/* printf into out at *at: false when it does not fit. */
+static bool put(char *out, size_t outsz, size_t *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool put(char *out, size_t outsz, size_t *at, const char *fmt, ...)
+{
+	if (*at >= outsz)
+		return false;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(out + *at, outsz - *at, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= outsz - *at)
+		return false;
+	*at += (size_t)w;
+	return true;
+}
+
+int xs_binfmt_register_line(const struct xs_arch *a, const char *name, const char *interp,
+			    const char *flags, char *out, size_t outsz)
+{
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strpbrk(name, "/:") ||
+	    !*interp || strchr(interp, ':') || strchr(flags, ':'))
+		return -EINVAL;
+	unsigned char magic[XS_BINFMT_MAGIC_LEN], mask[XS_BINFMT_MAGIC_LEN];
+	xs_binfmt_magic(a, magic, mask);
+	size_t at = 0;
+	bool ok = put(out, outsz, &at, ":%s:M::", name);
+	for (size_t i = 0; i < sizeof magic; i++)
+		ok = ok && put(out, outsz, &at, "\\x%02x", magic[i]);
+	ok = ok && put(out, outsz, &at, ":");
+	for (size_t i = 0; i < sizeof mask; i++)
+		ok = ok && put(out, outsz, &at, "\\x%02x", mask[i]);
+	ok = ok && put(out, outsz, &at, ":%s:%s", interp, flags);
+	if (!ok) {
+		if (outsz)
+			out[0] = 0;
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }

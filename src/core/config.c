@@ -21,7 +21,8 @@ static const struct xs_config_key_info keys[XS_CONF_NKEYS] = {
 	[XS_CONF_CACHE_DIR] = { "cache-dir", "DIR", "cache directory" },
 	[XS_CONF_QUOTA] = { "quota", "SIZE", "largest size of the cache (K, M, G, T suffixes)" },
 	[XS_CONF_PROXY] = { "proxy", "URL", "HTTP proxy (empty: none, not even the environment's)" },
-	[XS_CONF_FETCH_TIMEOUT] = { "fetch-timeout", "SECS", "bound on one package download" },
+	[XS_CONF_FETCH_TIMEOUT] = { "fetch-timeout", "SECS",
+				      "a package download fails after this long without data" },
 };
 
 static const enum kind kinds[XS_CONF_NKEYS] = {

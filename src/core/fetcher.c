@@ -199,17 +199,34 @@ static struct timespec deadline(int ms)
 	return t;
 }
 
+/* Whether a wait whose deadline dl passed goes on: the run made progress
+ * since *seen (then dl moves on by the timeout). */
+static bool progressed(struct xs_fetcher *f, size_t key, uint64_t *seen, struct timespec *dl)
+{
+	if (!f->cfg.progress)
+		return false;
+	uint64_t now = f->cfg.progress(f->cfg.ud, key);
+	if (now == *seen)
+		return false;
+	*seen = now;
+	*dl = deadline(f->cfg.timeout_ms);
+	return true;
+}
+
 /* background: a prefetch.  With s->m held, wait for runs under way; 1 when
  * the caller should run the work itself, else the result to return (and
  * s->m released). */
-static int wait_runs(struct slot *s, bool background,
-		     const struct timespec *dl, char *err, size_t errsz)
+static int wait_runs(struct xs_fetcher *f, size_t key, struct slot *s, bool background,
+		     char *err, size_t errsz)
 {
+	struct timespec dl = deadline(f->cfg.timeout_ms);
+	uint64_t seen = f->cfg.progress ? f->cfg.progress(f->cfg.ud, key) : 0;
 	while (s->state == K_RUNNING) {
 		unsigned gen = s->gen;
 		bool joined_bg = s->background;
 		while (s->state == K_RUNNING && s->gen == gen) {
-			if (pthread_cond_timedwait(&s->cv, &s->m, dl) == ETIMEDOUT) {
+			if (pthread_cond_timedwait(&s->cv, &s->m, &dl) == ETIMEDOUT &&
+			    !progressed(f, key, &seen, &dl)) {
 				pthread_mutex_unlock(&s->m);
 				if (errsz)
 					err[0] = 0;
@@ -236,9 +253,8 @@ static int fetch_key(struct xs_fetcher *f, size_t key, bool background, char *er
 		return -EINVAL;
 	}
 	struct slot *s = slot_of(f, key);
-	struct timespec dl = deadline(f->cfg.timeout_ms);
 	pthread_mutex_lock(&s->m);
-	int q = wait_runs(s, background, &dl, err, errsz);
+	int q = wait_runs(f, key, s, background, err, errsz);
 	if (q <= 0)
 		return q;
 	if (s->state == K_READY) {

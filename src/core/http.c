@@ -39,7 +39,7 @@
 #define SNIPPET_MAX 120		 /* bytes of an error body quoted in messages */
 #define ERRBODY_MAX (64 * 1024)	 /* an error body longer than this is cut off */
 #define BACKOFF_FIRST_MS 500	 /* first retry delay; doubles per attempt */
-#define PROGRESS_INTERVAL_NS 100000000ull /* redraw at most 10 times a second */
+#define PROGRESS_INTERVAL_NS 100000000ull /* report at most 10 times a second */
 
 #ifdef CURL_WRITEFUNC_ERROR
 #define WRITE_ABORT CURL_WRITEFUNC_ERROR
@@ -51,9 +51,6 @@ static _Atomic uint64_t total_body_bytes;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
-
-/* Serialises the progress line of concurrent transfers on stderr. */
-static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void global_init(void)
 {
@@ -85,7 +82,14 @@ void xs_http_opts_default(struct xs_http_opts *o)
 	o->retries = 3;
 	o->max_backoff_s = 30;
 	o->proxy = NULL;
-	o->progress = false;
+	o->progress = NULL;
+}
+
+void xs_http_opts_inactivity(struct xs_http_opts *o, long timeout_s)
+{
+	o->total_timeout_s = 0;
+	o->idle_timeout_s = timeout_s;
+	o->low_speed_limit = XS_HTTP_MIN_SPEED;
 }
 
 static void share_lock(CURL *c, curl_lock_data d, curl_lock_access a, void *ud)
@@ -114,7 +118,8 @@ int xs_http_new(const struct xs_http_opts *o, struct xs_http **out)
 		o = &def;
 	}
 	if (o->connect_timeout_s < 0 || o->low_speed_time_s < 0 || o->low_speed_limit < 0 ||
-	    o->total_timeout_s < 0 || o->retries < 0 || o->max_backoff_s < 0)
+	    o->total_timeout_s < 0 || o->idle_timeout_s < 0 || o->retries < 0 ||
+	    o->max_backoff_s < 0)
 		return -EINVAL;
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
@@ -229,6 +234,9 @@ struct xfer {
 	uint64_t range_from; /* "Range: bytes=N-" sent when > 0 */
 	uint64_t attempt_bytes;
 	uint64_t attempt_start_ns;
+	uint64_t last_byte_ns; /* when the sink last took bytes (or the request began) */
+	long stall_s;	       /* this attempt's CURLOPT_LOW_SPEED_TIME */
+	long connect_ms;       /* this attempt's CURLOPT_CONNECTTIMEOUT_MS */
 	int abort_err;	     /* our own final abort: negative errno */
 	bool restart;	     /* retry from zero: the reply could not be appended */
 	char cause[256];     /* why we aborted (abort_err or restart) */
@@ -247,10 +255,10 @@ struct xfer {
 	size_t snippet_len;
 	size_t errbody_len;
 
-	/* progress */
+	/* progress: reported through h->o.progress when set */
 	bool progress;
-	bool drawn;
-	uint64_t last_draw_ns;
+	bool reported;	/* an update since the last retry */
+	uint64_t last_report_ns;
 	const char *label;
 };
 
@@ -555,6 +563,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
 		x->pos += n;
 		x->received += n;
 		x->attempt_bytes += n;
+		x->last_byte_ns = xs_now_ns();
 		atomic_fetch_add(&total_body_bytes, (uint64_t)n);
 		return n;
 	}
@@ -576,28 +585,21 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
 
 /* ---- progress ------------------------------------------------------------ */
 
-static void draw_progress(struct xfer *x, bool final)
+static void report_progress(struct xfer *x, enum xs_progress_state state)
 {
-	char have[32], total[32], speed[32], line[256];
 	uint64_t now = xs_now_ns();
 	double secs = (double)(now - x->attempt_start_ns) / 1e9;
-	uint64_t bps = secs > 0.05 ? (uint64_t)((double)x->attempt_bytes / secs) : 0;
-	xs_fmt_size(x->pos, have, sizeof have);
-	xs_fmt_size(bps, speed, sizeof speed);
-	if (x->full_len > 0) {
-		int pct = (int)((double)x->pos * 100.0 / (double)x->full_len);
-		xs_fmt_size((uint64_t)x->full_len, total, sizeof total);
-		snprintf(line, sizeof line, "%s: %s / %s  %d%%  %s/s", x->label, have, total,
-			 pct, speed);
-	} else {
-		snprintf(line, sizeof line, "%s: %s  %s/s", x->label, have, speed);
-	}
-	pthread_mutex_lock(&progress_lock);
-	fprintf(stderr, "\r%s\033[K%s", line, final ? "\n" : "");
-	fflush(stderr);
-	pthread_mutex_unlock(&progress_lock);
-	x->drawn = !final;
-	x->last_draw_ns = now;
+	struct xs_progress_info pi = {
+		.state = state,
+		.label = x->label,
+		.now = x->pos,
+		.total = x->full_len > 0 ? x->full_len : -1,
+		.speed = secs > 0.05 ? (uint64_t)((double)x->attempt_bytes / secs) : 0,
+	};
+	const struct xs_progress *p = x->h->o.progress;
+	p->report(&pi, p->ud);
+	x->reported = state == XS_PROGRESS_UPDATE;
+	x->last_report_ns = now;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -611,10 +613,9 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	if (x->mode != BODY_SINK)
 		return 0;
 	uint64_t now = xs_now_ns();
-	if (x->drawn && now - x->last_draw_ns < PROGRESS_INTERVAL_NS)
+	if (x->reported && now - x->last_report_ns < PROGRESS_INTERVAL_NS)
 		return 0;
-	draw_progress(x, false);
-	x->drawn = true;
+	report_progress(x, XS_PROGRESS_UPDATE);
 	return 0;
 }
 
@@ -755,7 +756,7 @@ static enum verdict classify(struct xfer *x, CURLcode rc, uint64_t deadline_ns, 
 		*err = -ETIMEDOUT;
 		if (strstr(x->curl_err, "too slow")) {
 			set_cause(x, "stalled: less than %ld B/s for %ld s after %" PRIu64 " bytes",
-				  x->h->o.low_speed_limit, x->h->o.low_speed_time_s, x->pos);
+				  x->h->o.low_speed_limit, x->stall_s, x->pos);
 			return V_RETRY;
 		}
 		if (deadline_ns && xs_now_ns() + 50000000ull >= deadline_ns) {
@@ -764,7 +765,7 @@ static enum verdict classify(struct xfer *x, CURLcode rc, uint64_t deadline_ns, 
 			return V_FAIL;
 		}
 		if (conn_us == 0)
-			set_cause(x, "connect timed out after %ld s", x->h->o.connect_timeout_s);
+			set_cause(x, "connect timed out after %.1f s", x->connect_ms / 1000.0);
 		else
 			set_cause(x, "timed out after %" PRIu64 " bytes: %s", x->pos, detail);
 		return V_RETRY;
@@ -852,6 +853,36 @@ static uint64_t backoff_ns(const struct xfer *x, int attempt)
 	if (ms > cap_s * 1000)
 		ms = cap_s * 1000;
 	return ms * 1000000ull;
+}
+
+/* The deadline of the request now: the total one, or sooner the idle one
+ * (idle_timeout_s after the last body byte); 0 for none. */
+static uint64_t request_deadline(const struct xfer *x, uint64_t total_deadline)
+{
+	long idle_s = x->h->o.idle_timeout_s;
+	if (idle_s <= 0)
+		return total_deadline;
+	uint64_t idle = x->last_byte_ns + (uint64_t)idle_s * 1000000000ull;
+	return total_deadline && total_deadline < idle ? total_deadline : idle;
+}
+
+/* The connect timeout and stall time of the next attempt: as configured,
+ * capped at the idle timeout and at what is left before deadline. */
+static void attempt_limits(struct xfer *x, uint64_t deadline)
+{
+	const struct xs_http_opts *o = &x->h->o;
+	x->stall_s = o->low_speed_time_s;
+	if (o->idle_timeout_s > 0 && (x->stall_s == 0 || o->idle_timeout_s < x->stall_s))
+		x->stall_s = o->idle_timeout_s;
+	x->connect_ms = o->connect_timeout_s * 1000;
+	if (deadline) {
+		uint64_t now = xs_now_ns();
+		uint64_t left = deadline > now ? (deadline - now) / 1000000ull : 1;
+		if (x->connect_ms == 0 || left < (uint64_t)x->connect_ms)
+			x->connect_ms = left > 0 ? (long)left : 1;
+	}
+	curl_easy_setopt(x->c, CURLOPT_LOW_SPEED_TIME, x->stall_s);
+	curl_easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT_MS, x->connect_ms);
 }
 
 static int setup_handle(struct xfer *x)
@@ -969,7 +1000,7 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		}
 	}
 	char label_buf[80];
-	if (h->o.progress && isatty(STDERR_FILENO)) {
+	if (h->o.progress && h->o.progress->report) {
 		x.progress = true;
 		if (!label) {
 			const char *l = label_of(url);
@@ -995,14 +1026,17 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 	}
 
 	uint64_t start = xs_now_ns();
-	uint64_t deadline = h->o.total_timeout_s > 0
-				    ? start + (uint64_t)h->o.total_timeout_s * 1000000000ull
-				    : 0;
+	uint64_t total_deadline = h->o.total_timeout_s > 0
+					  ? start + (uint64_t)h->o.total_timeout_s * 1000000000ull
+					  : 0;
+	uint64_t deadline = total_deadline;
+	x.last_byte_ns = start;
 	int attempt = 0;
 	long last_status = 0;
 	bool deadline_hit = false;
 	for (;;) {
 		attempt++;
+		deadline = request_deadline(&x, total_deadline);
 		x.range_from = x.pos;
 		x.attempt_bytes = 0;
 		x.attempt_start_ns = xs_now_ns();
@@ -1017,18 +1051,19 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		char range[32];
 		snprintf(range, sizeof range, "%" PRIu64 "-", x.range_from);
 		curl_easy_setopt(x.c, CURLOPT_RANGE, x.range_from ? range : NULL);
-		long timeout_ms = 0;
-		if (deadline) {
+		long timeout_ms = 0; /* the idle deadline is the stall detector's */
+		if (total_deadline) {
 			uint64_t now = xs_now_ns();
-			uint64_t left = deadline > now ? (deadline - now) / 1000000ull : 0;
+			uint64_t left = total_deadline > now ? (total_deadline - now) / 1000000ull : 0;
 			timeout_ms = left > 0 ? (long)(left < LONG_MAX ? left : LONG_MAX) : 1;
 		}
 		curl_easy_setopt(x.c, CURLOPT_TIMEOUT_MS, timeout_ms);
+		attempt_limits(&x, deadline);
 
 		CURLcode rc = curl_easy_perform(x.c);
 		if (x.status)
 			last_status = x.status;
-		enum verdict v = classify(&x, rc, deadline, &r);
+		enum verdict v = classify(&x, rc, total_deadline, &r);
 		if (v == V_DONE) {
 			r = 0;
 			break;
@@ -1036,26 +1071,26 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		if (v == V_FAIL || attempt > h->o.retries)
 			break;
 		uint64_t wait = backoff_ns(&x, attempt);
+		deadline = request_deadline(&x, total_deadline);
 		if (deadline && xs_now_ns() + wait >= deadline) {
 			deadline_hit = true;
 			break;
 		}
-		if (x.drawn) {
-			pthread_mutex_lock(&progress_lock);
-			fputs("\r\033[K", stderr);
-			pthread_mutex_unlock(&progress_lock);
-			x.drawn = false;
-		}
+		if (x.reported)
+			report_progress(&x, XS_PROGRESS_RETRY);
 		sleep_ns(wait);
 	}
-	if (x.drawn)
-		draw_progress(&x, true);
+	if (x.reported)
+		report_progress(&x, XS_PROGRESS_DONE);
 
 	if (r < 0 && err && errsz) {
-		char tail[64] = "";
+		char tail[80] = "", why[48] = "";
+		if (deadline_hit && deadline == total_deadline)
+			snprintf(why, sizeof why, ", time limit reached");
+		else if (deadline_hit)
+			snprintf(why, sizeof why, ", no data for %ld s", h->o.idle_timeout_s);
 		if (attempt > 1 || deadline_hit)
-			snprintf(tail, sizeof tail, " (%d attempts%s)", attempt,
-				 deadline_hit ? ", time limit reached" : "");
+			snprintf(tail, sizeof tail, " (%d attempts%s)", attempt, why);
 		snprintf(err, errsz, "GET %s: %s%s", ubuf, x.cause[0] ? x.cause : "failed", tail);
 	}
 	if (stats) {

@@ -39,7 +39,8 @@ struct xs_image {
 	char *ref_text, *describe;
 	char *base;	 /* registry: "SCHEME://HOST/v2/REPO/" */
 	char platform[64];
-	bool progress, plain_http;
+	const struct xs_progress *progress;
+	bool plain_http;
 	int fetch_timeout_s;
 	void (*log)(int, const char *, void *);
 	void *log_ud;
@@ -597,7 +598,7 @@ int xs_image_open(struct xs_store *s, const struct xs_image_config *cfg, struct 
 		ho.progress = cfg->progress;
 		if (q == 0)
 			q = xs_http_new(&ho, &im->http_doc);
-		ho.total_timeout_s = im->fetch_timeout_s;
+		xs_http_opts_inactivity(&ho, im->fetch_timeout_s);
 		if (q == 0)
 			q = xs_http_new(&ho, &im->http_blob);
 		if (q < 0 && !err[0])

@@ -276,6 +276,7 @@ static void pkg_free(struct xs_pkg *p)
 	free(p->filename);
 	free(p->source);
 	free(p->section);
+	free(p->unusable);
 	xs_dep_free(&p->depends);
 	xs_dep_free(&p->pre_depends);
 	xs_dep_free(&p->provides);
@@ -346,6 +347,9 @@ static bool is_pkg_name(const struct xs_field *f)
 	return true;
 }
 
+/* A relative path without a ".." component: inside the mirror (apt, too,
+ * accepts directories other than pool/: old archives, and repositories
+ * built by hand, use them). */
 static bool safe_filename(const char *s)
 {
 	if (s[0] == '/')
@@ -420,15 +424,18 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "package '%s': bad Architecture", p->name);
 	if (f[F_MULTIARCH] && !is_token(f[F_MULTIARCH]))
 		return bad(err, errsz, line, "package '%s': bad Multi-Arch", p->name);
-	if (!is_token(f[F_FILENAME]))
-		return bad(err, errsz, line, "package '%s': bad Filename", p->name);
 	p->version = dupf(f[F_VERSION]);
 	p->arch = dupf(f[F_ARCH]);
 	p->multi_arch = dupf(f[F_MULTIARCH]);
 	p->filename = dupf(f[F_FILENAME]);
-	if (!safe_filename(p->filename))
-		return bad(err, errsz, line, "package '%s': unsafe Filename '%s'", p->name,
-			   p->filename);
+	if (!is_token(f[F_FILENAME]) || !safe_filename(p->filename)) {
+		char why[160];
+		snprintf(why, sizeof why, "unsafe Filename '%.100s'", p->filename);
+		for (char *c = why; *c; c++)
+			if ((unsigned char)*c < 32 || *c == 127)
+				*c = '?';
+		p->unusable = xs_strdup(why);
+	}
 	if (parse_u64(f[F_SIZE], &p->size) < 0)
 		return bad(err, errsz, line, "package '%s': bad Size", p->name);
 	if (f[F_SHA256]->value_len != 64)

@@ -19,6 +19,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/grow.h"
+#include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
@@ -34,6 +35,8 @@
 #define MAX_CONTENTS_TEXT (4ull << 30)
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
+/* a Contents index the mirrors served wrong is not fetched again for this long */
+#define CONTENTS_RETRY_S 3600
 
 /* The repo's own state per source of the archive (r->srcs[i] is source i
  * of r->archive): the Contents indexes opened for it. */
@@ -192,6 +195,42 @@ static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
 	return q;
 }
 
+/* One warning for the stanzas of index f (the table from n0 on) that
+ * cannot be used: they make their packages unusable, not the index. */
+static void note_unusable(struct xs_repo *r, const struct xs_pkgtab *t, size_t n0,
+			  const struct xs_archive_source *s, const struct xs_release_file *f)
+{
+	size_t n = 0, first = 0;
+	for (size_t i = n0; i < t->n; i++)
+		if (t->pkgs[i].unusable && !n++)
+			first = i;
+	if (n)
+		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: %zu package%s unusable (%s: %s)", s->uri,
+		      s->suite, f->path, n, n > 1 ? "s" : "", t->pkgs[first].name,
+		      t->pkgs[first].unusable);
+}
+
+/* -EBADMSG naming the first selected package that is unusable and its
+ * index (idx[k] gave the table from starts[k] to starts[k + 1]). */
+static int check_usable(struct xs_repo *r, const struct xs_pkgtab *t, const size_t *sel,
+			size_t nsel, const struct xs_release_file *const *idx, const int *idx_src,
+			const size_t *starts, size_t nidx, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < nsel; i++) {
+		const struct xs_pkg *p = &t->pkgs[sel[i]];
+		if (!p->unusable)
+			continue;
+		size_t k = 0;
+		while (k + 1 < nidx && starts[k + 1] <= sel[i])
+			k++;
+		const struct xs_archive_source *s = r->srcs[idx_src[k]].a;
+		FAIL(-EBADMSG, "package %s %s of %s/dists/%s/%s is unusable (%s): the view for %s "
+			       "needs it", p->name, p->version, s->uri, s->suite, idx[k]->path,
+		     p->unusable, r->arch->deb);
+	}
+	return 0;
+}
+
 static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
 {
 	/* the key: architecture, roots and every Packages digest */
@@ -216,21 +255,25 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
 	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
 	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
+	size_t *starts = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *starts);
 	size_t nidx = 0;
 	int q = 0;
+	char missing[1024] = "";
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		const struct xs_archive_source *as = r->srcs[s].a;
-		for (size_t c = 0; as->components[c] && c < 16; c++) {
+		for (size_t c = 0; !as->skipped && as->components[c] && c < 16; c++) {
 			char stem[256];
 			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
 				 r->arch->deb);
 			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
 			if (!f) {
-				snprintf(err, errsz,
+				/* skipped, as apt skips it; an error if nothing is left */
+				if (missing[0])
+					logf_(r, XS_LOG_WARN, "%s: skipped", missing);
+				snprintf(missing, sizeof missing,
 					 "%s %s: Release lists no %s index (is component '%s' right?)",
 					 as->uri, as->suite, stem, as->components[c]);
-				q = -ENOENT;
-				goto out;
+				continue;
 			}
 			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
 			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
@@ -238,6 +281,13 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			idx[nidx++] = f;
 		}
 	}
+	if (!nidx) {
+		snprintf(err, errsz, "%s", missing[0] ? missing : "no source carries the view");
+		q = -ENOENT;
+		goto out;
+	}
+	if (missing[0])
+		logf_(r, XS_LOG_WARN, "%s: skipped", missing);
 	char hex[65], name[96];
 	xs_sha256_buf(key.data, key.len, hex);
 	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
@@ -267,11 +317,15 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			break;
 		}
 		char perr[512] = "";
+		starts[i] = tab.n;
 		q = xs_packages_parse(&tab, text.data, text.len, idx_src[i], perr, sizeof perr);
 		xs_buf_free(&text);
 		if (q < 0)
 			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
+		else
+			note_unusable(r, &tab, starts[i], s, idx[i]);
 	}
+	starts[nidx] = tab.n;
 	size_t *sel = NULL, nsel = 0;
 	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
 		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
@@ -282,6 +336,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", r->arch->deb,
 				 r->describe, rerr);
 	}
+	if (q == 0)
+		q = check_usable(r, &tab, sel, nsel, idx, idx_src, starts, nidx, err, errsz);
 	if (q == 0) {
 		struct xs_buf out;
 		xs_buf_init(&out, XS_VIEWCACHE_MAX);
@@ -319,6 +375,7 @@ out:
 	xs_buf_free(&ckey);
 	free(idx);
 	free(idx_src);
+	free(starts);
 	free(roots);
 	xs_strv_free(extra);
 	return q;
@@ -393,6 +450,50 @@ indexed:
 	open_rev(r, s, f, c);
 	xs_grow(&s->contents, &s->capcontents, s->ncontents + 1, sizeof *s->contents);
 	s->contents[s->ncontents++] = c;
+	return 0;
+}
+
+/* The reason, remembered for CONTENTS_RETRY_S in meta/ name, why the
+ * mirrors served another file than the Release lists; NULL: none recent. */
+static char *contents_refused(struct xs_repo *r, const char *name)
+{
+	char path[XS_MAX_PATH], *why = NULL;
+	size_t len = 0;
+	struct stat st;
+	if (xs_store_meta_path(r->store, name, path, sizeof path) < 0 || stat(path, &st) < 0 ||
+	    st.st_mtime + CONTENTS_RETRY_S < time(NULL) || st.st_mtime > time(NULL) + 60 ||
+	    xs_store_meta_read(r->store, name, 1024, &why, &len) < 0)
+		return NULL;
+	return why;
+}
+
+/* A Contents index is only an accelerator: one the mirror garbles (its
+ * size or digest differ from the Release's; not tried again for
+ * CONTENTS_RETRY_S), or that cannot be read, is not used, with one warning;
+ * the packages it would list are fetched at mount instead (build_view), or
+ * offline applied from the manifests in the cache.  Only a failure of the
+ * cache itself fails the mount. */
+static int try_contents(struct xs_repo *r, struct src *s, const char *path, char *err,
+			size_t errsz)
+{
+	const struct xs_release_file *f = xs_release_find(s->a->rel, path);
+	char name[96];
+	snprintf(name, sizeof name, "contents-%s.refused", f ? f->sha256 : "");
+	_cleanup_free_ char *why = f ? contents_refused(r, name) : NULL;
+	int q = 0;
+	if (why)
+		snprintf(err, errsz, "%s; not tried again for %d minutes", why, CONTENTS_RETRY_S / 60);
+	else
+		q = open_contents(r, s, path, err, errsz);
+	if (q == 0 && !why)
+		return 0;
+	if (q == -ENOSPC || q == -EDQUOT || q == -EROFS || q == -ENOMEM)
+		return q;
+	if ((q == -EBADMSG || q == -EFBIG) && !r->offline)
+		xs_store_meta_write(r->store, name, err, strnlen(err, 1024));
+	logf_(r, XS_LOG_WARN, "%s %s %s not used (%s): the packages it lists are fetched at mount "
+	      "instead", s->a->uri, s->a->suite, path, err);
+	err[0] = 0;
 	return 0;
 }
 
@@ -501,13 +602,13 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	for (size_t s = 0; s < r->nsrcs; s++) {
 		struct src *src = &r->srcs[s];
-		for (size_t c = 0; src->a->components[c]; c++) {
+		for (size_t c = 0; !src->a->skipped && src->a->components[c]; c++) {
 			char p1[256], p2[256];
 			snprintf(p1, sizeof p1, "%s/Contents-%s.gz", src->a->components[c], r->arch->deb);
 			snprintf(p2, sizeof p2, "%s/Contents-all.gz", src->a->components[c]);
-			int q = open_contents(r, src, p1, err, errsz);
+			int q = try_contents(r, src, p1, err, errsz);
 			if (q == 0)
-				q = open_contents(r, src, p2, err, errsz);
+				q = try_contents(r, src, p2, err, errsz);
 			if (q < 0)
 				return q;
 		}
@@ -726,6 +827,14 @@ static void fetch_done(void *ud, size_t i, int q, bool background, const char *e
 		prefetch_deps(r, i);
 }
 
+/* A waiter's measure of progress: the bytes this process has received
+ * (the run's own stall detector fires first, see xs_http_opts_inactivity). */
+static uint64_t fetch_progress(void *ud, size_t i)
+{
+	(void)ud, (void)i;
+	return xs_http_total_bytes();
+}
+
 /* Once pkgs has its final place: the single flight over its packages. */
 static int open_fetcher(struct xs_repo *r, char *err, size_t errsz)
 {
@@ -733,8 +842,10 @@ static int open_fetcher(struct xs_repo *r, char *err, size_t errsz)
 	struct xs_fetcher_config fc = {
 		.work = fetch_work,
 		.done = fetch_done,
+		.progress = fetch_progress,
 		.ud = r,
-		/* a wait outlives the fetch it waits for by a little */
+		/* a wait outlives the fetch's inactivity bound by a little, and
+		 * goes on while downloads progress */
 		.timeout_ms = s < INT_MAX / 1000 - 5 ? (s + 5) * 1000 : INT_MAX,
 		.max_prefetch = MAX_PREFETCH,
 	};
@@ -754,8 +865,8 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 		FAIL(-EINVAL, "no package %zu in the view", i);
 	int q = xs_fetcher_fetch(r->fetcher, i, err, errsz);
 	if (q == -ETIMEDOUT && errsz && !err[0])
-		snprintf(err, errsz, "gave up waiting for '%s %s' after %d s", r->pkgs[i].name,
-			 r->pkgs[i].version, r->fetch_timeout_s);
+		snprintf(err, errsz, "gave up waiting for '%s %s': no data for %d s",
+			 r->pkgs[i].name, r->pkgs[i].version, r->fetch_timeout_s + 5);
 	return q;
 }
 

@@ -313,7 +313,7 @@ bool xs_is_sha256_hex(const char *s)
 	return s[64] == 0;
 }
 
-int xs_path_normalize(const char *in, char *out, size_t outsz)
+static int normalize(const char *in, char *out, size_t outsz, bool clamp)
 {
 	size_t o = 0;
 	unsigned depth = 0;
@@ -332,6 +332,8 @@ int xs_path_normalize(const char *in, char *out, size_t outsz)
 		if (n == 1 && s[0] == '.')
 			continue;
 		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			if (depth == 0 && clamp)
+				continue; /* ".." of the root is the root */
 			if (depth == 0)
 				return -EINVAL;
 			while (o > 0 && out[o - 1] != '/')
@@ -353,6 +355,16 @@ int xs_path_normalize(const char *in, char *out, size_t outsz)
 	}
 	out[o] = 0;
 	return 0;
+}
+
+int xs_path_normalize(const char *in, char *out, size_t outsz)
+{
+	return normalize(in, out, outsz, false);
+}
+
+int xs_path_normalize_at_root(const char *in, char *out, size_t outsz)
+{
+	return normalize(in, out, outsz, true);
 }
 
 char *xs_strdup(const char *s)

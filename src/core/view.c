@@ -34,6 +34,9 @@ struct vnode {
 };
 
 #define OPEN_LOCKS 16
+/* the target of a link that cannot be presented confined (too long or too
+ * deep once resolved): a name that leads nowhere, and never above the root */
+#define UNCONFINED_TARGET "xsysroot: target out of bounds"
 
 struct xs_view {
 	/* Lock order: lock, then nothing (the store has its own locks).
@@ -127,6 +130,59 @@ int xs_view_relative_target(const char *link_path, const char *target, char *out
 		out[o++] = '.';
 	out[o] = 0;
 	return 0;
+}
+
+/* Whether a relative target stays below the root from a directory of
+ * depth components by the letter of it: its ".." all lead (a ".." after a
+ * name could leave through a symlink on the way), and there are at most
+ * depth of them. */
+static bool target_confined(const char *target, size_t depth)
+{
+	size_t up = 0;
+	bool named = false;
+	for (const char *p = target; *p;) {
+		size_t n = strcspn(p, "/");
+		bool dotdot = n == 2 && p[0] == '.' && p[1] == '.';
+		if (dotdot && (named || ++up > depth))
+			return false;
+		if (n && !dotdot && !(n == 1 && p[0] == '.'))
+			named = true;
+		p += n + (p[n] == '/');
+	}
+	return true;
+}
+
+int xs_view_clamp_target(const char *link_path, const char *target, char *out, size_t outsz)
+{
+	char l[XS_MAX_PATH + 1];
+	size_t depth = 0;
+	snprintf(l, sizeof l, "%s", link_path);
+	char *slash = strrchr(l, '/');
+	if (slash)
+		*slash = 0;
+	else
+		l[0] = 0; /* a link at the top: its directory is the root */
+	for (char *p = l; *p; p++)
+		depth += *p == '/';
+	depth += l[0] != 0;
+	char at[XS_MAX_PATH + 1];
+	if (target[0] == '/') /* "/.." is "/" as well */
+		return xs_path_normalize_at_root(target, at, sizeof at) < 0
+			       ? -ENAMETOOLONG
+			       : xs_view_relative_target(link_path, at, out, outsz);
+	if (target_confined(target, depth)) {
+		int n = snprintf(out, outsz, "%s", target);
+		return n >= 0 && (size_t)n < outsz ? 0 : -ENAMETOOLONG;
+	}
+	struct xs_buf b;
+	xs_buf_init(&b, 2 * XS_MAX_PATH + 2);
+	int r = xs_buf_printf(&b, "%s/%s", l, target);
+	if (r == 0)
+		r = xs_path_normalize_at_root(b.data, at, sizeof at);
+	xs_buf_free(&b);
+	if (r < 0)
+		return -ENAMETOOLONG;
+	return xs_view_relative_target(link_path, at, out, outsz);
 }
 
 static struct vnode *node_get(struct xs_view *v, uint64_t ino)
@@ -396,10 +452,10 @@ static void set_attrs(struct vnode *k, const struct xs_entry *e, int pkg, const 
 	k->link = NULL;
 	if (e->type == XS_E_SYMLINK) {
 		char rel[XS_MAX_PATH + 1];
-		if (e->link[0] == '/' && xs_view_relative_target(vpath, e->link, rel, sizeof rel) == 0)
+		if (xs_view_clamp_target(vpath, e->link, rel, sizeof rel) == 0)
 			k->link = xs_strdup(rel);
-		else
-			k->link = xs_strdup(e->link);
+		else /* too long or deep to present confined: a link to nowhere */
+			k->link = xs_strdup(UNCONFINED_TARGET);
 		k->size = strlen(k->link);
 	}
 }

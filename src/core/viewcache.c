@@ -191,7 +191,7 @@ int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct
 		const struct xs_pkg *p = &t->pkgs[ix[k]];
 		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
 			continue;
-		if (strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
+		if (p->unusable || strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
 		    strpbrk(p->filename, "\t\n"))
 			continue;
 		q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,

@@ -11,7 +11,7 @@ Control, over HTTP on the same port (never logged in the request log):
   POST   /__fault      JSON object (or list of them):
                          match   regex searched in the request path (default '')
                          action  status | tamper | truncate | reset | stall |
-                                 ignore_range | bad_range | redirect
+                                 throttle | ignore_range | bad_range | redirect
                          arg     depends on the action, see below
                          times   how many requests it applies to; -1 = forever
                                  (default -1)
@@ -32,6 +32,8 @@ Actions and their arg:
   reset         like truncate, then close with TCP RST
   stall         arg = seconds to wait before the response, or
                 {"seconds": S, "after_bytes": N} to stall mid-body
+  throttle      send the body steadily at arg bytes per second (default
+                250000), a tenth of a second's worth at a time
   ignore_range  answer 200 with the whole file even if Range was asked
   bad_range     arg "mismatch" (default): 206 whose Content-Range is not the
                 range asked for (the body matches the header); "lie": 206
@@ -62,7 +64,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ACTIONS = ('status', 'tamper', 'truncate', 'reset', 'stall', 'ignore_range',
+ACTIONS = ('status', 'tamper', 'truncate', 'reset', 'stall', 'throttle', 'ignore_range',
            'bad_range', 'redirect')
 CHUNK = 64 * 1024
 
@@ -357,11 +359,19 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             return
 
+        rate = int(arg or 250000) if action == 'throttle' else None
+        t_body = time.monotonic()
         sent = 0
         with open(full, 'rb') as f:
             f.seek(body_start)
             while sent < send_limit:
                 want = min(CHUNK, send_limit - sent)
+                if rate:
+                    # steady: never ahead of rate bytes per second
+                    self._wait(max(0.0, t_body + sent / rate - time.monotonic()))
+                    if self.st.stopping.is_set():
+                        break
+                    want = min(want, max(1, rate // 10))
                 if stall_after is not None and sent < stall_after:
                     want = min(want, stall_after - sent)
                 buf = f.read(want)

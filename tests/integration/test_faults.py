@@ -17,7 +17,11 @@ required behaviour.
   e. a persistent 5xx: clean EIO, and the daemon log names the package, the
      URL and the status;
   f. 16 first lookups stalled on the mirror do not slow down reads of cached
-     files (p50/p99 latency idle and during the stall)."""
+     files (p50/p99 latency idle and during the stall);
+  g. --fetch-timeout bounds inactivity, as apt's Timeout: the libc6 .deb
+     (2.3 MB) served steadily at 250 kB/s arrives with --fetch-timeout 5
+     (about 9 s), while a download that stops dead still fails after about
+     the timeout."""
 
 import errno
 import hashlib
@@ -438,6 +442,47 @@ def test_same_directory(t, h, ref):
              'for: conn->want |= FUSE_CAP_PARALLEL_DIROPS in op_init, src/daemon/fuse_ops.c)')
 
 
+def test_slow_mirror(t, h, ref):
+    srv = h.server
+    libc = ref.find('libc6', r'/libc\.so\.6$')
+    size, rate = deb_size(h, 'libc6'), 250000
+    with h.mount(packages=['hello'], extra=['--fetch-timeout', str(FETCH_TIMEOUT)]) as m:
+        srv.wait_idle()
+        srv.clear_log()
+        srv.add_fault(match=deb_re(h, 'libc6'), action='throttle', arg=rate)
+        t0 = time.monotonic()
+        ok, what = read_check(m, ref, libc)
+        secs = time.monotonic() - t0
+        srv.wait_idle()
+        g = xstest.gets(srv.log(), deb_re(h, 'libc6'))
+        t.diag('slow mirror: %d bytes at %d B/s -> %.2f s; GETs: %s'
+               % (size, rate, secs, show_gets(g)))
+        t.ok(ok, 'slow mirror: libc.so.6 reads right with --fetch-timeout %d' % FETCH_TIMEOUT,
+             what)
+        t.ok(size > 2 * 10 ** 6 and secs > FETCH_TIMEOUT and secs >= 0.9 * size / rate,
+             'slow mirror: the %d byte download took %.1f s, longer than the timeout'
+             % (size, secs))
+        t.ok(len(g) == 1 and g[0]['fault'] == 'throttle' and g[0]['bytes'] == size,
+             'slow mirror: in one throttled GET', show_gets(g))
+
+        srv.clear_faults()
+        srv.clear_log()
+        stdcxx = ref.find('libstdc++6', r'/libstdc\+\+\.so\.6\.')
+        srv.add_fault(match=deb_re(h, 'libstdc++6'), action='stall',
+                      arg={'seconds': 60, 'after_bytes': 65536})
+        t0 = time.monotonic()
+        data, err = xstest.read_errno(m.p(stdcxx))
+        secs = time.monotonic() - t0
+        t.diag('stopped dead after 64 KiB: %s after %.2f s' % (ename(err) if err else 'data',
+                                                               secs))
+        t.ok(err == errno.EIO and FETCH_TIMEOUT - 0.5 < secs < FETCH_TIMEOUT + 10,
+             'a download that stops dead fails with EIO after about --fetch-timeout %d '
+             '(%.1f s)' % (FETCH_TIMEOUT, secs), 'got %s' % ename(err))
+        srv.clear_faults()
+        ok, what = read_check(m, ref, stdcxx)
+        t.ok(ok, 'stall cleared: the same file reads right', what)
+
+
 def main(t, h):
     names = sorted(set(h.index.closure(['python3', 'hello'])))
     ref = Ref(h, names)
@@ -448,6 +493,7 @@ def main(t, h):
     test_persistent_5xx(t, h, ref)
     test_workers_free(t, h, ref)
     test_same_directory(t, h, ref)
+    test_slow_mirror(t, h, ref)
 
 
 xstest.run(main)

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """Default view: mounts, serves an aarch64 libc, is read-only, unmounts cleanly;
-a mirror that does not answer makes `mount` fail with a message naming it."""
+a mirror that does not answer makes `mount` fail with a message naming it.
+A package's symlinks that climb above the root (xs-escape) are clamped at the
+view's root, as a chroot resolves them: a read through them never reaches the
+host's files."""
 
 import errno
 import os
@@ -103,6 +106,33 @@ def main(t, h):
          'the error is a short message', m.stderr)
     t.ok(not m.was_mounted, 'nothing is mounted after the failure')
     t.ok(m.seconds < 120, 'failure comes in bounded time (%.1f s)' % m.seconds)
+    confined_links(t, h)
+
+
+ESC = 'usr/share/xs-escape/'
+
+
+def confined_links(t, h):
+    with open('/etc/hostname', 'rb') as f:
+        host = f.read()
+    with h.mount(packages=['xs-escape']) as m:
+        want = {'up': '../../../etc/hostname', 'sneak': '../../../etc/hostname',
+                'abs': '../../../etc/hostname', 'up-inside': 'inside.txt', 'here': '.'}
+        for name, target in sorted(want.items()):
+            try:
+                got = os.readlink(m.p(ESC + name))
+            except OSError as e:
+                got = 'error %s' % errno.errorcode.get(e.errno)
+            t.eq(got, target, 'xs-escape: %s presented confined as %s' % (name, target))
+        for name in ('up', 'sneak', 'abs'):
+            data, err = xstest.read_errno(m.p(ESC + name))
+            t.ok(err == errno.ENOENT and data is None,
+                 'xs-escape: reading %s reaches the view\'s /etc/hostname (none), not the '
+                 'host\'s' % name, 'got %s' % (xstest.ename(err) if err else data))
+            t.ok(data != host, 'xs-escape: %s never returns the host file\'s content' % name)
+        data, err = xstest.read_errno(m.p(ESC + 'up-inside'))
+        t.eq(data, b'inside the view\n', 'xs-escape: a link that climbs and comes back down '
+             'reads the view\'s file')
 
 
 xstest.run(main)

@@ -1,21 +1,19 @@
 /* gpghome.c - see gpghome.h */
 #include "gpghome.h"
+#include "testlib.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "xsysroot/util.h"
+static char HOME_[TL_ROOT_MAX + 8]; /* GNUPGHOME for gpg */
 
-static char T[256];	/* the temporary directory */
-static char HOME_[300]; /* GNUPGHOME for gpg */
-
+/* Stop the agent before testlib removes the directory (atexit handlers run
+ * last registered first). */
 static void cleanup(void)
 {
-	if (!T[0])
-		return;
-	char cmd[1600];
+	char cmd[600];
 	snprintf(cmd, sizeof cmd,
 		 "GNUPGHOME='%s' gpgconf --kill all >/dev/null 2>&1; "
 		 "GNUPGHOME='%s' gpgconf --remove-socketdir >/dev/null 2>&1",
@@ -23,26 +21,18 @@ static void cleanup(void)
 	if (system(cmd) != 0) {
 		/* nothing more to do */
 	}
-	xs_rm_rf(T);
-	T[0] = 0;
 }
 
-int gpghome_init(const char *name)
+int gpghome_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(T, sizeof T, "%s/xs-test-%s-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp", name);
-	if (!mkdtemp(T)) {
-		T[0] = 0;
-		return -1;
-	}
+	snprintf(HOME_, sizeof HOME_, "%s/gnupg", tl_root());
 	atexit(cleanup);
-	snprintf(HOME_, sizeof HOME_, "%s/gnupg", T);
 	return mkdir(HOME_, 0700);
 }
 
 const char *gpghome_dir(void)
 {
-	return T;
+	return tl_root();
 }
 
 const char *gpghome_gnupg(void)
@@ -52,11 +42,7 @@ const char *gpghome_gnupg(void)
 
 const char *tpath(const char *name)
 {
-	static char buf[8][512];
-	static int i;
-	char *b = buf[i++ % 8];
-	snprintf(b, sizeof buf[0], "%s/%s", T, name);
-	return b;
+	return tl_path("%s", name);
 }
 
 int tsh(const char *fmt, ...)
@@ -66,7 +52,7 @@ int tsh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(inner, sizeof inner, fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof cmd, "cd '%s' && export GNUPGHOME='%s' && ( %s ) >/dev/null 2>&1", T,
-		 HOME_, inner);
+	snprintf(cmd, sizeof cmd, "cd '%s' && export GNUPGHOME='%s' && ( %s ) >/dev/null 2>&1",
+		 tl_root(), HOME_, inner);
 	return system(cmd) == 0 ? 0 : -1;
 }

@@ -1,17 +1,16 @@
 /* gpghome.h - a scratch directory for the unit tests that make keys and
- * clearsigned files with gpg: a temporary directory (under $TMPDIR) with a
- * private GNUPGHOME in it, both removed at exit together with the gpg-agent
- * that key generation starts.  One per process. */
+ * clearsigned files with gpg: testlib's temporary root (under $TMPDIR) with
+ * a private GNUPGHOME in it, both removed at exit together with the
+ * gpg-agent that key generation starts.  One per process. */
 #ifndef XS_TEST_GPGHOME_H
 #define XS_TEST_GPGHOME_H
 
-/* Make the directory ("xs-test-NAME-XXXXXX") and its GNUPGHOME: 0, or -1
- * with errno. */
-int gpghome_init(const char *name);
+/* Make the GNUPGHOME in tl_root(): 0, or -1 with errno. */
+int gpghome_init(void);
 /* The directory, and its GNUPGHOME. */
 const char *gpghome_dir(void);
 const char *gpghome_gnupg(void);
-/* name in the directory (one of 8 rotating buffers). */
+/* name in the directory (tl_path: one of 8 buffers of the calling thread). */
 const char *tpath(const char *name);
 /* Run a shell command in the directory with GNUPGHOME set, its output
  * discarded: 0 when it succeeded, else -1. */

@@ -2,6 +2,7 @@
 #include "xsysroot/aptsrc.h"
 #include "xsysroot/util.h"
 #include "tap.h"
+#include "testlib.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -212,27 +213,20 @@ static void test_sources(void)
 	xs_sourcelist_free(&l);
 }
 
-static char tmp[256];
+static char tmp[TL_ROOT_MAX + 16];
 
 static void put(const char *rel, const char *content)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", tmp, rel);
-	char dir[512];
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = 0;
-	xs_mkdir_p(dir, 0755);
-	xs_write_file_atomic(path, content, strlen(content), 0644);
+	tl_write_file(path, content, strlen(content), 0644);
 }
 
 static void test_load(void)
 {
 	struct xs_sourcelist l = { 0 };
-	snprintf(tmp, sizeof tmp, "/tmp/xs-test-aptsrc.XXXXXX");
-	if (!mkdtemp(tmp)) {
-		CHECK(0, "mkdtemp");
-		return;
-	}
+	snprintf(tmp, sizeof tmp, "%s", tl_path("load"));
+	CHECK_INT(mkdir(tmp, 0755), 0, "a directory for the root");
 	CHECK_INT(xs_aptsrc_load(&l, tmp), 0, "empty root: nothing, no error");
 	CHECK_INT(l.n, 0, "no sources");
 

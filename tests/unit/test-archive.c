@@ -505,8 +505,8 @@ static void test_race(void)
 
 int main(void)
 {
-	if (gpghome_init("archive") < 0) {
-		printf("Bail out! cannot make a temporary directory\n");
+	if (gpghome_init() < 0) {
+		printf("Bail out! cannot make a GNUPGHOME\n");
 		return 1;
 	}
 	if (access(GPGV, X_OK) != 0 || system("command -v gpg >/dev/null 2>&1") != 0) {

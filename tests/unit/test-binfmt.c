@@ -4,6 +4,7 @@
  * nothing; a second point is refused; a state left by a killed process is
  * recovered; a link changed behind our back is left alone. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/binfmt.h"
 #include "xsysroot/util.h"
 
@@ -15,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char root[64];
+static const char *root;
 static char err[8192];
 
 /* The target of symlink path, or "" when it is none. */
@@ -31,19 +32,6 @@ static bool exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
-}
-
-static int nentries(const char *dir)
-{
-	int n = 0;
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "ls -A %s | wc -l", dir);
-	FILE *f = popen(cmd, "r");
-	if (!f || fscanf(f, "%d", &n) != 1)
-		n = -1;
-	if (f)
-		pclose(f);
-	return n;
 }
 
 static void test_previous_symlink(const char *dir, const char *mnt)
@@ -65,7 +53,7 @@ static void test_previous_symlink(const char *dir, const char *mnt)
 	CHECK_STR(link_of(link), mnt, "symlink: the refused point changed nothing");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "symlink: restore");
 	CHECK_STR(link_of(link), "/old/sysroot", "symlink: the previous link is back");
-	CHECK_INT(nentries(dir), 1, "symlink: no state file left");
+	CHECK_INT(tl_count_entries(dir), 1, "symlink: no state file left");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "symlink: a second restore is a no-op");
 	CHECK_STR(link_of(link), "/old/sysroot", "symlink: still the previous link");
 	CHECK_INT(xs_binfmt_holder(dir, "aarch64", holder, sizeof holder), -ENOENT,
@@ -88,7 +76,7 @@ static void test_previous_dir(const char *dir, const char *mnt)
 	struct stat st;
 	CHECK(lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) && exists(file),
 	      "dir: the directory is back with its content");
-	CHECK_INT(nentries(dir), 1, "dir: no state file left");
+	CHECK_INT(tl_count_entries(dir), 1, "dir: no state file left");
 	xs_rm_rf(sub);
 }
 
@@ -127,7 +115,7 @@ static void test_nothing_before(const char *mnt)
 	CHECK_INT(xs_binfmt_point(&b, dir, "aarch64", mnt, err, sizeof err), 0, "none: point again");
 	CHECK(!b.made_dir, "none: an existing directory is not made");
 	CHECK_INT(xs_binfmt_restore(&b, err, sizeof err), 0, "none: restore again");
-	CHECK(exists(dir) && nentries(dir) == 0, "none: the existing directory stays, empty");
+	CHECK(exists(dir) && tl_count_entries(dir) == 0, "none: the existing directory stays, empty");
 }
 
 static void test_recover(const char *dir, const char *mnt)
@@ -149,7 +137,7 @@ static void test_recover(const char *dir, const char *mnt)
 		  "recover: point with nothing before");
 	CHECK_INT(xs_binfmt_recover(dir, "riscv64", err, sizeof err), 0,
 		  "recover: recover to nothing");
-	CHECK(!exists(link) && nentries(dir) == 0, "recover: nothing is left");
+	CHECK(!exists(link) && tl_count_entries(dir) == 0, "recover: nothing is left");
 }
 
 static void test_changed_behind(const char *dir, const char *mnt)
@@ -184,13 +172,55 @@ static void test_bad_args(const char *dir)
 	CHECK(!b.active, "bad: nothing active after a failure");
 }
 
+/* The register line of run --strict's handler: the magic and mask of
+ * Debian's qemu-user-static handlers, for a little- and a big-endian
+ * machine, and the refusals. */
+static void test_register_line(void)
+{
+	const struct xs_arch *arm64 = xs_arch_lookup("arm64"), *s390x = xs_arch_lookup("s390x");
+	char line[512];
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, sizeof line), 0, "line: arm64");
+	CHECK_STR(line, ":xsysroot-aarch64:M::"
+		  "\\x7f\\x45\\x4c\\x46\\x02\\x01\\x01\\x00\\x00\\x00"
+		  "\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:"
+		  "\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff"
+		  "\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:"
+		  "/usr/bin/qemu-aarch64-static:OF", "line: arm64 matches Debian's qemu-aarch64");
+	unsigned char magic[XS_BINFMT_MAGIC_LEN], mask[XS_BINFMT_MAGIC_LEN];
+	xs_binfmt_magic(s390x, magic, mask);
+	static const unsigned char want_magic[XS_BINFMT_MAGIC_LEN] = {
+		0x7f, 'E', 'L', 'F', 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x16,
+	};
+	static const unsigned char want_mask[XS_BINFMT_MAGIC_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,	0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff,
+	};
+	CHECK(!memcmp(magic, want_magic, sizeof magic), "magic: s390x (big endian, e_type "
+	      "and e_machine in its byte order)");
+	CHECK(!memcmp(mask, want_mask, sizeof mask), "mask: s390x masks one bit of e_type");
+	size_t need = strlen(line) + 1;
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, need), 0, "line: fits exactly");
+	CHECK_INT(xs_binfmt_register_line(arm64, "xsysroot-aarch64", "/usr/bin/qemu-aarch64-static",
+					  "OF", line, need - 1), -ENAMETOOLONG,
+		  "line: one byte short -> -ENAMETOOLONG");
+	CHECK_STR(line, "", "line: nothing left half written");
+	CHECK_INT(xs_binfmt_register_line(arm64, "a:b", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: a name with ':'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "a/b", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: a name with '/'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "..", "/q", "F", line, sizeof line), -EINVAL,
+		  "line: the name ..");
+	CHECK_INT(xs_binfmt_register_line(arm64, "x", "/q:r", "F", line, sizeof line), -EINVAL,
+		  "line: an interpreter with ':'");
+	CHECK_INT(xs_binfmt_register_line(arm64, "x", "", "F", line, sizeof line), -EINVAL,
+		  "line: no interpreter");
+}
+
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-binfmt.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	char d[600], m[600];
 	snprintf(d, sizeof d, "%s/qemu-binfmt", root);
 	snprintf(m, sizeof m, "%s/mnt", root);
@@ -203,6 +233,7 @@ int main(void)
 	test_recover(d, m);
 	test_changed_behind(d, m);
 	test_bad_args(d);
+	test_register_line();
 	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	return tap_done();
 }

@@ -2,6 +2,7 @@
  * of real store objects and manifests, last use from the pkg- documents,
  * leases of live processes, the shared lock. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/store.h"
@@ -17,15 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char root[64];
-
-static void put_obj(struct xs_store *s, const char *text, char sha[65])
-{
-	struct xs_txn *t;
-	xs_txn_begin(s, UINT64_MAX, &t);
-	xs_txn_write(t, text, strlen(text));
-	xs_txn_commit(t, NULL, UINT64_MAX, sha);
-}
+static const char *root;
 
 /* A package "name" whose files hold the given texts (NULL-terminated); its
  * .deb digest is made from the name.  Last use: when (seconds). */
@@ -45,7 +38,7 @@ static void add_pkg(struct xs_store *s, const char *name, const char *const *tex
 		m.e[i].type = XS_E_REG;
 		m.e[i].mode = 0100644;
 		m.e[i].size = strlen(texts[i]);
-		put_obj(s, texts[i], m.e[i].sha256);
+		tl_store_put(s, texts[i], strlen(texts[i]), m.e[i].sha256);
 	}
 	m.n = m.cap = n;
 	char *data;
@@ -88,13 +81,9 @@ static bool named(char **v, const char *prefix)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-cachemgr.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	struct xs_store *s;
-	CHECK_INT(xs_store_open(root, &s), 0, "store opened");
+	CHECK_INT(tl_store_open(NULL, &s), 0, "store opened");
 	/* big payloads so that disk usage differs clearly between packages */
 	char *big = xs_xmalloc(64 * 1024 + 1);
 	memset(big, 'a', 64 * 1024);
@@ -110,7 +99,7 @@ int main(void)
 	add_pkg(s, "oldpkg", old_files, 1000000000, d_old);
 	add_pkg(s, "midpkg", mid_files, 1100000000, d_mid);
 	add_pkg(s, "newpkg", new_files, 1200000000, d_new);
-	put_obj(s, "nobody names me\n", stray);
+	tl_store_put(s, "nobody names me\n", strlen("nobody names me\n"), stray);
 	xs_sha256_buf("shared\n", 7, shared);
 
 	struct xs_cache_info ci;
@@ -243,6 +232,5 @@ int main(void)
 
 	xs_store_close(s);
 	free(big), free(big2), free(big3);
-	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	return tap_done();
 }

@@ -1,31 +1,22 @@
 /* test-contents.c - Contents parsing, the compact index, queries, bounds,
  * and a corrupted index file. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char root[64];
-
-static int memfd_with(const void *p, size_t n)
-{
-	int fd = memfd_create("contents", MFD_CLOEXEC);
-	if (fd < 0 || xs_write_all(fd, p, n) < 0)
-		abort();
-	return fd;
-}
+static const char *root;
 
 static char *gzip(const char *p, size_t n, size_t *outn)
 {
@@ -53,7 +44,7 @@ static int build_text(const char *text, size_t n, bool gz, uint64_t max, const c
 {
 	size_t zn = n;
 	char *z = gz ? gzip(text, n, &zn) : NULL;
-	int fd = memfd_with(gz ? z : text, zn);
+	int fd = tl_memfd(gz ? z : text, zn);
 	int r = xs_contents_build(fd, max, out, st);
 	close(fd);
 	free(z);
@@ -89,25 +80,11 @@ static char *paths_of(struct xs_contents *c, const char *pkg)
 	return xs_buf_steal(&col.b, NULL);
 }
 
-static int count_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Overwrite path without fsync (many rewrites of one scratch file). */
 static void put_file(const char *path, const void *p, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || xs_write_all(fd, p, n) < 0)
+	if (tl_write_file(path, p, n, 0644) < 0)
 		abort();
-	close(fd);
 }
 
 static const char fixture[] =
@@ -204,7 +181,7 @@ static void test_edges(void)
 	CHECK_INT(build_text(fixture, strlen(fixture), true, 100, out, &st), -EFBIG,
 		  "max_text bounds the text");
 	CHECK(access(out, F_OK) < 0, "nothing written on failure");
-	CHECK_INT(count_dir(root), 3, "no temp file left (only the earlier indexes)");
+	CHECK_INT(tl_count_entries(root), 3, "no temp file left (only the earlier indexes)");
 
 	snprintf(out, sizeof out, "%s/nodir/x.idx", root);
 	CHECK_INT(build_text(fixture, strlen(fixture), false, 1 << 20, out, &st), -ENOENT,
@@ -555,11 +532,7 @@ static void test_rev(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-contents.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	test_fixture(false);
 	test_fixture(true);
 	test_edges();
@@ -567,6 +540,5 @@ int main(void)
 	test_threads();
 	test_corrupt();
 	test_rev();
-	xs_rm_rf(root);
 	return tap_done();
 }

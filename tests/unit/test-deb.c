@@ -3,20 +3,19 @@
  * absolute names, bad hardlinks, devices, setuid, bombs, truncation,
  * malformed ar, garbage compression); the manifest text format. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -24,7 +23,7 @@
 
 extern char **environ;
 
-static char root[64];      /* the test's temp dir */
+static const char *root;    /* the test's temp dir */
 static char storedir[128]; /* root/store */
 static char sentinel[128]; /* root/sentinel: cwd while unpacking, must stay empty */
 static struct xs_store *store;
@@ -36,27 +35,6 @@ struct blob {
 	size_t n;
 };
 
-static int memfd_with(const void *p, size_t n)
-{
-	int fd = memfd_create("deb", MFD_CLOEXEC);
-	if (fd < 0 || xs_write_all(fd, p, n) < 0)
-		abort();
-	return fd;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
-}
-
 static const struct xs_entry *find(const struct xs_manifest *m, const char *path)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -65,22 +43,11 @@ static const struct xs_entry *find(const struct xs_manifest *m, const char *path
 	return NULL;
 }
 
-static char *object_text(const char *sha)
-{
-	int fd = xs_store_open_object(store, sha);
-	if (fd < 0)
-		return NULL;
-	struct xs_buf b;
-	int r = xs_read_fd(fd, 64 << 20, &b);
-	close(fd);
-	return r < 0 ? NULL : xs_buf_steal(&b, NULL);
-}
-
 static bool object_is(const struct xs_entry *e, const char *text)
 {
 	if (!e)
 		return false;
-	char *t = object_text(e->sha256);
+	char *t = tl_store_read(store, e->sha256);
 	bool ok = t && strcmp(t, text) == 0 && e->size == strlen(text);
 	free(t);
 	return ok;
@@ -91,7 +58,7 @@ static bool object_is(const struct xs_entry *e, const char *text)
 static int unpack_blob(const struct blob *deb, const struct xs_limits *lim,
 		       struct xs_manifest *m, char *err, size_t errsz)
 {
-	int fd = memfd_with(deb->p, deb->n);
+	int fd = tl_memfd(deb->p, deb->n);
 	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (here < 0 || chdir(sentinel) < 0)
 		abort();
@@ -277,12 +244,7 @@ static int write_text(const char *dir, const char *rel, const char *text, mode_t
 {
 	char p[512];
 	snprintf(p, sizeof p, "%s/%s", dir, rel);
-	char *slash = strrchr(p, '/');
-	*slash = 0;
-	xs_mkdir_p(p, 0755);
-	*slash = '/';
-	int r = xs_write_file_atomic(p, text, strlen(text), 0644);
-	return r < 0 ? r : chmod(p, mode);
+	return tl_write_file(p, text, strlen(text), mode);
 }
 
 static int dpkg_deb_build(const char *tree, const char *out, const char *ztype)
@@ -474,7 +436,7 @@ static void test_crafted_ok(void)
 	CHECK(e && object_is(e, "odd"), "name with control and non-UTF-8 bytes");
 	e = find(&m, "usr/x/z");
 	CHECK(e && object_is(e, "z"), "inner . resolved");
-	CHECK_INT(count_entries(sentinel), 0, "nothing written in the working directory");
+	CHECK_INT(tl_count_entries(sentinel), 0, "nothing written in the working directory");
 	CHECK(access("/etc/passwd", F_OK) == 0, "sanity");
 
 	/* manifest text round trip, byte exact */
@@ -634,10 +596,10 @@ static void test_hostile(void)
 	small.max_total = 1 << 20;
 	expect_fail(two, 2, &small, -EFBIG, "bytes unpacked", "files together over max_total");
 
-	CHECK_INT(count_entries(sentinel), 0, "nothing written in the working directory");
+	CHECK_INT(tl_count_entries(sentinel), 0, "nothing written in the working directory");
 	char tmp[256];
 	snprintf(tmp, sizeof tmp, "%s/tmp", storedir);
-	CHECK_INT(count_entries(tmp), 0, "no transaction left behind");
+	CHECK_INT(tl_count_entries(tmp), 0, "no transaction left behind");
 }
 
 static void test_malformed(void)
@@ -713,7 +675,7 @@ static void test_malformed(void)
 	}
 	free(data.p);
 	free(plain.p);
-	CHECK_INT(count_entries(sentinel), 0, "nothing written in the working directory");
+	CHECK_INT(tl_count_entries(sentinel), 0, "nothing written in the working directory");
 #undef TRY
 }
 
@@ -801,7 +763,7 @@ static void test_parse_garbage(void)
 static int tar_unpack(const struct blob *b, enum xs_tar_compression comp, struct xs_manifest *m,
 		      char diff_id[65], char *err, size_t errsz)
 {
-	int fd = memfd_with(b->p, b->n);
+	int fd = tl_memfd(b->p, b->n);
 	int r = xs_tar_unpack(store, fd, comp, NULL, m, diff_id, err, errsz);
 	close(fd);
 	return r;
@@ -859,15 +821,11 @@ static void test_layers(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-deb.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	snprintf(storedir, sizeof storedir, "%s/store", root);
 	snprintf(sentinel, sizeof sentinel, "%s/sentinel", root);
 	mkdir(sentinel, 0755);
-	if (xs_store_open(storedir, &store) < 0) {
+	if (tl_store_open("store", &store) < 0) {
 		perror("store");
 		return 1;
 	}
@@ -879,7 +837,6 @@ int main(void)
 	test_layers();
 	xs_store_close(store);
 	/* only the store and the sentinel were created in root */
-	CHECK_INT(count_entries(root), 2, "only store/ and sentinel/ in the test dir");
-	xs_rm_rf(root);
+	CHECK_INT(tl_count_entries(root), 2, "only store/ and sentinel/ in the test dir");
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 /* test-decompress.c - every supported compression, plain and empty input,
  * the output bound, corrupt and truncated input, callback errors. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/decompress.h"
 #include "xsysroot/util.h"
 
@@ -9,16 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
-
-static int memfd_with(const void *p, size_t n)
-{
-	int fd = memfd_create("fixture", MFD_CLOEXEC);
-	if (fd < 0 || xs_write_all(fd, p, n) < 0)
-		abort();
-	return fd;
-}
 
 /* Compress p with libarchive's raw writer and filter; NULL when this
  * libarchive cannot write that filter. */
@@ -54,7 +46,7 @@ static char *compress(int filter, const void *p, size_t n, size_t *outn)
 
 static int decomp(const void *p, size_t n, size_t max, struct xs_buf *b)
 {
-	int fd = memfd_with(p, n);
+	int fd = tl_memfd(p, n);
 	int r = xs_decompress_to_buf(fd, max, b);
 	close(fd);
 	return r;
@@ -202,7 +194,7 @@ static void test_stream(void)
 	xs_sha256_buf(text, tn, want);
 	size_t zn;
 	char *z = compress(ARCHIVE_FILTER_GZIP, text, tn, &zn);
-	int fd = memfd_with(z, zn);
+	int fd = tl_memfd(z, zn);
 	/* the fd's position does not matter: reading starts at offset 0 */
 	CHECK(lseek(fd, 0, SEEK_END) == (off_t)zn, "fd at end");
 	struct sum s = { 0 };

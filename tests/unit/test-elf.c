@@ -6,6 +6,7 @@
  * counts, overlapping tables, unterminated and overlong strings, and random
  * corruption. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/elf.h"
 #include "xsysroot/util.h"
 
@@ -586,11 +587,7 @@ static void test_linked(void)
 		{ "mips-linux-gnu", 1, 2, 8, "/lib/ld.so.1" },
 		{ "powerpc64-linux-gnu", 2, 2, 21, "/lib64/ld64.so.1" },
 	};
-	char dir[] = "/tmp/xs-test-elf-XXXXXX";
-	if (!mkdtemp(dir)) {
-		CHECK(0, "mkdtemp");
-		return;
-	}
+	const char *dir = tl_root();
 	char cmd[4096], path[512];
 	snprintf(cmd, sizeof cmd,
 		 "cd %s && printf 'int dep(void){return 1;}\\n' > dep.c && "
@@ -636,8 +633,6 @@ static void test_linked(void)
 		      t[i].interp, err);
 		xs_elf_free(&e);
 	}
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	run(cmd);
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /* test-fetcher.c - the single-flight fetcher with a fake work callback: one
  * run shared by every caller of a key, failures not remembered, the bound
- * on a wait, a failed prefetch retried by the caller waiting for it, the
- * prefetch bound, free while prefetches run, growth while callers wait. */
+ * on a wait (and waiting on while the run progresses), a failed prefetch
+ * retried by the caller waiting for it, the prefetch bound, free while
+ * prefetches run, growth while callers wait. */
 #include "tap.h"
 #include "xsysroot/fetcher.h"
 
@@ -237,18 +238,49 @@ static void test_empty_message(void)
 	CHECK_INT(xs_fetcher_new(&bad, 1, &f), -EINVAL, "no timeout: refused");
 }
 
-static void test_timeout(void)
+/* The progress of a run as the waiters see it: a count that grows with
+ * time (a steady download), or one that never moves (a stall). */
+static uint64_t ticking(void *ud, size_t key)
+{
+	(void)ud, (void)key;
+	return (uint64_t)(now_s() * 20);
+}
+
+static uint64_t frozen(void *ud, size_t key)
+{
+	(void)ud, (void)key;
+	return 7;
+}
+
+/* A fetcher of one key whose waits last 150 ms without progress; a runner
+ * starts the run, then this thread waits for it: its result in *q, the
+ * seconds it waited returned. */
+static double wait_for_run(uint64_t (*progress)(void *, size_t), struct xs_fetcher **f,
+			   struct caller *runner, int *q, char *err, size_t errsz)
+{
+	struct xs_fetcher_config c = {
+		.work = work, .done = done, .progress = progress, .timeout_ms = 150,
+	};
+	CHECK_INT(xs_fetcher_new(&c, 1, f), 0, "a fetcher (progress callback: %s)",
+		  progress ? "yes" : "no");
+	start_call(runner, *f, 0);
+	wait_runs(1);
+	double t0 = now_s();
+	*q = xs_fetcher_fetch(*f, 0, err, errsz);
+	return now_s() - t0;
+}
+
+/* A waiter gives up after the timeout, with no progress callback or one
+ * that says the run does not progress. */
+static void test_timeout(uint64_t (*progress)(void *, size_t))
 {
 	fake_reset();
 	F.gated = true;
-	struct xs_fetcher *f = make(1, 150, 0);
+	struct xs_fetcher *f = NULL;
 	struct caller runner;
-	start_call(&runner, f, 0);
-	wait_runs(1);
 	char err[256] = "x";
-	double t0 = now_s();
-	int q = xs_fetcher_fetch(f, 0, err, sizeof err);
-	double dt = now_s() - t0;
+	int q;
+	double dt = wait_for_run(progress, &f, &runner, &q, err, sizeof err);
 	CHECK_INT(q, -ETIMEDOUT, "a waiter gives up after its timeout");
 	CHECK_STR(err, "", "and leaves the message empty");
 	CHECK(dt >= 0.14 && dt < 5.0, "it waited about the timeout (%.3f s)", dt);
@@ -256,6 +288,23 @@ static void test_timeout(void)
 	pthread_join(runner.th, NULL);
 	CHECK_INT(runner.q, 0, "the run went on and succeeded for its caller");
 	CHECK_INT(get_int(&F.runs), 1, "the waiter did not run the work");
+	xs_fetcher_free(f);
+}
+
+/* A waiter waits on, past its timeout, while the run progresses. */
+static void test_progress(void)
+{
+	fake_reset();
+	F.sleep_ms = 700;
+	struct xs_fetcher *f = NULL;
+	struct caller runner;
+	char err[256] = "";
+	int q;
+	double dt = wait_for_run(ticking, &f, &runner, &q, err, sizeof err);
+	CHECK(q == 0 && dt >= 0.5, "a run that progresses for %.2f s, beyond the 150 ms "
+	      "timeout, is waited for (%d)", dt, q);
+	pthread_join(runner.th, NULL);
+	CHECK_INT(get_int(&F.runs), 1, "one run of the work");
 	xs_fetcher_free(f);
 }
 
@@ -374,7 +423,9 @@ int main(void)
 	test_single_flight(true);
 	test_failure_not_remembered();
 	test_empty_message();
-	test_timeout();
+	test_timeout(NULL);
+	test_timeout(frozen);
+	test_progress();
 	test_background_failure();
 	test_prefetch_bound();
 	test_free_waits();

@@ -5,6 +5,7 @@
  * that key generation starts. */
 #include "gpghome.h"
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/gpg.h"
 #include "xsysroot/util.h"
 
@@ -58,20 +59,6 @@ static void write_file(const char *path, const char *text, mode_t mode)
 		printf("# cannot write %s\n", path);
 }
 
-static int dir_entries(const char *d)
-{
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", d);
-	FILE *p = popen(cmd, "r");
-	int n = -1;
-	if (p) {
-		if (fscanf(p, "%d", &n) != 1)
-			n = -1;
-		pclose(p);
-	}
-	return n;
-}
-
 static void real_inrelease(void)
 {
 	glob_t g;
@@ -99,8 +86,8 @@ static void real_inrelease(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (gpghome_init("gpg") < 0) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+	if (gpghome_init() < 0) {
+		printf("Bail out! a GNUPGHOME: %s\n", strerror(errno));
 		return 1;
 	}
 	mkdir(tpath("tmp"), 0700);
@@ -299,7 +286,7 @@ int main(void)
 		xs_buf_free(&e);
 	}
 
-	CHECK_INT(dir_entries(tpath("tmp")), 0, "every private gpgv home was removed");
+	CHECK_INT(tl_count_entries(tpath("tmp")), 0, "every private gpgv home was removed");
 
 	real_inrelease();
 	return tap_done();

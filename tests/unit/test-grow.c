@@ -3,6 +3,7 @@
  * Contents index with its reverse index, a real store and view; the
  * repo's part (the package table, adding) is a fake callback. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/contents.h"
 #include "xsysroot/grow.h"
 #include "xsysroot/packages.h"
@@ -15,13 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SHA_A "8e6b4ad0bd8b5f5a4c5a0a3a2b1f4fd9e2a6a0c3cd0b4c3c8f8e1e9d7b6a5f40"
 
-static char root[64], table[128], damaged[128];
+static const char *root;
+static char table[TL_ROOT_MAX + 8], damaged[TL_ROOT_MAX + 16];
 
 static void test_scope(void)
 {
@@ -147,15 +148,13 @@ static struct xs_contents *open_contents(void)
 	char idx[128], rev[128];
 	snprintf(idx, sizeof idx, "%s/contents.idx", root);
 	snprintf(rev, sizeof rev, "%s/contents.rev", root);
-	int fd = memfd_create("contents", MFD_CLOEXEC);
+	int fd = tl_memfd(contents_text, strlen(contents_text));
 	struct xs_contents_stats st;
 	struct xs_contents *c = NULL;
-	if (fd < 0 || xs_write_all(fd, contents_text, strlen(contents_text)) < 0 ||
-	    lseek(fd, 0, SEEK_SET) < 0 || xs_contents_build(fd, 1 << 20, idx, &st) < 0 ||
+	if (lseek(fd, 0, SEEK_SET) < 0 || xs_contents_build(fd, 1 << 20, idx, &st) < 0 ||
 	    xs_contents_open(idx, &c) < 0)
 		c = NULL;
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	if (!c)
 		return NULL;
 	struct xs_contents_rev_stats rs;
@@ -245,12 +244,7 @@ static void test_provide(struct fake *f, struct xs_store *store)
 int main(void)
 {
 	test_scope();
-	snprintf(root, sizeof root, "%s/xs-grow-XXXXXX",
-		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	snprintf(table, sizeof table, "%s/cands", root);
 	snprintf(damaged, sizeof damaged, "%s/damaged", root);
 	struct xs_pkgtab t;
@@ -280,6 +274,5 @@ int main(void)
 	free(f);
 	if (store)
 		xs_store_close(store);
-	xs_rm_rf(root);
 	return tap_done();
 }

@@ -3,6 +3,7 @@
  * whiteout, a layer served from the cache, and the refusals (a tampered
  * blob, a wrong diff_id, another platform). */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/image.h"
 #include "xsysroot/oci.h"
 #include "xsysroot/util.h"
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char root[64], lay[128];
+static char lay[128];
 static struct xs_store *store;
 
 /* A tar (gzip when gz) of NAME=CONTENT pairs; *raw receives the digest of
@@ -141,13 +142,8 @@ static int open_ref(const char *tag, const char *arch, struct xs_image **im, cha
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-image.XXXXXX");
-	if (!mkdtemp(root))
-		return 1;
-	snprintf(lay, sizeof lay, "%s/layout", root);
-	char sd[128];
-	snprintf(sd, sizeof sd, "%s/store", root);
-	if (xs_store_open(sd, &store) < 0)
+	snprintf(lay, sizeof lay, "%s", tl_path("layout"));
+	if (tl_store_open("store", &store) < 0)
 		return 1;
 	make_layout();
 
@@ -204,6 +200,5 @@ int main(void)
 	      err);
 
 	xs_store_close(store);
-	xs_rm_rf(root);
 	return tap_done();
 }

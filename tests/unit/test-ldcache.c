@@ -3,6 +3,7 @@
  * every architecture, and the host's own ld.so (under qemu-x86_64 -L) finding
  * libraries through a cache we wrote. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/ldcache.h"
 #include "xsysroot/util.h"
@@ -271,7 +272,7 @@ static void test_char_signedness(void)
 
 /* ---- the host's ldconfig as oracle ---------------------------------------- */
 
-static char tmpdir[64];
+static const char *tmpdir;
 
 static const char *ldconfig_path(void)
 {
@@ -548,11 +549,7 @@ static void test_real_ldso(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/test-ldcache-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		printf("Bail out! mkdtemp\n");
-		return 1;
-	}
+	tmpdir = tl_root();
 	test_libcmp();
 	test_errors();
 	test_layout("arm64", 0);
@@ -562,6 +559,5 @@ int main(void)
 	test_char_signedness();
 	test_oracle();
 	test_real_ldso();
-	xs_rm_rf(tmpdir);
 	return tap_done();
 }

@@ -6,6 +6,7 @@
  * settles, provides or fetches; "ld.so.cache" refreshes; extended
  * attributes; damaged content. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/deb.h"
 #include "xsysroot/lookup.h"
 #include "xsysroot/store.h"
@@ -13,7 +14,6 @@
 #include "xsysroot/view.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,13 +140,7 @@ static void ship(struct fake *f, int pkg, const char *path, const char *content)
 	e->mode = S_IFREG | 0644;
 	e->size = strlen(content);
 	e->mtime = 1700000000;
-	struct xs_txn *t = NULL;
-	int r = xs_txn_begin(store, UINT64_MAX, &t);
-	if (r == 0 && (r = xs_txn_write(t, content, e->size)) < 0)
-		xs_txn_abort(t);
-	if (r == 0)
-		r = xs_txn_commit(t, NULL, UINT64_MAX, e->sha256);
-	if (r < 0)
+	if (tl_store_put(store, content, e->size, e->sha256) < 0)
 		CHECK(0, "store object for %s", path);
 }
 
@@ -464,15 +458,7 @@ static void test_content(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char root[PATH_MAX], cache[PATH_MAX + 8];
-	snprintf(root, sizeof root, "%s/xs-test-lookup.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(cache, sizeof cache, "%s/cache", root);
-	int r = xs_store_open(cache, &store);
+	int r = tl_store_open("cache", &store);
 	CHECK_INT(r, 0, "store opened");
 	if (r == 0) {
 		test_pending_fetched_once();
@@ -486,6 +472,5 @@ int main(void)
 		test_content();
 		xs_store_close(store);
 	}
-	CHECK_INT(xs_rm_rf(root), 0, "temporary root removed");
 	return tap_done();
 }

@@ -4,6 +4,7 @@
  * failure is not remembered, package 0 becomes ready in the fetcher, and
  * the interface's other calls. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/source.h"
@@ -16,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char root[256], lay[300], ref[320];
+static const char *root;
+static char lay[300], ref[320];
 
 static void write_doc(const char *text, char digest[72])
 {
@@ -124,10 +126,7 @@ static void *settle_thread(void *ud)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(root, sizeof root, "%s/xs-test-source.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root))
-		return 1;
+	root = tl_root();
 	snprintf(lay, sizeof lay, "%s/layout", root);
 	snprintf(ref, sizeof ref, "oci:%s:empty", lay);
 	char man[72];
@@ -182,7 +181,5 @@ int main(void)
 	CHECK_INT(ok, 6, "6 concurrent settles succeed");
 	CHECK_INT(finishes, 1, "and finish the view once");
 	close_env(&e);
-
-	xs_rm_rf(root);
 	return tap_done();
 }

@@ -1,10 +1,10 @@
 /* test-store.c - the content-addressed cache: layout, transactions,
  * verification, quarantine, limits, ENOSPC, concurrency, meta documents. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,22 +20,11 @@
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
-static char root[64];
+static const char *root;
 
 static int count_dir(const char *sub)
 {
-	char p[256];
-	snprintf(p, sizeof p, "%s/%s", root, sub);
-	DIR *d = opendir(p);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	return tl_count_entries(tl_path("%s", sub));
 }
 
 static int is_dir(const char *sub)
@@ -44,32 +33,6 @@ static int is_dir(const char *sub)
 	struct stat st;
 	snprintf(p, sizeof p, "%s/%s", root, sub);
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int put(struct xs_store *s, const void *p, size_t n, const char *expect, uint64_t size,
-	       char out[65])
-{
-	struct xs_txn *t;
-	int r = xs_txn_begin(s, UINT64_MAX, &t);
-	if (r < 0)
-		return r;
-	r = xs_txn_write(t, p, n);
-	if (r < 0) {
-		xs_txn_abort(t);
-		return r;
-	}
-	return xs_txn_commit(t, expect, size, out);
-}
-
-static char *read_object(struct xs_store *s, const char *sha)
-{
-	int fd = xs_store_open_object(s, sha);
-	if (fd < 0)
-		return NULL;
-	struct xs_buf b;
-	int r = xs_read_fd(fd, 1 << 20, &b);
-	close(fd);
-	return r < 0 ? NULL : xs_buf_steal(&b, NULL);
 }
 
 static void test_layout(void)
@@ -119,7 +82,7 @@ static void test_layout(void)
 	CHECK_INT(xs_store_object_path(s, "abc", path, sizeof path), -EINVAL,
 		  "object path: bad digest");
 
-	char *c = read_object(s, HELLO_SHA);
+	char *c = tl_store_read(s, HELLO_SHA);
 	CHECK_STR(c, "hello", "object content");
 	free(c);
 	CHECK_INT(xs_store_open_object(s, EMPTY_SHA), -ENOENT, "absent object");
@@ -129,12 +92,12 @@ static void test_layout(void)
 	      "has: uppercase digest refused");
 
 	/* the same content again: fine, one object */
-	CHECK_INT(put(s, "hello", 5, NULL, UINT64_MAX, sha), 0, "duplicate commit");
+	CHECK_INT(tl_store_put_expect(s, "hello", 5, NULL, UINT64_MAX, sha), 0, "duplicate commit");
 	CHECK_INT(count_dir("objects/sha256/2c"), 1, "one object for one content");
 	CHECK_INT(count_dir("tmp"), 0, "tmp empty after duplicate commit");
 
 	/* empty object */
-	CHECK_INT(put(s, "", 0, EMPTY_SHA, 0, sha), 0, "empty object");
+	CHECK_INT(tl_store_put_expect(s, "", 0, EMPTY_SHA, 0, sha), 0, "empty object");
 	CHECK(xs_store_has_object(s, EMPTY_SHA), "empty object present");
 	xs_store_close(s);
 }
@@ -145,19 +108,19 @@ static void test_verify(void)
 	char sha[65] = "";
 	CHECK_INT(xs_store_open(root, &s), 0, "open");
 	int q0 = count_dir("quarantine");
-	CHECK_INT(put(s, "hellO", 5, HELLO_SHA, 5, sha), -EBADMSG, "digest mismatch");
+	CHECK_INT(tl_store_put_expect(s, "hellO", 5, HELLO_SHA, 5, sha), -EBADMSG, "digest mismatch");
 	CHECK(sha[0] && strcmp(sha, HELLO_SHA) != 0, "computed digest returned on mismatch");
 	CHECK(!xs_store_has_object(s, sha), "mismatched data not published");
 	CHECK_INT(count_dir("quarantine"), q0 + 1, "mismatch quarantined");
-	CHECK_INT(put(s, "hello!", 6, NULL, 5, sha), -EBADMSG, "size mismatch");
+	CHECK_INT(tl_store_put_expect(s, "hello!", 6, NULL, 5, sha), -EBADMSG, "size mismatch");
 	CHECK(!xs_store_has_object(s, sha), "wrong size not published");
 	CHECK_INT(count_dir("tmp"), 0, "tmp empty after mismatches");
-	CHECK_INT(put(s, "x", 1, "notadigest", UINT64_MAX, NULL), -EINVAL,
+	CHECK_INT(tl_store_put_expect(s, "x", 1, "notadigest", UINT64_MAX, NULL), -EINVAL,
 		  "malformed expected digest");
 	for (int i = 0; i < 40; i++) {
 		char buf[32];
 		int n = snprintf(buf, sizeof buf, "bad %d", i);
-		put(s, buf, (size_t)n, HELLO_SHA, UINT64_MAX, NULL);
+		tl_store_put_expect(s, buf, (size_t)n, HELLO_SHA, UINT64_MAX, NULL);
 	}
 	int q = count_dir("quarantine");
 	CHECK(q > 0 && q <= 16, "quarantine bounded (%d files)", q);
@@ -332,18 +295,11 @@ static int enospc_child(const char *dir)
 	xs_txn_abort(t);
 	char p[300];
 	snprintf(p, sizeof p, "%s/tmp", dir);
-	DIR *d = opendir(p);
-	int n = 0;
-	struct dirent *de;
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	if (n != 0)
+	if (tl_count_entries(p) > 0)
 		return 5;
 	/* the space is back: a small object still fits */
 	char sha[65];
-	if (put(s, "hello", 5, HELLO_SHA, 5, sha) != 0)
+	if (tl_store_put_expect(s, "hello", 5, HELLO_SHA, 5, sha) != 0)
 		return 6;
 	/* commit after ENOSPC reports it and leaves nothing */
 	if (xs_txn_begin(s, UINT64_MAX, &t) < 0)
@@ -384,7 +340,7 @@ static void test_repair(void)
 	CHECK_INT(xs_store_open(root, &s), 0, "open");
 	static const char data[] = "the bytes an object must keep";
 	char sha[65], path[4096];
-	CHECK_INT(put(s, data, sizeof data - 1, NULL, UINT64_MAX, sha), 0, "publish");
+	CHECK_INT(tl_store_put_expect(s, data, sizeof data - 1, NULL, UINT64_MAX, sha), 0, "publish");
 	CHECK_INT(xs_store_object_path(s, sha, path, sizeof path), 0, "object path");
 	chmod(path, 0644);
 	int fd = open(path, O_WRONLY);
@@ -398,7 +354,7 @@ static void test_repair(void)
 	xs_txn_defer_sync(t);
 	CHECK_INT(xs_txn_write(t, data, sizeof data - 1), 0, "write");
 	CHECK_INT(xs_txn_commit(t, sha, sizeof data - 1, NULL), 0, "commit the same content");
-	char *got = read_object(s, sha);
+	char *got = tl_store_read(s, sha);
 	CHECK(got && !strcmp(got, data), "the damaged object was replaced by the good copy");
 	free(got);
 	CHECK_INT(xs_store_sync(s), 0, "xs_store_sync");
@@ -407,11 +363,7 @@ static void test_repair(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-store.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	test_layout();
 	test_verify();
 	test_limits();
@@ -419,6 +371,5 @@ int main(void)
 	test_threads();
 	test_enospc();
 	test_repair();
-	xs_rm_rf(root);
 	return tap_done();
 }

@@ -3,6 +3,7 @@
  * reader), the dpkg database and passwd/group, written into a real store
  * and view under a temporary directory. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/store.h"
@@ -19,7 +20,7 @@
 
 #include "ldcache-read.h"
 
-static char root[64];
+static const char *root;
 static struct xs_store *store;
 static struct xs_lease *lease;
 
@@ -296,12 +297,7 @@ int main(void)
 	test_table();
 	test_derived();
 	test_ldcache();
-	snprintf(root, sizeof root, "%s/xs-sysroot-XXXXXX",
-		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 32 ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	CHECK_INT(xs_store_open(root, &store), 0, "store");
 	CHECK_INT(xs_lease_open(root, &lease), 0, "lease");
 	if (store && lease) {
@@ -312,6 +308,5 @@ int main(void)
 	xs_lease_close(lease);
 	if (store)
 		xs_store_close(store);
-	xs_rm_rf(root);
 	return tap_done();
 }

@@ -1,9 +1,9 @@
 /* test-util.c - bounded buffers, files, directories, SHA-256, path
  * normalisation and size formatting (include/xsysroot/util.h). */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,16 +17,7 @@
 #define SHA_448 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
 #define SHA_MILLION_A "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 
-static char root[64];
-
-static const char *at(const char *sub)
-{
-	static char p[4][512];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof p[i], "%s/%s", root, sub);
-	return p[i];
-}
+static const char *root;
 
 static int write_plain(const char *path, const void *p, size_t n)
 {
@@ -36,20 +27,6 @@ static int write_plain(const char *path, const void *p, size_t n)
 	int r = xs_write_all(fd, p, n);
 	close(fd);
 	return r;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void test_buf(void)
@@ -130,21 +107,21 @@ static void test_buf(void)
 static void test_read(void)
 {
 	struct xs_buf b;
-	CHECK_INT(write_plain(at("ten"), "0123456789", 10), 0, "fixture written");
-	CHECK_INT(xs_read_file(at("ten"), 10, &b), 0, "read a file of exactly max bytes");
+	CHECK_INT(write_plain(tl_path("ten"), "0123456789", 10), 0, "fixture written");
+	CHECK_INT(xs_read_file(tl_path("ten"), 10, &b), 0, "read a file of exactly max bytes");
 	CHECK(b.len == 10 && strcmp(b.data, "0123456789") == 0, "content, NUL terminated");
 	xs_buf_free(&b);
-	CHECK_INT(xs_read_file(at("ten"), 9, &b), -E2BIG, "file larger than max: -E2BIG");
+	CHECK_INT(xs_read_file(tl_path("ten"), 9, &b), -E2BIG, "file larger than max: -E2BIG");
 	CHECK(b.data == NULL && b.len == 0, "buffer empty after -E2BIG");
 	xs_buf_free(&b);
-	CHECK_INT(xs_read_file(at("missing"), 100, &b), -ENOENT, "missing file: -ENOENT");
+	CHECK_INT(xs_read_file(tl_path("missing"), 100, &b), -ENOENT, "missing file: -ENOENT");
 	CHECK(b.data == NULL && b.len == 0, "buffer initialised on -ENOENT");
 	xs_buf_free(&b); /* safe: initialised */
 	CHECK_INT(xs_read_file(root, 100, &b), -EISDIR, "directory: -EISDIR");
 	xs_buf_free(&b);
 
-	CHECK_INT(write_plain(at("empty"), "", 0), 0, "empty fixture");
-	CHECK_INT(xs_read_file(at("empty"), 0, &b), 0, "empty file with max 0");
+	CHECK_INT(write_plain(tl_path("empty"), "", 0), 0, "empty fixture");
+	CHECK_INT(xs_read_file(tl_path("empty"), 0, &b), 0, "empty file with max 0");
 	CHECK(b.data != NULL && b.len == 0 && b.data[0] == 0, "empty file gives \"\"");
 	xs_buf_free(&b);
 
@@ -153,8 +130,8 @@ static void test_read(void)
 	char *data = xs_xmalloc(big);
 	for (size_t i = 0; i < big; i++)
 		data[i] = (char)('a' + i % 26);
-	CHECK_INT(write_plain(at("big"), data, big), 0, "big fixture");
-	int fd = open(at("big"), O_RDONLY);
+	CHECK_INT(write_plain(tl_path("big"), data, big), 0, "big fixture");
+	int fd = open(tl_path("big"), O_RDONLY);
 	CHECK(fd >= 0, "open big");
 	CHECK_INT(xs_read_fd(fd, big, &b), 0, "read_fd of a multi-chunk file");
 	CHECK(b.len == big && memcmp(b.data, data, big) == 0 && b.data[big] == 0,
@@ -176,7 +153,7 @@ static void test_read(void)
 static void test_write_atomic(void)
 {
 	mode_t old = umask(022);
-	const char *p = at("atomic.conf");
+	const char *p = tl_path("atomic.conf");
 	CHECK_INT(xs_write_file_atomic(p, "first\n", 6, 0640), 0, "atomic write");
 	struct xs_buf b;
 	CHECK_INT(xs_read_file(p, 100, &b), 0, "read back");
@@ -200,17 +177,17 @@ static void test_write_atomic(void)
 	CHECK_INT(stat(p, &st), 0, "stat empty");
 	CHECK_INT(st.st_size, 0, "empty file");
 
-	CHECK_INT(count_entries(root), 1 + 3 /* ten empty big */, "no temp file left behind");
+	CHECK_INT(tl_count_entries(root), 1 + 3 /* ten empty big */, "no temp file left behind");
 
-	CHECK_INT(mkdir(at("ro"), 0755), 0, "dir fixture");
-	CHECK_INT(xs_write_file_atomic(at("ro/missing/x"), "x", 1, 0644), -ENOENT,
+	CHECK_INT(mkdir(tl_path("ro"), 0755), 0, "dir fixture");
+	CHECK_INT(xs_write_file_atomic(tl_path("ro/missing/x"), "x", 1, 0644), -ENOENT,
 		  "missing directory: -ENOENT");
-	CHECK_INT(count_entries(at("ro")), 0, "nothing created on failure");
+	CHECK_INT(tl_count_entries(tl_path("ro")), 0, "nothing created on failure");
 	/* the target is a directory: rename fails, the temp file is removed */
-	CHECK_INT(mkdir(at("ro/isdir"), 0755), 0, "dir in the way");
-	int r = xs_write_file_atomic(at("ro/isdir"), "x", 1, 0644);
+	CHECK_INT(mkdir(tl_path("ro/isdir"), 0755), 0, "dir in the way");
+	int r = xs_write_file_atomic(tl_path("ro/isdir"), "x", 1, 0644);
 	CHECK(r == -EISDIR || r == -ENOTEMPTY || r == -EEXIST, "directory in the way fails (%d)", r);
-	CHECK_INT(count_entries(at("ro")), 1, "temp file removed after a failed rename");
+	CHECK_INT(tl_count_entries(tl_path("ro")), 1, "temp file removed after a failed rename");
 	umask(old);
 }
 
@@ -222,23 +199,24 @@ static int is_dir(const char *p)
 
 static void test_mkdir_rm(void)
 {
-	CHECK_INT(xs_mkdir_p(at("m/a/b/c"), 0755), 0, "mkdir -p nested");
-	CHECK(is_dir(at("m/a")) && is_dir(at("m/a/b")) && is_dir(at("m/a/b/c")), "all levels exist");
-	CHECK_INT(xs_mkdir_p(at("m/a/b/c"), 0755), 0, "existing: fine");
-	CHECK_INT(xs_mkdir_p(at("m/a/b"), 0755), 0, "existing prefix: fine");
-	CHECK_INT(xs_mkdir_p(at("m/a/x/"), 0755), 0, "trailing slash");
-	CHECK(is_dir(at("m/a/x")), "trailing slash created");
-	CHECK_INT(xs_mkdir_p(at("m//a//y"), 0755), 0, "doubled slashes");
-	CHECK(is_dir(at("m/a/y")), "doubled slashes created");
+	CHECK_INT(xs_mkdir_p(tl_path("m/a/b/c"), 0755), 0, "mkdir -p nested");
+	CHECK(is_dir(tl_path("m/a")) && is_dir(tl_path("m/a/b")) && is_dir(tl_path("m/a/b/c")),
+	      "all levels exist");
+	CHECK_INT(xs_mkdir_p(tl_path("m/a/b/c"), 0755), 0, "existing: fine");
+	CHECK_INT(xs_mkdir_p(tl_path("m/a/b"), 0755), 0, "existing prefix: fine");
+	CHECK_INT(xs_mkdir_p(tl_path("m/a/x/"), 0755), 0, "trailing slash");
+	CHECK(is_dir(tl_path("m/a/x")), "trailing slash created");
+	CHECK_INT(xs_mkdir_p(tl_path("m//a//y"), 0755), 0, "doubled slashes");
+	CHECK(is_dir(tl_path("m/a/y")), "doubled slashes created");
 	CHECK_INT(xs_mkdir_p("/", 0755), 0, "\"/\" exists");
 	CHECK_INT(xs_mkdir_p("", 0755), -EINVAL, "empty path: -EINVAL");
 
-	CHECK_INT(write_plain(at("m/file"), "f", 1), 0, "file fixture");
-	CHECK_INT(xs_mkdir_p(at("m/file"), 0755), -ENOTDIR, "a file at the path: -ENOTDIR");
-	CHECK_INT(xs_mkdir_p(at("m/file/sub/deeper"), 0755), -ENOTDIR,
+	CHECK_INT(write_plain(tl_path("m/file"), "f", 1), 0, "file fixture");
+	CHECK_INT(xs_mkdir_p(tl_path("m/file"), 0755), -ENOTDIR, "a file at the path: -ENOTDIR");
+	CHECK_INT(xs_mkdir_p(tl_path("m/file/sub/deeper"), 0755), -ENOTDIR,
 		  "a file in the way: -ENOTDIR");
-	CHECK_INT(symlink("file", at("m/lnk")), 0, "symlink fixture");
-	CHECK_INT(xs_mkdir_p(at("m/lnk"), 0755), -ENOTDIR, "symlink to a file: -ENOTDIR");
+	CHECK_INT(symlink("file", tl_path("m/lnk")), 0, "symlink fixture");
+	CHECK_INT(xs_mkdir_p(tl_path("m/lnk"), 0755), -ENOTDIR, "symlink to a file: -ENOTDIR");
 
 	char longp[XS_MAX_PATH + 2];
 	memset(longp, 'a', sizeof longp - 1);
@@ -246,37 +224,38 @@ static void test_mkdir_rm(void)
 	CHECK_INT(xs_mkdir_p(longp, 0755), -EINVAL, "path longer than XS_MAX_PATH: -EINVAL");
 
 	/* rm -rf does not follow symlinks */
-	CHECK_INT(xs_mkdir_p(at("sentinel/inner"), 0755), 0, "sentinel dir");
-	CHECK_INT(write_plain(at("sentinel/keep"), "k", 1), 0, "sentinel file");
-	CHECK_INT(write_plain(at("sentinel/inner/keep2"), "k", 1), 0, "sentinel nested file");
-	CHECK_INT(xs_mkdir_p(at("victim/d1/d2"), 0755), 0, "victim tree");
-	CHECK_INT(write_plain(at("victim/d1/d2/f"), "f", 1), 0, "victim file");
-	CHECK_INT(write_plain(at("victim/f"), "f", 1), 0, "victim top file");
+	CHECK_INT(xs_mkdir_p(tl_path("sentinel/inner"), 0755), 0, "sentinel dir");
+	CHECK_INT(write_plain(tl_path("sentinel/keep"), "k", 1), 0, "sentinel file");
+	CHECK_INT(write_plain(tl_path("sentinel/inner/keep2"), "k", 1), 0, "sentinel nested file");
+	CHECK_INT(xs_mkdir_p(tl_path("victim/d1/d2"), 0755), 0, "victim tree");
+	CHECK_INT(write_plain(tl_path("victim/d1/d2/f"), "f", 1), 0, "victim file");
+	CHECK_INT(write_plain(tl_path("victim/f"), "f", 1), 0, "victim top file");
 	char target[512];
-	snprintf(target, sizeof target, "%s", at("sentinel"));
-	CHECK_INT(symlink(target, at("victim/d1/to-sentinel")), 0, "absolute symlink to sentinel");
-	CHECK_INT(symlink("../../sentinel", at("victim/d1/rel-sentinel")), 0,
+	snprintf(target, sizeof target, "%s", tl_path("sentinel"));
+	CHECK_INT(symlink(target, tl_path("victim/d1/to-sentinel")), 0, "absolute symlink to sentinel");
+	CHECK_INT(symlink("../../sentinel", tl_path("victim/d1/rel-sentinel")), 0,
 		  "relative symlink to sentinel");
-	CHECK_INT(symlink("/nonexistent/dangling", at("victim/dangling")), 0, "dangling symlink");
-	CHECK_INT(mkfifo(at("victim/fifo"), 0644), 0, "fifo");
-	CHECK_INT(xs_rm_rf(at("victim")), 0, "rm -rf");
+	CHECK_INT(symlink("/nonexistent/dangling", tl_path("victim/dangling")), 0, "dangling symlink");
+	CHECK_INT(mkfifo(tl_path("victim/fifo"), 0644), 0, "fifo");
+	CHECK_INT(xs_rm_rf(tl_path("victim")), 0, "rm -rf");
 	struct stat st;
-	CHECK(lstat(at("victim"), &st) < 0 && errno == ENOENT, "tree removed");
-	CHECK(is_dir(at("sentinel")) && is_dir(at("sentinel/inner")), "sentinel dirs survive");
-	CHECK(lstat(at("sentinel/keep"), &st) == 0 && lstat(at("sentinel/inner/keep2"), &st) == 0,
+	CHECK(lstat(tl_path("victim"), &st) < 0 && errno == ENOENT, "tree removed");
+	CHECK(is_dir(tl_path("sentinel")) && is_dir(tl_path("sentinel/inner")), "sentinel dirs survive");
+	CHECK(lstat(tl_path("sentinel/keep"), &st) == 0 &&
+		      lstat(tl_path("sentinel/inner/keep2"), &st) == 0,
 	      "sentinel files survive");
 
 	/* the path itself a symlink to a directory: the link goes, not the target */
-	CHECK_INT(symlink(target, at("top-link")), 0, "top-level symlink to sentinel");
-	CHECK_INT(xs_rm_rf(at("top-link")), 0, "rm -rf of a symlink");
-	CHECK(lstat(at("top-link"), &st) < 0, "symlink removed");
-	CHECK(lstat(at("sentinel/keep"), &st) == 0, "its target survives");
+	CHECK_INT(symlink(target, tl_path("top-link")), 0, "top-level symlink to sentinel");
+	CHECK_INT(xs_rm_rf(tl_path("top-link")), 0, "rm -rf of a symlink");
+	CHECK(lstat(tl_path("top-link"), &st) < 0, "symlink removed");
+	CHECK(lstat(tl_path("sentinel/keep"), &st) == 0, "its target survives");
 
-	CHECK_INT(xs_rm_rf(at("does-not-exist")), 0, "missing path: 0");
-	CHECK_INT(xs_rm_rf(at("m/file")), 0, "plain file removed");
-	CHECK(lstat(at("m/file"), &st) < 0, "file gone");
-	CHECK_INT(xs_rm_rf(at("m")), 0, "rm -rf m");
-	CHECK_INT(xs_rm_rf(at("sentinel")), 0, "rm -rf sentinel");
+	CHECK_INT(xs_rm_rf(tl_path("does-not-exist")), 0, "missing path: 0");
+	CHECK_INT(xs_rm_rf(tl_path("m/file")), 0, "plain file removed");
+	CHECK(lstat(tl_path("m/file"), &st) < 0, "file gone");
+	CHECK_INT(xs_rm_rf(tl_path("m")), 0, "rm -rf m");
+	CHECK_INT(xs_rm_rf(tl_path("sentinel")), 0, "rm -rf sentinel");
 }
 
 static void test_sha256(void)
@@ -307,9 +286,9 @@ static void test_sha256(void)
 	size_t n = 1000000;
 	char *a = xs_xmalloc(n);
 	memset(a, 'a', n);
-	CHECK_INT(write_plain(at("million"), a, n), 0, "fixture");
+	CHECK_INT(write_plain(tl_path("million"), a, n), 0, "fixture");
 	free(a);
-	int fd = open(at("million"), O_RDONLY);
+	int fd = open(tl_path("million"), O_RDONLY);
 	CHECK_INT(lseek(fd, 12345, SEEK_SET), 12345, "fd position moved");
 	uint64_t size = 0;
 	CHECK_INT(xs_sha256_fd(fd, hex, &size), 0, "sha256_fd");
@@ -318,15 +297,15 @@ static void test_sha256(void)
 	CHECK_INT(lseek(fd, 0, SEEK_CUR), 12345, "fd position untouched (pread)");
 	CHECK_INT(xs_sha256_fd(fd, hex, NULL), 0, "size may be NULL");
 	close(fd);
-	CHECK_INT(write_plain(at("abc"), "abc", 3), 0, "abc fixture");
-	fd = open(at("abc"), O_RDONLY);
+	CHECK_INT(write_plain(tl_path("abc"), "abc", 3), 0, "abc fixture");
+	fd = open(tl_path("abc"), O_RDONLY);
 	CHECK_INT(xs_sha256_fd(fd, hex, &size), 0, "sha256_fd abc");
 	CHECK_STR(hex, SHA_ABC, "file abc");
 	CHECK_INT(size, 3, "size 3");
 	close(fd);
 	CHECK_INT(xs_sha256_fd(-1, hex, &size), -EBADF, "bad fd: -EBADF");
-	unlink(at("million"));
-	unlink(at("abc"));
+	unlink(tl_path("million"));
+	unlink(tl_path("abc"));
 
 	CHECK(xs_is_sha256_hex(SHA_EMPTY), "valid digest");
 	CHECK(xs_is_sha256_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
@@ -558,11 +537,7 @@ static void test_parse_size(void)
 
 int main(void)
 {
-	snprintf(root, sizeof root, "/tmp/xs-test-util.XXXXXX");
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	root = tl_root();
 	test_buf();
 	test_read();
 	test_write_atomic();

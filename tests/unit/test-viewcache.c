@@ -153,7 +153,12 @@ static const char index1[] =
 	"Package: hello\nVersion: 2.10-3\nArchitecture: arm64\n"
 	"Filename: pool/h/hello_2.10-3_arm64.deb.other\nSize: 52804\nSHA256: " SHA_B "\n\n"
 	"Package: base-passwd\nVersion: 3.6.1\nArchitecture: arm64\n"
-	"Filename: pool/b/base-passwd_3.6.1_arm64.deb\nSize: 55000\nSHA256: " SHA_B "\n";
+	"Filename: pool/b/base-passwd_3.6.1_arm64.deb\nSize: 55000\nSHA256: " SHA_B "\n\n"
+	/* a hostile stanza: unusable, so never a candidate (nor its older version) */
+	"Package: evil\nVersion: 2\nArchitecture: arm64\n"
+	"Filename: ../../etc/passwd\nSize: 5\nSHA256: " SHA_B "\n\n"
+	"Package: evil\nVersion: 1\nArchitecture: arm64\n"
+	"Filename: pool/e/evil_1_arm64.deb\nSize: 5\nSHA256: " SHA_B "\n";
 
 static int find_decode(const struct xs_buf *b, const char *name, struct xs_viewcache_cand *c)
 {
@@ -189,6 +194,7 @@ static void test_cands(void)
 	CHECK(c.origin == 1 && !strcmp(c.version, "3.6.1"), "base-passwd from origin 1");
 	xs_viewcache_cand_free(&c);
 	CHECK_INT(find_decode(&b, "amd64-only", &c), -ENOENT, "another architecture is left out");
+	CHECK_INT(find_decode(&b, "evil", &c), -ENOENT, "an unusable package is left out");
 	CHECK_INT(find_decode(&b, "hell", &c), -ENOENT, "a prefix is not a name");
 	CHECK_INT(find_decode(&b, "zz", &c), -ENOENT, "past the last name");
 	struct xs_viewcache_line l;

@@ -1,0 +1,31 @@
+/* output.h - what the commands say: the daemon's log, warnings and errors
+ * on stderr, and strings made for output. */
+#ifndef XSYSROOT_CLI_OUTPUT_H
+#define XSYSROOT_CLI_OUTPUT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* The daemon's log: a file, and stderr in the foreground. */
+struct logger {
+	int fd;
+	bool to_stderr;
+	bool debug;
+	const char *mountpoint;
+};
+/* An xs_log_fn writing to the logger ud. */
+void log_cb(int level, const char *msg, void *ud);
+/* Warnings and errors to stderr, nothing else (commands that are not a
+ * daemon). */
+void warn_log(int level, const char *msg, void *ud);
+
+/* "xsysroot: MESSAGE" on stderr. */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vsay(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* A fresh string, printf-style (aborts when out of memory). */
+char *fmt_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* s quoted for sh when it needs it (a fresh string). */
+char *sh_quote(const char *s);
+
+#endif

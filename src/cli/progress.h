@@ -1,0 +1,38 @@
+/* progress.h - the progress line on stderr, when stderr is a terminal.
+ *
+ * The core reports the progress of its downloads (xsysroot/progress.h);
+ * this draws them as one line, redrawn in place ("\r" and erase to the end
+ * of the line): "LABEL: HAVE / TOTAL  PCT%  SPEED/s", ended with a newline
+ * when the download is done.  Commands draw their own lines ("[n/N] ...")
+ * through the same lock, so that lines of concurrent threads do not mix.
+ * On a pipe or a file nothing is drawn at all. */
+#ifndef XSYSROOT_CLI_PROGRESS_H
+#define XSYSROOT_CLI_PROGRESS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "xsysroot/progress.h"
+
+struct cli_progress {
+	struct xs_progress report; /* what the core reports to */
+	pthread_mutex_t lock;	   /* serialises the line on stderr */
+	bool tty;		   /* stderr is a terminal: draw */
+};
+
+/* Set p up for stderr as it is now: the callback to give the core when
+ * stderr is a terminal, else NULL.  p must outlive every transfer it is
+ * given to. */
+const struct xs_progress *cli_progress_init(struct cli_progress *p);
+void cli_progress_free(struct cli_progress *p);
+
+/* The line replaced by the text (no newline), on a terminal only. */
+void cli_progress_draw(struct cli_progress *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The line erased, on a terminal only. */
+void cli_progress_erase(struct cli_progress *p);
+/* "xsysroot: MESSAGE" on a line of its own, over the progress line. */
+void cli_progress_say(struct cli_progress *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
