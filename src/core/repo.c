@@ -1,5 +1,6 @@
 /* repo.c - see include/xsysroot/repo.h */
 #include "xsysroot/repo.h"
+#include "repo-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,85 +32,10 @@
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
 
-#define MAX_PACKAGES_TEXT (1ull << 30)
 #define MAX_CONTENTS_TEXT (4ull << 30)
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
-#define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 /* a Contents index the mirrors served wrong is not fetched again for this long */
 #define CONTENTS_RETRY_S 3600
-
-/* The repo's own state per source of the archive (r->srcs[i] is source i
- * of r->archive): the Contents indexes opened for it. */
-struct src {
-	const struct xs_archive_source *a; /* uri, suite, components, rel */
-	size_t idx;			   /* its number in the archive */
-	struct xs_contents **contents;
-	size_t ncontents, capcontents;
-};
-
-struct vpkg {
-	char *name, *version, *arch, *filename, *sha256;
-	uint64_t size;
-	int src;
-	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
-	size_t ndeps;
-};
-
-struct bind {
-	char *host, *path; /* path: as the view shows it ("usr/local/lib") */
-	struct timespec mtime;
-	ino_t ino;
-};
-
-struct xs_repo {
-	const struct xs_arch *arch;
-	struct bind *binds;
-	size_t nbinds;
-	pthread_mutex_t refresh_lock; /* serialises xs_repo_refresh */
-	char *cache_dir;
-	int fetch_timeout_s;
-	xs_log_fn log;
-	void *log_ud;
-	struct xs_store *store;
-	struct xs_archive *archive; /* sources, mirrors, InRelease; NULL for an image */
-	struct src *srcs;
-	size_t nsrcs;
-	/* pkgs never moves once the view is built (threads hold pointers into
-	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
-	 * the grow lock (grow.h), and is read atomically */
-	struct vpkg *pkgs;
-	size_t npkgs, cappkgs;
-	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
-	char cands_name[96];	/* meta/ name of the candidate table, "" none */
-	struct xs_view *view;
-	/* where the packages come from: this archive (debsource.c) or
-	 * an image; set at open, then constant */
-	struct xs_pkg_source source;
-	/* the packages' single flight and prefetch (key i: package i); made
-	 * once pkgs has its final place, freed first (its prefetch threads
-	 * use everything else); grown before npkgs */
-	struct xs_fetcher *fetcher;
-	char view_digest[65]; /* of the view as opened (identity.h), set at open */
-	char *describe;
-	/* statistics, updated atomically */
-	struct xs_source_counters count;
-	uint64_t evicted;
-	bool offline;
-	uint64_t quota;		  /* bytes, 0: none */
-	bool ready;		  /* xs_repo_open has returned (the quota may run) */
-	struct xs_lease *lease;	  /* what gc must leave alone while we live */
-	/* err_lock guards the ring of recent errors; taken alone */
-	pthread_mutex_t err_lock;
-	struct {
-		int64_t when;
-		char msg[512];
-	} errors[XS_REPO_MAX_ERRORS];
-	size_t nerrors, error_head;
-};
-
-#define logf_(o, level, ...) xs_logf((o)->log, (o)->log_ud, level, __VA_ARGS__)
-
-#define FAIL XS_FAIL
 
 int xs_default_cache_dir(char *out, size_t outsz)
 {
@@ -120,34 +46,7 @@ int xs_default_cache_dir(char *out, size_t outsz)
 	return xs_xdg_path("XDG_CACHE_HOME", ".cache", "xsysroot", out, outsz);
 }
 
-/* ---- resolution (cached) ------------------------------------------------- */
-
-static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
-		      const char *filename, const char *sha256, uint64_t size, int src);
-
-static int add_vpkg(struct xs_repo *r, size_t *cap, const char *name, const char *version,
-		    const char *arch, const char *filename, const char *sha256, uint64_t size,
-		    int src)
-{
-	if (src < 0 || (size_t)src >= r->nsrcs || !xs_is_sha256_hex(sha256))
-		return -EBADMSG;
-	xs_grow(&r->pkgs, cap, r->npkgs + 1, sizeof *r->pkgs);
-	fill_vpkg(&r->pkgs[r->npkgs++], name, version, arch, filename, sha256, size, src);
-	return 0;
-}
-
-static void fill_vpkg(struct vpkg *p, const char *name, const char *version, const char *arch,
-		      const char *filename, const char *sha256, uint64_t size, int src)
-{
-	memset(p, 0, sizeof *p);
-	p->name = xs_strdup(name);
-	p->version = xs_strdup(version);
-	p->arch = xs_strdup(arch);
-	p->filename = xs_strdup(filename);
-	p->sha256 = xs_strdup(sha256);
-	p->size = size;
-	p->src = src;
-}
+/* ---- resolution (repo-resolve.c) ---------------------------------------- */
 
 /* Give the package table its final place, with room for EXTRA_PKGS more,
  * before anything points into it. */
@@ -156,232 +55,6 @@ static void reserve_pkgs(struct xs_repo *r)
 	r->cappkgs = r->npkgs + EXTRA_PKGS;
 	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
 }
-
-static int load_viewcache(struct xs_repo *r, const char *name)
-{
-	char *data = NULL;
-	size_t len = 0;
-	if (xs_store_meta_read(r->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
-		return -ENOENT;
-	struct xs_viewcache vc;
-	int q = xs_viewcache_parse(data, len, r->nsrcs, &vc);
-	free(data);
-	if (q < 0)
-		return -EBADMSG;
-	size_t cap = 0;
-	for (size_t i = 0; i < vc.n; i++) {
-		struct xs_viewcache_pkg *v = &vc.pkgs[i];
-		add_vpkg(r, &cap, v->name, v->version, v->arch, v->filename, v->sha256, v->size,
-			 v->origin); /* checked by the parser: cannot fail */
-		r->pkgs[r->npkgs - 1].deps = v->deps;
-		r->pkgs[r->npkgs - 1].ndeps = v->ndeps;
-		v->deps = NULL;
-	}
-	xs_viewcache_free(&vc);
-	return 0;
-}
-
-static int write_cands(struct xs_repo *r, struct xs_pkgtab *t, const char *name)
-{
-	char path[XS_MAX_PATH];
-	xs_store_meta_path(r->store, name, path, sizeof path);
-	if (access(path, F_OK) == 0)
-		return 0;
-	struct xs_buf out;
-	int q = xs_viewcache_cands_write(t, r->arch->deb, &out);
-	if (q == 0)
-		q = xs_store_meta_write(r->store, name, out.data ? out.data : "", out.len);
-	xs_buf_free(&out);
-	return q;
-}
-
-/* One warning for the stanzas of index f (the table from n0 on) that
- * cannot be used: they make their packages unusable, not the index. */
-static void note_unusable(struct xs_repo *r, const struct xs_pkgtab *t, size_t n0,
-			  const struct xs_archive_source *s, const struct xs_release_file *f)
-{
-	size_t n = 0, first = 0;
-	for (size_t i = n0; i < t->n; i++)
-		if (t->pkgs[i].unusable && !n++)
-			first = i;
-	if (n)
-		logf_(r, XS_LOG_WARN, "%s/dists/%s/%s: %zu package%s unusable (%s: %s)", s->uri,
-		      s->suite, f->path, n, n > 1 ? "s" : "", t->pkgs[first].name,
-		      t->pkgs[first].unusable);
-}
-
-/* -EBADMSG naming the first selected package that is unusable and its
- * index (idx[k] gave the table from starts[k] to starts[k + 1]). */
-static int check_usable(struct xs_repo *r, const struct xs_pkgtab *t, const size_t *sel,
-			size_t nsel, const struct xs_release_file *const *idx, const int *idx_src,
-			const size_t *starts, size_t nidx, char *err, size_t errsz)
-{
-	for (size_t i = 0; i < nsel; i++) {
-		const struct xs_pkg *p = &t->pkgs[sel[i]];
-		if (!p->unusable)
-			continue;
-		size_t k = 0;
-		while (k + 1 < nidx && starts[k + 1] <= sel[i])
-			k++;
-		const struct xs_archive_source *s = r->srcs[idx_src[k]].a;
-		FAIL(-EBADMSG, "package %s %s of %s/dists/%s/%s is unusable (%s): the view for %s "
-			       "needs it", p->name, p->version, s->uri, s->suite, idx[k]->path,
-		     p->unusable, r->arch->deb);
-	}
-	return 0;
-}
-
-static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
-{
-	/* the key: architecture, roots and every Packages digest */
-	char **extra = xs_strv_split(packages);
-	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
-	 * which glibc programs would otherwise read from the host under -L */
-	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
-	size_t nroots = 0;
-	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
-					sizeof *roots);
-	for (size_t i = 0; i < XS_ARRAY_SIZE(base); i++)
-		roots[nroots++] = base[i];
-	for (size_t i = 0; extra[i]; i++)
-		roots[nroots++] = extra[i];
-	struct xs_buf key;
-	xs_buf_init(&key, 1 << 24);
-	xs_buf_printf(&key, "%s\n%s\n", XS_VIEWCACHE_VERSION, r->arch->deb);
-	for (size_t i = 0; i < nroots; i++)
-		xs_buf_printf(&key, "root %s\n", roots[i]);
-	struct xs_buf ckey; /* the candidate table's: the same without roots */
-	xs_buf_init(&ckey, 1 << 24);
-	xs_buf_printf(&ckey, "%s\n%s\n", XS_VIEWCACHE_CANDS_VERSION, r->arch->deb);
-	const struct xs_release_file **idx = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx);
-	int *idx_src = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *idx_src);
-	size_t *starts = xs_xcalloc(r->nsrcs * 16 + 1, sizeof *starts);
-	size_t nidx = 0;
-	int q = 0;
-	char missing[1024] = "";
-	for (size_t s = 0; s < r->nsrcs; s++) {
-		const struct xs_archive_source *as = r->srcs[s].a;
-		for (size_t c = 0; !as->skipped && as->components[c] && c < 16; c++) {
-			char stem[256];
-			snprintf(stem, sizeof stem, "%s/binary-%s/Packages", as->components[c],
-				 r->arch->deb);
-			const struct xs_release_file *f = xs_archive_find_index(r->archive, s, stem);
-			if (!f) {
-				/* skipped, as apt skips it; an error if nothing is left */
-				if (missing[0])
-					logf_(r, XS_LOG_WARN, "%s: skipped", missing);
-				snprintf(missing, sizeof missing,
-					 "%s %s: Release lists no %s index (is component '%s' right?)",
-					 as->uri, as->suite, stem, as->components[c]);
-				continue;
-			}
-			xs_buf_printf(&key, "%zu %s %s\n", s, f->path, f->sha256);
-			xs_buf_printf(&ckey, "%zu %s %s\n", s, f->path, f->sha256);
-			idx_src[nidx] = (int)s;
-			idx[nidx++] = f;
-		}
-	}
-	if (!nidx) {
-		snprintf(err, errsz, "%s", missing[0] ? missing : "no source carries the view");
-		q = -ENOENT;
-		goto out;
-	}
-	if (missing[0])
-		logf_(r, XS_LOG_WARN, "%s: skipped", missing);
-	char hex[65], name[96];
-	xs_sha256_buf(key.data, key.len, hex);
-	xs_cf_build(XS_CF_VIEW, hex, name, sizeof name);
-	xs_sha256_buf(ckey.data, ckey.len, hex);
-	xs_cf_build(XS_CF_CANDS, hex, r->cands_name, sizeof r->cands_name);
-	if (load_viewcache(r, name) == 0)
-		goto out;
-
-	struct xs_pkgtab tab;
-	xs_pkgtab_init(&tab);
-	for (size_t i = 0; i < nidx && q == 0; i++) {
-		const struct xs_archive_source *s = r->srcs[idx_src[i]].a;
-		q = xs_archive_fetch_index(r->archive, (size_t)idx_src[i], idx[i], err, errsz);
-		if (q < 0)
-			break;
-		_cleanup_close_ int fd = xs_store_open_object(r->store, idx[i]->sha256);
-		if (fd < 0) {
-			q = fd;
-			snprintf(err, errsz, "cannot open the cached %s: %s", idx[i]->path, strerror(-q));
-			break;
-		}
-		struct xs_buf text;
-		q = xs_decompress_to_buf(fd, MAX_PACKAGES_TEXT, &text);
-		if (q < 0) {
-			snprintf(err, errsz, "%s/dists/%s/%s: cannot decompress: %s", s->uri, s->suite,
-				 idx[i]->path, strerror(-q));
-			break;
-		}
-		char perr[512] = "";
-		starts[i] = tab.n;
-		q = xs_packages_parse(&tab, text.data, text.len, idx_src[i], perr, sizeof perr);
-		xs_buf_free(&text);
-		if (q < 0)
-			snprintf(err, errsz, "%s/dists/%s/%s: %s", s->uri, s->suite, idx[i]->path, perr);
-		else
-			note_unusable(r, &tab, starts[i], s, idx[i]);
-	}
-	starts[nidx] = tab.n;
-	size_t *sel = NULL, nsel = 0;
-	if (q == 0 && write_cands(r, &tab, r->cands_name) < 0)
-		r->cands_name[0] = 0; /* not fatal: the view only cannot grow */
-	if (q == 0) {
-		char rerr[1024] = "";
-		q = xs_resolve(&tab, r->arch->deb, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
-		if (q < 0)
-			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", r->arch->deb,
-				 r->describe, rerr);
-	}
-	if (q == 0)
-		q = check_usable(r, &tab, sel, nsel, idx, idx_src, starts, nidx, err, errsz);
-	if (q == 0) {
-		struct xs_buf out;
-		xs_buf_init(&out, XS_VIEWCACHE_MAX);
-		xs_viewcache_write_header(&out);
-		size_t cap = 0;
-		int w = 0; /* the cache is written whole or not at all */
-		for (size_t i = 0; i < nsel && q == 0; i++) {
-			struct xs_pkg *p = &tab.pkgs[sel[i]];
-			q = add_vpkg(r, &cap, p->name, p->version, p->arch, p->filename, p->sha256,
-				     p->size, p->origin);
-			if (q < 0)
-				break;
-			struct vpkg *v = &r->pkgs[r->npkgs - 1];
-			xs_resolve_deps(&tab, sel, nsel, i, &v->deps, &v->ndeps);
-			const struct xs_viewcache_pkg line = { p->name, p->version, p->arch,
-							       p->filename, p->sha256, p->size,
-							       p->origin, v->deps, v->ndeps };
-			if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
-				w = xs_viewcache_write_pkg(&out, &line);
-			else
-				w = w ? w : -EBADMSG;
-			if (w == -EBADMSG) {
-				q = -EBADMSG;
-				snprintf(err, errsz, "package %s: unusable Filename", p->name);
-			}
-		}
-		if (q == 0 && w == 0)
-			xs_store_meta_write(r->store, name, out.data, out.len);
-		xs_buf_free(&out);
-	}
-	free(sel);
-	xs_pkgtab_free(&tab);
-out:
-	xs_buf_free(&key);
-	xs_buf_free(&ckey);
-	free(idx);
-	free(idx_src);
-	free(starts);
-	free(roots);
-	xs_strv_free(extra);
-	return q;
-}
-
-/* ---- Contents ------------------------------------------------------------ */
 
 /* Attach (building it once) the reverse index of c; without one the view
  * only cannot grow, so a failure is logged, not returned. */
@@ -706,7 +379,7 @@ static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpa
 		return -ENOSPC;
 	size_t i = r->npkgs;
 	struct vpkg *p = &r->pkgs[i];
-	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
+	xs_repo_fill_pkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
 	xs_lease_add(r->lease, "pkg", p->sha256);
 	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
 	/* its paths, as build_view adds them */
@@ -941,7 +614,8 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	q = xs_source_image_open(&env, &ic, &r->source, digest, r->view_digest, err, errsz);
 	if (q < 0)
 		return q;
-	fill_vpkg(&r->pkgs[0], cfg->image, digest, r->arch->deb, "", strchr(digest, ':') + 1, 0, 0);
+	xs_repo_fill_pkg(&r->pkgs[0], cfg->image, digest, r->arch->deb, "",
+			 strchr(digest, ':') + 1, 0, 0);
 	return 0;
 }
 
@@ -1094,7 +768,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
 	      (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
-	q = resolve_view(r, cfg->packages, err, errsz);
+	q = xs_repo_resolve_view(r, cfg->packages, err, errsz);
 	if (q < 0)
 		goto fail;
 	reserve_pkgs(r);
