@@ -12,8 +12,12 @@
  *   inrelease-SRC.date     the Date of the last verified one (rollback guard)
  *   manifest-DEB           a package's manifest; DEB: the .deb's SHA-256 (64)
  *   pkg-DEB                "NAME\tVERSION\tARCH"; its mtime is the last use
+ *   pkg-DEB.lock           the package's lock: held (flock) by the one process
+ *                          fetching, unpacking and recording it (debsource.c);
+ *                          empty, removed with the package by gc
  *   oci-layer-BLOB-DIFFID  a container image layer's manifest: its blob's and
  *                          its uncompressed tar's SHA-256 (64 each)
+ *   oci-layer-BLOB.lock    the layer's lock, as pkg-DEB.lock (image.c)
  *   contents-SHA.idx       the compact index of a Contents file (SHA: its
  *   contents-SHA.rev       SHA-256, 64) and its reverse index
  *   view-KEY               a resolved view, KEY: the first 32 hex digits of
@@ -50,6 +54,8 @@ enum xs_cf_kind {
 	XS_CF_CONTENTS_REV,
 	XS_CF_VIEW,
 	XS_CF_CANDS,
+	XS_CF_PKG_LOCK, /* the per-package lock of fetch + unpack + manifest */
+	XS_CF_LAYER_LOCK, /* the same for an image layer (by its blob) */
 	XS_CF_LEASE,
 };
 

@@ -23,4 +23,9 @@
  * name once. */
 int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 	       size_t n_roots, size_t **out, size_t *n_out, char *err, size_t errsz);
+/* The packages of the selection sel (nsel indexes into t) that satisfy
+ * the Depends and Pre-Depends of sel[i] (by name or first Provides), as
+ * indexes into sel, appended to *deps (grown with xs_grow; *ndeps counts). */
+void xs_resolve_deps(struct xs_pkgtab *t, const size_t *sel, size_t nsel, size_t i,
+		     size_t **deps, size_t *ndeps);
 #endif

@@ -1,9 +1,9 @@
 /* source.h - where the packages of a view come from: one small interface
  * that the repo (repo.h, the composition) calls, and its implementations:
  *
- *   - a Debian archive (in repo.c for now): the view is complete at open
- *     (Contents), settle has nothing to do, and fetching package i fetches,
- *     verifies and unpacks its .deb;
+ *   - a Debian archive (xs_source_debian_open, debsource.c): the view is
+ *     complete at open (Contents), settle has nothing to do, and fetching
+ *     package i fetches, verifies and unpacks its .deb;
  *   - a container image (xs_source_image_open, source.c): open fetches
  *     only the image's documents and leaves the view empty; settle fetches
  *     every layer and fills the view; the whole image is one package (0).
@@ -18,9 +18,11 @@
  */
 #ifndef XSYSROOT_SOURCE_H
 #define XSYSROOT_SOURCE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xsysroot/archive.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/image.h"
@@ -54,6 +56,10 @@ struct xs_source_ops {
 	int (*status)(void *impl, struct xs_buf *out);
 	/* Free what the source owns (NULL impl: nothing). */
 	void (*free)(void *impl);
+	/* Apply package i to the view from the cache when it is complete
+	 * there, and mark it ready in the fetcher: true when done.  NULL: a
+	 * source whose packages are never found this way. */
+	bool (*cached)(void *impl, size_t i);
 };
 
 struct xs_pkg_source {
@@ -61,7 +67,7 @@ struct xs_pkg_source {
 	void *impl;
 };
 
-/* What an image source uses of the repo; borrowed, must outlive it. */
+/* What a source uses of the repo; borrowed, must outlive it. */
 struct xs_source_env {
 	struct xs_store *store;
 	struct xs_lease *lease;	    /* the layers and objects are leased here */
@@ -83,4 +89,45 @@ struct xs_source_env {
 int xs_source_image_open(const struct xs_source_env *env, const struct xs_image_config *ic,
 			 struct xs_pkg_source *out, char digest[80], char view_digest[65],
 			 char *err, size_t errsz);
+
+/* Package i of a Debian view, as the Debian source fetches it: the strings
+ * are the repo's and stay valid while it lives. */
+struct xs_deb_pkg {
+	const char *name, *version, *arch, *filename, *sha256;
+	uint64_t size;
+	size_t src; /* the archive's source it comes from */
+};
+
+/* What the Debian source uses besides base (whose lease and finish_view
+ * it leaves alone: the repo leases its packages and finishes its view). */
+struct xs_debian_env {
+	struct xs_source_env base;
+	struct xs_archive *archive; /* opened (xs_archive_open) */
+	bool offline;		    /* never download */
+	/* package i of the view (base.ud): called from any thread, for any
+	 * i below the number of packages the fetcher tracks */
+	void (*pkg)(void *ud, size_t i, struct xs_deb_pkg *out);
+};
+
+/* The archive env->archive as a source; env is copied.  Fetching package i
+ * downloads its .deb (xs_archive_fetch_pool), unpacks it into the store,
+ * writes its manifest (meta/manifest-DEB) and applies it to the view.
+ *
+ * Many processes share a cache (CVMFS's shared cache is the model):
+ *   - cross-process single flight: a process fetches a package holding an
+ *     flock on meta/pkg-DEB.lock (cachefiles.h) from the download to the
+ *     manifest; one that waited for it finds the manifest complete and
+ *     applies it instead of downloading (the in-process single flight,
+ *     fetcher.h, stays in front: one thread per process waits);
+ *   - the lock is taken under the cache's shared lock (xs_cache_hold), so
+ *     gc, which holds that exclusively, never meets a held package lock;
+ *     it removes an evicted package's lock file, and a process then locks
+ *     the name made anew (xs_store_meta_lock);
+ *   - the .deb is removed once unpacked, under the package lock and after
+ *     the manifest: every process reaches the .deb under that lock, and a
+ *     process that finds the manifest never opens the .deb; keeping .debs
+ *     until gc would double the cache for nothing.
+ * Cached manifests are applied without the lock: a manifest is written by
+ * rename after its objects are synced, so it is whole or absent. */
+void xs_source_debian_open(const struct xs_debian_env *env, struct xs_pkg_source *out);
 #endif

@@ -91,6 +91,7 @@ void xs_store_meta_discard(struct xs_store *s, const char *tmp);
 /* An exclusive flock on meta/NAME (created when absent), to serialise a
  * read-compare-write of meta documents between processes sharing the
  * cache: the descriptor to close (which unlocks), or negative errno.
- * Blocks until the lock is granted. */
+ * Blocks until the lock is granted; a lock file removed meanwhile (by one
+ * holding it) is not taken: the lock is then taken on the new one. */
 int xs_store_meta_lock(struct xs_store *s, const char *name);
 #endif

@@ -26,6 +26,8 @@ static const struct {
 	[XS_CF_CONTENTS_REV] = { "contents-", 64, ".rev" },
 	[XS_CF_VIEW] = { "view-", 32, "" },
 	[XS_CF_CANDS] = { "cands-", 32, "" },
+	[XS_CF_PKG_LOCK] = { "pkg-", 64, ".lock" },
+	[XS_CF_LAYER_LOCK] = { "oci-layer-", 64, ".lock" },
 };
 
 /* s starts with n lowercase hex digits */

@@ -813,6 +813,24 @@ static uint64_t remove_object(struct scan *sc, struct obj *o, struct xs_cache_gc
 	return o->du;
 }
 
+/* The lock of an evicted package or layer (meta/pkg-DEB.lock,
+ * oci-layer-BLOB.lock), unless a process holds it (one that took the
+ * cache's shared lock before gc: none, as gc holds it exclusively); one
+ * waiting for it then locks the name made anew (xs_store_meta_lock). */
+static void remove_lock(struct scan *sc, enum xs_cf_kind kind, const char *key)
+{
+	char lname[96], path[XS_MAX_PATH];
+	if (xs_cf_build(kind, key, lname, sizeof lname) < 0 ||
+	    xs_store_meta_path(sc->store, lname, path, sizeof path) < 0)
+		return;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		unlink(path);
+	close(fd);
+}
+
 /* Evict package r: its documents, then the objects nothing else names. */
 static uint64_t evict(struct scan *sc, struct pkgrec *r, struct xs_cache_gc *out)
 {
@@ -823,6 +841,7 @@ static uint64_t evict(struct scan *sc, struct pkgrec *r, struct xs_cache_gc *out
 		return 0;
 	if (!r->layer && xs_store_meta_path(sc->store, iname, path, sizeof path) == 0)
 		unlink(path);
+	remove_lock(sc, r->layer ? XS_CF_LAYER_LOCK : XS_CF_PKG_LOCK, r->p.deb_sha256);
 	uint64_t freed = r->meta_du;
 	for (size_t k = 0; k < r->nobjs; k++) {
 		struct obj *o = &sc->objs[r->objs[k]];

@@ -113,6 +113,10 @@ static int open_contents(struct xs_filelists *fl, size_t src, const char *path, 
 		if (q < 0)
 			return q;
 		_cleanup_close_ int fd = xs_store_open_object(fl->store, f->sha256);
+		/* gone: another process indexed it (the index is renamed into
+		 * place before the raw file is removed) */
+		if (fd == -ENOENT && xs_contents_open(ipath, &c) == 0)
+			goto indexed;
 		if (fd < 0)
 			FAIL(fd, "cannot open the cached %s: %s", f->path, strerror(-fd));
 		struct xs_contents_stats st = { 0 };
@@ -132,6 +136,7 @@ static int open_contents(struct xs_filelists *fl, size_t src, const char *path, 
 		if (q < 0)
 			FAIL(q, "cannot open %s: %s", ipath, strerror(-q));
 	}
+indexed:
 	open_rev(fl, a, f, c);
 	xs_filelists_attach(fl, src, c);
 	return 0;

@@ -785,6 +785,21 @@ struct layer_job {
 	pthread_mutex_t lock;
 };
 
+/* meta/oci-layer-BLOB.lock of layer i, locked: its fd, or negative errno
+ * with a message. */
+static int lock_layer(struct xs_image *im, size_t i, char *err, size_t errsz)
+{
+	char name[96];
+	int q = xs_cf_build(XS_CF_LAYER_LOCK, xs_oci_digest_hex(im->man.layers[i].digest), name,
+			    sizeof name);
+	if (q == 0)
+		q = xs_store_meta_lock(im->store, name);
+	if (q < 0)
+		snprintf(err, errsz, "cannot lock %s/meta/%s for %s: %s", xs_store_dir(im->store), name,
+			 im->ref_text, strerror(-q));
+	return q;
+}
+
 static void *layer_worker(void *ud)
 {
 	struct layer_job *j = ud;
@@ -796,8 +811,18 @@ static void *layer_worker(void *ud)
 			return NULL;
 		if (cached_layer(j->im, i, &j->ms[i]) == 0)
 			continue;
+		/* one process at a time fetches and unpacks a layer (and removes
+		 * its blob); one that waited finds it cached */
+		int lock = lock_layer(j->im, i, j->errs[i], sizeof j->errs[i]);
+		if (lock >= 0 && cached_layer(j->im, i, &j->ms[i]) == 0) {
+			close(lock);
+			continue;
+		}
 		uint64_t b = 0;
-		j->rc[i] = fetch_layer(j->im, i, &j->ms[i], &b, j->errs[i], sizeof j->errs[i]);
+		j->rc[i] = lock < 0 ? lock
+				    : fetch_layer(j->im, i, &j->ms[i], &b, j->errs[i], sizeof j->errs[i]);
+		if (lock >= 0)
+			close(lock);
 		pthread_mutex_lock(&j->lock);
 		j->bytes += b;
 		j->fetched++;

@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -158,7 +157,10 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 	return q;
 }
 
-static bool manifest_cached(struct xs_repo *r, size_t i);
+static bool manifest_cached(struct xs_repo *r, size_t i)
+{
+	return r->source.ops->cached && r->source.ops->cached(r->source.impl, i);
+}
 
 /* Where the generated files of the view go; binds (room for r->nbinds)
  * receives the --bind directories, NULL: none needed. */
@@ -398,149 +400,6 @@ int xs_repo_refresh(struct xs_repo *r)
 
 /* ---- packages ------------------------------------------------------------ */
 
-static void manifest_name(const struct vpkg *p, char *out, size_t outsz)
-{
-	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
-}
-
-/* Apply a cached manifest when every object it names is present. */
-static int apply_cached_manifest(struct xs_repo *r, size_t i)
-{
-	struct vpkg *p = &r->pkgs[i];
-	char name[96];
-	manifest_name(p, name, sizeof name);
-	char *data = NULL;
-	size_t len = 0;
-	int q = xs_store_meta_read(r->store, name, MAX_MANIFEST, &data, &len);
-	if (q < 0)
-		return q;
-	struct xs_manifest m = { 0 };
-	q = xs_manifest_parse(data, len, &m);
-	free(data);
-	for (size_t k = 0; q == 0 && k < m.n; k++)
-		if (m.e[k].type == XS_E_REG && !xs_store_has_object(r->store, m.e[k].sha256))
-			q = -ENOENT;
-	if (q == 0)
-		q = xs_view_apply(r->view, (int)i, &m);
-	xs_manifest_free(&m);
-	return q;
-}
-
-static bool manifest_cached(struct xs_repo *r, size_t i)
-{
-	struct vpkg *p = &r->pkgs[i];
-	if (apply_cached_manifest(r, i) < 0)
-		return false;
-	xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
-	xs_fetcher_set_ready(r->fetcher, i);
-	__atomic_add_fetch(&r->count.cache_hits, 1, __ATOMIC_RELAXED);
-	return true;
-}
-
-static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz);
-
-/* Under the cache's shared lock: gc waits until the objects are named by a
- * manifest. */
-static int do_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
-{
-	int hold = xs_cache_hold(r->cache_dir);
-	int q = do_fetch_held(r, i, err, errsz);
-	if (hold >= 0)
-		close(hold);
-	return q;
-}
-
-static int do_fetch_held(struct xs_repo *r, size_t i, char *err, size_t errsz)
-{
-	struct vpkg *p = &r->pkgs[i];
-	if (apply_cached_manifest(r, i) == 0) {
-		xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
-		__atomic_add_fetch(&r->count.cache_hits, 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	char label[512];
-	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
-	if (r->offline && !xs_store_has_object(r->store, p->sha256))
-		FAIL(-ENOENT, "'%s' is not in the cache %s and the mount is offline: run "
-			      "'xsysroot fetch --packages %s ...' first", label, r->cache_dir, p->name);
-	struct xs_buf url;
-	xs_buf_init(&url, 1 << 16);
-	uint64_t t0 = xs_now_ns();
-	char ferr[1024] = "";
-	struct xs_archive_fetched got;
-	int q = xs_archive_fetch_pool(r->archive, (size_t)p->src, p->filename, p->size, p->sha256,
-				      label, &got, ferr, sizeof ferr);
-	uint64_t bytes = got.bytes;
-	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
-	__atomic_add_fetch(&r->count.deb_bytes, bytes, __ATOMIC_RELAXED);
-	if (q < 0) {
-		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
-		xs_buf_free(&url);
-		return q;
-	}
-	int fd = xs_store_open_object(r->store, p->sha256);
-	if (fd < 0) {
-		snprintf(err, errsz, "failed to open the fetched '%s' in %s: %s", label, r->cache_dir,
-			 strerror(-fd));
-		xs_buf_free(&url);
-		return fd;
-	}
-	struct xs_limits lim;
-	xs_limits_default(&lim);
-	struct xs_manifest m = { 0 };
-	char uerr[1024] = "";
-	q = xs_deb_unpack(r->store, fd, &lim, &m, uerr, sizeof uerr);
-	close(fd);
-	if (q < 0) {
-		snprintf(err, errsz, "failed to unpack '%s' from %s: %s", label, url.data, uerr);
-		xs_manifest_free(&m);
-		xs_buf_free(&url);
-		return q;
-	}
-	char *data = NULL;
-	size_t len = 0;
-	char name[96];
-	manifest_name(p, name, sizeof name);
-	/* the package's objects reach the disk before the manifest names them */
-	q = xs_store_sync(r->store);
-	if (q == 0)
-		q = xs_manifest_serialize(&m, &data, &len);
-	if (q == 0)
-		q = xs_store_meta_write(r->store, name, data, len);
-	if (q == 0)
-		xs_cache_note_use(r->store, p->sha256, p->name, p->version, p->arch);
-	free(data);
-	if (q < 0) {
-		snprintf(err, errsz, "failed to record '%s' in %s: %s", label, r->cache_dir,
-			 strerror(-q));
-		xs_manifest_free(&m);
-		xs_buf_free(&url);
-		return q;
-	}
-	struct xs_view_stats before, after;
-	xs_view_stats(r->view, &before);
-	xs_view_apply(r->view, (int)i, &m);
-	xs_view_stats(r->view, &after);
-	if (after.conflicts > before.conflicts)
-		logf_(r, XS_LOG_DEBUG, "%s: %llu of its paths are provided by another package of "
-		      "the view (the first by name is kept)", label,
-		      (unsigned long long)(after.conflicts - before.conflicts));
-	/* the unpacked files and the manifest replace the .deb */
-	char opath[XS_MAX_PATH];
-	if (xs_store_object_path(r->store, p->sha256, opath, sizeof opath) == 0)
-		unlink(opath);
-	if (bytes) {
-		char sz[32];
-		__atomic_add_fetch(&r->count.debs_fetched, 1, __ATOMIC_RELAXED);
-		logf_(r, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s [bytes=%llu]",
-		      label, xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data,
-		      (xs_now_ns() - t0) / 1e9, (unsigned long long)bytes);
-	}
-	xs_manifest_free(&m);
-	xs_buf_free(&url);
-	return 0;
-}
-
 /* A program that needed package i will most likely load its dependencies
  * next: fetch them in the background, a few at a time, so that the
  * lookups that follow find them ready instead of fetching one by one. */
@@ -634,57 +493,45 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 
 /* ---- the sources ----------------------------------------------------------- */
 
-/* This archive as a source (impl: the repo): its view is complete at open. */
-static int debian_settle(void *impl, char *err, size_t errsz)
+static void debian_pkg(void *ud, size_t i, struct xs_deb_pkg *out)
 {
-	(void)impl, (void)err, (void)errsz;
-	return 0;
+	const struct vpkg *p = &((struct xs_repo *)ud)->pkgs[i];
+	*out = (struct xs_deb_pkg){ p->name, p->version, p->arch, p->filename, p->sha256, p->size,
+				    (size_t)p->src };
 }
-
-static int debian_fetch(void *impl, size_t i, char *err, size_t errsz)
-{
-	return do_fetch(impl, i, err, errsz);
-}
-
-static const char *debian_describe(void *impl)
-{
-	return ((struct xs_repo *)impl)->describe;
-}
-
-static const char *debian_origin(void *impl, size_t i)
-{
-	struct xs_repo *r = impl;
-	return r->srcs[r->pkgs[i].src].a->uri;
-}
-
-static int debian_status(void *impl, struct xs_buf *out)
-{
-	struct xs_repo *r = impl;
-	int q = 0;
-	for (size_t i = 0; q == 0 && i < r->nsrcs; i++)
-		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", r->srcs[i].a->uri,
-				  r->srcs[i].a->suite);
-	return q;
-}
-
-static void debian_free(void *impl)
-{
-	(void)impl; /* the repo frees its sources */
-}
-
-static const struct xs_source_ops debian_ops = {
-	.kind = "debian",
-	.settle = debian_settle,
-	.fetch = debian_fetch,
-	.describe = debian_describe,
-	.origin = debian_origin,
-	.status = debian_status,
-	.free = debian_free,
-};
 
 static int finish_view_cb(void *ud, char *err, size_t errsz)
 {
 	return finish_view(ud, err, errsz);
+}
+
+/* What a source uses of r, once the store, fetcher and view exist. */
+static struct xs_source_env source_env(struct xs_repo *r)
+{
+	return (struct xs_source_env){
+		.store = r->store,
+		.lease = r->lease,
+		.view = r->view,
+		.fetcher = r->fetcher,
+		.cache_dir = r->cache_dir,
+		.counters = &r->count,
+		.finish_view = finish_view_cb,
+		.ud = r,
+		.log = r->log,
+		.log_ud = r->log_ud,
+	};
+}
+
+/* This archive as the source. */
+static void open_debian(struct xs_repo *r)
+{
+	struct xs_debian_env env = {
+		.base = source_env(r),
+		.archive = r->archive,
+		.offline = r->offline,
+		.pkg = debian_pkg,
+	};
+	xs_source_debian_open(&env, &r->source);
 }
 
 /* A container image: its documents are fetched now, the view is empty
@@ -710,23 +557,13 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 	int q = open_fetcher(r, err, errsz);
 	if (q < 0)
 		return q;
-	struct xs_source_env env = {
-		.store = r->store,
-		.lease = r->lease,
-		.view = r->view,
-		.fetcher = r->fetcher,
-		.cache_dir = r->cache_dir,
-		.counters = &r->count,
-		.finish_view = finish_view_cb,
-		.ud = r,
-		.log = r->log,
-		.log_ud = r->log_ud,
-	};
+	struct xs_source_env env = source_env(r);
 	char digest[80];
 	q = xs_source_image_open(&env, &ic, &r->source, digest, r->view_digest, err, errsz);
 	if (q < 0)
 		return q;
-	fill_vpkg(&r->pkgs[0], cfg->image, digest, r->arch->deb, "", strchr(digest, ':') + 1, 0, 0);
+	fill_vpkg(&r->pkgs[0], cfg->image, digest, r->arch->deb, "", strchr(digest, ':') + 1, 0,
+		  0);
 	return 0;
 }
 
@@ -864,7 +701,6 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		q = new_archive(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
-	r->source = (struct xs_pkg_source){ &debian_ops, r };
 
 	q = open_store(r, err, errsz);
 	if (q < 0)
@@ -896,6 +732,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 		if (r->srcs[i].a->rel->date > mtime)
 			mtime = r->srcs[i].a->rel->date;
 	r->view = xs_view_new(r->store, mtime);
+	open_debian(r);
 	q = build_view(r, err, errsz);
 	if (q < 0)
 		goto fail;

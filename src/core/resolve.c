@@ -326,3 +326,33 @@ int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 	free(c.queue);
 	return r;
 }
+
+void xs_resolve_deps(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
+		     size_t **deps, size_t *ndeps)
+{
+	const struct xs_pkg *p = &tab->pkgs[sel[i]];
+	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
+	size_t cap = 0;
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t g = 0; g < fields[f]->n; g++) {
+			const struct xs_dep_alt *alt = &fields[f]->alts[g];
+			size_t hit = SIZE_MAX;
+			for (size_t a = 0; a < alt->n && hit == SIZE_MAX; a++) {
+				const char *want = alt->atoms[a].name;
+				for (size_t k = 0; k < nsel && hit == SIZE_MAX; k++) {
+					const struct xs_pkg *c = &tab->pkgs[sel[k]];
+					if (!strcmp(c->name, want))
+						hit = k;
+					for (size_t v = 0; v < c->provides.n && hit == SIZE_MAX; v++)
+						if (c->provides.alts[v].n &&
+						    !strcmp(c->provides.alts[v].atoms[0].name, want))
+							hit = k;
+				}
+			}
+			if (hit != SIZE_MAX && hit != i) {
+				xs_grow(deps, &cap, *ndeps + 1, sizeof **deps);
+				(*deps)[(*ndeps)++] = hit;
+			}
+		}
+	}
+}

@@ -49,38 +49,6 @@ void xs_selection_free(struct xs_selection *s)
 	s->n = 0;
 }
 
-/* The view packages (indexes into sel) that satisfy package i's
- * Depends and Pre-Depends, into out->deps. */
-static void dep_edges(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
-		      struct xs_selection_pkg *out)
-{
-	const struct xs_pkg *p = &tab->pkgs[sel[i]];
-	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
-	size_t cap = 0;
-	for (size_t f = 0; f < 2; f++) {
-		for (size_t g = 0; g < fields[f]->n; g++) {
-			const struct xs_dep_alt *alt = &fields[f]->alts[g];
-			size_t hit = SIZE_MAX;
-			for (size_t a = 0; a < alt->n && hit == SIZE_MAX; a++) {
-				const char *want = alt->atoms[a].name;
-				for (size_t k = 0; k < nsel && hit == SIZE_MAX; k++) {
-					const struct xs_pkg *c = &tab->pkgs[sel[k]];
-					if (!strcmp(c->name, want))
-						hit = k;
-					for (size_t v = 0; v < c->provides.n && hit == SIZE_MAX; v++)
-						if (c->provides.alts[v].n &&
-						    !strcmp(c->provides.alts[v].atoms[0].name, want))
-							hit = k;
-				}
-			}
-			if (hit != SIZE_MAX && hit != i) {
-				xs_grow(&out->deps, &cap, out->ndeps + 1, sizeof *out->deps);
-				out->deps[out->ndeps++] = hit;
-			}
-		}
-	}
-}
-
 static int load_viewcache(const struct xs_selection_config *cfg, const char *name,
 			  struct xs_selection *out)
 {
@@ -214,7 +182,7 @@ static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab
 		if (q < 0)
 			break;
 		struct xs_selection_pkg *v = &out->pkgs[out->n - 1];
-		dep_edges(tab, sel, nsel, i, v);
+		xs_resolve_deps(tab, sel, nsel, i, &v->deps, &v->ndeps);
 		const struct xs_viewcache_pkg line = { p->name, p->version, p->arch, p->filename,
 						       p->sha256, p->size, p->origin, v->deps,
 						       v->ndeps };

@@ -566,17 +566,24 @@ int xs_store_meta_lock(struct xs_store *s, const char *name)
 	int r = meta_name_ok(name);
 	if (r < 0)
 		return r;
-	int fd = openat(s->metafd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
+	for (;;) {
+		int fd = openat(s->metafd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		struct stat st;
+		while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+		if (r == 0 && fstat(fd, &st) < 0)
+			r = -1;
+		if (r < 0) {
 			r = -errno;
 			close(fd);
 			return r;
 		}
+		if (st.st_nlink > 0)
+			return fd;
+		close(fd); /* removed (gc) while we waited: lock the new one */
 	}
-	return fd;
 }
 
 int xs_store_meta_write(struct xs_store *s, const char *name, const void *p, size_t n)

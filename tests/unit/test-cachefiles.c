@@ -32,6 +32,10 @@ static const struct {
 	  "contents-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.rev", 64 },
 	{ XS_CF_VIEW, "view-0123456789abcdef0123456789abcdef", 32 },
 	{ XS_CF_CANDS, "cands-0123456789abcdef0123456789abcdef", 32 },
+	{ XS_CF_PKG_LOCK,
+	  "pkg-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.lock", 64 },
+	{ XS_CF_LAYER_LOCK,
+	  "oci-layer-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.lock", 64 },
 };
 
 static void test_keyed(void)

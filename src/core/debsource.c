@@ -1,0 +1,261 @@
+/* debsource.c - a Debian archive as the source of a view; see
+ * include/xsysroot/source.h */
+#include "xsysroot/source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xsysroot/cachefiles.h"
+#include "xsysroot/deb.h"
+#include "xsysroot/identity.h"
+
+#define MAX_MANIFEST (256u << 20)
+
+struct debian_source {
+	struct xs_debian_env env; /* constant */
+};
+
+#define logf_(o, level, ...) xs_logf((o)->env.base.log, (o)->env.base.log_ud, level, __VA_ARGS__)
+
+#define FAIL XS_FAIL
+
+static void manifest_name(const struct xs_deb_pkg *p, char *out, size_t outsz)
+{
+	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
+}
+
+/* Apply a cached manifest when every object it names is present. */
+static int apply_cached_manifest(struct debian_source *d, size_t i, const struct xs_deb_pkg *p)
+{
+	struct xs_store *store = d->env.base.store;
+	char name[96];
+	manifest_name(p, name, sizeof name);
+	char *data = NULL;
+	size_t len = 0;
+	int q = xs_store_meta_read(store, name, MAX_MANIFEST, &data, &len);
+	if (q < 0)
+		return q;
+	struct xs_manifest m = { 0 };
+	q = xs_manifest_parse(data, len, &m);
+	free(data);
+	for (size_t k = 0; q == 0 && k < m.n; k++)
+		if (m.e[k].type == XS_E_REG && !xs_store_has_object(store, m.e[k].sha256))
+			q = -ENOENT;
+	if (q == 0)
+		q = xs_view_apply(d->env.base.view, (int)i, &m);
+	xs_manifest_free(&m);
+	return q;
+}
+
+/* Unpack the fetched .deb of p and record its manifest: m filled. */
+static int unpack_record(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
+			 const char *url, struct xs_manifest *m, char *err, size_t errsz)
+{
+	struct xs_store *store = d->env.base.store;
+	const char *cache_dir = d->env.base.cache_dir;
+	int fd = xs_store_open_object(store, p->sha256);
+	if (fd < 0) {
+		snprintf(err, errsz, "failed to open the fetched '%s' in %s: %s", label, cache_dir,
+			 strerror(-fd));
+		return fd;
+	}
+	struct xs_limits lim;
+	xs_limits_default(&lim);
+	char uerr[1024] = "";
+	int q = xs_deb_unpack(store, fd, &lim, m, uerr, sizeof uerr);
+	close(fd);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to unpack '%s' from %s: %s", label, url, uerr);
+		return q;
+	}
+	char *data = NULL;
+	size_t len = 0;
+	char name[96];
+	manifest_name(p, name, sizeof name);
+	/* the package's objects reach the disk before the manifest names them */
+	q = xs_store_sync(store);
+	if (q == 0)
+		q = xs_manifest_serialize(m, &data, &len);
+	if (q == 0)
+		q = xs_store_meta_write(store, name, data, len);
+	if (q == 0)
+		xs_cache_note_use(store, p->sha256, p->name, p->version, p->arch);
+	free(data);
+	if (q < 0)
+		snprintf(err, errsz, "failed to record '%s' in %s: %s", label, cache_dir,
+			 strerror(-q));
+	return q;
+}
+
+/* Package i applied from its cached manifest, counted: 0, or negative errno
+ * when the cache does not hold it whole. */
+static int cache_hit(struct debian_source *d, size_t i, const struct xs_deb_pkg *p)
+{
+	int q = apply_cached_manifest(d, i, p);
+	if (q < 0)
+		return q;
+	xs_cache_note_use(d->env.base.store, p->sha256, p->name, p->version, p->arch);
+	__atomic_add_fetch(&d->env.base.counters->cache_hits, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static bool debian_cached(void *impl, size_t i)
+{
+	struct debian_source *d = impl;
+	struct xs_deb_pkg p;
+	d->env.pkg(d->env.base.ud, i, &p);
+	if (cache_hit(d, i, &p) < 0)
+		return false;
+	xs_fetcher_set_ready(d->env.base.fetcher, i);
+	return true;
+}
+
+/* Download, unpack, record and apply p, under its package lock. */
+static int fetch_locked(struct debian_source *d, size_t i, const struct xs_deb_pkg *p,
+			const char *label, char *err, size_t errsz)
+{
+	struct xs_source_counters *c = d->env.base.counters;
+	struct xs_buf url;
+	xs_buf_init(&url, 1 << 16);
+	uint64_t t0 = xs_now_ns();
+	char ferr[1024] = "";
+	struct xs_archive_fetched got;
+	int q = xs_archive_fetch_pool(d->env.archive, p->src, p->filename, p->size, p->sha256,
+				      label, &got, ferr, sizeof ferr);
+	uint64_t bytes = got.bytes;
+	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
+	__atomic_add_fetch(&c->deb_bytes, bytes, __ATOMIC_RELAXED);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
+		xs_buf_free(&url);
+		return q;
+	}
+	struct xs_manifest m = { 0 };
+	q = unpack_record(d, p, label, url.data, &m, err, errsz);
+	if (q < 0) {
+		xs_manifest_free(&m);
+		xs_buf_free(&url);
+		return q;
+	}
+	struct xs_view_stats before, after;
+	xs_view_stats(d->env.base.view, &before);
+	xs_view_apply(d->env.base.view, (int)i, &m);
+	xs_view_stats(d->env.base.view, &after);
+	if (after.conflicts > before.conflicts)
+		logf_(d, XS_LOG_DEBUG, "%s: %llu of its paths are provided by another package of "
+		      "the view (the first by name is kept)", label,
+		      (unsigned long long)(after.conflicts - before.conflicts));
+	/* the unpacked files and the manifest replace the .deb: removed under
+	 * the package lock, by which every process reaches the .deb, and only
+	 * once the manifest is written (a process that finds it no longer
+	 * looks for the .deb; one that opened it keeps reading its fd) */
+	char opath[XS_MAX_PATH];
+	if (xs_store_object_path(d->env.base.store, p->sha256, opath, sizeof opath) == 0)
+		unlink(opath);
+	if (bytes) {
+		char sz[32];
+		__atomic_add_fetch(&c->debs_fetched, 1, __ATOMIC_RELAXED);
+		logf_(d, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s [bytes=%llu]",
+		      label, xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data,
+		      (xs_now_ns() - t0) / 1e9, (unsigned long long)bytes);
+	}
+	xs_manifest_free(&m);
+	xs_buf_free(&url);
+	return 0;
+}
+
+/* One process at a time fetches a package: it holds meta/pkg-DEB.lock
+ * from the download to the manifest (and the removal of the .deb); one
+ * that waited for the lock finds the manifest complete and uses it. */
+static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz)
+{
+	struct xs_deb_pkg pk;
+	d->env.pkg(d->env.base.ud, i, &pk);
+	const struct xs_deb_pkg *p = &pk;
+	if (cache_hit(d, i, p) == 0)
+		return 0;
+	const char *cache_dir = d->env.base.cache_dir;
+	char label[512];
+	snprintf(label, sizeof label, "%s %s %s", p->name, p->version, p->arch);
+	if (d->env.offline && !xs_store_has_object(d->env.base.store, p->sha256))
+		FAIL(-ENOENT, "'%s' is not in the cache %s and the mount is offline: run "
+			      "'xsysroot fetch --packages %s ...' first", label, cache_dir, p->name);
+	char lname[96];
+	int lock = xs_cf_build(XS_CF_PKG_LOCK, p->sha256, lname, sizeof lname);
+	if (lock == 0)
+		lock = xs_store_meta_lock(d->env.base.store, lname);
+	if (lock < 0)
+		FAIL(lock, "cannot lock %s/meta/%s for '%s': %s", cache_dir, lname, label,
+		     strerror(-lock));
+	int q = cache_hit(d, i, p) == 0 ? 0 : fetch_locked(d, i, p, label, err, errsz);
+	close(lock);
+	return q;
+}
+
+/* Under the cache's shared lock: gc waits until the objects are named by a
+ * manifest. */
+static int debian_fetch(void *impl, size_t i, char *err, size_t errsz)
+{
+	struct debian_source *d = impl;
+	int hold = xs_cache_hold(d->env.base.cache_dir);
+	int q = fetch_held(d, i, err, errsz);
+	if (hold >= 0)
+		close(hold);
+	return q;
+}
+
+/* The view is complete at open (Contents). */
+static int debian_settle(void *impl, char *err, size_t errsz)
+{
+	(void)impl, (void)err, (void)errsz;
+	return 0;
+}
+
+static const char *debian_describe(void *impl)
+{
+	return xs_archive_describe(((struct debian_source *)impl)->env.archive);
+}
+
+static const char *debian_origin(void *impl, size_t i)
+{
+	struct debian_source *d = impl;
+	struct xs_deb_pkg p;
+	d->env.pkg(d->env.base.ud, i, &p);
+	return xs_archive_source(d->env.archive, p.src)->uri;
+}
+
+static int debian_status(void *impl, struct xs_buf *out)
+{
+	struct debian_source *d = impl;
+	int q = 0;
+	for (size_t i = 0; q == 0 && i < xs_archive_nsources(d->env.archive); i++) {
+		const struct xs_archive_source *a = xs_archive_source(d->env.archive, i);
+		q = xs_buf_printf(out, XS_STATUS_SOURCE "=%s %s\n", a->uri, a->suite);
+	}
+	return q;
+}
+
+static void debian_free(void *impl)
+{
+	free(impl);
+}
+
+static const struct xs_source_ops debian_ops = {
+	.kind = "debian",
+	.settle = debian_settle,
+	.fetch = debian_fetch,
+	.describe = debian_describe,
+	.origin = debian_origin,
+	.status = debian_status,
+	.free = debian_free,
+	.cached = debian_cached,
+};
+
+void xs_source_debian_open(const struct xs_debian_env *env, struct xs_pkg_source *out)
+{
+	struct debian_source *d = xs_xcalloc(1, sizeof *d);
+	d->env = *env;
+	*out = (struct xs_pkg_source){ &debian_ops, d };
+}
