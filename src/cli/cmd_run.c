@@ -122,7 +122,6 @@ static void run_cleanup(struct run *rs)
 		}
 		rs->daemon = 0;
 	}
-	sandbox_cleanup(&rs->sandbox);
 	if (rs->tmp[0]) {
 		rm_tree_dirs(rs->tmp);
 		rs->tmp[0] = 0;
@@ -487,10 +486,6 @@ static pid_t start_sandbox(struct run *rs, char **args)
 		.qemu = rs->qemu,
 		.prog = rs->prog_path,
 		.prog_host = rs->prog_host,
-		/* a user namespace (with its own binfmt_misc on Linux 6.7+), but
-		 * for root with --writable: only there can the overlay rename
-		 * directories of the view (redirect_dir), which dpkg does */
-		.userns = !(geteuid() == 0 && rs->writable),
 		/* the host runs the architecture's programs itself (amd64 on
 		 * amd64): no handler, which would catch the host's own programs */
 		.native = host_elf_for("/proc/self/exe", rs->arch),
