@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -23,13 +24,24 @@
 
 extern char **environ;
 
-/* The interpreter to register: Debian's -binfmt-P name of the static qemu
- * (it then keeps the program's argv[0]), else the static qemu itself. */
-static void binfmt_interp(const struct sandbox *sb, char *interp, size_t sz, const char **flags)
+/* Where the host's static qemu is bound in the root, as root: under
+ * Debian's -binfmt-P name (it then keeps the program's argv[0]).  The
+ * handler is registered after pivot_root there, and with the F flag the
+ * kernel opens it then. */
+static void qemu_in_root(const struct sandbox *sb, char *path, size_t sz)
 {
-	snprintf(interp, sz, "/usr/libexec/qemu-binfmt/%s-binfmt-P", sb->arch->qemu);
+	snprintf(path, sz, "/usr/libexec/qemu-binfmt/%s-binfmt-P", sb->arch->qemu);
+}
+
+/* The interpreter to register: Debian's -binfmt-P name of the static qemu
+ * (bound there as root; else when it is the static qemu), else the static
+ * qemu itself. */
+static void binfmt_interp(const struct sandbox *sb, bool as_root, char *interp, size_t sz,
+			  const char **flags)
+{
+	qemu_in_root(sb, interp, sz);
 	char real[PATH_MAX];
-	if (realpath(interp, real) && !strcmp(real, sb->qemu)) {
+	if (as_root || (realpath(interp, real) && !strcmp(real, sb->qemu))) {
 		*flags = "POF";
 		return;
 	}
@@ -39,12 +51,12 @@ static void binfmt_interp(const struct sandbox *sb, char *interp, size_t sz, con
 
 /* The register line of the handler xsysroot-QEMU_ARCH (its name and
  * interpreter in name and interp): 0 or -errno. */
-static int handler_line(const struct sandbox *sb, char name[64], char interp[PATH_MAX],
-			char *line, size_t linesz)
+static int handler_line(const struct sandbox *sb, bool as_root, char name[64],
+			char interp[PATH_MAX], char *line, size_t linesz)
 {
 	const char *flags;
 	snprintf(name, 64, "xsysroot-%s", sb->arch->qemu);
-	binfmt_interp(sb, interp, PATH_MAX, &flags);
+	binfmt_interp(sb, as_root, interp, PATH_MAX, &flags);
 	return xs_binfmt_register_line(sb->arch, name, interp, flags, line, linesz);
 }
 
@@ -235,6 +247,12 @@ static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
 			CHILD_FAIL("--strict: cannot make a mount point for %s: %s", binds[i],
 				   strerror(-q));
 	}
+	char qemu[PATH_MAX];
+	qemu_in_root(sb, qemu, sizeof qemu);
+	bool bind_qemu = as_root && !sb->native;
+	int qq = bind_qemu ? mkdir_in(skel, qemu, true) : 0;
+	if (qq < 0)
+		CHILD_FAIL("--strict: cannot make a mount point for %s: %s", qemu, strerror(-qq));
 	char *lsk = ovl_escape(skel), *lmp = ovl_escape(sb->view), *opts;
 	if (sb->writable) {
 		char *up = fmt_str("%s/upper", sb->writable), *wk = fmt_str("%s/work", sb->writable);
@@ -253,13 +271,17 @@ static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
 	free(lsk), free(lmp), free(opts);
 	for (size_t i = 3; i < nb; i++)
 		bind_at(root, binds[i], binds[i], MS_REC);
+	if (bind_qemu) {
+		bind_at(root, sb->qemu, qemu, 0);
+		read_only(root, qemu, MS_NOSUID | MS_NODEV);
+	}
 	mount_proc(root);
 	mount_dev(root);
 	mount_sys(root, as_root);
 }
 
 /* In the user namespace: its own binfmt_misc, with the handler. */
-static void namespace_binfmt(struct sandbox *sb, const char *root)
+static void namespace_binfmt(struct sandbox *sb, const char *root, bool as_root)
 {
 	char *bm = fmt_str("%s/proc/sys/fs/binfmt_misc", root);
 	char *reg = fmt_str("%s/register", bm);
@@ -267,7 +289,7 @@ static void namespace_binfmt(struct sandbox *sb, const char *root)
 	if (mount("binfmt_misc", bm, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		CHILD_FAIL("--strict: cannot mount binfmt_misc in the namespace: %s",
 			   strerror(errno));
-	int q = handler_line(sb, name, interp, line, sizeof line);
+	int q = handler_line(sb, as_root, name, interp, line, sizeof line);
 	if (q == 0)
 		q = write_file(reg, line);
 	if (q < 0)
@@ -324,6 +346,16 @@ static void sandbox_init(struct sandbox *sb, char **args)
 	}
 }
 
+/* root becomes /, and the current directory cwd in it */
+static void enter_root(const char *root, const char *cwd)
+{
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0)
+		CHILD_FAIL("--strict: cannot make %s the root: %s", root, strerror(errno));
+	if (chdir(cwd) < 0)
+		CHILD_FAIL("--strict: cannot enter %s: %s", cwd, strerror(errno));
+}
+
 /* In the child, pid 1 of a new pid namespace: the mounts (as root before
  * the user namespace, else in it), the binfmt handler, pivot_root, and the
  * program.  p1 tells the parent the user namespace is there; p2 answers
@@ -334,7 +366,10 @@ static void strict_child(struct sandbox *sb, char **args, const char *cwd, const
 	char root[PATH_MAX + 8];
 	snprintf(root, sizeof root, "%s/root", sb->dir);
 	if (as_root) {
+		/* all of it before the user namespace, where the mounts are
+		 * locked (pivot_root too is refused there) */
 		strict_mounts(sb, root, cwd, home, true);
+		enter_root(root, cwd);
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
 			CHILD_FAIL("--strict: cannot make a user namespace: %s (xsysroot runs no "
 				   "confined program without one: allow user namespaces, e.g. "
@@ -349,12 +384,9 @@ static void strict_child(struct sandbox *sb, char **args, const char *cwd, const
 	if (!as_root)
 		strict_mounts(sb, root, cwd, home, false);
 	if (!sb->native)
-		namespace_binfmt(sb, root);
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
-	    umount2(".", MNT_DETACH) < 0)
-		CHILD_FAIL("--strict: cannot make %s the root: %s", root, strerror(errno));
-	if (chdir(cwd) < 0)
-		CHILD_FAIL("--strict: cannot enter %s: %s", cwd, strerror(errno));
+		namespace_binfmt(sb, as_root ? "" : root, as_root);
+	if (!as_root)
+		enter_root(root, cwd);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	sandbox_init(sb, args);
 }
@@ -366,14 +398,20 @@ static int write_map(pid_t pid, const char *file, const char *map)
 	return write_file(path, map);
 }
 
-/* The child's user namespace maps root to this user (root: to root, one
- * id; no other host id exists in it). */
+/* The child's user namespace maps root to this user.  For root: root to
+ * root and 1-65535 to themselves (files of host root stay writable in the
+ * overlay; dpkg and apt use _apt, nobody and other system ids); no higher
+ * host id exists in it.  For a user: one id. */
 static int map_ids(pid_t pid, uid_t uid, gid_t gid)
 {
 	char m[64];
+	if (uid == 0) {
+		int q = write_map(pid, "uid_map", "0 0 65536");
+		return q < 0 ? q : write_map(pid, "gid_map", "0 0 65536");
+	}
 	snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
 	int q = write_map(pid, "uid_map", m);
-	if (q == 0 && uid != 0)
+	if (q == 0)
 		q = write_map(pid, "setgroups", "deny");
 	snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
 	if (q == 0)
@@ -420,6 +458,9 @@ pid_t sandbox_start(struct sandbox *sb, char **args)
 	if (pid == 0) {
 		close(p1[0]);
 		close(p2[1]);
+		/* run killed (SIGKILL): the sandbox and all in it go too */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			_exit(EXIT_SETUP);
 		strict_child(sb, args, cwd, home, as_root, p1[1], p2[0]);
 	}
 	close(p1[1]);
