@@ -24,6 +24,14 @@ directory so that run's private mounts are seen (and their removal checked):
   - --strict under strace -f: after pivot_root, every file python3
     (`import json,ssl,sqlite3`) opened successfully is in the view or under
     the binds (/proc, /dev, /sys, /tmp, the current directory, $HOME);
+  - --strict --writable DIR as root: the same confinement as a user gets,
+    a pid namespace (/proc/1 is the sandbox's init, /proc/1/root does not
+    reach the host), /proc/sys, /proc/sysrq-trigger and /sys read-only, a
+    /dev with only null, zero, full, random, urandom, tty, pts, shm, the
+    handler in the namespace's own binfmt_misc (none on the machine's,
+    during or after), working with the machine's binfmt_misc unmounted (in
+    a private mount namespace); SIGKILL of run takes the sandbox along; a
+    kernel before 6.7 (setarch --uname-2.6) is refused with the reason;
   - --strict --writable DIR: apt-get (from the view) installs `hello` from
     the fixture server (a sources.list with trusted=yes placed in
     DIR/upper): its files land in DIR/upper only, not in the mount; tcc,
@@ -579,6 +587,41 @@ def root_confined(t, h, rn):
          show(r))
     t.eq(host_handlers(), [], '... and registers no handler on the machine')
     t.eq(wait_leftovers(rn), [], 'nothing left after the run without binfmt_misc')
+
+    # run killed outright: the sandbox's init (whose command line names the
+    # cache) and all in its pid namespace go too
+    p = subprocess.Popen(rn.argv(SHELL, ['/bin/sh', '-c', 'echo ready; sleep 60; echo late'],
+                                 ['--strict', '--writable', d]),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, env=rn.env(), cwd=work)
+    try:
+        first = p.stdout.readline()
+        p.kill()
+        p.wait(60)
+        left = [x for x in wait_leftovers(rn, 10) if not x.startswith('dir: ')]
+        t.ok(first == b'ready\n' and not left,
+             'after SIGKILL of a --strict run its sandbox is gone too', 'left: %r' % left)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+    for x in glob.glob(os.path.join(rn.tmpdir, 'xsysroot-run-*')):
+        shutil.rmtree(x, ignore_errors=True)
+
+    # a kernel before 6.7 (uname as setarch --uname-2.6 reports it): refused,
+    # saying why, rather than unconfined or with a machine-wide handler
+    if shutil.which('setarch'):
+        r = sh(['setarch', os.uname().machine, '--uname-2.6'] +
+               rn.argv(SHELL, ['/bin/sh', '-c', 'echo ran'], ['--strict', '--writable', d]),
+               env=rn.env(), cwd=work)
+        t.ok(r.returncode == 125 and 'ran' not in r.stdout and
+             'Linux 6.7' in r.stderr and 'without --strict' in r.stderr,
+             '--strict on a kernel before 6.7: refused with the reason (exit 125)', show(r))
+        t.eq(host_handlers(), [], '... and no handler registered on the machine')
+        t.eq(wait_leftovers(rn), [], 'nothing left after the refused run')
+    else:
+        t.skip('--strict before Linux 6.7 is refused', 'no setarch')
 
 
 def kernel_at_least(major, minor):
