@@ -1,6 +1,5 @@
 /* sandbox.c - run --strict: the program in private namespaces with the
  * view as /; see sandbox.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
