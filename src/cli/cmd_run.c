@@ -2,8 +2,8 @@
  * set-up.  It finds a mount of the same view or makes a private one, adds
  * the packages of the libraries the program needs, runs it with
  * qemu-ARCH -L MOUNT (or, with --strict, with the view as / in private
- * namespaces and a binfmt_misc handler for the programs it starts), and
- * passes the exit status back. */
+ * namespaces and their own binfmt_misc handler for the programs it
+ * starts), and passes the exit status back. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -122,7 +122,6 @@ static void run_cleanup(struct run *rs)
 		}
 		rs->daemon = 0;
 	}
-	sandbox_cleanup(&rs->sandbox);
 	if (rs->tmp[0]) {
 		rm_tree_dirs(rs->tmp);
 		rs->tmp[0] = 0;
@@ -487,10 +486,6 @@ static pid_t start_sandbox(struct run *rs, char **args)
 		.qemu = rs->qemu,
 		.prog = rs->prog_path,
 		.prog_host = rs->prog_host,
-		/* a user namespace (with its own binfmt_misc on Linux 6.7+), but
-		 * for root with --writable: only there can the overlay rename
-		 * directories of the view (redirect_dir), which dpkg does */
-		.userns = !(geteuid() == 0 && rs->writable),
 		/* the host runs the architecture's programs itself (amd64 on
 		 * amd64): no handler, which would catch the host's own programs */
 		.native = host_elf_for("/proc/self/exe", rs->arch),
@@ -591,10 +586,12 @@ const struct cli_command cli_cmd_run = {
 	"Run options:\n"
 	CLI_HELP_FETCH_TIMEOUT
 	CLI_HELP_LOG_FILE
-	"      --strict              the view as / in private namespaces (host /proc,\n"
-	"                            /dev, /sys, /tmp, the current directory and\n"
-	"                            $HOME bound in); the programs it starts are\n"
-	"                            emulated too (a binfmt_misc handler)\n"
+	"      --strict              the view as / in private user, pid and mount\n"
+	"                            namespaces (the host's /tmp, the current\n"
+	"                            directory and $HOME bound in; its own /proc,\n"
+	"                            /dev, /sys); the programs it starts are\n"
+	"                            emulated too (the namespace's binfmt_misc,\n"
+	"                            Linux 6.7+)\n"
 	"      --writable DIR        with --strict: / is writable, the changes go to\n"
 	"                            DIR/upper (an overlay; DIR/work is its work dir)\n",
 };

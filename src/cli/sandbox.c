@@ -1,15 +1,17 @@
 /* sandbox.c - run --strict: the program in private namespaces with the
  * view as /; see sandbox.h. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -21,13 +23,24 @@
 
 extern char **environ;
 
-/* The interpreter to register: Debian's -binfmt-P name of the static qemu
- * (it then keeps the program's argv[0]), else the static qemu itself. */
-static void binfmt_interp(const struct sandbox *sb, char *interp, size_t sz, const char **flags)
+/* Where the host's static qemu is bound in the root, as root: under
+ * Debian's -binfmt-P name (it then keeps the program's argv[0]).  The
+ * handler is registered after pivot_root there, and with the F flag the
+ * kernel opens it then. */
+static void qemu_in_root(const struct sandbox *sb, char *path, size_t sz)
 {
-	snprintf(interp, sz, "/usr/libexec/qemu-binfmt/%s-binfmt-P", sb->arch->qemu);
+	snprintf(path, sz, "/usr/libexec/qemu-binfmt/%s-binfmt-P", sb->arch->qemu);
+}
+
+/* The interpreter to register: Debian's -binfmt-P name of the static qemu
+ * (bound there as root; else when it is the static qemu), else the static
+ * qemu itself. */
+static void binfmt_interp(const struct sandbox *sb, bool as_root, char *interp, size_t sz,
+			  const char **flags)
+{
+	qemu_in_root(sb, interp, sz);
 	char real[PATH_MAX];
-	if (realpath(interp, real) && !strcmp(real, sb->qemu)) {
+	if (as_root || (realpath(interp, real) && !strcmp(real, sb->qemu))) {
 		*flags = "POF";
 		return;
 	}
@@ -37,12 +50,12 @@ static void binfmt_interp(const struct sandbox *sb, char *interp, size_t sz, con
 
 /* The register line of the handler xsysroot-QEMU_ARCH (its name and
  * interpreter in name and interp): 0 or -errno. */
-static int handler_line(const struct sandbox *sb, char name[64], char interp[PATH_MAX],
-			char *line, size_t linesz)
+static int handler_line(const struct sandbox *sb, bool as_root, char name[64],
+			char interp[PATH_MAX], char *line, size_t linesz)
 {
 	const char *flags;
 	snprintf(name, 64, "xsysroot-%s", sb->arch->qemu);
-	binfmt_interp(sb, interp, PATH_MAX, &flags);
+	binfmt_interp(sb, as_root, interp, PATH_MAX, &flags);
 	return xs_binfmt_register_line(sb->arch, name, interp, flags, line, linesz);
 }
 
@@ -65,91 +78,16 @@ bool kernel_has_userns_binfmt(void)
 	       (maj > 6 || (maj == 6 && min >= 7));
 }
 
-/* An enabled handler of the host for the architecture's ELF machine with
- * the F flag (it serves inside any root). */
-static bool binfmt_host_has_f(const struct sandbox *sb)
-{
-	static const char dir[] = "/proc/sys/fs/binfmt_misc";
-	/* the magic as binfmt_misc prints it: "magic 7f454c46..." */
-	unsigned char magic[XS_BINFMT_MAGIC_LEN], mask[XS_BINFMT_MAGIC_LEN];
-	xs_binfmt_magic(sb->arch, magic, mask);
-	char want[41];
-	for (size_t i = 0; i < sizeof magic; i++)
-		snprintf(want + 2 * i, 3, "%02x", magic[i]);
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	bool found = false;
-	while (d && !found && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "status") ||
-		    !strcmp(de->d_name, "register"))
-			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		char l[512];
-		bool en = false, fl = false, mg = false;
-		while (fgets(l, sizeof l, f)) {
-			en = en || !strcmp(l, "enabled\n");
-			fl = fl || (!strncmp(l, "flags: ", 7) && strchr(l + 7, 'F'));
-			/* the identification bytes and the machine (e_type is masked) */
-			mg = mg || (!strncmp(l, "magic ", 6) && strlen(l + 6) >= 40 &&
-				    !strncmp(l + 6, want, 14) && !strncmp(l + 6 + 36, want + 36, 4));
-		}
-		fclose(f);
-		found = en && fl && mg;
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-/* Kernels before 6.7, and root with --writable (no user namespace): a
- * machine-wide handler named xsysroot-QEMU, only when
- * no enabled handler with the F flag serves the machine; removed at the
- * end. */
-static int binfmt_global_register(struct sandbox *sb)
-{
-	if (binfmt_host_has_f(sb))
-		return 0;
-	if (geteuid() != 0) {
-		say("--strict needs a binfmt_misc handler with the F flag for %s programs: "
-		    "this kernel (before 6.7) has one table for the machine; register one as "
-		    "root (Debian: qemu-user-static) or run as root", sb->arch->deb);
-		return -1;
-	}
-	char name[64], interp[PATH_MAX], line[PATH_MAX + 256];
-	int q = handler_line(sb, name, interp, line, sizeof line);
-	if (q < 0) {
-		say("cannot register the binfmt_misc handler %s: %s", name, strerror(-q));
-		return -1;
-	}
-	q = write_file("/proc/sys/fs/binfmt_misc/register", line);
-	if (q < 0) {
-		say("cannot register the binfmt_misc handler %s: %s (is binfmt_misc mounted? "
-		    "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc)", name, strerror(-q));
-		return -1;
-	}
-	snprintf(sb->binfmt, sizeof sb->binfmt, "%s", name);
-	return 0;
-}
-
-void sandbox_cleanup(struct sandbox *sb)
-{
-	if (!sb->binfmt[0])
-		return;
-	char path[128];
-	snprintf(path, sizeof path, "/proc/sys/fs/binfmt_misc/%s", sb->binfmt);
-	write_file(path, "-1");
-	sb->binfmt[0] = 0;
-}
-
 int sandbox_prepare(struct sandbox *sb)
 {
-	if (sb->native || (sb->userns && kernel_has_userns_binfmt()))
+	if (sb->native || kernel_has_userns_binfmt())
 		return 0;
-	return binfmt_global_register(sb);
+	struct utsname u;
+	say("--strict needs Linux 6.7 or later, where each user namespace has its own "
+	    "binfmt_misc (this kernel is %s): xsysroot registers no handler for the whole "
+	    "machine; run without --strict (qemu-user -L) or on a newer kernel",
+	    uname(&u) == 0 ? u.release : "older");
+	return -1;
 }
 
 static int mkdir_in(const char *base, const char *path, bool file)
@@ -193,18 +131,105 @@ static char *ovl_escape(const char *s)
 		_exit(EXIT_SETUP);                                             \
 	} while (0)
 
-/* In the child, in its new user and mount namespaces: the root, the binds,
- * the binfmt handler, pivot_root, and the program.  Never returns. */
-static void strict_child(struct sandbox *sb, char **args, const char *cwd, const char *home)
+static void bind_at(const char *root, const char *from, const char *at, unsigned long flags)
 {
-	char skel[PATH_MAX + 8], root[PATH_MAX + 8];
+	char *to = fmt_str("%s%s", root, at);
+	if (mount(from, to, NULL, MS_BIND | flags, NULL) < 0)
+		CHILD_FAIL("--strict: cannot bind %s: %s", from, strerror(errno));
+	free(to);
+}
+
+/* PATH under root bound over itself read-only (with the flags it has). */
+static void read_only(const char *root, const char *path, unsigned long keep)
+{
+	char *at = fmt_str("%s%s", root, path);
+	if (access(at, F_OK) == 0 &&
+	    (mount(at, at, NULL, MS_BIND, NULL) < 0 ||
+	     mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0))
+		CHILD_FAIL("--strict: cannot make %s read-only: %s", path, strerror(errno));
+	free(at);
+}
+
+/* A fresh /proc of the sandbox's pid namespace, its knobs of the machine
+ * (/proc/sys, /proc/sysrq-trigger...) read-only. */
+static void mount_proc(const char *root)
+{
+	static const char *const ro[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+					  "/proc/bus", "/proc/fs" };
+	const unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char *at = fmt_str("%s/proc", root);
+	if (mount("proc", at, "proc", fl, NULL) < 0)
+		CHILD_FAIL("--strict: cannot mount a /proc for the sandbox: %s", strerror(errno));
+	free(at);
+	for (size_t i = 0; i < XS_ARRAY_SIZE(ro); i++)
+		read_only(root, ro[i], fl);
+}
+
+/* /sys read-only: a fresh sysfs as root (none of the host's mounts under
+ * it), else the host's bound. */
+static void mount_sys(const char *root, bool as_root)
+{
+	const unsigned long fl = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char *at = fmt_str("%s/sys", root);
+	if (as_root ? mount("sysfs", at, "sysfs", fl | MS_RDONLY, NULL) < 0
+		    : mount("/sys", at, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+			      mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | fl, NULL) < 0)
+		CHILD_FAIL("--strict: cannot mount /sys read-only: %s", strerror(errno));
+	free(at);
+}
+
+/* /dev: a tmpfs with the host's null, zero, full, random, urandom, tty and
+ * pts bound in, its own shm, and the usual links. */
+static void mount_dev(const char *root)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = { { "fd", "/proc/self/fd" },
+						{ "stdin", "/proc/self/fd/0" },
+						{ "stdout", "/proc/self/fd/1" },
+						{ "stderr", "/proc/self/fd/2" },
+						{ "ptmx", "pts/ptmx" } };
+	char *dev = fmt_str("%s/dev", root);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+		CHILD_FAIL("--strict: cannot mount a tmpfs on /dev: %s", strerror(errno));
+	for (size_t i = 0; i < XS_ARRAY_SIZE(nodes); i++) {
+		char *host = fmt_str("/dev/%s", nodes[i]), *at = fmt_str("/dev/%s", nodes[i]);
+		int q = access(host, F_OK) == 0 ? mkdir_in(root, at, true) : 1;
+		if (q < 0)
+			CHILD_FAIL("--strict: cannot make %s: %s", at, strerror(-q));
+		if (q == 0)
+			bind_at(root, host, at, 0);
+		free(host), free(at);
+	}
+	for (size_t i = 0; i < XS_ARRAY_SIZE(links); i++) {
+		char *at = fmt_str("%s/%s", dev, links[i][0]);
+		if (symlink(links[i][1], at) < 0)
+			CHILD_FAIL("--strict: cannot make %s: %s", at, strerror(errno));
+		free(at);
+	}
+	if (mkdir_in(root, "/dev/pts", false) < 0 || mkdir_in(root, "/dev/shm", false) < 0)
+		CHILD_FAIL("--strict: cannot make /dev/pts, /dev/shm: %s", strerror(errno));
+	if (access("/dev/pts/ptmx", F_OK) == 0)
+		bind_at(root, "/dev/pts", "/dev/pts", MS_REC);
+	char *shm = fmt_str("%s/shm", dev);
+	if (mount("tmpfs", shm, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		CHILD_FAIL("--strict: cannot mount a tmpfs on /dev/shm: %s", strerror(errno));
+	free(shm), free(dev);
+}
+
+/* The root in sb->dir/root: the overlay of the mount-point layer and the
+ * view (writable with --writable), /proc, /dev, /sys, and /tmp, the current
+ * directory, $HOME and a host program bound in.  As root this runs before
+ * the user namespace, so that the namespace cannot undo any of it. */
+static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
+			  const char *home, bool as_root)
+{
+	char skel[PATH_MAX + 8];
 	snprintf(skel, sizeof skel, "%s/skel", sb->dir);
-	snprintf(root, sizeof root, "%s/root", sb->dir);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		CHILD_FAIL("--strict: cannot make the mounts private: %s", strerror(errno));
 	if (mount("tmpfs", skel, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		CHILD_FAIL("--strict: cannot mount a tmpfs on %s: %s", skel, strerror(errno));
-	/* mount points for the binds, in a layer over the view */
+	/* mount points, in a layer over the view */
 	static const char *const sys[] = { "/proc", "/dev", "/sys", "/tmp" };
 	const char *binds[XS_ARRAY_SIZE(sys) + 3];
 	size_t nb = 0;
@@ -221,12 +246,20 @@ static void strict_child(struct sandbox *sb, char **args, const char *cwd, const
 			CHILD_FAIL("--strict: cannot make a mount point for %s: %s", binds[i],
 				   strerror(-q));
 	}
+	char qemu[PATH_MAX];
+	qemu_in_root(sb, qemu, sizeof qemu);
+	bool bind_qemu = as_root && !sb->native;
+	int qq = bind_qemu ? mkdir_in(skel, qemu, true) : 0;
+	if (qq < 0)
+		CHILD_FAIL("--strict: cannot make a mount point for %s: %s", qemu, strerror(-qq));
 	char *lsk = ovl_escape(skel), *lmp = ovl_escape(sb->view), *opts;
 	if (sb->writable) {
 		char *up = fmt_str("%s/upper", sb->writable), *wk = fmt_str("%s/work", sb->writable);
 		char *eup = ovl_escape(up), *ewk = ovl_escape(wk);
+		/* root mounts it outside the user namespace: the overlay can
+		 * rename directories of the view (redirect_dir), which dpkg does */
 		opts = fmt_str("lowerdir=%s:%s,upperdir=%s,workdir=%s%s", lsk, lmp, eup, ewk,
-			       sb->userns ? "" : ",redirect_dir=on");
+			       as_root ? ",redirect_dir=on" : "");
 		free(up), free(wk), free(eup), free(ewk);
 	} else {
 		opts = fmt_str("lowerdir=%s:%s", lsk, lmp);
@@ -235,41 +268,126 @@ static void strict_child(struct sandbox *sb, char **args, const char *cwd, const
 		CHILD_FAIL("--strict: cannot mount the overlay (%s) on %s: %s", opts, root,
 			   strerror(errno));
 	free(lsk), free(lmp), free(opts);
-	for (size_t i = 0; i < nb; i++) {
-		char *to = fmt_str("%s%s", root, binds[i]);
-		if (mount(binds[i], to, NULL, MS_BIND | MS_REC, NULL) < 0)
-			CHILD_FAIL("--strict: cannot bind %s: %s", binds[i], strerror(errno));
-		free(to);
+	for (size_t i = 3; i < nb; i++)
+		bind_at(root, binds[i], binds[i], MS_REC);
+	if (bind_qemu) {
+		bind_at(root, sb->qemu, qemu, 0);
+		read_only(root, qemu, MS_NOSUID | MS_NODEV);
 	}
-	if (sb->userns && !sb->native && kernel_has_userns_binfmt()) {
-		/* this namespace's own binfmt_misc: it lives as long as the mount */
-		char *bm = fmt_str("%s/proc/sys/fs/binfmt_misc", root);
-		char *reg = fmt_str("%s/register", bm);
-		char interp[PATH_MAX], line[PATH_MAX + 256], name[64];
-		if (mount("binfmt_misc", bm, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) < 0)
-			CHILD_FAIL("--strict: cannot mount binfmt_misc in the namespace: %s",
-				   strerror(errno));
-		int q = handler_line(sb, name, interp, line, sizeof line);
-		if (q == 0)
-			q = write_file(reg, line);
-		if (q < 0)
-			CHILD_FAIL("--strict: cannot register %s in the namespace's binfmt_misc: %s",
-				   interp, strerror(-q));
-		free(bm), free(reg);
+	mount_proc(root);
+	mount_dev(root);
+	mount_sys(root, as_root);
+}
+
+/* In the user namespace: its own binfmt_misc, with the handler. */
+static void namespace_binfmt(struct sandbox *sb, const char *root, bool as_root)
+{
+	char *bm = fmt_str("%s/proc/sys/fs/binfmt_misc", root);
+	char *reg = fmt_str("%s/register", bm);
+	char interp[PATH_MAX], line[PATH_MAX + 256], name[64];
+	if (mount("binfmt_misc", bm, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		CHILD_FAIL("--strict: cannot mount binfmt_misc in the namespace: %s",
+			   strerror(errno));
+	int q = handler_line(sb, as_root, name, interp, line, sizeof line);
+	if (q == 0)
+		q = write_file(reg, line);
+	if (q < 0)
+		CHILD_FAIL("--strict: cannot register %s in the namespace's binfmt_misc: %s",
+			   interp, strerror(-q));
+	free(bm), free(reg);
+}
+
+/* The sandbox's init (pid 1) forwards these to the program (a signal for
+ * which pid 1 has no handler would be dropped). */
+static const int init_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static volatile pid_t init_child;
+
+static void init_forward(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	/* one the terminal sent (si_code > 0) reached the program already */
+	if (init_child > 0 && si->si_code <= 0)
+		kill(init_child, sig);
+}
+
+/* pid 1 of the sandbox: start the program, reap what is orphaned, and
+ * leave with the program's status (128 + N for a signal N); leaving ends
+ * every process left in the namespace.  Never returns. */
+static void sandbox_init(struct sandbox *sb, char **args)
+{
+	struct sigaction sa = { .sa_sigaction = init_forward, .sa_flags = SA_SIGINFO | SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < XS_ARRAY_SIZE(init_signals); i++)
+		sigaction(init_signals[i], &sa, NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		CHILD_FAIL("--strict: cannot fork: %s", strerror(errno));
+	if (pid == 0) {
+		for (size_t i = 0; i < XS_ARRAY_SIZE(init_signals); i++)
+			signal(init_signals[i], SIG_DFL);
+		if (sb->child_setup)
+			sb->child_setup();
+		execve(sb->prog, args, environ);
+		int e = errno;
+		say("cannot run %s in the %s view: %s", sb->prog, sb->arch->deb, strerror(e));
+		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
 	}
+	init_child = pid;
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			_exit(EXIT_SETUP);
+		if (w == pid)
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
+/* root becomes /, and the current directory cwd in it */
+static void enter_root(const char *root, const char *cwd)
+{
 	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0)
 		CHILD_FAIL("--strict: cannot make %s the root: %s", root, strerror(errno));
 	if (chdir(cwd) < 0)
 		CHILD_FAIL("--strict: cannot enter %s: %s", cwd, strerror(errno));
+}
+
+/* In the child, pid 1 of a new pid namespace: the mounts (as root before
+ * the user namespace, else in it), the binfmt handler, pivot_root, and the
+ * program.  p1 tells the parent the user namespace is there; p2 answers
+ * when its ids are mapped.  Never returns. */
+static void strict_child(struct sandbox *sb, char **args, const char *cwd, const char *home,
+			 bool as_root, int p1, int p2)
+{
+	char root[PATH_MAX + 8];
+	snprintf(root, sizeof root, "%s/root", sb->dir);
+	if (as_root) {
+		/* all of it before the user namespace, where the mounts are
+		 * locked (pivot_root too is refused there) */
+		strict_mounts(sb, root, cwd, home, true);
+		enter_root(root, cwd);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			CHILD_FAIL("--strict: cannot make a user namespace: %s (xsysroot runs no "
+				   "confined program without one: allow user namespaces, e.g. "
+				   "sysctl user.max_user_namespaces)", strerror(errno));
+	}
+	char c = 'u';
+	if (write(p1, &c, 1) != 1 || read(p2, &c, 1) != 1 || c != 'm')
+		_exit(EXIT_SETUP); /* the parent said why */
+	close(p1), close(p2);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		CHILD_FAIL("--strict: cannot become root in the namespace: %s", strerror(errno));
+	if (!as_root)
+		strict_mounts(sb, root, cwd, home, false);
+	if (!sb->native)
+		namespace_binfmt(sb, as_root ? "" : root, as_root);
+	if (!as_root)
+		enter_root(root, cwd);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
-	if (sb->child_setup)
-		sb->child_setup();
-	execve(sb->prog, args, environ);
-	int e = errno;
-	say("cannot run %s in the %s view: %s", sb->prog, sb->arch->deb, strerror(e));
-	_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+	sandbox_init(sb, args);
 }
 
 static int write_map(pid_t pid, const char *file, const char *map)
@@ -279,8 +397,29 @@ static int write_map(pid_t pid, const char *file, const char *map)
 	return write_file(path, map);
 }
 
-/* Fork the program in new user and mount namespaces: root in them is this
- * user (all of the ids when we are root). */
+/* The child's user namespace maps root to this user.  For root: root to
+ * root and 1-65535 to themselves (files of host root stay writable in the
+ * overlay; dpkg and apt use _apt, nobody and other system ids); no higher
+ * host id exists in it.  For a user: one id. */
+static int map_ids(pid_t pid, uid_t uid, gid_t gid)
+{
+	char m[64];
+	if (uid == 0) {
+		int q = write_map(pid, "uid_map", "0 0 65536");
+		return q < 0 ? q : write_map(pid, "gid_map", "0 0 65536");
+	}
+	snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
+	int q = write_map(pid, "uid_map", m);
+	if (q == 0)
+		q = write_map(pid, "setgroups", "deny");
+	snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
+	if (q == 0)
+		q = write_map(pid, "gid_map", m);
+	return q;
+}
+
+/* Fork the program's init in new pid and mount namespaces (and, but for
+ * root, a user namespace; root makes it after the mounts). */
 pid_t sandbox_start(struct sandbox *sb, char **args)
 {
 	char cwd[PATH_MAX];
@@ -301,59 +440,38 @@ pid_t sandbox_start(struct sandbox *sb, char **args)
 	}
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
-	pid_t pid = fork();
+	bool as_root = uid == 0;
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | (as_root ? 0 : CLONE_NEWUSER);
+	/* fork into the new namespaces: no stack of its own, as fork */
+	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
-		say("cannot fork: %s", strerror(errno));
+		say("--strict: cannot make %s namespaces: %s", as_root ? "pid and mount" :
+		    "user, pid and mount", strerror(errno));
+		if (!as_root)
+			say("xsysroot runs no confined program without a user namespace: allow "
+			    "them (sysctl kernel.unprivileged_userns_clone=1, "
+			    "user.max_user_namespaces) or run without --strict");
+		close(p1[0]), close(p1[1]), close(p2[0]), close(p2[1]);
 		return -1;
-	}
-	if (pid == 0 && !sb->userns) {
-		if (unshare(CLONE_NEWNS) < 0)
-			CHILD_FAIL("--strict: cannot make a mount namespace: %s", strerror(errno));
-		strict_child(sb, args, cwd, home);
 	}
 	if (pid == 0) {
 		close(p1[0]);
 		close(p2[1]);
-		char c = unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 'u' : 'e';
-		int e = errno;
-		if (write(p1[1], &c, 1) != 1 || c != 'u')
-			CHILD_FAIL("--strict: cannot make user and mount namespaces: %s", strerror(e));
-		if (read(p2[0], &c, 1) != 1 || c != 'm')
-			_exit(EXIT_SETUP); /* the parent said why */
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-			CHILD_FAIL("--strict: cannot become root in the namespace: %s",
-				   strerror(errno));
-		strict_child(sb, args, cwd, home);
+		/* run killed (SIGKILL): the sandbox and all in it go too */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+			_exit(EXIT_SETUP);
+		strict_child(sb, args, cwd, home, as_root, p1[1], p2[0]);
 	}
 	close(p1[1]);
 	close(p2[0]);
-	if (!sb->userns) {
-		close(p1[0]);
-		close(p2[1]);
-		return pid;
-	}
 	char c = 0;
-	int q = read(p1[0], &c, 1) == 1 && c == 'u' ? 0 : -1;
-	if (q == 0) {
-		char m[64];
-		if (uid == 0) {
-			q = write_map(pid, "uid_map", "0 0 4294967295");
-			if (q == 0)
-				q = write_map(pid, "gid_map", "0 0 4294967295");
-		} else {
-			snprintf(m, sizeof m, "0 %u 1", (unsigned)uid);
-			q = write_map(pid, "uid_map", m);
-			if (q == 0)
-				q = write_map(pid, "setgroups", "deny");
-			snprintf(m, sizeof m, "0 %u 1", (unsigned)gid);
-			if (q == 0)
-				q = write_map(pid, "gid_map", m);
-		}
+	if (read(p1[0], &c, 1) == 1 && c == 'u') {
+		int q = map_ids(pid, uid, gid);
 		if (q < 0)
 			say("--strict: cannot map the user ids of the namespace: %s", strerror(-q));
 		c = q == 0 ? 'm' : 'x';
 		if (write(p2[1], &c, 1) != 1)
-			q = -1;
+			say("--strict: the sandbox left early");
 	}
 	close(p1[0]);
 	close(p2[1]);

@@ -24,6 +24,14 @@ directory so that run's private mounts are seen (and their removal checked):
   - --strict under strace -f: after pivot_root, every file python3
     (`import json,ssl,sqlite3`) opened successfully is in the view or under
     the binds (/proc, /dev, /sys, /tmp, the current directory, $HOME);
+  - --strict --writable DIR as root: the same confinement as a user gets,
+    a pid namespace (/proc/1 is the sandbox's init, /proc/1/root does not
+    reach the host), /proc/sys, /proc/sysrq-trigger and /sys read-only, a
+    /dev with only null, zero, full, random, urandom, tty, pts, shm, the
+    handler in the namespace's own binfmt_misc (none on the machine's,
+    during or after), working with the machine's binfmt_misc unmounted (in
+    a private mount namespace); SIGKILL of run takes the sandbox along; a
+    kernel before 6.7 (setarch --uname-2.6) is refused with the reason;
   - --strict --writable DIR: apt-get (from the view) installs `hello` from
     the fixture server (a sources.list with trusted=yes placed in
     DIR/upper): its files land in DIR/upper only, not in the mount; tcc,
@@ -286,6 +294,36 @@ CALL_RE = re.compile(r'^(\w+)\((.*)\)\s+=\s+(-?\d+|\?)')
 DIRFD_RE = re.compile(r'^(\d+)<([^>]*)>,')
 
 
+PIDNS_RE = re.compile(r"/\* (\d+) in strace's PID NS \*/")
+
+
+def forked_after_pivot(files):
+    """The pids (strace's) of the processes forked, in an strace -ff
+    --pidns-translation trace, after a successful pivot_root of their parent
+    or by a process itself forked after one."""
+    forks = {}  # pid -> [(child pid, after its pivot_root)]
+    for f in files:
+        pid, after, kids = int(f.rsplit('.', 1)[1]), False, []
+        for line in open(f, errors='replace'):
+            c = CALL_RE.match(line)
+            if not c or c.group(3) == '?':
+                continue
+            if c.group(1) == 'pivot_root' and c.group(3) == '0':
+                after = True
+            elif c.group(1) in ('clone', 'clone3', 'fork', 'vfork') and int(c.group(3)) > 0:
+                ns = PIDNS_RE.search(line[c.end(3):])
+                kids.append((int(ns.group(1)) if ns else int(c.group(3)), after))
+        forks[pid] = kids
+    inside = set()
+    todo = [k for kids in forks.values() for k, after in kids if after]
+    while todo:
+        k = todo.pop()
+        if k not in inside:
+            inside.add(k)
+            todo += [kk for kk, _ in forks.get(k, [])]
+    return inside
+
+
 def strict_trace(t, h, rn):
     strace = shutil.which('strace')
     if not t.ok(strace is not None, 'strace is installed (package strace)'):
@@ -295,8 +333,9 @@ def strict_trace(t, h, rn):
     home = h.mktemp('run-home-')
     out = h.mktemp('run-trace-')
     with h.mount(packages=pk) as m:
-        argv = [strace, '-f', '-ff', '-qq', '-y', '-s', '4096',
-                '-e', 'trace=%file,pivot_root', '-o', os.path.join(out, 'tr')] + \
+        argv = [strace, '-f', '-ff', '-qq', '-y', '-s', '4096', '--pidns-translation',
+                '-e', 'trace=%file,pivot_root,clone,clone3,fork,vfork',
+                '-o', os.path.join(out, 'tr')] + \
             rn.argv(pk, ['/usr/bin/python3', '-c',
                          'import json,ssl,sqlite3; print("imports ok")'], ['--strict'])
         env = rn.env(HOME=home, PYTHONDONTWRITEBYTECODE='1')
@@ -309,8 +348,13 @@ def strict_trace(t, h, rn):
         binds = ['/proc', '/dev', '/sys', '/tmp', os.path.realpath(work),
                  os.path.realpath(home)]
         inside, host, pivots = 0, [], 0
-        for f in sorted(glob.glob(os.path.join(out, 'tr.*'))):
-            after = False
+        files = sorted(glob.glob(os.path.join(out, 'tr.*')))
+        # the program is started by the sandbox's init after its
+        # pivot_root: a process forked after a pivot_root is inside from
+        # its start
+        born_inside = forked_after_pivot(files)
+        for f in files:
+            after = int(f.rsplit('.', 1)[1]) in born_inside
             for line in open(f, errors='replace'):
                 c = CALL_RE.match(line)
                 if not c:
@@ -385,15 +429,9 @@ def writable(t, h, rn):
          'the dpkg status in DIR/upper lists hello installed')
     t.ok(os.path.isfile(os.path.join(up, 'build', 'prog2.c.gz')),
          'the scripted build (the view\'s sed and gzip) wrote its result into DIR/upper')
-    # as root --writable uses the machine's binfmt_misc table: its own
-    # handler only when no enabled one with the F flag serves arm64
+    # as root too the handler is the user namespace's own: none is
+    # registered on the machine, and one the machine has is not used
     probe = ['/bin/sh', '-c', 'ls /proc/sys/fs/binfmt_misc; sh -c "uname -m"']
-    r = rn.run(pk, probe, extra=['--strict', '--writable', d])
-    t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' in r.stdout and
-         r.stdout.endswith('aarch64\n'),
-         '--writable as root: run registered xsysroot-aarch64 for the run', show(r))
-    t.eq(glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-aarch64'), [],
-         '... and removed it afterwards')
     qemu = shutil.which('qemu-aarch64-static')
     reg = '/proc/sys/fs/binfmt_misc/register'
     mine = '/proc/sys/fs/binfmt_misc/xsysroot-test-%d' % os.getpid()
@@ -410,12 +448,12 @@ def writable(t, h, rn):
             if os.path.exists(mine):
                 with open(mine, 'w') as f:
                     f.write('-1')
-        t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' not in r.stdout and
-             os.path.basename(mine) + '\n' in r.stdout and r.stdout.endswith('aarch64\n'),
-             'with an enabled F handler for arm64 on the machine, run uses it and '
-             'registers none', show(r))
+        t.ok(r.returncode == 0 and 'xsysroot-aarch64\n' in r.stdout and
+             os.path.basename(mine) + '\n' not in r.stdout and r.stdout.endswith('aarch64\n'),
+             'with an enabled F handler for arm64 on the machine, run as root still uses '
+             'its namespace\'s own binfmt_misc (the machine\'s handler is not seen)', show(r))
     else:
-        t.skip('an existing F handler is used', 'no binfmt_misc or qemu-aarch64-static')
+        t.skip('the machine\'s F handler is not used', 'no binfmt_misc or qemu-aarch64-static')
     with h.mount(packages=pk) as m:
         t.ok(not os.path.lexists(m.p('/usr/bin/hello')),
              'the view itself did not change (no usr/bin/hello in a mount of it)')
@@ -463,6 +501,129 @@ def unprivileged(t, h, rn):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def host_handlers():
+    return glob.glob('/proc/sys/fs/binfmt_misc/xsysroot-*')
+
+
+def root_confined(t, h, rn):
+    """--strict --writable as root: user and pid namespaces, a fresh /proc,
+    /proc/sys and /sys read-only, a /dev of its own, the namespace's own
+    binfmt_misc; nothing of the machine's binfmt_misc, even unmounted."""
+    if not kernel_at_least(6, 7):
+        t.skip('root confinement', 'Linux before 6.7 has no binfmt_misc per user namespace')
+        return
+    d = h.mktemp('run-confined-')
+    work = h.mktemp('run-confined-cwd-')
+    marker = tempfile.mkdtemp(prefix='xsysroot-marker-', dir='/var/tmp')
+    with open(os.path.join(marker, 'host'), 'w') as f:
+        f.write('host file\n')
+    ready, go = os.path.join(work, 'ready'), os.path.join(work, 'go')
+    script = ('echo "init: $(tr "\\0" "\\n" < /proc/1/cmdline | head -n 2 | tr "\\n" " ")"; echo "me: $$"; '
+              'cat %s/host 2>/dev/null || echo "no marker"; '
+              'cat /proc/1/root%s/host 2>/dev/null || echo "no marker via /proc/1/root"; '
+              '{ cat /proc/sys/kernel/hostname > /proc/sys/kernel/hostname; } 2>/dev/null '
+              '&& echo "proc/sys writable" || echo "proc/sys read-only"; '
+              '{ true > /proc/sysrq-trigger; } 2>/dev/null && echo "sysrq writable" || '
+              'echo "sysrq read-only"; '
+              'touch /sys/kernel/xsysroot-probe 2>/dev/null && echo "sys writable" || '
+              'echo "sys read-only"; '
+              'ls /dev | tr "\\n" " "; echo; '
+              'ls /proc/sys/fs/binfmt_misc; sh -c "uname -m"; '
+              'echo ready > %s; while ! test -e %s; do sleep 0.1; done; echo done'
+              % (marker, marker, ready, go))
+    pk = SHELL
+    p = None
+    try:
+        p = subprocess.Popen(rn.argv(pk, ['/bin/sh', '-c', script], ['--strict', '--writable', d]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=rn.env(), cwd=work)
+        deadline = time.time() + 120
+        while time.time() < deadline and p.poll() is None and not os.path.exists(ready):
+            time.sleep(0.05)
+        during = host_handlers()
+        open(go, 'w').close()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p and p.poll() is None:
+            p.kill()
+            p.wait()
+        shutil.rmtree(marker, ignore_errors=True)
+    r = subprocess.CompletedProcess(p.args, p.returncode, out.decode(errors='replace'),
+                                    err.decode(errors='replace'))
+    t.ok(r.returncode == 0 and r.stdout.endswith('done\n'), '--strict --writable as root runs',
+         show(r))
+    t.ok(re.search(r'^init: \S*xsysroot run ', r.stdout, re.M) and
+         re.search(r'^me: [0-9]$', r.stdout, re.M),
+         'as root: a pid namespace of its own, whose /proc/1 is the sandbox\'s init', show(r))
+    t.ok('no marker\n' in r.stdout and 'no marker via /proc/1/root\n' in r.stdout,
+         'as root: a host file outside the binds is not reachable, nor through /proc/1/root',
+         show(r))
+    t.ok('proc/sys read-only\n' in r.stdout and 'sysrq read-only\n' in r.stdout and
+         'sys read-only\n' in r.stdout,
+         'as root: writing /proc/sys, /proc/sysrq-trigger or /sys fails', show(r))
+    devs = next((ln for ln in r.stdout.splitlines() if ln.startswith('fd ')), '').split()
+    t.eq(sorted(devs), sorted(['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm',
+                               'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']),
+         'as root: /dev has only null, zero, full, random, urandom, tty, pts, shm (and links)')
+    t.ok('\nxsysroot-aarch64\naarch64\n' in r.stdout,
+         'as root: the namespace\'s own binfmt_misc has the handler; children are emulated',
+         show(r))
+    t.eq(during + host_handlers(), [],
+         'no xsysroot-* handler on the machine\'s binfmt_misc, during the run or after')
+    t.eq(wait_leftovers(rn), [], 'nothing left after the confined run')
+
+    # with the machine's binfmt_misc unmounted (a private mount namespace,
+    # the machine's mount stays)
+    inner = ('umount /proc/sys/fs/binfmt_misc 2>/dev/null; '
+             'if grep -q " /proc/sys/fs/binfmt_misc " /proc/self/mounts; then '
+             'echo "still mounted"; exit 99; fi; exec "$@"')
+    argv = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', inner, 'sh'] + \
+        rn.argv(SHELL, ['/bin/sh', '-c', 'sh -c "uname -m"; echo written > /new'],
+                ['--strict', '--writable', d])
+    r = sh(argv, env=rn.env(), cwd=work)
+    t.ok(r.returncode == 0 and r.stdout == 'aarch64\n' and
+         os.path.isfile(os.path.join(d, 'upper', 'new')),
+         '--strict --writable as root works with the machine\'s binfmt_misc unmounted',
+         show(r))
+    t.eq(host_handlers(), [], '... and registers no handler on the machine')
+    t.eq(wait_leftovers(rn), [], 'nothing left after the run without binfmt_misc')
+
+    # run killed outright: the sandbox's init (whose command line names the
+    # cache) and all in its pid namespace go too
+    p = subprocess.Popen(rn.argv(SHELL, ['/bin/sh', '-c', 'echo ready; sleep 60; echo late'],
+                                 ['--strict', '--writable', d]),
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, env=rn.env(), cwd=work)
+    try:
+        first = p.stdout.readline()
+        p.kill()
+        p.wait(60)
+        left = [x for x in wait_leftovers(rn, 10) if not x.startswith('dir: ')]
+        t.ok(first == b'ready\n' and not left,
+             'after SIGKILL of a --strict run its sandbox is gone too', 'left: %r' % left)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+    for x in glob.glob(os.path.join(rn.tmpdir, 'xsysroot-run-*')):
+        shutil.rmtree(x, ignore_errors=True)
+
+    # a kernel before 6.7 (uname as setarch --uname-2.6 reports it): refused,
+    # saying why, rather than unconfined or with a machine-wide handler
+    if shutil.which('setarch'):
+        r = sh(['setarch', os.uname().machine, '--uname-2.6'] +
+               rn.argv(SHELL, ['/bin/sh', '-c', 'echo ran'], ['--strict', '--writable', d]),
+               env=rn.env(), cwd=work)
+        t.ok(r.returncode == 125 and 'ran' not in r.stdout and
+             'Linux 6.7' in r.stderr and 'without --strict' in r.stderr,
+             '--strict on a kernel before 6.7: refused with the reason (exit 125)', show(r))
+        t.eq(host_handlers(), [], '... and no handler registered on the machine')
+        t.eq(wait_leftovers(rn), [], 'nothing left after the refused run')
+    else:
+        t.skip('--strict before Linux 6.7 is refused', 'no setarch')
+
+
 def kernel_at_least(major, minor):
     m = re.match(r'(\d+)\.(\d+)', os.uname().release)
     return bool(m) and (int(m.group(1)), int(m.group(2))) >= (major, minor)
@@ -479,6 +640,7 @@ def main(t, h):
     strict(t, h, rn)
     strict_trace(t, h, rn)
     unprivileged(t, h, rn)
+    root_confined(t, h, rn)
     writable(t, h, rn)
 
 
