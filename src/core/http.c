@@ -866,6 +866,18 @@ static uint64_t request_deadline(const struct xfer *x, uint64_t total_deadline)
 	return total_deadline && total_deadline < idle ? total_deadline : idle;
 }
 
+/* A new attempt needs time to connect and deliver a byte: with less than
+ * this left before the idle deadline (half the idle timeout, at most 2 s)
+ * the request fails now rather than retry into a certain timeout.  This
+ * also makes "no data for N s" one attempt however the stall detector's
+ * window (counted from the attempt's start) and the last byte line up. */
+static uint64_t idle_retry_window(const struct xfer *x)
+{
+	long idle_s = x->h->o.idle_timeout_s;
+	uint64_t w = idle_s > 0 ? (uint64_t)idle_s * 500000000ull : 0;
+	return w < 2000000000ull ? w : 2000000000ull;
+}
+
 /* The connect timeout and stall time of the next attempt: as configured,
  * capped at the idle timeout and at what is left before deadline. */
 static void attempt_limits(struct xfer *x, uint64_t deadline)
@@ -1072,7 +1084,8 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 			break;
 		uint64_t wait = backoff_ns(&x, attempt);
 		deadline = request_deadline(&x, total_deadline);
-		if (deadline && xs_now_ns() + wait >= deadline) {
+		uint64_t window = deadline != total_deadline ? idle_retry_window(&x) : 0;
+		if (deadline && xs_now_ns() + wait + window >= deadline) {
 			deadline_hit = true;
 			break;
 		}
