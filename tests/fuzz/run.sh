@@ -17,7 +17,15 @@ build=$(cd "${1:?usage: run.sh BUILD_DIR [SECONDS [RESULTS_JSON]]}" && pwd)
 secs=${2:-20}
 results=${3:-}
 jobs=${FUZZ_JOBS:-$(nproc)}
-targets=(deb822 release packages version aptsrc manifest path deb contents config oci)
+# the targets are those tests/fuzz/meson.build declared and built
+targets=()
+for exe in "$build"/tests/fuzz/fuzz-*; do
+	[ -f "$exe" ] && [ -x "$exe" ] && targets+=("${exe##*/fuzz-}")
+done
+if [ ${#targets[@]} -eq 0 ]; then
+	echo "run.sh: no fuzz targets built in $build/tests/fuzz" >&2
+	exit 1
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xs-fuzzrun-XXXXXX")
 trap 'rm -rf "$work"' EXIT
