@@ -52,6 +52,7 @@ enum xs_cf_kind {
 	XS_CF_LAYER,
 	XS_CF_CONTENTS_IDX,
 	XS_CF_CONTENTS_REV,
+	XS_CF_CONTENTS_REFUSED, /* why the mirrors served another Contents file */
 	XS_CF_VIEW,
 	XS_CF_CANDS,
 	XS_CF_PKG_LOCK, /* the per-package lock of fetch + unpack + manifest */

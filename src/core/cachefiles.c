@@ -24,6 +24,7 @@ static const struct {
 	[XS_CF_LAYER] = { "oci-layer-", 64, "" }, /* + "-" DIFFID */
 	[XS_CF_CONTENTS_IDX] = { "contents-", 64, ".idx" },
 	[XS_CF_CONTENTS_REV] = { "contents-", 64, ".rev" },
+	[XS_CF_CONTENTS_REFUSED] = { "contents-", 64, ".refused" },
 	[XS_CF_VIEW] = { "view-", 32, "" },
 	[XS_CF_CANDS] = { "cands-", 32, "" },
 	[XS_CF_PKG_LOCK] = { "pkg-", 64, ".lock" },

@@ -167,8 +167,9 @@ static int try_contents(struct xs_filelists *fl, size_t src, const char *path, c
 {
 	const struct xs_archive_source *a = xs_archive_source(fl->archive, src);
 	const struct xs_release_file *f = xs_release_find(a->rel, path);
-	char name[96];
-	snprintf(name, sizeof name, "contents-%s.refused", f ? f->sha256 : "");
+	char name[96] = "";
+	if (f)
+		xs_cf_build(XS_CF_CONTENTS_REFUSED, f->sha256, name, sizeof name);
 	_cleanup_free_ char *why = f ? contents_refused(fl, name) : NULL;
 	int q = 0;
 	if (why)

@@ -30,7 +30,6 @@
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
 
-#define MAX_MANIFEST (256u << 20)
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 

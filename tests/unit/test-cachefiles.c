@@ -30,6 +30,8 @@ static const struct {
 	  "contents-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.idx", 64 },
 	{ XS_CF_CONTENTS_REV,
 	  "contents-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.rev", 64 },
+	{ XS_CF_CONTENTS_REFUSED,
+	  "contents-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.refused", 64 },
 	{ XS_CF_VIEW, "view-0123456789abcdef0123456789abcdef", 32 },
 	{ XS_CF_CANDS, "cands-0123456789abcdef0123456789abcdef", 32 },
 	{ XS_CF_PKG_LOCK,
