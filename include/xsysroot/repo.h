@@ -113,6 +113,11 @@ struct xs_repo_config {
 	bool plain_http;	/* a registry over http even when not loopback */
 	const char *creds;	/* registry "USER:PASSWORD", may be NULL */
 	const char *auth_file;	/* Docker config.json, NULL: the default */
+	/* A lock file's packages (lock.h) instead of a resolution: the view is
+	 * exactly them, each fetched against its pinned SHA-256 and size;
+	 * packages is not used.  lock_path names it in messages. */
+	const struct xs_lock *lock;
+	const char *lock_path;
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -122,6 +127,7 @@ struct xs_repo_pkg {
 	uint64_t size;
 	const char *mirror; /* base URL it is fetched from */
 	bool fetched;
+	size_t src;	/* its source: xs_archive_source(xs_repo_archive(r), src) */
 };
 
 struct xs_repo_stats {
@@ -134,12 +140,16 @@ struct xs_repo_stats {
 #define XS_REPO_MAX_ERRORS 10 /* recent errors kept for the status */
 
 struct xs_repo;
+struct xs_lock;
+struct xs_archive;
 
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz);
 void xs_repo_free(struct xs_repo *r);
 
 const struct xs_arch *xs_repo_arch(struct xs_repo *r);
+/* The archive (sources, verified InRelease), NULL for an image. */
+const struct xs_archive *xs_repo_archive(struct xs_repo *r);
 struct xs_view *xs_repo_view(struct xs_repo *r);
 size_t xs_repo_npkgs(struct xs_repo *r);
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out);

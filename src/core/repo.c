@@ -23,6 +23,7 @@
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
+#include "xsysroot/lock.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
 #include "xsysroot/source.h"
@@ -139,12 +140,16 @@ static void reserve_pkgs(struct xs_repo *r)
 	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
 }
 
-/* The resolved packages (selection.h) into the package table. */
-static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
+/* The resolved packages (selection.h), or a lock's (lock.h), into the
+ * package table. */
+static int resolve_view(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			size_t errsz)
 {
 	struct xs_selection sel;
-	int q = xs_selection_open(r->archive, r->store, r->arch->deb, packages, r->log, r->log_ud,
-				  &sel, err, errsz);
+	int q = cfg->lock ? xs_lock_select(cfg->lock, cfg->lock_path, r->archive, r->log,
+					   r->log_ud, &sel, err, errsz)
+			  : xs_selection_open(r->archive, r->store, r->arch->deb, cfg->packages,
+					      r->log, r->log_ud, &sel, err, errsz);
 	if (q == 0) {
 		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
 		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
@@ -714,7 +719,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
 	      (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
-	q = resolve_view(r, cfg->packages, err, errsz);
+	q = resolve_view(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
 	reserve_pkgs(r);
@@ -789,6 +794,10 @@ const struct xs_arch *xs_repo_arch(struct xs_repo *r)
 {
 	return r->arch;
 }
+const struct xs_archive *xs_repo_archive(struct xs_repo *r)
+{
+	return r->archive;
+}
 struct xs_view *xs_repo_view(struct xs_repo *r)
 {
 	return r->view;
@@ -815,6 +824,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->size = p->size;
 	out->mirror = r->source.ops->origin(r->source.impl, i);
 	out->fetched = xs_fetcher_ready(r->fetcher, i);
+	out->src = (size_t)p->src;
 	return 0;
 }
 
