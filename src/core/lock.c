@@ -404,11 +404,14 @@ static int take_body(struct xs_lock *l, const struct xs_stanza *st, char *err, s
 	return take_pkg(l, st, err, errsz);
 }
 
-static int parse_stanzas(struct xs_lock *l, struct xs_deb822 *it, char *err, size_t errsz)
+static int parse_stanzas(struct xs_lock *l, struct xs_deb822 *it, unsigned *header_line,
+			 char *err, size_t errsz)
 {
 	const struct xs_stanza *st;
 	int q, k = 0;
 	while ((q = xs_deb822_next(it, &st)) > 0) {
+		if (k == 0)
+			*header_line = st->line;
 		q = k++ == 0 ? take_header(l, st, err, errsz) : take_body(l, st, err, errsz);
 		if (q < 0)
 			return q;
@@ -428,15 +431,16 @@ int xs_lock_parse(const char *data, size_t len, struct xs_lock *out, char *err, 
 		FAIL(-E2BIG, "over %u bytes", XS_LOCK_MAX_BYTES);
 	struct xs_deb822 it;
 	xs_deb822_init(&it, data, len);
-	int q = parse_stanzas(out, &it, err, errsz);
+	unsigned hl = 0;
+	int q = parse_stanzas(out, &it, &hl, err, errsz);
 	xs_deb822_free(&it);
 	if (q < 0)
 		return q;
 	char digest[65];
 	if (pkgs_digest(out, digest) < 0 || strcmp(digest, out->view_digest))
-		return xs_bad_input(err, errsz, "View-Digest %s does not match the packages (theirs "
-				    "is %s): the lock was edited or damaged", out->view_digest,
-				    digest);
+		return xs_bad_input(err, errsz, "line %u (the header): View-Digest %s does not "
+				    "match the packages (theirs is %s): the lock was edited or damaged",
+				    hl, out->view_digest, digest);
 	return 0;
 }
 
