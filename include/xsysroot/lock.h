@@ -36,6 +36,7 @@
  */
 #ifndef XSYSROOT_LOCK_H
 #define XSYSROOT_LOCK_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,10 +112,15 @@ int xs_lock_write(const char *path, const struct xs_lock *l, char *err, size_t e
  * a with the same suite (the mirrors may differ), else -ENOENT naming it
  * (path names the lock in messages).  A source whose verified InRelease
  * differs from the lock's (the archive moved on) is reported once through
- * log: the packages are still exactly the pinned ones. */
+ * log: the packages are still exactly the pinned ones (see
+ * xs_lock_moved_on). */
 int xs_lock_select(const struct xs_lock *l, const char *path, const struct xs_archive *a,
 		   xs_log_fn log, void *log_ud, struct xs_selection *out, char *err,
 		   size_t errsz);
+/* Whether archive source s moved on since lock l was written: l has a
+ * source of its suite whose InRelease-SHA256 is not s's verified one (the
+ * archive's Contents then describe other versions than the pinned ones). */
+bool xs_lock_moved_on(const struct xs_lock *l, const struct xs_archive_source *s);
 
 struct xs_repo;
 /* The lock of the opened Debian repository r (repo.h) as it was opened:

@@ -480,6 +480,12 @@ static size_t archive_source(const struct xs_archive *a, const struct xs_lock_so
 	return i;
 }
 
+bool xs_lock_moved_on(const struct xs_lock *l, const struct xs_archive_source *s)
+{
+	size_t i = find_suite(l, s->suite);
+	return i < l->nsrcs && strcmp(l->srcs[i].inrelease_sha256, s->inrelease_sha256);
+}
+
 int xs_lock_select(const struct xs_lock *l, const char *path, const struct xs_archive *a,
 		   xs_log_fn log, void *log_ud, struct xs_selection *out, char *err,
 		   size_t errsz)
@@ -496,10 +502,10 @@ int xs_lock_select(const struct xs_lock *l, const char *path, const struct xs_ar
 			     s->suite, xs_archive_describe(a), s->suite);
 		}
 		const struct xs_archive_source *as = xs_archive_source(a, map[i]);
-		if (strcmp(as->inrelease_sha256, s->inrelease_sha256))
+		if (xs_lock_moved_on(l, as))
 			xs_logf(log, log_ud, XS_LOG_INFO, "%s %s has moved on since the lock file %s "
-				"was written: its pinned packages come from the cache or the pool",
-				as->uri, s->suite, path);
+				"was written: its pinned packages are fetched at mount (from the "
+				"cache or the pool)", as->uri, s->suite, path);
 	}
 	out->pkgs = xs_xcalloc(l->npkgs + 1, sizeof *out->pkgs);
 	for (size_t i = 0; i < l->npkgs; i++) {

@@ -38,6 +38,7 @@
  * of r->archive). */
 struct src {
 	const struct xs_archive_source *a; /* uri, suite, components, rel */
+	bool moved_on; /* its lock's packages are older than its Contents (lock.h) */
 };
 
 struct vpkg {
@@ -157,6 +158,8 @@ static int resolve_view(struct xs_repo *r, const struct xs_repo_config *cfg, cha
 			take_pkg(&r->pkgs[i], &sel.pkgs[i]);
 		r->npkgs = sel.n;
 	}
+	for (size_t i = 0; cfg->lock && i < r->nsrcs; i++)
+		r->srcs[i].moved_on = xs_lock_moved_on(cfg->lock, r->srcs[i].a);
 	xs_selection_free(&sel);
 	return q;
 }
@@ -188,11 +191,45 @@ static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
-/* The paths of package pkg that the Contents indexes give. */
+static int cmp_entry_path(const void *a, const void *b)
+{
+	return strcmp(((const struct xs_entry *)a)->path, ((const struct xs_entry *)b)->path);
+}
+
+/* The paths (but directories, as Contents lists them) of package i's
+ * cached manifest, sorted. */
+static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, void *),
+			   void *cbud)
+{
+	char name[96], *data = NULL;
+	size_t len = 0;
+	struct xs_manifest m = { 0 };
+	if (xs_cf_build(XS_CF_MANIFEST, r->pkgs[i].sha256, name, sizeof name) < 0 ||
+	    xs_store_meta_read(r->store, name, 256u << 20, &data, &len) < 0 ||
+	    xs_manifest_parse(data, len, &m) < 0) {
+		free(data);
+		return;
+	}
+	free(data);
+	if (m.n)
+		qsort(m.e, m.n, sizeof *m.e, cmp_entry_path);
+	for (size_t k = 0; k < m.n; k++)
+		if (m.e[k].type != XS_E_DIR)
+			cb(m.e[k].path, cbud);
+	xs_manifest_free(&m);
+}
+
+/* The paths of package pkg that the Contents indexes give (a lock's
+ * package of a source that moved on: its manifest's, fetched at open). */
 static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
+	for (size_t i = 0; r->filelists && i < r->npkgs; i++)
+		if (r->srcs[r->pkgs[i].src].moved_on && !strcmp(r->pkgs[i].name, pkg)) {
+			manifest_paths(r, i, cb, cbud);
+			return;
+		}
 	if (r->filelists)
 		xs_filelists_foreach(r->filelists, pkg, cb, cbud);
 }
@@ -265,11 +302,17 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 	if (q < 0)
 		return q;
 	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
+	/* a cached manifest is applied exactly; a pinned package of a source
+	 * that moved on is fetched: the Contents describe other versions */
+	for (size_t i = 0; i < r->npkgs; i++)
 		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
-						     manifest_cached(r, i) };
+						     r->srcs[r->pkgs[i].src].moved_on ||
+							     manifest_cached(r, i) };
 	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, fetch_unlisted, r, err,
 				  errsz);
+	for (size_t i = 0; q >= 0 && i < r->npkgs; i++)
+		if (r->srcs[r->pkgs[i].src].moved_on)
+			q = fetch_unlisted(r, i, err, errsz);
 	free(pkgs);
 	return q < 0 ? q : finish_view(r, err, errsz);
 }

@@ -5,6 +5,7 @@ the same view digest in the status), a tampered SHA-256 refused naming the
 package, a lock of an older suite state served from the cache while the
 mirror has moved on, uncovered --packages refused, fetch and run with it."""
 
+import gzip
 import hashlib
 import os
 import re
@@ -84,6 +85,14 @@ def moved_on(h, hello_deb_dir):
     for name in ('Packages', 'Packages.gz', 'Packages.xz', 'Release'):
         os.unlink(os.path.join(bdir, name))  # copies: never write through to the fixture
     mkrepo._write_packages(bdir, v.suite, ARCH, stanzas)
+    # its Contents lists a path only the new hello has
+    cpath = os.path.join(v.dists, mkrepo.COMPONENT, 'Contents-%s.gz' % ARCH)
+    with gzip.open(cpath, 'rt') as f:
+        lines = f.read().splitlines(True)
+    lines.append('%-60s%s\n' % ('usr/bin/hello-moved', 'devel/hello'))
+    os.unlink(cpath)
+    with gzip.open(cpath, 'wt') as f:
+        f.write(''.join(sorted(lines)))
     v.resign()
     return v, hashes['SHA256']
 
@@ -179,6 +188,19 @@ def main(t, h):
     with h.mount(cache_dir=h.mktemp('unlocked-'), mirror=vsrv.url, packages=['hello']) as m:
         t.eq(os.getxattr(m.p('usr/bin/hello'), PFX + 'version'), b'2.10-99',
              'the moved-on mirror: an unlocked mount gets hello 2.10-99')
+    with h.mount(cache_dir=h.mktemp('unlocked-'), mirror=vsrv.url, packages=['hello']) as m:
+        t.ok('hello-moved' in os.listdir(m.p('usr/bin')),
+             'the moved-on mirror\'s Contents list usr/bin/hello-moved (hello 2.10-99)')
+    with h.mount(cache_dir=h.mktemp('locked-fresh-'), mirror=vsrv.url,
+                 extra=['--lock', lock]) as m:
+        listing = os.listdir(m.p('usr/bin'))
+        t.ok('hello' in listing and 'hello-moved' not in listing,
+             'mount --lock, fresh cache, moved-on mirror: exactly the pinned hello\'s files '
+             '(not the Contents\' paths of the new one)', listing)
+        got = file_digests(m.path)
+        diff = sorted(k for k in set(got) | set(f0) if got.get(k) != f0.get(k))
+        t.eq(diff, [], 'and the same user.xsysroot.sha256 for every file (dpkg .list files '
+             'included: from the pinned .debs, not the Contents)')
     old = idx.pkgs['hello']['Filename']
     vsrv.add_fault(match=re.escape(os.path.basename(old)), action='status', arg=404)
     vsrv.clear_log()
