@@ -174,7 +174,8 @@ int cli_setup_log(struct cli_setup *s, const char *log_file)
 	return 0;
 }
 
-/* The names of cfg.packages the lock does not pin, into out ("" none). */
+/* The names of cfg.packages (--packages, the files', and what run adds)
+ * the lock does not pin, into out ("" none). */
 static void lock_uncovered(struct cli_setup *s, struct xs_buf *out)
 {
 	char **names = xs_strv_split(s->cfg.packages ? s->cfg.packages : "");
@@ -197,9 +198,12 @@ static int lock_read(struct cli_setup *s)
 	xs_lock_free(&s->lock);
 	if (s->cfg.image)
 		XS_FAIL(-EINVAL, "--lock and --image: a container image has no lock file");
+	if (s->lock_new) /* written by this command: written again (run adds packages) */
+		return 0;
 	int q = xs_lock_read(s->lock_path, &s->lock, err, errsz);
 	if (q == -ENOENT) {
 		err[0] = 0;
+		s->lock_new = true;
 		return 0;
 	}
 	if (q < 0)
@@ -211,7 +215,7 @@ static int lock_read(struct cli_setup *s)
 	xs_buf_init(&miss, 1 << 16);
 	lock_uncovered(s, &miss);
 	if (miss.len)
-		snprintf(s->err, sizeof s->err, "--packages %s: not in the lock file %s (it pins "
+		snprintf(s->err, sizeof s->err, "packages %s: not in the lock file %s (it pins "
 			 "%zu packages); to refresh the lock, delete it and run again",
 			 miss.data, s->lock_path, s->lock.npkgs);
 	xs_buf_free(&miss);

@@ -146,6 +146,7 @@ struct cli_setup {
 	char log_path[PATH_MAX + 32];
 	const char *lock_path;	   /* --lock FILE, NULL: none */
 	struct xs_lock lock;	   /* FILE read, when it existed (owned) */
+	bool lock_new;		   /* FILE did not exist: this command writes it */
 	struct xs_repo *repo; /* cli_setup_open's (owned) */
 	char err[4096];	      /* why the last step failed, when it was the core */
 };

@@ -85,6 +85,7 @@ struct xs_repo {
 	 * use everything else); grown before npkgs */
 	struct xs_fetcher *fetcher;
 	char view_digest[65]; /* of the view as opened (identity.h), set at open */
+	char *lock_path;      /* the lock file the packages are pinned by, or NULL */
 	char *describe;
 	/* statistics, updated atomically */
 	struct xs_source_counters count;
@@ -535,6 +536,9 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	if (q == -ETIMEDOUT && errsz && !err[0])
 		snprintf(err, errsz, "gave up waiting for '%s %s': no data for %d s",
 			 r->pkgs[i].name, r->pkgs[i].version, r->fetch_timeout_s + 5);
+	size_t l = q < 0 && r->lock_path ? strnlen(err, errsz) : errsz;
+	if (l + 1 < errsz)
+		snprintf(err + l, errsz - l, " (pinned by the lock file %s)", r->lock_path);
 	return q;
 }
 
@@ -732,6 +736,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
 	r->quota = cfg->cache_max_size;
+	r->lock_path = cfg->lock && cfg->lock_path ? xs_strdup(cfg->lock_path) : NULL;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	r->grow = new_grow(r);
@@ -830,6 +835,7 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
 	free(r->describe);
+	free(r->lock_path);
 	free(r);
 }
 

@@ -163,7 +163,8 @@ def main(t, h):
     write_lock(bad, dict(hdr, **{'View-Digest': view_digest(p['SHA256'] for p in tampered)}),
                srcs, tampered)
     r = xs(h, 'fetch', srv, h.mktemp('bad-cache-'), bad)
-    t.ok(r.returncode != 0 and "'hello 2.10" in r.stderr and 'hello_' in r.stderr,
+    t.ok(r.returncode != 0 and "'hello 2.10" in r.stderr and 'hello_' in r.stderr
+         and 'mismatch' in r.stderr and 'lock file %s' % bad in r.stderr,
          'a SHA-256 changed with its digest: the .deb is refused naming hello and its file',
          r.stderr)
     write_lock(bad, hdr, srcs, [dict(p, Filename='../../etc/passwd') if p['Package'] == 'hello'
@@ -237,6 +238,29 @@ def main(t, h):
                        '/usr/bin/hello'], timeout=300, env=xstest.clean_env(LC_ALL='C.UTF-8'))
         t.ok(r.returncode != 0 and 'zlib1g' in r.stderr and 'delete it' in r.stderr,
              'run --lock with uncovered --packages: the error', r.stderr)
+        # a host program: run adds its DT_NEEDED packages, and the lock it
+        # writes holds them; a lock without them refuses the program
+        work = h.mktemp('tar-')
+        idx.extract(['tar'], work)
+        tar = [p for p in (os.path.join(work, 'usr/bin/tar'), os.path.join(work, 'bin/tar'))
+               if os.path.isfile(p)][0]
+        tlock = os.path.join(h.mktemp('tlock-'), 'tar.lock')
+        argv = [xstest.XSYSROOT, 'run', ARCH] + repo_args(h, srv, cache_a) + [
+            '--log-file', runlog]
+        env = xstest.clean_env(LC_ALL='C.UTF-8')
+        r = xstest.sh(argv + ['--lock', tlock, '--', tar, '--version'], timeout=300, env=env)
+        _, tst = parse_lock(tlock) if os.path.exists(tlock) else ('', [])
+        tnames = [p['Package'] for p in tst if 'Package' in p]
+        t.ok(r.returncode == 0 and 'GNU tar' in r.stdout and 'libacl1' in tnames,
+             'run --lock (new FILE) with a host program: its DT_NEEDED packages are in the '
+             'lock written', (r.stderr, tnames))
+        r = xstest.sh(argv + ['--lock', tlock, '--', tar, '--version'], timeout=300, env=env)
+        t.ok(r.returncode == 0 and 'GNU tar' in r.stdout, 'and it runs again from that lock',
+             r.stderr)
+        r = xstest.sh(argv + ['--lock', lock, '--', tar, '--version'], timeout=300, env=env)
+        t.ok(r.returncode != 0 and 'libacl1' in r.stderr and lock in r.stderr,
+             'a lock without the program\'s libraries: refused naming them', r.stderr)
 
 
-xstest.run(main)
+if __name__ == "__main__":
+    xstest.run(main)
