@@ -226,7 +226,7 @@ static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, voi
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
-	for (size_t i = 0; r->filelists && i < r->npkgs; i++)
+	for (size_t i = 0; r->lock_path && i < r->npkgs; i++)
 		if (r->srcs[r->pkgs[i].src].moved_on && !strcmp(r->pkgs[i].name, pkg)) {
 			manifest_paths(r, i, cb, cbud);
 			return;
