@@ -60,6 +60,11 @@
 #define XS_STATUS_IN_FLIGHT "in_flight"
 #define XS_STATUS_EVICTED "evicted"
 #define XS_STATUS_QUOTA "quota"
+/* an archive's view only: the packages declared (--packages, and what run
+ * adds for a program's DT_NEEDED) and the runtime base, comma lists (empty:
+ * none); the view is exactly their dependency closure */
+#define XS_STATUS_DECLARED "declared"
+#define XS_STATUS_BASE "base"
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */
