@@ -103,7 +103,7 @@ def traced(h, tools, mnt, code):
     # python3 derives prefixes from its own path: the mount's parents are
     # its own business, not host files
     parents = [os.path.dirname(mnt), work, out] + list(SCRATCH)
-    ignore = [p for p in parents] + [os.path.realpath(p) for p in parents]
+    ignore = parents + [os.path.realpath(p) for p in parents]
     hp = [(c, p, ok) for c, p, ok in host_paths(out, mnt, ignore)
           if not (c in ('execve', 'execveat') and p == qemu)]
     return r, hp
@@ -204,14 +204,12 @@ def strict_checks(t, h):
 
 
 def main(t, h):
-    strace = shutil.which('strace')
-    qemu = shutil.which('qemu-aarch64-static')
-    if not t.ok(strace is not None, 'strace is installed (package strace; a required tool)'):
-        return
-    if not t.ok(qemu is not None,
-                'qemu-aarch64-static is installed (package qemu-user-static; a required tool)'):
-        return
-    leak_checks(t, h, (strace, qemu))
+    tools = []
+    for prog, pkg in (('strace', 'strace'), ('qemu-aarch64-static', 'qemu-user-static')):
+        tools.append(shutil.which(prog))
+        if not t.ok(tools[-1], '%s is installed (package %s; required)' % (prog, pkg)):
+            return
+    leak_checks(t, h, tools)
     strict_checks(t, h)
 
 
