@@ -60,6 +60,8 @@
 #define XS_STATUS_IN_FLIGHT "in_flight"
 #define XS_STATUS_EVICTED "evicted"
 #define XS_STATUS_QUOTA "quota"
+#define XS_STATUS_PID "pid"	    /* the daemon's process id */
+#define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */

@@ -158,7 +158,8 @@ const char *xs_repo_view_digest(struct xs_repo *r);
  * arch, source (one per source: URL SUITE), view_digest, cache_dir,
  * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
- * fetch_failures, in_flight, evicted, quota, then error=EPOCH MESSAGE for
+ * fetch_failures, in_flight, evicted, quota, pid and started (once
+ * xs_repo_start was called), then error=EPOCH MESSAGE for
  * each recent error, oldest first) appended to out. */
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out);
 /* Apply the quota now (nothing without one): 0, or negative errno. */

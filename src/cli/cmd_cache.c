@@ -2,6 +2,7 @@
  * from outside any mount (cachemgr.h does the work). */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ static const struct option cache_opts[] = {
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -29,20 +31,99 @@ static const char *fmt_time(int64_t t, char *out, size_t outsz)
 	return out;
 }
 
-static int cache_list(const char *dir)
+/* What an index row serves, from its source ("Origin Suite (Codename)")
+ * and path: the suite (and the codename when another name), the
+ * component, the architecture ("all" for Architecture: all packages;
+ * empty for the InRelease and the indexes of every architecture). */
+struct index_scope {
+	char origin[128], suite[128], codename[128], component[64], arch[64];
+};
+
+static void index_scope(const struct xs_cache_index *x, struct index_scope *sc)
 {
-	struct xs_cache_info ci;
-	int q = xs_cache_list(dir, &ci);
-	if (q < 0) {
-		fprintf(stderr, "xsysroot: cannot read the cache %s: %s\n", dir, strerror(-q));
-		return 1;
+	memset(sc, 0, sizeof *sc);
+	char src[512];
+	snprintf(src, sizeof src, "%s", x->source);
+	size_t n = strlen(src);
+	char *open = n && src[n - 1] == ')' ? strrchr(src, '(') : NULL;
+	if (open && open > src && open[-1] == ' ') {
+		snprintf(sc->codename, sizeof sc->codename, "%.*s", (int)(src + n - 1 - open - 1),
+			 open + 1);
+		open[-1] = 0;
 	}
+	char *sp = strrchr(src, ' ');
+	snprintf(sc->suite, sizeof sc->suite, "%s", sp ? sp + 1 : src);
+	snprintf(sc->origin, sizeof sc->origin, "%.*s", sp ? (int)(sp - src) : 0, src);
+	const char *slash = strchr(x->path, '/');
+	if (slash)
+		snprintf(sc->component, sizeof sc->component, "%.*s", (int)(slash - x->path),
+			 x->path);
+	/* binary-ARCH/, Contents-ARCH, Contents-udeb-ARCH */
+	const char *a = strstr(x->path, "binary-");
+	size_t alen = 0;
+	if (a) {
+		a += 7;
+		alen = strcspn(a, "/");
+	} else if ((a = strstr(x->path, "Contents-")) != NULL) {
+		a += 9;
+		if (!strncmp(a, "udeb-", 5))
+			a += 5;
+		alen = strcspn(a, ".");
+	}
+	if (alen)
+		snprintf(sc->arch, sizeof sc->arch, "%.*s", (int)alen, a);
+}
+
+/* The suite and architecture of an index row, for grouping: "SUITE ARCH". */
+static void index_group(const struct xs_cache_index *x, char *out, size_t outsz)
+{
+	struct index_scope sc;
+	index_scope(x, &sc);
+	snprintf(out, outsz, "%s%s%s%s (%s), %s", sc.suite, *sc.codename ? " (" : "", sc.codename,
+		 *sc.codename ? ")" : "", sc.origin, *sc.arch ? sc.arch : "every architecture");
+}
+
+/* The index rows, grouped by suite and architecture in their first
+ * order; rows of no bytes left out. */
+static void print_indexes(const struct xs_cache_info *ci)
+{
+	char a[32], g[512], h[512];
+	size_t shown = 0;
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < ci->nidx; i++)
+		if (ci->idx[i].bytes) {
+			shown++;
+			bytes += ci->idx[i].bytes;
+		}
+	printf("Indexes (%zu, %s):\n", shown, xs_fmt_size(bytes, a, sizeof a));
+	bool *done = xs_xcalloc(ci->nidx + 1, sizeof *done);
+	for (size_t i = 0; i < ci->nidx; i++) {
+		if (done[i] || !ci->idx[i].bytes)
+			continue;
+		index_group(&ci->idx[i], g, sizeof g);
+		printf("  %s:\n", g);
+		for (size_t k = i; k < ci->nidx; k++) {
+			if (done[k] || !ci->idx[k].bytes)
+				continue;
+			index_group(&ci->idx[k], h, sizeof h);
+			if (strcmp(g, h))
+				continue;
+			done[k] = true;
+			printf("    %-44s %10s\n", ci->idx[k].path,
+			       xs_fmt_size(ci->idx[k].bytes, a, sizeof a));
+		}
+	}
+	free(done);
+}
+
+static void print_cache(const char *dir, const struct xs_cache_info *ci)
+{
 	char a[32], b[32], ts[32];
-	printf("Packages (%zu):\n", ci.npkgs);
+	printf("Packages (%zu):\n", ci->npkgs);
 	printf("  %-32s %-24s %-8s %10s  %-16s %s\n", "NAME", "VERSION", "ARCH", "SIZE",
 	       "LAST USE (UTC)", "");
-	for (size_t i = 0; i < ci.npkgs; i++) {
-		const struct xs_cache_pkg *p = &ci.pkgs[i];
+	for (size_t i = 0; i < ci->npkgs; i++) {
+		const struct xs_cache_pkg *p = &ci->pkgs[i];
 		char note[64] = "";
 		if (p->missing)
 			snprintf(note, sizeof note, "%llu files missing", (unsigned long long)p->missing);
@@ -51,17 +132,103 @@ static int cache_list(const char *dir)
 		printf("  %-32s %-24s %-8s %10s  %-16s %s\n", p->name, p->version, p->arch,
 		       xs_fmt_size(p->bytes, a, sizeof a), fmt_time(p->last_use, ts, sizeof ts), note);
 	}
-	printf("Indexes (%zu):\n", ci.nidx);
-	for (size_t i = 0; i < ci.nidx; i++)
-		printf("  %-40s %-40s %10s\n", ci.idx[i].source, ci.idx[i].path,
-		       xs_fmt_size(ci.idx[i].bytes, a, sizeof a));
-	printf("Objects: %llu (%s), %llu unreferenced (%s)\n", (unsigned long long)ci.objects,
-	       xs_fmt_size(ci.object_bytes, a, sizeof a), (unsigned long long)ci.unreferenced,
-	       xs_fmt_size(ci.unreferenced_bytes, b, sizeof b));
-	printf("Quarantine: %llu files (%s)\n", (unsigned long long)ci.quarantined,
-	       xs_fmt_size(ci.quarantine_bytes, a, sizeof a));
-	printf("Live processes using the cache: %llu\n", (unsigned long long)ci.leases);
-	printf("Total: %s in %s\n", xs_fmt_size(ci.total_bytes, a, sizeof a), dir);
+	print_indexes(ci);
+	printf("Objects: %llu (%s)", (unsigned long long)ci->objects,
+	       xs_fmt_size(ci->object_bytes, a, sizeof a));
+	if (ci->unreferenced)
+		printf(", %llu unreferenced (%s)", (unsigned long long)ci->unreferenced,
+		       xs_fmt_size(ci->unreferenced_bytes, b, sizeof b));
+	printf("\n");
+	if (ci->quarantined)
+		printf("Quarantine: %llu files (%s)\n", (unsigned long long)ci->quarantined,
+		       xs_fmt_size(ci->quarantine_bytes, a, sizeof a));
+	if (ci->leases)
+		printf("Live processes using the cache: %llu\n", (unsigned long long)ci->leases);
+	printf("Total: %s in %s\n", xs_fmt_size(ci->total_bytes, a, sizeof a), dir);
+}
+
+/* ---- cache list --json ------------------------------------------------- */
+
+static struct json_object *jstr(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *jnum(uint64_t v)
+{
+	return json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+static struct json_object *json_pkg(const struct xs_cache_pkg *p)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(p->name));
+	json_object_object_add(o, "version", json_object_new_string(p->version));
+	json_object_object_add(o, "arch", json_object_new_string(p->arch));
+	json_object_object_add(o, "bytes", jnum(p->bytes));
+	json_object_object_add(o, "files", jnum(p->files));
+	json_object_object_add(o, "missing_files", jnum(p->missing));
+	json_object_object_add(o, "last_use", json_object_new_int64(p->last_use));
+	json_object_object_add(o, "in_use", json_object_new_boolean(p->leased));
+	json_object_object_add(o, "deb_sha256", json_object_new_string(p->deb_sha256));
+	return o;
+}
+
+static struct json_object *json_index(const struct xs_cache_index *x)
+{
+	struct index_scope sc;
+	index_scope(x, &sc);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "origin", jstr(sc.origin));
+	json_object_object_add(o, "suite", json_object_new_string(sc.suite));
+	json_object_object_add(o, "codename", jstr(sc.codename));
+	json_object_object_add(o, "component", jstr(sc.component));
+	json_object_object_add(o, "arch", jstr(sc.arch));
+	json_object_object_add(o, "path", json_object_new_string(x->path));
+	json_object_object_add(o, "sha256", json_object_new_string(x->sha256));
+	json_object_object_add(o, "bytes", jnum(x->bytes));
+	json_object_object_add(o, "last_use", NULL); /* the cache keeps none for indexes */
+	return o;
+}
+
+static void json_cache(const char *dir, const struct xs_cache_info *ci)
+{
+	struct json_object *doc = json_object_new_object(), *pk = json_object_new_array(),
+			   *ix = json_object_new_array(), *ob = json_object_new_object();
+	json_object_object_add(doc, "schema_version", json_object_new_int(CLI_JSON_SCHEMA));
+	json_object_object_add(doc, "cache_dir", json_object_new_string(dir));
+	for (size_t i = 0; i < ci->npkgs; i++)
+		json_object_array_add(pk, json_pkg(&ci->pkgs[i]));
+	json_object_object_add(doc, "packages", pk);
+	for (size_t i = 0; i < ci->nidx; i++)
+		json_object_array_add(ix, json_index(&ci->idx[i]));
+	json_object_object_add(doc, "indexes", ix);
+	json_object_object_add(ob, "count", jnum(ci->objects));
+	json_object_object_add(ob, "bytes", jnum(ci->object_bytes));
+	json_object_object_add(ob, "unreferenced", jnum(ci->unreferenced));
+	json_object_object_add(ob, "unreferenced_bytes", jnum(ci->unreferenced_bytes));
+	json_object_object_add(doc, "objects", ob);
+	ob = json_object_new_object();
+	json_object_object_add(ob, "files", jnum(ci->quarantined));
+	json_object_object_add(ob, "bytes", jnum(ci->quarantine_bytes));
+	json_object_object_add(doc, "quarantine", ob);
+	json_object_object_add(doc, "live_processes", jnum(ci->leases));
+	json_object_object_add(doc, "total_bytes", jnum(ci->total_bytes));
+	json_print(doc);
+}
+
+static int cache_list(const char *dir, bool json)
+{
+	struct xs_cache_info ci;
+	int q = xs_cache_list(dir, &ci);
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot read the cache %s: %s\n", dir, strerror(-q));
+		return 1;
+	}
+	if (json)
+		json_cache(dir, &ci);
+	else
+		print_cache(dir, &ci);
 	xs_cache_info_free(&ci);
 	return 0;
 }
@@ -135,7 +302,7 @@ static int cache_gc(const char *dir, uint64_t max_size)
 static const char *const cache_actions[] = { "list", "verify", "gc" };
 
 static int cache_with(const struct cli_command *self, struct cli_setup *s, const char *what,
-		      uint64_t max_size)
+		      uint64_t max_size, bool json)
 {
 	bool known = false;
 	for (size_t i = 0; i < XS_ARRAY_SIZE(cache_actions); i++)
@@ -153,12 +320,16 @@ static int cache_with(const struct cli_command *self, struct cli_setup *s, const
 		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
 		return EXIT_USAGE;
 	}
+	if (json && strcmp(what, "list")) {
+		fprintf(stderr, "xsysroot: --json is for cache list\n");
+		return EXIT_USAGE;
+	}
 	if (cli_setup_configure(s, NULL) < 0 || cli_setup_cache_dir(s) < 0)
 		return EXIT_FAILURE;
 	if (!strcmp(what, "gc") && max_size == UINT64_MAX && s->quota)
 		max_size = s->quota; /* the configuration's quota */
 	if (!strcmp(what, "list"))
-		return cache_list(s->cache_abs);
+		return cache_list(s->cache_abs, json);
 	if (!strcmp(what, "verify"))
 		return cache_verify(s->cache_abs, &s->progress);
 	return cache_gc(s->cache_abs, max_size);
@@ -167,6 +338,7 @@ static int cache_with(const struct cli_command *self, struct cli_setup *s, const
 static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 {
 	uint64_t max_size = UINT64_MAX;
+	bool json = false;
 	/* --cache-dir and --config; the files give the cache dir and the quota */
 	struct cli_setup s;
 	cli_setup_init(&s);
@@ -179,15 +351,17 @@ static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 			if (!size_option("--max-size", optarg, &max_size))
 				goto out;
 			break;
+		case OPT_JSON: json = true; break;
 		default: goto out;
 		}
 	}
+	/* no action: list */
 	if (c != CLI_END)
 		rc = cli_stop_status(c);
-	else if (argc - optind != 1)
-		rc = cli_usage_error(self, "cache needs one of list, verify, gc");
+	else if (argc - optind > 1)
+		rc = cli_usage_error(self, "cache takes one of list, verify, gc");
 	else
-		rc = cache_with(self, &s, argv[optind], max_size);
+		rc = cache_with(self, &s, optind < argc ? argv[optind] : "list", max_size, json);
 out:
 	cli_setup_free(&s);
 	return rc;
@@ -196,15 +370,18 @@ out:
 const struct cli_command cli_cmd_cache = {
 	.name = "cache",
 	.run = cmd_cache,
-	.synopsis = "cache list|verify|gc [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
+	.synopsis = "cache list|verify|gc [--json] [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
 	.summary = "list, verify or collect the cache directory",
 	.help =
-	"cache list shows the cached packages and indexes; cache verify re-hashes\n"
+	"cache list (the default) shows the cached packages, then the indexes\n"
+	"grouped by suite and architecture; cache verify re-hashes\n"
 	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
 	"removes unreferenced objects, leftovers and quarantine, and evicts least\n"
 	"recently used packages that no live mount uses down to --max-size.\n"
 	"\n"
 	"Options:\n"
+	"      --json                cache list as one JSON document on stdout (the\n"
+	"                            schema is in xsysroot(1), JSON OUTPUT)\n"
 	"      --max-size SIZE       bound for cache gc (K, M, G, T suffixes; default:\n"
 	"                            the quota of the configuration files)\n"
 	"      --cache-dir DIR       cache directory (default: /var/cache/xsysroot for\n"

@@ -1,4 +1,5 @@
 /* output.c - what the commands say; see output.h. */
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,4 +99,14 @@ char *sh_quote(const char *s)
 		xs_buf_append(&b, "'", 1);
 	}
 	return xs_buf_steal(&b, NULL);
+}
+
+void json_print(struct json_object *doc)
+{
+	fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE),
+	      stdout);
+	fputc('\n', stdout);
+	json_object_put(doc);
 }

@@ -28,6 +28,14 @@ enum { CLI_QUIET = 0, CLI_NORMAL = 1, CLI_VERBOSE = 2 };
 void cli_set_verbosity(int level);
 int cli_verbosity(void);
 
+/* --json (status, cache list, ldd): the version of the documents' schema
+ * (man/xsysroot.1, JSON OUTPUT), raised when a field changes meaning or
+ * goes; a new field does not raise it. */
+#define CLI_JSON_SCHEMA 1
+struct json_object;
+/* doc on stdout (indented, a newline after it), then released. */
+void json_print(struct json_object *doc);
+
 /* "xsysroot: MESSAGE" on stderr. */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vsay(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));

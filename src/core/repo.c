@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xsysroot/archive.h"
 #include "xsysroot/cachefiles.h"
@@ -90,6 +91,7 @@ struct xs_repo {
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
 	bool ready;		  /* xs_repo_open has returned (the quota may run) */
+	int64_t started;	  /* xs_repo_start's time (seconds since the epoch), 0: not yet */
 	struct xs_lease *lease;	  /* what gc must leave alone while we live */
 	/* err_lock guards the ring of recent errors; taken alone */
 	pthread_mutex_t err_lock;
@@ -365,6 +367,7 @@ int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_
 
 void xs_repo_start(struct xs_repo *r)
 {
+	r->started = (int64_t)time(NULL);
 	xs_fetcher_start(r->fetcher);
 }
 
@@ -879,6 +882,9 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  (unsigned long long)st.cache_hits, (unsigned long long)st.fetch_failures,
 				  (unsigned long long)st.in_flight, (unsigned long long)st.evicted,
 				  (unsigned long long)r->quota);
+	if (q == 0 && r->started) /* the process that serves: the daemon */
+		q = xs_buf_printf(out, XS_STATUS_PID "=%ld\n" XS_STATUS_STARTED "=%lld\n",
+				  (long)getpid(), (long long)r->started);
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
