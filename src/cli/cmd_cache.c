@@ -13,6 +13,8 @@
 #include "command.h"
 #include "setup.h"
 #include "xsysroot/cachemgr.h"
+#include "xsysroot/decompress.h"
+#include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
 static const struct option cache_opts[] = {
@@ -233,6 +235,88 @@ static int cache_list(const char *dir, bool json)
 	return 0;
 }
 
+/* ---- cache names: the package names of the cached indexes -------------- */
+
+#define NAMES_MAX_INDEX (1ull << 30) /* decompressed bytes of one Packages index */
+
+/* Lines of a Packages index as they are decompressed: the name of each
+ * "Package: NAME" line into names. */
+struct names_scan {
+	char line[256]; /* the start of the current line, when it may be one */
+	size_t len;
+	bool skip;	/* the current line is too long to matter */
+	char **names;
+	size_t n, cap;
+};
+
+static void names_line(struct names_scan *ns)
+{
+	ns->line[ns->len] = 0;
+	if (!ns->skip && !strncmp(ns->line, "Package: ", 9) && ns->line[9]) {
+		xs_grow(&ns->names, &ns->cap, ns->n + 1, sizeof *ns->names);
+		ns->names[ns->n++] = xs_strdup(ns->line + 9);
+	}
+	ns->len = 0;
+	ns->skip = false;
+}
+
+static int names_chunk(const void *p, size_t n, void *ud)
+{
+	struct names_scan *ns = ud;
+	for (const char *c = p, *end = c + n; c < end; c++) {
+		if (*c == '\n')
+			names_line(ns);
+		else if (ns->len + 1 < sizeof ns->line)
+			ns->line[ns->len++] = *c;
+		else
+			ns->skip = true;
+	}
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every package name of the Packages indexes the cache holds, sorted, once
+ * each, on stdout.  Nothing is downloaded: for shell completion. */
+static int cache_names(const char *dir)
+{
+	struct xs_cache_info ci;
+	struct xs_store *st = NULL;
+	int q = xs_cache_list(dir, &ci);
+	if (q == 0 && (q = xs_store_open(dir, &st)) < 0)
+		xs_cache_info_free(&ci);
+	if (q < 0) {
+		fprintf(stderr, "xsysroot: cannot read the cache %s: %s\n", dir, strerror(-q));
+		return 1;
+	}
+	struct names_scan ns = { 0 };
+	for (size_t i = 0; i < ci.nidx; i++) {
+		const char *base = strrchr(ci.idx[i].path, '/');
+		if (!strstr(ci.idx[i].path, "binary-") || !base || strncmp(base, "/Packages", 9))
+			continue;
+		int fd = xs_store_open_object(st, ci.idx[i].sha256);
+		if (fd < 0)
+			continue; /* kept in another form */
+		xs_decompress_fd(fd, NAMES_MAX_INDEX, names_chunk, &ns);
+		names_line(&ns);
+		close(fd);
+	}
+	qsort(ns.names, ns.n, sizeof *ns.names, cmp_name);
+	for (size_t i = 0; i < ns.n; i++) {
+		if (!i || strcmp(ns.names[i], ns.names[i - 1]))
+			printf("%s\n", ns.names[i]);
+	}
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.names[i]);
+	free(ns.names);
+	xs_store_close(st);
+	xs_cache_info_free(&ci);
+	return 0;
+}
+
 static void verify_progress(uint64_t done, uint64_t total, void *ud)
 {
 	if (done % 256 == 0 || done == total)
@@ -299,7 +383,7 @@ static int cache_gc(const char *dir, uint64_t max_size)
 	return rc;
 }
 
-static const char *const cache_actions[] = { "list", "verify", "gc" };
+static const char *const cache_actions[] = { "list", "verify", "gc", "names" };
 
 static int cache_with(const struct cli_command *self, struct cli_setup *s, const char *what,
 		      uint64_t max_size, bool json)
@@ -330,6 +414,8 @@ static int cache_with(const struct cli_command *self, struct cli_setup *s, const
 		max_size = s->quota; /* the configuration's quota */
 	if (!strcmp(what, "list"))
 		return cache_list(s->cache_abs, json);
+	if (!strcmp(what, "names"))
+		return cache_names(s->cache_abs);
 	if (!strcmp(what, "verify"))
 		return cache_verify(s->cache_abs, &s->progress);
 	return cache_gc(s->cache_abs, max_size);
@@ -370,14 +456,16 @@ out:
 const struct cli_command cli_cmd_cache = {
 	.name = "cache",
 	.run = cmd_cache,
-	.synopsis = "cache list|verify|gc [--json] [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
+	.synopsis = "cache list|verify|gc|names [--json] [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
 	.summary = "list, verify or collect the cache directory",
 	.help =
 	"cache list (the default) shows the cached packages, then the indexes\n"
 	"grouped by suite and architecture; cache verify re-hashes\n"
 	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
 	"removes unreferenced objects, leftovers and quarantine, and evicts least\n"
-	"recently used packages that no live mount uses down to --max-size.\n"
+	"recently used packages that no live mount uses down to --max-size; cache\n"
+	"names prints the package names of the cached indexes, one a line, for\n"
+	"shell completion (nothing is downloaded).\n"
 	"\n"
 	"Options:\n"
 	"      --json                cache list as one JSON document on stdout (the\n"
