@@ -211,16 +211,19 @@ def rules(t, h):
     line_rules(t, 'mount', term, suite)
 
     # run with the program's output on the same terminal: nothing after it,
-    # also when the private mount's daemon fetches what the program reads
-    # (a fresh cache: the .debs come while it runs)
+    # also when the private mount's daemon fetches a package for the program
+    # once it has written (a fresh cache: hello's .deb comes when the
+    # program reads its copyright file, after "one")
+    prog = ['/bin/dash', '-c', 'echo one; read x < /usr/share/doc/hello/copyright; '
+            'test -n "$x"']
     rc, out, term = on_tty([xs, 'run', 'arm64'] + repo_args(h, h.mktemp('cache-')) +
-                           ['--packages', 'hello', '--', '/usr/bin/hello'], both=True)
-    t.ok(rc == 0 and term.endswith('Hello, world!\r\n') and
-         term.count('Hello, world!') == 1,
-         'run on a terminal: nothing is written after the program\'s output', show(term))
-    before = term.rsplit('Hello, world!', 1)[0]
-    t.ok(before == '' or before.endswith(CR + ERASE) or before.endswith('\n'),
-         'run on a terminal: the progress line is gone before the program writes',
+                           ['--packages', 'hello,dash', '--'] + prog, both=True)
+    t.ok(rc == 0 and term.endswith('one\r\n') and term.count('one\r\n') == 1,
+         'run on a terminal: nothing is written after the program\'s output, also when a '
+         'package is fetched for it after it wrote', show(term))
+    before = term.rsplit('one\r\n', 1)[0]
+    t.ok(before == '' or before.endswith(CR + ERASE),
+         'run on a terminal: the progress line is erased before the program writes',
          show(term))
 
 
