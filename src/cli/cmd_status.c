@@ -17,9 +17,6 @@
 #include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
-/* The status key under which a daemon names the packages the view was
- * asked for (a list of names), when it does. */
-#define STATUS_DECLARED "declared"
 #define MAX_DPKG_STATUS (64u << 20) /* bound on the view's var/lib/dpkg/status */
 
 struct status_ctx {
@@ -96,6 +93,12 @@ static void print_status(const char *text)
 		       (unsigned long long)(time(NULL) - (time_t)num(text, XS_STATUS_STARTED)));
 	printf("  packages:    %llu in the view, %llu fetched\n", num(text, XS_STATUS_PACKAGES),
 	       num(text, XS_STATUS_PACKAGES_FETCHED));
+	size_t nb;
+	const char *base = xs_id_status_field(text, XS_STATUS_BASE, &nb);
+	v = xs_id_status_field(text, XS_STATUS_DECLARED, &n);
+	if (v) /* an archive's view: exactly the closure of these */
+		printf("  declared:    %.*s (base: %.*s)\n", n ? (int)n : 6, n ? v : "(none)",
+		       base ? (int)nb : 0, base ? base : "");
 	printf("  downloaded:  %s (%llu .debs: %s; indexes: %s)\n",
 	       xs_fmt_size(num(text, XS_STATUS_BYTES_DOWNLOADED), a, sizeof a),
 	       num(text, XS_STATUS_DEBS_FETCHED),
@@ -149,7 +152,7 @@ static void json_error(const char *v, size_t n, void *ud)
 	json_object_array_add(ud, o);
 }
 
-static void json_declared(const char *v, size_t n, void *ud)
+static void json_list(const char *v, size_t n, void *ud)
 {
 	for (size_t i = 0; i < n;) {
 		size_t k = strcspn(v + i, ", \n");
@@ -232,12 +235,17 @@ static struct json_object *json_mount(const char *mp, const char *arch, const ch
 	json_object_object_add(m, "cache_dir", jfield(text, XS_STATUS_CACHE_DIR));
 	json_object_object_add(m, "offline", json_object_new_boolean(num(text, XS_STATUS_OFFLINE)));
 	json_object_object_add(m, "view_digest", jfield(text, XS_STATUS_VIEW_DIGEST));
-	struct json_object *decl = NULL;
-	if (xs_id_status_field(text, STATUS_DECLARED, &(size_t){ 0 })) {
-		decl = json_object_new_array();
-		each_value(text, STATUS_DECLARED, json_declared, decl);
+	/* an archive's view: the declared packages and the base (comma lists) */
+	static const char *const lists[][2] = { { XS_STATUS_DECLARED, "declared_packages" },
+						{ XS_STATUS_BASE, "base_packages" } };
+	for (size_t i = 0; i < XS_ARRAY_SIZE(lists); i++) {
+		struct json_object *l = NULL;
+		if (xs_id_status_field(text, lists[i][0], &(size_t){ 0 })) {
+			l = json_object_new_array();
+			each_value(text, lists[i][0], json_list, l);
+		}
+		json_object_object_add(m, lists[i][1], l);
 	}
-	json_object_object_add(m, "declared_packages", decl);
 	json_object_object_add(m, "packages", view_packages(mp));
 	json_counters(m, text);
 	unsigned long long pid = num(text, XS_STATUS_PID), started = num(text, XS_STATUS_STARTED);

@@ -52,6 +52,7 @@ LIVE = {
     'offline': BOOL,
     'view_digest': nullable(SHA),
     'declared_packages': nullable({'type': 'array', 'items': STR}),
+    'base_packages': nullable({'type': 'array', 'items': STR}),
     'packages': nullable({'type': 'array', 'items': obj({'name': STR, 'version': NSTR})}),
     'counters': obj({k: INT for k in COUNTERS}),
     'daemon_pid': NINT,
@@ -185,6 +186,9 @@ def main(t, h):
             t.eq(sorted((p['name'], p['version']) for p in s['packages']),
                  sorted((n, idx.pkgs[n]['Version']) for n in closure),
                  'status --json: the view\'s packages with their versions')
+            t.ok(s['declared_packages'] == ['hello'] and
+                 set(s['base_packages']) == set(xstest.DEFAULT_ROOTS),
+                 'status --json: the declared packages and the base', s)
             t.ok(s['counters']['packages'] == len(closure) and
                  s['counters']['index_bytes'] > 0 and s['view_digest'] == digest,
                  'status --json: the counters and the view digest of the daemon\'s status',
