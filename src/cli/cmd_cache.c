@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "output.h"
 #include "setup.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/decompress.h"
@@ -85,27 +86,48 @@ static void index_group(const struct xs_cache_index *x, char *out, size_t outsz)
 		 *sc.codename ? ")" : "", sc.origin, *sc.arch ? sc.arch : "every architecture");
 }
 
+/* Whether the index row i is shown: it has bytes, and its digest is its
+ * own.  Rows sharing one digest are the same file under several names
+ * (the empty Contents of the components and architectures a mirror has
+ * nothing for): one object, counted once in a line of their own. */
+static bool index_shown(const struct xs_cache_info *ci, size_t i)
+{
+	if (!ci->idx[i].bytes)
+		return false;
+	for (size_t k = 0; k < ci->nidx; k++)
+		if (k != i && !strcmp(ci->idx[k].sha256, ci->idx[i].sha256))
+			return false;
+	return true;
+}
+
 /* The index rows, grouped by suite and architecture in their first
- * order; rows of no bytes left out. */
+ * order; rows of no bytes left out, rows of a shared digest counted. */
 static void print_indexes(const struct xs_cache_info *ci)
 {
 	char a[32], g[512], h[512];
-	size_t shown = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < ci->nidx; i++)
-		if (ci->idx[i].bytes) {
-			shown++;
-			bytes += ci->idx[i].bytes;
-		}
-	printf("Indexes (%zu, %s):\n", shown, xs_fmt_size(bytes, a, sizeof a));
+	size_t shown = 0, same = 0;
+	uint64_t bytes = 0, same_bytes = 0;
 	bool *done = xs_xcalloc(ci->nidx + 1, sizeof *done);
 	for (size_t i = 0; i < ci->nidx; i++) {
-		if (done[i] || !ci->idx[i].bytes)
+		done[i] = !index_shown(ci, i);
+		shown += !done[i];
+		bytes += done[i] ? 0 : ci->idx[i].bytes;
+		if (done[i] && ci->idx[i].bytes) {
+			bool first = true; /* an object counted once */
+			for (size_t k = 0; k < i && first; k++)
+				first = strcmp(ci->idx[k].sha256, ci->idx[i].sha256) != 0;
+			same++;
+			same_bytes += first ? ci->idx[i].bytes : 0;
+		}
+	}
+	printf("Indexes (%zu, %s):\n", shown, xs_fmt_size(bytes, a, sizeof a));
+	for (size_t i = 0; i < ci->nidx; i++) {
+		if (done[i])
 			continue;
 		index_group(&ci->idx[i], g, sizeof g);
 		printf("  %s:\n", g);
 		for (size_t k = i; k < ci->nidx; k++) {
-			if (done[k] || !ci->idx[k].bytes)
+			if (done[k])
 				continue;
 			index_group(&ci->idx[k], h, sizeof h);
 			if (strcmp(g, h))
@@ -115,6 +137,9 @@ static void print_indexes(const struct xs_cache_info *ci)
 			       xs_fmt_size(ci->idx[k].bytes, a, sizeof a));
 		}
 	}
+	if (same)
+		printf("  and %zu indexes that are copies of one another (empty ones): %s\n", same,
+		       xs_fmt_size(same_bytes, a, sizeof a));
 	free(done);
 }
 
@@ -238,6 +263,8 @@ static int cache_list(const char *dir, bool json)
 /* ---- cache names: the package names of the cached indexes -------------- */
 
 #define NAMES_MAX_INDEX (1ull << 30) /* decompressed bytes of one Packages index */
+#define NAMES_MAX_FILE (64u << 20)   /* bytes of the kept list */
+#define NAMES_FILE "completion-names" /* in the cache directory: the kept list */
 
 /* Lines of a Packages index as they are decompressed: the name of each
  * "Package: NAME" line into names. */
@@ -279,8 +306,63 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool is_packages_index(const struct xs_cache_index *x)
+{
+	const char *base = strrchr(x->path, '/');
+	return strstr(x->path, "binary-") && base && !strncmp(base, "/Packages", 9);
+}
+
+/* The names of the Packages indexes ci lists, sorted, once each, a line
+ * each, into out. */
+static void names_of(const char *dir, const struct xs_cache_info *ci, struct xs_store *st,
+		     struct xs_buf *out)
+{
+	struct names_scan ns = { 0 };
+	for (size_t i = 0; i < ci->nidx; i++) {
+		if (!is_packages_index(&ci->idx[i]))
+			continue;
+		int fd = xs_store_open_object(st, ci->idx[i].sha256);
+		if (fd < 0)
+			continue; /* kept in another form */
+		if (xs_decompress_fd(fd, NAMES_MAX_INDEX, names_chunk, &ns) < 0)
+			say("warning: %s: cannot read the index %s in %s", ci->idx[i].source,
+			    ci->idx[i].path, dir);
+		names_line(&ns);
+		close(fd);
+	}
+	qsort(ns.names, ns.n, sizeof *ns.names, cmp_name);
+	for (size_t i = 0; i < ns.n; i++)
+		if (!i || strcmp(ns.names[i], ns.names[i - 1]))
+			xs_buf_printf(out, "%s\n", ns.names[i]);
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.names[i]);
+	free(ns.names);
+}
+
+/* The key of the names of ci: the SHA-256 of its Packages indexes'
+ * digests, sorted. */
+static void names_key(const struct xs_cache_info *ci, char key[65])
+{
+	char **d = xs_xcalloc(ci->nidx + 1, sizeof *d);
+	size_t n = 0;
+	for (size_t i = 0; i < ci->nidx; i++)
+		if (is_packages_index(&ci->idx[i]))
+			d[n++] = (char *)ci->idx[i].sha256;
+	qsort(d, n, sizeof *d, cmp_name);
+	struct xs_buf b;
+	xs_buf_init(&b, SIZE_MAX / 2);
+	for (size_t i = 0; i < n; i++)
+		xs_buf_printf(&b, "%s\n", d[i]);
+	xs_sha256_buf(b.data ? b.data : "", b.len, key);
+	xs_buf_free(&b);
+	free(d);
+}
+
 /* Every package name of the Packages indexes the cache holds, sorted, once
- * each, on stdout.  Nothing is downloaded: for shell completion. */
+ * each, on stdout.  Nothing is downloaded: for shell completion.  The list
+ * is kept in CACHEDIR/completion-names under the key of the indexes it
+ * came from, so that the next call reads it instead of decompressing them
+ * again (a Debian release's arm64 index: 2.4 s, then 0.3 s). */
 static int cache_names(const char *dir)
 {
 	struct xs_cache_info ci;
@@ -292,26 +374,23 @@ static int cache_names(const char *dir)
 		fprintf(stderr, "xsysroot: cannot read the cache %s: %s\n", dir, strerror(-q));
 		return 1;
 	}
-	struct names_scan ns = { 0 };
-	for (size_t i = 0; i < ci.nidx; i++) {
-		const char *base = strrchr(ci.idx[i].path, '/');
-		if (!strstr(ci.idx[i].path, "binary-") || !base || strncmp(base, "/Packages", 9))
-			continue;
-		int fd = xs_store_open_object(st, ci.idx[i].sha256);
-		if (fd < 0)
-			continue; /* kept in another form */
-		xs_decompress_fd(fd, NAMES_MAX_INDEX, names_chunk, &ns);
-		names_line(&ns);
-		close(fd);
+	char key[65], path[PATH_MAX + 32];
+	names_key(&ci, key);
+	snprintf(path, sizeof path, "%s/" NAMES_FILE, dir);
+	struct xs_buf kept, made;
+	size_t kl = strlen(key);
+	if (xs_read_file(path, NAMES_MAX_FILE, &kept) == 0 && kept.len > kl &&
+	    !memcmp(kept.data, key, kl) && kept.data[kl] == '\n') {
+		fwrite(kept.data + kl + 1, 1, kept.len - kl - 1, stdout);
+	} else {
+		xs_buf_init(&made, NAMES_MAX_FILE);
+		xs_buf_printf(&made, "%s\n", key);
+		names_of(dir, &ci, st, &made);
+		fwrite(made.data + kl + 1, 1, made.len - kl - 1, stdout);
+		(void)xs_write_file_atomic(path, made.data, made.len, 0644); /* a cache: best effort */
+		xs_buf_free(&made);
 	}
-	qsort(ns.names, ns.n, sizeof *ns.names, cmp_name);
-	for (size_t i = 0; i < ns.n; i++) {
-		if (!i || strcmp(ns.names[i], ns.names[i - 1]))
-			printf("%s\n", ns.names[i]);
-	}
-	for (size_t i = 0; i < ns.n; i++)
-		free(ns.names[i]);
-	free(ns.names);
+	xs_buf_free(&kept);
 	xs_store_close(st);
 	xs_cache_info_free(&ci);
 	return 0;

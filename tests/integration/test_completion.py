@@ -223,6 +223,15 @@ def mount_cases(t, h, completion):
     t.eq(got, ['hello,' + n for n in sorted(h.index.pkgs) if n.startswith('zlib')],
          'the last item of a comma list completes, the others kept')
     t.eq(h.server.stats()['requests'], before, 'completing names downloads nothing')
+    kept = os.path.join(cache, 'completion-names')
+    with open(kept) as f:
+        lines = f.read().splitlines()
+    t.ok(re.fullmatch(r'[0-9a-f]{64}', lines[0]) and lines[1:] == sorted(h.index.pkgs),
+         'cache names keeps the list under the digest of its indexes', lines[:3])
+    with open(kept, 'w') as f:
+        f.write('0' * 64 + '\nstale-name\n')
+    got = xstest.sh([xs, 'cache', 'names', '--cache-dir', cache]).stdout.split()
+    t.eq(got, sorted(h.index.pkgs), 'a kept list of other indexes is made again, not used')
     t.eq(complete(completion, xs, 'mount', '--cache-dir', h.mktemp('empty-'), '--packages',
                   'libc'), [], 'an empty cache gives no names (and no download)')
 
