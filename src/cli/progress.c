@@ -27,7 +27,7 @@ static void put_line(struct cli_progress *p, const char *text, bool newline)
 	char line[sizeof p->last];
 	snprintf(line, sizeof line, "%s", text);
 	size_t w = line_width();
-	if (strlen(line) > w)
+	if (!newline && strlen(line) > w) /* a line that stays is whole */
 		line[w] = 0;
 	if (!newline && p->shown && !strcmp(line, p->last))
 		return;
@@ -81,18 +81,24 @@ void cli_progress_free(struct cli_progress *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
-void cli_progress_draw(struct cli_progress *p, const char *fmt, ...)
+/* The line replaced by fmt's text, ended with a newline or not. */
+__attribute__((format(printf, 3, 0))) static void vput(struct cli_progress *p, bool newline, const char *fmt, va_list ap)
 {
 	if (!p->tty)
 		return;
 	char line[sizeof p->last];
+	vsnprintf(line, sizeof line, fmt, ap);
+	pthread_mutex_lock(&p->lock);
+	put_line(p, line, newline);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void cli_progress_draw(struct cli_progress *p, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vput(p, false, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&p->lock);
-	put_line(p, line, false);
-	pthread_mutex_unlock(&p->lock);
 }
 
 void cli_progress_erase(struct cli_progress *p)
@@ -111,16 +117,10 @@ void cli_progress_erase(struct cli_progress *p)
 
 void cli_progress_end(struct cli_progress *p, const char *fmt, ...)
 {
-	if (!p->tty)
-		return;
-	char line[sizeof p->last];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vput(p, true, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&p->lock);
-	put_line(p, line, true);
-	pthread_mutex_unlock(&p->lock);
 }
 
 void cli_progress_say(struct cli_progress *p, const char *fmt, ...)

@@ -8,8 +8,8 @@
  * scrolls, and a line is never drawn twice in a row.  The command replaces
  * the line with its own summary at the end (cli_progress_end), or erases
  * it.  Commands draw their own lines ("[n/N] ...") through the same lock,
- * so that lines of concurrent threads do not mix.  Lines are cut to the
- * terminal's width, so that one never wraps.  On a pipe or a file, or with
+ * so that lines of concurrent threads do not mix.  Lines that are
+ * replaced are cut to the terminal's width, so that one never wraps.  On a pipe or a file, or with
  * -q, nothing is drawn at all. */
 #ifndef XSYSROOT_CLI_PROGRESS_H
 #define XSYSROOT_CLI_PROGRESS_H
