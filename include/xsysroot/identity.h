@@ -65,6 +65,8 @@
  * none); the view is exactly their dependency closure */
 #define XS_STATUS_DECLARED "declared"
 #define XS_STATUS_BASE "base"
+#define XS_STATUS_PID "pid"	    /* the daemon's process id */
+#define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */

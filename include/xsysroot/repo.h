@@ -170,8 +170,9 @@ const char *xs_repo_view_digest(struct xs_repo *r);
  * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
  * fetch_failures, in_flight, evicted, quota, for an archive's view
- * declared and base, then error=EPOCH MESSAGE for each recent error,
- * oldest first) appended to out. */
+ * declared and base, pid and started (once xs_repo_start was called),
+ * then error=EPOCH MESSAGE for each recent error, oldest first) appended
+ * to out. */
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out);
 /* Apply the quota now (nothing without one): 0, or negative errno. */
 int xs_repo_trim(struct xs_repo *r, bool wait);

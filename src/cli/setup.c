@@ -78,6 +78,8 @@ int cli_setup_getopt(struct cli_setup *s, const struct cli_command *cmd, int arg
 {
 	for (;;) {
 		int c = cli_getopt(cmd, argc, argv, shortopts, longopts);
+		if (c == CLI_END) /* -q: no progress */
+			s->progress.tty = s->progress.tty && cli_verbosity() >= CLI_NORMAL;
 		if (c < 0)
 			return c;
 		int t = cli_setup_option(s, c, optarg);
@@ -261,6 +263,7 @@ int cli_setup_open(struct cli_setup *s, int flags)
 		q = lock_write(s);
 	if (q == 0 && (flags & CLI_SETUP_SETTLE))
 		q = xs_repo_settle(s->repo, s->err, sizeof s->err);
+	cli_progress_erase(&s->progress); /* the command says what came of it */
 	if (q < 0) {
 		xs_repo_free(s->repo);
 		s->repo = NULL;

@@ -55,6 +55,7 @@ enum {
 	OPT_CREDS,
 	OPT_AUTH_FILE,
 	OPT_LOCK,
+	OPT_JSON,
 };
 
 /* The long options of the repository options (mount, ldd and the commands

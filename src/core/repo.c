@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xsysroot/archive.h"
 #include "xsysroot/cachefiles.h"
@@ -92,6 +93,7 @@ struct xs_repo {
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
 	bool ready;		  /* xs_repo_open has returned (the quota may run) */
+	int64_t started;	  /* xs_repo_start's time (seconds since the epoch), 0: not yet */
 	struct xs_lease *lease;	  /* what gc must leave alone while we live */
 	/* err_lock guards the ring of recent errors; taken alone */
 	pthread_mutex_t err_lock;
@@ -390,6 +392,7 @@ int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_
 
 void xs_repo_start(struct xs_repo *r)
 {
+	r->started = (int64_t)time(NULL);
 	xs_fetcher_start(r->fetcher);
 }
 
@@ -926,6 +929,9 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  (unsigned long long)r->quota);
 	if (q == 0 && r->archive)
 		q = declared_status(r, out);
+	if (q == 0 && r->started) /* the process that serves: the daemon */
+		q = xs_buf_printf(out, XS_STATUS_PID "=%ld\n" XS_STATUS_STARTED "=%lld\n",
+				  (long)getpid(), (long long)r->started);
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;
