@@ -13,6 +13,9 @@
   benchlib.py indexbytes LOG OFFSET     "(X of indexes fetched)" figures after OFFSET
   benchlib.py view CACHEDIR PKG         the newest view-* listing PKG:
                                         "total_size count pkg_size path"
+  benchlib.py peakrss EXE -- CMD...     run CMD, polling every process whose executable
+                                        is EXE (the CLI and the daemon it starts) for its
+                                        VmHWM every 20 ms; prints "seconds peak_kib exit"
   benchlib.py proxy STATSFILE PORTFILE  a byte-counting HTTP proxy (CONNECT too) on
                                         127.0.0.1; writes its port to PORTFILE and
                                         "down up connections" to STATSFILE
@@ -213,6 +216,40 @@ def view(cachedir, pkg):
     print(sum(int(r[4]) for r in rows), len(rows), size, f)
 
 
+# --- peak memory of a program's processes -------------------------------------------
+
+def hwm_of(exe):
+    """{pid: VmHWM KiB} of the live processes running exe."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/exe") != exe:
+                continue
+            with open(f"/proc/{d}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        out[int(d)] = int(line.split()[1])
+        except OSError:
+            continue
+    return out
+
+
+def peakrss(argv):
+    exe = os.path.realpath(argv[0])
+    cmd = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+    peak = 0
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd)
+    while p.poll() is None:
+        peak = max([peak] + list(hwm_of(exe).values()))
+        time.sleep(0.02)
+    dt = time.perf_counter() - t
+    peak = max([peak] + list(hwm_of(exe).values()))  # a daemon left running
+    print(f"{dt:.3f} {peak} {p.returncode}")
+
+
 # --- byte-counting proxy ---------------------------------------------------------
 
 class Stats:
@@ -323,6 +360,8 @@ def main():
         indexbytes(*args)
     elif cmd == "view":
         view(*args)
+    elif cmd == "peakrss":
+        peakrss(args)
     elif cmd == "proxy":
         proxy(*args)
     else:

@@ -67,6 +67,27 @@ void xs_pkgtab_free(struct xs_pkgtab *t);
  * unusable set: one package is unusable, not the index. */
 int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
 		      char *err, size_t errsz);
+/* Move every package of src to the end of dst (in order); src is freed. */
+void xs_pkgtab_move(struct xs_pkgtab *dst, struct xs_pkgtab *src);
+
+/* A Packages index parsed as its text arrives (a download being
+ * decompressed): each feed parses the stanzas it completes and keeps the
+ * rest (at most XS_PACKAGES_STANZA_MAX bytes, -E2BIG past that); end
+ * parses the last one.  The stanzas go into t as xs_packages_parse puts
+ * them, line numbers counted over the whole index; on any error every
+ * stanza the stream appended leaves t again and every later call returns
+ * that error.  Whether the index is the one the Release lists is the
+ * caller's check (its SHA-256 is known only at the end): on a mismatch
+ * the caller drops t.  t must not be used elsewhere while the stream runs;
+ * free the stream after end (or instead of it). */
+#define XS_PACKAGES_STANZA_MAX (4u << 20)
+struct xs_packages_stream;
+int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_stream **out);
+int xs_packages_stream_feed(struct xs_packages_stream *s, const void *p, size_t n, char *err,
+			    size_t errsz);
+int xs_packages_stream_end(struct xs_packages_stream *s, char *err, size_t errsz);
+void xs_packages_stream_free(struct xs_packages_stream *s);
+
 /* Every index of a package with this name, in table order: calls cb for each;
  * stops and returns cb's value when it is non-zero. */
 int xs_pkgtab_foreach_name(struct xs_pkgtab *t, const char *name,

@@ -496,8 +496,9 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 	return 0;
 }
 
-int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
-		      char *err, size_t errsz)
+/* xs_packages_parse of text whose first line is line0 + 1 of its index */
+static int parse_at(struct xs_pkgtab *t, const char *data, size_t len, int origin,
+		    unsigned line0, char *err, size_t errsz)
 {
 	struct xs_deb822 it;
 	const struct xs_stanza *st;
@@ -505,6 +506,7 @@ int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int ori
 	int r;
 
 	xs_deb822_init(&it, data, len);
+	it.line = line0;
 	for (;;) {
 		r = xs_deb822_next(&it, &st);
 		if (r < 0) {
@@ -542,6 +544,117 @@ fail:
 		pkg_free(&t->pkgs[i]);
 	t->n = n0;
 	return r;
+}
+
+int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
+		      char *err, size_t errsz)
+{
+	return parse_at(t, data, len, origin, 0, err, errsz);
+}
+
+void xs_pkgtab_move(struct xs_pkgtab *dst, struct xs_pkgtab *src)
+{
+	if (!dst->pkgs && !dst->n) { /* src's array becomes dst's: no copy */
+		free(dst->hidx);
+		*dst = (struct xs_pkgtab){ src->pkgs, src->n, src->cap, NULL, 0, 0 };
+		src->pkgs = NULL;
+		src->n = src->cap = 0;
+		xs_pkgtab_free(src);
+		return;
+	}
+	if (dst->cap < dst->n + src->n) { /* exactly: doubling would hold twice the table */
+		dst->cap = dst->n + src->n;
+		dst->pkgs = xs_xrealloc(dst->pkgs, dst->cap * sizeof *dst->pkgs);
+	}
+	if (src->n)
+		memcpy(dst->pkgs + dst->n, src->pkgs, src->n * sizeof *src->pkgs);
+	dst->n += src->n;
+	src->n = 0;
+	xs_pkgtab_free(src);
+}
+
+/* ---- streaming ------------------------------------------------------------ */
+
+struct xs_packages_stream {
+	struct xs_pkgtab *t;
+	size_t n0;	/* t's size when the stream began */
+	int origin;
+	unsigned line;	/* lines of the index parsed so far */
+	int failed;	/* the first error, kept */
+	char *buf;	/* the text not parsed yet: a stanza not yet whole */
+	size_t len, cap;
+};
+
+int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_stream **out)
+{
+	struct xs_packages_stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->t = t;
+	s->n0 = t->n;
+	s->origin = origin;
+	*out = s;
+	return 0;
+}
+
+/* Every stanza of s->buf[0, len) (whole stanzas) into the table. */
+static int stream_parse(struct xs_packages_stream *s, size_t len, char *err, size_t errsz)
+{
+	int r = parse_at(s->t, s->buf, len, s->origin, s->line, err, errsz);
+	for (size_t i = 0; i < len; i++)
+		s->line += s->buf[i] == '\n';
+	memmove(s->buf, s->buf + len, s->len - len);
+	s->len -= len;
+	return r;
+}
+
+/* The stream failed with r: its stanzas leave the table. */
+static int stream_fail(struct xs_packages_stream *s, int r)
+{
+	for (size_t i = s->n0; i < s->t->n; i++)
+		pkg_free(&s->t->pkgs[i]);
+	s->t->n = s->n0;
+	s->failed = r;
+	return r;
+}
+
+int xs_packages_stream_feed(struct xs_packages_stream *s, const void *p, size_t n, char *err,
+			    size_t errsz)
+{
+	if (s->failed)
+		return s->failed;
+	if (n > XS_PACKAGES_STANZA_MAX || s->len > XS_PACKAGES_STANZA_MAX - n) {
+		if (err && errsz)
+			snprintf(err, errsz, "line %u: stanza over %u bytes", s->line + 1,
+				 (unsigned)XS_PACKAGES_STANZA_MAX);
+		return stream_fail(s, -E2BIG);
+	}
+	xs_grow(&s->buf, &s->cap, s->len + n, 1);
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	/* the text up to the last blank line holds whole stanzas */
+	size_t cut = 0, low = s->len - n + 1; /* a pair ending in the new bytes */
+	for (size_t i = s->len; i >= 2 && i >= low && !cut; i--)
+		if (s->buf[i - 1] == '\n' && s->buf[i - 2] == '\n')
+			cut = i;
+	int r = cut ? stream_parse(s, cut, err, errsz) : 0;
+	return r < 0 ? stream_fail(s, r) : 0;
+}
+
+int xs_packages_stream_end(struct xs_packages_stream *s, char *err, size_t errsz)
+{
+	if (s->failed)
+		return s->failed;
+	int r = s->len ? stream_parse(s, s->len, err, errsz) : 0;
+	return r < 0 ? stream_fail(s, r) : 0;
+}
+
+void xs_packages_stream_free(struct xs_packages_stream *s)
+{
+	if (!s)
+		return;
+	free(s->buf);
+	free(s);
 }
 
 /* ---- name index ---------------------------------------------------------- */
