@@ -53,6 +53,7 @@ enum {
 	OPT_PLAIN_HTTP,
 	OPT_CREDS,
 	OPT_AUTH_FILE,
+	OPT_DRY_RUN,
 };
 
 /* The long options of the repository options (mount, ldd and the commands

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -693,6 +694,10 @@ int xs_archive_fetch_index_tee(struct xs_archive *r, size_t i, const struct xs_r
 	if (teed)
 		*teed = false;
 	if (xs_store_has_object(r->store, f->sha256)) {
+		/* its last use, which cache gc goes by (cachemgr.h) */
+		char path[XS_MAX_PATH];
+		if (xs_store_object_path(r->store, f->sha256, path, sizeof path) == 0)
+			utimensat(AT_FDCWD, path, NULL, 0);
 		__atomic_add_fetch(&r->index_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}

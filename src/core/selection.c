@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xsysroot/cachefiles.h"
@@ -58,6 +60,9 @@ static int load_viewcache(const struct xs_selection_config *cfg, const char *nam
 	size_t len = 0;
 	if (xs_store_meta_read(cfg->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
 		return -ENOENT;
+	char path[XS_MAX_PATH]; /* its last use, which cache gc goes by */
+	if (xs_store_meta_path(cfg->store, name, path, sizeof path) == 0)
+		utimensat(AT_FDCWD, path, NULL, 0);
 	struct xs_viewcache vc;
 	int q = xs_viewcache_parse(data, len, cfg->nsrcs, &vc);
 	free(data);
