@@ -73,13 +73,13 @@ void xs_pkgtab_move(struct xs_pkgtab *dst, struct xs_pkgtab *src);
 /* A Packages index parsed as its text arrives (a download being
  * decompressed): each feed parses the stanzas it completes and keeps the
  * rest (at most XS_PACKAGES_STANZA_MAX bytes, -E2BIG past that); end
- * parses the last one.  The stanzas go into t as xs_packages_parse puts
- * them, line numbers counted over the whole index; on any error every
- * stanza the stream appended leaves t again and every later call returns
- * that error.  Whether the index is the one the Release lists is the
- * caller's check (its SHA-256 is known only at the end): on a mismatch
- * the caller drops t.  t must not be used elsewhere while the stream runs;
- * free the stream after end (or instead of it). */
+ * parses the last one.  The stanzas are kept in the stream's own table
+ * and appended to t (as xs_packages_parse appends them, line numbers
+ * counted over the whole index) only by a successful end: a stream freed
+ * without it, or that failed, leaves t as it was, and after an error
+ * every later call returns that error.  Whether the index is the one the
+ * Release lists is the caller's check: call end only once its SHA-256 and
+ * size matched.  Free the stream after end (or instead of it). */
 #define XS_PACKAGES_STANZA_MAX (4u << 20)
 struct xs_packages_stream;
 int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_stream **out);

@@ -577,7 +577,7 @@ void xs_pkgtab_move(struct xs_pkgtab *dst, struct xs_pkgtab *src)
 
 struct xs_packages_stream {
 	struct xs_pkgtab *t;
-	size_t n0;	/* t's size when the stream began */
+	struct xs_pkgtab mine; /* what the stream parsed: into t at its end */
 	int origin;
 	unsigned line;	/* lines of the index parsed so far */
 	int failed;	/* the first error, kept */
@@ -591,7 +591,7 @@ int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_s
 	if (!s)
 		return -ENOMEM;
 	s->t = t;
-	s->n0 = t->n;
+	xs_pkgtab_init(&s->mine);
 	s->origin = origin;
 	*out = s;
 	return 0;
@@ -600,7 +600,7 @@ int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_s
 /* Every stanza of s->buf[0, len) (whole stanzas) into the table. */
 static int stream_parse(struct xs_packages_stream *s, size_t len, char *err, size_t errsz)
 {
-	int r = parse_at(s->t, s->buf, len, s->origin, s->line, err, errsz);
+	int r = parse_at(&s->mine, s->buf, len, s->origin, s->line, err, errsz);
 	for (size_t i = 0; i < len; i++)
 		s->line += s->buf[i] == '\n';
 	memmove(s->buf, s->buf + len, s->len - len);
@@ -608,12 +608,10 @@ static int stream_parse(struct xs_packages_stream *s, size_t len, char *err, siz
 	return r;
 }
 
-/* The stream failed with r: its stanzas leave the table. */
+/* The stream failed with r: what it parsed is dropped. */
 static int stream_fail(struct xs_packages_stream *s, int r)
 {
-	for (size_t i = s->n0; i < s->t->n; i++)
-		pkg_free(&s->t->pkgs[i]);
-	s->t->n = s->n0;
+	xs_pkgtab_free(&s->mine);
 	s->failed = r;
 	return r;
 }
@@ -646,13 +644,23 @@ int xs_packages_stream_end(struct xs_packages_stream *s, char *err, size_t errsz
 	if (s->failed)
 		return s->failed;
 	int r = s->len ? stream_parse(s, s->len, err, errsz) : 0;
-	return r < 0 ? stream_fail(s, r) : 0;
+	if (r < 0)
+		return stream_fail(s, r);
+	if (s->mine.n > XS_PACKAGES_MAX - s->t->n) {
+		if (err && errsz)
+			snprintf(err, errsz, "more than %u packages", (unsigned)XS_PACKAGES_MAX);
+		return stream_fail(s, -E2BIG);
+	}
+	xs_pkgtab_move(s->t, &s->mine);
+	s->failed = -EALREADY; /* ended: no more input */
+	return 0;
 }
 
 void xs_packages_stream_free(struct xs_packages_stream *s)
 {
 	if (!s)
 		return;
+	xs_pkgtab_free(&s->mine);
 	free(s->buf);
 	free(s);
 }
