@@ -16,6 +16,10 @@
   benchlib.py peakrss EXE -- CMD...     run CMD, polling every process whose executable
                                         is EXE (the CLI and the daemon it starts) for its
                                         VmHWM every 20 ms; prints "seconds peak_kib exit"
+  benchlib.py needed LISTSDIR ARCH DEB...  the bytes an empty-cache run cannot avoid: every
+                                        InRelease in apt's LISTSDIR, the Packages.xz of
+                                        ARCH each lists, and the given .debs
+  benchlib.py median X...               the median of the numbers
   benchlib.py proxy STATSFILE PORTFILE  a byte-counting HTTP proxy (CONNECT too) on
                                         127.0.0.1; writes its port to PORTFILE and
                                         "down up connections" to STATSFILE
@@ -250,6 +254,27 @@ def peakrss(argv):
     print(f"{dt:.3f} {peak} {p.returncode}")
 
 
+# --- the bytes an empty-cache run needs ------------------------------------------
+
+def needed(argv):
+    lists, arch, debs = argv[0], argv[1], argv[2:]
+    total = 0
+    for f in sorted(glob.glob(os.path.join(lists, "*_InRelease"))):
+        total += os.path.getsize(f)
+        text = open(f, errors="replace").read()
+        m = re.search(r'^SHA256:\n((?: .*\n)+)', text, re.M)
+        for line in (m.group(1).splitlines() if m else []):
+            p = line.split()
+            if len(p) == 3 and p[2] == f"main/binary-{arch}/Packages.xz":
+                total += int(p[1])
+    total += sum(os.path.getsize(d) for d in debs)
+    print(total)
+
+
+def median(argv):
+    print(f"{statistics.median(float(x) for x in argv):.2f}")
+
+
 # --- byte-counting proxy ---------------------------------------------------------
 
 class Stats:
@@ -360,6 +385,10 @@ def main():
         indexbytes(*args)
     elif cmd == "view":
         view(*args)
+    elif cmd == "needed":
+        needed(args)
+    elif cmd == "median":
+        median(args)
     elif cmd == "peakrss":
         peakrss(args)
     elif cmd == "proxy":
