@@ -269,13 +269,7 @@ void xs_pkgtab_init(struct xs_pkgtab *t)
 
 static void pkg_free(struct xs_pkg *p)
 {
-	free(p->name);
-	free(p->version);
-	free(p->arch);
-	free(p->multi_arch);
-	free(p->filename);
-	free(p->source);
-	free(p->section);
+	free(p->name); /* one block: name, version, arch, ... (parse_stanza) */
 	free(p->unusable);
 	xs_dep_free(&p->depends);
 	xs_dep_free(&p->pre_depends);
@@ -386,9 +380,33 @@ static const struct {
 };
 #undef FIELD
 
-static char *dupf(const struct xs_field *f)
+/* A package's strings share one allocation (a table holds tens of
+ * thousands of packages: one malloc per string costs a third of it). */
+struct strblk {
+	char *next;
+};
+
+static char *blk_put(struct strblk *b, const char *s, size_t n)
 {
-	return f ? xs_strndup(f->value, f->value_len) : NULL;
+	char *r = b->next;
+	memcpy(r, s, n);
+	r[n] = 0;
+	b->next += n + 1;
+	return r;
+}
+
+static char *dupf(struct strblk *b, const struct xs_field *f)
+{
+	return f ? blk_put(b, f->value, f->value_len) : NULL;
+}
+
+/* Room for every string of the stanza whose fields are f. */
+static size_t blk_size(const struct xs_field *const *f, const int *keys, size_t nkeys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nkeys; i++)
+		n += f[keys[i]] ? f[keys[i]]->value_len + 1 : 0;
+	return n;
 }
 
 static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err, size_t errsz)
@@ -413,7 +431,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "bad package name '%.*s'",
 			   (int)(f[F_PACKAGE]->value_len > 64 ? 64 : f[F_PACKAGE]->value_len),
 			   f[F_PACKAGE]->value);
-	p->name = dupf(f[F_PACKAGE]);
+	static const int strs[] = { F_PACKAGE, F_VERSION, F_ARCH,   F_MULTIARCH,
+				    F_FILENAME, F_SOURCE, F_SECTION };
+	struct strblk blk = { xs_xmalloc(blk_size(f, strs, XS_ARRAY_SIZE(strs))) };
+	p->name = dupf(&blk, f[F_PACKAGE]);
 	for (size_t k = F_VERSION; k <= F_SHA256; k++)
 		if (k != F_MULTIARCH && !f[k])
 			return bad(err, errsz, line, "package '%s': missing %s", p->name,
@@ -424,10 +445,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "package '%s': bad Architecture", p->name);
 	if (f[F_MULTIARCH] && !is_token(f[F_MULTIARCH]))
 		return bad(err, errsz, line, "package '%s': bad Multi-Arch", p->name);
-	p->version = dupf(f[F_VERSION]);
-	p->arch = dupf(f[F_ARCH]);
-	p->multi_arch = dupf(f[F_MULTIARCH]);
-	p->filename = dupf(f[F_FILENAME]);
+	p->version = dupf(&blk, f[F_VERSION]);
+	p->arch = dupf(&blk, f[F_ARCH]);
+	p->multi_arch = dupf(&blk, f[F_MULTIARCH]);
+	p->filename = dupf(&blk, f[F_FILENAME]);
 	if (!is_token(f[F_FILENAME]) || !safe_filename(p->filename)) {
 		char why[160];
 		snprintf(why, sizeof why, "unsafe Filename '%.100s'", p->filename);
@@ -458,10 +479,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 			n++;
 		if (n == 0)
 			return bad(err, errsz, line, "package '%s': bad Source", p->name);
-		p->source = xs_strndup(s, n);
+		p->source = blk_put(&blk, s, n);
 	}
 	if (f[F_SECTION])
-		p->section = dupf(f[F_SECTION]);
+		p->section = dupf(&blk, f[F_SECTION]);
 	p->essential = f[F_ESSENTIAL] && f[F_ESSENTIAL]->value_len == 3 &&
 		       strncasecmp(f[F_ESSENTIAL]->value, "yes", 3) == 0;
 
