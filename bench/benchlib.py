@@ -245,7 +245,7 @@ def peakrss(argv):
     cmd = argv[2:] if argv[1:2] == ["--"] else argv[1:]
     peak = 0
     t = time.perf_counter()
-    p = subprocess.Popen(cmd)
+    p = subprocess.Popen(cmd, stdout=sys.stderr)  # our stdout is the figures
     while p.poll() is None:
         peak = max([peak] + list(hwm_of(exe).values()))
         time.sleep(0.02)
