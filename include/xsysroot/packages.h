@@ -39,8 +39,14 @@ struct xs_pkg {
 	uint64_t size;		 /* Size: bytes of the .deb */
 	uint64_t installed_size; /* Installed-Size, in KiB */
 	bool essential;
+	/* empty until xs_pkg_deps parsed them from the texts below */
 	struct xs_dep depends, pre_depends;
 	struct xs_dep provides; /* every alt has exactly one atom; op is NONE or EQ */
+	/* the Depends and Pre-Depends fields as the index gives them (NULL:
+	 * absent), checked by the parser: a table keeps tens of thousands of
+	 * packages and a resolution reads the dependencies of a few dozen */
+	const char *depends_text, *pre_depends_text;
+	bool deps_parsed;
 	int origin;		/* caller's tag: which index the stanza came from */
 	/* NULL, or why the package cannot be fetched: its Filename is not a
 	 * relative path inside the mirror ("unsafe Filename 'x'"); filename is
@@ -87,6 +93,11 @@ int xs_packages_stream_feed(struct xs_packages_stream *s, const void *p, size_t 
 			    size_t errsz);
 int xs_packages_stream_end(struct xs_packages_stream *s, char *err, size_t errsz);
 void xs_packages_stream_free(struct xs_packages_stream *s);
+
+/* Parse p's Depends and Pre-Depends into depends and pre_depends, once
+ * (they were checked when the index was parsed).  0, -ENOMEM or -EBADMSG.
+ * It changes p: not to be called from two threads on one table. */
+int xs_pkg_deps(struct xs_pkg *p);
 
 /* Every index of a package with this name, in table order: calls cb for each;
  * stops and returns cb's value when it is non-zero. */

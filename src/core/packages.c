@@ -431,8 +431,8 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "bad package name '%.*s'",
 			   (int)(f[F_PACKAGE]->value_len > 64 ? 64 : f[F_PACKAGE]->value_len),
 			   f[F_PACKAGE]->value);
-	static const int strs[] = { F_PACKAGE, F_VERSION, F_ARCH,   F_MULTIARCH,
-				    F_FILENAME, F_SOURCE, F_SECTION };
+	static const int strs[] = { F_PACKAGE, F_VERSION, F_ARCH,    F_MULTIARCH, F_FILENAME,
+				    F_SOURCE,  F_SECTION, F_DEPENDS, F_PREDEPENDS };
 	struct strblk blk = { xs_xmalloc(blk_size(f, strs, XS_ARRAY_SIZE(strs))) };
 	p->name = dupf(&blk, f[F_PACKAGE]);
 	for (size_t k = F_VERSION; k <= F_SHA256; k++)
@@ -500,6 +500,12 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 			continue;
 		struct xs_dep *d = (struct xs_dep *)((char *)p + deps[i].off);
 		r = xs_dep_parse(df->value, df->value_len, d);
+		if (r == 0 && deps[i].k != F_PROVIDES) {
+			/* checked now, kept as text: parsed again on use (xs_pkg_deps) */
+			xs_dep_free(d);
+			*(deps[i].k == F_DEPENDS ? &p->depends_text : &p->pre_depends_text) =
+				dupf(&blk, df);
+		}
 		if (r == -E2BIG)
 			return bad(err, errsz, line, "package '%s': %s too long", p->name,
 				   fields[deps[i].k].name);
@@ -684,6 +690,23 @@ void xs_packages_stream_free(struct xs_packages_stream *s)
 	xs_pkgtab_free(&s->mine);
 	free(s->buf);
 	free(s);
+}
+
+int xs_pkg_deps(struct xs_pkg *p)
+{
+	if (p->deps_parsed)
+		return 0;
+	int r = p->depends_text ? xs_dep_parse(p->depends_text, strlen(p->depends_text),
+					       &p->depends) : 0;
+	if (r == 0 && p->pre_depends_text)
+		r = xs_dep_parse(p->pre_depends_text, strlen(p->pre_depends_text),
+				 &p->pre_depends);
+	if (r < 0) {
+		xs_dep_free(&p->depends);
+		return r;
+	}
+	p->deps_parsed = true;
+	return 0;
 }
 
 /* ---- name index ---------------------------------------------------------- */
