@@ -82,6 +82,14 @@ trap 'say interrupted; exit 130' INT
 trap 'exit 143' TERM
 
 now() { echo "$EPOCHREALTIME"; }
+# the byte-counting proxy: $TMP/$1.stats, PROXY_PID and PORT set
+start_proxy() {
+	"$PY" "$LIB" proxy "$TMP/$1.stats" "$TMP/$1.port" 2>"$TMP/proxy.err" &
+	PROXY_PID=$!
+	for ((i = 0; i < 100; i++)); do [ -s "$TMP/$1.port" ] && break; sleep 0.1; done
+	[ -s "$TMP/$1.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
+	PORT=$(cat "$TMP/$1.port")
+}
 sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
 add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a+b}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
@@ -165,11 +173,7 @@ CX_MED=$("$PY" "$LIB" median "${CX[@]}"); CA_MED=$("$PY" "$LIB" median "${CA[@]}
 
 # --- 5b. the same xsysroot run once more through the proxy: bytes and peak memory -----------------
 say "empty cache, run arm64 hello through the byte-counting proxy, polling the peak RSS"
-"$PY" "$LIB" proxy "$TMP/proxy5.stats" "$TMP/proxy5.port" 2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy5.port" ] && break; sleep 0.1; done
-[ -s "$TMP/proxy5.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
-PORT=$(cat "$TMP/proxy5.port")
+start_proxy proxy5
 read -r _ COLD_RSS COLD_RC < <(cd "$TMP" && env -u no_proxy -u NO_PROXY LC_ALL=C \
 	http_proxy="http://127.0.0.1:$PORT" https_proxy="http://127.0.0.1:$PORT" \
 	"$PY" "$LIB" peakrss "$XS" -- "$XS" run --cache-dir "$TMP/cold-proxy" "$ARCH" -- "$HELLO" 2>>"$TMP/cold.err")
@@ -276,11 +280,7 @@ MT_MED=$(printf '%s\n' "${mts[@]}" | sort -n | awk '{a[NR]=$1} END{ if (NR%2) pr
 MT_ALL=$(printf '%s ' "${mts[@]}")
 
 say "warm mount through a byte-counting local HTTP proxy"
-"$PY" "$LIB" proxy "$TMP/proxy.stats" "$TMP/proxy.port" 2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
-[ -s "$TMP/proxy.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
-PORT=$(cat "$TMP/proxy.port")
+start_proxy proxy
 off=$(logsize)
 env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$PORT" https_proxy="http://127.0.0.1:$PORT" \
 	"$XS" mount --packages python3 --cache-dir "$CACHE" "$ARCH" "$MNT" 2>>"$TMP/mount.err" || die "mount (via proxy) failed"
