@@ -22,7 +22,9 @@
  *     a dead process and is deleted.  Files a mount has open therefore stay
  *     in place (and a file opened later through the mount finds its object);
  *   - the index objects a cached InRelease lists, and the meta/ documents
- *     (parsed indexes, resolved views), which a live mount may map;
+ *     (parsed indexes, resolved views), which a live mount may map, unless
+ *     unused for a while (xs_cache_gc_run's index_age; a Contents index
+ *     only while no process holds a lease);
  *   - anything while a process adds to the store: adding happens under the
  *     cache's shared lock (xs_cache_hold), gc takes it exclusively.
  *
@@ -133,7 +135,8 @@ int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_g
 /* Indexes and resolved views: an index object (a Packages file a cached
  * InRelease lists) whose last use (its mtime: set when fetched, and when a
  * mount or fetch reads it from the cache) is older than index_age, and
- * that no live process leased, is removed, as are the Contents indexes,
+ * that no live process leased, is removed, as are the Contents indexes
+ * (only while no live process holds a lease: one may have them mapped),
  * resolved views and candidate tables not used for as long; beyond that
  * the resolved views are bounded to the newest XS_CACHE_MAX_VIEWS.  A
  * later mount of that suite and architecture fetches and rebuilds what it

@@ -950,10 +950,12 @@ static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cach
 	size_t views = 0;
 	for (size_t i = 0; i < d.n; i++) {
 		const struct doc *x = &d.v[i];
-		bool view = x->kind == XS_CF_VIEW;
+		bool view = x->kind == XS_CF_VIEW, contents = !view && x->kind != XS_CF_CANDS;
 		views += view;
 		if (x->mtime >= cutoff && !(view && views > XS_CACHE_MAX_VIEWS))
 			continue;
+		if (contents && sc->leases)
+			continue; /* a live process may have it mapped, or open it later */
 		char path[XS_MAX_PATH];
 		if (xs_store_meta_path(sc->store, x->name, path, sizeof path) < 0 ||
 		    (!sc->dry && unlink(path) < 0))
