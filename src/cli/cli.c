@@ -105,20 +105,59 @@ static void need_path(struct xs_repo *r, struct elf_need *n, char *vpath, elf_ne
 	cb(r, n, ud);
 }
 
+/* musl's dynamic loader (/lib/ld-musl-ARCH.so.1) is its libc.so too:
+ * Debian ships it in the package musl, and a musl program's DT_NEEDED
+ * libc.so, like the names musl keeps for itself (libc, libpthread, librt,
+ * libm, libdl, libutil, libxnet: "lib" NAME then '.' or the end), is the
+ * loader itself, never a file looked up (glibc's libc.so, in libc6-dev, is
+ * a linker script). */
+static bool is_musl_loader(const char *interp)
+{
+	const char *b = strrchr(interp, '/');
+	b = b ? b + 1 : interp;
+	return !strncmp(b, "ld-musl-", 8) && strstr(b, ".so.");
+}
+
+static bool musl_builtin(const char *name)
+{
+	static const char *const own[] = { "c", "pthread", "rt", "m", "dl", "util", "xnet" };
+	if (strncmp(name, "lib", 3))
+		return false;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(own); i++) {
+		size_t n = strlen(own[i]);
+		if (!strncmp(name + 3, own[i], n) && (name[3 + n] == '.' || !name[3 + n]))
+			return true;
+	}
+	return false;
+}
+
+/* The interpreter's need (its view path into v, "" when it has none). */
+static void need_interp(struct xs_repo *r, const struct xs_elf *e, char *v, size_t vsz,
+			elf_need_fn cb, void *ud)
+{
+	char label[XS_MAX_PATH + 32];
+	v[0] = 0;
+	if (!e->interp)
+		return;
+	snprintf(label, sizeof label, "interpreter %s", e->interp);
+	struct elf_need n = { .label = label, .pkg = -1 };
+	if (!view_path_of(e->interp, v, vsz)) {
+		v[0] = 0;
+		n.why = "not an absolute path in the sysroot";
+		cb(r, &n, ud);
+	} else {
+		char cand[XS_MAX_PATH + 8];
+		snprintf(cand, sizeof cand, "%s", v);
+		need_path(r, &n, cand, cb, ud);
+	}
+}
+
 void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb, void *ud)
 {
 	const struct xs_arch *a = xs_repo_arch(r);
-	if (e->interp) {
-		char label[XS_MAX_PATH + 32], v[XS_MAX_PATH + 8];
-		snprintf(label, sizeof label, "interpreter %s", e->interp);
-		struct elf_need n = { .label = label, .pkg = -1 };
-		if (!view_path_of(e->interp, v, sizeof v)) {
-			n.why = "not an absolute path in the sysroot";
-			cb(r, &n, ud);
-		} else {
-			need_path(r, &n, v, cb, ud);
-		}
-	}
+	char interp_v[XS_MAX_PATH + 8];
+	need_interp(r, e, interp_v, sizeof interp_v, cb, ud);
+	bool musl = interp_v[0] && is_musl_loader(e->interp);
 	/* the search order: DT_RPATH (without DT_RUNPATH), DT_RUNPATH, then the
 	 * view's ld.so.conf / ld.so.cache order */
 	char **dirs = NULL;
@@ -139,6 +178,13 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
 			n.why = "not a library name";
 			cb(r, &n, ud);
+			continue;
+		}
+		if (musl && musl_builtin(name)) {
+			/* the musl loader itself: its package (musl) */
+			char v[XS_MAX_PATH + 8];
+			snprintf(v, sizeof v, "%s", interp_v);
+			need_path(r, &n, v, cb, ud);
 			continue;
 		}
 		if (strchr(name, '/')) {

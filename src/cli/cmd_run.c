@@ -92,6 +92,7 @@ struct run {
 	char interp[256], interp_arg[256];
 	char writable_real[PATH_MAX]; /* what writable points at, made absolute */
 	char *added;		      /* --packages with what PROGRAM needs (owned) */
+	char *strict_pkgs;	      /* --packages with SANDBOX_PACKAGES (owned) */
 	struct sandbox sandbox;	      /* --strict */
 };
 
@@ -280,9 +281,34 @@ static int host_script(struct run *rs, struct xs_repo *r, const char *path)
 	return 1;
 }
 
+/* PROGRAM in the view: an absolute path as it is, a bare name in the
+ * directories of the standard Debian PATH (SANDBOX_PATH, what --strict
+ * gives the program), in order, into rs->prog_path: 0, or -ENOENT. */
+static int view_lookup_program(struct run *rs, struct xs_repo *r)
+{
+	const char *prog = rs->prog, *dirs = SANDBOX_PATH;
+	struct xs_vattr va;
+	char v[XS_MAX_PATH + 8];
+	if (prog[0] != '/' && strchr(prog, '/'))
+		return -ENOENT;
+	while (*dirs) {
+		size_t n = strcspn(dirs, ":");
+		if (prog[0] == '/')
+			snprintf(rs->prog_path, sizeof rs->prog_path, "%s", prog);
+		else
+			snprintf(rs->prog_path, sizeof rs->prog_path, "%.*s/%s", (int)n, dirs, prog);
+		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, XS_LOOKUP_PEEK, v, &va))
+			return 0;
+		if (prog[0] == '/')
+			break;
+		dirs += n + (dirs[n] == ':');
+	}
+	return -ENOENT;
+}
+
 /* Where PROGRAM is: a host ELF file for the architecture or a host script
  * whose interpreter the view has, else a path in the view (a bare name is
- * looked up in the view's usr/bin, usr/sbin). */
+ * looked up in the view's PATH: view_lookup_program). */
 static int locate_program(struct run *rs, struct xs_repo *r)
 {
 	const char *prog = rs->prog;
@@ -297,19 +323,8 @@ static int locate_program(struct run *rs, struct xs_repo *r)
 		rs->prog_host = true;
 		return 0;
 	}
-	static const char *const dirs[] = { "/usr/local/bin/", "/usr/bin/", "/usr/sbin/" };
-	struct xs_vattr va;
-	char v[XS_MAX_PATH + 8];
-	for (size_t i = 0; i < XS_ARRAY_SIZE(dirs); i++) {
-		if (prog[0] == '/')
-			snprintf(rs->prog_path, sizeof rs->prog_path, "%s", prog);
-		else if (!strchr(prog, '/'))
-			snprintf(rs->prog_path, sizeof rs->prog_path, "%s%s", dirs[i], prog);
-		else
-			break;
-		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, XS_LOOKUP_PEEK, v, &va))
-			return 0;
-	}
+	if (view_lookup_program(rs, r) == 0)
+		return 0;
 	if (strchr(prog, '/') && access(prog, F_OK) == 0)
 		say("%s is not a program for %s, and the %s view has no %s", prog, rs->arch->deb,
 		    rs->arch->deb, prog);
@@ -496,10 +511,21 @@ static pid_t start_sandbox(struct run *rs, char **args)
 	return sandbox_start(sb, args);
 }
 
+/* --strict: the view declares SANDBOX_PACKAGES besides --packages. */
+static void strict_packages(struct cli_setup *s, struct run *rs)
+{
+	const char *given = s->cfg.packages;
+	rs->strict_pkgs = fmt_str("%s%s%s", SANDBOX_PACKAGES, given && *given ? "," : "",
+				  given ? given : "");
+	s->cfg.packages = rs->strict_pkgs; /* lives until the end of the command */
+}
+
 /* run, with s configured: the exit status */
 static int run_with(struct cli_setup *s, struct run *rs, const char *log_file, char **args)
 {
 	rs->arch = s->arch;
+	if (rs->strict)
+		strict_packages(s, rs);
 	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0)
 		return EXIT_SETUP;
 	signals_catch();
@@ -565,6 +591,7 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 out:
 	cli_setup_free(&s);
 	free(rs.added);
+	free(rs.strict_pkgs);
 	return rc;
 }
 
@@ -591,7 +618,9 @@ const struct cli_command cli_cmd_run = {
 	"                            directory and $HOME bound in; its own /proc,\n"
 	"                            /dev, /sys); the programs it starts are\n"
 	"                            emulated too (the namespace's binfmt_misc,\n"
-	"                            Linux 6.7+)\n"
+	"                            Linux 6.7+); PATH is Debian's standard PATH,\n"
+	"                            not the host's, and the view always has a\n"
+	"                            shell and coreutils (dash, coreutils)\n"
 	"      --writable DIR        with --strict: / is writable, the changes go to\n"
 	"                            DIR/upper (an overlay; DIR/work is its work dir)\n",
 };
