@@ -131,6 +131,21 @@ static bool musl_builtin(const char *name)
 	return false;
 }
 
+/* Append the view form of the directories musl's loader (interp,
+ * ld-musl-ARCH.so.1) searches: Debian's /etc/ld-musl-ARCH.path (its
+ * ARCH-linux-musl directories), then musl's default /lib:/usr/local/lib:/usr/lib. */
+static void musl_search_dirs(const char *interp, char ***dirs, size_t *n, size_t *cap)
+{
+	const char *b = strrchr(interp, '/');
+	b = b ? b + 9 : interp + 8; /* past "ld-musl-" */
+	int alen = (int)strcspn(b, ".");
+	char *list = fmt_str("/lib/%.*s-linux-musl:/usr/lib/%.*s-linux-musl:"
+			     "/usr/local/lib/%.*s-linux-musl:/lib:/usr/local/lib:/usr/lib",
+			     alen, b, alen, b, alen, b);
+	add_path_list(list, dirs, n, cap);
+	free(list);
+}
+
 /* The interpreter's need (its view path into v, "" when it has none). */
 static void need_interp(struct xs_repo *r, const struct xs_elf *e, char *v, size_t vsz,
 			elf_need_fn cb, void *ud)
@@ -166,12 +181,16 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		add_path_list(e->rpath, &dirs, &ndirs, &capdirs);
 	if (e->runpath)
 		add_path_list(e->runpath, &dirs, &ndirs, &capdirs);
-	char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
-	for (size_t i = 0; std_dirs[i]; i++) {
-		xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
-		dirs[ndirs++] = std_dirs[i];
+	if (musl) {
+		musl_search_dirs(e->interp, &dirs, &ndirs, &capdirs);
+	} else {
+		char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
+		for (size_t i = 0; std_dirs[i]; i++) {
+			xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
+			dirs[ndirs++] = std_dirs[i];
+		}
+		free(std_dirs); /* its strings now belong to dirs */
 	}
-	free(std_dirs); /* its strings now belong to dirs */
 	for (size_t i = 0; i < e->nneeded; i++) {
 		const char *name = e->needed[i];
 		struct elf_need n = { .label = name, .pkg = -1 };
