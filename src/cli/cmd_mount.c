@@ -203,14 +203,14 @@ static int mount_with(struct cli_setup *s, struct mount_args *a)
 		return EXIT_FAILURE;
 	}
 	char why[PATH_MAX + 256];
-	if (!a->force && mountpoint_check(mp) < 0)
+	if (cli_setup_configure(s, cfgp->arch) < 0 || (!a->force && mountpoint_check(mp) < 0))
 		return EXIT_FAILURE;
 	if (fuse_usable(why, sizeof why) < 0) {
 		/* before anything is downloaded */
 		say("cannot mount %s: %s", mp, why);
 		return EXIT_FAILURE;
 	}
-	if (cli_setup_configure(s, cfgp->arch) < 0 || cli_setup_cache_dir(s) < 0 ||
+	if (cli_setup_cache_dir(s) < 0 ||
 	    cli_setup_log(s, a->log_file) < 0)
 		return EXIT_FAILURE;
 	struct logger lg = { s->log.fd, true, debug, mp };
