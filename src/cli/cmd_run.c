@@ -449,6 +449,17 @@ static int open_view(struct cli_setup *s, struct run *rs)
 	return q;
 }
 
+/* FUSE usable for a private mount: 0, or -1 after saying why and how to
+ * fix it. */
+static int private_mount_possible(void)
+{
+	char why[PATH_MAX + 256];
+	if (fuse_usable(why, sizeof why) == 0)
+		return 0;
+	say("cannot make a private mount of the view: %s", why);
+	return -1;
+}
+
 /* A mount of s->repo's view in rs->mp: one that is there, or a private one
  * (always with --strict, which needs rs->tmp).  0, or -1 after saying why. */
 static int use_mount(struct cli_setup *s, struct run *rs)
@@ -477,6 +488,8 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 		}
 	}
 	if (!rs->mp[0]) {
+		if (private_mount_possible() < 0)
+			return -1;
 		snprintf(rs->mp, sizeof rs->mp, "%s/view", rs->tmp);
 		s->log.mountpoint = rs->mp;
 		int q = start_private_mount(rs, s->repo, &s->log);
@@ -526,7 +539,9 @@ static int run_with(struct cli_setup *s, struct run *rs, const char *log_file, c
 	rs->arch = s->arch;
 	if (rs->strict)
 		strict_packages(s, rs);
-	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0)
+	/* --strict always mounts privately: FUSE is checked before any download */
+	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0 ||
+	    (rs->strict && private_mount_possible() < 0))
 		return EXIT_SETUP;
 	signals_catch();
 	/* the log: what run adds to the view, and the private mount's daemon */

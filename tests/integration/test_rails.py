@@ -13,7 +13,12 @@
      private copy of the device node (mode 0600) bind-mounted over /dev/fuse
      in a private mount namespace: the machine's /dev/fuse is never changed;
   f. `meson install --destdir` puts /sbin/mount.fuse.xsysroot, a link to
-     PREFIX/BINDIR/xsysroot, which mount(8) finds whatever its PATH."""
+     PREFIX/BINDIR/xsysroot, which mount(8) finds whatever its PATH;
+  g. `xsysroot env` (sh) names `xsysroot run ARCH -- ./prog` and `qemu-ARCH -L`
+     as the ways that always work, and says whether a binfmt_misc handler
+     runs the architecture's programs here (checked against the handlers
+     registered, then with Debian's registered for the test when none was:
+     qemubinfmt undoes it)."""
 
 import json
 import os
@@ -26,6 +31,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemubinfmt  # noqa: E402
 import xstest  # noqa: E402
 from xstest import sh  # noqa: E402
 
@@ -168,6 +174,21 @@ def fuse_unusable_in(t, h, xs, base, st):
     t.ok(not os.path.exists(cache) or not os.listdir(cache),
          'e: nothing was downloaded (no cache made)', os.path.exists(cache) and os.listdir(cache))
     t.ok(secs < 5, 'e: told at once (%.2f s)' % secs)
+    t0 = time.monotonic()
+    try:
+        r = sh(['unshare', '--mount', '--', 'sh', '-c', script, 'sh', node, xs, 'run',
+                '--strict', '--mirror', h.server.url, '--suite', h.suite_for('arm64'),
+                '--keyring', h.repo.keyring, '--cache-dir', cache, 'arm64', '--', '/bin/true'],
+               env=env, timeout=120)
+    finally:
+        if stat.S_IMODE(os.stat('/dev/fuse').st_mode) != mode_before:
+            os.chmod('/dev/fuse', mode_before)
+    secs = time.monotonic() - t0
+    t.ok(r.returncode == 125 and 'cannot make a private mount' in r.stderr and
+         'chmod 0666 /dev/fuse' in r.stderr and secs < 5 and
+         (not os.path.exists(cache) or not os.listdir(cache)),
+         'e: run --strict as nobody is told at once (%.2f s), and nothing is downloaded'
+         % secs, show(r))
     t.eq(stat.S_IMODE(os.stat('/dev/fuse').st_mode), mode_before,
          'e: the machine\'s /dev/fuse keeps its mode')
 
@@ -202,6 +223,52 @@ def test_install(t, h):
     t.ok(r.returncode == 0, 'f: the installed program runs', show(r))
 
 
+def binfmt_state(head):
+    """What env should say of binfmt_misc: the names of the enabled handlers
+    that take HEAD, and whether binfmt_misc is mounted."""
+    live = sorted(n for n, hd in qemubinfmt.handlers().items()
+                  if hd['enabled'] and qemubinfmt.matches(hd, head))
+    return live, os.path.exists(os.path.join(qemubinfmt.BINFMT_MISC, 'register'))
+
+
+def test_env_binfmt(t, h, xs):
+    with h.mount(packages=['hello']) as m:
+        with open(m.p('usr/bin/hello'), 'rb') as f:
+            head = f.read(64)
+        before = binfmt_state(head)
+        r = sh([xs, 'env', m.path])
+        after = binfmt_state(head)
+        comment = '\n'.join(ln for ln in r.stdout.splitlines() if ln.startswith('#'))
+        t.diag('binfmt_misc: handlers %s, mounted %s; env says:\n%s'
+               % (before[0], before[1], comment))
+        t.ok(r.returncode == 0 and 'xsysroot run arm64 -- ./prog' in comment and
+             'qemu-aarch64 -L %s ./prog' % m.path in comment and
+             'then: $CC prog.c $LDFLAGS -o prog; ./prog' not in comment,
+             'g: env names xsysroot run and qemu -L as the ways that always work', show(r))
+        live, mounted = before
+        if before != after:
+            t.skip('g: env says whether a handler runs arm64 programs',
+                   'the binfmt_misc handlers changed meanwhile')
+        elif live:
+            t.ok(any('binfmt_misc handler %s ' % n in comment for n in live) and
+                 './prog works too' in comment,
+                 'g: env names the handler that runs arm64 programs here', comment)
+        else:
+            want = 'no binfmt_misc handler runs' if mounted else 'binfmt_misc is not mounted'
+            t.ok(want in comment and './prog alone does not run here' in comment,
+                 'g: env says ./prog alone does not run here (%s)' % want, comment)
+        if live:
+            return
+        try:
+            with qemubinfmt.debian_handler('aarch64', head, t.diag) as (name, hd, done):
+                r = sh([xs, 'env', m.path])
+                t.ok('binfmt_misc handler %s ' % name in r.stdout and
+                     './prog works too' in r.stdout,
+                     'g: with Debian\'s handler registered, env names it', r.stdout)
+        except RuntimeError as e:
+            t.skip('g: with a handler registered, env names it', str(e))
+
+
 def main(t, h):
     xs = xstest.XSYSROOT
     test_live_and_nonempty(t, h, xs)
@@ -209,6 +276,7 @@ def main(t, h):
     test_fstab_option(t, h, xs)
     test_fuse_unusable(t, h, xs)
     test_install(t, h)
+    test_env_binfmt(t, h, xs)
 
 
 xstest.run(main)
