@@ -460,6 +460,21 @@ static int private_mount_possible(void)
 	return -1;
 }
 
+static int arch_mount_cb(const char *mp, const char *fstype, const char *source, void *ud)
+{
+	return !strcmp(fstype, XS_ID_FSTYPE) && !strcmp(source, ud) && !mount_is_dead(mp);
+}
+
+/* Before anything is fetched: without a live mount of the architecture to
+ * use, run needs a private one, so FUSE must be usable.  0, or -1 after
+ * saying why. */
+static int mount_possible(const struct run *rs)
+{
+	char source[64];
+	xs_id_fsname(rs->arch->deb, source, sizeof source);
+	return mountinfo_foreach(arch_mount_cb, source) > 0 ? 0 : private_mount_possible();
+}
+
 /* A mount of s->repo's view in rs->mp: one that is there, or a private one
  * (always with --strict, which needs rs->tmp).  0, or -1 after saying why. */
 static int use_mount(struct cli_setup *s, struct run *rs)
@@ -539,9 +554,8 @@ static int run_with(struct cli_setup *s, struct run *rs, const char *log_file, c
 	rs->arch = s->arch;
 	if (rs->strict)
 		strict_packages(s, rs);
-	/* --strict always mounts privately: FUSE is checked before any download */
 	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0 ||
-	    (rs->strict && private_mount_possible() < 0))
+	    mount_possible(rs) < 0)
 		return EXIT_SETUP;
 	signals_catch();
 	/* the log: what run adds to the view, and the private mount's daemon */

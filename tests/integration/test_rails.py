@@ -154,8 +154,13 @@ def fuse_unusable_in(t, h, xs, base, st):
     cache = os.path.join(home, 'cache')
     env = {'HOME': home, 'PATH': '/usr/local/bin:/usr/bin:/bin', 'LC_ALL': 'C.UTF-8',
            'XSYSROOT_CONFIG': ''}
-    # a private mount namespace: the bind mount over /dev/fuse is gone with it
+    # a private mount namespace: the bind mount over /dev/fuse is gone with it;
+    # so are the xsysroot mounts of other tests, detached there only (run
+    # would use one of them rather than mount)
     script = ('mount --make-rprivate / && mount --bind "$1" /dev/fuse && shift && '
+              'awk \'{for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == '
+              '"fuse.xsysroot") print $5; break }}\' /proc/self/mountinfo | '
+              'while read -r m; do umount -l "$(printf %%b "$m")"; done; '
               'exec setpriv --reuid %d --regid %d --clear-groups -- "$@"' % (NOBODY, NOBODY))
     t0 = time.monotonic()
     try:
