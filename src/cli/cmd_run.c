@@ -539,13 +539,24 @@ static pid_t start_sandbox(struct run *rs, char **args)
 	return sandbox_start(sb, args);
 }
 
-/* --strict: the view declares SANDBOX_PACKAGES besides --packages. */
+/* --strict: the view declares SANDBOX_PACKAGES besides --packages (those
+ * it does not name already). */
 static void strict_packages(struct cli_setup *s, struct run *rs)
 {
-	const char *given = s->cfg.packages;
-	rs->strict_pkgs = fmt_str("%s%s%s", SANDBOX_PACKAGES, given && *given ? "," : "",
-				  given ? given : "");
+	const char *given = s->cfg.packages ? s->cfg.packages : "";
+	char *have = fmt_str(",%s,", given), *want = xs_strdup(SANDBOX_PACKAGES), *save = NULL;
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	xs_buf_printf(&b, "%s", given);
+	for (char *p = strtok_r(want, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *key = fmt_str(",%s,", p);
+		if (!strstr(have, key))
+			xs_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+		free(key);
+	}
+	rs->strict_pkgs = xs_buf_steal(&b, NULL);
 	s->cfg.packages = rs->strict_pkgs; /* lives until the end of the command */
+	free(have), free(want);
 }
 
 /* run, with s configured: the exit status */
