@@ -185,32 +185,40 @@ static int mountpoint_check(const char *mp)
 	return 0;
 }
 
-/* mount, once the options are collected in s and a */
-static int mount_with(struct cli_setup *s, struct mount_args *a)
+/* What mount checks before anything is fetched: the mount point (a->mp
+ * made real), the architecture and the configuration files, that nothing
+ * would be hidden, and that FUSE is usable.  0, or -1 after saying why. */
+static int mount_precheck(struct cli_setup *s, struct mount_args *a)
 {
-	struct xs_repo_config *cfgp = &s->cfg;
-	const char *mp_arg = a->mountpoint, *fuse_opts = a->fuse_opts;
-	bool foreground = a->foreground, debug = a->debug;
-	char *mp = a->mp;
+	const char *mp_arg = a->mountpoint;
 	struct stat st;
+	char why[PATH_MAX + 256];
 	if (mount_is_dead(mp_arg)) {
 		/* a daemon died and left its mount behind: clear it */
 		run_fusermount(mp_arg, true);
 	}
-	if (!realpath(mp_arg, mp) || stat(mp, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (!realpath(mp_arg, a->mp) || stat(a->mp, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "xsysroot: mount point %s: %s\n", mp_arg,
 			errno ? strerror(errno) : "not a directory");
-		return EXIT_FAILURE;
+		return -1;
 	}
-	char why[PATH_MAX + 256];
-	if (cli_setup_configure(s, cfgp->arch) < 0 || (!a->force && mountpoint_check(mp) < 0))
-		return EXIT_FAILURE;
+	if (cli_setup_configure(s, s->cfg.arch) < 0 || (!a->force && mountpoint_check(a->mp) < 0))
+		return -1;
 	if (fuse_usable(why, sizeof why) < 0) {
-		/* before anything is downloaded */
-		say("cannot mount %s: %s", mp, why);
-		return EXIT_FAILURE;
+		say("cannot mount %s: %s", a->mp, why);
+		return -1;
 	}
-	if (cli_setup_cache_dir(s) < 0 ||
+	return 0;
+}
+
+/* mount, once the options are collected in s and a */
+static int mount_with(struct cli_setup *s, struct mount_args *a)
+{
+	struct xs_repo_config *cfgp = &s->cfg;
+	const char *fuse_opts = a->fuse_opts;
+	bool foreground = a->foreground, debug = a->debug;
+	char *mp = a->mp;
+	if (mount_precheck(s, a) < 0 || cli_setup_cache_dir(s) < 0 ||
 	    cli_setup_log(s, a->log_file) < 0)
 		return EXIT_FAILURE;
 	struct logger lg = { s->log.fd, true, debug, mp };
