@@ -36,6 +36,8 @@
 #define XS_ID_KEY_PACKAGE "package"
 #define XS_ID_KEY_VERSION "version"
 #define XS_ID_KEY_SHA256 "sha256"
+/* the package value of a file the view generates (ld.so.cache, etc/hosts ...) */
+#define XS_ID_GENERATED "generated"
 #define XS_ID_XATTR_STATUS XS_ID_XATTR_PREFIX XS_ID_KEY_STATUS
 #define XS_ID_MAX_STATUS (1u << 20) /* bound on the status text a reader takes */
 

@@ -558,6 +558,8 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 		q = inrel_parse(r, s, &v, err, errsz);
 	if (q == 0)
 		q = inrel_install(r, s, &v, remote, err, errsz);
+	if (q == 0 && xs_sha256_buf(v.body.data, v.body.len, s->pub.inrelease_sha256) < 0)
+		s->pub.inrelease_sha256[0] = 0;
 	inrel_free(r, &v);
 	return q;
 }
