@@ -47,6 +47,7 @@
 #define XS_STATUS_ARCH "arch"
 #define XS_STATUS_SOURCE "source"
 #define XS_STATUS_VIEW_DIGEST "view_digest"
+#define XS_STATUS_VIEW_FORMAT "view_format" /* XS_VIEW_FORMAT of the daemon */
 #define XS_STATUS_CACHE_DIR "cache_dir"
 #define XS_STATUS_OFFLINE "offline"
 #define XS_STATUS_PACKAGES "packages"
@@ -68,6 +69,13 @@
 #define XS_STATUS_PID "pid"	    /* the daemon's process id */
 #define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
 #define XS_STATUS_ERROR "error"
+
+/* The format of a view: what, besides the view digest, a build of xsysroot
+ * puts in it (its generated files, the tree's layout).  Bump it whenever
+ * the generated files or the layout change, so that `run` does not reuse a
+ * mount an older or newer build serves: two mounts present the same files
+ * only when both their view digest and their view format are equal. */
+#define XS_VIEW_FORMAT 1
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */
 int xs_id_fsname(const char *arch, char *out, size_t outsz);

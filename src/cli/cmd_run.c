@@ -164,18 +164,43 @@ static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 	    n->why ? n->why : "no package of the archive provides it");
 }
 
-/* The mount at mp presents the view of r, the same .debs: its daemon's
- * status says r's view digest (identity.h). */
+/* The status text has KEY=want. */
+static bool status_is(const char *text, const char *key, const char *want)
+{
+	size_t n = 0;
+	const char *v = xs_id_status_field(text, key, &n);
+	return v && n == strlen(want) && !strncmp(v, want, n);
+}
+
+/* The mount at mp presents the view of r, the same .debs laid out the same
+ * way: its daemon's status says r's view digest and this build's view
+ * format (identity.h). */
 static bool same_view(const char *digest, const char *mp)
 {
 	char *text = NULL;
 	if (strlen(digest) != 64 || xs_id_read_status(mp, &text) < 0)
 		return false;
-	size_t n = 0;
-	const char *v = xs_id_status_field(text, XS_STATUS_VIEW_DIGEST, &n);
-	bool same = v && n == strlen(digest) && !strncmp(v, digest, n);
+	char format[16];
+	snprintf(format, sizeof format, "%d", XS_VIEW_FORMAT);
+	bool same = status_is(text, XS_STATUS_VIEW_DIGEST, digest) &&
+		    status_is(text, XS_STATUS_VIEW_FORMAT, format);
 	free(text);
 	return same;
+}
+
+/* The private mount of a run (this one's or another's): MP is
+ * .../PRIVATE_PREFIX?????? /view, as use_mount makes it.  Its run removes it
+ * when its program ends, whoever else uses it: never reused. */
+#define PRIVATE_PREFIX "xsysroot-run-"
+static bool private_mount(const char *mp)
+{
+	size_t n = strlen(mp), pl = strlen(PRIVATE_PREFIX);
+	if (n < 5 || strcmp(mp + n - 5, "/view"))
+		return false;
+	const char *dir = mp + n - 5;
+	while (dir > mp && dir[-1] != '/')
+		dir--;
+	return (size_t)(mp + n - 5 - dir) == pl + 6 && !strncmp(dir, PRIVATE_PREFIX, pl);
 }
 
 struct find_mount {
@@ -188,8 +213,8 @@ struct find_mount {
 static int find_mount_cb(const char *mp, const char *fstype, const char *source, void *ud)
 {
 	struct find_mount *f = ud;
-	if (strcmp(fstype, XS_ID_FSTYPE) || strcmp(source, f->source) || mount_is_dead(mp) ||
-	    !same_view(f->digest, mp))
+	if (strcmp(fstype, XS_ID_FSTYPE) || strcmp(source, f->source) || private_mount(mp) ||
+	    mount_is_dead(mp) || !same_view(f->digest, mp))
 		return 0;
 	snprintf(f->found, f->foundsz, "%s", mp);
 	return 1;
@@ -488,7 +513,7 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 	xs_id_fsname(rs->arch->deb, fm.source, sizeof fm.source);
 	if (mountinfo_foreach(find_mount_cb, &fm) <= 0 || rs->strict) {
 		const char *td = getenv("TMPDIR");
-		snprintf(rs->tmp, sizeof rs->tmp, "%s/xsysroot-run-XXXXXX", td && *td ? td : "/tmp");
+		snprintf(rs->tmp, sizeof rs->tmp, "%s/" PRIVATE_PREFIX "XXXXXX", td && *td ? td : "/tmp");
 		char real[PATH_MAX];
 		if (!mkdtemp(rs->tmp)) {
 			say("cannot make a temporary directory %s: %s", rs->tmp, strerror(errno));

@@ -235,6 +235,11 @@ static struct json_object *json_mount(const char *mp, const char *arch, const ch
 	json_object_object_add(m, "cache_dir", jfield(text, XS_STATUS_CACHE_DIR));
 	json_object_object_add(m, "offline", json_object_new_boolean(num(text, XS_STATUS_OFFLINE)));
 	json_object_object_add(m, "view_digest", jfield(text, XS_STATUS_VIEW_DIGEST));
+	size_t fl;
+	json_object_object_add(m, "view_format",
+			       xs_id_status_field(text, XS_STATUS_VIEW_FORMAT, &fl)
+				       ? json_object_new_int64((int64_t)num(text, XS_STATUS_VIEW_FORMAT))
+				       : NULL);
 	/* an archive's view: the declared packages and the base (comma lists) */
 	static const char *const lists[][2] = { { XS_STATUS_DECLARED, "declared_packages" },
 						{ XS_STATUS_BASE, "base_packages" } };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "output.h"
 #include "setup.h"
 #include "xs-build.h"
 #include "xsysroot/util.h"
@@ -82,12 +83,29 @@ static int unknown_command(const char *cmd)
 	return EXIT_USAGE;
 }
 
+/* -q/--quiet or -v/--verbose before the command name: taken as after it
+ * (cli_getopt); true when arg is one. */
+static bool verbosity_option(const char *arg)
+{
+	if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
+		cli_set_verbosity(CLI_QUIET);
+		return true;
+	}
+	if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose")) {
+		cli_set_verbosity(cli_verbosity() + 1);
+		return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	/* /sbin/mount.fuse.xsysroot, a link to this program, run by mount(8) */
 	const char *base = strrchr(argv[0], '/');
 	if (!strncmp(base ? base + 1 : argv[0], "mount.", 6))
 		return cmd_mount_helper(argc, argv);
+	while (argc >= 2 && verbosity_option(argv[1]))
+		argc--, argv++;
 	if (argc < 2) {
 		summary(stderr);
 		return EXIT_USAGE;

@@ -912,15 +912,15 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 		q = r->source.ops->status(r->source.impl, out);
 	if (q == 0)
 		q = xs_buf_printf(out,
-				  XS_STATUS_VIEW_DIGEST "=%s\n" XS_STATUS_CACHE_DIR "=%s\n"
+				  XS_STATUS_VIEW_DIGEST "=%s\n" XS_STATUS_VIEW_FORMAT "=%d\n"
+				  XS_STATUS_CACHE_DIR "=%s\n"
 				  XS_STATUS_OFFLINE "=%d\n" XS_STATUS_PACKAGES "=%zu\n"
 				  XS_STATUS_PACKAGES_FETCHED "=%llu\n" XS_STATUS_DEBS_FETCHED "=%llu\n"
 				  XS_STATUS_BYTES_DOWNLOADED "=%llu\n" XS_STATUS_DEB_BYTES "=%llu\n"
 				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
 				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
 				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
-				  r->view_digest,
-				  r->cache_dir, r->offline, xs_repo_npkgs(r),
+				  r->view_digest, XS_VIEW_FORMAT, r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
 				  (unsigned long long)st.deb_bytes, (unsigned long long)st.index_bytes,

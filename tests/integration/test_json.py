@@ -51,6 +51,7 @@ LIVE = {
     'cache_dir': NSTR,
     'offline': BOOL,
     'view_digest': nullable(SHA),
+    'view_format': NINT,
     'declared_packages': nullable({'type': 'array', 'items': STR}),
     'base_packages': nullable({'type': 'array', 'items': STR}),
     'packages': nullable({'type': 'array', 'items': obj({'name': STR, 'version': NSTR})}),
@@ -193,6 +194,12 @@ def main(t, h):
                  s['counters']['index_bytes'] > 0 and s['view_digest'] == digest,
                  'status --json: the counters and the view digest of the daemon\'s status',
                  s['counters'])
+            fmt = re.search(r'^#define XS_VIEW_FORMAT (\d+)$', open(os.path.join(
+                xstest.SRC, 'include', 'xsysroot', 'identity.h')).read(), re.M).group(1)
+            t.ok(re.search(r'^view_format=%s$' % fmt, raw, re.M) and
+                 s['view_format'] == int(fmt),
+                 'the status carries this build\'s view format (identity.h XS_VIEW_FORMAT), '
+                 'and status --json too', (raw[:400], s['view_format']))
             t.ok(s['daemon_pid'] in pids and s['uptime_s'] >= 1 and
                  s['started'] <= time.time(),
                  'status --json: the daemon\'s pid and its uptime', (s['daemon_pid'], pids,

@@ -17,6 +17,9 @@ directory so that run's private mounts are seen (and their removal checked):
     digests; here served by another server) is reused: no private mount
     appears while the guest runs; with a different package set a private
     one does;
+  - a private mount of another run, of the same view, is not reused (that
+    run removes it when it ends): a run that overlaps one has its own and
+    works on after the other ended;
   - --strict: nested foreign shells (`sh -c 'sh -c "exit 7"'`) and a
     pipeline of the view's coreutils/sed work; a marker file on the host
     outside the binds is invisible (and visible without --strict, where
@@ -112,12 +115,12 @@ def show(r):
     return 'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
 
 
-def while_running(rn, pkgs, script, action):
+def while_running(rn, pkgs, script, action, extra=()):
     """Run `/bin/sh -c SCRIPT` through xsysroot run; once the guest printed
     'ready', call ACTION(popen); (exit status, stdout, stderr)."""
     with open(os.path.join(rn.tmpdir, '..', 'guest.out'), 'wb+') as out, \
             open(os.path.join(rn.tmpdir, '..', 'guest.err'), 'wb+') as err:
-        p = subprocess.Popen(rn.argv(pkgs, ['/bin/sh', '-c', script]), stdout=out,
+        p = subprocess.Popen(rn.argv(pkgs, ['/bin/sh', '-c', script], extra), stdout=out,
                              stderr=err, stdin=subprocess.DEVNULL, env=rn.env())
         try:
             deadline = time.time() + 120
@@ -246,6 +249,49 @@ def reuse(t, h, rn):
                      'while the guest runs' % (what, m.path), 'private mounts: %r' % private)
             t.diag('processes naming the run cache while the guest ran: %d' % len(daemons))
         t.eq(wait_leftovers(rn), [], 'nothing left after the reuse runs')
+
+
+def private_not_reused(t, h, rn):
+    """Another run's private mount of the same view is not reused: its run
+    removes it when its own program ends, under a guest that still uses it
+    (the files gone, or "Transport endpoint is not connected" in --strict's
+    namespace)."""
+    other = Runner(h)
+    pk = SHELL + ['sed']
+    d = h.mktemp('run-flag-')
+    fa, fb = os.path.join(d, 'a'), os.path.join(d, 'b')
+    wait = 'until [ -e %s ]; do sleep 0.1; done'
+    a = subprocess.Popen(other.argv(pk, ['/bin/sh', '-c', wait % fa]), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=other.env())
+    seen = {}
+
+    def look(p):
+        seen['private'] = rn.private_mounts()
+        open(fa, 'w').close()
+        seen['a'] = a.wait(60)
+        open(fb, 'w').close()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and a.poll() is None and not other.private_mounts():
+            time.sleep(0.05)
+        t.ok(len(other.private_mounts()) == 1, 'a first run has a private mount',
+             other.private_mounts())
+        # --strict: its namespace holds the mount; qemu -L alone would fall
+        # back to the host's files once the mount is gone
+        rc, text, err = while_running(rn, pk, 'echo ready; %s; ls /usr/bin | wc -l; '
+                                      'sed --version | head -1' % (wait % fb), look,
+                                      ['--strict'] if kernel_at_least(6, 7) else [])
+    finally:
+        open(fa, 'w').close()
+        if a.poll() is None:
+            a.kill()
+        a.wait()
+    t.ok(seen.get('private') and seen.get('private') != other.private_mounts() and
+         seen.get('a') == 0, 'a second run of the same view makes a private mount of its own '
+         '(the first one\'s is not reused)', seen)
+    t.ok(rc == 0 and 'GNU sed' in text, 'the second run works on after the first one ended',
+         'exit %s: %s %s' % (rc, text, err))
+    t.eq(wait_leftovers(rn) + wait_leftovers(other), [], 'nothing left after the two runs')
 
 
 def strict(t, h, rn):
@@ -664,6 +710,7 @@ def main(t, h):
     basic(t, h, rn)
     dt_needed(t, h, rn)
     reuse(t, h, rn)
+    private_not_reused(t, h, rn)
     strict(t, h, rn)
     strict_path(t, h, rn)
     strict_trace(t, h, rn)
