@@ -16,7 +16,8 @@
      at MOUNTPOINT in S s"; run with stdout and stderr on one terminal writes
      nothing after the program's output, also when the program's packages
      are fetched while it runs;
-  e. -q on a terminal: nothing on stderr; -v on a pipe: the information
+  e. -q on a terminal (after the command name or before it): nothing on
+     stderr; -v on a pipe (also before the command name): the information
      messages ("indexed ...") and the mount's final line."""
 
 import os
@@ -234,6 +235,15 @@ def quiet_verbose(t, h):
                            ['--packages', 'hello', 'arm64'])
     t.ok(rc == 0 and term == '' and 'view of' in out,
          'fetch -q on a terminal: nothing on stderr, the result on stdout', show(term))
+    # before the command name too
+    rc, out, term = on_tty([xs, '-q', 'fetch'] + repo_args(h, h.mktemp('cache-')) +
+                           ['--packages', 'hello', 'arm64'])
+    t.ok(rc == 0 and term == '' and 'view of' in out,
+         'xsysroot -q fetch on a terminal: nothing on stderr, the result on stdout', show(term))
+    r = xstest.sh([xs, '-v', 'fetch'] + repo_args(h, h.mktemp('cache-')) +
+                  ['--packages', 'hello', 'arm64'], timeout=300)
+    t.ok(r.returncode == 0 and re.search(r'^xsysroot: indexed ', r.stderr, re.M),
+         'xsysroot -v fetch on a pipe: the information messages', show(r.stderr))
     m, rc, term = mount_on_tty(h, t, extra=['--quiet'])
     t.ok(rc == 0 and term == '', 'mount --quiet on a terminal: nothing on stderr', show(term))
     m, rc, term = mount_on_tty(h, t, extra=['-v'])
