@@ -177,11 +177,22 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
  * negative errno.  Thread safe; a package is added once. */
 int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name);
 
+/* Which package of the archive a library named soname ("libfoo.so.3")
+ * comes in by Debian's naming (soname.h), without Contents: 1 and the
+ * first guessed name the archive's package table has for the architecture,
+ * with its version; 0 when none; negative errno.  A guess: the caller
+ * confirms the package ships the library once it is fetched, and else
+ * asks xs_repo_find_provider.  Thread safe. */
+int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, size_t namesz,
+			   char *version, size_t versz);
+
 /* Which package of the archive outside the view ships path (as the view
  * shows it: "usr/lib/aarch64-linux-gnu/libz.so.1"), in the scope of
  * xs_repo_provide, without adding it: 1 and its name, and its version
  * ("" when the cache's package table does not list it); 0 when none does;
- * negative errno.  Thread safe. */
+ * negative errno.  A view built without Contents (filelists.h) opens the
+ * Contents indexes on the first call (downloading them): that first call
+ * must come before the repo is served (run and ldd ask before). */
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz);
 

@@ -47,6 +47,18 @@ static bool ldd_suggest(struct xs_repo *r, const char *label, char *const *vpath
 	return false;
 }
 
+/* The package Debian's naming gives the library (soname.h), printed;
+ * false when the archive has none of that name. */
+static bool ldd_guess(struct xs_repo *r, const char *soname)
+{
+	char name[256], version[256];
+	if (xs_repo_guess_provider(r, soname, name, sizeof name, version, sizeof version) != 1)
+		return false;
+	printf("\t%s => not in the view; by Debian's naming in %s %s: add --packages %s\n",
+	       soname, name, version, name);
+	return true;
+}
+
 static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 {
 	size_t *missing = ud;
@@ -64,7 +76,7 @@ static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 	if (n->why)
 		printf("\t%s%s%s => not found (%s)\n", quote ? "'" : "", n->label, quote ? "'" : "",
 		       n->why);
-	else
+	else if (!ldd_guess(r, n->label))
 		ldd_suggest(r, n->label, n->cands, n->ncands);
 }
 

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,12 +26,14 @@
 #include "xsysroot/ldcache.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
+#include "xsysroot/soname.h"
 #include "xsysroot/source.h"
 #include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
 
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
+#define MOUNT_FETCHES 6 /* .debs fetched at once at mount */
 #define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 /* The repo's view of each source of the archive (r->srcs[i] is source i
@@ -67,6 +70,7 @@ struct xs_repo {
 	struct src *srcs;
 	size_t nsrcs;
 	struct xs_filelists *filelists; /* the Contents indexes; NULL for an image */
+	bool contents_open; /* its indexes are opened (else only the .debs were used) */
 	/* pkgs never moves once the view is built (threads hold pointers into
 	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
 	 * the grow lock (grow.h), and is read atomically */
@@ -234,38 +238,107 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 
 static int finish_view(struct xs_repo *r, char *err, size_t errsz);
 
-/* A package no Contents index lists: fetched now. */
-static int fetch_unlisted(void *ud, size_t i, char *err, size_t errsz)
+/* Packages of the view to fetch at mount (every key below npkgs). */
+struct fetch_list {
+	struct xs_repo *r;
+	size_t *keys;
+	size_t n;
+};
+
+/* A package no Contents index lists: fetched at mount, with the others. */
+static int add_unlisted(void *ud, size_t i, char *err, size_t errsz)
 {
+	(void)err, (void)errsz;
+	struct fetch_list *l = ud;
+	logf_(l->r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it at mount",
+	      l->r->pkgs[i].name, l->r->pkgs[i].version);
+	l->keys[l->n++] = i;
+	return 0;
+}
+
+/* Offline, a package that cannot be fetched leaves its paths unknown: the
+ * view lacks them until a fetch (one warning each). */
+static void fetch_failed(void *ud, size_t i, int q, const char *err)
+{
+	(void)i, (void)q;
 	struct xs_repo *r = ud;
-	struct vpkg *p = &r->pkgs[i];
-	logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
-	      p->version);
-	int q = xs_repo_fetch(r, i, err, errsz);
-	if (q < 0 && r->offline) {
-		/* its paths are unknown: the view lacks them until a fetch */
-		logf_(r, XS_LOG_WARN, "%s", err);
-		return 0;
-	}
+	logf_(r, XS_LOG_WARN, "%s", err);
+}
+
+/* Fetch the listed packages now, MOUNT_FETCHES at once (the tree must be
+ * complete before the mount answers). */
+static int fetch_at_mount(struct xs_repo *r, const struct fetch_list *l, char *err,
+			  size_t errsz)
+{
+	const struct xs_fetcher_batch b = { .keys = l->keys, .n = l->n, .width = MOUNT_FETCHES,
+					    .keep_going = r->offline,
+					    .failed = r->offline ? fetch_failed : NULL, .ud = r };
+	uint64_t t0 = xs_now_ns();
+	int q = xs_fetcher_fetch_batch(r->fetcher, &b, NULL, err, errsz);
+	if (l->n)
+		logf_(r, XS_LOG_DEBUG, "%zu packages fetched at mount (%d at once) in %.3f s", l->n,
+		      MOUNT_FETCHES, (xs_now_ns() - t0) / 1e9);
+	return r->offline ? 0 : q;
+}
+
+/* XSYSROOT_CONTENTS (a tuning knob, man page): "always" uses Contents
+ * whenever one is usable, "never" fetches the .debs, else by cost. */
+static int contents_force(void)
+{
+	const char *e = getenv("XSYSROOT_CONTENTS");
+	return !e ? 0 : !strcmp(e, "always") ? 1 : !strcmp(e, "never") ? -1 : 0;
+}
+
+/* The file lists from the Contents indexes; the packages none lists and no
+ * cached manifest gave (cached[i]) go to l. */
+static int view_from_contents(struct xs_repo *r, const bool *cached, struct fetch_list *l,
+			      char *err, size_t errsz)
+{
+	int q = xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err, errsz);
+	if (q < 0)
+		return q;
+	r->contents_open = true;
+	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
+	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
+		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src, cached[i] };
+	l->n = 0;
+	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, add_unlisted, l, err,
+				  errsz);
+	free(pkgs);
 	return q;
 }
 
+/* Contents is an accelerator chosen by cost (filelists.h): the view's
+ * packages not in the cache either are fetched now, in parallel, or their
+ * paths come from the Contents indexes and each is fetched on first use. */
 static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	const struct xs_filelists_config fc = { .store = r->store, .cache_dir = r->cache_dir,
 						.offline = r->offline, .nsrcs = r->nsrcs,
 						.log = r->log, .log_ud = r->log_ud };
 	r->filelists = xs_filelists_new(&fc);
-	int q = xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err, errsz);
-	if (q < 0)
-		return q;
-	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
-		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
-						     manifest_cached(r, i) };
-	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, fetch_unlisted, r, err,
-				  errsz);
-	free(pkgs);
+	bool *cached = xs_xcalloc(r->npkgs + 1, sizeof *cached);
+	struct fetch_list l = { r, xs_xcalloc(r->npkgs + 1, sizeof *l.keys), 0 };
+	uint64_t deb_bytes = 0;
+	for (size_t i = 0; i < r->npkgs; i++) {
+		cached[i] = manifest_cached(r, i);
+		if (!cached[i]) {
+			l.keys[l.n++] = i;
+			deb_bytes += r->pkgs[i].size;
+		}
+	}
+	struct xs_filelists_cost cost;
+	xs_filelists_cost(r->filelists, r->archive, r->arch->deb, &cost);
+	char why[512];
+	enum xs_filelists_way w = xs_filelists_choose(&cost, deb_bytes, contents_force(), why,
+						      sizeof why);
+	logf_(r, XS_LOG_DEBUG, "file lists of %zu packages (%zu not cached): %s", r->npkgs, l.n,
+	      why);
+	int q = w == XS_FILELISTS_CONTENTS ? view_from_contents(r, cached, &l, err, errsz) : 0;
+	if (q >= 0)
+		q = fetch_at_mount(r, &l, err, errsz);
+	free(cached);
+	free(l.keys);
 	return q < 0 ? q : finish_view(r, err, errsz);
 }
 
@@ -357,9 +430,41 @@ int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
 	return xs_grow_provide(r->grow, r->view, parent, name);
 }
 
+int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, size_t namesz,
+			   char *version, size_t versz)
+{
+	char guess[XS_SONAME_MAX_GUESSES][XS_SONAME_PKG_MAX];
+	size_t n = xs_soname_packages(soname, guess);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (!n || !r->cands_name[0] || !r->store)
+		return 0;
+	int q = xs_store_meta_read(r->store, r->cands_name, XS_VIEWCACHE_CANDS_MAX, &data, &len);
+	for (size_t k = 0; q == 0 && k < n; k++) {
+		struct xs_viewcache_line l;
+		int f = xs_viewcache_cands_find(data, len, guess[k], &l);
+		if (f == -ENOENT)
+			continue;
+		if (f < 0)
+			return f;
+		snprintf(name, namesz, "%s", guess[k]);
+		snprintf(version, versz, "%.*s", (int)l.len[1], l.f[1]);
+		return 1;
+	}
+	return q == -ENOENT ? 0 : q;
+}
+
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz)
 {
+	if (r->filelists && r->archive && !r->contents_open) {
+		char err[1024] = "";
+		r->contents_open = true;
+		logf_(r, XS_LOG_DEBUG, "opening the Contents indexes to find who ships /%s", path);
+		if (xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err,
+					      sizeof err) < 0)
+			logf_(r, XS_LOG_WARN, "%s", err);
+	}
 	return xs_grow_find_provider(r->grow, path, name, namesz, version, versz);
 }
 
