@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Contents is an optional accelerator, chosen per view by cost (issue 13).
+
+Against the signed fixture repository and modified copies of it:
+  a. a repository that publishes no Contents at all: the mount fetches the
+     view's .debs before it answers (every .deb of the closure requested by
+     the time `mount` returns, no Contents requested), and the tree then
+     equals dpkg-deb -x of the same .debs (file list, types, modes, sizes,
+     digests, link targets) without one more .deb being fetched;
+  b. a stale Contents (listed in the InRelease with another digest than the
+     one served): one warning names it, the packages it would list are
+     fetched at mount, and the tree equals the reference;
+  c. one cache, three views: the base view with XSYSROOT_CONTENTS=never
+     (the .debs, no Contents requested); then, by cost with no knob, a view
+     adding a 1.5 kB package (its .deb is less than the 48 kB of Contents:
+     the .debs again, no Contents requested), and a view adding python3
+     (megabytes of .debs: Contents requested, python3 not fetched at
+     mount).  Each tree equals its reference."""
+
+import os
+import re
+import shutil
+import sys
+
+sys.dont_write_bytecode = True       # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xstest  # noqa: E402
+import mkrepo  # noqa: E402
+
+ROOTS = ['hello', 'xs-links', 'xs-needs']
+HELLO = 'Hello, world!\n'
+
+
+def show(m):
+    return 'exit %s\nstderr: %s\nlog: %s' % (m.rc, m.stderr[-2000:], m.daemon_log()[-2000:])
+
+
+def contents_gets(repo, log):
+    """The requests of LOG for a Contents file of REPO, by name or by hash."""
+    digests = [sha for rel, (_, sha) in repo.release_hashes().items() if '/Contents-' in rel]
+    return [e for e in xstest.gets(log)
+            if 'Contents' in e['path'] or any(d in e['path'] for d in digests)]
+
+
+def requested(h, log, names):
+    """The packages of NAMES whose .deb LOG shows requested."""
+    return [n for n in names if xstest.gets(log, xstest.deb_re(h, n))]
+
+
+def same_tree(t, h, m, names, what, touch=False):
+    """The mounted tree equals dpkg-deb -x of NAMES.  touch: look up one file
+    of each package first (a Contents view shows a package's empty
+    directories once it is fetched)."""
+    ref = h.index.extract(names, h.mktemp('ref-'))
+    for n in names if touch else ():
+        files = h.index.files_of(n)
+        if files:
+            os.lstat(m.p(xstest.present(files[0].lstrip('./'))))
+    problems = xstest.compare_trees(m.path, ref, [r'etc/ld\.so\.cache'])
+    t.ok(not problems, '%s: the tree equals dpkg-deb -x of the %d packages' % (what, len(names)),
+         '%d differences:\n' % len(problems) + '\n'.join(problems[:40]))
+
+
+def run_hello(t, m, what):
+    qemu = shutil.which('qemu-aarch64')
+    if not qemu:
+        t.skip(what, 'qemu-aarch64 is not installed')
+        return
+    r = xstest.sh([qemu, '-L', m.path, m.p('usr/bin/hello')], timeout=120,
+                  env=xstest.clean_env(LC_ALL='C.UTF-8'))
+    t.ok(r.returncode == 0 and r.stdout == HELLO, what,
+         'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout, r.stderr[-1000:]))
+
+
+# ---- a. no Contents at all --------------------------------------------------
+
+def no_contents(t, h, vroot, srv):
+    v = h.repo.variant(os.path.join(vroot, 'none'))
+    v.drop_contents()
+    v.resign()
+    t.ok(not any('Contents' in rel for rel in v.release_hashes()),
+         'fixture: the variant\'s Release lists no Contents')
+    names = h.index.closure(ROOTS)
+    srv.clear_log()
+    m = h.start_mount(mirror=srv.url + 'none/', packages=ROOTS)
+    try:
+        t.ok(m.rc == 0, 'no Contents published: the mount succeeds', show(m))
+        if m.rc != 0:
+            return
+        log = srv.log()
+        missing = sorted(set(names) - set(requested(h, log, names)))
+        t.ok(not missing, 'no Contents: every .deb of the %d packages is fetched before the '
+             'mount answers' % len(names), 'not fetched: %s' % missing)
+        t.eq(len(contents_gets(h.repo, log)), 0, 'no Contents: none is requested')
+        same_tree(t, h, m, names, 'no Contents')
+        t.eq(len(xstest.deb_gets(srv.log())), len(xstest.deb_gets(log)),
+             'no Contents: walking and reading the tree fetches no .deb')
+        run_hello(t, m, 'no Contents: hello runs under qemu')
+    finally:
+        xstest.cleanup_mount(m, t)
+
+
+# ---- b. a stale Contents ------------------------------------------------------
+
+def stale_contents(t, h, vroot, srv):
+    v = h.repo.variant(os.path.join(vroot, 'stale'))
+    rel = '%s/Contents-%s.gz' % (mkrepo.COMPONENT, h.index.arch)
+    v.tamper_index(rel, 'flip')           # listed, but another digest is served
+    names = h.index.closure(ROOTS)
+    arch_names = [n for n in names if h.index.pkgs[n]['Architecture'] != 'all']
+    srv.clear_log()
+    m = h.start_mount(mirror=srv.url + 'stale/', packages=ROOTS)
+    try:
+        t.ok(m.rc == 0, 'a stale Contents: the mount succeeds', show(m))
+        if m.rc != 0:
+            return
+        w = sorted({line.split('warning: ', 1)[-1]
+                    for line in (m.stderr + '\n' + m.daemon_log()).splitlines()
+                    if 'warning' in line and rel in line})
+        t.eq(len(w), 1, 'a stale Contents: one warning names it')
+        missing = sorted(set(arch_names) - set(requested(h, srv.log(), arch_names)))
+        t.ok(not missing, 'a stale Contents: the %d packages it would list are fetched at mount'
+             % len(arch_names), 'not fetched: %s' % missing)
+        same_tree(t, h, m, names, 'a stale Contents', touch=True)
+    finally:
+        xstest.cleanup_mount(m, t)
+
+
+# ---- c. one cache, both ways ------------------------------------------------------
+
+def mount_way(t, h, srv, cache, roots, env, what):
+    """Mount ROOTS on CACHE; returns (Mount, server log of the mount)."""
+    srv.clear_log()
+    m = h.start_mount(packages=roots, cache_dir=cache, mirror=srv.url,
+                      env=xstest.clean_env(**env))
+    t.ok(m.rc == 0, '%s: the mount succeeds' % what, show(m))
+    return m, srv.log()
+
+
+def both_ways(t, h):
+    srv = h.serve(h.repo.out)
+    cache = h.mktemp('cache-')
+    base = h.index.closure([])
+    m, log = mount_way(t, h, srv, cache, None, {'XSYSROOT_CONTENTS': 'never'},
+                       'XSYSROOT_CONTENTS=never')
+    try:
+        if m.rc == 0:
+            t.eq(len(contents_gets(h.repo, log)), 0,
+                 'XSYSROOT_CONTENTS=never: no Contents is requested')
+            t.eq(sorted(requested(h, log, base)), sorted(base),
+                 'XSYSROOT_CONTENTS=never: the base view\'s .debs are fetched at mount')
+            same_tree(t, h, m, base, 'XSYSROOT_CONTENTS=never')
+    finally:
+        xstest.cleanup_mount(m, t)
+
+    small = xstest.deb_size(h, 'xs-links')
+    m, log = mount_way(t, h, srv, cache, ['xs-links'], {}, 'by cost, a small addition')
+    try:
+        if m.rc == 0:
+            t.ok(not contents_gets(h.repo, log) and requested(h, log, ['xs-links']),
+                 'by cost: %d B of .debs to fetch against %d B of Contents: the .deb, no '
+                 'Contents' % (small, sum(s for r, (s, _) in h.repo.release_hashes().items()
+                                           if re.search(r'Contents-(all|%s)\.gz$'
+                                                        % h.index.arch, r))),
+                 'GETs: %s' % [e['path'] for e in xstest.gets(log)])
+            same_tree(t, h, m, h.index.closure(['xs-links']), 'by cost, a small addition')
+    finally:
+        xstest.cleanup_mount(m, t)
+
+    m, log = mount_way(t, h, srv, cache, ['python3'], {}, 'by cost, python3')
+    try:
+        if m.rc == 0:
+            t.ok(contents_gets(h.repo, log) and not requested(h, log, ['python3']),
+                 'by cost: python3\'s megabytes of .debs: Contents is requested, python3 is '
+                 'fetched on first use', 'GETs: %s' % [e['path'] for e in xstest.gets(log)])
+            same_tree(t, h, m, h.index.closure(['python3']), 'by cost, python3', touch=True)
+    finally:
+        xstest.cleanup_mount(m, t)
+
+
+def main(t, h):
+    vroot = h.mktemp('variants-')
+    srv = h.serve(vroot)
+    no_contents(t, h, vroot, srv)
+    stale_contents(t, h, vroot, srv)
+    both_ways(t, h)
+
+
+if __name__ == '__main__':
+    xstest.run(main)
