@@ -187,13 +187,52 @@ static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
-/* The paths of package pkg that the Contents indexes give. */
+/* The paths (not directories) of package pkg from its cached manifest:
+ * a view built from the .debs has no Contents to give them. */
+static void manifest_paths(struct xs_repo *r, const char *pkg,
+			   int (*cb)(const char *path, void *cbud), void *cbud)
+{
+	size_t i = 0;
+	while (i < r->npkgs && strcmp(r->pkgs[i].name, pkg))
+		i++;
+	char name[96];
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	if (i == r->npkgs || xs_cf_build(XS_CF_MANIFEST, r->pkgs[i].sha256, name, sizeof name) < 0 ||
+	    xs_store_meta_read(r->store, name, 256u << 20, &data, &len) < 0)
+		return;
+	struct xs_manifest m = { 0 };
+	if (xs_manifest_parse(data, len, &m) == 0)
+		for (size_t k = 0; k < m.n; k++)
+			if (m.e[k].type != XS_E_DIR && m.e[k].path[0])
+				cb(m.e[k].path, cbud);
+	xs_manifest_free(&m);
+}
+
+struct paths_ctx {
+	int (*cb)(const char *path, void *cbud);
+	void *cbud;
+	size_t n;
+};
+
+static int count_path(const char *path, void *ud)
+{
+	struct paths_ctx *c = ud;
+	c->n++;
+	return c->cb(path, c->cbud);
+}
+
+/* The paths of package pkg that the Contents indexes give, else (none
+ * lists it, or none was opened) its manifest's. */
 static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
-	if (r->filelists)
-		xs_filelists_foreach(r->filelists, pkg, cb, cbud);
+	struct paths_ctx c = { cb, cbud, 0 };
+	if (r->filelists && r->contents_open)
+		xs_filelists_foreach(r->filelists, pkg, count_path, &c);
+	if (!c.n && r->store)
+		manifest_paths(r, pkg, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)

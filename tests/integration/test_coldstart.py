@@ -13,9 +13,9 @@ Against the signed fixture repository and modified copies of it:
   c. one cache, three views: the base view with XSYSROOT_CONTENTS=never
      (the .debs, no Contents requested); then, by cost with no knob, a view
      adding a 1.5 kB package (its .deb is less than the 48 kB of Contents:
-     the .debs again, no Contents requested), and a view adding python3
-     (megabytes of .debs: Contents requested, python3 not fetched at
-     mount).  Each tree equals its reference."""
+     the .debs again, no Contents requested), and a view adding zlib1g
+     (its 83 kB .deb is more: Contents requested, zlib1g fetched on first
+     use, not at mount).  Each tree equals its reference."""
 
 import os
 import re
@@ -154,26 +154,31 @@ def both_ways(t, h):
         xstest.cleanup_mount(m, t)
 
     small = xstest.deb_size(h, 'xs-links')
+    contents_size = sum(size for rel, (size, _) in h.repo.release_hashes().items()
+                        if re.search(r'Contents-(all|%s)\.gz$' % h.index.arch, rel))
+    t.ok(small < contents_size < xstest.deb_size(h, 'zlib1g'),
+         'fixture: xs-links\'s .deb is smaller than the Contents, zlib1g\'s bigger')
     m, log = mount_way(t, h, srv, cache, ['xs-links'], {}, 'by cost, a small addition')
     try:
         if m.rc == 0:
             t.ok(not contents_gets(h.repo, log) and requested(h, log, ['xs-links']),
                  'by cost: %d B of .debs to fetch against %d B of Contents: the .deb, no '
-                 'Contents' % (small, sum(s for r, (s, _) in h.repo.release_hashes().items()
-                                           if re.search(r'Contents-(all|%s)\.gz$'
-                                                        % h.index.arch, r))),
+                 'Contents' % (small, contents_size),
                  'GETs: %s' % [e['path'] for e in xstest.gets(log)])
             same_tree(t, h, m, h.index.closure(['xs-links']), 'by cost, a small addition')
     finally:
         xstest.cleanup_mount(m, t)
 
-    m, log = mount_way(t, h, srv, cache, ['python3'], {}, 'by cost, python3')
+    big = xstest.deb_size(h, 'zlib1g')
+    m, log = mount_way(t, h, srv, cache, ['zlib1g'], {}, 'by cost, a bigger addition')
     try:
         if m.rc == 0:
-            t.ok(contents_gets(h.repo, log) and not requested(h, log, ['python3']),
-                 'by cost: python3\'s megabytes of .debs: Contents is requested, python3 is '
-                 'fetched on first use', 'GETs: %s' % [e['path'] for e in xstest.gets(log)])
-            same_tree(t, h, m, h.index.closure(['python3']), 'by cost, python3', touch=True)
+            t.ok(contents_gets(h.repo, log) and not requested(h, log, ['zlib1g']),
+                 'by cost: %d B of .debs to fetch against %d B of Contents: Contents, zlib1g '
+                 'fetched on first use' % (big, contents_size),
+                 'GETs: %s' % [e['path'] for e in xstest.gets(log)])
+            same_tree(t, h, m, h.index.closure(['zlib1g']), 'by cost, a bigger addition',
+                      touch=True)
     finally:
         xstest.cleanup_mount(m, t)
 
