@@ -134,9 +134,11 @@ struct needs {
 	const char *prog;
 	struct xs_buf pkgs; /* comma list of packages to add */
 	struct logger *lg;
-	/* the first pass guesses by Debian's library naming (soname.h); the
-	 * sonames guessed, as ",NAME,NAME,", are checked by the second pass,
-	 * which asks Contents for those the guess did not bring */
+	/* the first pass only guesses by Debian's library naming (soname.h);
+	 * the second, on the view with the guessed packages, asks Contents
+	 * for what is still missing (a guess that did not bring its library,
+	 * a library no guess names and no guessed package brought); the
+	 * sonames guessed, as ",NAME,NAME,", for the log */
 	bool second;
 	struct xs_buf guessed;
 };
@@ -169,16 +171,18 @@ static bool was_guessed(struct needs *nd, const char *label)
 static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 {
 	struct needs *nd = ud;
-	if (n->found || (nd->second && !was_guessed(nd, n->label)))
+	if (n->found)
 		return;
 	char name[256], version[256];
-	if (!nd->second && !n->why &&
-	    xs_repo_guess_provider(r, n->label, name, sizeof name, version, sizeof version) == 1) {
-		xs_buf_printf(&nd->guessed, "%s%s,", nd->guessed.len ? "" : ",", n->label);
-		need_add(nd, n->label, name, version, " (Debian's name for that library)");
+	if (!nd->second) {
+		if (!n->why && xs_repo_guess_provider(r, n->label, name, sizeof name, version,
+						      sizeof version) == 1) {
+			xs_buf_printf(&nd->guessed, "%s%s,", nd->guessed.len ? "" : ",", n->label);
+			need_add(nd, n->label, name, version, " (Debian's name for that library)");
+		}
 		return;
 	}
-	if (nd->second) {
+	if (was_guessed(nd, n->label)) {
 		char *msg = fmt_str("run: the package named after %s does not ship it: asking "
 				    "the Contents indexes", n->label);
 		log_cb(XS_LOG_INFO, msg, nd->lg);
@@ -456,19 +460,17 @@ static int open_view(struct cli_setup *s, struct run *rs)
 	xs_buf_init(&nd.pkgs, 1 << 20);
 	xs_buf_init(&nd.guessed, 1 << 20);
 	int q = 0;
-	/* the second pass: what a guessed package did not bring, from Contents */
+	/* guesses first; then Contents for what the view still lacks */
 	for (int pass = 0; pass < 2 && q == 0; pass++) {
 		size_t before = nd.pkgs.len;
 		nd.second = pass == 1;
 		elf_needs_foreach(s->repo, &e, run_need, &nd);
 		if (nd.pkgs.len == before)
-			break;
+			continue;
 		free(rs->added);
 		rs->added = fmt_str("%s%s%s", given ? given : "", given ? "," : "", nd.pkgs.data);
 		cfg->packages = rs->added; /* lives until the end of the command */
 		q = cli_setup_open(s, 0);
-		if (!nd.guessed.len)
-			break; /* nothing guessed: nothing to check */
 	}
 	xs_elf_free(&e);
 	xs_buf_free(&nd.pkgs);

@@ -6,7 +6,10 @@ Against the signed fixture repository and modified copies of it:
      view's .debs before it answers (every .deb of the closure requested by
      the time `mount` returns, no Contents requested), and the tree then
      equals dpkg-deb -x of the same .debs (file list, types, modes, sizes,
-     digests, link targets) without one more .deb being fetched;
+     digests, link targets) without one more .deb being fetched; `run` of a
+     host arm64 program (tar) adds the packages of its libraries (libacl1,
+     libselinux1) by Debian's naming of library packages, with no Contents
+     requested either;
   b. a stale Contents (listed in the InRelease with another digest than the
      one served): one warning names it, the packages it would list are
      fetched at mount, and the tree equals the reference;
@@ -98,6 +101,35 @@ def no_contents(t, h, vroot, srv):
         run_hello(t, m, 'no Contents: hello runs under qemu')
     finally:
         xstest.cleanup_mount(m, t)
+    run_without_contents(t, h, srv, srv.url + 'none/')
+
+
+def run_without_contents(t, h, srv, url):
+    """xsysroot run of tar (libacl.so.1, libselinux.so.1 outside the base
+    view) against URL, a repository without Contents."""
+    qemu = shutil.which('qemu-aarch64')
+    if not qemu:
+        t.skip('run without Contents', 'qemu-aarch64 is not installed')
+        return
+    work = h.mktemp('tar-')
+    h.index.extract(['tar'], work)
+    prog = [p for p in (os.path.join(work, 'usr', 'bin', 'tar'), os.path.join(work, 'bin', 'tar'))
+            if os.path.isfile(p)][0]
+    log = os.path.join(h.mktemp('run-log-'), 'run.log')
+    srv.clear_log()
+    r = xstest.sh([xstest.XSYSROOT, 'run', h.index.arch, '--mirror', url, '--suite',
+                   h.suite_for(h.index.arch), '--keyring', h.repo.keyring, '--cache-dir',
+                   h.mktemp('cache-'), '--log-file', log, '--', prog, '--version'],
+                  timeout=300, env=xstest.clean_env(LC_ALL='C', TMPDIR=h.mktemp('run-tmp-')))
+    text = open(log, errors='replace').read() if os.path.exists(log) else ''
+    t.ok(r.returncode == 0 and 'GNU tar' in r.stdout,
+         'no Contents: run of a host arm64 tar works, its libraries\' packages added',
+         'exit %s\nstdout: %s\nstderr: %s\nlog: %s' % (r.returncode, r.stdout[-500:],
+                                                      r.stderr[-1500:], text[-1500:]))
+    for pkg in ('libacl1', 'libselinux1'):
+        t.ok(re.search(r'needs lib\S+: adding %s .*Debian\'s name' % pkg, text),
+             'no Contents: run adds %s by Debian\'s naming of library packages' % pkg, text)
+    t.eq(len(contents_gets(h.repo, srv.log())), 0, 'no Contents: run requests none')
 
 
 # ---- b. a stale Contents ------------------------------------------------------
