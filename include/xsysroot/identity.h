@@ -18,10 +18,8 @@
  *    duplicates dropped, each followed by "\n".  For a container image view
  *    the digests are those of its layer blobs (the hex of each layer's
  *    "sha256:" digest).  The packages are those the view was opened with
- *    (xs_repo_view_digest): one that xs_repo_provide adds later does not
- *    change it, as every mount of the same archive and packages adds the
- *    same one on demand.  An empty list gives the SHA-256 of the empty
- *    string.
+ *    (xs_repo_view_digest), which no lookup changes.  An empty list gives
+ *    the SHA-256 of the empty string.
  *
  * Pure functions, thread safe, no state; xs_id_read_status reads an
  * extended attribute, nothing else touches the file system. */
@@ -60,6 +58,11 @@
 #define XS_STATUS_IN_FLIGHT "in_flight"
 #define XS_STATUS_EVICTED "evicted"
 #define XS_STATUS_QUOTA "quota"
+/* an archive's view only: the packages declared (--packages, and what run
+ * adds for a program's DT_NEEDED) and the runtime base, comma lists (empty:
+ * none); the view is exactly their dependency closure */
+#define XS_STATUS_DECLARED "declared"
+#define XS_STATUS_BASE "base"
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */

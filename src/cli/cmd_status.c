@@ -41,6 +41,12 @@ static void print_status(const char *text)
 		       num(text, XS_STATUS_OFFLINE) ? " (offline: no network)" : "");
 	printf("  packages:    %llu in the view, %llu fetched\n", num(text, XS_STATUS_PACKAGES),
 	       num(text, XS_STATUS_PACKAGES_FETCHED));
+	size_t nb;
+	const char *base = xs_id_status_field(text, XS_STATUS_BASE, &nb);
+	v = xs_id_status_field(text, XS_STATUS_DECLARED, &n);
+	if (v) /* an archive's view: exactly the closure of these */
+		printf("  declared:    %.*s (base: %.*s)\n", n ? (int)n : 6, n ? v : "(none)",
+		       base ? (int)nb : 0, base ? base : "");
 	printf("  downloaded:  %s (%llu .debs: %s; indexes: %s)\n",
 	       xs_fmt_size(num(text, XS_STATUS_BYTES_DOWNLOADED), a, sizeof a),
 	       num(text, XS_STATUS_DEBS_FETCHED),

@@ -1,5 +1,5 @@
 /* lookup.c - the lazy protocol of a view (lookup.h): settle, refresh,
- * provide, fetch, around the view's own lookups. */
+ * fetch, around the view's own lookups. */
 #include "xsysroot/lookup.h"
 #include "xsysroot/identity.h"
 
@@ -106,8 +106,6 @@ int xs_lookup_entry(const struct xs_lookup *lk, uint64_t parent, const char *nam
 	if (fetch && !strcmp(name, "ld.so.cache"))
 		lk->ops->refresh(lk->ud); /* it follows the --bind directories */
 	r = xs_view_lookup(lk->view, parent, name, out);
-	if (r == -ENOENT && fetch && lk->ops->provide(lk->ud, parent, name) > 0)
-		r = xs_view_lookup(lk->view, parent, name, out); /* the archive had it */
 	if (r == 0)
 		r = make_ready(lk, parent, name, out);
 	return r;
@@ -244,11 +242,6 @@ static int repo_refresh(void *ud)
 	return xs_repo_refresh(ud);
 }
 
-static int repo_provide(void *ud, uint64_t parent, const char *name)
-{
-	return xs_repo_provide(ud, parent, name);
-}
-
 static int repo_fetch(void *ud, int pkg, char *err, size_t errsz)
 {
 	if (pkg < 0) {
@@ -276,7 +269,6 @@ static int repo_status(void *ud, struct xs_buf *out)
 static const struct xs_lookup_ops repo_ops = {
 	.settle = repo_settle,
 	.refresh = repo_refresh,
-	.provide = repo_provide,
 	.fetch = repo_fetch,
 	.pkg = repo_pkg,
 	.note_error = repo_note_error,

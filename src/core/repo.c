@@ -19,11 +19,11 @@
 #include "xsysroot/deb.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/filelists.h"
-#include "xsysroot/grow.h"
 #include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
+#include "xsysroot/provider.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
 #include "xsysroot/soname.h"
@@ -34,7 +34,6 @@
 
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
 #define MOUNT_FETCHES 6 /* .debs fetched at once at mount */
-#define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 /* The repo's view of each source of the archive (r->srcs[i] is source i
  * of r->archive). */
@@ -71,12 +70,12 @@ struct xs_repo {
 	size_t nsrcs;
 	struct xs_filelists *filelists; /* the Contents indexes; NULL for an image */
 	bool contents_open; /* its indexes are opened (else only the .debs were used) */
-	/* pkgs never moves once the view is built (threads hold pointers into
-	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
-	 * the grow lock (grow.h), and is read atomically */
+	/* the view's packages: exactly the closure of what was declared, set
+	 * at open, then constant (no lookup adds one) */
 	struct vpkg *pkgs;
-	size_t npkgs, cappkgs;
-	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
+	size_t npkgs;
+	char *declared;		/* the declared packages (--packages), comma list */
+	struct xs_provider *provider; /* ldd's and run's query (provider.h) */
 	char cands_name[96];	/* meta/ name of the candidate table, "" none */
 	struct xs_view *view;
 	/* where the packages come from: this archive (debian_ops, impl r) or
@@ -84,7 +83,7 @@ struct xs_repo {
 	struct xs_pkg_source source;
 	/* the packages' single flight and prefetch (key i: package i); made
 	 * once pkgs has its final place, freed first (its prefetch threads
-	 * use everything else); grown before npkgs */
+	 * use everything else) */
 	struct xs_fetcher *fetcher;
 	char view_digest[65]; /* of the view as opened (identity.h), set at open */
 	char *describe;
@@ -133,14 +132,6 @@ static void fill_vpkg(struct vpkg *p, const char *name, const char *version, con
 	struct xs_selection_pkg s;
 	xs_selection_pkg_fill(&s, name, version, arch, filename, sha256, size, src);
 	take_pkg(p, &s);
-}
-
-/* Give the package table its final place, with room for EXTRA_PKGS more,
- * before anything points into it. */
-static void reserve_pkgs(struct xs_repo *r)
-{
-	r->cappkgs = r->npkgs + EXTRA_PKGS;
-	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
 }
 
 /* The resolved packages (selection.h) into the package table. */
@@ -405,9 +396,28 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
-/* ---- growing the view at run time ---------------------------------------- */
+/* The declared packages as a comma list, each once, in the order given. */
+static char *declared_of(const char *packages)
+{
+	char **v = xs_strv_split(packages);
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	for (size_t i = 0; v[i]; i++) {
+		char *was = v[i];
+		v[i] = NULL; /* only the earlier ones are looked at */
+		if (!xs_strv_has(v, was))
+			xs_buf_printf(&b, "%s%s", b.len ? "," : "", was);
+		v[i] = was;
+	}
+	xs_strv_free(v);
+	char *out = xs_strdup(b.data ? b.data : "");
+	xs_buf_free(&b);
+	return out;
+}
 
-static int grow_table_path(void *ud, char *out, size_t outsz)
+/* ---- which package of the archive ships a path (provider.h) ------------ */
+
+static int cands_path(void *ud, char *out, size_t outsz)
 {
 	struct xs_repo *r = ud;
 	if (!r->cands_name[0] || !r->store)
@@ -415,7 +425,7 @@ static int grow_table_path(void *ud, char *out, size_t outsz)
 	return xs_store_meta_path(r->store, r->cands_name, out, outsz);
 }
 
-static struct xs_contents *grow_contents(void *ud, size_t i)
+static struct xs_contents *contents_of(void *ud, size_t i)
 {
 	struct xs_repo *r = ud;
 	return r->filelists ? xs_filelists_get(r->filelists, i) : NULL;
@@ -424,49 +434,10 @@ static struct xs_contents *grow_contents(void *ud, size_t i)
 static bool in_view(void *ud, const char *name)
 {
 	struct xs_repo *r = ud;
-	size_t n = xs_repo_npkgs(r);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < r->npkgs; i++)
 		if (!strcmp(r->pkgs[i].name, name))
 			return true;
 	return false;
-}
-
-/* Add candidate c to the view (the grow lock held): 1, -ENOSPC, -EBADMSG. */
-static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpath)
-{
-	struct xs_repo *r = ud;
-	if ((size_t)c->origin >= r->nsrcs)
-		return -EBADMSG;
-	if (r->npkgs >= r->cappkgs || xs_fetcher_grow(r->fetcher, r->npkgs + 1) < 0)
-		return -ENOSPC;
-	size_t i = r->npkgs;
-	struct vpkg *p = &r->pkgs[i];
-	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
-	xs_lease_add(r->lease, "pkg", p->sha256);
-	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
-	/* its paths, as build_view adds them */
-	xs_filelists_add_pkg(r->filelists, r->view, p->name, p->src, (int)i);
-	logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name, p->version,
-	      vpath);
-	return 1;
-}
-
-static struct xs_grow *new_grow(struct xs_repo *r)
-{
-	const struct xs_grow_config cfg = {
-		.arch = r->arch->deb,
-		.max_added = EXTRA_PKGS,
-		.log = r->log,
-		.log_ud = r->log_ud,
-		.ops = { grow_table_path, grow_contents, in_view, grow_add },
-		.ud = r,
-	};
-	return xs_grow_new(&cfg);
-}
-
-int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
-{
-	return xs_grow_provide(r->grow, r->view, parent, name);
 }
 
 int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, size_t namesz,
@@ -474,23 +445,18 @@ int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, si
 {
 	char guess[XS_SONAME_MAX_GUESSES][XS_SONAME_PKG_MAX];
 	size_t n = xs_soname_packages(soname, guess);
-	_cleanup_free_ char *data = NULL;
-	size_t len = 0;
-	if (!n || !r->cands_name[0] || !r->store)
-		return 0;
-	int q = xs_store_meta_read(r->store, r->cands_name, XS_VIEWCACHE_CANDS_MAX, &data, &len);
-	for (size_t k = 0; q == 0 && k < n; k++) {
+	for (size_t k = 0; k < n; k++) {
 		struct xs_viewcache_line l;
-		int f = xs_viewcache_cands_find(data, len, guess[k], &l);
-		if (f == -ENOENT)
+		int q = xs_provider_cands_find(r->provider, guess[k], &l);
+		if (q == -ENOENT)
 			continue;
-		if (f < 0)
-			return f;
+		if (q < 0)
+			return q;
 		snprintf(name, namesz, "%s", guess[k]);
 		snprintf(version, versz, "%.*s", (int)l.len[1], l.f[1]);
 		return 1;
 	}
-	return q == -ENOENT ? 0 : q;
+	return 0;
 }
 
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
@@ -504,7 +470,7 @@ int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_
 					      sizeof err) < 0)
 			logf_(r, XS_LOG_WARN, "%s", err);
 	}
-	return xs_grow_find_provider(r->grow, path, name, namesz, version, versz);
+	return xs_provider_find(r->provider, path, name, namesz, version, versz);
 }
 
 void xs_repo_start(struct xs_repo *r)
@@ -694,8 +660,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 		.log_ud = cfg->log_ud,
 	};
 	r->npkgs = 1;
-	reserve_pkgs(r);
-	memset(&r->pkgs[0], 0, sizeof r->pkgs[0]);
+	r->pkgs = xs_xcalloc(1, sizeof *r->pkgs);
 	r->view = xs_view_new(r->store, 0);
 	int q = open_fetcher(r, err, errsz);
 	if (q < 0)
@@ -830,7 +795,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->quota = cfg->cache_max_size;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
-	r->grow = new_grow(r);
+	static const struct xs_provider_ops provider_ops = { cands_path, contents_of, in_view };
+	r->provider = xs_provider_new(&provider_ops, r);
+	r->declared = declared_of(cfg->packages);
 	int hold = -1;
 	int q = parse_binds(r, cfg->binds, err, errsz);
 	if (q == 0 && cfg->image) {
@@ -861,7 +828,6 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	q = resolve_view(r, cfg->packages, err, errsz);
 	if (q < 0)
 		goto fail;
-	reserve_pkgs(r);
 	q = open_fetcher(r, err, errsz);
 	if (q < 0)
 		goto fail;
@@ -911,7 +877,8 @@ void xs_repo_free(struct xs_repo *r)
 		free(p->deps);
 	}
 	free(r->pkgs);
-	xs_grow_free(r->grow);
+	xs_provider_free(r->provider);
+	free(r->declared);
 	if (r->source.ops)
 		r->source.ops->free(r->source.impl);
 	for (size_t i = 0; i < r->nbinds; i++)
@@ -999,6 +966,15 @@ const char *xs_repo_view_digest(struct xs_repo *r)
 	return r->view_digest;
 }
 
+/* The status lines that say why each package is in the view. */
+static int declared_status(struct xs_repo *r, struct xs_buf *out)
+{
+	int q = xs_buf_printf(out, XS_STATUS_DECLARED "=%s\n" XS_STATUS_BASE "=", r->declared);
+	for (size_t i = 0; q == 0 && xs_selection_base(i); i++)
+		q = xs_buf_printf(out, "%s%s", i ? "," : "", xs_selection_base(i));
+	return q == 0 ? xs_buf_printf(out, "\n") : q;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
@@ -1023,6 +999,8 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  (unsigned long long)st.cache_hits, (unsigned long long)st.fetch_failures,
 				  (unsigned long long)st.in_flight, (unsigned long long)st.evicted,
 				  (unsigned long long)r->quota);
+	if (q == 0 && r->archive)
+		q = declared_status(r, out);
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;

@@ -215,8 +215,7 @@ int xs_sysroot_add_loader_files(const struct xs_sysroot *s, char *err, size_t er
  * of the same view), and info/PKG.list with the paths the Contents
  * indexes give for it, so that dpkg and apt in a writable chroot over the
  * view (xsysroot run --strict --writable) know what is there.  The empty
- * directories dpkg writes into come with them.  Packages added while the
- * view serves (xs_repo_provide) are not in it. */
+ * directories dpkg writes into come with them. */
 int xs_sysroot_dpkg_stanza(struct xs_buf *b, const struct xs_sysroot_pkg *p)
 {
 	return xs_buf_printf(b, "Package: %s\nStatus: install ok installed\n"

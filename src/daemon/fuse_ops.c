@@ -1,7 +1,7 @@
 /* fuse_ops.c - low-level FUSE operations over an xs_repo's view.
  *
  * Each op decodes its request, makes one core call (lookup.h, which holds
- * the lazy protocol: settle, provide, fetch; or view.h), converts the
+ * the lazy protocol: settle, fetch; or view.h), converts the
  * result and replies exactly once.
  *
  * The view is immutable once a package is applied, so replies carry long

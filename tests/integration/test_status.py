@@ -2,7 +2,8 @@
 """`xsysroot status` and the user.xsysroot.* extended attributes of a live
 mount:
   a. the status of a fresh mount: architecture, source, packages in the view
-     (the closure computed here from the fixture's Packages), none fetched;
+     (the closure computed here from the fixture's Packages), the declared
+     packages and the base, none fetched;
   b. per-file provenance: a file of a package not fetched yet (its directory
      listed first, which fetches nothing; getxattr reaches it through a
      lookup, which fetches it) and a file of a fetched package carry their
@@ -65,6 +66,9 @@ def main(t, h):
              'status: packages in the view = the closure of hello and the base (%d)'
              % len(closure))
         t.eq(int(one(kv, 'debs_fetched')), 0, 'status: nothing fetched at mount time')
+        t.eq((one(kv, 'declared'), one(kv, 'base')),
+             ('hello', 'libc6,libc-bin,libgcc-s1,libstdc++6'),
+             'status: the declared packages and the base, whose closure the view is')
         t.eq(kv.get('error'), None, 'status: no error yet')
 
         # b. provenance; listing usr/bin fetches nothing
@@ -154,7 +158,9 @@ def main(t, h):
             r = xstest.sh([xstest.XSYSROOT, 'status', m.path])
             t.ok(r.returncode == 0 and '%s: arm64, live' % m.path in r.stdout
                  and 'recent errors:' in r.stdout and name in r.stdout
-                 and 'packages:    %d in the view' % len(closure) in r.stdout,
+                 and 'packages:    %d in the view' % len(closure) in r.stdout
+                 and 'declared:    hello (base: libc6,libc-bin,libgcc-s1,libstdc++6)'
+                 in r.stdout,
                  'xsysroot status MNT prints the mount, its counters and the error',
                  r.stdout + r.stderr)
         r = xstest.sh([xstest.XSYSROOT, 'status'])   # other mounts of the host may be dead
