@@ -75,6 +75,16 @@ def run_hello(t, m, what):
          'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout, r.stderr[-1000:]))
 
 
+def mount_way(t, h, srv, url, cache, roots, env, what):
+    """Mount ROOTS from URL (served by SRV) on CACHE (None: a new one);
+    returns (Mount, server log of the mount)."""
+    srv.clear_log()
+    m = h.start_mount(packages=roots, cache_dir=cache, mirror=url,
+                      env=xstest.clean_env(**env))
+    t.ok(m.rc == 0, '%s: the mount succeeds' % what, show(m))
+    return m, srv.log()
+
+
 # ---- a. no Contents at all --------------------------------------------------
 
 def no_contents(t, h, vroot, srv):
@@ -84,13 +94,10 @@ def no_contents(t, h, vroot, srv):
     t.ok(not any('Contents' in rel for rel in v.release_hashes()),
          'fixture: the variant\'s Release lists no Contents')
     names = h.index.closure(ROOTS)
-    srv.clear_log()
-    m = h.start_mount(mirror=srv.url + 'none/', packages=ROOTS)
+    m, log = mount_way(t, h, srv, srv.url + 'none/', None, ROOTS, {}, 'no Contents published')
     try:
-        t.ok(m.rc == 0, 'no Contents published: the mount succeeds', show(m))
         if m.rc != 0:
             return
-        log = srv.log()
         missing = sorted(set(names) - set(requested(h, log, names)))
         t.ok(not missing, 'no Contents: every .deb of the %d packages is fetched before the '
              'mount answers' % len(names), 'not fetched: %s' % missing)
@@ -140,10 +147,8 @@ def stale_contents(t, h, vroot, srv):
     v.tamper_index(rel, 'flip')           # listed, but another digest is served
     names = h.index.closure(ROOTS)
     arch_names = [n for n in names if h.index.pkgs[n]['Architecture'] != 'all']
-    srv.clear_log()
-    m = h.start_mount(mirror=srv.url + 'stale/', packages=ROOTS)
+    m, _ = mount_way(t, h, srv, srv.url + 'stale/', None, ROOTS, {}, 'a stale Contents')
     try:
-        t.ok(m.rc == 0, 'a stale Contents: the mount succeeds', show(m))
         if m.rc != 0:
             return
         w = sorted({line.split('warning: ', 1)[-1]
@@ -160,20 +165,11 @@ def stale_contents(t, h, vroot, srv):
 
 # ---- c. one cache, both ways ------------------------------------------------------
 
-def mount_way(t, h, srv, cache, roots, env, what):
-    """Mount ROOTS on CACHE; returns (Mount, server log of the mount)."""
-    srv.clear_log()
-    m = h.start_mount(packages=roots, cache_dir=cache, mirror=srv.url,
-                      env=xstest.clean_env(**env))
-    t.ok(m.rc == 0, '%s: the mount succeeds' % what, show(m))
-    return m, srv.log()
-
-
 def both_ways(t, h):
     srv = h.serve(h.repo.out)
     cache = h.mktemp('cache-')
     base = h.index.closure([])
-    m, log = mount_way(t, h, srv, cache, None, {'XSYSROOT_CONTENTS': 'never'},
+    m, log = mount_way(t, h, srv, srv.url, cache, None, {'XSYSROOT_CONTENTS': 'never'},
                        'XSYSROOT_CONTENTS=never')
     try:
         if m.rc == 0:
@@ -190,7 +186,7 @@ def both_ways(t, h):
                         if re.search(r'Contents-(all|%s)\.gz$' % h.index.arch, rel))
     t.ok(small < contents_size < xstest.deb_size(h, 'zlib1g'),
          'fixture: xs-links\'s .deb is smaller than the Contents, zlib1g\'s bigger')
-    m, log = mount_way(t, h, srv, cache, ['xs-links'], {}, 'by cost, a small addition')
+    m, log = mount_way(t, h, srv, srv.url, cache, ['xs-links'], {}, 'by cost, a small addition')
     try:
         if m.rc == 0:
             t.ok(not contents_gets(h.repo, log) and requested(h, log, ['xs-links']),
@@ -202,7 +198,7 @@ def both_ways(t, h):
         xstest.cleanup_mount(m, t)
 
     big = xstest.deb_size(h, 'zlib1g')
-    m, log = mount_way(t, h, srv, cache, ['zlib1g'], {}, 'by cost, a bigger addition')
+    m, log = mount_way(t, h, srv, srv.url, cache, ['zlib1g'], {}, 'by cost, a bigger addition')
     try:
         if m.rc == 0:
             t.ok(contents_gets(h.repo, log) and not requested(h, log, ['zlib1g']),
