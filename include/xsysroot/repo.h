@@ -11,11 +11,18 @@
  *      size checked into the store; unchanged indexes are never re-fetched;
  *   4. dependency resolution of the requested packages (cached per set of
  *      index digests, so a warm remount parses nothing);
- *   5. Contents-ARCH and Contents-all, turned once into compact indexes, give
- *      every path of every package of the view: the view is complete at
- *      mount time and no .deb has been fetched.
- * Packages that no Contents index lists are fetched at once (so that the
- * view never answers ENOENT for a path the view provides).
+ *   5. the view's file lists, one of two ways chosen by cost
+ *      (xs_filelists_choose): when the view's uncached .debs are fewer bytes
+ *      than the Contents indexes still to download, or no Contents is
+ *      usable, those .debs are fetched now, several at once (the fetcher's
+ *      batch), verified and unpacked; otherwise Contents-ARCH and
+ *      Contents-all, turned once into compact indexes, give every path of
+ *      every package of the view, and no .deb has been fetched.  Either
+ *      way the view is complete at mount time (XSYSROOT_CONTENTS=always|
+ *      never overrides the choice; the debug log gives it, with both
+ *      figures).
+ * Packages that no Contents index lists are fetched at once, with the
+ * others (so that the view never answers ENOENT for a path it provides).
  *
  * Real archives degrade; they do not fail the mount:
  *   - a Contents index is only an accelerator: one that fails verification
