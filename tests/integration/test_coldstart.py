@@ -9,7 +9,9 @@ Against the signed fixture repository and modified copies of it:
      digests, link targets) without one more .deb being fetched; `run` of a
      host arm64 program (tar) adds the packages of its libraries (libacl1,
      libselinux1) by Debian's naming of library packages, with no Contents
-     requested either;
+     requested either (with XSYSROOT_CONTENTS=never on the full fixture,
+     python3.11's libz.so.1, which no name gives, comes from Contents,
+     downloaded only then);
   b. a stale Contents (listed in the InRelease with another digest than the
      one served): one warning names it, the packages it would list are
      fetched at mount, and the tree equals the reference;
@@ -111,32 +113,59 @@ def no_contents(t, h, vroot, srv):
     run_without_contents(t, h, srv, srv.url + 'none/')
 
 
+def run_prog(h, url, pkg, path, args, env):
+    """xsysroot run of PATH, extracted from PKG's .deb (a host arm64
+    program), against URL: (result, run's log)."""
+    work = h.mktemp('prog-')
+    h.index.extract([pkg], work)
+    log = os.path.join(h.mktemp('run-log-'), 'run.log')
+    r = xstest.sh([xstest.XSYSROOT, 'run', h.index.arch, '--mirror', url, '--suite',
+                   h.suite_for(h.index.arch), '--keyring', h.repo.keyring, '--cache-dir',
+                   h.mktemp('cache-'), '--log-file', log, '--', os.path.join(work, path)] + args,
+                  timeout=300, env=xstest.clean_env(LC_ALL='C', TMPDIR=h.mktemp('run-tmp-'),
+                                                    **env))
+    text = open(log, errors='replace').read() if os.path.exists(log) else ''
+    return r, text
+
+
+def ran(r, text):
+    return 'exit %s\nstdout: %s\nstderr: %s\nlog: %s' % (r.returncode, r.stdout[-500:],
+                                                      r.stderr[-1500:], text[-1500:])
+
+
 def run_without_contents(t, h, srv, url):
     """xsysroot run of tar (libacl.so.1, libselinux.so.1 outside the base
     view) against URL, a repository without Contents."""
-    qemu = shutil.which('qemu-aarch64')
-    if not qemu:
+    if not shutil.which('qemu-aarch64'):
         t.skip('run without Contents', 'qemu-aarch64 is not installed')
         return
-    work = h.mktemp('tar-')
-    h.index.extract(['tar'], work)
-    prog = [p for p in (os.path.join(work, 'usr', 'bin', 'tar'), os.path.join(work, 'bin', 'tar'))
-            if os.path.isfile(p)][0]
-    log = os.path.join(h.mktemp('run-log-'), 'run.log')
     srv.clear_log()
-    r = xstest.sh([xstest.XSYSROOT, 'run', h.index.arch, '--mirror', url, '--suite',
-                   h.suite_for(h.index.arch), '--keyring', h.repo.keyring, '--cache-dir',
-                   h.mktemp('cache-'), '--log-file', log, '--', prog, '--version'],
-                  timeout=300, env=xstest.clean_env(LC_ALL='C', TMPDIR=h.mktemp('run-tmp-')))
-    text = open(log, errors='replace').read() if os.path.exists(log) else ''
+    r, text = run_prog(h, url, 'tar', 'bin/tar', ['--version'], {})
     t.ok(r.returncode == 0 and 'GNU tar' in r.stdout,
          'no Contents: run of a host arm64 tar works, its libraries\' packages added',
-         'exit %s\nstdout: %s\nstderr: %s\nlog: %s' % (r.returncode, r.stdout[-500:],
-                                                      r.stderr[-1500:], text[-1500:]))
+         ran(r, text))
     for pkg in ('libacl1', 'libselinux1'):
         t.ok(re.search(r'needs lib\S+: adding %s .*Debian\'s name' % pkg, text),
              'no Contents: run adds %s by Debian\'s naming of library packages' % pkg, text)
     t.eq(len(contents_gets(h.repo, srv.log())), 0, 'no Contents: run requests none')
+
+
+def run_guess_then_contents(t, h, srv):
+    """With the .debs forced, run of python3.11 (libexpat.so.1: libexpat1 by
+    its name; libz.so.1: zlib1g, which no name gives) asks Contents only for
+    the second."""
+    if not shutil.which('qemu-aarch64'):
+        t.skip('run: a guess, then Contents', 'qemu-aarch64 is not installed')
+        return
+    srv.clear_log()
+    r, text = run_prog(h, srv.url, 'python3.11-minimal', 'usr/bin/python3.11', ['--version'],
+                       {'XSYSROOT_CONTENTS': 'never'})
+    t.ok(r.returncode == 0 and r.stdout.startswith('Python 3.'),
+         'run of a host arm64 python3.11 --version works', ran(r, text))
+    t.ok(re.search(r'needs libexpat\.so\.1: adding libexpat1 .*Debian\'s name', text) and
+         re.search(r'needs libz\.so\.1: adding zlib1g [^(]*$', text, re.M),
+         'run: libexpat1 by its name, zlib1g (no name gives it) from Contents', text)
+    t.ok(contents_gets(h.repo, srv.log()), 'run: Contents is requested for libz.so.1 only then')
 
 
 # ---- b. a stale Contents ------------------------------------------------------
@@ -167,6 +196,7 @@ def stale_contents(t, h, vroot, srv):
 
 def both_ways(t, h):
     srv = h.serve(h.repo.out)
+    run_guess_then_contents(t, h, srv)
     cache = h.mktemp('cache-')
     base = h.index.closure([])
     m, log = mount_way(t, h, srv, srv.url, cache, None, {'XSYSROOT_CONTENTS': 'never'},
