@@ -36,6 +36,8 @@
 #define XS_ID_KEY_PACKAGE "package"
 #define XS_ID_KEY_VERSION "version"
 #define XS_ID_KEY_SHA256 "sha256"
+/* the package value of a file the view generates (ld.so.cache, etc/hosts ...) */
+#define XS_ID_GENERATED "generated"
 #define XS_ID_XATTR_STATUS XS_ID_XATTR_PREFIX XS_ID_KEY_STATUS
 #define XS_ID_MAX_STATUS (1u << 20) /* bound on the status text a reader takes */
 
@@ -63,6 +65,8 @@
  * none); the view is exactly their dependency closure */
 #define XS_STATUS_DECLARED "declared"
 #define XS_STATUS_BASE "base"
+#define XS_STATUS_PID "pid"	    /* the daemon's process id */
+#define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */

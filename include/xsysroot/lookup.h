@@ -46,8 +46,10 @@
  *   user.xsysroot.sha256   on every regular file whose content is known:
  *                          the SHA-256 of that content.  A pending file has
  *                          none (ENODATA): the xattr calls never fetch.
- *                          Generated files (ld.so.cache ...) have a digest
- *                          but no package; --bind files have neither.
+ *                          Generated files (ld.so.cache, etc/hosts ...)
+ *                          have a digest and the package "generated"
+ *                          (XS_ID_GENERATED), no version; --bind files have
+ *                          none of them.
  * Any other name is -ENODATA.
  *
  * What it does not do: reply to anyone (the caller converts the result),

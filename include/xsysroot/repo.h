@@ -10,7 +10,10 @@
  *   3. Packages for each component: by-hash when Acquire-By-Hash, SHA256 and
  *      size checked into the store; unchanged indexes are never re-fetched;
  *   4. dependency resolution of the requested packages (cached per set of
- *      index digests, so a warm remount parses nothing);
+ *      index digests, so a warm remount parses nothing), or, with a lock
+ *      file (lock.h), exactly its pinned packages: no index is read, and a
+ *      source that moved on since the lock has its packages fetched at open
+ *      (its Contents describe other versions);
  *   5. the view's file lists, one of two ways chosen by cost
  *      (xs_filelists_choose): when the view's uncached .debs are fewer bytes
  *      than the Contents indexes still to download, or no Contents is
@@ -120,6 +123,11 @@ struct xs_repo_config {
 	bool plain_http;	/* a registry over http even when not loopback */
 	const char *creds;	/* registry "USER:PASSWORD", may be NULL */
 	const char *auth_file;	/* Docker config.json, NULL: the default */
+	/* A lock file's packages (lock.h) instead of a resolution: the view is
+	 * exactly them, each fetched against its pinned SHA-256 and size;
+	 * packages is not used.  lock_path names it in messages. */
+	const struct xs_lock *lock;
+	const char *lock_path;
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -129,6 +137,7 @@ struct xs_repo_pkg {
 	uint64_t size;
 	const char *mirror; /* base URL it is fetched from */
 	bool fetched;
+	size_t src;	/* its source: xs_archive_source(xs_repo_archive(r), src) */
 };
 
 struct xs_repo_stats {
@@ -141,12 +150,16 @@ struct xs_repo_stats {
 #define XS_REPO_MAX_ERRORS 10 /* recent errors kept for the status */
 
 struct xs_repo;
+struct xs_lock;
+struct xs_archive;
 
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz);
 void xs_repo_free(struct xs_repo *r);
 
 const struct xs_arch *xs_repo_arch(struct xs_repo *r);
+/* The archive (sources, verified InRelease), NULL for an image. */
+const struct xs_archive *xs_repo_archive(struct xs_repo *r);
 struct xs_view *xs_repo_view(struct xs_repo *r);
 size_t xs_repo_npkgs(struct xs_repo *r);
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out);
@@ -164,8 +177,9 @@ const char *xs_repo_view_digest(struct xs_repo *r);
  * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
  * fetch_failures, in_flight, evicted, quota, for an archive's view
- * declared and base, then error=EPOCH MESSAGE for each recent error,
- * oldest first) appended to out. */
+ * declared and base, pid and started (once xs_repo_start was called),
+ * then error=EPOCH MESSAGE for each recent error, oldest first) appended
+ * to out. */
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out);
 /* Apply the quota now (nothing without one): 0, or negative errno. */
 int xs_repo_trim(struct xs_repo *r, bool wait);

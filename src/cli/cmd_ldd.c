@@ -1,5 +1,6 @@
 /* cmd_ldd.c - xsysroot ldd: the libraries a foreign program needs, from the view. */
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 static const struct option ldd_opts[] = {
 	XS_REPO_LONG_OPTIONS,
 	{ "offline", no_argument, NULL, OPT_OFFLINE },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -30,57 +32,104 @@ static void elf_describe(const struct xs_elf *e, char *out, size_t outsz)
 		 e->elf_data == XS_ELF_DATA_MSB ? "MSB" : "LSB", xs_elf_type_name(e), m);
 }
 
-/* The archive package that ships one of the paths, printed; false when
- * none does. */
-static bool ldd_suggest(struct xs_repo *r, const char *label, char *const *vpaths, size_t n)
+/* What ldd found out, for the text or for --json. */
+struct ldd_ctx {
+	size_t missing;
+	struct json_object *needs; /* --json: the "needed" array, else NULL */
+};
+
+/* The archive package that ships one of the paths: true with its name,
+ * version and the path, false when none does. */
+static bool ldd_provider(struct xs_repo *r, char *const *vpaths, size_t n, char *name,
+			 size_t namesz, char *version, size_t versionsz, const char **path)
 {
-	char name[256], version[256];
 	for (size_t i = 0; i < n; i++) {
-		if (xs_repo_find_provider(r, vpaths[i], name, sizeof name, version,
-					  sizeof version) != 1)
-			continue;
-		printf("\t%s => not in the view; provided by %s%s%s (/%s): add --packages %s\n",
-		       label, name, *version ? " " : "", version, vpaths[i], name);
-		return true;
+		if (xs_repo_find_provider(r, vpaths[i], name, namesz, version, versionsz) == 1) {
+			*path = vpaths[i];
+			return true;
+		}
 	}
-	printf("\t%s => not found\n", label);
 	return false;
 }
 
-/* The package Debian's naming gives the library (soname.h), printed;
- * false when the archive has none of that name. */
-static bool ldd_guess(struct xs_repo *r, const char *soname)
+static struct json_object *jstr_or_null(const char *s)
 {
-	char name[256], version[256];
-	if (xs_repo_guess_provider(r, soname, name, sizeof name, version, sizeof version) != 1)
-		return false;
-	printf("\t%s => not in the view; by Debian's naming in %s %s: add --packages %s\n",
-	       soname, name, version, name);
-	return true;
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/* One entry of "needed" (see JSON OUTPUT in xsysroot.1). */
+static struct json_object *json_need(const struct elf_need *n, const struct xs_repo_pkg *p,
+				     bool have_pkg, const char *prov, const char *prov_ver,
+				     const char *prov_path)
+{
+	bool interp = !strncmp(n->label, "interpreter ", 12);
+	struct json_object *o = json_object_new_object();
+	char path[XS_MAX_PATH + 2];
+	json_object_object_add(o, "name", json_object_new_string(n->label + (interp ? 12 : 0)));
+	json_object_object_add(o, "kind",
+			       json_object_new_string(interp ? "interpreter" : "library"));
+	json_object_object_add(o, "found", json_object_new_boolean(n->found != NULL));
+	snprintf(path, sizeof path, "/%s", n->found ? n->found : "");
+	json_object_object_add(o, "path", n->found ? json_object_new_string(path) : NULL);
+	json_object_object_add(o, "package", have_pkg ? json_object_new_string(p->name) : NULL);
+	json_object_object_add(o, "version", have_pkg ? json_object_new_string(p->version) : NULL);
+	json_object_object_add(o, "generated", json_object_new_boolean(n->found && !have_pkg));
+	struct json_object *add = NULL;
+	if (prov) {
+		add = json_object_new_object();
+		snprintf(path, sizeof path, "/%s", prov_path);
+		json_object_object_add(add, "package", json_object_new_string(prov));
+		json_object_object_add(add, "version", jstr_or_null(*prov_ver ? prov_ver : NULL));
+		json_object_object_add(add, "path", json_object_new_string(path));
+	}
+	json_object_object_add(o, "add", add);
+	json_object_object_add(o, "reason", jstr_or_null(n->why));
+	return o;
 }
 
 static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 {
-	size_t *missing = ud;
+	struct ldd_ctx *c = ud;
 	struct xs_repo_pkg p;
-	if (n->found && n->pkg >= 0 && xs_repo_pkg(r, (size_t)n->pkg, &p) == 0) {
-		printf("\t%s => /%s (%s %s)\n", n->label, n->found, p.name, p.version);
+	bool have_pkg = n->found && n->pkg >= 0 && xs_repo_pkg(r, (size_t)n->pkg, &p) == 0;
+	char name[256] = "", version[256] = "";
+	const char *ppath = NULL;
+	/* first the package Debian's naming gives the library (soname.h), where
+	 * it would be found first; else Contents */
+	bool guessed = !n->found && !n->why && n->ncands &&
+		       xs_repo_guess_provider(r, n->label, name, sizeof name, version,
+					      sizeof version) == 1;
+	if (guessed)
+		ppath = n->cands[0];
+	bool prov = guessed || (!n->found && !n->why &&
+				ldd_provider(r, n->cands, n->ncands, name, sizeof name, version,
+					     sizeof version, &ppath));
+	if (!n->found)
+		c->missing++;
+	if (c->needs) {
+		json_object_array_add(c->needs, json_need(n, &p, have_pkg, prov ? name : NULL,
+							  version, ppath));
 		return;
 	}
-	if (n->found) {
-		printf("\t%s => /%s (generated by xsysroot)\n", n->label, n->found);
-		return;
-	}
-	missing[0]++;
 	bool quote = n->why && !strcmp(n->why, "not a library name"); /* '' shows an empty one */
-	if (n->why)
+	if (have_pkg)
+		printf("\t%s => /%s (%s %s)\n", n->label, n->found, p.name, p.version);
+	else if (n->found)
+		printf("\t%s => /%s (generated by xsysroot)\n", n->label, n->found);
+	else if (n->why)
 		printf("\t%s%s%s => not found (%s)\n", quote ? "'" : "", n->label, quote ? "'" : "",
 		       n->why);
-	else if (!ldd_guess(r, n->label))
-		ldd_suggest(r, n->label, n->cands, n->ncands);
+	else if (prov && guessed)
+		printf("\t%s => not in the view; by Debian's naming in %s %s: add --packages %s\n",
+		       n->label, name, version, name);
+	else if (prov)
+		printf("\t%s => not in the view; provided by %s%s%s (/%s): add --packages %s\n",
+		       n->label, name, *version ? " " : "", version, ppath, name);
+	else
+		printf("\t%s => not found\n", n->label);
 }
 
-static int ldd_with(struct cli_setup *s, const char *file);
+static int ldd_with(struct cli_setup *s, const char *file, bool json);
 
 static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 {
@@ -88,7 +137,10 @@ static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 	cli_setup_init(&s);
 	int rc;
 	optind = 0; /* getopt starts afresh */
-	int c = cli_setup_getopt(&s, self, argc, argv, "h", ldd_opts); /* ldd has none of its own */
+	int c;
+	bool json = false;
+	while ((c = cli_setup_getopt(&s, self, argc, argv, "h", ldd_opts)) == OPT_JSON)
+		json = true;
 	if (c != CLI_END)
 		rc = c < 0 ? cli_stop_status(c) : EXIT_USAGE;
 	else if (argc - optind != 2)
@@ -96,13 +148,56 @@ static int cmd_ldd(const struct cli_command *self, int argc, char **argv)
 	else if (cli_setup_configure(&s, argv[optind]) < 0)
 		rc = EXIT_FAILURE;
 	else
-		rc = ldd_with(&s, argv[optind + 1]);
+		rc = ldd_with(&s, argv[optind + 1], json);
 	cli_setup_free(&s);
 	return rc;
 }
 
+/* The head of ldd's JSON document: FILE and what it is against ARCH. */
+static struct json_object *json_head(const char *file, const struct xs_elf *e,
+				     const struct xs_arch *a, const char *why)
+{
+	struct json_object *o = json_object_new_object();
+	const char *m = xs_elf_machine_name(e->machine);
+	char mbuf[32];
+	snprintf(mbuf, sizeof mbuf, "machine %u", e->machine);
+	json_object_object_add(o, "schema_version", json_object_new_int(CLI_JSON_SCHEMA));
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "arch", json_object_new_string(a->deb));
+	json_object_object_add(o, "class", json_object_new_string(
+						   e->elf_class == XS_ELF_CLASS64 ? "ELF64" : "ELF32"));
+	json_object_object_add(o, "data", json_object_new_string(
+						  e->elf_data == XS_ELF_DATA_MSB ? "MSB" : "LSB"));
+	json_object_object_add(o, "type", json_object_new_string(xs_elf_type_name(e)));
+	json_object_object_add(o, "machine", json_object_new_string(m ? m : mbuf));
+	json_object_object_add(o, "matches", json_object_new_boolean(!why));
+	json_object_object_add(o, "mismatch", jstr_or_null(why));
+	json_object_object_add(o, "interpreter", jstr_or_null(e->interp));
+	json_object_object_add(o, "static", json_object_new_boolean(!e->dynamic));
+	json_object_object_add(o, "rpath", jstr_or_null(e->rpath));
+	json_object_object_add(o, "runpath", jstr_or_null(e->runpath));
+	return o;
+}
+
+/* FILE is not for ARCH: what it needs, not looked up. */
+static void not_looked_up(const struct xs_elf *e, struct ldd_ctx *c)
+{
+	char label[XS_MAX_PATH + 32];
+	for (size_t i = 0; i < (e->interp ? 1 : 0) + e->nneeded; i++) {
+		bool interp = e->interp && i == 0;
+		const char *name = interp ? e->interp : e->needed[i - (e->interp ? 1 : 0)];
+		snprintf(label, sizeof label, "%s%s", interp ? "interpreter " : "", name);
+		if (c->needs) {
+			struct elf_need n = { .label = label, .pkg = -1, .why = "not looked up" };
+			json_object_array_add(c->needs, json_need(&n, NULL, false, NULL, "", NULL));
+		} else {
+			printf("\t%s (not looked up)\n", label);
+		}
+	}
+}
+
 /* ldd of file, with s configured */
-static int ldd_with(struct cli_setup *s, const char *file)
+static int ldd_with(struct cli_setup *s, const char *file, bool json)
 {
 	const struct xs_arch *a = s->arch;
 	struct xs_elf e;
@@ -114,47 +209,57 @@ static int ldd_with(struct cli_setup *s, const char *file)
 		 a->elf_data == 2 ? "MSB" : "LSB",
 		 xs_elf_machine_name(a->elf_machine) ? xs_elf_machine_name(a->elf_machine) : "?");
 	const char *why = elf_mismatch(&e, a);
+	struct ldd_ctx c = { 0, json ? json_object_new_array() : NULL };
+	struct json_object *doc = json ? json_head(file, &e, a, why) : NULL;
+	int rc = EXIT_SUCCESS;
+	size_t total = (e.interp ? 1 : 0) + e.nneeded;
 	if (why) {
-		printf("%s: %s: does not match %s (%s): %s\n", file, desc, a->deb, want, why);
-		if (e.interp)
-			printf("\tinterpreter %s (not looked up)\n", e.interp);
-		for (size_t i = 0; i < e.nneeded; i++)
-			printf("\t%s (not looked up)\n", e.needed[i]);
+		if (!json)
+			printf("%s: %s: does not match %s (%s): %s\n", file, desc, a->deb, want, why);
+		not_looked_up(&e, &c);
 		fprintf(stderr, "xsysroot: %s is not a program for %s (%s)\n", file, a->deb, why);
-		xs_elf_free(&e);
-		return EXIT_FAILURE;
+		rc = EXIT_FAILURE;
+		goto out;
 	}
-	printf("%s: %s: matches %s\n", file, desc, a->deb);
-	if (!e.interp && !e.nneeded) {
-		printf("\t%s\n", e.dynamic ? "no interpreter and no libraries needed"
-					   : "statically linked");
-		xs_elf_free(&e);
-		return EXIT_SUCCESS;
+	if (!json)
+		printf("%s: %s: matches %s\n", file, desc, a->deb);
+	if (!total) {
+		if (!json)
+			printf("\t%s\n", e.dynamic ? "no interpreter and no libraries needed"
+						   : "statically linked");
+		goto out;
 	}
-
 	/* the view, as mount builds it */
 	if (cli_setup_open(s, CLI_SETUP_SETTLE) < 0) {
-		xs_elf_free(&e);
-		return EXIT_FAILURE;
+		rc = EXIT_FAILURE;
+		goto out;
 	}
-	struct xs_repo *r = s->repo;
-	size_t missing = 0, total = (e.interp ? 1 : 0) + e.nneeded;
-	if (e.rpath)
+	if (e.rpath && !json)
 		printf("\tDT_RPATH %s%s\n", e.rpath, e.runpath ? " (ignored: DT_RUNPATH is set)" : "");
-	if (e.runpath)
+	if (e.runpath && !json)
 		printf("\tDT_RUNPATH %s\n", e.runpath);
-	elf_needs_foreach(r, &e, ldd_need, &missing);
-	if (missing)
+	elf_needs_foreach(s->repo, &e, ldd_need, &c);
+	if (c.missing)
 		fprintf(stderr, "xsysroot: %s: %zu of %zu needed files are not in the %s view\n",
-			file, missing, total, a->deb);
+			file, c.missing, total, a->deb);
+	rc = c.missing ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	if (doc && rc == EXIT_FAILURE && !why && !c.missing) {
+		json_object_put(doc); /* the view could not be opened: said on stderr */
+		json_object_put(c.needs);
+	} else if (doc) {
+		json_object_object_add(doc, "needed", c.needs);
+		json_object_object_add(doc, "missing", json_object_new_int64((int64_t)c.missing));
+		json_print(doc);
+	}
 	xs_elf_free(&e);
-	return missing ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }
 
 const struct cli_command cli_cmd_ldd = {
 	.name = "ldd",
 	.run = cmd_ldd,
-	.synopsis = "ldd [REPOSITORY OPTIONS] [--offline] ARCH FILE",
+	.synopsis = "ldd [REPOSITORY OPTIONS] [--offline] [--json] ARCH FILE",
 	.summary = "list the libraries a foreign program needs, from the view",
 	.help =
 	"Read FILE's ELF headers without running it: class, machine and interpreter\n"
@@ -168,6 +273,8 @@ const struct cli_command cli_cmd_ldd = {
 	CLI_HELP_REPO_OPTIONS
 	"\n"
 	"ldd options:\n"
-	CLI_HELP_OFFLINE,
+	CLI_HELP_OFFLINE
+	"      --json                one JSON document on stdout (the schema is in\n"
+	"                            xsysroot(1), JSON OUTPUT)\n",
 };
 

@@ -170,8 +170,14 @@ int xs_lookup_getxattr(const struct xs_lookup *lk, uint64_t ino, const char *nam
 		return -ENODATA;
 	struct xs_vattr a;
 	struct xs_repo_pkg p = { 0 };
-	if (xs_view_getattr(lk->view, ino, &a) < 0 || a.pkg < 0 ||
-	    lk->ops->pkg(lk->ud, a.pkg, &p) < 0)
+	char sha[65];
+	if (xs_view_getattr(lk->view, ino, &a) < 0)
+		return -ENODATA;
+	if (a.pkg < 0) /* made by the view: a digest (a --bind file has none) */
+		return want_pkg && S_ISREG(a.mode) && xs_view_digest(lk->view, ino, sha) == 0
+			       ? xs_buf_append(out, XS_ID_GENERATED, strlen(XS_ID_GENERATED))
+			       : -ENODATA;
+	if (lk->ops->pkg(lk->ud, a.pkg, &p) < 0)
 		return -ENODATA;
 	const char *v = want_pkg ? p.name : p.version;
 	return v ? xs_buf_append(out, v, strlen(v)) : -ENODATA;

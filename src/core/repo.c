@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xsysroot/archive.h"
 #include "xsysroot/cachefiles.h"
@@ -23,6 +24,7 @@
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
+#include "xsysroot/lock.h"
 #include "xsysroot/provider.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
@@ -39,6 +41,7 @@
  * of r->archive). */
 struct src {
 	const struct xs_archive_source *a; /* uri, suite, components, rel */
+	bool moved_on; /* its lock's packages are older than its Contents (lock.h) */
 };
 
 struct vpkg {
@@ -86,6 +89,7 @@ struct xs_repo {
 	 * use everything else) */
 	struct xs_fetcher *fetcher;
 	char view_digest[65]; /* of the view as opened (identity.h), set at open */
+	char *lock_path;      /* the lock file the packages are pinned by, or NULL */
 	char *describe;
 	/* statistics, updated atomically */
 	struct xs_source_counters count;
@@ -93,6 +97,7 @@ struct xs_repo {
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
 	bool ready;		  /* xs_repo_open has returned (the quota may run) */
+	int64_t started;	  /* xs_repo_start's time (seconds since the epoch), 0: not yet */
 	struct xs_lease *lease;	  /* what gc must leave alone while we live */
 	/* err_lock guards the ring of recent errors; taken alone */
 	pthread_mutex_t err_lock;
@@ -134,12 +139,16 @@ static void fill_vpkg(struct vpkg *p, const char *name, const char *version, con
 	take_pkg(p, &s);
 }
 
-/* The resolved packages (selection.h) into the package table. */
-static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
+/* The resolved packages (selection.h), or a lock's (lock.h), into the
+ * package table. */
+static int resolve_view(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			size_t errsz)
 {
 	struct xs_selection sel;
-	int q = xs_selection_open(r->archive, r->store, r->arch->deb, packages, r->log, r->log_ud,
-				  &sel, err, errsz);
+	int q = cfg->lock ? xs_lock_select(cfg->lock, cfg->lock_path, r->archive, r->log,
+					   r->log_ud, &sel, err, errsz)
+			  : xs_selection_open(r->archive, r->store, r->arch->deb, cfg->packages,
+					      r->log, r->log_ud, &sel, err, errsz);
 	if (q == 0) {
 		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
 		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
@@ -147,6 +156,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			take_pkg(&r->pkgs[i], &sel.pkgs[i]);
 		r->npkgs = sel.n;
 	}
+	for (size_t i = 0; cfg->lock && i < r->nsrcs; i++)
+		r->srcs[i].moved_on = xs_lock_moved_on(cfg->lock, r->srcs[i].a);
 	xs_selection_free(&sel);
 	return q;
 }
@@ -178,26 +189,39 @@ static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
-/* The paths (not directories) of package pkg from its cached manifest:
- * a view built from the .debs has no Contents to give them. */
-static void manifest_paths(struct xs_repo *r, const char *pkg,
-			   int (*cb)(const char *path, void *cbud), void *cbud)
+static int cmp_entry_path(const void *a, const void *b)
 {
-	size_t i = 0;
-	while (i < r->npkgs && strcmp(r->pkgs[i].name, pkg))
-		i++;
-	char name[96];
-	_cleanup_free_ char *data = NULL;
+	return strcmp(((const struct xs_entry *)a)->path, ((const struct xs_entry *)b)->path);
+}
+
+/* The paths (but directories, as Contents lists them) of package i's
+ * cached manifest, sorted. */
+static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, void *),
+			   void *cbud)
+{
+	char name[96], *data = NULL;
 	size_t len = 0;
-	if (i == r->npkgs || xs_cf_build(XS_CF_MANIFEST, r->pkgs[i].sha256, name, sizeof name) < 0 ||
-	    xs_store_meta_read(r->store, name, 256u << 20, &data, &len) < 0)
-		return;
 	struct xs_manifest m = { 0 };
-	if (xs_manifest_parse(data, len, &m) == 0)
-		for (size_t k = 0; k < m.n; k++)
-			if (m.e[k].type != XS_E_DIR && m.e[k].path[0])
-				cb(m.e[k].path, cbud);
+	if (xs_cf_build(XS_CF_MANIFEST, r->pkgs[i].sha256, name, sizeof name) < 0 ||
+	    xs_store_meta_read(r->store, name, 256u << 20, &data, &len) < 0 ||
+	    xs_manifest_parse(data, len, &m) < 0) {
+		free(data);
+		return;
+	}
+	free(data);
+	if (m.n)
+		qsort(m.e, m.n, sizeof *m.e, cmp_entry_path);
+	for (size_t k = 0; k < m.n; k++)
+		if (m.e[k].type != XS_E_DIR)
+			cb(m.e[k].path, cbud);
 	xs_manifest_free(&m);
+}
+
+/* A lock's package of a source that moved on (lock.h): fetched at open,
+ * its paths from its manifest, not from Contents. */
+static bool moved_on(const struct xs_repo *r, size_t i)
+{
+	return r->lock_path && r->srcs[r->pkgs[i].src].moved_on;
 }
 
 struct paths_ctx {
@@ -213,17 +237,20 @@ static int count_path(const char *path, void *ud)
 	return c->cb(path, c->cbud);
 }
 
-/* The paths of package pkg that the Contents indexes give, else (none
- * lists it, or none was opened) its manifest's. */
+/* The paths of package pkg that the Contents indexes give, else (none lists
+ * it, none was opened, or it is moved_on) its manifest's. */
 static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
+	size_t i = 0;
+	while (i < r->npkgs && strcmp(r->pkgs[i].name, pkg))
+		i++;
 	struct paths_ctx c = { cb, cbud, 0 };
-	if (r->filelists && r->contents_open)
+	if (r->filelists && r->contents_open && !(i < r->npkgs && moved_on(r, i)))
 		xs_filelists_foreach(r->filelists, pkg, count_path, &c);
-	if (!c.n && r->store)
-		manifest_paths(r, pkg, cb, cbud);
+	if (!c.n && i < r->npkgs && r->store)
+		manifest_paths(r, i, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)
@@ -329,9 +356,15 @@ static int view_from_contents(struct xs_repo *r, const bool *cached, struct fetc
 		return q;
 	r->contents_open = true;
 	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
-		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src, cached[i] };
+	/* a cached manifest is applied exactly; a moved_on package is fetched:
+	 * the Contents describe other versions */
 	l->n = 0;
+	for (size_t i = 0; i < r->npkgs; i++) {
+		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
+						     cached[i] || moved_on(r, i) };
+		if (!cached[i] && moved_on(r, i))
+			l->keys[l->n++] = i;
+	}
 	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, add_unlisted, l, err,
 				  errsz);
 	free(pkgs);
@@ -393,6 +426,11 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 		q = add_dpkg_files(r, err, errsz);
 	if (q == 0)
 		q = add_account_files(r, err, errsz);
+	if (q == 0) { /* last: what no package of the view ships */
+		struct xs_sysroot s;
+		sysroot_of(r, &s, NULL);
+		q = xs_sysroot_add_host_files(&s, NULL, err, errsz);
+	}
 	return q;
 }
 
@@ -475,6 +513,7 @@ int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_
 
 void xs_repo_start(struct xs_repo *r)
 {
+	r->started = (int64_t)time(NULL);
 	xs_fetcher_start(r->fetcher);
 }
 
@@ -597,6 +636,9 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	if (q == -ETIMEDOUT && errsz && !err[0])
 		snprintf(err, errsz, "gave up waiting for '%s %s': no data for %d s",
 			 r->pkgs[i].name, r->pkgs[i].version, r->fetch_timeout_s + 5);
+	size_t l = q < 0 && r->lock_path ? strnlen(err, errsz) : errsz;
+	if (l + 1 < errsz)
+		snprintf(err + l, errsz - l, " (pinned by the lock file %s)", r->lock_path);
 	return q;
 }
 
@@ -793,6 +835,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
 	r->quota = cfg->cache_max_size;
+	r->lock_path = cfg->lock && cfg->lock_path ? xs_strdup(cfg->lock_path) : NULL;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
 	static const struct xs_provider_ops provider_ops = { cands_path, contents_of, in_view };
@@ -825,7 +868,7 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
 	      (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
-	q = resolve_view(r, cfg->packages, err, errsz);
+	q = resolve_view(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
 	q = open_fetcher(r, err, errsz);
@@ -893,12 +936,17 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
 	free(r->describe);
+	free(r->lock_path);
 	free(r);
 }
 
 const struct xs_arch *xs_repo_arch(struct xs_repo *r)
 {
 	return r->arch;
+}
+const struct xs_archive *xs_repo_archive(struct xs_repo *r)
+{
+	return r->archive;
 }
 struct xs_view *xs_repo_view(struct xs_repo *r)
 {
@@ -926,6 +974,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->size = p->size;
 	out->mirror = r->source.ops->origin(r->source.impl, i);
 	out->fetched = xs_fetcher_ready(r->fetcher, i);
+	out->src = (size_t)p->src;
 	return 0;
 }
 
@@ -1001,6 +1050,9 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  (unsigned long long)r->quota);
 	if (q == 0 && r->archive)
 		q = declared_status(r, out);
+	if (q == 0 && r->started) /* the process that serves: the daemon */
+		q = xs_buf_printf(out, XS_STATUS_PID "=%ld\n" XS_STATUS_STARTED "=%lld\n",
+				  (long)getpid(), (long long)r->started);
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;

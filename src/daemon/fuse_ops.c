@@ -310,6 +310,8 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, int ready
 		snprintf(err, errsz, "cannot mount on %s (see the message above)", o->mountpoint);
 		goto out_signals;
 	}
+	if (o->mounted)
+		o->mounted(o->mounted_ud);
 	if (fuse_daemonize(o->foreground) != 0) {
 		snprintf(err, errsz, "cannot go into the background");
 		goto out_unmount;

@@ -9,7 +9,7 @@ mount:
      lookup, which fetches it) and a file of a fetched package carry their
      package, version and SHA-256, checked against the fixture's Packages and
      the .deb extracted here with dpkg-deb; a generated file (ld.so.cache)
-     has a digest and no package; unknown names, size probes and short
+     has a digest, the package "generated" and no version; unknown names, size probes and short
      buffers behave like any file system (ENODATA, size, ERANGE);
   c. the counters after those accesses agree with the server's request log,
      and a failed fetch appears among the recent errors with its package;
@@ -99,11 +99,14 @@ def main(t, h):
               xstest.sha256_file(shipped[0]) if shipped else None),
              'a file of libc6 (%s): package, version and digest as extracted' % rel)
         cache = m.p('etc/ld.so.cache')
-        n, err, _ = xattr_errno(cache, PFX + 'package', 0)
-        t.ok(n < 0 and err == errno.ENODATA, 'ld.so.cache (generated) has no package (ENODATA)')
+        t.eq(os.getxattr(cache, PFX + 'package'), b'generated',
+             'ld.so.cache (generated): package "generated"')
+        n, err, _ = xattr_errno(cache, PFX + 'version', 0)
+        t.ok(n < 0 and err == errno.ENODATA, 'ld.so.cache has no version (ENODATA)')
         t.eq(os.getxattr(cache, PFX + 'sha256').decode(), xstest.sha256_file(cache),
              'ld.so.cache has the digest of its content')
-        t.eq(os.listxattr(cache), [PFX + 'sha256'], 'listxattr of ld.so.cache: only sha256')
+        t.eq(sorted(os.listxattr(cache)), [PFX + 'package', PFX + 'sha256'],
+             'listxattr of ld.so.cache: package and sha256')
         n, err, _ = xattr_errno(hello, PFX + 'nosuch', 100)
         t.ok(n < 0 and err == errno.ENODATA, 'an unknown name is ENODATA')
         n, err, _ = xattr_errno(hello, 'user.other', 100)

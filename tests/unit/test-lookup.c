@@ -402,6 +402,21 @@ static void test_xattr(void)
 	CHECK_INT(xs_lookup_listxattr(&lk, 1, &b), 0, "list of the root");
 	CHECK(b.len == sizeof "user.xsysroot.status" && !strcmp(b.data, "user.xsysroot.status"),
 	      "status only");
+	/* a file the view generates (sysroot.h): package "generated", no version */
+	char sha[65];
+	struct xs_vattr gen;
+	tl_store_put(store, "127.0.0.1 localhost\n", 20, sha);
+	xs_view_add_file(f.view, "etc/hosts", sha, 20, 0644);
+	b.len = 0;
+	CHECK(xs_lookup_path(&lk, "etc/hosts", &gen) == 0 &&
+		      xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.package", &b) == 0 &&
+		      b.len == 9 && !memcmp(b.data, "generated", 9),
+	      "a generated file: package 'generated'");
+	b.len = 0;
+	CHECK_INT(xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.version", &b), -ENODATA,
+		  "and no version");
+	CHECK_INT(xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.sha256", &b), 0, "its digest");
+	CHECK(b.len == 64 && !memcmp(b.data, sha, 64), "the SHA-256 of its bytes");
 	xs_buf_free(&b);
 	fake_free(&f);
 }
