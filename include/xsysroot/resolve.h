@@ -11,6 +11,10 @@
  *  - ":any" and ":native" qualifiers are accepted.
  * A dependency that nothing satisfies is -ENOENT, and err names the chain
  * that led to it ("python3 -> python3.11 -> libfoo (>= 2): no candidate").
+ * Roots that name no package are all named in err, before any dependency
+ * is followed, each with the closest name of the table when one is close
+ * (suggest.h): "zlib1-dev: no such package for arm64; did you mean
+ * zlib1g-dev?; libfoo: no such package for arm64".
  * Pure; thread safe on distinct tables.
  */
 #ifndef XSYSROOT_RESOLVE_H

@@ -105,20 +105,74 @@ static void need_path(struct xs_repo *r, struct elf_need *n, char *vpath, elf_ne
 	cb(r, n, ud);
 }
 
+/* musl's dynamic loader (/lib/ld-musl-ARCH.so.1) is its libc.so too:
+ * Debian ships it in the package musl, and a musl program's DT_NEEDED
+ * libc.so, like the names musl keeps for itself (libc, libpthread, librt,
+ * libm, libdl, libutil, libxnet: "lib" NAME then '.' or the end), is the
+ * loader itself, never a file looked up (glibc's libc.so, in libc6-dev, is
+ * a linker script). */
+static bool is_musl_loader(const char *interp)
+{
+	const char *b = strrchr(interp, '/');
+	b = b ? b + 1 : interp;
+	return !strncmp(b, "ld-musl-", 8) && strstr(b, ".so.");
+}
+
+static bool musl_builtin(const char *name)
+{
+	static const char *const own[] = { "c", "pthread", "rt", "m", "dl", "util", "xnet" };
+	if (strncmp(name, "lib", 3))
+		return false;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(own); i++) {
+		size_t n = strlen(own[i]);
+		if (!strncmp(name + 3, own[i], n) && (name[3 + n] == '.' || !name[3 + n]))
+			return true;
+	}
+	return false;
+}
+
+/* Append the view form of the directories musl's loader (interp,
+ * ld-musl-ARCH.so.1) searches: Debian's /etc/ld-musl-ARCH.path (its
+ * ARCH-linux-musl directories), then musl's default /lib:/usr/local/lib:/usr/lib. */
+static void musl_search_dirs(const char *interp, char ***dirs, size_t *n, size_t *cap)
+{
+	const char *b = strrchr(interp, '/');
+	b = b ? b + 9 : interp + 8; /* past "ld-musl-" */
+	int alen = (int)strcspn(b, ".");
+	char *list = fmt_str("/lib/%.*s-linux-musl:/usr/lib/%.*s-linux-musl:"
+			     "/usr/local/lib/%.*s-linux-musl:/lib:/usr/local/lib:/usr/lib",
+			     alen, b, alen, b, alen, b);
+	add_path_list(list, dirs, n, cap);
+	free(list);
+}
+
+/* The interpreter's need (its view path into v, "" when it has none). */
+static void need_interp(struct xs_repo *r, const struct xs_elf *e, char *v, size_t vsz,
+			elf_need_fn cb, void *ud)
+{
+	char label[XS_MAX_PATH + 32];
+	v[0] = 0;
+	if (!e->interp)
+		return;
+	snprintf(label, sizeof label, "interpreter %s", e->interp);
+	struct elf_need n = { .label = label, .pkg = -1 };
+	if (!view_path_of(e->interp, v, vsz)) {
+		v[0] = 0;
+		n.why = "not an absolute path in the sysroot";
+		cb(r, &n, ud);
+	} else {
+		char cand[XS_MAX_PATH + 8];
+		snprintf(cand, sizeof cand, "%s", v);
+		need_path(r, &n, cand, cb, ud);
+	}
+}
+
 void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb, void *ud)
 {
 	const struct xs_arch *a = xs_repo_arch(r);
-	if (e->interp) {
-		char label[XS_MAX_PATH + 32], v[XS_MAX_PATH + 8];
-		snprintf(label, sizeof label, "interpreter %s", e->interp);
-		struct elf_need n = { .label = label, .pkg = -1 };
-		if (!view_path_of(e->interp, v, sizeof v)) {
-			n.why = "not an absolute path in the sysroot";
-			cb(r, &n, ud);
-		} else {
-			need_path(r, &n, v, cb, ud);
-		}
-	}
+	char interp_v[XS_MAX_PATH + 8];
+	need_interp(r, e, interp_v, sizeof interp_v, cb, ud);
+	bool musl = interp_v[0] && is_musl_loader(e->interp);
 	/* the search order: DT_RPATH (without DT_RUNPATH), DT_RUNPATH, then the
 	 * view's ld.so.conf / ld.so.cache order */
 	char **dirs = NULL;
@@ -127,18 +181,29 @@ void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb
 		add_path_list(e->rpath, &dirs, &ndirs, &capdirs);
 	if (e->runpath)
 		add_path_list(e->runpath, &dirs, &ndirs, &capdirs);
-	char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
-	for (size_t i = 0; std_dirs[i]; i++) {
-		xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
-		dirs[ndirs++] = std_dirs[i];
+	if (musl) {
+		musl_search_dirs(e->interp, &dirs, &ndirs, &capdirs);
+	} else {
+		char **std_dirs = xs_sysroot_search_dirs(a->triplet, NULL, 0, NULL);
+		for (size_t i = 0; std_dirs[i]; i++) {
+			xs_grow(&dirs, &capdirs, ndirs + 1, sizeof *dirs);
+			dirs[ndirs++] = std_dirs[i];
+		}
+		free(std_dirs); /* its strings now belong to dirs */
 	}
-	free(std_dirs); /* its strings now belong to dirs */
 	for (size_t i = 0; i < e->nneeded; i++) {
 		const char *name = e->needed[i];
 		struct elf_need n = { .label = name, .pkg = -1 };
 		if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
 			n.why = "not a library name";
 			cb(r, &n, ud);
+			continue;
+		}
+		if (musl && musl_builtin(name)) {
+			/* the musl loader itself: its package (musl) */
+			char v[XS_MAX_PATH + 8];
+			snprintf(v, sizeof v, "%s", interp_v);
+			need_path(r, &n, v, cb, ud);
 			continue;
 		}
 		if (strchr(name, '/')) {

@@ -38,7 +38,9 @@ struct elf_need {
 typedef void (*elf_need_fn)(struct xs_repo *r, const struct elf_need *n, void *ud);
 /* Look up e's interpreter, then each DT_NEEDED in the loader's order
  * (DT_RPATH, DT_RUNPATH, the view's ld.so.conf order), in r's view; cb
- * once per entry. */
+ * once per entry.  For a musl program (interpreter ld-musl-ARCH.so.1),
+ * libc.so and the other names musl's loader is itself are the interpreter
+ * (Debian's package musl), not files of the search path. */
 void elf_needs_foreach(struct xs_repo *r, const struct xs_elf *e, elf_need_fn cb, void *ud);
 
 #endif

@@ -1,4 +1,5 @@
 /* cmd_env.c - xsysroot env: build-tool settings for a mount. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include "host.h"
 #include "output.h"
 #include "xsysroot/arch.h"
+#include "xsysroot/binfmt.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
@@ -80,6 +82,137 @@ static void print_sh_var_of(const char *fmt, const char *arg, const char *value)
 	free(name);
 }
 
+/* ---- binfmt_misc: whether ./prog runs directly ---- */
+
+/* Whether one binfmt_misc entry (its text: "enabled", "interpreter X",
+ * "offset N", "magic HEX", "mask HEX") takes the programs whose header
+ * starts with hdr; its interpreter into interp. */
+static bool handler_takes(const char *text, const unsigned char *hdr, size_t hdrlen,
+			  char *interp, size_t interpsz)
+{
+	unsigned char magic[128], mask[128];
+	size_t nmagic = 0, nmask = 0;
+	unsigned off = 0;
+	if (strncmp(text, "enabled", 7))
+		return false;
+	const char *p = strstr(text, "\ninterpreter ");
+	if (p)
+		snprintf(interp, interpsz, "%.*s", (int)strcspn(p + 13, "\n"), p + 13);
+	if ((p = strstr(text, "\noffset ")))
+		off = (unsigned)strtoul(p + 8, NULL, 10);
+	const char *fields[2] = { strstr(text, "\nmagic "), strstr(text, "\nmask ") };
+	unsigned char *outs[2] = { magic, mask };
+	size_t *lens[2] = { &nmagic, &nmask };
+	for (int f = 0; f < 2; f++) {
+		const char *h = fields[f] ? fields[f] + (f ? 6 : 7) : NULL;
+		for (; h && isxdigit((unsigned char)h[0]) && isxdigit((unsigned char)h[1]) &&
+		       *lens[f] < sizeof magic; h += 2) {
+			char byte[3] = { h[0], h[1], 0 };
+			outs[f][(*lens[f])++] = (unsigned char)strtoul(byte, NULL, 16);
+		}
+	}
+	if (!nmagic || off + nmagic > hdrlen) /* an extension handler, or past the header */
+		return false;
+	for (size_t i = 0; i < nmagic; i++) {
+		unsigned char k = i < nmask ? mask[i] : 0xff;
+		if ((hdr[off + i] & k) != (magic[i] & k))
+			return false;
+	}
+	return true;
+}
+
+/* The binfmt_misc handler that runs a's programs on this host: 1 with its
+ * name and interpreter, 0 when none does, -1 when binfmt_misc is not
+ * mounted. */
+static int binfmt_handler_for(const struct xs_arch *a, char *name, size_t namesz, char *interp,
+			      size_t interpsz)
+{
+	static const char dir[] = "/proc/sys/fs/binfmt_misc";
+	unsigned char hdr[XS_BINFMT_MAGIC_LEN], mask[XS_BINFMT_MAGIC_LEN];
+	xs_binfmt_magic(a, hdr, mask); /* a program's header: the magic itself */
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int found = 0;
+	struct dirent *de;
+	bool mounted = false;
+	while (!found && (de = readdir(d))) {
+		if (!strcmp(de->d_name, "status") || !strcmp(de->d_name, "register"))
+			mounted = true;
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "status") ||
+		    !strcmp(de->d_name, "register"))
+			continue;
+		char path[sizeof dir + 256], text[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "re");
+		size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+		if (f)
+			fclose(f);
+		text[n] = 0;
+		if (handler_takes(text, hdr, sizeof hdr, interp, interpsz)) {
+			snprintf(name, namesz, "%s", de->d_name);
+			found = 1;
+		}
+	}
+	closedir(d);
+	return found ? 1 : mounted ? 0 : -1;
+}
+
+/* The comment lines of the sh format on running what is built. */
+static void print_run_comment(const struct xs_arch *a, const char *qmp)
+{
+	char name[256] = "", interp[PATH_MAX] = "";
+	int h = binfmt_handler_for(a, name, sizeof name, interp, sizeof interp);
+	printf("# run the results with `xsysroot run %s -- ./prog` or `qemu-%s -L %s ./prog`,\n"
+	       "# which always work;", a->deb, a->qemu, qmp);
+	if (h > 0)
+		printf(" ./prog works too here: the binfmt_misc handler %s (%s)\n"
+		       "# runs %s programs, with QEMU_LD_PREFIX below\n", name, interp, a->deb);
+	else if (h == 0)
+		printf(" ./prog alone does not run here: no binfmt_misc handler runs\n"
+		       "# %s programs (Debian's qemu-user-static or qemu-user-binfmt adds one)\n",
+		       a->deb);
+	else
+		printf(" ./prog alone does not run here: binfmt_misc is not mounted\n"
+		       "# (/proc/sys/fs/binfmt_misc), so no handler runs %s programs\n", a->deb);
+}
+
+/* ---- --format go ---- */
+
+/* cgo for a: GOARCH is the OCI platform's architecture name (the same
+ * names: arm64, arm, 386, ppc64le, mips64le...), GOARM its variant for arm
+ * (armhf v7, armel v5).  cgo takes CC and CXX as words (quotes allowed) and
+ * ignores LDFLAGS: the linker flags go in CGO_LDFLAGS. */
+static void print_go(const struct xs_arch *a, const char *mp, const char *pc_libdir)
+{
+	char *qmp = sh_quote(mp);
+	char *cc = fmt_str("clang --target=%s --sysroot=%s", a->triplet, qmp);
+	char *cxx = fmt_str("clang++ --target=%s --sysroot=%s", a->triplet, qmp);
+	char *exec = fmt_str("qemu-%s -L %s", a->qemu, mp);
+	printf("# xsysroot env --format go: cgo for %s against %s\n"
+	       "# eval \"$(xsysroot env --format go %s)\"; then: go build, or\n"
+	       "# go test -exec 'xsysroot run %s --' (or -exec \"$XSYSROOT_GO_EXEC\")\n",
+	       a->deb, mp, qmp, a->deb);
+	print_sh_var("GOOS", "linux");
+	print_sh_var("GOARCH", a->oci_arch);
+	if (!strcmp(a->oci_arch, "arm") && a->oci_variant && a->oci_variant[0] == 'v')
+		print_sh_var("GOARM", a->oci_variant + 1);
+	else
+		printf("unset GOARM\n");
+	print_sh_var("CGO_ENABLED", "1");
+	print_sh_var("CC", cc);
+	print_sh_var("CXX", cxx);
+	print_sh_var("CGO_CFLAGS", "-O2 -g");
+	print_sh_var("CGO_CXXFLAGS", "-O2 -g");
+	print_sh_var("CGO_LDFLAGS", "-O2 -g -fuse-ld=lld");
+	print_sh_var("PKG_CONFIG_SYSROOT_DIR", mp);
+	print_sh_var("PKG_CONFIG_LIBDIR", pc_libdir);
+	printf("unset PKG_CONFIG_PATH\n");
+	print_sh_var("QEMU_LD_PREFIX", mp);
+	print_sh_var("XSYSROOT_GO_EXEC", exec);
+	free(qmp), free(cc), free(cxx), free(exec);
+}
+
 static const struct option env_opts[] = {
 	{ "format", required_argument, NULL, 'F' },
 	{ "help", no_argument, NULL, 'h' },
@@ -101,8 +234,8 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(self, "env needs MOUNTPOINT");
 	if (strcmp(format, "sh") && strcmp(format, "meson") && strcmp(format, "cmake") &&
-	    strcmp(format, "cargo")) {
-		fprintf(stderr, "xsysroot: --format: '%s' is none of sh, meson, cmake, cargo\n",
+	    strcmp(format, "cargo") && strcmp(format, "go")) {
+		fprintf(stderr, "xsysroot: --format: '%s' is none of sh, meson, cmake, cargo, go\n",
 			format);
 		return EXIT_USAGE;
 	}
@@ -166,8 +299,9 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		char *cc = fmt_str("clang --target=%s --sysroot=%s", tr, qmp);
 		char *cxx = fmt_str("clang++ --target=%s --sysroot=%s", tr, qmp);
 		printf("# xsysroot env: cross-building for %s against %s\n"
-		       "# eval \"$(xsysroot env %s)\"; then: $CC prog.c $LDFLAGS -o prog; ./prog\n",
+		       "# eval \"$(xsysroot env %s)\"; then: $CC prog.c $LDFLAGS -o prog\n",
 		       a->deb, mp, qmp);
+		print_run_comment(a, qmp);
 		print_sh_var("QEMU_LD_PREFIX", mp);
 		print_sh_var("PKG_CONFIG_SYSROOT_DIR", mp);
 		print_sh_var("PKG_CONFIG_LIBDIR", pc_libdir);
@@ -180,6 +314,8 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 		if (strip)
 			print_sh_var("STRIP", strip);
 		free(qmp), free(cc), free(cxx);
+	} else if (!strcmp(format, "go")) {
+		print_go(a, mp, pc_libdir);
 	} else if (!strcmp(format, "meson")) {
 		char *m = meson_quote(mp), *d1 = meson_quote(pc_dir1), *d2 = meson_quote(pc_dir2);
 		char *sr = fmt_str("--sysroot=%s", mp);
@@ -272,7 +408,7 @@ static int cmd_env(const struct cli_command *self, int argc, char **argv)
 const struct cli_command cli_cmd_env = {
 	.name = "env",
 	.run = cmd_env,
-	.synopsis = "env [--format sh|meson|cmake|cargo] MOUNTPOINT",
+	.synopsis = "env [--format sh|meson|cmake|cargo|go] MOUNTPOINT",
 	.summary = "print the settings that cross-build against a mount",
 	.help =
 	"Print the settings that cross-build against a mount (its architecture is\n"
@@ -282,5 +418,11 @@ const struct cli_command cli_cmd_env = {
 	"Options:\n"
 	"      --format FORMAT       sh (default): export lines, for eval \"$(...)\";\n"
 	"                            meson: a cross file; cmake: a toolchain file;\n"
-	"                            cargo: export lines for cargo and rustc\n",
+	"                            cargo: export lines for cargo and rustc;\n"
+	"                            go: export lines for cgo (GOARCH, GOARM,\n"
+	"                            CGO_ENABLED, CC, CXX, CGO_CFLAGS, CGO_LDFLAGS)\n"
+	"\n"
+	"The sh format says in a comment whether a binfmt_misc handler of the host\n"
+	"runs the architecture's programs (./prog); xsysroot run ARCH -- ./prog and\n"
+	"qemu-ARCH -L MOUNTPOINT ./prog always work.\n",
 };

@@ -14,7 +14,9 @@
  *   - mount(8)'s own options (noauto, user, _netdev, nofail, x-*...) are
  *     dropped, and so are rw, dev and suid: the view is always ro, nosuid,
  *     nodev;
- *   - anything else is a FUSE mount option (-o).
+ *   - nonempty (FUSE 2's option) is --force;
+ *   - a FUSE mount option (fuse_option) goes to -o; anything else is
+ *     refused, named, here rather than by FUSE ("unknown option").
  * The daemon goes into the background once the mount is made, as mount(8)
  * expects of a helper. */
 #include <getopt.h>
@@ -39,6 +41,26 @@ static bool ignored(const char *o)
 		if (!strcmp(o, names[i]))
 			return true;
 	return !strncmp(o, "x-", 2) || !strncmp(o, "comment=", 8) || !strncmp(o, "user=", 5);
+}
+
+/* The mount options that libfuse 3 (fuse_session_new, fuse_session_mount)
+ * or the kernel take for a FUSE mount, NAME or NAME=: what else an fstab
+ * line may pass through as a FUSE option. */
+static bool fuse_option(const char *o)
+{
+	static const char *const names[] = {
+		"allow_other", "allow_root", "auto_unmount", "default_permissions", "blkdev",
+		"ro", "nosuid", "nodev", "noexec", "exec", "async", "sync", "dirsync",
+		"atime", "noatime", "relatime", "norelatime", "strictatime", "nostrictatime",
+		"lazytime", "nolazytime", "fsname=", "subtype=", "max_read=", "blksize=",
+		"context=", "fscontext=", "defcontext=", "rootcontext=",
+	};
+	for (size_t i = 0; i < XS_ARRAY_SIZE(names); i++) {
+		size_t n = strlen(names[i]);
+		if (names[i][n - 1] == '=' ? !strncmp(o, names[i], n) : !strcmp(o, names[i]))
+			return true;
+	}
+	return false;
 }
 
 /* The long option of mount called name (those that make sense in fstab). */
@@ -71,6 +93,16 @@ static int map_options(char *opts, const char **av, size_t *ac, struct xs_buf *f
 			continue;
 		char *eq = strchr(o, '=');
 		const struct option *mo = mount_option(o, eq ? (size_t)(eq - o) : strlen(o));
+		if (!mo && !strcmp(o, "nonempty")) {
+			av[(*ac)++] = "--force"; /* FUSE 2's name for it */
+			continue;
+		}
+		if (!mo && !fuse_option(o)) {
+			say("mount option '%s' is unknown to xsysroot: it is none of xsysroot "
+			    "mount's options (suite=, packages=, mirror=... as in xsysroot mount "
+			    "--help), of mount(8)'s, or of FUSE's", o);
+			return -1;
+		}
 		if (!mo) {
 			xs_buf_printf(fuse, "%s%s", fuse->len ? "," : "", o);
 			continue;

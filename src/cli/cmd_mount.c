@@ -1,4 +1,5 @@
 /* cmd_mount.c - xsysroot mount and umount. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -125,6 +126,8 @@ const struct cli_command cli_cmd_umount = {
 };
 
 
+enum { OPT_FORCE = 0x500 };
+
 const struct option mount_opts[] = {
 	XS_REPO_LONG_OPTIONS,
 	{ "fetch-timeout", required_argument, NULL, OPT_FETCH_TIMEOUT },
@@ -133,6 +136,7 @@ const struct option mount_opts[] = {
 	{ "offline", no_argument, NULL, OPT_OFFLINE },
 	{ "cache-max-size", required_argument, NULL, OPT_CACHE_MAX_SIZE },
 	{ "binfmt-prefix", no_argument, NULL, OPT_BINFMT_PREFIX },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
@@ -142,7 +146,7 @@ const struct option mount_opts[] = {
 /* What mount is asked besides the repository options. */
 struct mount_args {
 	const char *mountpoint, *log_file, *fuse_opts;
-	bool foreground, debug, binfmt;
+	bool foreground, debug, binfmt, force;
 	char mp[PATH_MAX]; /* the real mount point: it outlives the log */
 };
 
@@ -171,24 +175,75 @@ static void say_mounted(void *ud)
 	fflush(stderr);
 }
 
-/* mount, once the options are collected in s and a */
-static int mount_with(struct cli_setup *s, struct mount_args *a)
+/* The first entry of directory mp besides . and .. into name: true when
+ * there is one. */
+static bool dir_first_entry(const char *mp, char *name, size_t namesz)
 {
-	struct xs_repo_config *cfgp = &s->cfg;
-	const char *mp_arg = a->mountpoint, *fuse_opts = a->fuse_opts;
-	bool foreground = a->foreground, debug = a->debug;
-	char *mp = a->mp;
+	DIR *d = opendir(mp);
+	if (!d)
+		return false;
+	struct dirent *de;
+	bool found = false;
+	while (!found && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			found = snprintf(name, namesz, "%s", de->d_name) >= 0;
+	closedir(d);
+	return found;
+}
+
+/* Refuse to hide something under the mount: a live mount at mp (the
+ * second would stack on it) or a directory with files.  0, or -1 after
+ * saying which. */
+static int mountpoint_check(const char *mp)
+{
+	char fstype[256], source[PATH_MAX], name[256];
+	if (mount_source(mp, fstype, sizeof fstype, source, sizeof source) == 0) {
+		say("%s is already a mount point (%s of %s): unmount it first (a second mount "
+		    "would stack on it), or pass --force to mount over it", mp, fstype, source);
+		return -1;
+	}
+	if (dir_first_entry(mp, name, sizeof name)) {
+		say("%s is not empty (it holds %s): the mount would hide its files; pass "
+		    "--force (fstab: -o nonempty) to mount over it", mp, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* What mount checks before anything is fetched: the mount point (a->mp
+ * made real), the architecture and the configuration files, that nothing
+ * would be hidden, and that FUSE is usable.  0, or -1 after saying why. */
+static int mount_precheck(struct cli_setup *s, struct mount_args *a)
+{
+	const char *mp_arg = a->mountpoint;
 	struct stat st;
+	char why[PATH_MAX + 256];
 	if (mount_is_dead(mp_arg)) {
 		/* a daemon died and left its mount behind: clear it */
 		run_fusermount(mp_arg, true);
 	}
-	if (!realpath(mp_arg, mp) || stat(mp, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (!realpath(mp_arg, a->mp) || stat(a->mp, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "xsysroot: mount point %s: %s\n", mp_arg,
 			errno ? strerror(errno) : "not a directory");
-		return EXIT_FAILURE;
+		return -1;
 	}
-	if (cli_setup_configure(s, cfgp->arch) < 0 || cli_setup_cache_dir(s) < 0 ||
+	if (cli_setup_configure(s, s->cfg.arch) < 0 || (!a->force && mountpoint_check(a->mp) < 0))
+		return -1;
+	if (fuse_usable(why, sizeof why) < 0) {
+		say("cannot mount %s: %s", a->mp, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* mount, once the options are collected in s and a */
+static int mount_with(struct cli_setup *s, struct mount_args *a)
+{
+	struct xs_repo_config *cfgp = &s->cfg;
+	const char *fuse_opts = a->fuse_opts;
+	bool foreground = a->foreground, debug = a->debug;
+	char *mp = a->mp;
+	if (mount_precheck(s, a) < 0 || cli_setup_cache_dir(s) < 0 ||
 	    cli_setup_log(s, a->log_file) < 0)
 		return EXIT_FAILURE;
 	struct logger lg = { s->log.fd, true, debug, mp };
@@ -277,6 +332,7 @@ static int cmd_mount(const struct cli_command *self, int argc, char **argv)
 		case OPT_LOG_FILE: a.log_file = optarg; break;
 		case OPT_BIND: binds[nbinds++] = optarg; break;
 		case OPT_BINFMT_PREFIX: a.binfmt = true; break;
+		case OPT_FORCE: a.force = true; break;
 		case OPT_CACHE_MAX_SIZE:
 			if (!size_option("--cache-max-size", optarg, &s.cfg.cache_max_size))
 				goto out;
@@ -335,6 +391,9 @@ const struct cli_command cli_cmd_mount = {
 	"      --binfmt-prefix       point /etc/qemu-binfmt/QEMU_ARCH, qemu's default\n"
 	"                            prefix under binfmt_misc, at the mount until it\n"
 	"                            is unmounted (root only)\n"
+	"      --force               mount over a mount point that is already one,\n"
+	"                            or over a directory that is not empty (by\n"
+	"                            default refused: the mount would hide them)\n"
 	"  -f, --foreground          stay in the foreground\n"
 	"  -d, --debug               debug messages (implies --foreground)\n"
 	"  -o OPTIONS                extra FUSE mount options\n"
@@ -345,6 +404,7 @@ const struct cli_command cli_cmd_mount = {
 	"  xsysroot [xsysroot#]ARCH MOUNTPOINT [-o OPTIONS]\n"
 	"Each mount option above is NAME=VALUE in OPTIONS (':' separates the items\n"
 	"of a list, since ',' separates options), mount's own options (noauto,\n"
-	"user, _netdev, nofail, x-systemd.*) are ignored, and the rest are FUSE\n"
-	"mount options.\n",
+	"user, _netdev, nofail, x-systemd.*) are ignored, nonempty is --force, and\n"
+	"the rest must be FUSE mount options (allow_other, fsname=...): another\n"
+	"option is refused, named.\n",
 };

@@ -92,6 +92,7 @@ struct run {
 	char interp[256], interp_arg[256];
 	char writable_real[PATH_MAX]; /* what writable points at, made absolute */
 	char *added;		      /* --packages with what PROGRAM needs (owned) */
+	char *strict_pkgs;	      /* --packages with SANDBOX_PACKAGES (owned) */
 	struct sandbox sandbox;	      /* --strict */
 };
 
@@ -321,9 +322,34 @@ static int host_script(struct run *rs, struct xs_repo *r, const char *path)
 	return 1;
 }
 
+/* PROGRAM in the view: an absolute path as it is, a bare name in the
+ * directories of the standard Debian PATH (SANDBOX_PATH, what --strict
+ * gives the program), in order, into rs->prog_path: 0, or -ENOENT. */
+static int view_lookup_program(struct run *rs, struct xs_repo *r)
+{
+	const char *prog = rs->prog, *dirs = SANDBOX_PATH;
+	struct xs_vattr va;
+	char v[XS_MAX_PATH + 8];
+	if (prog[0] != '/' && strchr(prog, '/'))
+		return -ENOENT;
+	while (*dirs) {
+		size_t n = strcspn(dirs, ":");
+		if (prog[0] == '/')
+			snprintf(rs->prog_path, sizeof rs->prog_path, "%s", prog);
+		else
+			snprintf(rs->prog_path, sizeof rs->prog_path, "%.*s/%s", (int)n, dirs, prog);
+		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, XS_LOOKUP_PEEK, v, &va))
+			return 0;
+		if (prog[0] == '/')
+			break;
+		dirs += n + (dirs[n] == ':');
+	}
+	return -ENOENT;
+}
+
 /* Where PROGRAM is: a host ELF file for the architecture or a host script
  * whose interpreter the view has, else a path in the view (a bare name is
- * looked up in the view's usr/bin, usr/sbin). */
+ * looked up in the view's PATH: view_lookup_program). */
 static int locate_program(struct run *rs, struct xs_repo *r)
 {
 	const char *prog = rs->prog;
@@ -338,19 +364,8 @@ static int locate_program(struct run *rs, struct xs_repo *r)
 		rs->prog_host = true;
 		return 0;
 	}
-	static const char *const dirs[] = { "/usr/local/bin/", "/usr/bin/", "/usr/sbin/" };
-	struct xs_vattr va;
-	char v[XS_MAX_PATH + 8];
-	for (size_t i = 0; i < XS_ARRAY_SIZE(dirs); i++) {
-		if (prog[0] == '/')
-			snprintf(rs->prog_path, sizeof rs->prog_path, "%s", prog);
-		else if (!strchr(prog, '/'))
-			snprintf(rs->prog_path, sizeof rs->prog_path, "%s%s", dirs[i], prog);
-		else
-			break;
-		if (view_path_of(rs->prog_path, v, sizeof v) && view_has(r, XS_LOOKUP_PEEK, v, &va))
-			return 0;
-	}
+	if (view_lookup_program(rs, r) == 0)
+		return 0;
 	if (strchr(prog, '/') && access(prog, F_OK) == 0)
 		say("%s is not a program for %s, and the %s view has no %s", prog, rs->arch->deb,
 		    rs->arch->deb, prog);
@@ -483,6 +498,32 @@ static int open_view(struct cli_setup *s, struct run *rs)
 	return q;
 }
 
+/* FUSE usable for a private mount: 0, or -1 after saying why and how to
+ * fix it. */
+static int private_mount_possible(void)
+{
+	char why[PATH_MAX + 256];
+	if (fuse_usable(why, sizeof why) == 0)
+		return 0;
+	say("cannot make a private mount of the view: %s", why);
+	return -1;
+}
+
+static int arch_mount_cb(const char *mp, const char *fstype, const char *source, void *ud)
+{
+	return !strcmp(fstype, XS_ID_FSTYPE) && !strcmp(source, ud) && !mount_is_dead(mp);
+}
+
+/* Before anything is fetched: without a live mount of the architecture to
+ * use, run needs a private one, so FUSE must be usable.  0, or -1 after
+ * saying why. */
+static int mount_possible(const struct run *rs)
+{
+	char source[64];
+	xs_id_fsname(rs->arch->deb, source, sizeof source);
+	return mountinfo_foreach(arch_mount_cb, source) > 0 ? 0 : private_mount_possible();
+}
+
 /* A mount of s->repo's view in rs->mp: one that is there, or a private one
  * (always with --strict, which needs rs->tmp).  0, or -1 after saying why. */
 static int use_mount(struct cli_setup *s, struct run *rs)
@@ -511,6 +552,8 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 		}
 	}
 	if (!rs->mp[0]) {
+		if (private_mount_possible() < 0)
+			return -1;
 		snprintf(rs->mp, sizeof rs->mp, "%s/view", rs->tmp);
 		s->log.mountpoint = rs->mp;
 		int q = start_private_mount(rs, s->repo, s);
@@ -545,11 +588,34 @@ static pid_t start_sandbox(struct run *rs, char **args)
 	return sandbox_start(sb, args);
 }
 
+/* --strict: the view declares SANDBOX_PACKAGES besides --packages (those
+ * it does not name already). */
+static void strict_packages(struct cli_setup *s, struct run *rs)
+{
+	const char *given = s->cfg.packages ? s->cfg.packages : "";
+	char *have = fmt_str(",%s,", given), *want = xs_strdup(SANDBOX_PACKAGES), *save = NULL;
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	xs_buf_printf(&b, "%s", given);
+	for (char *p = strtok_r(want, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *key = fmt_str(",%s,", p);
+		if (!strstr(have, key))
+			xs_buf_printf(&b, "%s%s", b.len ? "," : "", p);
+		free(key);
+	}
+	rs->strict_pkgs = xs_buf_steal(&b, NULL);
+	s->cfg.packages = rs->strict_pkgs; /* lives until the end of the command */
+	free(have), free(want);
+}
+
 /* run, with s configured: the exit status */
 static int run_with(struct cli_setup *s, struct run *rs, const char *log_file, char **args)
 {
 	rs->arch = s->arch;
-	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0)
+	if (rs->strict)
+		strict_packages(s, rs);
+	if ((rs->writable && prepare_writable(rs) < 0) || find_qemu(rs) < 0 ||
+	    mount_possible(rs) < 0)
 		return EXIT_SETUP;
 	signals_catch();
 	/* the log: what run adds to the view, and the private mount's daemon */
@@ -614,6 +680,7 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 out:
 	cli_setup_free(&s);
 	free(rs.added);
+	free(rs.strict_pkgs);
 	return rc;
 }
 
@@ -640,7 +707,9 @@ const struct cli_command cli_cmd_run = {
 	"                            directory and $HOME bound in; its own /proc,\n"
 	"                            /dev, /sys); the programs it starts are\n"
 	"                            emulated too (the namespace's binfmt_misc,\n"
-	"                            Linux 6.7+)\n"
+	"                            Linux 6.7+); PATH is Debian's standard PATH,\n"
+	"                            not the host's, and the view always has a\n"
+	"                            shell and coreutils (dash, coreutils)\n"
 	"      --writable DIR        with --strict: / is writable, the changes go to\n"
 	"                            DIR/upper (an overlay; DIR/work is its work dir)\n",
 };

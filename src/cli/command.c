@@ -7,6 +7,7 @@
 #include "command.h"
 #include "output.h"
 #include "xsysroot/arch.h"
+#include "xsysroot/suggest.h"
 #include "xsysroot/util.h"
 
 #define SUGGEST_MAX_LEN 64 /* longer words get no suggestion */
@@ -68,33 +69,14 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 
 /* ---- did you mean ------------------------------------------------------ */
 
-/* The optimal string alignment distance of a and b (insertions, deletions,
- * substitutions and transpositions of adjacent characters cost one). */
+/* The optimal string alignment distance of a and b (suggest.h), SIZE_MAX
+ * for a word too long to suggest for. */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	size_t d[SUGGEST_MAX_LEN + 1][SUGGEST_MAX_LEN + 1];
 	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
 		return SIZE_MAX;
-	for (size_t i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = d[i - 1][j - 1] + cost;
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-			    d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
+	return xs_suggest_distance(a, la, b, lb, SUGGEST_MAX_LEN);
 }
 
 /* How far cand is from word as a typo: 0 when word begins it, else the

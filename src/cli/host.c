@@ -1,5 +1,6 @@
 /* host.c - what the commands ask of the host; see host.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,4 +169,30 @@ void notify_ready(void)
 		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
 	close(fd);
 	unsetenv("NOTIFY_SOCKET");
+}
+
+int fuse_usable(char *why, size_t whysz)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(why, whysz, "there is no /dev/fuse: load the module (modprobe "
+					     "fuse) or, in a container, pass the device in "
+					     "(docker run --device /dev/fuse)");
+		else if (e == EACCES || e == EPERM)
+			snprintf(why, whysz, "/dev/fuse cannot be opened by this user (%s): as root, "
+					     "chmod 0666 /dev/fuse (Debian's default mode), or mount "
+					     "as root", strerror(e));
+		else
+			snprintf(why, whysz, "cannot open /dev/fuse: %s", strerror(e));
+		return -e;
+	}
+	close(fd);
+	if (geteuid() != 0 && access(XS_FUSERMOUNT, X_OK) < 0) {
+		snprintf(why, whysz, "%s is not installed, and a user needs it to mount "
+				     "(Debian package fuse3)", XS_FUSERMOUNT);
+		return -ENOENT;
+	}
+	return 0;
 }

@@ -10,6 +10,10 @@
 
 /* fusermount3 -u [-z] MOUNTPOINT: 0 or -errno. */
 int run_fusermount(const char *mp, bool lazy);
+/* Whether this user can make a FUSE mount: /dev/fuse opens read-write,
+ * and fusermount3 is there for a user other than root.  0, or -errno with
+ * what is wrong and how to fix it in why. */
+int fuse_usable(char *why, size_t whysz);
 /* A mount whose daemon is gone (statfs gives ENOTCONN). */
 bool mount_is_dead(const char *path);
 /* The file system type and source of the topmost mount at mp (a real

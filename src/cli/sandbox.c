@@ -335,6 +335,13 @@ static void init_forward(int sig, siginfo_t *si, void *uc)
 		kill(init_child, sig);
 }
 
+/* The program's environment: the host's, but for PATH (SANDBOX_PATH). */
+static void strict_environment(void)
+{
+	if (setenv("PATH", SANDBOX_PATH, 1) < 0)
+		CHILD_FAIL("--strict: cannot set PATH: %s", strerror(errno));
+}
+
 /* pid 1 of the sandbox: start the program, reap what is orphaned, and
  * leave with the program's status (128 + N for a signal N); leaving ends
  * every process left in the namespace.  Never returns. */
@@ -352,6 +359,7 @@ static void sandbox_init(struct sandbox *sb, char **args)
 			signal(init_signals[i], SIG_DFL);
 		if (sb->child_setup)
 			sb->child_setup();
+		strict_environment();
 		execve(sb->prog, args, environ);
 		int e = errno;
 		say("cannot run %s in the %s view: %s", sb->prog, sb->arch->deb, strerror(e));

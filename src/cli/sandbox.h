@@ -24,6 +24,14 @@
 
 #include "xsysroot/arch.h"
 
+/* The PATH of the program under --strict, Debian's standard one (the
+ * host's is not passed: its directories are not the view's); a bare
+ * program name is looked up in these directories of the view. */
+#define SANDBOX_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* The packages the view of --strict always declares: a shell and the
+ * basic tools, so that /bin/sh -c '...' works without naming them. */
+#define SANDBOX_PACKAGES "dash,coreutils"
+
 struct sandbox {
 	const struct xs_arch *arch;
 	const char *dir;      /* private directory with the empty dirs skel/ and root/ */

@@ -12,6 +12,7 @@
  * resolving arm64) is never satisfied.
  */
 #include "xsysroot/resolve.h"
+#include "xsysroot/suggest.h"
 #include "xsysroot/util.h"
 
 #include <errno.h>
@@ -248,14 +249,44 @@ static int satisfy(struct ctx *c, size_t from, const struct xs_dep_alt *alt)
 	return fail_chain(c, from, alt);
 }
 
+/* "NAME: no such package for ARCH; did you mean X?" appended to the error,
+ * after the ones before ("; " between them). */
+static void unknown_root(struct ctx *c, const char *name, size_t *o)
+{
+	if (!c->err || !c->errsz)
+		return;
+	struct xs_suggest sg;
+	xs_suggest_init(&sg, name);
+	for (size_t i = 0; i < c->n_nodes; i++)
+		xs_suggest_offer(&sg, c->nodes[i].name);
+	const char *best = xs_suggest_best(&sg);
+	append(c->err, c->errsz, o, "%s%s: no such package for %s%s%s%s", *o ? "; " : "", name,
+	       c->arch, best ? "; did you mean " : "", best ? best : "", best ? "?" : "");
+}
+
+/* Every root that names no package, each said in the error: -ENOENT when
+ * there is one. */
+static int check_roots(struct ctx *c, const char *const *roots, size_t n_roots)
+{
+	size_t o = 0, bad = 0;
+	for (size_t i = 0; i < n_roots; i++) {
+		if (lookup(c, roots[i]) != NONE)
+			continue;
+		bool again = false;
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(roots[k], roots[i]);
+		if (!again)
+			unknown_root(c, roots[i], &o);
+		bad++;
+	}
+	return bad ? -ENOENT : 0;
+}
+
 static int select_root(struct ctx *c, const char *name)
 {
 	size_t id = lookup(c, name);
-	if (id == NONE) {
-		if (c->err && c->errsz)
-			snprintf(c->err, c->errsz, "%s: no such package for %s", name, c->arch);
-		return -ENOENT;
-	}
+	if (id == NONE)
+		return -ENOENT; /* check_roots said it */
 	struct node *n = &c->nodes[id];
 	if (n->cand != NONE) {
 		select_node(c, id, NONE);
@@ -293,11 +324,13 @@ int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 		return -EINVAL;
 	build(&c);
 
+	r = check_roots(&c, roots, n_roots);
 	for (size_t i = 0; i < n_roots && r == 0; i++)
 		r = select_root(&c, roots[i]);
 	while (r == 0 && c.q_head < c.q_len) {
 		size_t id = c.queue[c.q_head++];
-		const struct xs_pkg *p = &t->pkgs[c.nodes[id].cand];
+		struct xs_pkg *p = &t->pkgs[c.nodes[id].cand];
+		r = xs_pkg_deps(p);
 		const struct xs_dep *lists[2] = { &p->pre_depends, &p->depends };
 		for (size_t l = 0; l < 2 && r == 0; l++)
 			for (size_t k = 0; k < lists[l]->n && r == 0; k++)
@@ -330,7 +363,8 @@ int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 void xs_resolve_deps(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
 		     size_t **deps, size_t *ndeps)
 {
-	const struct xs_pkg *p = &tab->pkgs[sel[i]];
+	struct xs_pkg *p = &tab->pkgs[sel[i]];
+	xs_pkg_deps(p); /* parsed already by xs_resolve; on failure: no edges */
 	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
 	size_t cap = 0;
 	for (size_t f = 0; f < 2; f++) {

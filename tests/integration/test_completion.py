@@ -126,8 +126,9 @@ def cases(t, h, completion, heavy):
          'xsysroot <TAB> gives the commands of the usage text')
     t.eq(complete(completion, xs, 'mount', '--mi'), ['--mirror'],
          'xsysroot mount --mi<TAB> gives --mirror')
-    t.eq(complete(completion, xs, 'env', '--format', ''), ['sh', 'meson', 'cmake', 'cargo'],
-         'xsysroot env --format <TAB> gives sh meson cmake cargo')
+    t.eq(complete(completion, xs, 'env', '--format', ''),
+         ['sh', 'meson', 'cmake', 'cargo', 'go'],
+         'xsysroot env --format <TAB> gives sh meson cmake cargo go')
     t.eq(complete(completion, xs, 'env', '--format=c'), ['cmake', 'cargo'],
          'xsysroot env --format=c<TAB> gives cmake cargo')
     for cmd in commands:

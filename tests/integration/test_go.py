@@ -6,9 +6,10 @@ zlib1g-dev), and a _test.go that calls it, tested for arm64 with
     GOARCH=arm64 CGO_ENABLED=1 CC="clang --target=aarch64-linux-gnu --sysroot=MNT" \
       CGO_LDFLAGS=-fuse-ld=lld
 
-three ways: `go test -exec 'xsysroot run arm64 --'` when the binary has a
-`run` command (else that case is skipped), `go test -exec 'qemu-aarch64 -L
-MNT'`, and with neither, through Debian's binfmt_misc handler (registered
+four ways: `go test -exec 'xsysroot run arm64 --'` when the binary has a
+`run` command (else that case is skipped), with every setting from
+`eval "$(xsysroot env --format go MNT)"` (none from the test) and its
+-exec command, `go test -exec 'qemu-aarch64 -L MNT'`, and with neither, through Debian's binfmt_misc handler (registered
 only when no handler takes arm64 programs, and removed at the end) with
 QEMU_LD_PREFIX=MNT the only hint.  The test binary checks that it runs as
 arm64 and that the zlib it loaded is the view's version.
@@ -185,10 +186,29 @@ def main(t, h):
             go_test('-exec xsysroot run', ['-exec', ' '.join([xs, 'run'] + opts + ['arm64',
                                                                                   '--'])])
 
-        # 2. -exec 'qemu-aarch64 -L MNT'
+        # 2. everything from `xsysroot env --format go MNT`, eval'd: GOARCH,
+        #    CGO_ENABLED, CC, CGO_LDFLAGS (-fuse-ld=lld) and the -exec command
+        #    (qemu -L MNT) come from it, none from the test
+        plain = {k: v for k, v in base.items() if k not in ('GOARCH', 'CGO_ENABLED', 'CC',
+                                                          'CGO_LDFLAGS')}
+        r = sh([xs, 'env', '--format', 'go', mnt], env=plain)
+        t.diag('xsysroot env --format go:\n' + r.stdout)
+        t.ok(r.returncode == 0 and "export GOARCH=arm64" in r.stdout and
+             "export CGO_ENABLED=1" in r.stdout and '-fuse-ld=lld' in r.stdout and
+             'unset GOARM' in r.stdout, 'env --format go: GOARCH, CGO_ENABLED, CGO_LDFLAGS '
+             'with -fuse-ld=lld', show(r))
+        cmd = ('eval "$("$1" env --format go "$2")" && exec "$3" test -count=1 -v '
+               '-exec "$XSYSROOT_GO_EXEC" ./...')
+        r = sh(['sh', '-c', cmd, 'sh', xs, mnt, go], env=plain, cwd=mod, timeout=600)
+        t.ok(r.returncode == 0 and 'xsz: arm64 zlib %s round trip ok' % zlib in r.stdout
+             and re.search(r'^ok\s+xsysroot.test/xsz', r.stdout, re.M),
+             'eval "$(xsysroot env --format go MNT)": go test -exec qemu -L passes (arm64, '
+             'the view\'s zlib %s)' % zlib, show(r))
+
+        # 3. -exec 'qemu-aarch64 -L MNT'
         go_test('-exec qemu-aarch64 -L MNT', ['-exec', '%s -L %s' % (qemu, mnt)])
 
-        # 3. binfmt_misc, QEMU_LD_PREFIX only
+        # 4. binfmt_misc, QEMU_LD_PREFIX only
         with qemubinfmt.debian_handler('aarch64', head, t.diag) as (name, handler, done):
             if not qemubinfmt.is_debian_qemu(handler, 'aarch64'):
                 t.skip('binfmt_misc with QEMU_LD_PREFIX=MNT: go test passes',
@@ -198,6 +218,14 @@ def main(t, h):
                 go_test('binfmt_misc with QEMU_LD_PREFIX=MNT', [],
                         extra_env={'QEMU_LD_PREFIX': mnt})
         t.diag('binfmt handler work undone: %s' % (', '.join(done) or 'nothing to undo'))
+
+    # GOARM where it applies: armhf is GOARCH=arm GOARM=7, armel GOARM=5
+    for arch, goarm in (('armhf', '7'), ('armel', '5')):
+        with h.mount(arch=arch) as m:
+            r = sh([xs, 'env', '--format', 'go', m.path], env=base)
+            t.ok(r.returncode == 0 and 'export GOARCH=arm\n' in r.stdout and
+                 'export GOARM=%s\n' % goarm in r.stdout,
+                 'env --format go of an %s mount: GOARCH=arm GOARM=%s' % (arch, goarm), show(r))
 
 
 xstest.run(main)

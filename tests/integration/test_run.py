@@ -289,6 +289,33 @@ def strict(t, h, rn):
     t.eq(wait_leftovers(rn), [], 'nothing left after the --strict runs')
 
 
+def strict_path(t, h, rn):
+    """--strict is a root of its own: PATH is Debian's standard PATH whatever
+    the host's (a poisoned host PATH with a fake python3 first is not used),
+    a bare name is the view's program, and /bin/sh -c works without naming
+    dash or coreutils."""
+    fake = h.mktemp('run-poison-')
+    for name in ('python3', 'sh', 'ls'):
+        with open(os.path.join(fake, name), 'w') as f:
+            f.write('#!/bin/sh\necho POISON-%s\n' % name)
+        os.chmod(os.path.join(fake, name), 0o755)
+    env = rn.env(PATH=fake + ':' + os.environ.get('PATH', '/usr/bin:/bin'))
+    want_path = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    r = rn.run(['python3'], ['/bin/sh', '-c', 'echo "PATH=$PATH"; ls -d /usr/bin; '
+                'python3 -c "print(6 * 7)"'], extra=['--strict'], env=env)
+    t.ok(r.returncode == 0 and r.stdout == 'PATH=%s\n/usr/bin\n42\n' % want_path and
+         'POISON' not in r.stdout,
+         '--strict with a poisoned host PATH: PATH is Debian\'s, ls and python3 are the '
+         'view\'s, and the view has dash and coreutils without --packages naming them',
+         show(r))
+    r = rn.run(['python3'], ['python3', '-c', 'import os, platform; '
+                'print(platform.machine(), os.environ["PATH"])'], extra=['--strict'], env=env)
+    t.ok(r.returncode == 0 and r.stdout == 'aarch64 %s\n' % want_path,
+         '--strict: a bare name (python3) is the view\'s program, looked up in its PATH',
+         show(r))
+    t.eq(wait_leftovers(rn), [], 'nothing left after the --strict PATH runs')
+
+
 STR_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 CALL_RE = re.compile(r'^(\w+)\((.*)\)\s+=\s+(-?\d+|\?)')
 DIRFD_RE = re.compile(r'^(\d+)<([^>]*)>,')
@@ -638,6 +665,7 @@ def main(t, h):
     dt_needed(t, h, rn)
     reuse(t, h, rn)
     strict(t, h, rn)
+    strict_path(t, h, rn)
     strict_trace(t, h, rn)
     unprivileged(t, h, rn)
     root_confined(t, h, rn)

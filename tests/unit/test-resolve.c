@@ -235,6 +235,10 @@ static void test_errors(void)
 		  "unknown root");
 	CHECK_STR(resolve(&t, "arm64", "amd64-only", NULL),
 		  "ERR 2: amd64-only: no such package for arm64", "root of another architecture");
+	CHECK_STR(resolve(&t, "arm64", "libfo", "python3", "pyhton3", "zzz-none", NULL),
+		  "ERR 2: libfo: no such package for arm64; did you mean libfoo?; pyhton3: no such "
+		  "package for arm64; did you mean python3?; zzz-none: no such package for arm64",
+		  "every unknown root named, with a close match where there is one");
 
 	size_t *out = (size_t *)1, n = 7;
 	const char *roots[] = { "python3" };
