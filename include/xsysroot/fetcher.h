@@ -79,6 +79,27 @@ size_t xs_fetcher_nkeys(struct xs_fetcher *f);
  * err), -ETIMEDOUT (err ""), -EINVAL for a key >= the count. */
 int xs_fetcher_fetch(struct xs_fetcher *f, size_t key, char *err, size_t errsz);
 
+/* A batch: make every key of keys[0..n) ready, at most width runs at once
+ * (the calling thread is one of them, the others are threads made for the
+ * call and joined before it returns), each through xs_fetcher_fetch, so a
+ * key a prefetch or another caller runs is waited for, not run twice.  A
+ * failure stops the batch (no key is started after it; the runs under way
+ * finish) unless keep_going; failed, when given, sees every failure (key,
+ * errno, message), one at a time.  Returns 0, or the first failure's errno
+ * with its message in err and its key in *failed_key.  Meant for a set of
+ * keys that must all be there before going on (a view's packages at
+ * mount).  Prefetch need not be started. */
+struct xs_fetcher_batch {
+	const size_t *keys;
+	size_t n;
+	unsigned width; /* runs at once, 1 to 64 (others are clamped) */
+	bool keep_going;
+	void (*failed)(void *ud, size_t key, int q, const char *err); /* may be NULL */
+	void *ud;
+};
+int xs_fetcher_fetch_batch(struct xs_fetcher *f, const struct xs_fetcher_batch *b,
+			   size_t *failed_key, char *err, size_t errsz);
+
 /* Start a background run of key: 0 started; -EALREADY the key is not idle;
  * -EBUSY max_prefetch runs already under way, or prefetch is off (a caller
  * walking a list stops there); -EAGAIN no thread could be made; -EINVAL. */

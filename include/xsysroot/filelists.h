@@ -29,6 +29,7 @@
 #define XSYSROOT_FILELISTS_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xsysroot/archive.h"
 #include "xsysroot/contents.h"
@@ -70,6 +71,32 @@ void xs_filelists_foreach(const struct xs_filelists *fl, const char *name,
  * Returns how many paths. */
 size_t xs_filelists_add_pkg(const struct xs_filelists *fl, struct xs_view *v, const char *name,
 			    int src, int pkg);
+
+/* What opening the Contents indexes of every source of a (opened) for
+ * Debian architecture arch would cost: the Release's sizes of the indexes
+ * to download (listed, not yet in the cache in compact form, not refused
+ * recently; offline none can be downloaded), and how many are usable at all
+ * (in the cache, or to download).  Reads the cache, no network. */
+struct xs_filelists_cost {
+	uint64_t download; /* bytes */
+	size_t usable;	   /* indexes listed and not refused (cached or to download) */
+	size_t cached;	   /* of those, already indexed in the cache */
+};
+void xs_filelists_cost(const struct xs_filelists *fl, struct xs_archive *a, const char *arch,
+		       struct xs_filelists_cost *out);
+
+/* How a view's file lists are had: from the Contents indexes (the packages'
+ * paths pending, each .deb fetched on first use), or from the .debs
+ * themselves, all fetched at mount. */
+enum xs_filelists_way { XS_FILELISTS_CONTENTS, XS_FILELISTS_DEBS };
+/* Contents is only an accelerator, used where it pays: the .debs when no
+ * usable index exists, or when the view's not-yet-cached .debs (deb_bytes)
+ * are fewer bytes than the indexes still to download; otherwise (a cached
+ * index, or a view bigger than the indexes) Contents.  force: 0 by cost,
+ * 1 Contents whenever one is usable, -1 always the .debs.  why (may be
+ * NULL) receives the reason, with both figures.  Pure. */
+enum xs_filelists_way xs_filelists_choose(const struct xs_filelists_cost *c, uint64_t deb_bytes,
+					  int force, char *why, size_t whysz);
 
 struct xs_filelists_pkg {
 	const char *name;

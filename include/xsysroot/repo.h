@@ -14,11 +14,18 @@
  *      file (lock.h), exactly its pinned packages: no index is read, and a
  *      source that moved on since the lock has its packages fetched at open
  *      (its Contents describe other versions);
- *   5. Contents-ARCH and Contents-all, turned once into compact indexes, give
- *      every path of every package of the view: the view is complete at
- *      mount time and no .deb has been fetched.
- * Packages that no Contents index lists are fetched at once (so that the
- * view never answers ENOENT for a path the view provides).
+ *   5. the view's file lists, one of two ways chosen by cost
+ *      (xs_filelists_choose): when the view's uncached .debs are fewer bytes
+ *      than the Contents indexes still to download, or no Contents is
+ *      usable, those .debs are fetched now, several at once (the fetcher's
+ *      batch), verified and unpacked; otherwise Contents-ARCH and
+ *      Contents-all, turned once into compact indexes, give every path of
+ *      every package of the view, and no .deb has been fetched.  Either
+ *      way the view is complete at mount time (XSYSROOT_CONTENTS=always|
+ *      never overrides the choice; the debug log gives it, with both
+ *      figures).
+ * Packages that no Contents index lists are fetched at once, with the
+ * others (so that the view never answers ENOENT for a path it provides).
  *
  * Real archives degrade; they do not fail the mount:
  *   - a Contents index is only an accelerator: one that fails verification
@@ -182,12 +189,23 @@ const char *xs_repo_describe(struct xs_repo *r);
 /* Fetch, verify and unpack package i and apply it to the view. */
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
 
+/* Which package of the archive a library named soname ("libfoo.so.3")
+ * comes in by Debian's naming (soname.h), without Contents: 1 and the
+ * first guessed name the archive's package table has for the architecture,
+ * with its version; 0 when none; negative errno.  A guess: the caller
+ * confirms the package ships the library once it is fetched, and else
+ * asks xs_repo_find_provider.  Thread safe. */
+int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, size_t namesz,
+			   char *version, size_t versz);
+
 /* Which package of the archive outside the view ships path (as the view
  * shows it: "usr/lib/aarch64-linux-gnu/libz.so.1"), in the scope of
  * xs_provider_scope (provider.h); a query, the view does not change: 1 and
  * its name, and its version
  * ("" when the cache's package table does not list it); 0 when none does;
- * negative errno.  Thread safe. */
+ * negative errno.  A view built without Contents (filelists.h) opens the
+ * Contents indexes on the first call (downloading them): that first call
+ * must come before the repo is served (run and ldd ask before). */
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz);
 

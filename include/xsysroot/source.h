@@ -2,8 +2,9 @@
  * that the repo (repo.h, the composition) calls, and its implementations:
  *
  *   - a Debian archive (xs_source_debian_open, debsource.c): the view is
- *     complete at open (Contents), settle has nothing to do, and fetching
- *     package i fetches, verifies and unpacks its .deb;
+ *     complete at open (Contents, or the .debs fetched at open), settle has
+ *     nothing to do, and fetching package i fetches, verifies and unpacks
+ *     its .deb;
  *   - a container image (xs_source_image_open, source.c): open fetches
  *     only the image's documents and leaves the view empty; settle fetches
  *     every layer and fills the view; the whole image is one package (0).

@@ -94,9 +94,16 @@ static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 	bool have_pkg = n->found && n->pkg >= 0 && xs_repo_pkg(r, (size_t)n->pkg, &p) == 0;
 	char name[256] = "", version[256] = "";
 	const char *ppath = NULL;
-	bool prov = !n->found && !n->why &&
-		    ldd_provider(r, n->cands, n->ncands, name, sizeof name, version, sizeof version,
-				 &ppath);
+	/* first the package Debian's naming gives the library (soname.h), where
+	 * it would be found first; else Contents */
+	bool guessed = !n->found && !n->why && n->ncands &&
+		       xs_repo_guess_provider(r, n->label, name, sizeof name, version,
+					      sizeof version) == 1;
+	if (guessed)
+		ppath = n->cands[0];
+	bool prov = guessed || (!n->found && !n->why &&
+				ldd_provider(r, n->cands, n->ncands, name, sizeof name, version,
+					     sizeof version, &ppath));
 	if (!n->found)
 		c->missing++;
 	if (c->needs) {
@@ -112,6 +119,9 @@ static void ldd_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 	else if (n->why)
 		printf("\t%s%s%s => not found (%s)\n", quote ? "'" : "", n->label, quote ? "'" : "",
 		       n->why);
+	else if (prov && guessed)
+		printf("\t%s => not in the view; by Debian's naming in %s %s: add --packages %s\n",
+		       n->label, name, version, name);
 	else if (prov)
 		printf("\t%s => not in the view; provided by %s%s%s (/%s): add --packages %s\n",
 		       n->label, name, *version ? " " : "", version, ppath, name);

@@ -135,7 +135,39 @@ struct needs {
 	const char *prog;
 	struct xs_buf pkgs; /* comma list of packages to add */
 	struct logger *lg;
+	/* the first pass only guesses by Debian's library naming (soname.h);
+	 * the second, on the view with the guessed packages, asks Contents
+	 * for what is still missing (a guess that did not bring its library,
+	 * a library no guess names and no guessed package brought); the
+	 * sonames guessed, as ",NAME,NAME,", for the log */
+	bool second;
+	struct xs_buf guessed;
 };
+
+static void need_add(struct needs *nd, const char *label, const char *name,
+		     const char *version, const char *how)
+{
+	char key[260];
+	snprintf(key, sizeof key, ",%s,", name);
+	char *have = fmt_str(",%s,", nd->pkgs.data ? nd->pkgs.data : "");
+	bool dup = strstr(have, key) != NULL;
+	free(have);
+	if (!dup)
+		xs_buf_printf(&nd->pkgs, "%s%s", nd->pkgs.len ? "," : "", name);
+	char *msg = fmt_str("run: %s needs %s: adding %s %s to the view%s", nd->prog, label, name,
+			    version, how);
+	log_cb(XS_LOG_INFO, msg, nd->lg);
+	free(msg);
+}
+
+/* Was label guessed by the first pass? */
+static bool was_guessed(struct needs *nd, const char *label)
+{
+	char *key = fmt_str(",%s,", label);
+	bool yes = nd->guessed.data && strstr(nd->guessed.data, key);
+	free(key);
+	return yes;
+}
 
 static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 {
@@ -143,21 +175,25 @@ static void run_need(struct xs_repo *r, const struct elf_need *n, void *ud)
 	if (n->found)
 		return;
 	char name[256], version[256];
+	if (!nd->second) {
+		if (!n->why && xs_repo_guess_provider(r, n->label, name, sizeof name, version,
+						      sizeof version) == 1) {
+			xs_buf_printf(&nd->guessed, "%s%s,", nd->guessed.len ? "" : ",", n->label);
+			need_add(nd, n->label, name, version, " (Debian's name for that library)");
+		}
+		return;
+	}
+	if (was_guessed(nd, n->label)) {
+		char *msg = fmt_str("run: the package named after %s does not ship it: asking "
+				    "the Contents indexes", n->label);
+		log_cb(XS_LOG_INFO, msg, nd->lg);
+		free(msg);
+	}
 	for (size_t i = 0; !n->why && i < n->ncands; i++) {
 		if (xs_repo_find_provider(r, n->cands[i], name, sizeof name, version,
 					  sizeof version) != 1)
 			continue;
-		char key[260];
-		snprintf(key, sizeof key, ",%s,", name);
-		char *have = fmt_str(",%s,", nd->pkgs.data ? nd->pkgs.data : "");
-		bool dup = strstr(have, key) != NULL;
-		free(have);
-		if (!dup)
-			xs_buf_printf(&nd->pkgs, "%s%s", nd->pkgs.len ? "," : "", name);
-		char *msg = fmt_str("run: %s needs %s: adding %s %s to the view", nd->prog,
-				    n->label, name, version);
-		log_cb(XS_LOG_INFO, msg, nd->lg);
-		free(msg);
+		need_add(nd, n->label, name, version, "");
 		return;
 	}
 	say("warning: %s needs %s: %s", nd->prog, n->label,
@@ -464,18 +500,26 @@ static int open_view(struct cli_setup *s, struct run *rs)
 	struct xs_elf e;
 	if (elf_load(rs->prog_path, &e) < 0)
 		return -1;
+	const char *given = cfg->packages;
 	struct needs nd = { .prog = rs->prog, .lg = &s->log };
 	xs_buf_init(&nd.pkgs, 1 << 20);
-	elf_needs_foreach(s->repo, &e, run_need, &nd);
-	xs_elf_free(&e);
+	xs_buf_init(&nd.guessed, 1 << 20);
 	int q = 0;
-	if (nd.pkgs.len) {
-		rs->added = fmt_str("%s%s%s", cfg->packages ? cfg->packages : "",
-				    cfg->packages ? "," : "", nd.pkgs.data);
+	/* guesses first; then Contents for what the view still lacks */
+	for (int pass = 0; pass < 2 && q == 0; pass++) {
+		size_t before = nd.pkgs.len;
+		nd.second = pass == 1;
+		elf_needs_foreach(s->repo, &e, run_need, &nd);
+		if (nd.pkgs.len == before)
+			continue;
+		free(rs->added);
+		rs->added = fmt_str("%s%s%s", given ? given : "", given ? "," : "", nd.pkgs.data);
 		cfg->packages = rs->added; /* lives until the end of the command */
 		q = cli_setup_open(s, 0);
 	}
+	xs_elf_free(&e);
 	xs_buf_free(&nd.pkgs);
+	xs_buf_free(&nd.guessed);
 	return q;
 }
 

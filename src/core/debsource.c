@@ -206,7 +206,7 @@ static int debian_fetch(void *impl, size_t i, char *err, size_t errsz)
 	return q;
 }
 
-/* The view is complete at open (Contents). */
+/* The view is complete at open (Contents, or the .debs fetched then). */
 static int debian_settle(void *impl, char *err, size_t errsz)
 {
 	(void)impl, (void)err, (void)errsz;

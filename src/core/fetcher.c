@@ -359,3 +359,82 @@ size_t xs_fetcher_nready(struct xs_fetcher *f)
 {
 	return __atomic_load_n(&f->nready, __ATOMIC_RELAXED);
 }
+
+/* ---- a batch of keys, a bounded number at once ---------------------------- */
+
+struct batch_run {
+	struct xs_fetcher *f;
+	const struct xs_fetcher_batch *b;
+	pthread_mutex_t m; /* guards next, stop, q, failed_key, err; taken alone */
+	size_t next;
+	bool stop;
+	int q;
+	size_t failed_key;
+	char err[XS_FETCHER_ERR_MAX];
+};
+
+/* Take the next key to run: false when none is left or the batch stopped. */
+static bool batch_take(struct batch_run *br, size_t *key)
+{
+	pthread_mutex_lock(&br->m);
+	bool ok = !br->stop && br->next < br->b->n;
+	if (ok)
+		*key = br->b->keys[br->next++];
+	pthread_mutex_unlock(&br->m);
+	return ok;
+}
+
+static void batch_failed(struct batch_run *br, size_t key, int q, const char *err)
+{
+	pthread_mutex_lock(&br->m);
+	if (br->q == 0) {
+		br->q = q;
+		br->failed_key = key;
+		snprintf(br->err, sizeof br->err, "%s", err);
+	}
+	if (!br->b->keep_going)
+		br->stop = true;
+	if (br->b->failed)
+		br->b->failed(br->b->ud, key, q, err);
+	pthread_mutex_unlock(&br->m);
+}
+
+static void *batch_worker(void *ud)
+{
+	struct batch_run *br = ud;
+	size_t key;
+	char err[XS_FETCHER_ERR_MAX];
+	while (batch_take(br, &key)) {
+		err[0] = 0;
+		int q = xs_fetcher_fetch(br->f, key, err, sizeof err);
+		if (q < 0)
+			batch_failed(br, key, q, err[0] ? err : strerror(-q));
+	}
+	return NULL;
+}
+
+int xs_fetcher_fetch_batch(struct xs_fetcher *f, const struct xs_fetcher_batch *b,
+			   size_t *failed_key, char *err, size_t errsz)
+{
+	struct batch_run br = { .f = f, .b = b };
+	pthread_mutex_init(&br.m, NULL);
+	unsigned width = b->width < 1 ? 1 : b->width > 64 ? 64 : b->width;
+	if (width > b->n)
+		width = b->n ? (unsigned)b->n : 1;
+	pthread_t th[64];
+	unsigned started = 0;
+	for (unsigned k = 1; k < width; k++)
+		if (pthread_create(&th[started], NULL, batch_worker, &br) == 0)
+			started++; /* fewer threads: the batch only runs narrower */
+	batch_worker(&br);
+	for (unsigned k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&br.m);
+	if (br.q < 0) {
+		if (failed_key)
+			*failed_key = br.failed_key;
+		if (errsz)
+			snprintf(err, errsz, "%s", br.err);
+	}
+	return br.q;
+}

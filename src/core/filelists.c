@@ -145,7 +145,7 @@ indexed:
 
 /* The reason, remembered for CONTENTS_RETRY_S in meta/ name, why the
  * mirrors served another file than the Release lists; NULL: none recent. */
-static char *contents_refused(struct xs_filelists *fl, const char *name)
+static char *contents_refused(const struct xs_filelists *fl, const char *name)
 {
 	char path[XS_MAX_PATH], *why = NULL;
 	size_t len = 0;
@@ -207,6 +207,74 @@ int xs_filelists_open_archive(struct xs_filelists *fl, struct xs_archive *a, con
 	}
 	fl->archive = NULL;
 	return q;
+}
+
+/* Add index path of source src to the cost (see xs_filelists_cost). */
+static void cost_of(const struct xs_filelists *fl, struct xs_archive *a, size_t src,
+		    const char *path, struct xs_filelists_cost *out)
+{
+	const struct xs_release_file *f = xs_release_find(xs_archive_source(a, src)->rel, path);
+	if (!f)
+		return;
+	char name[96], ipath[XS_MAX_PATH];
+	xs_cf_build(XS_CF_CONTENTS_IDX, f->sha256, name, sizeof name);
+	struct stat st;
+	if (xs_store_meta_path(fl->store, name, ipath, sizeof ipath) == 0 && stat(ipath, &st) == 0) {
+		out->usable++;
+		out->cached++;
+		return;
+	}
+	xs_cf_build(XS_CF_CONTENTS_REFUSED, f->sha256, name, sizeof name);
+	_cleanup_free_ char *why = contents_refused(fl, name);
+	if (why || fl->offline)
+		return;
+	out->usable++;
+	out->download += f->size;
+}
+
+void xs_filelists_cost(const struct xs_filelists *fl, struct xs_archive *a, const char *arch,
+		       struct xs_filelists_cost *out)
+{
+	*out = (struct xs_filelists_cost){ 0 };
+	for (size_t s = 0; s < fl->nsrcs; s++) {
+		const struct xs_archive_source *as = xs_archive_source(a, s);
+		for (size_t c = 0; !as->skipped && as->components[c]; c++) {
+			char p[256];
+			snprintf(p, sizeof p, "%s/Contents-%s.gz", as->components[c], arch);
+			cost_of(fl, a, s, p, out);
+			snprintf(p, sizeof p, "%s/Contents-all.gz", as->components[c]);
+			cost_of(fl, a, s, p, out);
+		}
+	}
+}
+
+enum xs_filelists_way xs_filelists_choose(const struct xs_filelists_cost *c, uint64_t deb_bytes,
+					  int force, char *why, size_t whysz)
+{
+	char d[32], k[32];
+	xs_fmt_size(deb_bytes, d, sizeof d);
+	xs_fmt_size(c->download, k, sizeof k);
+	const char *reason;
+	enum xs_filelists_way w = XS_FILELISTS_DEBS;
+	if (!c->usable)
+		reason = "no usable Contents index";
+	else if (force < 0)
+		reason = "the .debs are forced";
+	else if (force > 0)
+		w = XS_FILELISTS_CONTENTS, reason = "Contents is forced";
+	else if (deb_bytes < c->download)
+		reason = "the .debs to fetch are smaller than the Contents to download";
+	else
+		w = XS_FILELISTS_CONTENTS,
+		reason = c->download ? "the .debs to fetch are not smaller than the Contents to "
+				       "download"
+				     : "the Contents indexes are cached";
+	if (why && whysz)
+		snprintf(why, whysz, "%s: %s (%llu B of .debs not cached, %llu B of Contents to "
+			 "download: %s against %s)",
+			 w == XS_FILELISTS_DEBS ? "the .debs at mount" : "Contents", reason,
+			 (unsigned long long)deb_bytes, (unsigned long long)c->download, d, k);
+	return w;
 }
 
 size_t xs_filelists_count(const struct xs_filelists *fl)

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -27,12 +28,14 @@
 #include "xsysroot/provider.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
+#include "xsysroot/soname.h"
 #include "xsysroot/source.h"
 #include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
 
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
+#define MOUNT_FETCHES 6 /* .debs fetched at once at mount */
 
 /* The repo's view of each source of the archive (r->srcs[i] is source i
  * of r->archive). */
@@ -69,6 +72,7 @@ struct xs_repo {
 	struct src *srcs;
 	size_t nsrcs;
 	struct xs_filelists *filelists; /* the Contents indexes; NULL for an image */
+	bool contents_open; /* its indexes are opened (else only the .debs were used) */
 	/* the view's packages: exactly the closure of what was declared, set
 	 * at open, then constant (no lookup adds one) */
 	struct vpkg *pkgs;
@@ -213,19 +217,40 @@ static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, 
 	xs_manifest_free(&m);
 }
 
-/* The paths of package pkg that the Contents indexes give (a lock's
- * package of a source that moved on: its manifest's, fetched at open). */
+/* A lock's package of a source that moved on (lock.h): fetched at open,
+ * its paths from its manifest, not from Contents. */
+static bool moved_on(const struct xs_repo *r, size_t i)
+{
+	return r->lock_path && r->srcs[r->pkgs[i].src].moved_on;
+}
+
+struct paths_ctx {
+	int (*cb)(const char *path, void *cbud);
+	void *cbud;
+	size_t n;
+};
+
+static int count_path(const char *path, void *ud)
+{
+	struct paths_ctx *c = ud;
+	c->n++;
+	return c->cb(path, c->cbud);
+}
+
+/* The paths of package pkg that the Contents indexes give, else (none lists
+ * it, none was opened, or it is moved_on) its manifest's. */
 static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
-	for (size_t i = 0; r->lock_path && i < r->npkgs; i++)
-		if (r->srcs[r->pkgs[i].src].moved_on && !strcmp(r->pkgs[i].name, pkg)) {
-			manifest_paths(r, i, cb, cbud);
-			return;
-		}
-	if (r->filelists)
-		xs_filelists_foreach(r->filelists, pkg, cb, cbud);
+	size_t i = 0;
+	while (i < r->npkgs && strcmp(r->pkgs[i].name, pkg))
+		i++;
+	struct paths_ctx c = { cb, cbud, 0 };
+	if (r->filelists && r->contents_open && !(i < r->npkgs && moved_on(r, i)))
+		xs_filelists_foreach(r->filelists, pkg, count_path, &c);
+	if (!c.n && i < r->npkgs && r->store)
+		manifest_paths(r, i, cb, cbud);
 }
 
 static int add_dpkg_files(struct xs_repo *r, char *err, size_t errsz)
@@ -270,44 +295,113 @@ static int add_account_files(struct xs_repo *r, char *err, size_t errsz)
 
 static int finish_view(struct xs_repo *r, char *err, size_t errsz);
 
-/* A package no Contents index lists: fetched now. */
-static int fetch_unlisted(void *ud, size_t i, char *err, size_t errsz)
+/* Packages of the view to fetch at mount (every key below npkgs). */
+struct fetch_list {
+	struct xs_repo *r;
+	size_t *keys;
+	size_t n;
+};
+
+/* A package no Contents index lists: fetched at mount, with the others. */
+static int add_unlisted(void *ud, size_t i, char *err, size_t errsz)
 {
+	(void)err, (void)errsz;
+	struct fetch_list *l = ud;
+	logf_(l->r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it at mount",
+	      l->r->pkgs[i].name, l->r->pkgs[i].version);
+	l->keys[l->n++] = i;
+	return 0;
+}
+
+/* Offline, a package that cannot be fetched leaves its paths unknown: the
+ * view lacks them until a fetch (one warning each). */
+static void fetch_failed(void *ud, size_t i, int q, const char *err)
+{
+	(void)i, (void)q;
 	struct xs_repo *r = ud;
-	struct vpkg *p = &r->pkgs[i];
-	logf_(r, XS_LOG_DEBUG, "%s %s is in no Contents index: fetching it now", p->name,
-	      p->version);
-	int q = xs_repo_fetch(r, i, err, errsz);
-	if (q < 0 && r->offline) {
-		/* its paths are unknown: the view lacks them until a fetch */
-		logf_(r, XS_LOG_WARN, "%s", err);
-		return 0;
+	logf_(r, XS_LOG_WARN, "%s", err);
+}
+
+/* Fetch the listed packages now, MOUNT_FETCHES at once (the tree must be
+ * complete before the mount answers). */
+static int fetch_at_mount(struct xs_repo *r, const struct fetch_list *l, char *err,
+			  size_t errsz)
+{
+	const struct xs_fetcher_batch b = { .keys = l->keys, .n = l->n, .width = MOUNT_FETCHES,
+					    .keep_going = r->offline,
+					    .failed = r->offline ? fetch_failed : NULL, .ud = r };
+	uint64_t t0 = xs_now_ns();
+	int q = xs_fetcher_fetch_batch(r->fetcher, &b, NULL, err, errsz);
+	if (l->n)
+		logf_(r, XS_LOG_DEBUG, "%zu packages fetched at mount (%d at once) in %.3f s", l->n,
+		      MOUNT_FETCHES, (xs_now_ns() - t0) / 1e9);
+	return r->offline ? 0 : q;
+}
+
+/* XSYSROOT_CONTENTS (a tuning knob, man page): "always" uses Contents
+ * whenever one is usable, "never" fetches the .debs, else by cost. */
+static int contents_force(void)
+{
+	const char *e = getenv("XSYSROOT_CONTENTS");
+	return !e ? 0 : !strcmp(e, "always") ? 1 : !strcmp(e, "never") ? -1 : 0;
+}
+
+/* The file lists from the Contents indexes; the packages none lists and no
+ * cached manifest gave (cached[i]) go to l. */
+static int view_from_contents(struct xs_repo *r, const bool *cached, struct fetch_list *l,
+			      char *err, size_t errsz)
+{
+	int q = xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err, errsz);
+	if (q < 0)
+		return q;
+	r->contents_open = true;
+	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
+	/* a cached manifest is applied exactly; a moved_on package is fetched:
+	 * the Contents describe other versions */
+	l->n = 0;
+	for (size_t i = 0; i < r->npkgs; i++) {
+		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
+						     cached[i] || moved_on(r, i) };
+		if (!cached[i] && moved_on(r, i))
+			l->keys[l->n++] = i;
 	}
+	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, add_unlisted, l, err,
+				  errsz);
+	free(pkgs);
 	return q;
 }
 
+/* Contents is an accelerator chosen by cost (filelists.h): the view's
+ * packages not in the cache either are fetched now, in parallel, or their
+ * paths come from the Contents indexes and each is fetched on first use. */
 static int build_view(struct xs_repo *r, char *err, size_t errsz)
 {
 	const struct xs_filelists_config fc = { .store = r->store, .cache_dir = r->cache_dir,
 						.offline = r->offline, .nsrcs = r->nsrcs,
 						.log = r->log, .log_ud = r->log_ud };
 	r->filelists = xs_filelists_new(&fc);
-	int q = xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err, errsz);
-	if (q < 0)
-		return q;
-	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
-	/* a cached manifest is applied exactly; a pinned package of a source
-	 * that moved on is fetched: the Contents describe other versions */
-	for (size_t i = 0; i < r->npkgs; i++)
-		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
-						     r->srcs[r->pkgs[i].src].moved_on ||
-							     manifest_cached(r, i) };
-	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, fetch_unlisted, r, err,
-				  errsz);
-	for (size_t i = 0; q >= 0 && i < r->npkgs; i++)
-		if (r->srcs[r->pkgs[i].src].moved_on)
-			q = fetch_unlisted(r, i, err, errsz);
-	free(pkgs);
+	bool *cached = xs_xcalloc(r->npkgs + 1, sizeof *cached);
+	struct fetch_list l = { r, xs_xcalloc(r->npkgs + 1, sizeof *l.keys), 0 };
+	uint64_t deb_bytes = 0;
+	for (size_t i = 0; i < r->npkgs; i++) {
+		cached[i] = manifest_cached(r, i);
+		if (!cached[i]) {
+			l.keys[l.n++] = i;
+			deb_bytes += r->pkgs[i].size;
+		}
+	}
+	struct xs_filelists_cost cost;
+	xs_filelists_cost(r->filelists, r->archive, r->arch->deb, &cost);
+	char why[512];
+	enum xs_filelists_way w = xs_filelists_choose(&cost, deb_bytes, contents_force(), why,
+						      sizeof why);
+	logf_(r, XS_LOG_DEBUG, "file lists of %zu packages (%zu not cached): %s", r->npkgs, l.n,
+	      why);
+	int q = w == XS_FILELISTS_CONTENTS ? view_from_contents(r, cached, &l, err, errsz) : 0;
+	if (q >= 0)
+		q = fetch_at_mount(r, &l, err, errsz);
+	free(cached);
+	free(l.keys);
 	return q < 0 ? q : finish_view(r, err, errsz);
 }
 
@@ -384,9 +478,36 @@ static bool in_view(void *ud, const char *name)
 	return false;
 }
 
+int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, size_t namesz,
+			   char *version, size_t versz)
+{
+	char guess[XS_SONAME_MAX_GUESSES][XS_SONAME_PKG_MAX];
+	size_t n = xs_soname_packages(soname, guess);
+	for (size_t k = 0; k < n; k++) {
+		struct xs_viewcache_line l;
+		int q = xs_provider_cands_find(r->provider, guess[k], &l);
+		if (q == -ENOENT)
+			continue;
+		if (q < 0)
+			return q;
+		snprintf(name, namesz, "%s", guess[k]);
+		snprintf(version, versz, "%.*s", (int)l.len[1], l.f[1]);
+		return 1;
+	}
+	return 0;
+}
+
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz)
 {
+	if (r->filelists && r->archive && !r->contents_open) {
+		char err[1024] = "";
+		r->contents_open = true;
+		logf_(r, XS_LOG_DEBUG, "opening the Contents indexes to find who ships /%s", path);
+		if (xs_filelists_open_archive(r->filelists, r->archive, r->arch->deb, err,
+					      sizeof err) < 0)
+			logf_(r, XS_LOG_WARN, "%s", err);
+	}
 	return xs_provider_find(r->provider, path, name, namesz, version, versz);
 }
 

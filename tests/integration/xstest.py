@@ -93,7 +93,7 @@ FUSERMOUNT = shutil.which('fusermount3') or '/usr/bin/fusermount3'
 _SCRUB_ENV = ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'all_proxy',
               'ALL_PROXY', 'no_proxy', 'NO_PROXY', 'QEMU_LD_PREFIX', 'QEMU_CPU',
               'QEMU_STRACE', 'PYTHONHOME', 'PYTHONPATH', 'PYTHONSTARTUP', 'LD_PRELOAD',
-              'LD_LIBRARY_PATH', 'GCONV_PATH', 'LOCPATH')
+              'LD_LIBRARY_PATH', 'GCONV_PATH', 'LOCPATH', 'XSYSROOT_CONTENTS')
 SANITIZER_RE = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|'
                           r'ThreadSanitizer|runtime error:|==\d+==ERROR')
 

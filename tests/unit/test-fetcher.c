@@ -415,6 +415,93 @@ static void test_grow(void)
 	xs_fetcher_free(f);
 }
 
+/* ---- batches ---------------------------------------------------------------- */
+
+struct batch_fake {
+	pthread_mutex_t m;
+	int running, max_running, runs;
+	long fail_key; /* -1 none */
+	int failures_seen;
+};
+
+static int batch_work(void *ud, size_t key, char *err, size_t errsz)
+{
+	struct batch_fake *b = ud;
+	pthread_mutex_lock(&b->m);
+	b->runs++;
+	if (++b->running > b->max_running)
+		b->max_running = b->running;
+	pthread_mutex_unlock(&b->m);
+	sleep_ms(30);
+	pthread_mutex_lock(&b->m);
+	b->running--;
+	pthread_mutex_unlock(&b->m);
+	if ((long)key == b->fail_key) {
+		snprintf(err, errsz, "key %zu: broken", key);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void batch_failed_cb(void *ud, size_t key, int q, const char *err)
+{
+	struct batch_fake *b = ud;
+	b->failures_seen += q == -EIO && strstr(err, "broken") && (long)key == b->fail_key;
+}
+
+static struct xs_fetcher *batch_make(struct batch_fake *b, size_t n, long fail_key)
+{
+	*b = (struct batch_fake){ .fail_key = fail_key };
+	pthread_mutex_init(&b->m, NULL);
+	struct xs_fetcher_config cfg = { .work = batch_work, .ud = b, .timeout_ms = 5000 };
+	struct xs_fetcher *f = NULL;
+	xs_fetcher_new(&cfg, n, &f);
+	return f;
+}
+
+static void test_batch(void)
+{
+	size_t keys[12];
+	for (size_t i = 0; i < 12; i++)
+		keys[i] = i;
+	struct batch_fake b;
+	struct xs_fetcher *f = batch_make(&b, 12, -1);
+	struct xs_fetcher_batch bt = { .keys = keys, .n = 12, .width = 4 };
+	char err[256] = "";
+	double t0 = now_s();
+	int q = xs_fetcher_fetch_batch(f, &bt, NULL, err, sizeof err);
+	double took = now_s() - t0;
+	CHECK_INT(q, 0, "batch: 12 keys made ready");
+	CHECK_INT(xs_fetcher_nready(f), 12, "batch: every key is ready after it");
+	CHECK(b.max_running <= 4 && b.max_running >= 2, "batch: at most 4 runs at once, and "
+	      "more than one (saw %d)", b.max_running);
+	CHECK(took < 12 * 0.030, "batch: faster than one at a time (%.3f s)", took);
+	q = xs_fetcher_fetch_batch(f, &bt, NULL, err, sizeof err);
+	CHECK(q == 0 && b.runs == 12, "batch again: ready keys are not run again");
+	xs_fetcher_free(f);
+	pthread_mutex_destroy(&b.m);
+
+	f = batch_make(&b, 12, 1);
+	bt.width = 1;
+	size_t failed = 99;
+	q = xs_fetcher_fetch_batch(f, &bt, &failed, err, sizeof err);
+	CHECK(q == -EIO && failed == 1 && strstr(err, "key 1: broken"),
+	      "batch: a failure is returned with its key and message (%s)", err);
+	CHECK_INT(b.runs, 2, "batch: nothing is started after a failure");
+	xs_fetcher_free(f);
+	pthread_mutex_destroy(&b.m);
+
+	f = batch_make(&b, 12, 5);
+	bt = (struct xs_fetcher_batch){ .keys = keys, .n = 12, .width = 3, .keep_going = true,
+					.failed = batch_failed_cb, .ud = &b };
+	q = xs_fetcher_fetch_batch(f, &bt, &failed, err, sizeof err);
+	CHECK(q == -EIO && failed == 5 && b.runs == 12 && xs_fetcher_nready(f) == 11,
+	      "batch keep_going: every other key is ready, the failure returned");
+	CHECK_INT(b.failures_seen, 1, "batch keep_going: the failed callback saw the failure");
+	xs_fetcher_free(f);
+	pthread_mutex_destroy(&b.m);
+}
+
 int main(void)
 {
 	pthread_mutex_init(&F.m, NULL);
@@ -430,5 +517,6 @@ int main(void)
 	test_prefetch_bound();
 	test_free_waits();
 	test_grow();
+	test_batch();
 	return tap_done();
 }

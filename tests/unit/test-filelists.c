@@ -107,9 +107,40 @@ static void test_lists(struct xs_filelists *fl, struct xs_store *store)
 	xs_view_free(v);
 }
 
+/* The way chosen by cost: a small view fetches its .debs, a big one or a
+ * cached index uses Contents, none usable always the .debs, the knob wins
+ * where it can; the reason names both figures. */
+static void test_choose(void)
+{
+	char why[512];
+	struct xs_filelists_cost c = { .download = 45000000, .usable = 2 };
+	CHECK_INT(xs_filelists_choose(&c, 3500000, 0, why, sizeof why), XS_FILELISTS_DEBS,
+		  "3.5 MB of .debs against 45 MB of Contents: the .debs");
+	CHECK(strstr(why, "3500000 B") && strstr(why, "45000000 B") && strstr(why, "smaller"),
+	      "the reason gives both figures: %s", why);
+	CHECK_INT(xs_filelists_choose(&c, 60000000, 0, why, sizeof why), XS_FILELISTS_CONTENTS,
+		  "60 MB of .debs against 45 MB of Contents: Contents");
+	CHECK_INT(xs_filelists_choose(&c, 45000000, 0, NULL, 0), XS_FILELISTS_CONTENTS,
+		  "a tie: Contents");
+	c = (struct xs_filelists_cost){ .download = 0, .usable = 2, .cached = 2 };
+	CHECK_INT(xs_filelists_choose(&c, 1000, 0, why, sizeof why), XS_FILELISTS_CONTENTS,
+		  "cached indexes: Contents (%s)", why);
+	CHECK_INT(xs_filelists_choose(&c, 0, 0, NULL, 0), XS_FILELISTS_CONTENTS,
+		  "cached indexes and cached .debs: Contents, as before");
+	CHECK_INT(xs_filelists_choose(&c, 1000, -1, why, sizeof why), XS_FILELISTS_DEBS,
+		  "forced .debs (%s)", why);
+	c = (struct xs_filelists_cost){ .download = 45000000, .usable = 2 };
+	CHECK_INT(xs_filelists_choose(&c, 1000, 1, NULL, 0), XS_FILELISTS_CONTENTS,
+		  "forced Contents");
+	c = (struct xs_filelists_cost){ 0 };
+	CHECK_INT(xs_filelists_choose(&c, 90000000, 1, why, sizeof why), XS_FILELISTS_DEBS,
+		  "no usable Contents: the .debs even when Contents is forced (%s)", why);
+}
+
 int main(void)
 {
 	tl_root();
+	test_choose();
 	struct xs_store *store = NULL;
 	CHECK_INT(tl_store_open("store", &store), 0, "store");
 	struct xs_contents *c0 = build(contents0, "c0"), *c1 = build(contents1, "c1");
