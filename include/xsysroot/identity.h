@@ -68,6 +68,9 @@
 #define XS_STATUS_BASE "base"
 #define XS_STATUS_PID "pid"	    /* the daemon's process id */
 #define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
+/* 1: the private mount of one `run`, made for its program and gone when it
+ * exits; no other run reuses it (it is not theirs to keep alive) */
+#define XS_STATUS_PRIVATE "private"
 #define XS_STATUS_ERROR "error"
 
 /* The format of a view: what, besides the view digest, a build of xsysroot

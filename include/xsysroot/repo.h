@@ -222,6 +222,10 @@ int xs_repo_settle(struct xs_repo *r, char *err, size_t errsz);
  * package): call it in the process that serves, after any fork. */
 void xs_repo_start(struct xs_repo *r);
 
+/* Mark r as the private view of one program's run (status key "private"):
+ * call before serving. */
+void xs_repo_set_private(struct xs_repo *r);
+
 /* Regenerate the files derived from --bind directories (ld.so.cache) when
  * one of them changed since the last look.  Cheap when nothing changed. */
 int xs_repo_refresh(struct xs_repo *r);

@@ -210,7 +210,8 @@ static bool status_is(const char *text, const char *key, const char *want)
 
 /* The mount at mp presents the view of r, the same .debs laid out the same
  * way: its daemon's status says r's view digest and this build's view
- * format (identity.h). */
+ * format (identity.h).  Another run's private mount (status "private=1")
+ * never is: its run removes it when its program ends, whoever else uses it. */
 static bool same_view(const char *digest, const char *mp)
 {
 	char *text = NULL;
@@ -219,24 +220,10 @@ static bool same_view(const char *digest, const char *mp)
 	char format[16];
 	snprintf(format, sizeof format, "%d", XS_VIEW_FORMAT);
 	bool same = status_is(text, XS_STATUS_VIEW_DIGEST, digest) &&
-		    status_is(text, XS_STATUS_VIEW_FORMAT, format);
+		    status_is(text, XS_STATUS_VIEW_FORMAT, format) &&
+		    !status_is(text, XS_STATUS_PRIVATE, "1");
 	free(text);
 	return same;
-}
-
-/* The private mount of a run (this one's or another's): MP is
- * .../PRIVATE_PREFIX?????? /view, as use_mount makes it.  Its run removes it
- * when its program ends, whoever else uses it: never reused. */
-#define PRIVATE_PREFIX "xsysroot-run-"
-static bool private_mount(const char *mp)
-{
-	size_t n = strlen(mp), pl = strlen(PRIVATE_PREFIX);
-	if (n < 5 || strcmp(mp + n - 5, "/view"))
-		return false;
-	const char *dir = mp + n - 5;
-	while (dir > mp && dir[-1] != '/')
-		dir--;
-	return (size_t)(mp + n - 5 - dir) == pl + 6 && !strncmp(dir, PRIVATE_PREFIX, pl);
 }
 
 struct find_mount {
@@ -249,7 +236,7 @@ struct find_mount {
 static int find_mount_cb(const char *mp, const char *fstype, const char *source, void *ud)
 {
 	struct find_mount *f = ud;
-	if (strcmp(fstype, XS_ID_FSTYPE) || strcmp(source, f->source) || private_mount(mp) ||
+	if (strcmp(fstype, XS_ID_FSTYPE) || strcmp(source, f->source) ||
 	    mount_is_dead(mp) || !same_view(f->digest, mp))
 		return 0;
 	snprintf(f->found, f->foundsz, "%s", mp);
@@ -280,6 +267,7 @@ static int start_private_mount(struct run *rs, struct xs_repo *r, struct cli_set
 		.log_ud = lg,
 	};
 	struct xs_serve_child child = { private_mount_setup, s, &got_signal, 0 };
+	xs_repo_set_private(r); /* status "private=1": no other run reuses it */
 	char err[4096] = "";
 	int q = xs_serve(r, &mo, &child, err, sizeof err);
 	rs->daemon = child.pid;
@@ -557,7 +545,7 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 	xs_id_fsname(rs->arch->deb, fm.source, sizeof fm.source);
 	if (mountinfo_foreach(find_mount_cb, &fm) <= 0 || rs->strict) {
 		const char *td = getenv("TMPDIR");
-		snprintf(rs->tmp, sizeof rs->tmp, "%s/" PRIVATE_PREFIX "XXXXXX", td && *td ? td : "/tmp");
+		snprintf(rs->tmp, sizeof rs->tmp, "%s/xsysroot-run-XXXXXX", td && *td ? td : "/tmp");
 		char real[PATH_MAX];
 		if (!mkdtemp(rs->tmp)) {
 			say("cannot make a temporary directory %s: %s", rs->tmp, strerror(errno));

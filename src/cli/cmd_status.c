@@ -240,6 +240,7 @@ static struct json_object *json_mount(const char *mp, const char *arch, const ch
 			       xs_id_status_field(text, XS_STATUS_VIEW_FORMAT, &fl)
 				       ? json_object_new_int64((int64_t)num(text, XS_STATUS_VIEW_FORMAT))
 				       : NULL);
+	json_object_object_add(m, "private", json_object_new_boolean(num(text, XS_STATUS_PRIVATE)));
 	/* an archive's view: the declared packages and the base (comma lists) */
 	static const char *const lists[][2] = { { XS_STATUS_DECLARED, "declared_packages" },
 						{ XS_STATUS_BASE, "base_packages" } };

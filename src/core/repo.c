@@ -89,6 +89,7 @@ struct xs_repo {
 	 * use everything else) */
 	struct xs_fetcher *fetcher;
 	char view_digest[65]; /* of the view as opened (identity.h), set at open */
+	bool private_view;    /* one run's private mount (xs_repo_set_private) */
 	char *lock_path;      /* the lock file the packages are pinned by, or NULL */
 	char *describe;
 	/* statistics, updated atomically */
@@ -1024,6 +1025,11 @@ static int declared_status(struct xs_repo *r, struct xs_buf *out)
 	return q == 0 ? xs_buf_printf(out, "\n") : q;
 }
 
+void xs_repo_set_private(struct xs_repo *r)
+{
+	r->private_view = true;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
@@ -1040,14 +1046,15 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  XS_STATUS_BYTES_DOWNLOADED "=%llu\n" XS_STATUS_DEB_BYTES "=%llu\n"
 				  XS_STATUS_INDEX_BYTES "=%llu\n" XS_STATUS_CACHE_HITS "=%llu\n"
 				  XS_STATUS_FETCH_FAILURES "=%llu\n" XS_STATUS_IN_FLIGHT "=%llu\n"
-				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n",
+				  XS_STATUS_EVICTED "=%llu\n" XS_STATUS_QUOTA "=%llu\n"
+				  XS_STATUS_PRIVATE "=%d\n",
 				  r->view_digest, XS_VIEW_FORMAT, r->cache_dir, r->offline, xs_repo_npkgs(r),
 				  (unsigned long long)st.pkgs_ready, (unsigned long long)st.debs_fetched,
 				  (unsigned long long)(st.deb_bytes + st.index_bytes),
 				  (unsigned long long)st.deb_bytes, (unsigned long long)st.index_bytes,
 				  (unsigned long long)st.cache_hits, (unsigned long long)st.fetch_failures,
 				  (unsigned long long)st.in_flight, (unsigned long long)st.evicted,
-				  (unsigned long long)r->quota);
+				  (unsigned long long)r->quota, r->private_view);
 	if (q == 0 && r->archive)
 		q = declared_status(r, out);
 	if (q == 0 && r->started) /* the process that serves: the daemon */

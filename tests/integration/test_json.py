@@ -52,6 +52,7 @@ LIVE = {
     'offline': BOOL,
     'view_digest': nullable(SHA),
     'view_format': NINT,
+    'private': BOOL,
     'declared_packages': nullable({'type': 'array', 'items': STR}),
     'base_packages': nullable({'type': 'array', 'items': STR}),
     'packages': nullable({'type': 'array', 'items': obj({'name': STR, 'version': NSTR})}),

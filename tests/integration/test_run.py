@@ -276,6 +276,11 @@ def private_not_reused(t, h, rn):
             time.sleep(0.05)
         t.ok(len(other.private_mounts()) == 1, 'a first run has a private mount',
              other.private_mounts())
+        try:
+            status = os.getxattr(other.private_mounts()[0], 'user.xsysroot.status').decode()
+        except (OSError, IndexError) as e:
+            status = str(e)
+        t.ok(re.search(r'^private=1$', status, re.M), 'its status says private=1', status[:600])
         # --strict: its namespace holds the mount; qemu -L alone would fall
         # back to the host's files once the mount is gone
         rc, text, err = while_running(rn, pk, 'echo ready; %s; ls /usr/bin | wc -l; '
