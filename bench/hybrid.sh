@@ -6,7 +6,7 @@
 # Prints the three times and the ratios; checks that zlib's tests passed in
 # the hybrid root and that its libz.so is an aarch64 ELF that runs under
 # qemu.  Root, network to the host's Debian mirror (read from /etc/apt).
-# BENCH_ARCH (default arm64), BENCH_CACHE (default a cache kept in
+# BENCH_ARCH (default arm64), BENCH_XS_OPTS (more xsysroot options), BENCH_CACHE (default a cache kept in
 # /var/tmp/xsysroot-bench-hybrid), BENCH_TMPDIR: the scratch dir's parent.
 set -euo pipefail
 XS=${1:-}
@@ -46,7 +46,10 @@ CODENAME=$(. /etc/os-release && echo "$VERSION_CODENAME")
 VER=$(cd "$W" && ls zlib_*.dsc | sed 's/^zlib_\(.*\)\.dsc$/\1/')
 
 PKGS=gcc,libc6-dev,make,dash,coreutils,sed,grep,diffutils,binutils,findutils,gawk
-RUN=("$XS" run "$ARCH" --strict --cache-dir "$CACHE" --packages "$PKGS")
+# BENCH_XS_OPTS: more repository options for xsysroot (e.g. --mirror URL
+# --suite NAME when one of the host's sources is mid-sync)
+read -r -a XOPTS <<<"${BENCH_XS_OPTS:-}"
+RUN=("$XS" run "$ARCH" --strict --cache-dir "$CACHE" --packages "$PKGS" "${XOPTS[@]}")
 BUILD='./configure >/dev/null && make -j2 >/dev/null && make test'
 
 echo "warm-up: the view and the native tools layer ..." >&2
