@@ -20,7 +20,7 @@
  *    usr/lib64/, the x86-64 loader) and the top-level lib64 link, copied
  *    into a directory (xs_hybrid_make_layer);
  *  - links the cross compiler's own directory to the target's libgcc,
- *    crt*.o and compiler headers (xs_hybrid_link_target), so the cross
+ *    crt*.o, compiler and C++ headers (xs_hybrid_link_target), so the cross
  *    driver compiles and links with the target's files, not those of the
  *    *-cross packages (which are not taken at all).
  *
@@ -69,8 +69,12 @@ int xs_hybrid_make_layer(const struct xs_hybrid_layer *l, char *err, size_t errs
 /* In links (made), for each directory usr/lib/gcc-cross/TRIPLET/N of layer:
  * a symlink usr/lib/gcc-cross/TRIPLET/N/NAME -> ../../../gcc/TRIPLET/N/NAME
  * for each NAME of root's usr/lib/gcc/TRIPLET/N (the target's libgcc,
- * crt*.o, include/) that layer does not have.  0 (nothing to link is no
- * error), or a negative errno with err. */
+ * crt*.o, include/) that layer does not have; and where the cross g++
+ * looks for the C++ headers, usr/TRIPLET/include/c++/N/NAME ->
+ * ../../../../include/c++/N/NAME for each NAME of root's
+ * usr/include/c++/N, with usr/TRIPLET/include/c++/N/TRIPLET ->
+ * ../../../../include/TRIPLET/c++/N.  0 (nothing to link is no error), or
+ * a negative errno with err. */
 int xs_hybrid_link_target(const char *layer, const char *root, const char *links,
 			  const char *triplet, char *err, size_t errsz);
 #endif

@@ -249,6 +249,30 @@ static int link_version(const char *cross, const char *target, const char *links
 	return q;
 }
 
+/* The target's C++ headers of gcc N where the cross compiler looks for them:
+ * usr/TRIPLET/include/c++/N/NAME -> usr/include/c++/N/NAME, and its
+ * TRIPLET -> usr/include/TRIPLET/c++/N (the multiarch part). */
+static int link_cxx(const char *root, const char *links, const char *triplet, const char *n,
+		    char *err, size_t errsz)
+{
+	char t[PATH_MAX], l[PATH_MAX], rel[PATH_MAX], at[PATH_MAX], to[PATH_MAX];
+	if ((size_t)snprintf(t, sizeof t, "%s/usr/include/c++/%s", root, n) >= sizeof t ||
+	    (size_t)snprintf(l, sizeof l, "%s/usr/%s/include/c++/%s", links, triplet, n) >=
+		    sizeof l ||
+	    (size_t)snprintf(rel, sizeof rel, "../../../../include/c++/%s", n) >= sizeof rel ||
+	    (size_t)snprintf(at, sizeof at, "%s/%s", l, triplet) >= sizeof at ||
+	    (size_t)snprintf(to, sizeof to, "../../../../include/%s/c++/%s", triplet, n) >=
+		    sizeof to)
+		FAIL(-ENAMETOOLONG, "%s: name too long", links);
+	struct stat st;
+	if (stat(t, &st) < 0)
+		return 0; /* no C++ headers in the view */
+	int q = link_version(l, t, l, rel, err, errsz);
+	if (q == 0 && lstat(at, &st) < 0 && symlink(to, at) < 0)
+		FAIL(-errno, "cannot link %s: %s", at, strerror(errno));
+	return q;
+}
+
 int xs_hybrid_link_target(const char *layer, const char *root, const char *links,
 			  const char *triplet, char *err, size_t errsz)
 {
@@ -278,6 +302,8 @@ int xs_hybrid_link_target(const char *layer, const char *root, const char *links
 			break;
 		}
 		q = link_version(c, t, l, rel, err, errsz);
+		if (q == 0)
+			q = link_cxx(root, links, triplet, e->d_name, err, errsz);
 	}
 	closedir(d);
 	return q;

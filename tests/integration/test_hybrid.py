@@ -9,8 +9,9 @@ indexes and about 60 MB of compilers; later ones about 30 s):
     gnu-gcc-12 an x86-64 ELF) with --native-tools, the emulated arm64 one
     without;
   - the same source compiled by both, with -fno-ident, gives the same
-    object file byte for byte, with -g too; without -fno-ident the objects
-    differ only by the .comment string naming the package version (the
+    object file byte for byte, with -g too, and for C++ (g++, whose
+    headers the cross g++ finds through links to the target's); without -fno-ident the objects
+    differ by the .comment string naming the package version (the
     arm64 gcc-12 is 12.2.0-14+deb12u1, the cross one 12.2.0-14cross1);
   - a configure-like script compiles a test program and runs it: it is an
     aarch64 ELF, run emulated (through the namespace's binfmt_misc handler),
@@ -32,7 +33,7 @@ import xstest  # noqa: E402
 from xstest import sh  # noqa: E402
 
 ARCH = 'arm64'
-PKGS = 'gcc,libc6-dev,dash,coreutils,binutils'
+PKGS = 'gcc,g++,libc6-dev,dash,coreutils,binutils'
 SRC = r'''#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ double poly(double x) { double r = 0; for (int i = 0; i < 16; i++) r = r * x + i
 int main(int argc, char **argv)
 { struct kv t[] = {{"b",2},{"a",1},{"c",3}}; printf("%d %f %d\n", sum(t, 3), poly(argc), argv[0][0]); return 0; }
 '''
+CXX = r'''#include <iostream>
+#include <vector>
+int main() { std::vector<int> v{1, 2, 3}; std::cout << "cxx " << v.size() << std::endl; return 0; }
+'''
 CONFIGURE = r'''#!/bin/sh
 # what a configure script does: compile a test program, run it
 cat > conftest.c <<'X'
@@ -56,7 +61,8 @@ gcc -o conftest conftest.c || { echo "configure: C compiler cannot create execut
 ./conftest || { echo "configure: cannot run C compiled programs"; exit 1; }
 '''
 COMPILE = ('gcc -O2 -fno-ident -c obj.c -o {p}.o && gcc -O2 -g -fno-ident -c obj.c -o {p}-g.o'
-           ' && gcc -O2 -c obj.c -o {p}-id.o && uname -m && dpkg --print-architecture'
+           ' && gcc -O2 -c obj.c -o {p}-id.o && g++ -O2 -fno-ident -c p.cc -o {p}-cxx.o'
+           ' && uname -m && dpkg --print-architecture'
            ' && od -An -tx1 -j18 -N2 /usr/bin/aarch64-linux-gnu-gcc-12')
 
 
@@ -74,7 +80,7 @@ def run(cache, work, cmd, native, extra=(), timeout=600):
 
 
 def compare(t, work):
-    for suffix, what in (('.o', '-O2'), ('-g.o', '-O2 -g')):
+    for suffix, what in (('.o', '-O2'), ('-g.o', '-O2 -g'), ('-cxx.o', 'g++ -O2')):
         a = open(os.path.join(work, 'emu' + suffix), 'rb').read()
         b = open(os.path.join(work, 'nat' + suffix), 'rb').read()
         t.ok(a == b, 'emulated and native gcc-12 %s -fno-ident: the same object, byte for byte'
@@ -93,6 +99,8 @@ def real_mirror(t, h):
     work = h.mktemp('hybrid-')
     with open(os.path.join(work, 'obj.c'), 'w') as f:
         f.write(SRC)
+    with open(os.path.join(work, 'p.cc'), 'w') as f:
+        f.write(CXX)
     with open(os.path.join(work, 'configure'), 'w') as f:
         f.write(CONFIGURE)
     os.chmod(os.path.join(work, 'configure'), 0o755)
@@ -102,13 +110,15 @@ def real_mirror(t, h):
     lines = r.stdout.split()
     t.eq(lines[:2], ['aarch64', 'arm64'], 'emulated: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['b7', '00'], 'emulated: the compiler driver is an aarch64 ELF')
-    r = run(cache, work, COMPILE.format(p='nat') + ' && ./configure', True)
+    r = run(cache, work, COMPILE.format(p='nat') + ' && ./configure && g++ -o p p.cc && ./p',
+            True)
     if not t.ok(r.returncode == 0, '--native-tools: gcc -c and a configure script', show(r)):
         return
     lines = r.stdout.split()
     t.eq(lines[:2], ['aarch64', 'arm64'], '--native-tools: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['3e', '00'], '--native-tools: the compiler driver is an x86-64 ELF')
-    t.eq(lines[4:], ['machine=aarch64'], '--native-tools: the test program runs emulated')
+    t.eq(lines[4:5], ['machine=aarch64'], '--native-tools: the test program runs emulated')
+    t.eq(lines[5:], ['cxx', '3'], '--native-tools: a C++ program built and run')
     with open(os.path.join(work, 'conftest'), 'rb') as f:
         t.eq(xstest.elf_machine(f.read(64)), (2, 1, 183), 'the test program is an aarch64 ELF')
     compare(t, work)

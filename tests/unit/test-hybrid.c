@@ -53,7 +53,7 @@ static void links(void)
 	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512];
 	char *base = mkdtemp(tmpl);
 	CHECK(base != NULL, "a temporary directory");
-	char layer[PATH_MAX], root[PATH_MAX], out[PATH_MAX], cross[PATH_MAX], target[PATH_MAX];
+	char layer[256], root[256], out[256], cross[PATH_MAX], target[PATH_MAX];
 	snprintf(layer, sizeof layer, "%s/layer", base);
 	snprintf(root, sizeof root, "%s/root", base);
 	snprintf(out, sizeof out, "%s/links", base);
@@ -70,6 +70,10 @@ static void links(void)
 	char inc[PATH_MAX + 16];
 	snprintf(inc, sizeof inc, "%s/include", target);
 	xs_mkdir_p(inc, 0755);
+	char cxx[PATH_MAX];
+	snprintf(cxx, sizeof cxx, "%s/usr/include/c++/12", root);
+	xs_mkdir_p(cxx, 0755);
+	touch(cxx, "iostream");
 	CHECK_INT(xs_hybrid_link_target(layer, root, out, "aarch64-linux-gnu", err, sizeof err), 0,
 		  "links made (%s)", err);
 	char p[PATH_MAX * 2], buf[PATH_MAX];
@@ -81,6 +85,17 @@ static void links(void)
 		char want[256];
 		snprintf(want, sizeof want, "../../../gcc/aarch64-linux-gnu/12/%s", linked[i]);
 		CHECK_STR(buf, want, "%s links to the target's", linked[i]);
+	}
+	static const char *const cxx_links[][2] = {
+		{ "iostream", "../../../../include/c++/12/iostream" },
+		{ "aarch64-linux-gnu", "../../../../include/aarch64-linux-gnu/c++/12" },
+	};
+	for (size_t i = 0; i < XS_ARRAY_SIZE(cxx_links); i++) {
+		snprintf(p, sizeof p, "%s/usr/aarch64-linux-gnu/include/c++/12/%s", out,
+			 cxx_links[i][0]);
+		ssize_t n = readlink(p, buf, sizeof buf - 1);
+		buf[n > 0 ? n : 0] = 0;
+		CHECK_STR(buf, cxx_links[i][1], "the cross g++'s c++/12/%s", cxx_links[i][0]);
 	}
 	struct stat st;
 	snprintf(p, sizeof p, "%s/usr/lib/gcc-cross/aarch64-linux-gnu/12/cc1", out);
