@@ -80,6 +80,10 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 		say("--native-tools: the build machine's architecture is not one xsysroot knows");
 		return -1;
 	}
+	if (s->cfg.image) {
+		say("--native-tools needs a Debian archive, not --image");
+		return -1;
+	}
 	if (b == s->arch) {
 		say("--native-tools: %s programs run natively here already", b->deb);
 		return -1;
