@@ -91,6 +91,7 @@ struct xs_archive_source {
 	size_t nmirrors;
 	const struct xs_release *rel; /* after xs_archive_open: the verified Release */
 	bool skipped; /* after open: its Architectures lack the architecture (skipped) */
+	char inrelease_sha256[65]; /* after open: SHA-256 of the verified InRelease bytes */
 };
 
 struct xs_archive_stats {

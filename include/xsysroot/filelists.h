@@ -4,8 +4,8 @@
  * Contents-ARCH and Contents-all indexes are fetched once (through the
  * archive, which verifies them against the Release), turned into the compact
  * form of contents.h under meta/ (the raw file then dropped), and given a
- * reverse index for growing the view (grow.h; without one the view only
- * cannot grow: a warning).  The packages' listed paths go into the view as
+ * reverse index for finding the package that ships a path (provider.h;
+ * without one ldd and run find none there: a warning).  The packages' listed paths go into the view as
  * pending; a package no index lists is reported to the caller, who fetches
  * it at mount.
  *

@@ -18,10 +18,8 @@
  *    duplicates dropped, each followed by "\n".  For a container image view
  *    the digests are those of its layer blobs (the hex of each layer's
  *    "sha256:" digest).  The packages are those the view was opened with
- *    (xs_repo_view_digest): one that xs_repo_provide adds later does not
- *    change it, as every mount of the same archive and packages adds the
- *    same one on demand.  An empty list gives the SHA-256 of the empty
- *    string.
+ *    (xs_repo_view_digest), which no lookup changes.  An empty list gives
+ *    the SHA-256 of the empty string.
  *
  * Pure functions, thread safe, no state; xs_id_read_status reads an
  * extended attribute, nothing else touches the file system. */
@@ -38,6 +36,8 @@
 #define XS_ID_KEY_PACKAGE "package"
 #define XS_ID_KEY_VERSION "version"
 #define XS_ID_KEY_SHA256 "sha256"
+/* the package value of a file the view generates (ld.so.cache, etc/hosts ...) */
+#define XS_ID_GENERATED "generated"
 #define XS_ID_XATTR_STATUS XS_ID_XATTR_PREFIX XS_ID_KEY_STATUS
 #define XS_ID_MAX_STATUS (1u << 20) /* bound on the status text a reader takes */
 
@@ -60,6 +60,13 @@
 #define XS_STATUS_IN_FLIGHT "in_flight"
 #define XS_STATUS_EVICTED "evicted"
 #define XS_STATUS_QUOTA "quota"
+/* an archive's view only: the packages declared (--packages, and what run
+ * adds for a program's DT_NEEDED) and the runtime base, comma lists (empty:
+ * none); the view is exactly their dependency closure */
+#define XS_STATUS_DECLARED "declared"
+#define XS_STATUS_BASE "base"
+#define XS_STATUS_PID "pid"	    /* the daemon's process id */
+#define XS_STATUS_STARTED "started" /* when it began serving, seconds since the epoch */
 #define XS_STATUS_ERROR "error"
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */

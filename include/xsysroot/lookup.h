@@ -11,9 +11,10 @@
  *      inode came from a lookup), nor do the xattr calls;
  *   2. a lookup of the name "ld.so.cache" first regenerates the files
  *      derived from host directories (--bind) when those changed;
- *   3. a name the view does not have is offered to the archive (provide):
- *      when a package outside the view ships it, the view grows and the
- *      lookup is tried again; else -ENOENT;
+ *   3. a name the view does not have is -ENOENT, whatever the archive
+ *      ships: no lookup, getattr, readdir or open adds a package (the view
+ *      is exactly the closure of what was declared, repo.h), so an answer
+ *      never changes while the view serves;
  *   4. a pending file's package is fetched before its attributes are
  *      returned (lookup and getattr), and the file is looked up again: it
  *      is ready, or -ENOENT when the package does not ship a path its
@@ -22,7 +23,7 @@
  * Two modes, fixed at init:
  *   XS_LOOKUP_FETCH  the whole protocol (the mount);
  *   XS_LOOKUP_PEEK   the view exactly as it stands: no settle, no refresh,
- *                    no provide, no fetch.  Nothing goes to the network and
+ *                    no fetch.  Nothing goes to the network and
  *                    the view does not change; a pending file is answered
  *                    pending (mode 0, its package in pkg).  ldd and run look
  *                    at a view this way before anything is mounted.
@@ -45,8 +46,10 @@
  *   user.xsysroot.sha256   on every regular file whose content is known:
  *                          the SHA-256 of that content.  A pending file has
  *                          none (ENODATA): the xattr calls never fetch.
- *                          Generated files (ld.so.cache ...) have a digest
- *                          but no package; --bind files have neither.
+ *                          Generated files (ld.so.cache, etc/hosts ...)
+ *                          have a digest and the package "generated"
+ *                          (XS_ID_GENERATED), no version; --bind files have
+ *                          none of them.
  * Any other name is -ENODATA.
  *
  * What it does not do: reply to anyone (the caller converts the result),
@@ -84,10 +87,6 @@ struct xs_lookup_ops {
 	int (*settle)(void *ud, char *err, size_t errsz);
 	/* Regenerate the files derived from host directories (xs_repo_refresh). */
 	int (*refresh)(void *ud);
-	/* name is not in directory parent: 1 when the view grew and the lookup
-	 * should be tried again, 0 when nothing provides it, or a negative
-	 * errno (xs_repo_provide). */
-	int (*provide)(void *ud, uint64_t parent, const char *name);
 	/* Fetch package pkg of the view and apply it to the view
 	 * (xs_repo_fetch): 0, or a negative errno with a message naming the
 	 * package, its version and where it came from in err.  It records its

@@ -10,7 +10,10 @@
  *   3. Packages for each component: by-hash when Acquire-By-Hash, SHA256 and
  *      size checked into the store; unchanged indexes are never re-fetched;
  *   4. dependency resolution of the requested packages (cached per set of
- *      index digests, so a warm remount parses nothing);
+ *      index digests, so a warm remount parses nothing), or, with a lock
+ *      file (lock.h), exactly its pinned packages: no index is read, and a
+ *      source that moved on since the lock has its packages fetched at open
+ *      (its Contents describe other versions);
  *   5. Contents-ARCH and Contents-all, turned once into compact indexes, give
  *      every path of every package of the view: the view is complete at
  *      mount time and no .deb has been fetched.
@@ -22,8 +25,9 @@
  *     (a mirror mid-sync serves another size), or cannot be read, is never
  *     used, with one warning naming the file, the mirror and both sizes
  *     (a refusal is remembered in meta/ for an hour: no download again); the
- *     packages it would have listed are fetched at mount, as above (and the
- *     view cannot grow by its paths).  Only a failure of the cache fails;
+ *     packages it would have listed are fetched at mount, as above (and
+ *     xs_repo_find_provider knows no path of it).  Only a failure of the
+ *     cache fails;
  *   - a source whose Release lacks the architecture, or a component, is
  *     skipped with one warning line, as apt skips it; an error only when no
  *     Packages index is left;
@@ -32,16 +36,15 @@
  *     index, any other view mounts.
  * An expired Release is still refused (unless allow_expired).
  *
- * The view can grow while it serves (xs_repo_provide): a path under etc/,
- * usr/lib/ or usr/libexec/ that no package of the view has, but that a
- * package of the archive ships, brings that package (alone, not its
- * dependencies) into the view, so that a guest program reads the target's
- * file instead of the host's (qemu -L falls back to the host for a missing
- * path).  A reverse index per Contents index (built once, in the cache)
- * finds the package; a table of every candidate, written when the Packages
- * indexes are parsed, gives its version and file.  A cache without that
- * table (older ones) does not grow the view.  At most 1024 packages are
- * added.
+ * The view is exactly the dependency closure of what was declared: the
+ * runtime base (selection.h) and cfg.packages (for run, also the packages
+ * it adds for a program's DT_NEEDED).  Every file of every package of it is
+ * present and nothing else; no lookup adds a package, so a path no package
+ * of the view ships is missing for the life of the mount, whatever the
+ * archive ships (under qemu -L, qemu then falls back to the host's file).
+ * The status names the declared packages (XS_STATUS_DECLARED).
+ * xs_repo_find_provider only answers which package outside the view ships
+ * a path (provider.h), for ldd and run.
  *
  * xs_repo_fetch fetches, verifies and unpacks one package of the view,
  * single-flight: concurrent callers for one package share one download and
@@ -113,6 +116,11 @@ struct xs_repo_config {
 	bool plain_http;	/* a registry over http even when not loopback */
 	const char *creds;	/* registry "USER:PASSWORD", may be NULL */
 	const char *auth_file;	/* Docker config.json, NULL: the default */
+	/* A lock file's packages (lock.h) instead of a resolution: the view is
+	 * exactly them, each fetched against its pinned SHA-256 and size;
+	 * packages is not used.  lock_path names it in messages. */
+	const struct xs_lock *lock;
+	const char *lock_path;
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -122,6 +130,7 @@ struct xs_repo_pkg {
 	uint64_t size;
 	const char *mirror; /* base URL it is fetched from */
 	bool fetched;
+	size_t src;	/* its source: xs_archive_source(xs_repo_archive(r), src) */
 };
 
 struct xs_repo_stats {
@@ -134,12 +143,16 @@ struct xs_repo_stats {
 #define XS_REPO_MAX_ERRORS 10 /* recent errors kept for the status */
 
 struct xs_repo;
+struct xs_lock;
+struct xs_archive;
 
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
 		 size_t errsz);
 void xs_repo_free(struct xs_repo *r);
 
 const struct xs_arch *xs_repo_arch(struct xs_repo *r);
+/* The archive (sources, verified InRelease), NULL for an image. */
+const struct xs_archive *xs_repo_archive(struct xs_repo *r);
 struct xs_view *xs_repo_view(struct xs_repo *r);
 size_t xs_repo_npkgs(struct xs_repo *r);
 int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out);
@@ -148,18 +161,18 @@ void xs_repo_stats(struct xs_repo *r, struct xs_repo_stats *st);
  * XS_REPO_MAX_ERRORS are kept.  Failed fetches are recorded by the repo
  * itself.  Thread safe. */
 void xs_repo_note_error(struct xs_repo *r, const char *msg);
-/* The view digest (identity.h) of the view as opened: of the packages
- * resolved at open (an image's: of its layers); packages xs_repo_provide
- * adds later do not change it, since every mount of the same archive and
- * packages adds the same ones on demand.  Constant after open; "" when a
+/* The view digest (identity.h) of the view: of the packages resolved at
+ * open (an image's: of its layers).  Constant after open; "" when a
  * package's digest is no SHA-256 (no view is the same as this one). */
 const char *xs_repo_view_digest(struct xs_repo *r);
 /* The status of the repo as "key=value" lines (identity.h's XS_STATUS_*:
  * arch, source (one per source: URL SUITE), view_digest, cache_dir,
  * offline, packages, packages_fetched,
  * debs_fetched, bytes_downloaded, deb_bytes, index_bytes, cache_hits,
- * fetch_failures, in_flight, evicted, quota, then error=EPOCH MESSAGE for
- * each recent error, oldest first) appended to out. */
+ * fetch_failures, in_flight, evicted, quota, for an archive's view
+ * declared and base, pid and started (once xs_repo_start was called),
+ * then error=EPOCH MESSAGE for each recent error, oldest first) appended
+ * to out. */
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out);
 /* Apply the quota now (nothing without one): 0, or negative errno. */
 int xs_repo_trim(struct xs_repo *r, bool wait);
@@ -169,17 +182,10 @@ const char *xs_repo_describe(struct xs_repo *r);
 /* Fetch, verify and unpack package i and apply it to the view. */
 int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz);
 
-/* Called for a lookup of name in directory parent that found nothing: when
- * a package of the archive outside the view ships that path (as the view
- * shows it) and the path is in the scope above, add the package (its paths
- * become pending); when packages ship paths below it, show it as an empty
- * directory.  1: the lookup should be tried again; 0: nothing provides it;
- * negative errno.  Thread safe; a package is added once. */
-int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name);
-
 /* Which package of the archive outside the view ships path (as the view
  * shows it: "usr/lib/aarch64-linux-gnu/libz.so.1"), in the scope of
- * xs_repo_provide, without adding it: 1 and its name, and its version
+ * xs_provider_scope (provider.h); a query, the view does not change: 1 and
+ * its name, and its version
  * ("" when the cache's package table does not list it); 0 when none does;
  * negative errno.  Thread safe. */
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,

@@ -9,8 +9,8 @@
  * decompressed, parsed (packages.h) and resolved (resolve.h); the result is
  * written to the cache whole or not at all, and the candidate table
  * ("cands-<key>", the same key without the roots) is written once, for
- * growing the view (grow.h); failing to write it is not an error, its name
- * is then "".
+ * naming the version of a package outside the view (provider.h); failing
+ * to write it is not an error, its name is then "".
  *
  * Hostile stanzas: a stanza packages.h marks unusable makes only its
  * package unusable; each index with such stanzas gets one warning.  The
@@ -86,6 +86,9 @@ int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *
 		      struct xs_selection *out, char *err, size_t errsz);
 
 void xs_selection_free(struct xs_selection *s);
+/* The i-th package of the runtime base (a root of every view), NULL past
+ * the last. */
+const char *xs_selection_base(size_t i);
 /* Fill p with copies of the strings (its deps none). */
 void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
 			   const char *arch, const char *filename, const char *sha256,

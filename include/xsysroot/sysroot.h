@@ -22,7 +22,16 @@
  *     paths the caller's path source gives for it, and the empty
  *     directories dpkg writes into;
  *   - etc/passwd and etc/group copied from base-passwd's masters when the
- *     view has none (base-passwd's postinst writes them on a real system).
+ *     view has none (base-passwd's postinst writes them on a real system);
+ *   - the host-file table (xs_sysroot_hostfiles): the files a freshly
+ *     installed Debian system has but no package ships (nsswitch.conf,
+ *     hosts, localtime as UTC, passwd/group without base-passwd), and
+ *     stand-ins for configuration files that a package outside the view
+ *     ships (locale.alias, openssl.cnf ...), whose text means what the
+ *     file's absence means.  Under qemu -L a path missing from the view is
+ *     read from the host; with these the guest reads the view's.  Each is
+ *     added only where no package of the view has the path: a package
+ *     always wins.
  * It does not decide which packages are in the view, fetch anything itself
  * (the caller's callback does), or log (only the caller's log callback,
  * at debug level).
@@ -128,4 +137,23 @@ int xs_sysroot_add_dpkg_files(const struct xs_sysroot *s, const struct xs_sysroo
 int xs_sysroot_add_account_files(const struct xs_sysroot *s, const char *version,
 				 int (*fetch)(void *ud, char *err, size_t errsz), void *ud,
 				 char *err, size_t errsz);
+
+/* One file of the host-file table. */
+struct xs_sysroot_hostfile {
+	const char *path; /* as the view shows it: "etc/hosts" */
+	const char *data; /* its bytes (not NUL-terminated for binary files) */
+	size_t size;
+	bool standin;	  /* true: a package outside the view ships it; the text
+			   * means what its absence means */
+	const char *why;  /* who writes or ships it on Debian, for messages */
+};
+/* The table, in the order the files are added; *n the number of entries.
+ * Static: never freed. */
+const struct xs_sysroot_hostfile *xs_sysroot_hostfiles(size_t *n);
+/* Every file of the table whose path the view does not have (resolve
+ * without following symlinks: a package's file, link or pending path
+ * wins).  Call it last, after the account files; *added (may be NULL) gets
+ * the number added. */
+int xs_sysroot_add_host_files(const struct xs_sysroot *s, size_t *added, char *err,
+			      size_t errsz);
 #endif

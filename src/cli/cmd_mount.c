@@ -146,6 +146,31 @@ struct mount_args {
 	char mp[PATH_MAX]; /* the real mount point: it outlives the log */
 };
 
+/* What the one line that ends a mount says. */
+struct mounted_line {
+	struct cli_setup *s;
+	const char *mp;
+	uint64_t t0;
+};
+
+/* "mounted arm64 view (N packages) at MOUNTPOINT in S s": on a terminal, or
+ * anywhere with -v; never with -q. */
+static void say_mounted(void *ud)
+{
+	struct mounted_line *m = ud;
+	struct xs_repo *r = m->s->repo;
+	if (cli_verbosity() < CLI_VERBOSE && !m->s->progress.tty)
+		return;
+	char what[512];
+	if (m->s->cfg.image)
+		snprintf(what, sizeof what, "image %s", xs_repo_describe(r));
+	else
+		snprintf(what, sizeof what, "%zu packages", xs_repo_npkgs(r));
+	fprintf(stderr, "mounted %s view (%s) at %s in %.1f s\n", xs_repo_arch(r)->deb, what,
+		m->mp, (double)(xs_now_ns() - m->t0) / 1e9);
+	fflush(stderr);
+}
+
 /* mount, once the options are collected in s and a */
 static int mount_with(struct cli_setup *s, struct mount_args *a)
 {
@@ -205,6 +230,8 @@ static int mount_with(struct cli_setup *s, struct mount_args *a)
 		.log = log_cb,
 		.log_ud = &s->log,
 		.ready = notify_ready,
+		.mounted = say_mounted,
+		.mounted_ud = &(struct mounted_line){ s, mp, t0 },
 	};
 	struct xs_binfmt bf = { 0 };
 	if (a->binfmt) {

@@ -202,14 +202,19 @@ static int find_mount_cb(const char *mp, const char *fstype, const char *source,
 /* In the private mount's daemon, before it serves. */
 static void private_mount_setup(void *ud)
 {
+	struct cli_setup *s = ud;
 	signals_default();
-	((struct logger *)ud)->to_stderr = false; /* the program has the terminal */
+	/* the program has the terminal: the daemon neither logs nor draws the
+	 * progress of what it fetches there (a line after the program's output) */
+	s->log.to_stderr = false;
+	s->progress.tty = false;
 }
 
 /* Serve r at rs->mp from a child process (serve.h); returns when the mount
  * is there.  0, or -1 after saying why. */
-static int start_private_mount(struct run *rs, struct xs_repo *r, struct logger *lg)
+static int start_private_mount(struct run *rs, struct xs_repo *r, struct cli_setup *s)
 {
+	struct logger *lg = &s->log;
 	struct xs_mount_opts mo = {
 		.mountpoint = rs->mp,
 		.foreground = true,
@@ -217,7 +222,7 @@ static int start_private_mount(struct run *rs, struct xs_repo *r, struct logger 
 		.log = log_cb,
 		.log_ud = lg,
 	};
-	struct xs_serve_child child = { private_mount_setup, lg, &got_signal, 0 };
+	struct xs_serve_child child = { private_mount_setup, s, &got_signal, 0 };
 	char err[4096] = "";
 	int q = xs_serve(r, &mo, &child, err, sizeof err);
 	rs->daemon = child.pid;
@@ -469,7 +474,7 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 	if (!rs->mp[0]) {
 		snprintf(rs->mp, sizeof rs->mp, "%s/view", rs->tmp);
 		s->log.mountpoint = rs->mp;
-		int q = start_private_mount(rs, s->repo, &s->log);
+		int q = start_private_mount(rs, s->repo, s);
 		if (q < 0) {
 			if (!got_signal)
 				say("see %s", s->log_path);

@@ -49,6 +49,7 @@ void cli_usage(const struct cli_command *cmd, FILE *f)
 {
 	print_synopsis(cmd, f);
 	fprintf(f, "\n%s", cmd->help);
+	fputs("\n" CLI_HELP_COMMON_OPTIONS, f);
 	if (strstr(cmd->synopsis, "ARCH")) {
 		fputc('\n', f);
 		cli_arch_help(f);
@@ -210,14 +211,43 @@ int cli_getopt_help(const struct cli_command *cmd, int argc, char **argv)
 	return cli_getopt(cmd, argc, argv, "h", help_only);
 }
 
+/* longopts with --quiet and --verbose added, into all (room for n). */
+static const struct option *with_common(const struct option *longopts, struct option *all,
+					size_t n)
+{
+	static const struct option common[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+	};
+	size_t k = 0;
+	while (longopts[k].name && k + XS_ARRAY_SIZE(common) + 1 < n) {
+		all[k] = longopts[k];
+		k++;
+	}
+	for (size_t i = 0; i < XS_ARRAY_SIZE(common); i++)
+		all[k++] = common[i];
+	all[k] = (struct option){ NULL, 0, NULL, 0 };
+	return all;
+}
+
 int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
 	       const struct option *longopts)
 {
 	char so[64];
-	snprintf(so, sizeof so, ":%s", shortopts); /* ':' tells a missing value apart */
+	struct option all[96];
+	/* ':' tells a missing value apart; -q and -v are every command's */
+	snprintf(so, sizeof so, ":%sqv", shortopts);
+	longopts = with_common(longopts, all, XS_ARRAY_SIZE(all));
 	opterr = 0;
-	optopt = 0;
-	int c = getopt_long(argc, argv, so, longopts, NULL);
+	int c;
+	do {
+		optopt = 0;
+		c = getopt_long(argc, argv, so, longopts, NULL);
+		if (c == 'q')
+			cli_set_verbosity(CLI_QUIET);
+		else if (c == 'v')
+			cli_set_verbosity(cli_verbosity() + 1);
+	} while (c == 'q' || c == 'v');
 	if (c == 'h') {
 		cli_usage(cmd, stdout);
 		return CLI_HELP;

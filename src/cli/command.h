@@ -56,6 +56,16 @@ void cli_usage(const struct cli_command *cmd, FILE *f);
 /* The paragraph on ARCH that ends the usage of the commands taking one. */
 void cli_arch_help(FILE *f);
 
+/* The options every command takes (cli_getopt parses them itself, and
+ * cli_usage ends every usage with this text). */
+#define CLI_HELP_COMMON_OPTIONS                                                              \
+	"Common options:\n"                                                                  \
+	"  -q, --quiet               only warnings and errors on stderr: no progress,\n"    \
+	"                            no final line\n"                                        \
+	"  -v, --verbose             also the information messages (the indexes read,\n"   \
+	"                            what is added to a view), on a terminal or not\n"      \
+	"  -h, --help                this text\n"
+
 /* What cli_getopt returns besides an option's value. */
 enum {
 	CLI_END = -1,  /* no more options: optind is the first operand */
@@ -63,8 +73,9 @@ enum {
 	CLI_BAD = -3,  /* an unknown option, or a missing or needless value:
 			* one line said so on stderr (exit 2) */
 };
-/* getopt_long over argv (argv[0] the command's name) with one line per
- * mistake, naming the option and a close match ("did you mean").  longopts
+/* getopt_long over argv (argv[0] the command's name), -q/--quiet and
+ * -v/--verbose taken (cli_set_verbosity), with one line per mistake,
+ * naming the option and a close match ("did you mean").  longopts
  * holds { "help", no_argument, NULL, 'h' } and shortopts "h".  Set optind
  * to 0 before the first call: getopt then forgets any earlier argv (a
  * cluster of short options it stopped in). */

@@ -1,4 +1,5 @@
 /* output.c - what the commands say; see output.h. */
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,18 @@
 
 #include "output.h"
 #include "xsysroot/util.h"
+
+static int verbosity = CLI_NORMAL; /* -q/-v: written by the option parsing only */
+
+void cli_set_verbosity(int level)
+{
+	verbosity = level < CLI_QUIET ? CLI_QUIET : level;
+}
+
+int cli_verbosity(void)
+{
+	return verbosity;
+}
 
 void log_cb(int level, const char *msg, void *ud)
 {
@@ -24,7 +37,8 @@ void log_cb(int level, const char *msg, void *ud)
 		dprintf(lg->fd, "%s xsysroot[%ld] %s: %s: %s\n", ts, (long)getpid(),
 			lg->mountpoint ? lg->mountpoint : "-", lv, msg);
 	}
-	if (lg->to_stderr)
+	/* on stderr: warnings and errors; information with -v or -d */
+	if (lg->to_stderr && (level <= XS_LOG_WARN || lg->debug || verbosity >= CLI_VERBOSE))
 		fprintf(stderr, "xsysroot: %s%s%s\n", level <= XS_LOG_WARN ? lv : "",
 			level <= XS_LOG_WARN ? ": " : "", msg);
 }
@@ -35,6 +49,8 @@ void warn_log(int level, const char *msg, void *ud)
 	if (level <= XS_LOG_WARN)
 		fprintf(stderr, "xsysroot: %s: %s\n", level <= XS_LOG_ERR ? "error" : "warning",
 			msg);
+	else if (level == XS_LOG_INFO && verbosity >= CLI_VERBOSE)
+		fprintf(stderr, "xsysroot: %s\n", msg);
 }
 
 void vsay(const char *fmt, va_list ap)
@@ -83,4 +99,14 @@ char *sh_quote(const char *s)
 		xs_buf_append(&b, "'", 1);
 	}
 	return xs_buf_steal(&b, NULL);
+}
+
+void json_print(struct json_object *doc)
+{
+	fputs(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_SPACED |
+							  JSON_C_TO_STRING_NOSLASHESCAPE),
+	      stdout);
+	fputc('\n', stdout);
+	json_object_put(doc);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
@@ -229,6 +230,28 @@ static char *lower_layers(struct sandbox *sb, const char *skel)
 	return all;
 }
 
+/* The host's /etc/resolv.conf, read-only: the namespace shares the host's
+ * network, so its resolver is the host's.  The view brings the rest of what
+ * names need (a generated /etc/hosts with localhost, nsswitch.conf:
+ * sysroot.h).  Its mount point goes into the layer over the view (skel),
+ * the bind onto the root once it is mounted (root != NULL). */
+static void strict_resolv_conf(const char *skel, const char *root)
+{
+	static const char conf[] = "/etc/resolv.conf";
+	struct stat st;
+	if (stat(conf, &st) < 0 || !S_ISREG(st.st_mode))
+		return; /* none on the host: the namespace has none either */
+	if (!root) {
+		int q = mkdir_in(skel, conf, true);
+		if (q < 0)
+			CHILD_FAIL("--strict: cannot make a mount point for %s: %s", conf,
+				   strerror(-q));
+		return;
+	}
+	bind_at(root, conf, conf, 0);
+	read_only(root, conf, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
 /* The root in sb->dir/root: the overlay of the mount-point layer and the
  * view (writable with --writable), /proc, /dev, /sys, and /tmp, the current
  * directory, $HOME and a host program bound in.  As root this runs before
@@ -259,6 +282,7 @@ static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
 			CHILD_FAIL("--strict: cannot make a mount point for %s: %s", binds[i],
 				   strerror(-q));
 	}
+	strict_resolv_conf(skel, NULL);
 	char qemu[PATH_MAX];
 	qemu_in_root(sb, qemu, sizeof qemu);
 	bool bind_qemu = as_root && !sb->native;
@@ -290,6 +314,7 @@ static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
 	mount_proc(root);
 	mount_dev(root);
 	mount_sys(root, as_root);
+	strict_resolv_conf(skel, root);
 }
 
 /* In the user namespace: its own binfmt_misc, with the handler. */

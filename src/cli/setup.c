@@ -21,6 +21,7 @@ void cli_setup_init(struct cli_setup *s)
 	xs_config_init(&s->conf);
 	cli_progress_init(&s->progress);
 	s->log.fd = -1;
+	xs_lock_init(&s->lock, NULL);
 }
 
 void cli_setup_free(struct cli_setup *s)
@@ -34,6 +35,7 @@ void cli_setup_free(struct cli_setup *s)
 	free(s->mirrors);
 	s->mirrors = NULL;
 	cli_progress_free(&s->progress);
+	xs_lock_free(&s->lock);
 }
 
 int cli_setup_option(struct cli_setup *s, int c, const char *arg)
@@ -65,6 +67,7 @@ int cli_setup_option(struct cli_setup *s, int c, const char *arg)
 	case OPT_PLAIN_HTTP: cfg->plain_http = true; break;
 	case OPT_CREDS: cfg->creds = arg; break;
 	case OPT_AUTH_FILE: cfg->auth_file = arg; break;
+	case OPT_LOCK: s->lock_path = arg; break;
 	default: return CLI_OPT_NOT_MINE;
 	}
 	return CLI_OPT_TAKEN;
@@ -75,6 +78,8 @@ int cli_setup_getopt(struct cli_setup *s, const struct cli_command *cmd, int arg
 {
 	for (;;) {
 		int c = cli_getopt(cmd, argc, argv, shortopts, longopts);
+		if (c == CLI_END) /* -q: no progress */
+			s->progress.tty = s->progress.tty && cli_verbosity() >= CLI_NORMAL;
 		if (c < 0)
 			return c;
 		int t = cli_setup_option(s, c, optarg);
@@ -171,6 +176,74 @@ int cli_setup_log(struct cli_setup *s, const char *log_file)
 	return 0;
 }
 
+/* The names of cfg.packages (--packages, the files', and what run adds)
+ * the lock does not pin, into out ("" none). */
+static void lock_uncovered(struct cli_setup *s, struct xs_buf *out)
+{
+	char **names = xs_strv_split(s->cfg.packages ? s->cfg.packages : "");
+	for (size_t i = 0; names && names[i]; i++) {
+		char *name = names[i];
+		name[strcspn(name, ":=<>(")] = 0;
+		if (*name && !xs_lock_find(&s->lock, name))
+			xs_buf_printf(out, "%s%s", out->len ? ", " : "", name);
+	}
+	xs_strv_free(names);
+}
+
+/* --lock FILE that exists: read into s->lock, cfg.lock set; a FILE that
+ * does not exist leaves cfg.lock NULL (written after the open). */
+static int lock_read(struct cli_setup *s)
+{
+	char *err = s->err;
+	size_t errsz = sizeof s->err;
+	s->cfg.lock = NULL;
+	xs_lock_free(&s->lock);
+	if (s->cfg.image)
+		XS_FAIL(-EINVAL, "--lock and --image: a container image has no lock file");
+	if (s->lock_new) /* written by this command: written again (run adds packages) */
+		return 0;
+	int q = xs_lock_read(s->lock_path, &s->lock, err, errsz);
+	if (q == -ENOENT) {
+		err[0] = 0;
+		s->lock_new = true;
+		return 0;
+	}
+	if (q < 0)
+		return q;
+	if (s->arch && strcmp(s->lock.arch, s->arch->deb))
+		XS_FAIL(-EINVAL, "the lock file %s is for %s, not %s", s->lock_path, s->lock.arch,
+			s->arch->deb);
+	struct xs_buf miss;
+	xs_buf_init(&miss, 1 << 16);
+	lock_uncovered(s, &miss);
+	if (miss.len)
+		snprintf(s->err, sizeof s->err, "packages %s: not in the lock file %s (it pins "
+			 "%zu packages); to refresh the lock, delete it and run again",
+			 miss.data, s->lock_path, s->lock.npkgs);
+	xs_buf_free(&miss);
+	if (s->err[0])
+		return -EINVAL;
+	s->cfg.lock = &s->lock;
+	s->cfg.lock_path = s->lock_path;
+	return 0;
+}
+
+/* --lock FILE that did not exist: written from the view just opened. */
+static int lock_write(struct cli_setup *s)
+{
+	struct xs_lock l;
+	int q = xs_lock_of_repo(s->repo, &l, s->err, sizeof s->err);
+	if (q == 0)
+		q = xs_lock_write(s->lock_path, &l, s->err, sizeof s->err);
+	if (q < 0 && !strstr(s->err, s->lock_path)) {
+		char why[sizeof s->err];
+		snprintf(why, sizeof why, "%s", s->err);
+		snprintf(s->err, sizeof s->err, "the lock file %s: %.3000s", s->lock_path, why);
+	}
+	xs_lock_free(&l);
+	return q;
+}
+
 int cli_setup_open(struct cli_setup *s, int flags)
 {
 	struct xs_repo_config *cfg = &s->cfg;
@@ -183,9 +256,14 @@ int cli_setup_open(struct cli_setup *s, int flags)
 	raise_nofile();
 	xs_repo_free(s->repo);
 	s->repo = NULL;
-	int q = xs_repo_open(cfg, &s->repo, s->err, sizeof s->err);
+	int q = s->lock_path ? lock_read(s) : 0;
+	if (q == 0)
+		q = xs_repo_open(cfg, &s->repo, s->err, sizeof s->err);
+	if (q == 0 && s->lock_path && !cfg->lock)
+		q = lock_write(s);
 	if (q == 0 && (flags & CLI_SETUP_SETTLE))
 		q = xs_repo_settle(s->repo, s->err, sizeof s->err);
+	cli_progress_erase(&s->progress); /* the command says what came of it */
 	if (q < 0) {
 		xs_repo_free(s->repo);
 		s->repo = NULL;

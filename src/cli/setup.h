@@ -27,6 +27,7 @@
 #include "progress.h"
 #include "xs-build.h"
 #include "xsysroot/config.h"
+#include "xsysroot/lock.h"
 #include "xsysroot/repo.h"
 
 /* The codes of the long options that have no short form. */
@@ -53,6 +54,8 @@ enum {
 	OPT_PLAIN_HTTP,
 	OPT_CREDS,
 	OPT_AUTH_FILE,
+	OPT_LOCK,
+	OPT_JSON,
 };
 
 /* The long options of the repository options (mount, ldd and the commands
@@ -71,7 +74,8 @@ enum {
 	{ "image", required_argument, NULL, OPT_IMAGE },                      \
 	{ "plain-http", no_argument, NULL, OPT_PLAIN_HTTP },                  \
 	{ "creds", required_argument, NULL, OPT_CREDS },                      \
-	{ "auth-file", required_argument, NULL, OPT_AUTH_FILE }
+	{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },              \
+	{ "lock", required_argument, NULL, OPT_LOCK }
 
 /* The help of the repository options (XS_REPO_LONG_OPTIONS but the
  * testing option --apt-root), for a usage text. */
@@ -86,6 +90,10 @@ enum {
 	"      --packages LIST       comma-separated packages added to the view, with\n"     \
 	"                            their dependencies (the base is libc6, libc-bin,\n"     \
 	"                            libgcc-s1, libstdc++6)\n"                               \
+	"      --lock FILE           a lock file: when FILE exists, the view is exactly\n"  \
+	"                            its packages, each checked against its pinned\n"     \
+	"                            SHA-256 (nothing resolved); else it is written\n"     \
+	"                            after resolution (delete it to refresh it)\n"        \
 	"      --keyring FILE        OpenPGP keyring for the InRelease signature\n"          \
 	"                            (default: the source's Signed-By, else\n"               \
 	"                            " XS_DEFAULT_KEYRING ")\n"                              \
@@ -137,6 +145,9 @@ struct cli_setup {
 	struct cli_progress progress;
 	struct logger log;	   /* cli_setup_log's; fd -1 none (owned) */
 	char log_path[PATH_MAX + 32];
+	const char *lock_path;	   /* --lock FILE, NULL: none */
+	struct xs_lock lock;	   /* FILE read, when it existed (owned) */
+	bool lock_new;		   /* FILE did not exist: this command writes it */
 	struct xs_repo *repo; /* cli_setup_open's (owned) */
 	char err[4096];	      /* why the last step failed, when it was the core */
 };

@@ -372,7 +372,9 @@ static int get_inrelease(struct xs_archive *r, struct src *s, struct xs_http *h,
 	}
 	struct xs_http_sink sink = xs_http_sink_buf(body);
 	struct xs_http_stats hs = { 0 };
-	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, "InRelease", &hs, err, errsz);
+	char label[XS_MAX_PATH];
+	snprintf(label, sizeof label, "%s InRelease", s->suite); /* what progress shows */
+	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, label, &hs, err, errsz);
 	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
 	if (q == -ENOENT)
 		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
@@ -558,6 +560,8 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 		q = inrel_parse(r, s, &v, err, errsz);
 	if (q == 0)
 		q = inrel_install(r, s, &v, remote, err, errsz);
+	if (q == 0 && xs_sha256_buf(v.body.data, v.body.len, s->pub.inrelease_sha256) < 0)
+		s->pub.inrelease_sha256[0] = 0;
 	inrel_free(r, &v);
 	return q;
 }
@@ -692,7 +696,9 @@ int xs_archive_fetch_index(struct xs_archive *r, size_t i, const struct xs_relea
 	size_t off = s->rel.acquire_by_hash ? 0 : 1;
 	uint64_t bytes = 0;
 	char served[XS_MAX_PATH + 512];
-	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, f->path, &bytes,
+	char label[XS_MAX_PATH + 64];
+	snprintf(label, sizeof label, "%s %s", s->suite, f->path); /* the suite and the file */
+	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, label, &bytes,
 			      served, sizeof served, err, errsz);
 	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
 	if (q == 0 && s->nmirrors > 1)

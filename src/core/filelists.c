@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "xsysroot/cachefiles.h"
-#include "xsysroot/grow.h"
+#include "xsysroot/provider.h"
 #include "xsysroot/release.h"
 
 #define MAX_CONTENTS_TEXT (4ull << 30)
@@ -73,7 +73,8 @@ void xs_filelists_attach(struct xs_filelists *fl, size_t src, struct xs_contents
 }
 
 /* Attach (building it once) the reverse index of c; without one the view
- * only cannot grow, so a failure is logged, not returned. */
+ * finds no provider in it (provider.h), so a failure is logged, not
+ * returned. */
 static void open_rev(struct xs_filelists *fl, const struct xs_archive_source *a,
 		     const struct xs_release_file *f, struct xs_contents *c)
 {
@@ -83,7 +84,7 @@ static void open_rev(struct xs_filelists *fl, const struct xs_archive_source *a,
 	struct xs_contents_rev_stats st = { 0 };
 	bool built;
 	uint64_t t0 = xs_now_ns();
-	int q = xs_grow_open_rev(c, rpath, &built, &st);
+	int q = xs_provider_open_rev(c, rpath, &built, &st);
 	if (q < 0) {
 		logf_(fl, XS_LOG_WARN, "%s/dists/%s/%s: cannot build its reverse index in %s: %s",
 		      a->uri, a->suite, f->path, fl->cache_dir, strerror(-q));

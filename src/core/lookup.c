@@ -1,5 +1,5 @@
 /* lookup.c - the lazy protocol of a view (lookup.h): settle, refresh,
- * provide, fetch, around the view's own lookups. */
+ * fetch, around the view's own lookups. */
 #include "xsysroot/lookup.h"
 #include "xsysroot/identity.h"
 
@@ -106,8 +106,6 @@ int xs_lookup_entry(const struct xs_lookup *lk, uint64_t parent, const char *nam
 	if (fetch && !strcmp(name, "ld.so.cache"))
 		lk->ops->refresh(lk->ud); /* it follows the --bind directories */
 	r = xs_view_lookup(lk->view, parent, name, out);
-	if (r == -ENOENT && fetch && lk->ops->provide(lk->ud, parent, name) > 0)
-		r = xs_view_lookup(lk->view, parent, name, out); /* the archive had it */
 	if (r == 0)
 		r = make_ready(lk, parent, name, out);
 	return r;
@@ -172,8 +170,14 @@ int xs_lookup_getxattr(const struct xs_lookup *lk, uint64_t ino, const char *nam
 		return -ENODATA;
 	struct xs_vattr a;
 	struct xs_repo_pkg p = { 0 };
-	if (xs_view_getattr(lk->view, ino, &a) < 0 || a.pkg < 0 ||
-	    lk->ops->pkg(lk->ud, a.pkg, &p) < 0)
+	char sha[65];
+	if (xs_view_getattr(lk->view, ino, &a) < 0)
+		return -ENODATA;
+	if (a.pkg < 0) /* made by the view: a digest (a --bind file has none) */
+		return want_pkg && S_ISREG(a.mode) && xs_view_digest(lk->view, ino, sha) == 0
+			       ? xs_buf_append(out, XS_ID_GENERATED, strlen(XS_ID_GENERATED))
+			       : -ENODATA;
+	if (lk->ops->pkg(lk->ud, a.pkg, &p) < 0)
 		return -ENODATA;
 	const char *v = want_pkg ? p.name : p.version;
 	return v ? xs_buf_append(out, v, strlen(v)) : -ENODATA;
@@ -244,11 +248,6 @@ static int repo_refresh(void *ud)
 	return xs_repo_refresh(ud);
 }
 
-static int repo_provide(void *ud, uint64_t parent, const char *name)
-{
-	return xs_repo_provide(ud, parent, name);
-}
-
 static int repo_fetch(void *ud, int pkg, char *err, size_t errsz)
 {
 	if (pkg < 0) {
@@ -276,7 +275,6 @@ static int repo_status(void *ud, struct xs_buf *out)
 static const struct xs_lookup_ops repo_ops = {
 	.settle = repo_settle,
 	.refresh = repo_refresh,
-	.provide = repo_provide,
 	.fetch = repo_fetch,
 	.pkg = repo_pkg,
 	.note_error = repo_note_error,

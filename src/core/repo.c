@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "xsysroot/archive.h"
 #include "xsysroot/cachefiles.h"
@@ -18,11 +19,12 @@
 #include "xsysroot/deb.h"
 #include "xsysroot/fetcher.h"
 #include "xsysroot/filelists.h"
-#include "xsysroot/grow.h"
 #include "xsysroot/http.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/image.h"
 #include "xsysroot/ldcache.h"
+#include "xsysroot/lock.h"
+#include "xsysroot/provider.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
 #include "xsysroot/source.h"
@@ -31,12 +33,12 @@
 #include "xsysroot/viewcache.h"
 
 #define MAX_PREFETCH 4 /* background fetches of dependencies at once */
-#define EXTRA_PKGS 1024 /* packages a running view may add (xs_repo_provide) */
 
 /* The repo's view of each source of the archive (r->srcs[i] is source i
  * of r->archive). */
 struct src {
 	const struct xs_archive_source *a; /* uri, suite, components, rel */
+	bool moved_on; /* its lock's packages are older than its Contents (lock.h) */
 };
 
 struct vpkg {
@@ -67,12 +69,12 @@ struct xs_repo {
 	struct src *srcs;
 	size_t nsrcs;
 	struct xs_filelists *filelists; /* the Contents indexes; NULL for an image */
-	/* pkgs never moves once the view is built (threads hold pointers into
-	 * it): it has room for EXTRA_PKGS more; npkgs only grows, under
-	 * the grow lock (grow.h), and is read atomically */
+	/* the view's packages: exactly the closure of what was declared, set
+	 * at open, then constant (no lookup adds one) */
 	struct vpkg *pkgs;
-	size_t npkgs, cappkgs;
-	struct xs_grow *grow;	/* serialises xs_repo_provide's additions */
+	size_t npkgs;
+	char *declared;		/* the declared packages (--packages), comma list */
+	struct xs_provider *provider; /* ldd's and run's query (provider.h) */
 	char cands_name[96];	/* meta/ name of the candidate table, "" none */
 	struct xs_view *view;
 	/* where the packages come from: this archive (debian_ops, impl r) or
@@ -80,9 +82,10 @@ struct xs_repo {
 	struct xs_pkg_source source;
 	/* the packages' single flight and prefetch (key i: package i); made
 	 * once pkgs has its final place, freed first (its prefetch threads
-	 * use everything else); grown before npkgs */
+	 * use everything else) */
 	struct xs_fetcher *fetcher;
 	char view_digest[65]; /* of the view as opened (identity.h), set at open */
+	char *lock_path;      /* the lock file the packages are pinned by, or NULL */
 	char *describe;
 	/* statistics, updated atomically */
 	struct xs_source_counters count;
@@ -90,6 +93,7 @@ struct xs_repo {
 	bool offline;
 	uint64_t quota;		  /* bytes, 0: none */
 	bool ready;		  /* xs_repo_open has returned (the quota may run) */
+	int64_t started;	  /* xs_repo_start's time (seconds since the epoch), 0: not yet */
 	struct xs_lease *lease;	  /* what gc must leave alone while we live */
 	/* err_lock guards the ring of recent errors; taken alone */
 	pthread_mutex_t err_lock;
@@ -131,20 +135,16 @@ static void fill_vpkg(struct vpkg *p, const char *name, const char *version, con
 	take_pkg(p, &s);
 }
 
-/* Give the package table its final place, with room for EXTRA_PKGS more,
- * before anything points into it. */
-static void reserve_pkgs(struct xs_repo *r)
-{
-	r->cappkgs = r->npkgs + EXTRA_PKGS;
-	r->pkgs = xs_xrealloc(r->pkgs, r->cappkgs * sizeof *r->pkgs);
-}
-
-/* The resolved packages (selection.h) into the package table. */
-static int resolve_view(struct xs_repo *r, const char *packages, char *err, size_t errsz)
+/* The resolved packages (selection.h), or a lock's (lock.h), into the
+ * package table. */
+static int resolve_view(struct xs_repo *r, const struct xs_repo_config *cfg, char *err,
+			size_t errsz)
 {
 	struct xs_selection sel;
-	int q = xs_selection_open(r->archive, r->store, r->arch->deb, packages, r->log, r->log_ud,
-				  &sel, err, errsz);
+	int q = cfg->lock ? xs_lock_select(cfg->lock, cfg->lock_path, r->archive, r->log,
+					   r->log_ud, &sel, err, errsz)
+			  : xs_selection_open(r->archive, r->store, r->arch->deb, cfg->packages,
+					      r->log, r->log_ud, &sel, err, errsz);
 	if (q == 0) {
 		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
 		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
@@ -152,6 +152,8 @@ static int resolve_view(struct xs_repo *r, const char *packages, char *err, size
 			take_pkg(&r->pkgs[i], &sel.pkgs[i]);
 		r->npkgs = sel.n;
 	}
+	for (size_t i = 0; cfg->lock && i < r->nsrcs; i++)
+		r->srcs[i].moved_on = xs_lock_moved_on(cfg->lock, r->srcs[i].a);
 	xs_selection_free(&sel);
 	return q;
 }
@@ -183,11 +185,45 @@ static int add_loader_files(struct xs_repo *r, char *err, size_t errsz)
 	return q;
 }
 
-/* The paths of package pkg that the Contents indexes give. */
+static int cmp_entry_path(const void *a, const void *b)
+{
+	return strcmp(((const struct xs_entry *)a)->path, ((const struct xs_entry *)b)->path);
+}
+
+/* The paths (but directories, as Contents lists them) of package i's
+ * cached manifest, sorted. */
+static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, void *),
+			   void *cbud)
+{
+	char name[96], *data = NULL;
+	size_t len = 0;
+	struct xs_manifest m = { 0 };
+	if (xs_cf_build(XS_CF_MANIFEST, r->pkgs[i].sha256, name, sizeof name) < 0 ||
+	    xs_store_meta_read(r->store, name, 256u << 20, &data, &len) < 0 ||
+	    xs_manifest_parse(data, len, &m) < 0) {
+		free(data);
+		return;
+	}
+	free(data);
+	if (m.n)
+		qsort(m.e, m.n, sizeof *m.e, cmp_entry_path);
+	for (size_t k = 0; k < m.n; k++)
+		if (m.e[k].type != XS_E_DIR)
+			cb(m.e[k].path, cbud);
+	xs_manifest_free(&m);
+}
+
+/* The paths of package pkg that the Contents indexes give (a lock's
+ * package of a source that moved on: its manifest's, fetched at open). */
 static void pkg_paths(void *ud, const char *pkg, int (*cb)(const char *path, void *cbud),
 		      void *cbud)
 {
 	struct xs_repo *r = ud;
+	for (size_t i = 0; r->lock_path && i < r->npkgs; i++)
+		if (r->srcs[r->pkgs[i].src].moved_on && !strcmp(r->pkgs[i].name, pkg)) {
+			manifest_paths(r, i, cb, cbud);
+			return;
+		}
 	if (r->filelists)
 		xs_filelists_foreach(r->filelists, pkg, cb, cbud);
 }
@@ -260,11 +296,17 @@ static int build_view(struct xs_repo *r, char *err, size_t errsz)
 	if (q < 0)
 		return q;
 	struct xs_filelists_pkg *pkgs = xs_xcalloc(r->npkgs + 1, sizeof *pkgs);
-	for (size_t i = 0; i < r->npkgs; i++) /* a cached manifest is applied exactly */
+	/* a cached manifest is applied exactly; a pinned package of a source
+	 * that moved on is fetched: the Contents describe other versions */
+	for (size_t i = 0; i < r->npkgs; i++)
 		pkgs[i] = (struct xs_filelists_pkg){ r->pkgs[i].name, r->pkgs[i].src,
-						     manifest_cached(r, i) };
+						     r->srcs[r->pkgs[i].src].moved_on ||
+							     manifest_cached(r, i) };
 	q = xs_filelists_add_view(r->filelists, r->view, pkgs, r->npkgs, fetch_unlisted, r, err,
 				  errsz);
+	for (size_t i = 0; q >= 0 && i < r->npkgs; i++)
+		if (r->srcs[r->pkgs[i].src].moved_on)
+			q = fetch_unlisted(r, i, err, errsz);
 	free(pkgs);
 	return q < 0 ? q : finish_view(r, err, errsz);
 }
@@ -290,12 +332,36 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 		q = add_dpkg_files(r, err, errsz);
 	if (q == 0)
 		q = add_account_files(r, err, errsz);
+	if (q == 0) { /* last: what no package of the view ships */
+		struct xs_sysroot s;
+		sysroot_of(r, &s, NULL);
+		q = xs_sysroot_add_host_files(&s, NULL, err, errsz);
+	}
 	return q;
 }
 
-/* ---- growing the view at run time ---------------------------------------- */
+/* The declared packages as a comma list, each once, in the order given. */
+static char *declared_of(const char *packages)
+{
+	char **v = xs_strv_split(packages);
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 20);
+	for (size_t i = 0; v[i]; i++) {
+		char *was = v[i];
+		v[i] = NULL; /* only the earlier ones are looked at */
+		if (!xs_strv_has(v, was))
+			xs_buf_printf(&b, "%s%s", b.len ? "," : "", was);
+		v[i] = was;
+	}
+	xs_strv_free(v);
+	char *out = xs_strdup(b.data ? b.data : "");
+	xs_buf_free(&b);
+	return out;
+}
 
-static int grow_table_path(void *ud, char *out, size_t outsz)
+/* ---- which package of the archive ships a path (provider.h) ------------ */
+
+static int cands_path(void *ud, char *out, size_t outsz)
 {
 	struct xs_repo *r = ud;
 	if (!r->cands_name[0] || !r->store)
@@ -303,7 +369,7 @@ static int grow_table_path(void *ud, char *out, size_t outsz)
 	return xs_store_meta_path(r->store, r->cands_name, out, outsz);
 }
 
-static struct xs_contents *grow_contents(void *ud, size_t i)
+static struct xs_contents *contents_of(void *ud, size_t i)
 {
 	struct xs_repo *r = ud;
 	return r->filelists ? xs_filelists_get(r->filelists, i) : NULL;
@@ -312,59 +378,21 @@ static struct xs_contents *grow_contents(void *ud, size_t i)
 static bool in_view(void *ud, const char *name)
 {
 	struct xs_repo *r = ud;
-	size_t n = xs_repo_npkgs(r);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < r->npkgs; i++)
 		if (!strcmp(r->pkgs[i].name, name))
 			return true;
 	return false;
 }
 
-/* Add candidate c to the view (the grow lock held): 1, -ENOSPC, -EBADMSG. */
-static int grow_add(void *ud, const struct xs_viewcache_cand *c, const char *vpath)
-{
-	struct xs_repo *r = ud;
-	if ((size_t)c->origin >= r->nsrcs)
-		return -EBADMSG;
-	if (r->npkgs >= r->cappkgs || xs_fetcher_grow(r->fetcher, r->npkgs + 1) < 0)
-		return -ENOSPC;
-	size_t i = r->npkgs;
-	struct vpkg *p = &r->pkgs[i];
-	fill_vpkg(p, c->name, c->version, c->arch, c->filename, c->sha256, c->size, c->origin);
-	xs_lease_add(r->lease, "pkg", p->sha256);
-	__atomic_store_n(&r->npkgs, i + 1, __ATOMIC_RELEASE);
-	/* its paths, as build_view adds them */
-	xs_filelists_add_pkg(r->filelists, r->view, p->name, p->src, (int)i);
-	logf_(r, XS_LOG_INFO, "added %s %s to the view: it provides /%s", p->name, p->version,
-	      vpath);
-	return 1;
-}
-
-static struct xs_grow *new_grow(struct xs_repo *r)
-{
-	const struct xs_grow_config cfg = {
-		.arch = r->arch->deb,
-		.max_added = EXTRA_PKGS,
-		.log = r->log,
-		.log_ud = r->log_ud,
-		.ops = { grow_table_path, grow_contents, in_view, grow_add },
-		.ud = r,
-	};
-	return xs_grow_new(&cfg);
-}
-
-int xs_repo_provide(struct xs_repo *r, uint64_t parent, const char *name)
-{
-	return xs_grow_provide(r->grow, r->view, parent, name);
-}
-
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz)
 {
-	return xs_grow_find_provider(r->grow, path, name, namesz, version, versz);
+	return xs_provider_find(r->provider, path, name, namesz, version, versz);
 }
 
 void xs_repo_start(struct xs_repo *r)
 {
+	r->started = (int64_t)time(NULL);
 	xs_fetcher_start(r->fetcher);
 }
 
@@ -487,6 +515,9 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 	if (q == -ETIMEDOUT && errsz && !err[0])
 		snprintf(err, errsz, "gave up waiting for '%s %s': no data for %d s",
 			 r->pkgs[i].name, r->pkgs[i].version, r->fetch_timeout_s + 5);
+	size_t l = q < 0 && r->lock_path ? strnlen(err, errsz) : errsz;
+	if (l + 1 < errsz)
+		snprintf(err + l, errsz - l, " (pinned by the lock file %s)", r->lock_path);
 	return q;
 }
 
@@ -550,8 +581,7 @@ static int open_image(struct xs_repo *r, const struct xs_repo_config *cfg, char 
 		.log_ud = cfg->log_ud,
 	};
 	r->npkgs = 1;
-	reserve_pkgs(r);
-	memset(&r->pkgs[0], 0, sizeof r->pkgs[0]);
+	r->pkgs = xs_xcalloc(1, sizeof *r->pkgs);
 	r->view = xs_view_new(r->store, 0);
 	int q = open_fetcher(r, err, errsz);
 	if (q < 0)
@@ -684,9 +714,12 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	r->log_ud = cfg->log_ud;
 	r->offline = cfg->offline;
 	r->quota = cfg->cache_max_size;
+	r->lock_path = cfg->lock && cfg->lock_path ? xs_strdup(cfg->lock_path) : NULL;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->refresh_lock, NULL);
-	r->grow = new_grow(r);
+	static const struct xs_provider_ops provider_ops = { cands_path, contents_of, in_view };
+	r->provider = xs_provider_new(&provider_ops, r);
+	r->declared = declared_of(cfg->packages);
 	int hold = -1;
 	int q = parse_binds(r, cfg->binds, err, errsz);
 	if (q == 0 && cfg->image) {
@@ -714,10 +747,9 @@ int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *e
 	logf_(r, XS_LOG_DEBUG, "InRelease of %zu sources verified in %.3f s", r->nsrcs,
 	      (xs_now_ns() - t0) / 1e9);
 	t0 = xs_now_ns();
-	q = resolve_view(r, cfg->packages, err, errsz);
+	q = resolve_view(r, cfg, err, errsz);
 	if (q < 0)
 		goto fail;
-	reserve_pkgs(r);
 	q = open_fetcher(r, err, errsz);
 	if (q < 0)
 		goto fail;
@@ -767,7 +799,8 @@ void xs_repo_free(struct xs_repo *r)
 		free(p->deps);
 	}
 	free(r->pkgs);
-	xs_grow_free(r->grow);
+	xs_provider_free(r->provider);
+	free(r->declared);
 	if (r->source.ops)
 		r->source.ops->free(r->source.impl);
 	for (size_t i = 0; i < r->nbinds; i++)
@@ -782,12 +815,17 @@ void xs_repo_free(struct xs_repo *r)
 	pthread_mutex_destroy(&r->err_lock);
 	free(r->cache_dir);
 	free(r->describe);
+	free(r->lock_path);
 	free(r);
 }
 
 const struct xs_arch *xs_repo_arch(struct xs_repo *r)
 {
 	return r->arch;
+}
+const struct xs_archive *xs_repo_archive(struct xs_repo *r)
+{
+	return r->archive;
 }
 struct xs_view *xs_repo_view(struct xs_repo *r)
 {
@@ -815,6 +853,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->size = p->size;
 	out->mirror = r->source.ops->origin(r->source.impl, i);
 	out->fetched = xs_fetcher_ready(r->fetcher, i);
+	out->src = (size_t)p->src;
 	return 0;
 }
 
@@ -855,6 +894,15 @@ const char *xs_repo_view_digest(struct xs_repo *r)
 	return r->view_digest;
 }
 
+/* The status lines that say why each package is in the view. */
+static int declared_status(struct xs_repo *r, struct xs_buf *out)
+{
+	int q = xs_buf_printf(out, XS_STATUS_DECLARED "=%s\n" XS_STATUS_BASE "=", r->declared);
+	for (size_t i = 0; q == 0 && xs_selection_base(i); i++)
+		q = xs_buf_printf(out, "%s%s", i ? "," : "", xs_selection_base(i));
+	return q == 0 ? xs_buf_printf(out, "\n") : q;
+}
+
 int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 {
 	struct xs_repo_stats st;
@@ -879,6 +927,11 @@ int xs_repo_status(struct xs_repo *r, struct xs_buf *out)
 				  (unsigned long long)st.cache_hits, (unsigned long long)st.fetch_failures,
 				  (unsigned long long)st.in_flight, (unsigned long long)st.evicted,
 				  (unsigned long long)r->quota);
+	if (q == 0 && r->archive)
+		q = declared_status(r, out);
+	if (q == 0 && r->started) /* the process that serves: the daemon */
+		q = xs_buf_printf(out, XS_STATUS_PID "=%ld\n" XS_STATUS_STARTED "=%lld\n",
+				  (long)getpid(), (long long)r->started);
 	pthread_mutex_lock(&r->err_lock);
 	for (size_t i = 0; q == 0 && i < r->nerrors; i++) {
 		size_t k = (r->error_head + i) % XS_REPO_MAX_ERRORS;

@@ -203,11 +203,17 @@ static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab
 
 /* The roots: the runtime base and the requested packages (extra owns
  * their strings); *nroots set. */
+/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
+ * which glibc programs would otherwise read from the host under -L */
+static const char *const base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
+
+const char *xs_selection_base(size_t i)
+{
+	return i < XS_ARRAY_SIZE(base) ? base[i] : NULL;
+}
+
 static const char **make_roots(const char *packages, char **extra, size_t *nroots)
 {
-	/* the runtime base; libc-bin completes glibc with the C.UTF-8 locale,
-	 * which glibc programs would otherwise read from the host under -L */
-	const char *base[] = { "libc6", "libc-bin", "libgcc-s1", "libstdc++6" };
 	const char **roots = xs_xcalloc(XS_ARRAY_SIZE(base) + 1 + strlen(packages ? packages : ""),
 					sizeof *roots);
 	size_t n = 0;
@@ -257,7 +263,7 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
 	q = read_indexes(cfg, &tab, starts, err, errsz);
 	size_t *sel = NULL, nsel = 0;
 	if (q == 0 && write_cands(cfg, &tab, out->cands_name) < 0)
-		out->cands_name[0] = 0; /* not fatal: the view only cannot grow */
+		out->cands_name[0] = 0; /* not fatal: ldd and run name no version */
 	if (q == 0) {
 		char rerr[1024] = "";
 		q = xs_resolve(&tab, cfg->arch, roots, nroots, &sel, &nsel, rerr, sizeof rerr);

@@ -1,7 +1,7 @@
 /* fuse_ops.c - low-level FUSE operations over an xs_repo's view.
  *
  * Each op decodes its request, makes one core call (lookup.h, which holds
- * the lazy protocol: settle, provide, fetch; or view.h), converts the
+ * the lazy protocol: settle, fetch; or view.h), converts the
  * result and replies exactly once.
  *
  * The view is immutable once a package is applied, so replies carry long
@@ -310,6 +310,8 @@ int xs_fuse_serve(struct xs_repo *repo, const struct xs_mount_opts *o, int ready
 		snprintf(err, errsz, "cannot mount on %s (see the message above)", o->mountpoint);
 		goto out_signals;
 	}
+	if (o->mounted)
+		o->mounted(o->mounted_ud);
 	if (fuse_daemonize(o->foreground) != 0) {
 		snprintf(err, errsz, "cannot go into the background");
 		goto out_unmount;

@@ -15,6 +15,10 @@ struct xs_mount_opts {
 	xs_log_fn log;
 	void *log_ud;
 	void (*ready)(void); /* called once mounted (and daemonized), may be NULL */
+	/* called once mounted, before going into the background (stderr is
+	 * still the caller's), may be NULL */
+	void (*mounted)(void *ud);
+	void *mounted_ud;
 };
 
 /* Mount, daemonize unless foreground, serve until unmounted or signalled.

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""packaging/bash-completion/xsysroot, sourced in bash with bash-completion's
-_init_completion: commands, options, choices, architectures, paths and the
-mount points of xsysroot mounts.  Every option that `xsysroot COMMAND --help`
+"""packaging/bash-completion/xsysroot, sourced in a plain bash without
+bash-completion (and again with it: both give the same): commands, options,
+choices, architectures, paths and the mount points of xsysroot mounts; the
+actions of cache and the MOUNTPOINT of status; each command's own options
+only; package names for --packages from the indexes already in the cache
+(xsysroot cache names, which downloads nothing).  Every option that `xsysroot COMMAND --help`
 lists is completed for that command, and a program whose usage text gains a
 command or an option gets them completed with no change to the completion (it
 reads the usage text when asked, so it cannot drift)."""
@@ -20,7 +23,7 @@ BASH_COMPLETION = '/usr/share/bash-completion/bash_completion'
 # Complete the words given as arguments (the last one is the word being
 # completed) and print COMPREPLY, one per line.
 DRIVER = r'''
-source "$BASH_COMPLETION" || exit 3
+if [[ $BASH_COMPLETION ]]; then source "$BASH_COMPLETION" || exit 3; fi
 source "$COMPLETION" || exit 3
 COMP_WORDS=("$@")
 COMP_CWORD=$(($# - 1))
@@ -32,10 +35,14 @@ printf '%s\n' "${COMPREPLY[@]}"
 '''
 
 
+WITH_HELPERS = [False]  # source bash-completion first
+
+
 def complete(completion, *words, cwd=None):
-    r = subprocess.run(['bash', '-c', DRIVER, 'driver'] + list(words), capture_output=True,
-                       text=True, cwd=cwd, timeout=60,
-                       env=dict(xstest.clean_env(), BASH_COMPLETION=BASH_COMPLETION,
+    bc = BASH_COMPLETION if WITH_HELPERS[0] else ''
+    r = subprocess.run(['bash', '--norc', '--noprofile', '-c', DRIVER, 'driver'] + list(words),
+                       capture_output=True, text=True, cwd=cwd, timeout=60,
+                       env=dict(xstest.clean_env(), BASH_COMPLETION=bc,
                                 COMPLETION=completion))
     if r.returncode != 0:
         raise RuntimeError('bash completion driver exited %s: %s' % (r.returncode, r.stderr))
@@ -44,9 +51,63 @@ def complete(completion, *words, cwd=None):
 
 def main(t, h):
     completion = os.path.join(xstest.SRC, 'packaging', 'bash-completion', 'xsysroot')
+    with open(completion) as f:
+        code = ''.join(x for x in f if not x.lstrip().startswith('#'))
+    used = sorted(set(re.findall(r'\b(_init_completion|_filedir|_get_comp_words_by_ref|'
+                                 r'__ltrim_colon_completions|_split_longopt)\b', code)))
+    t.eq(used, [], 'the completion uses none of bash-completion\'s helpers')
+    t.ok(complete(completion, xstest.XSYSROOT, 'm') == ['mount'],
+         'it completes in a bash without bash-completion')
+    without = cases(t, h, completion, True)
     if not os.path.exists(BASH_COMPLETION):
-        t.skip('bash completion', 'the bash-completion package is not installed')
+        t.skip('bash completion with bash-completion', 'the package is not installed')
         return
+    WITH_HELPERS[0] = True
+    t.eq(cases(None, h, completion, False), without[:len(without) - HEAVY[0]],
+         'with bash-completion loaded, every case completes the same (those without a '
+         'mount or a fetch)')
+
+
+class Record:
+    """A Tap stand-in that records the outcomes of the cases (compared with
+    the first run's)."""
+    def __init__(self):
+        self.got = []
+
+    def ok(self, cond, desc, diag=None):
+        self.got.append((desc, bool(cond)))
+
+    def eq(self, got, want, desc):
+        self.got.append((desc, got == want))
+
+    def skip(self, desc, reason):
+        pass
+
+
+HEAVY = [0]  # how many of the outcomes come from the cases with a mount or a fetch
+
+
+def cases(t, h, completion, heavy):
+    """The cases, reported to t (None: recorded), with a mount and a fetch
+    when heavy; returns their outcomes."""
+    rec = Record()
+    if t is None:
+        t = rec
+    else:
+        real = t
+
+        class Both:
+            def ok(self, cond, desc, diag=None):
+                rec.ok(cond, desc)
+                real.ok(cond, desc, diag)
+
+            def eq(self, got, want, desc):
+                rec.eq(got, want, desc)
+                real.eq(got, want, desc)
+
+            def skip(self, desc, reason):
+                real.skip(desc, reason)
+        t = Both()
     xs = xstest.XSYSROOT
     usage = subprocess.run([xs, '--help'], capture_output=True, text=True).stdout
     commands = re.findall(r'(?m)^(?:Usage:)? +xsysroot ([a-z][a-z-]*)', usage)
@@ -97,15 +158,6 @@ def main(t, h):
     t.eq(complete(completion, xs, 'mount', '--foreground', 'arm6'), ['arm64'],
          'a flag takes no value: the word after it is ARCH')
 
-    with h.mount() as m:
-        got = complete(completion, xs, 'umount', '')
-        t.ok(m.path in got, 'xsysroot umount <TAB> offers the xsysroot mount', got)
-        t.ok(all(xstest.mountinfo_entry(p) and
-                 xstest.mountinfo_entry(p)['fstype'] == 'fuse.xsysroot' for p in got),
-             'and only xsysroot mounts', got)
-        got = complete(completion, xs, 'env', '--format', 'meson', '')
-        t.ok(m.path in got, 'xsysroot env --format meson <TAB> offers the mount', got)
-
     # a program whose usage text gained a command and options
     fake = os.path.join(h.mktemp('fake-'), 'xsysroot')
     with open(fake, 'w') as f:
@@ -123,6 +175,65 @@ def main(t, h):
          'a new FILE option completes paths')
     t.eq(complete(completion, fake, 'frob', 'arm64', d + '/s'), [d + '/subdir'],
          'a new command\'s DIR argument completes directories')
+
+    # cache and status arguments, each command's options only
+    t.eq(complete(completion, xs, 'cache', ''), ['list', 'verify', 'gc', 'names'],
+         'xsysroot cache <TAB> gives its actions')
+    t.eq(complete(completion, xs, 'cache', '--json', 've'), ['verify'],
+         'xsysroot cache --json ve<TAB> gives verify')
+    t.eq(complete(completion, xs, 'cache', 'list', ''), [],
+         'after the action, cache takes no other argument')
+    got = complete(completion, xs, 'status', '--')
+    t.eq(sorted(got), ['--help', '--json', '--quiet', '--verbose'],
+         'xsysroot status --<TAB> gives status\'s options, each once')
+    got = complete(completion, xs, 'cache', '--')
+    t.ok('--json' in got and '--max-size' in got and '--mirror' not in got and
+         len(got) == len(set(got)), 'xsysroot cache --<TAB>: its options, not mount\'s', got)
+    t.eq(complete(completion, xs, 'env', '--format', '=', 'c'), ['cmake', 'cargo'],
+         'the value after "=" as bash splits --format=c into three words')
+    if heavy:
+        n0 = len(rec.got)
+        mount_cases(t, h, completion)
+        HEAVY[0] = len(rec.got) - n0
+    return rec.got
+
+
+def mount_cases(t, h, completion):
+    """The cases with a mount and a fetch."""
+    xs = xstest.XSYSROOT
+    with h.mount() as m:
+        got = complete(completion, xs, 'umount', '')
+        t.ok(m.path in got, 'xsysroot umount <TAB> offers the xsysroot mount', got)
+        t.ok(all(xstest.mountinfo_entry(p) and
+                 xstest.mountinfo_entry(p)['fstype'] == 'fuse.xsysroot' for p in got),
+             'and only xsysroot mounts', got)
+        got = complete(completion, xs, 'env', '--format', 'meson', '')
+        t.ok(m.path in got, 'xsysroot env --format meson <TAB> offers the mount', got)
+
+    # package names from the cached indexes, nothing downloaded
+    cache = h.mktemp('names-cache-')
+    fetch = [xs, 'fetch', '--mirror', h.server.url, '--suite', h.suite_for('arm64'),
+             '--keyring', h.repo.keyring, '--cache-dir', cache, 'arm64']
+    t.eq(xstest.sh(fetch).returncode, 0, 'fetch the base view into a fresh cache')
+    before = h.server.stats()['requests']
+    want = sorted(n for n in h.index.pkgs if n.startswith('libc'))
+    got = complete(completion, xs, 'mount', '--cache-dir', cache, '--packages', 'libc')
+    t.eq(got, want, 'xsysroot mount --packages libc<TAB> gives the cached index\'s names')
+    got = complete(completion, xs, 'run', '--cache-dir=' + cache, '--packages=hello,zlib')
+    t.eq(got, ['hello,' + n for n in sorted(h.index.pkgs) if n.startswith('zlib')],
+         'the last item of a comma list completes, the others kept')
+    t.eq(h.server.stats()['requests'], before, 'completing names downloads nothing')
+    kept = os.path.join(cache, 'completion-names')
+    with open(kept) as f:
+        lines = f.read().splitlines()
+    t.ok(re.fullmatch(r'[0-9a-f]{64}', lines[0]) and lines[1:] == sorted(h.index.pkgs),
+         'cache names keeps the list under the digest of its indexes', lines[:3])
+    with open(kept, 'w') as f:
+        f.write('0' * 64 + '\nstale-name\n')
+    got = xstest.sh([xs, 'cache', 'names', '--cache-dir', cache]).stdout.split()
+    t.eq(got, sorted(h.index.pkgs), 'a kept list of other indexes is made again, not used')
+    t.eq(complete(completion, xs, 'mount', '--cache-dir', h.mktemp('empty-'), '--packages',
+                  'libc'), [], 'an empty cache gives no names (and no download)')
 
 
 xstest.run(main)

@@ -71,6 +71,18 @@ def main(t, h):
     t.ok(re.search(r'Packages(\.xz|\.gz)?\s', r.stdout) and 'InRelease' in r.stdout
          and 'Contents-arm64' in r.stdout and re.search(r'^Total: .* in ', r.stdout, re.M),
          'cache list shows the indexes and the total', r.stdout)
+    t.eq(xs('cache', '--cache-dir', cache).stdout, r.stdout,
+         'cache with no action is cache list')
+    suite = h.suite_for('arm64')
+    t.ok(r.stdout.index('Packages (') < r.stdout.index('Indexes (') and
+         re.search(r'^  %s \(.*\), arm64:\n(    \S+ +[\d.]+ [kMG]?B\n)*'
+                   r'    main/binary-arm64/Packages\S* +[\d.]+ [kMG]?B$' % re.escape(suite),
+                   r.stdout, re.M) and
+         re.search(r'^  %s \(.*\), every architecture:\n    InRelease ' % re.escape(suite),
+                   r.stdout, re.M),
+         'cache list: the packages first, then the index rows under a line naming their '
+         'suite and architecture', r.stdout)
+    t.ok(not re.search(r'\b0 B\b', r.stdout), 'cache list: no "0 B" rows or figures', r.stdout)
 
     # b. verify
     r = xs('cache', 'verify', '--cache-dir', cache)

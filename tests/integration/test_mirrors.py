@@ -97,8 +97,10 @@ def failover_tests(t, h, a, b):
             t.ok(re.search(r'mirror %s failed for \'hello [^\']+\': .*SHA256 mismatch.*trying '
                            r'mirror %s' % (re.escape(a.url.rstrip('/')), re.escape(b.url.rstrip('/'))), log),
                  'the daemon log names the mirror that failed for hello and why', log[-3000:])
-            t.ok(re.search(r'mirror %s failed for \'main/binary-arm64/Packages[^\']*\': .*'
-                           r'SHA256 mismatch' % re.escape(a.url.rstrip('/')), log),
+            # the index is named with its suite, as its progress line names it
+            t.ok(re.search(r'mirror %s failed for \'%s main/binary-arm64/Packages[^\']*\': .*'
+                           r'SHA256 mismatch' % (re.escape(a.url.rstrip('/')),
+                                                 re.escape(h.suite_for('arm64'))), log),
                  'the log names the mirror that served a corrupt Packages index', log[-3000:])
             t.ok(re.search(r'mirror %s failed for \'libgcc-s1 [^\']+\': .*404' % re.escape(a.url.rstrip('/')),
                            log), 'the log names the mirror that lacked libgcc-s1 (404)', log[-3000:])

@@ -8,7 +8,16 @@
   b. run on a terminal draws the downloads of the packages it adds; on a
      pipe it is quiet (the program's own output only);
   c. mount -f on a terminal draws the downloads of the indexes; with stderr
-     on a pipe a mount draws none."""
+     on a pipe a mount draws none;
+  d. the rules of the line on a terminal: one line replaced in place (no
+     newline until the end), never the same text twice in a row, each index
+     named with its suite; no "indexed ..." figures; a mount in the
+     background ends with exactly one line, "mounted arm64 view (N packages)
+     at MOUNTPOINT in S s"; run with stdout and stderr on one terminal writes
+     nothing after the program's output, also when the program's packages
+     are fetched while it runs;
+  e. -q on a terminal: nothing on stderr; -v on a pipe: the information
+     messages ("indexed ...") and the mount's final line."""
 
 import os
 import re
@@ -30,11 +39,13 @@ def repo_args(h, cache):
             '--keyring', h.repo.keyring, '--cache-dir', cache]
 
 
-def spawn_tty(argv):
-    """Start ARGV with stderr on a new pseudo-terminal; returns (Popen,
-    master fd, list of text chunks the terminal received, drain thread)."""
+def spawn_tty(argv, both=False):
+    """Start ARGV with stderr (both: and stdout) on a new pseudo-terminal;
+    returns (Popen, master fd, list of text chunks the terminal received,
+    drain thread)."""
     master, slave = os.openpty()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                         stdout=slave if both else subprocess.PIPE,
                          stderr=slave, env=xstest.clean_env(TERM='xterm'))
     os.close(slave)
     got = []
@@ -53,10 +64,10 @@ def spawn_tty(argv):
     return p, master, got, th
 
 
-def on_tty(argv, timeout=300):
+def on_tty(argv, timeout=300, both=False):
     """(exit status, stdout, what the terminal received) of ARGV run with
-    stderr on a pseudo-terminal."""
-    p, master, got, th = spawn_tty(argv)
+    stderr (both: and stdout) on a pseudo-terminal."""
+    p, master, got, th = spawn_tty(argv, both)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -64,7 +75,43 @@ def on_tty(argv, timeout=300):
         out, _ = p.communicate()
     th.join(10)
     os.close(master)
-    return p.returncode, out.decode('utf-8', 'replace'), ''.join(got)
+    return p.returncode, (out or b'').decode('utf-8', 'replace'), ''.join(got)
+
+
+def segments(term):
+    """The texts the line showed, in order: what each carriage return began,
+    erase sequences dropped."""
+    return [x.replace(ERASE, '') for x in term.split(CR)]
+
+
+def line_rules(t, what, term, suite):
+    """The rules of the progress line, for what a command drew."""
+    seg = [x for x in segments(term) if x.strip()]
+    twice = [a for a, b in zip(seg, seg[1:]) if a == b]
+    t.ok(seg and not twice, '%s: no line is drawn twice in a row' % what, twice[:3] or term)
+    idx = [x for x in seg if re.search(r'(InRelease|Packages\S*|Contents\S*): ', x)]
+    t.ok(idx and all(x.startswith(suite + ' ') for x in idx),
+         '%s: each index line names the suite and the file ("%s main/...")' % (what, suite),
+         idx[:5])
+    t.ok('indexed' not in term, '%s: no "indexed ..." figures without -v' % what, show(term))
+
+
+def mount_on_tty(h, t, extra=(), both=False):
+    """xsysroot mount (in the background) with stderr on a terminal: (Mount,
+    exit status, what the terminal received); the mount is cleaned up."""
+    mnt = h.mktemp('mnt-')
+    cache = h.mktemp('cache-')
+    log = os.path.join(h.mktemp('log-'), 'daemon.log')
+    argv = [xstest.XSYSROOT, 'mount', '--log-file', log] + list(extra) + \
+        repo_args(h, cache) + ['arm64', mnt]
+    m = xstest.Mount(mnt, cache, log, argv)
+    with xstest._ACTIVE_LOCK:
+        xstest._ACTIVE.append(m)
+    try:
+        rc, _, term = on_tty(argv, timeout=120, both=both)
+    finally:
+        xstest.cleanup_mount(m, t)
+    return m, rc, term
 
 
 def on_pipe(argv, timeout=300):
@@ -139,6 +186,67 @@ def main(t, h):
     with h.mount(cache_dir=h.mktemp('cache-')) as m2:
         t.ok(m2.rc == 0 and CR not in m2.stderr and ERASE not in m2.stderr,
              'a mount with stderr on a pipe draws no progress', show(m2.stderr))
+        t.eq(m2.stderr, '', 'a mount with stderr on a pipe writes nothing there (no warning, '
+             'no error)')
+    rules(t, h)
+    quiet_verbose(t, h)
+
+
+def rules(t, h):
+    """d. the rules of the line."""
+    xs = xstest.XSYSROOT
+    suite = h.suite_for('arm64')
+    rc, out, term = on_tty([xs, 'fetch'] + repo_args(h, h.mktemp('cache-')) +
+                           ['--packages', 'hello', 'arm64'])
+    t.ok(rc == 0 and '\n' not in term, 'fetch on a terminal: one line replaced in place, no '
+         'newline on stderr', show(term))
+    line_rules(t, 'fetch', term, suite)
+
+    m, rc, term = mount_on_tty(h, t)
+    n = len(h.index.closure([]))
+    want = 'mounted arm64 view (%d packages) at %s in ' % (n, m.path)
+    t.ok(rc == 0 and term.count('\n') == 1 and term.endswith('\r\n') and
+         re.search(r'(^|%s)%s[\d.]+ s\r\n$' % (re.escape(ERASE), re.escape(want)), term),
+         'mount on a terminal ends with exactly one line "%s<S> s"' % want, show(term))
+    line_rules(t, 'mount', term, suite)
+
+    # run with the program's output on the same terminal: nothing after it,
+    # also when the private mount's daemon fetches a package for the program
+    # once it has written (a fresh cache: hello's .deb comes when the
+    # program reads its copyright file, after "one")
+    prog = ['/bin/dash', '-c', 'echo one; read x < /usr/share/doc/hello/copyright; '
+            'test -n "$x"']
+    rc, out, term = on_tty([xs, 'run', 'arm64'] + repo_args(h, h.mktemp('cache-')) +
+                           ['--packages', 'hello,dash', '--'] + prog, both=True)
+    t.ok(rc == 0 and term.endswith('one\r\n') and term.count('one\r\n') == 1,
+         'run on a terminal: nothing is written after the program\'s output, also when a '
+         'package is fetched for it after it wrote', show(term))
+    before = term.rsplit('one\r\n', 1)[0]
+    t.ok(before == '' or before.endswith(CR + ERASE),
+         'run on a terminal: the progress line is erased before the program writes',
+         show(term))
+
+
+def quiet_verbose(t, h):
+    """e. -q silences, -v adds."""
+    xs = xstest.XSYSROOT
+    rc, out, term = on_tty([xs, 'fetch', '-q'] + repo_args(h, h.mktemp('cache-')) +
+                           ['--packages', 'hello', 'arm64'])
+    t.ok(rc == 0 and term == '' and 'view of' in out,
+         'fetch -q on a terminal: nothing on stderr, the result on stdout', show(term))
+    m, rc, term = mount_on_tty(h, t, extra=['--quiet'])
+    t.ok(rc == 0 and term == '', 'mount --quiet on a terminal: nothing on stderr', show(term))
+    m, rc, term = mount_on_tty(h, t, extra=['-v'])
+    t.ok(rc == 0 and 'mounted arm64 view' in term and 'indexed' in term,
+         'mount -v on a terminal: the final line and the information messages', show(term))
+    with h.mount(extra=['-v']) as m:
+        t.ok(re.search(r'^xsysroot: indexed .*Contents', m.stderr, re.M) and
+             re.search(r'^mounted arm64 view \(\d+ packages\) at %s in [\d.]+ s$'
+                       % re.escape(m.path), m.stderr, re.M) and CR not in m.stderr,
+             'mount -v with stderr on a pipe: the information messages and the final line, '
+             'no progress', m.stderr)
+    with h.mount(extra=['-q']) as m:
+        t.eq(m.stderr, '', 'mount -q with stderr on a pipe: nothing')
 
 
 xstest.run(main)

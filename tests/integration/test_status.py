@@ -2,13 +2,14 @@
 """`xsysroot status` and the user.xsysroot.* extended attributes of a live
 mount:
   a. the status of a fresh mount: architecture, source, packages in the view
-     (the closure computed here from the fixture's Packages), none fetched;
+     (the closure computed here from the fixture's Packages), the declared
+     packages and the base, none fetched;
   b. per-file provenance: a file of a package not fetched yet (its directory
      listed first, which fetches nothing; getxattr reaches it through a
      lookup, which fetches it) and a file of a fetched package carry their
      package, version and SHA-256, checked against the fixture's Packages and
      the .deb extracted here with dpkg-deb; a generated file (ld.so.cache)
-     has a digest and no package; unknown names, size probes and short
+     has a digest, the package "generated" and no version; unknown names, size probes and short
      buffers behave like any file system (ENODATA, size, ERANGE);
   c. the counters after those accesses agree with the server's request log,
      and a failed fetch appears among the recent errors with its package;
@@ -65,6 +66,9 @@ def main(t, h):
              'status: packages in the view = the closure of hello and the base (%d)'
              % len(closure))
         t.eq(int(one(kv, 'debs_fetched')), 0, 'status: nothing fetched at mount time')
+        t.eq((one(kv, 'declared'), one(kv, 'base')),
+             ('hello', 'libc6,libc-bin,libgcc-s1,libstdc++6'),
+             'status: the declared packages and the base, whose closure the view is')
         t.eq(kv.get('error'), None, 'status: no error yet')
 
         # b. provenance; listing usr/bin fetches nothing
@@ -95,11 +99,14 @@ def main(t, h):
               xstest.sha256_file(shipped[0]) if shipped else None),
              'a file of libc6 (%s): package, version and digest as extracted' % rel)
         cache = m.p('etc/ld.so.cache')
-        n, err, _ = xattr_errno(cache, PFX + 'package', 0)
-        t.ok(n < 0 and err == errno.ENODATA, 'ld.so.cache (generated) has no package (ENODATA)')
+        t.eq(os.getxattr(cache, PFX + 'package'), b'generated',
+             'ld.so.cache (generated): package "generated"')
+        n, err, _ = xattr_errno(cache, PFX + 'version', 0)
+        t.ok(n < 0 and err == errno.ENODATA, 'ld.so.cache has no version (ENODATA)')
         t.eq(os.getxattr(cache, PFX + 'sha256').decode(), xstest.sha256_file(cache),
              'ld.so.cache has the digest of its content')
-        t.eq(os.listxattr(cache), [PFX + 'sha256'], 'listxattr of ld.so.cache: only sha256')
+        t.eq(sorted(os.listxattr(cache)), [PFX + 'package', PFX + 'sha256'],
+             'listxattr of ld.so.cache: package and sha256')
         n, err, _ = xattr_errno(hello, PFX + 'nosuch', 100)
         t.ok(n < 0 and err == errno.ENODATA, 'an unknown name is ENODATA')
         n, err, _ = xattr_errno(hello, 'user.other', 100)
@@ -154,7 +161,9 @@ def main(t, h):
             r = xstest.sh([xstest.XSYSROOT, 'status', m.path])
             t.ok(r.returncode == 0 and '%s: arm64, live' % m.path in r.stdout
                  and 'recent errors:' in r.stdout and name in r.stdout
-                 and 'packages:    %d in the view' % len(closure) in r.stdout,
+                 and 'packages:    %d in the view' % len(closure) in r.stdout
+                 and 'declared:    hello (base: libc6,libc-bin,libgcc-s1,libstdc++6)'
+                 in r.stdout,
                  'xsysroot status MNT prints the mount, its counters and the error',
                  r.stdout + r.stderr)
         r = xstest.sh([xstest.XSYSROOT, 'status'])   # other mounts of the host may be dead

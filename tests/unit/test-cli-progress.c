@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -58,15 +59,24 @@ static void test_terminal(int saved)
 	dup2(sfd, 2);
 	const struct xs_progress *cb = cli_progress_init(&p);
 	report(cb, XS_PROGRESS_UPDATE, 1000000, 2000000);
+	report(cb, XS_PROGRESS_UPDATE, 1000000, 2000000);
 	report(cb, XS_PROGRESS_DONE, 2000000, 2000000);
 	dup2(saved, 2);
 	size_t len = drain(mfd, out, sizeof out);
 	CHECK(cb != NULL, "on a terminal: a callback for the core");
-	CHECK(strstr(out, "\rhello 2.10-3 arm64: 1.0 MB / 2.0 MB  50%  1.0 kB/s\033[K") != NULL,
+	const char *upd = "\rhello 2.10-3 arm64: 1.0 MB / 2.0 MB  50%  1.0 kB/s\033[K";
+	CHECK(strstr(out, upd) != NULL,
 	      "an update: label, sizes, percentage and speed, redrawn in place");
+	CHECK(strstr(strstr(out, upd) + 1, upd) == NULL, "the same line is not drawn twice");
 	CHECK(strstr(out, "\rhello 2.10-3 arm64: 2.0 MB / 2.0 MB  100%") != NULL,
 	      "the end: the whole size");
-	CHECK(len > 0 && out[len - 1] == '\n', "the end closes the line with a newline");
+	CHECK(len > 0 && !memchr(out, '\n', len), "the end keeps the line: nothing scrolls");
+	dup2(sfd, 2);
+	cli_progress_end(&p, "fetched %d files", 1);
+	dup2(saved, 2);
+	len = drain(mfd, out, sizeof out);
+	CHECK(len > 0 && !strcmp(out, "\rfetched 1 files\033[K\n"),
+	      "the command's summary replaces the line and ends it");
 
 	dup2(sfd, 2);
 	report(cb, XS_PROGRESS_UPDATE, 5000, -1);
@@ -77,10 +87,20 @@ static void test_terminal(int saved)
 	drain(mfd, out, sizeof out);
 	CHECK(strstr(out, "\rhello 2.10-3 arm64: 5.0 kB  1.0 kB/s\033[K") != NULL,
 	      "an unknown size: no total and no percentage");
-	CHECK(strstr(out, "\033[K\r\033[K[1/2] libc6") != NULL,
+	CHECK(strstr(out, "\r\033[K\r[1/2] libc6\033[K") != NULL,
 	      "a retry erases the line; a command's line replaces it");
 	CHECK(strstr(out, "\r\033[Kxsysroot: a message\n") != NULL,
 	      "a message goes over the line, on a line of its own");
+	/* a narrow terminal: the line is cut to its width less one, never wraps */
+	struct winsize ws = { .ws_row = 24, .ws_col = 30 };
+	dup2(sfd, 2);
+	ioctl(sfd, TIOCSWINSZ, &ws);
+	cli_progress_draw(&p, "%s", "0123456789012345678901234567890123456789");
+	cli_progress_erase(&p);
+	dup2(saved, 2);
+	drain(mfd, out, sizeof out);
+	CHECK(strstr(out, "\r01234567890123456789012345678\033[K") != NULL,
+	      "a line is cut to the terminal's width less one");
 	cli_progress_free(&p);
 	close(sfd);
 	close(mfd);

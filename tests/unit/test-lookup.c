@@ -1,10 +1,10 @@
 /* test-lookup.c - the lazy protocol of a view (include/xsysroot/lookup.h),
  * over a real view and store, with the repository's side as fake
  * operations that count their calls: a pending file is fetched once, then
- * answered; a missing name is offered to provide and looked up again; a
- * failed fetch or settle is EIO and one recorded error; PEEK mode never
- * settles, provides or fetches; "ld.so.cache" refreshes; extended
- * attributes; damaged content. */
+ * answered; a name the view lacks is ENOENT, before and after other
+ * lookups, and adds nothing (the exact view); a failed fetch or settle is
+ * EIO and one recorded error; PEEK mode never settles or fetches;
+ * "ld.so.cache" refreshes; extended attributes; damaged content. */
 #include "tap.h"
 #include "testlib.h"
 #include "xsysroot/deb.h"
@@ -31,9 +31,7 @@ struct fake {
 	struct xs_view *view;
 	struct xs_manifest pkgs[NPKG]; /* what fetching package i applies */
 	int settle_r, fetch_r;
-	const char *provide_name, *provide_path; /* provide adds this path... */
-	int provide_pkg;			 /* ...for this package */
-	int settles, refreshes, provides, fetches[NPKG];
+	int settles, refreshes, fetches[NPKG];
 	int nerrors;
 	char last_error[1024];
 	int nlogs;
@@ -56,16 +54,6 @@ static int fake_refresh(void *ud)
 {
 	((struct fake *)ud)->refreshes++;
 	return 0;
-}
-
-static int fake_provide(void *ud, uint64_t parent, const char *name)
-{
-	(void)parent;
-	struct fake *f = ud;
-	f->provides++;
-	if (!f->provide_name || strcmp(name, f->provide_name))
-		return 0;
-	return xs_view_add_pending(f->view, f->provide_path, f->provide_pkg) == 0 ? 1 : -EIO;
 }
 
 static void fake_note_error(void *ud, const char *msg)
@@ -113,7 +101,6 @@ static int fake_status(void *ud, struct xs_buf *out)
 static const struct xs_lookup_ops fake_ops = {
 	.settle = fake_settle,
 	.refresh = fake_refresh,
-	.provide = fake_provide,
 	.fetch = fake_fetch,
 	.pkg = fake_pkg,
 	.note_error = fake_note_error,
@@ -145,9 +132,9 @@ static void ship(struct fake *f, int pkg, const char *path, const char *content)
 }
 
 /* The view of the tests: libfoo1 (0) ships usr/lib/libfoo.so.1 and
- * etc/ld.so.cache; libbar2 (2 here: the provided one) ships
- * usr/lib/libbar.so.2; zlib1g (1) lists usr/lib/libz.so.1 in Contents but
- * does not ship it. */
+ * etc/ld.so.cache; libbar2 (2), a package of the archive outside the view,
+ * ships usr/lib/libbar.so.2 (not in the view); zlib1g (1) lists
+ * usr/lib/libz.so.1 in Contents but does not ship it. */
 static void fake_init(struct fake *f, struct xs_lookup *lk, enum xs_lookup_mode mode)
 {
 	memset(f, 0, sizeof *f);
@@ -159,9 +146,6 @@ static void fake_init(struct fake *f, struct xs_lookup *lk, enum xs_lookup_mode 
 	xs_view_add_pending(f->view, "usr/lib/libfoo.so.1", 0);
 	xs_view_add_pending(f->view, "etc/ld.so.cache", 0);
 	xs_view_add_pending(f->view, "usr/lib/libz.so.1", 1);
-	f->provide_name = "libbar.so.2";
-	f->provide_path = "usr/lib/libbar.so.2";
-	f->provide_pkg = 2;
 	xs_lookup_init(lk, f->view, &fake_ops, f, mode, fake_log, f);
 }
 
@@ -193,6 +177,16 @@ static int count_entry(const char *name, uint64_t ino, uint32_t mode, uint64_t n
 	return 0;
 }
 
+/* *ud (a name) set to NULL when name is it. */
+static int has_entry(const char *name, uint64_t ino, uint32_t mode, uint64_t next, void *ud)
+{
+	(void)ino, (void)mode, (void)next;
+	const char **want = ud;
+	if (*want && !strcmp(name, *want))
+		*want = NULL;
+	return 0;
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_pending_fetched_once(void)
@@ -210,7 +204,6 @@ static void test_pending_fetched_once(void)
 	CHECK_INT(f.fetches[0], 1, "ready: no second fetch");
 	CHECK_INT(xs_lookup_getattr(&lk, a.ino, &a), 0, "getattr of the ready file");
 	CHECK_INT(fetches(&f), 1, "getattr of a ready file fetches nothing");
-	CHECK_INT(f.provides, 0, "nothing was offered to provide");
 	CHECK_INT(f.nerrors, 0, "no error recorded");
 
 	/* getattr of a pending inode (one the kernel got from an earlier
@@ -227,27 +220,28 @@ static void test_pending_fetched_once(void)
 	fake_free(&f);
 }
 
-static void test_provide(void)
+/* The exact view: a name the view lacks is ENOENT even when a package of
+ * the archive ships it, and stays so after other lookups and fetches. */
+static void test_exact(void)
 {
 	struct fake f;
 	struct xs_lookup lk;
 	fake_init(&f, &lk, XS_LOOKUP_FETCH);
 	uint64_t lib = dir_ino(f.view, "usr/lib");
 	struct xs_vattr a;
-	CHECK_INT(xs_lookup_entry(&lk, lib, "libbar.so.2", &a), 0,
-		  "a name the view lacks but the archive ships: found");
-	CHECK_INT(f.provides, 1, "offered to provide once");
-	CHECK(!a.pending && S_ISREG(a.mode) && a.size == 4 && a.pkg == 2,
-	      "the provided package fetched and its file answered");
-	CHECK_INT(f.fetches[2], 1, "the provided package fetched once");
-	CHECK_INT(xs_lookup_entry(&lk, lib, "libbar.so.2", &a), 0, "again");
-	CHECK_INT(f.provides, 1, "in the view now: not offered again");
-
-	CHECK_INT(xs_lookup_entry(&lk, lib, "libnone.so.9", &a), -ENOENT,
-		  "a name nothing provides: ENOENT");
-	CHECK_INT(f.provides, 2, "after offering it to provide");
+	CHECK_INT(xs_lookup_entry(&lk, lib, "libbar.so.2", &a), -ENOENT,
+		  "a name the view lacks but the archive ships: ENOENT");
 	CHECK(!a.volatile_, "a negative answer of the packages' tree is not volatile");
-	CHECK_INT(fetches(&f), 1, "nothing fetched for it");
+	CHECK_INT(xs_lookup_entry(&lk, 1, "opt", &a), -ENOENT, "a directory the view lacks");
+	CHECK_INT(fetches(&f), 0, "nothing fetched for them");
+	CHECK_INT(xs_lookup_entry(&lk, lib, "libfoo.so.1", &a), 0, "another lookup, fetching");
+	CHECK_INT(f.fetches[0], 1, "its package fetched");
+	CHECK_INT(xs_lookup_entry(&lk, lib, "libbar.so.2", &a), -ENOENT, "the first name again");
+	CHECK_INT(xs_lookup_entry(&lk, 1, "opt", &a), -ENOENT, "the directory again");
+	CHECK_INT(f.fetches[2], 0, "the archive's package was never fetched");
+	const char *want = "libbar.so.2";
+	CHECK_INT(xs_lookup_readdir(&lk, lib, 0, has_entry, &want), 0, "readdir of usr/lib");
+	CHECK(want != NULL, "does not list libbar.so.2 either");
 	CHECK_INT(xs_lookup_entry(&lk, 987654, "x", &a), -ESTALE, "an unknown parent: ESTALE");
 	fake_free(&f);
 }
@@ -324,7 +318,6 @@ static void test_peek(void)
 		  "peek: a name the view lacks is ENOENT");
 	CHECK_INT(xs_lookup_entry(&lk, etc, "ld.so.cache", &a), 0, "peek: ld.so.cache");
 	CHECK_INT(fetches(&f), 0, "peek never fetches");
-	CHECK_INT(f.provides, 0, "peek never provides (the view does not grow)");
 	CHECK_INT(f.settles, 0, "peek never settles");
 	CHECK_INT(f.refreshes, 0, "peek never refreshes");
 	int n = 0;
@@ -362,7 +355,8 @@ static void test_path(void)
 	CHECK_INT(xs_lookup_path(&lk, "usr/lib/libfoo.so.1/x", &a), -ENOTDIR,
 		  "below a file: ENOTDIR");
 	CHECK_INT(xs_lookup_path(&lk, "../etc", &a), -EINVAL, "above the root: EINVAL");
-	CHECK_INT(xs_lookup_path(&lk, "usr/lib/libbar.so.2", &a), 0, "a provided path");
+	CHECK_INT(xs_lookup_path(&lk, "usr/lib/libbar.so.2", &a), -ENOENT,
+		  "a path of a package outside the view");
 	CHECK_INT(xs_lookup_path(&lk, "opt/none", &a), -ENOENT, "a missing directory");
 	fake_free(&f);
 }
@@ -408,6 +402,21 @@ static void test_xattr(void)
 	CHECK_INT(xs_lookup_listxattr(&lk, 1, &b), 0, "list of the root");
 	CHECK(b.len == sizeof "user.xsysroot.status" && !strcmp(b.data, "user.xsysroot.status"),
 	      "status only");
+	/* a file the view generates (sysroot.h): package "generated", no version */
+	char sha[65];
+	struct xs_vattr gen;
+	tl_store_put(store, "127.0.0.1 localhost\n", 20, sha);
+	xs_view_add_file(f.view, "etc/hosts", sha, 20, 0644);
+	b.len = 0;
+	CHECK(xs_lookup_path(&lk, "etc/hosts", &gen) == 0 &&
+		      xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.package", &b) == 0 &&
+		      b.len == 9 && !memcmp(b.data, "generated", 9),
+	      "a generated file: package 'generated'");
+	b.len = 0;
+	CHECK_INT(xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.version", &b), -ENODATA,
+		  "and no version");
+	CHECK_INT(xs_lookup_getxattr(&lk, gen.ino, "user.xsysroot.sha256", &b), 0, "its digest");
+	CHECK(b.len == 64 && !memcmp(b.data, sha, 64), "the SHA-256 of its bytes");
 	xs_buf_free(&b);
 	fake_free(&f);
 }
@@ -462,7 +471,7 @@ int main(void)
 	CHECK_INT(r, 0, "store opened");
 	if (r == 0) {
 		test_pending_fetched_once();
-		test_provide();
+		test_exact();
 		test_fetch_fails();
 		test_settle();
 		test_peek();

@@ -1,7 +1,7 @@
 /* test-sysroot.c - the one loader-directory table and what derives from it
  * (ld.so.conf.d, the search list, ld.so.cache read back with an independent
- * reader), the dpkg database and passwd/group, written into a real store
- * and view under a temporary directory. */
+ * reader), the dpkg database, passwd/group and the host-file table,
+ * written into a real store and view under a temporary directory. */
 #include "tap.h"
 #include "testlib.h"
 #include "xsysroot/arch.h"
@@ -12,6 +12,7 @@
 #include "xsysroot/view.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,11 +293,107 @@ static void test_accounts(void)
 	xs_view_free(v);
 }
 
+/* The table: relative paths, each once, a reason for each. */
+static void test_hostfile_table(void)
+{
+	size_t n = 0;
+	const struct xs_sysroot_hostfile *f = xs_sysroot_hostfiles(&n);
+	CHECK(n >= 11, "the host-file table has %zu entries", n);
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		ok = ok && f[i].path[0] != '/' && f[i].why && f[i].why[0];
+		for (size_t j = 0; j < i; j++)
+			ok = ok && strcmp(f[i].path, f[j].path);
+	}
+	CHECK(ok, "relative paths, none twice, each with who writes or ships it");
+}
+
+/* UTC in TZif: the header, one type, and the POSIX footer "UTC0". */
+static void check_tzif(const char *p, size_t n)
+{
+	static const char footer[] = "\nUTC0\n";
+	CHECK(n == 114 && !memcmp(p, "TZif2", 5) && !memcmp(p + 54, "TZif2", 5) &&
+		      !memcmp(p + n - 6, footer, 6) && !memcmp(p + 50, "UTC", 4),
+	      "etc/localtime: TZif2 for UTC, 114 bytes");
+	/* the host's tzdata, when there is one, is an independent writer */
+	int fd = open("/usr/share/zoneinfo/Etc/UTC", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		printf("ok %d - # SKIP no /usr/share/zoneinfo/Etc/UTC here to compare with\n",
+		       ++tap_n);
+		return;
+	}
+	struct xs_buf b;
+	int q = xs_read_fd(fd, 1 << 16, &b);
+	close(fd);
+	CHECK(q == 0 && b.len == n && !memcmp(b.data, p, n),
+	      "etc/localtime has the bytes zic wrote for tzdata's Etc/UTC");
+	xs_buf_free(&b);
+}
+
+static void test_host_files(void)
+{
+	size_t n = 0, added = 0;
+	const struct xs_sysroot_hostfile *f = xs_sysroot_hostfiles(&n);
+	struct xs_view *v = xs_view_new(store, 0);
+	struct xs_sysroot s;
+	sysroot_for(&s, v);
+	char err[512] = "";
+	CHECK_INT(xs_sysroot_add_host_files(&s, &added, err, sizeof err), 0, "host files: %s",
+		  err);
+	CHECK_INT((int)added, (int)n, "an empty view gets every file of the table");
+	bool same = true;
+	for (size_t i = 0; i < n; i++) {
+		struct xs_vattr va;
+		char *got = read_view(v, f[i].path);
+		same = same && got && xs_view_resolve(v, f[i].path, &va) == 0 &&
+		       va.size == f[i].size && !memcmp(got, f[i].data, f[i].size) &&
+		       (va.mode & 0777) == 0644;
+		free(got);
+	}
+	CHECK(same, "each file in the view has the table's bytes, mode 0644");
+	char *ns = read_view(v, "etc/nsswitch.conf");
+	CHECK(ns && strstr(ns, "\nhosts:          files dns\n") &&
+		      strstr(ns, "\nservices:       files\n"),
+	      "nsswitch.conf: hosts from files then dns, no db source");
+	free(ns);
+	char *h = read_view(v, "etc/hosts");
+	CHECK(h && strstr(h, "\n127.0.0.1\tlocalhost\n") && strstr(h, "\n::1\t\tlocalhost "),
+	      "hosts: localhost on 127.0.0.1 and ::1");
+	free(h);
+	char *pw = read_view(v, "etc/passwd");
+	CHECK(pw && !strncmp(pw, "root:*:0:0:", 11), "passwd: root first, as base-passwd");
+	free(pw);
+	struct xs_vattr va;
+	char *tz = read_view(v, "etc/localtime");
+	if (tz && xs_view_resolve(v, "etc/localtime", &va) == 0)
+		check_tzif(tz, (size_t)va.size);
+	free(tz);
+	CHECK_INT(xs_sysroot_add_host_files(&s, &added, err, sizeof err), 0, "again");
+	CHECK_INT((int)added, 0, "again: nothing to add");
+	xs_view_free(v);
+
+	/* what a package of the view has wins: a file, a pending path */
+	v = xs_view_new(store, 0);
+	sysroot_for(&s, v);
+	add_text(v, "etc/hosts", "10.0.0.1 mine\n");
+	xs_view_add_pending(v, "usr/lib/ssl/openssl.cnf", 0);
+	CHECK_INT(xs_sysroot_add_host_files(&s, &added, err, sizeof err), 0, "beside packages");
+	CHECK_INT((int)added, (int)n - 2, "the two paths the view has are not generated");
+	h = read_view(v, "etc/hosts");
+	CHECK_STR(h, "10.0.0.1 mine\n", "etc/hosts left alone");
+	free(h);
+	CHECK(xs_view_resolve(v, "usr/lib/ssl/openssl.cnf", &va) == 0 && va.pending &&
+		      va.pkg == 0,
+	      "openssl.cnf stays the package's pending path");
+	xs_view_free(v);
+}
+
 int main(void)
 {
 	test_table();
 	test_derived();
 	test_ldcache();
+	test_hostfile_table();
 	root = tl_root();
 	CHECK_INT(xs_store_open(root, &store), 0, "store");
 	CHECK_INT(xs_lease_open(root, &lease), 0, "lease");
@@ -304,6 +401,7 @@ int main(void)
 		test_loader_files();
 		test_dpkg();
 		test_accounts();
+		test_host_files();
 	}
 	xs_lease_close(lease);
 	if (store)
