@@ -13,6 +13,13 @@
   benchlib.py indexbytes LOG OFFSET     "(X of indexes fetched)" figures after OFFSET
   benchlib.py view CACHEDIR PKG         the newest view-* listing PKG:
                                         "total_size count pkg_size path"
+  benchlib.py peakrss EXE -- CMD...     run CMD, polling every process whose executable
+                                        is EXE (the CLI and the daemon it starts) for its
+                                        VmHWM every 20 ms; prints "seconds peak_kib exit"
+  benchlib.py needed LISTSDIR ARCH DEB...  the bytes an empty-cache run cannot avoid: every
+                                        InRelease in apt's LISTSDIR, the Packages.xz of
+                                        ARCH each lists, and the given .debs
+  benchlib.py median X...               the median of the numbers
   benchlib.py proxy STATSFILE PORTFILE  a byte-counting HTTP proxy (CONNECT too) on
                                         127.0.0.1; writes its port to PORTFILE and
                                         "down up connections" to STATSFILE
@@ -213,6 +220,61 @@ def view(cachedir, pkg):
     print(sum(int(r[4]) for r in rows), len(rows), size, f)
 
 
+# --- peak memory of a program's processes -------------------------------------------
+
+def hwm_of(exe):
+    """{pid: VmHWM KiB} of the live processes running exe."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/exe") != exe:
+                continue
+            with open(f"/proc/{d}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        out[int(d)] = int(line.split()[1])
+        except OSError:
+            continue
+    return out
+
+
+def peakrss(argv):
+    exe = os.path.realpath(argv[0])
+    cmd = argv[2:] if argv[1:2] == ["--"] else argv[1:]
+    peak = 0
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=sys.stderr)  # our stdout is the figures
+    while p.poll() is None:
+        peak = max([peak] + list(hwm_of(exe).values()))
+        time.sleep(0.02)
+    dt = time.perf_counter() - t
+    peak = max([peak] + list(hwm_of(exe).values()))  # a daemon left running
+    print(f"{dt:.3f} {peak} {p.returncode}")
+
+
+# --- the bytes an empty-cache run needs ------------------------------------------
+
+def needed(argv):
+    lists, arch, debs = argv[0], argv[1], argv[2:]
+    total = 0
+    for f in sorted(glob.glob(os.path.join(lists, "*_InRelease"))):
+        total += os.path.getsize(f)
+        text = open(f, errors="replace").read()
+        m = re.search(r'^SHA256:\n((?: .*\n)+)', text, re.M)
+        for line in (m.group(1).splitlines() if m else []):
+            p = line.split()
+            if len(p) == 3 and p[2] == f"main/binary-{arch}/Packages.xz":
+                total += int(p[1])
+    total += sum(os.path.getsize(d) for d in debs)
+    print(total)
+
+
+def median(argv):
+    print(f"{statistics.median(float(x) for x in argv):.2f}")
+
+
 # --- byte-counting proxy ---------------------------------------------------------
 
 class Stats:
@@ -323,6 +385,12 @@ def main():
         indexbytes(*args)
     elif cmd == "view":
         view(*args)
+    elif cmd == "needed":
+        needed(args)
+    elif cmd == "median":
+        median(args)
+    elif cmd == "peakrss":
+        peakrss(args)
     elif cmd == "proxy":
         proxy(*args)
     else:

@@ -4,6 +4,8 @@
 #   bash bench/run.sh [path/to/xsysroot]
 #
 # Env: BENCH_RUNS (warm runs, default 20), BENCH_MOUNT_CYCLES (default 5),
+#      BENCH_ONLY=cold (only the empty-cache hello comparison, 5),
+#      BENCH_COLD_ROUNDS (rounds of the empty-cache hello comparison, default 3),
 #      BENCH_TIMER=hyperfine (time the warm runs with hyperfine instead of the
 #      built-in interleaved timer), BENCH_TMPDIR (parent of the temp dir).
 # Needs root (mmdebstrap extracts as root), /dev/fuse and the network to the
@@ -16,6 +18,7 @@ LIB="$HERE/benchlib.py"
 PY=/usr/bin/python3
 RUNS=${BENCH_RUNS:-20}
 CYCLES=${BENCH_MOUNT_CYCLES:-5}
+COLD_ROUNDS=${BENCH_COLD_ROUNDS:-3}
 ARCH=arm64
 WORKLOAD=(-c 'import json,ssl,sqlite3')
 unset PYTHONPATH PYTHONHOME PYTHONSTARTUP
@@ -79,6 +82,14 @@ trap 'say interrupted; exit 130' INT
 trap 'exit 143' TERM
 
 now() { echo "$EPOCHREALTIME"; }
+# the byte-counting proxy: $TMP/$1.stats, PROXY_PID and PORT set
+start_proxy() {
+	"$PY" "$LIB" proxy "$TMP/$1.stats" "$TMP/$1.port" 2>"$TMP/proxy.err" &
+	PROXY_PID=$!
+	for ((i = 0; i < 100; i++)); do [ -s "$TMP/$1.port" ] && break; sleep 0.1; done
+	[ -s "$TMP/$1.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
+	PORT=$(cat "$TMP/$1.port")
+}
 sub() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a-b}'; }
 add() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a+b}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
@@ -108,6 +119,91 @@ apt-get -qq "${APTOPTS[@]}" update >"$TMP/apt.log" 2>&1 || { cat "$TMP/apt.log" 
 dpkg-deb -x "$APTD"/dl/hello_*.deb "$APTD/hello"
 HELLO="$APTD/hello/usr/bin/hello"
 [ -x "$HELLO" ] || die "no $HELLO"
+# what hello needs besides itself (libc6, libgcc-s1 and its gcc-N-base), for
+# the bytes ratio of 5
+GCCBASE=$(apt-cache "${APTOPTS[@]}" depends libgcc-s1 2>/dev/null | grep -om1 'gcc-[0-9]*-base' || true)
+[ -n "$GCCBASE" ] || die "cannot tell libgcc-s1's gcc-N-base"
+(cd "$APTD/dl" && apt-get -qq "${APTOPTS[@]}" download libc6 libgcc-s1 "$GCCBASE") >>"$TMP/apt.log" 2>&1 ||
+	{ cat "$TMP/apt.log" >&2; die "apt-get download libc6 libgcc-s1 $GCCBASE failed"; }
+HELLO_NEEDED=$("$PY" "$LIB" needed "$APTD/lists" "$ARCH" "$APTD"/dl/libc6_*.deb "$APTD"/dl/libgcc-s1_*.deb "$APTD/dl/${GCCBASE}"_*.deb)
+
+# --- 5. empty cache: run hello three ways, interleaved ------------------------------------
+# xsysroot run on an empty cache; a private apt state (update, download,
+# dpkg-deb -x, qemu -L); mmdebstrap --variant=extract + qemu -L.  Each
+# round runs the three in a rotating order, each from nothing.
+cold_xs() { # $1: cache dir
+	(cd "$TMP" && LC_ALL=C "$XS" run --cache-dir "$1" "$ARCH" -- "$HELLO") >"$TMP/cold.out" 2>>"$TMP/cold.err" &&
+		grep -qx 'Hello, world!' "$TMP/cold.out"
+}
+cold_apt() { # $1: scratch dir
+	local d=$1 o
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/dl" "$d/root"
+	o=(-o APT::Architecture=$ARCH -o APT::Architectures=$ARCH -o Dir::State::Lists="$d/lists"
+		-o Dir::Cache="$d/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root)
+	apt-get -qq "${o[@]}" update >>"$TMP/cold.err" 2>&1 &&
+		(cd "$d/dl" && apt-get -qq "${o[@]}" download libc6 libgcc-s1 libc-bin) >>"$TMP/cold.err" 2>&1 &&
+		for deb in "$d"/dl/*.deb; do dpkg-deb -x "$deb" "$d/root" || return 1; done &&
+		(cd "$TMP" && LC_ALL=C qemu-aarch64 -L "$d/root" "$HELLO") >"$TMP/cold.out" 2>>"$TMP/cold.err" &&
+		grep -qx 'Hello, world!' "$TMP/cold.out"
+}
+cold_mm() { # $1: target dir
+	mmdebstrap --variant=extract --architectures=$ARCH --include=libc6,libc-bin "$SUITE" "$1" - \
+		<"$TMP/sources.list" >>"$TMP/cold.err" 2>&1 &&
+		(cd "$TMP" && LC_ALL=C qemu-aarch64 -L "$1" "$HELLO") >"$TMP/cold.out" 2>>"$TMP/cold.err" &&
+		grep -qx 'Hello, world!' "$TMP/cold.out"
+}
+say "empty cache, run arm64 hello: xsysroot vs private apt vs mmdebstrap, $COLD_ROUNDS interleaved rounds"
+CX=() CA=() CM=()
+for ((r = 0; r < COLD_ROUNDS; r++)); do
+	for k in 0 1 2; do
+		w=$(((k + r) % 3)); d="$TMP/cold-$r-$w"
+		t0=$(now)
+		case $w in
+		0) cold_xs "$d" || { tail -20 "$TMP/cold.err" >&2; die "xsysroot run hello on an empty cache failed"; } ;;
+		1) cold_apt "$d" || { tail -20 "$TMP/cold.err" >&2; die "the private apt run of hello failed"; } ;;
+		2) cold_mm "$d" || { tail -20 "$TMP/cold.err" >&2; die "the mmdebstrap run of hello failed"; } ;;
+		esac
+		t1=$(now)
+		case $w in 0) CX+=("$(sub "$t1" "$t0")") ;; 1) CA+=("$(sub "$t1" "$t0")") ;; 2) CM+=("$(sub "$t1" "$t0")") ;; esac
+		[ "$w" = 0 ] && COLD_CACHE=$(du -sb "$d" | cut -f1)
+		rm -rf --one-file-system "$d"
+	done
+done
+CX_MED=$("$PY" "$LIB" median "${CX[@]}"); CA_MED=$("$PY" "$LIB" median "${CA[@]}"); CM_MED=$("$PY" "$LIB" median "${CM[@]}")
+
+# --- 5b. the same xsysroot run once more through the proxy: bytes and peak memory -----------------
+say "empty cache, run arm64 hello through the byte-counting proxy, polling the peak RSS"
+start_proxy proxy5
+read -r _ COLD_RSS COLD_RC < <(cd "$TMP" && env -u no_proxy -u NO_PROXY LC_ALL=C \
+	http_proxy="http://127.0.0.1:$PORT" https_proxy="http://127.0.0.1:$PORT" \
+	"$PY" "$LIB" peakrss "$XS" -- "$XS" run --cache-dir "$TMP/cold-proxy" "$ARCH" -- "$HELLO" 2>>"$TMP/cold.err")
+[ "${COLD_RC:-1}" = 0 ] || die "xsysroot run hello through the proxy failed"
+sleep 0.5
+read -r COLD_DOWN _ _ <"$TMP/proxy5.stats"
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+rm -rf --one-file-system "$TMP/cold-proxy"
+
+R5A=$(ratio "$CX_MED" "$CA_MED")
+R5M=$(ratio "$CX_MED" "$CM_MED")
+R5B=$(ratio "$COLD_DOWN" "$HELLO_NEEDED")
+COLD_CACHE_MB=$(awk -v b="$COLD_CACHE" 'BEGIN{printf "%.1f", b/1e6}')
+COLD_RSS_MB=$(awk -v k="$COLD_RSS" 'BEGIN{printf "%.1f", k/1024}')
+report_cold() {
+	cat <<EOF
+5. empty cache, run $ARCH -- ./hello (medians of $COLD_ROUNDS interleaved rounds): xsysroot $CX_MED s, private apt $CA_MED s, mmdebstrap+run $CM_MED s
+    (rounds: xsysroot ${CX[*]}; apt ${CA[*]}; mmdebstrap ${CM[*]})
+    xsysroot / private apt $R5A (goal <= 0.7) $(verdict "$R5A" 0.7); xsysroot / mmdebstrap $R5M (goal <= 0.6) $(verdict "$R5M" 0.6)
+    bytes downloaded $COLD_DOWN / needed $HELLO_NEEDED (InRelease + Packages.xz + libc6, libgcc-s1, $GCCBASE) = $R5B (goal <= 1.3) $(verdict "$R5B" 1.3)
+    cache after the run: $COLD_CACHE_MB MB (goal <= 50) $(verdict "$COLD_CACHE_MB" 50); peak RSS of any xsysroot process: $COLD_RSS_MB MiB (goal <= 64) $(verdict "$COLD_RSS_MB" 64)
+EOF
+}
+if [ "${BENCH_ONLY:-}" = cold ]; then
+	printf '\n== xsysroot benchmark (BENCH_ONLY=cold): %s %s, %s, %s cores, load %s ==\n' \
+		"$ARCH" "$SUITE" "$XS" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	report_cold
+	exit 0
+fi
+
 
 # --- 0. the very first mount: fetches and indexes everything ------------------------
 say "first mount on an empty cache (fetches the indexes)"
@@ -184,11 +280,7 @@ MT_MED=$(printf '%s\n' "${mts[@]}" | sort -n | awk '{a[NR]=$1} END{ if (NR%2) pr
 MT_ALL=$(printf '%s ' "${mts[@]}")
 
 say "warm mount through a byte-counting local HTTP proxy"
-"$PY" "$LIB" proxy "$TMP/proxy.stats" "$TMP/proxy.port" 2>"$TMP/proxy.err" &
-PROXY_PID=$!
-for ((i = 0; i < 100; i++)); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
-[ -s "$TMP/proxy.port" ] || die "proxy did not start: $(cat "$TMP/proxy.err")"
-PORT=$(cat "$TMP/proxy.port")
+start_proxy proxy
 off=$(logsize)
 env -u no_proxy -u NO_PROXY http_proxy="http://127.0.0.1:$PORT" https_proxy="http://127.0.0.1:$PORT" \
 	"$XS" mount --packages python3 --cache-dir "$CACHE" "$ARCH" "$MNT" 2>>"$TMP/mount.err" || die "mount (via proxy) failed"
@@ -197,6 +289,13 @@ sleep 0.5
 read -r PX_DOWN PX_UP PX_CONNS <"$TMP/proxy.stats"
 WARM_IDX=$("$PY" "$LIB" indexbytes "$CACHE/daemon.log" "$off")
 kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+
+# --- 6. run per call on a warm cache (as go test -exec runs each test binary) -----------------------
+say "warm run per call: xsysroot run hello vs qemu-aarch64 -L PLAIN hello, $RUNS each, interleaved"
+LC_ALL=C "$XS" run --cache-dir "$CACHE" "$ARCH" -- "$HELLO" >/dev/null 2>>"$TMP/mount.err" || die "xsysroot run hello failed"
+read -r RUN_MED _ QL_MED _ _ _ < <(cd "$TMP" && LC_ALL=C "$PY" "$LIB" timeit "$RUNS" \
+	"$XS" run --cache-dir "$CACHE" "$ARCH" -- "$HELLO" --- qemu-aarch64 -L "$PLAIN" "$HELLO")
+RUN_OVER=$(sub "$RUN_MED" "$QL_MED")
 
 # --- report --------------------------------------------------------------------------
 R1=$(ratio "$W_MED" "$P_MED")
@@ -215,4 +314,6 @@ cat <<EOF
     fetched: $PY_NAMES
 4. warm mount: median $MT_MED s of $CYCLES ($MT_ALL s); one warm mount moved $PX_DOWN bytes down / $PX_UP up in $PX_CONNS connections (local proxy); daemon log: $WARM_IDX of indexes
    (first mount on an empty cache: $FIRST_MOUNT s, $FIRST_IDX of indexes)
+6. run per call, warm cache: xsysroot run $RUN_MED s, qemu-aarch64 -L $QL_MED s (medians of $RUNS): $RUN_OVER s over (goal <= 0.3) $(verdict "$RUN_OVER" 0.3)
 EOF
+report_cold

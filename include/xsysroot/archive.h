@@ -130,6 +130,18 @@ const struct xs_release_file *xs_archive_find_index(const struct xs_archive *a, 
  * Offline, -ENOENT when it is not; -EFBIG over the index size limit. */
 int xs_archive_fetch_index(struct xs_archive *a, size_t i, const struct xs_release_file *f,
 			   char *err, size_t errsz);
+/* The same, and while it downloads every byte the store receives also
+ * goes to tee, in order (tee->reset before each attempt and whenever the
+ * transfer restarts from zero; a negative return of tee->write fails the
+ * attempt).  *teed (may be NULL) is set when the tee saw the whole file
+ * of the right size and SHA-256, i.e. exactly what the store now holds;
+ * when the store already had it, nothing goes to tee and *teed is false.
+ * The tee sees bytes before they are verified: it must keep what it makes
+ * of them apart until *teed says they are the Release's. */
+struct xs_http_sink;
+int xs_archive_fetch_index_tee(struct xs_archive *a, size_t i, const struct xs_release_file *f,
+			       const struct xs_http_sink *tee, bool *teed, char *err,
+			       size_t errsz);
 /* Make sure the pool file at path (relative to the mirror's base URL) of
  * source i, of that size and SHA-256, is in the store, from the source's
  * mirrors with failover.  label names it in messages ("libc6 2.36-9 arm64").

@@ -22,7 +22,9 @@
  *     a dead process and is deleted.  Files a mount has open therefore stay
  *     in place (and a file opened later through the mount finds its object);
  *   - the index objects a cached InRelease lists, and the meta/ documents
- *     (parsed indexes, resolved views), which a live mount may map;
+ *     (parsed indexes, resolved views), which a live mount may map, unless
+ *     unused for a while (xs_cache_gc_run's index_age; a Contents index
+ *     only while no process holds a lease);
  *   - anything while a process adds to the store: adding happens under the
  *     cache's shared lock (xs_cache_hold), gc takes it exclusively.
  *
@@ -120,10 +122,37 @@ struct xs_cache_gc {
 	uint64_t evicted;	 /* packages */
 	char **evicted_names;	 /* "name version arch", NULL-terminated */
 	uint64_t kept_leased;	 /* packages over the bound that a live process uses */
+	uint64_t indexes_removed; /* index objects (xs_cache_gc_run) */
+	char **index_names;	  /* "SOURCE PATH" of each, NULL-terminated */
+	uint64_t contents_removed, views_removed; /* meta/ documents */
 	uint64_t size_before, size_after;
 };
 /* max_size UINT64_MAX: no bound.  wait: block for the exclusive lock, else
- * -EWOULDBLOCK when a process is adding to the store. */
+ * -EWOULDBLOCK when a process is adding to the store.  Indexes are kept
+ * (xs_cache_gc_run with index_age -1). */
 int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_gc *out);
+
+/* Indexes and resolved views: an index object (a Packages file a cached
+ * InRelease lists) whose last use (its mtime: set when fetched, and when a
+ * mount or fetch reads it from the cache) is older than index_age, and
+ * that no live process leased, is removed, as are the Contents indexes
+ * (only while no live process holds a lease: one may have them mapped),
+ * resolved views and candidate tables not used for as long; beyond that
+ * the resolved views are bounded to the newest XS_CACHE_MAX_VIEWS.  A
+ * later mount of that suite and architecture fetches and rebuilds what it
+ * needs.  The InRelease files themselves stay (small; the rollback guard
+ * reads them).  dry_run: the same figures and names, nothing removed
+ * (leases of dead processes stay too; tmp/ is purged by opening the cache
+ * whatever the mode, as every process does). */
+#define XS_CACHE_INDEX_AGE (14 * 86400) /* seconds, the default index_age */
+#define XS_CACHE_MAX_VIEWS 64
+struct xs_cache_gc_opts {
+	uint64_t max_size; /* UINT64_MAX: no bound */
+	bool wait;
+	bool dry_run;
+	int64_t index_age; /* seconds; 0: XS_CACHE_INDEX_AGE; -1: keep every index */
+	int64_t now;	   /* 0: time(NULL) */
+};
+int xs_cache_gc_run(const char *dir, const struct xs_cache_gc_opts *o, struct xs_cache_gc *out);
 void xs_cache_gc_free(struct xs_cache_gc *g);
 #endif

@@ -20,6 +20,24 @@
  * return. */
 int xs_decompress_fd(int fd, uint64_t max_out,
 		     int (*cb)(const void *p, size_t n, void *ud), void *ud);
+/* Push mode, for bytes as they arrive (a download): a thread of its own
+ * decompresses what xs_decompress_push_write hands it and calls cb (from
+ * that thread) with the output, bounded by max_out as above.
+ * push_write blocks until the thread has taken the bytes (a copy: p may be
+ * reused on return), and returns 0, or the stream's error (-EBADMSG,
+ * -EFBIG, cb's negative return) once it has failed, after which every
+ * write fails the same way.  push_finish says the input is whole, waits
+ * for the thread and frees d: 0, the stream's error, or -EBADMSG when the
+ * compressed stream ended before the input did (trailing bytes) or the
+ * input ended inside it.  push_abort (NULL allowed) ends and frees d
+ * without a result.  One writer thread per d; cb runs on d's thread only,
+ * never after finish or abort has returned. */
+struct xs_decompress_push;
+int xs_decompress_push_start(uint64_t max_out, int (*cb)(const void *p, size_t n, void *ud),
+			     void *ud, struct xs_decompress_push **out);
+int xs_decompress_push_write(struct xs_decompress_push *d, const void *p, size_t n);
+int xs_decompress_push_finish(struct xs_decompress_push *d);
+void xs_decompress_push_abort(struct xs_decompress_push *d);
 /* Decompress all of fd into out (initialised here, bounded by max_out). */
 int xs_decompress_to_buf(int fd, size_t max_out, struct xs_buf *out);
 #endif

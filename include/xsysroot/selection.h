@@ -6,7 +6,11 @@
  * roots and every Packages index's digest: a resolution cached under meta/
  * (viewcache.h, "view-<key>") is read back instead of fetching and parsing
  * the indexes.  Otherwise every index is fetched (the caller's callback),
- * decompressed, parsed (packages.h) and resolved (resolve.h); the result is
+ * decompressed, parsed (packages.h) and resolved (resolve.h).  The indexes
+ * are fetched and parsed in parallel (a thread each, at most
+ * XS_SELECTION_PARALLEL at once: the callbacks must be thread safe), each
+ * streamed through the decompressor and the parser as it downloads (or as
+ * it is read from the store), never held whole in memory.  The result is
  * written to the cache whole or not at all, and the candidate table
  * ("cands-<key>", the same key without the roots) is written once, for
  * naming the version of a package outside the view (provider.h); failing
@@ -28,6 +32,7 @@
  */
 #ifndef XSYSROOT_SELECTION_H
 #define XSYSROOT_SELECTION_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +40,8 @@
 #include "xsysroot/release.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
+
+#define XS_SELECTION_PARALLEL 4 /* indexes fetched and parsed at once */
 
 /* One Packages index of one source. */
 struct xs_selection_index {
@@ -53,6 +60,11 @@ struct xs_selection_config {
 	const char *describe; /* the archive, for messages */
 	/* makes index k's object present in the store (k < nidx) */
 	int (*fetch_index)(void *ud, size_t k, char *err, size_t errsz);
+	/* NULL, or the same with a tee that sees the bytes as they download
+	 * (xs_archive_fetch_index_tee): the index is then parsed while it
+	 * arrives and used only once *teed says it was the Release's */
+	int (*fetch_index_tee)(void *ud, size_t k, const struct xs_http_sink *tee, bool *teed,
+			       char *err, size_t errsz);
 	void *ud;
 	xs_log_fn log;
 	void *log_ud;

@@ -23,6 +23,7 @@ static const struct option cache_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -426,27 +427,36 @@ static int cache_verify(const char *dir, struct cli_progress *line)
 	return rc;
 }
 
-static int cache_gc(const char *dir, uint64_t max_size)
+static int cache_gc(const char *dir, uint64_t max_size, bool dry)
 {
 	struct xs_cache_gc g;
-	int q = xs_cache_gc(dir, max_size, false, &g);
+	struct xs_cache_gc_opts o = { .max_size = max_size, .dry_run = dry };
+	int q = xs_cache_gc_run(dir, &o, &g);
 	if (q == -EWOULDBLOCK) {
 		fprintf(stderr, "xsysroot: a process is adding to %s: waiting for it\n", dir);
-		q = xs_cache_gc(dir, max_size, true, &g);
+		o.wait = true;
+		q = xs_cache_gc_run(dir, &o, &g);
 	}
 	if (q < 0) {
 		fprintf(stderr, "xsysroot: cannot collect the cache %s: %s\n", dir, strerror(-q));
 		return 1;
 	}
 	char a[32], b[32], c[32];
+	const char *verb = dry ? "would remove" : "removed";
+	for (size_t i = 0; g.index_names && g.index_names[i]; i++)
+		printf("%s index %s\n", verb, g.index_names[i]);
 	for (size_t i = 0; g.evicted_names && g.evicted_names[i]; i++)
-		printf("evicted %s\n", g.evicted_names[i]);
-	printf("removed %llu unreferenced objects, %llu temporary files, %llu quarantined "
-	       "files, %llu stale leases; evicted %llu packages; %s freed: %s -> %s\n",
+		printf("%s %s\n", dry ? "would evict" : "evicted", g.evicted_names[i]);
+	printf("%s %llu unused indexes, %llu Contents indexes, %llu resolved views; ", verb,
+	       (unsigned long long)g.indexes_removed, (unsigned long long)g.contents_removed,
+	       (unsigned long long)g.views_removed);
+	printf("%s %llu unreferenced objects, %llu temporary files, %llu quarantined "
+	       "files, %llu stale leases; evicted %llu packages; %s freed: %s -> %s%s\n", verb,
 	       (unsigned long long)g.objects_removed, (unsigned long long)g.tmp_removed,
 	       (unsigned long long)g.quarantine_removed, (unsigned long long)g.leases_removed,
 	       (unsigned long long)g.evicted, xs_fmt_size(g.bytes_freed, a, sizeof a),
-	       xs_fmt_size(g.size_before, b, sizeof b), xs_fmt_size(g.size_after, c, sizeof c));
+	       xs_fmt_size(g.size_before, b, sizeof b), xs_fmt_size(g.size_after, c, sizeof c),
+	       dry ? " (dry run: nothing removed)" : "");
 	int rc = 0;
 	if (max_size != UINT64_MAX && g.size_after > max_size && g.kept_leased) {
 		fprintf(stderr, "xsysroot: %s still holds %s, over %s: %llu packages over the bound "
@@ -465,7 +475,7 @@ static int cache_gc(const char *dir, uint64_t max_size)
 static const char *const cache_actions[] = { "list", "verify", "gc", "names" };
 
 static int cache_with(const struct cli_command *self, struct cli_setup *s, const char *what,
-		      uint64_t max_size, bool json)
+		      uint64_t max_size, bool json, bool dry)
 {
 	bool known = false;
 	for (size_t i = 0; i < XS_ARRAY_SIZE(cache_actions); i++)
@@ -479,8 +489,8 @@ static int cache_with(const struct cli_command *self, struct cli_setup *s, const
 					       what, hint);
 		return cli_usage_error(self, "unknown cache action '%s'", what);
 	}
-	if (max_size != UINT64_MAX && strcmp(what, "gc")) {
-		fprintf(stderr, "xsysroot: --max-size is for cache gc\n");
+	if ((max_size != UINT64_MAX || dry) && strcmp(what, "gc")) {
+		fprintf(stderr, "xsysroot: %s is for cache gc\n", dry ? "--dry-run" : "--max-size");
 		return EXIT_USAGE;
 	}
 	if (json && strcmp(what, "list")) {
@@ -497,13 +507,14 @@ static int cache_with(const struct cli_command *self, struct cli_setup *s, const
 		return cache_names(s->cache_abs);
 	if (!strcmp(what, "verify"))
 		return cache_verify(s->cache_abs, &s->progress);
-	return cache_gc(s->cache_abs, max_size);
+	return cache_gc(s->cache_abs, max_size, dry);
 }
 
 static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 {
 	uint64_t max_size = UINT64_MAX;
 	bool json = false;
+	bool dry = false;
 	/* --cache-dir and --config; the files give the cache dir and the quota */
 	struct cli_setup s;
 	cli_setup_init(&s);
@@ -517,6 +528,9 @@ static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 				goto out;
 			break;
 		case OPT_JSON: json = true; break;
+		case OPT_DRY_RUN:
+			dry = true;
+			break;
 		default: goto out;
 		}
 	}
@@ -526,7 +540,7 @@ static int cmd_cache(const struct cli_command *self, int argc, char **argv)
 	else if (argc - optind > 1)
 		rc = cli_usage_error(self, "cache takes one of list, verify, gc");
 	else
-		rc = cache_with(self, &s, optind < argc ? argv[optind] : "list", max_size, json);
+		rc = cache_with(self, &s, optind < argc ? argv[optind] : "list", max_size, json, dry);
 out:
 	cli_setup_free(&s);
 	return rc;
@@ -535,22 +549,26 @@ out:
 const struct cli_command cli_cmd_cache = {
 	.name = "cache",
 	.run = cmd_cache,
-	.synopsis = "cache list|verify|gc|names [--json] [--max-size SIZE] [--cache-dir DIR] [--config FILE]",
+	.synopsis = "cache list|verify|gc|names [--json] [--max-size SIZE] [--dry-run] "
+		    "[--cache-dir DIR] [--config FILE]",
 	.summary = "list, verify or collect the cache directory",
 	.help =
 	"cache list (the default) shows the cached packages, then the indexes\n"
 	"grouped by suite and architecture; cache verify re-hashes\n"
 	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
-	"removes unreferenced objects, leftovers and quarantine, and evicts least\n"
-	"recently used packages that no live mount uses down to --max-size; cache\n"
-	"names prints the package names of the cached indexes, one a line, for\n"
-	"shell completion (nothing is downloaded).\n"
+	"removes unreferenced objects, leftovers and quarantine, the indexes,\n"
+	"Contents indexes and resolved views not used for 14 days that no live\n"
+	"mount uses, and evicts least recently used packages that no live mount\n"
+	"uses down to --max-size; cache names prints the package names of the\n"
+	"cached indexes, one a line, for shell completion (nothing is downloaded).\n"
 	"\n"
 	"Options:\n"
 	"      --json                cache list as one JSON document on stdout (the\n"
 	"                            schema is in xsysroot(1), JSON OUTPUT)\n"
 	"      --max-size SIZE       bound for cache gc (K, M, G, T suffixes; default:\n"
 	"                            the quota of the configuration files)\n"
+	"      --dry-run             cache gc: say what would be removed, remove\n"
+	"                            nothing\n"
 	"      --cache-dir DIR       cache directory (default: /var/cache/xsysroot for\n"
 	"                            root, else $XDG_CACHE_HOME/xsysroot or\n"
 	"                            ~/.cache/xsysroot)\n"

@@ -56,6 +56,7 @@ enum {
 	OPT_AUTH_FILE,
 	OPT_LOCK,
 	OPT_JSON,
+	OPT_DRY_RUN,
 };
 
 /* The long options of the repository options (mount, ldd and the commands

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,20 +166,31 @@ static int select_sources(struct xs_archive *r, const struct xs_archive_config *
 
 /* ---- fetching into the store ------------------------------------------- */
 
+/* The store's transaction, and a tee (NULL: none) that sees the same
+ * bytes as they arrive (an index parsed while it downloads). */
+struct txn_sink {
+	struct xs_txn *t;
+	const struct xs_http_sink *tee;
+};
 static int sink_txn_write(const void *p, size_t n, void *ud)
 {
-	return xs_txn_write(ud, p, n);
+	struct txn_sink *k = ud;
+	int q = xs_txn_write(k->t, p, n);
+	return q < 0 || !k->tee ? q : k->tee->write(p, n, k->tee->ud);
 }
 static int sink_txn_reset(void *ud)
 {
-	return xs_txn_reset(ud);
+	struct txn_sink *k = ud;
+	int q = xs_txn_reset(k->t);
+	return q < 0 || !k->tee ? q : k->tee->reset(k->tee->ud);
 }
 /* GET url into the store, checking digest and size.  *remote tells
  * whether a failure came from the mirror (the network, the bytes) rather
  * than from here (the cache). */
 static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url,
 			const char *sha256, uint64_t size, const char *label, bool defer_sync,
-			uint64_t *bytes, bool *remote, char *err, size_t errsz)
+			const struct xs_http_sink *tee, uint64_t *bytes, bool *remote, char *err,
+			size_t errsz)
 {
 	struct xs_txn *t;
 	*remote = false;
@@ -187,9 +199,12 @@ static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url
 		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
 	if (defer_sync)
 		xs_txn_defer_sync(t); /* a .deb lives only until it is unpacked */
-	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, t };
+	struct txn_sink k = { t, tee };
+	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, &k };
 	struct xs_http_stats hs = { 0 };
-	q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
+	q = tee ? tee->reset(tee->ud) : 0; /* each attempt starts the tee afresh */
+	if (q == 0)
+		q = xs_http_get(h, url, size, &sink, label, &hs, err, errsz);
 	if (bytes)
 		*bytes = hs.bytes;
 	if (q < 0) {
@@ -271,7 +286,7 @@ static void mirror_result(struct src *s, size_t m, int q)
  * stops at once.  served receives the URL that gave the bytes. */
 static int fetch_mirrors(struct xs_archive *r, struct src *s, bool deb, const char *const *rels,
 			 size_t nrels, const char *sha256, uint64_t size, const char *label,
-			 uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
+			 const struct xs_http_sink *tee, uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
 {
 	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord), failed = 0;
 	struct xs_buf why;
@@ -291,8 +306,8 @@ static int fetch_mirrors(struct xs_archive *r, struct src *s, bool deb, const ch
 				FAIL(-ENOMEM, "out of memory");
 			}
 			uint64_t got = 0;
-			q = fetch_object(r, h, url, sha256, size, label, deb, &got, &remote, ferr,
-					 sizeof ferr);
+			q = fetch_object(r, h, url, sha256, size, label, deb, tee, &got, &remote,
+					 ferr, sizeof ferr);
 			*bytes += got;
 			if (q == 0) {
 				snprintf(served, servedsz, "%s", url);
@@ -673,8 +688,20 @@ static int verify_all(struct xs_archive *r, char *err, size_t errsz)
 int xs_archive_fetch_index(struct xs_archive *r, size_t i, const struct xs_release_file *f,
 			   char *err, size_t errsz)
 {
+	return xs_archive_fetch_index_tee(r, i, f, NULL, NULL, err, errsz);
+}
+
+int xs_archive_fetch_index_tee(struct xs_archive *r, size_t i, const struct xs_release_file *f,
+			       const struct xs_http_sink *tee, bool *teed, char *err, size_t errsz)
+{
 	struct src *s = &r->srcs[i];
+	if (teed)
+		*teed = false;
 	if (xs_store_has_object(r->store, f->sha256)) {
+		/* its last use, which cache gc goes by (cachemgr.h) */
+		char path[XS_MAX_PATH];
+		if (xs_store_object_path(r->store, f->sha256, path, sizeof path) == 0)
+			utimensat(AT_FDCWD, path, NULL, 0);
 		__atomic_add_fetch(&r->index_hits, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -698,8 +725,10 @@ int xs_archive_fetch_index(struct xs_archive *r, size_t i, const struct xs_relea
 	char served[XS_MAX_PATH + 512];
 	char label[XS_MAX_PATH + 64];
 	snprintf(label, sizeof label, "%s %s", s->suite, f->path); /* the suite and the file */
-	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, label, &bytes,
-			      served, sizeof served, err, errsz);
+	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, label, tee,
+			      &bytes, served, sizeof served, err, errsz);
+	if (teed)
+		*teed = q == 0 && tee;
 	__atomic_add_fetch(&r->index_bytes, bytes, __ATOMIC_RELAXED);
 	if (q == 0 && s->nmirrors > 1)
 		logf_(r, XS_LOG_INFO, "fetched %s from %s", f->path, served);
@@ -735,7 +764,7 @@ int xs_archive_fetch_pool(struct xs_archive *r, size_t i, const char *path, uint
 	if (r->offline)
 		FAIL(-ENOENT, "'%s' is not in the cache %s (offline)", label, r->cache_dir);
 	const char *rels[] = { path };
-	return fetch_mirrors(r, s, true, rels, 1, sha256, size, label, &got->bytes, got->url,
+	return fetch_mirrors(r, s, true, rels, 1, sha256, size, label, NULL, &got->bytes, got->url,
 			     sizeof got->url, err, errsz);
 }
 

@@ -173,8 +173,11 @@ struct obj {
 	uint64_t du;
 	uint32_t refs;	   /* packages that name it */
 	size_t last_pkg;   /* the last package counted (no double counting) */
+	int64_t mtime;	   /* an index's last use */
 	bool on_disk;
-	bool pinned;	   /* an index, or leased: never removed */
+	bool pinned;	   /* an index, or leased: never removed (but see gc_indexes) */
+	bool index;	   /* a cached InRelease lists it */
+	bool leased;	   /* a live process named it */
 };
 
 struct pkgrec {
@@ -202,6 +205,7 @@ struct scan {
 	size_t nleased, capleased;
 	uint64_t leases, leases_removed;
 	bool collect; /* gc: remove the leases of dead processes */
+	bool dry;     /* gc --dry-run: count, remove nothing */
 };
 
 static uint64_t du_of(const struct stat *st)
@@ -296,6 +300,7 @@ static int objfile_cb(int dfd, const char *name, void *ud)
 	struct obj *o = &c->sc->objs[oi];
 	o->on_disk = true;
 	o->du = du_of(&st);
+	o->mtime = (int64_t)st.st_mtime;
 	return 0;
 }
 
@@ -436,7 +441,7 @@ static void add_inrelease(struct scan *sc, const char *name)
 		const struct xs_release_file *f = &rel.files[i];
 		size_t oi = obj_find(sc, f->sha256, true);
 		struct obj *o = &sc->objs[oi];
-		o->pinned = true;
+		o->pinned = o->index = true;
 		if (o->on_disk)
 			add_index(sc, src.data, f->path, f->sha256, o->du);
 		char cname[96];
@@ -500,7 +505,7 @@ static int lease_cb(int dfd, const char *name, void *ud)
 				continue;
 			/* an object, or a package's .deb between download and unpack */
 			size_t oi = obj_find(sc, sp + 1, true);
-			sc->objs[oi].pinned = true;
+			sc->objs[oi].pinned = sc->objs[oi].leased = true;
 			if (pkg) {
 				xs_grow(&sc->leased_pkgs, &sc->capleased, sc->nleased + 1,
 					sizeof *sc->leased_pkgs);
@@ -780,6 +785,13 @@ static int unlink_cb(int dfd, const char *name, void *ud)
 	return 0;
 }
 
+static int count_cb(int dfd, const char *name, void *ud)
+{
+	(void)dfd, (void)name;
+	(*(uint64_t *)ud)++;
+	return 0;
+}
+
 /* A temp file of meta/ (".NAME.RANDOM" of xs_store_meta_write, "NAME.tmp.RANDOM"
  * of an index build) left by a killed process.  Writers hold the shared
  * lock, which gc holds exclusively; the age is a second guard. */
@@ -806,7 +818,8 @@ static uint64_t remove_object(struct scan *sc, struct obj *o, struct xs_cache_gc
 {
 	char path[XS_MAX_PATH];
 	if (!o->on_disk || o->pinned || o->refs ||
-	    xs_store_object_path(sc->store, o->sha, path, sizeof path) < 0 || unlink(path) < 0)
+	    xs_store_object_path(sc->store, o->sha, path, sizeof path) < 0 ||
+	    (!sc->dry && unlink(path) < 0))
 		return 0;
 	o->on_disk = false;
 	out->objects_removed++;
@@ -837,11 +850,13 @@ static uint64_t evict(struct scan *sc, struct pkgrec *r, struct xs_cache_gc *out
 	char iname[96], path[XS_MAX_PATH];
 	pkginfo_name(r->p.deb_sha256, iname, sizeof iname);
 	/* the manifest first: without it, no mount uses what follows */
-	if (xs_store_meta_path(sc->store, r->mname, path, sizeof path) < 0 || unlink(path) < 0)
+	if (xs_store_meta_path(sc->store, r->mname, path, sizeof path) < 0 ||
+	    (!sc->dry && unlink(path) < 0))
 		return 0;
-	if (!r->layer && xs_store_meta_path(sc->store, iname, path, sizeof path) == 0)
+	if (!sc->dry && !r->layer && xs_store_meta_path(sc->store, iname, path, sizeof path) == 0)
 		unlink(path);
-	remove_lock(sc, r->layer ? XS_CF_LAYER_LOCK : XS_CF_PKG_LOCK, r->p.deb_sha256);
+	if (!sc->dry)
+		remove_lock(sc, r->layer ? XS_CF_LAYER_LOCK : XS_CF_PKG_LOCK, r->p.deb_sha256);
 	uint64_t freed = r->meta_du;
 	for (size_t k = 0; k < r->nobjs; k++) {
 		struct obj *o = &sc->objs[r->objs[k]];
@@ -854,49 +869,184 @@ static uint64_t evict(struct scan *sc, struct pkgrec *r, struct xs_cache_gc *out
 	return freed;
 }
 
-int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_gc *out)
+/* ---- gc of indexes and resolved views ----------------------------------- */
+
+/* A meta/ document gc may drop: a Contents index, a resolved view, a
+ * candidate table. */
+struct doc {
+	char name[160];
+	int64_t mtime;
+	uint64_t du;
+	enum xs_cf_kind kind;
+	char key[65];
+};
+struct docs {
+	struct doc *v;
+	size_t n, cap;
+};
+
+static int doc_cb(int dfd, const char *name, void *ud)
+{
+	struct docs *d = ud;
+	struct xs_cf f;
+	struct stat st;
+	enum xs_cf_kind k = xs_cf_parse(name, &f);
+	if ((k != XS_CF_CONTENTS_IDX && k != XS_CF_CONTENTS_REV && k != XS_CF_CONTENTS_REFUSED &&
+	     k != XS_CF_VIEW && k != XS_CF_CANDS) || strlen(name) >= sizeof d->v->name ||
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	xs_grow(&d->v, &d->cap, d->n + 1, sizeof *d->v);
+	struct doc *x = &d->v[d->n++];
+	snprintf(x->name, sizeof x->name, "%s", name);
+	x->mtime = (int64_t)st.st_mtime;
+	x->du = du_of(&st);
+	x->kind = k;
+	memcpy(x->key, f.key, sizeof x->key);
+	return 0;
+}
+
+static int cmp_doc_new(const void *a, const void *b)
+{
+	const struct doc *x = a, *y = b;
+	return x->mtime != y->mtime ? (x->mtime > y->mtime ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/* The label of index object o: "SOURCE PATH" of the first listing. */
+static char *index_label(const struct scan *sc, const struct obj *o)
+{
+	for (size_t i = 0; i < sc->nidx; i++)
+		if (!strcmp(sc->idx[i].sha256, o->sha)) {
+			char *l = NULL;
+			if (asprintf(&l, "%s %s", sc->idx[i].source, sc->idx[i].path) < 0)
+				abort();
+			return l;
+		}
+	return xs_strdup(o->sha);
+}
+
+/* Index objects (what a cached InRelease lists) not used since cutoff that
+ * no live process leased: no longer pinned, so the object pass removes
+ * them; each named in out. */
+static void gc_index_objects(struct scan *sc, int64_t cutoff, struct xs_cache_gc *out)
+{
+	for (size_t i = 0; i < sc->nobjs; i++) {
+		struct obj *o = &sc->objs[i];
+		if (!o->index || o->leased || !o->on_disk || o->refs || o->mtime >= cutoff)
+			continue;
+		o->pinned = false;
+		push_name(&out->index_names, &out->indexes_removed, index_label(sc, o));
+	}
+}
+
+/* Contents indexes, views and candidate tables not used since cutoff, and
+ * the views past the newest XS_CACHE_MAX_VIEWS. */
+static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cache_gc *out)
+{
+	uint64_t freed = 0;
+	struct docs d = { 0 };
+	each_entry(dfd, "meta", doc_cb, &d);
+	if (d.n)
+		qsort(d.v, d.n, sizeof *d.v, cmp_doc_new);
+	size_t views = 0;
+	for (size_t i = 0; i < d.n; i++) {
+		const struct doc *x = &d.v[i];
+		bool view = x->kind == XS_CF_VIEW, contents = !view && x->kind != XS_CF_CANDS;
+		views += view;
+		if (x->mtime >= cutoff && !(view && views > XS_CACHE_MAX_VIEWS))
+			continue;
+		if (contents && sc->leases)
+			continue; /* a live process may have it mapped, or open it later */
+		char path[XS_MAX_PATH];
+		if (xs_store_meta_path(sc->store, x->name, path, sizeof path) < 0 ||
+		    (!sc->dry && unlink(path) < 0))
+			continue;
+		if (view || x->kind == XS_CF_CANDS)
+			out->views_removed++;
+		else
+			out->contents_removed++;
+		freed += x->du;
+	}
+	free(d.v);
+	return freed;
+}
+
+/* The leftovers: tmp/ (opening the store purged it), quarantine/, meta/
+ * temp files; counted only on a dry run. */
+static void gc_leftovers(struct scan *sc, int dfd, struct xs_cache_gc *out)
+{
+	if (dfd < 0)
+		return;
+	if (sc->dry) {
+		each_entry(dfd, "quarantine", count_cb, &out->quarantine_removed);
+		return;
+	}
+	each_entry(dfd, "quarantine", unlink_cb, &out->quarantine_removed);
+	each_entry(dfd, "meta", meta_tmp_cb, &out->tmp_removed);
+}
+
+/* Evict the least recently used packages until the cache (size now) fits
+ * max_size; the size then. */
+static uint64_t gc_evict(struct scan *sc, uint64_t max_size, uint64_t size,
+			 struct xs_cache_gc *out)
+{
+	struct pkgrec **order = xs_xcalloc(sc->npkgs + 1, sizeof *order);
+	size_t n = 0;
+	for (size_t i = 0; i < sc->npkgs; i++)
+		order[n++] = &sc->pkgs[i];
+	qsort(order, n, sizeof *order, cmp_lru);
+	for (size_t i = 0; i < n && size > max_size; i++) {
+		if (order[i]->p.leased) {
+			out->kept_leased++;
+			continue;
+		}
+		uint64_t freed = evict(sc, order[i], out);
+		size = freed < size ? size - freed : 0;
+	}
+	free(order);
+	return size;
+}
+
+int xs_cache_gc_run(const char *dir, const struct xs_cache_gc_opts *o, struct xs_cache_gc *out)
 {
 	memset(out, 0, sizeof *out);
-	_cleanup_close_ int lk = lock_fd(dir, LOCK_EX | (wait ? 0 : LOCK_NB));
+	_cleanup_close_ int lk = lock_fd(dir, LOCK_EX | (o->wait ? 0 : LOCK_NB));
 	if (lk < 0)
 		return lk;
 	out->size_before = dir_du(dir);
 	uint64_t tmp_before = count_entries(dir, "tmp");
 	struct scan sc;
-	int q = scan_run(&sc, dir, true); /* opening the store purges tmp/ */
+	int q = scan_run(&sc, dir, !o->dry_run); /* opening the store purges tmp/ */
 	if (q < 0)
 		return q;
+	sc.dry = o->dry_run;
 	uint64_t tmp_after = count_entries(dir, "tmp");
 	out->tmp_removed = tmp_before > tmp_after ? tmp_before - tmp_after : 0;
 	out->leases_removed = sc.leases_removed;
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		each_entry(dfd, "quarantine", unlink_cb, &out->quarantine_removed);
-		each_entry(dfd, "meta", meta_tmp_cb, &out->tmp_removed);
+	gc_leftovers(&sc, dfd, out);
+	int64_t now = o->now ? o->now : (int64_t)time(NULL);
+	int64_t age = o->index_age > 0 ? o->index_age : XS_CACHE_INDEX_AGE;
+	uint64_t would = 0; /* what a dry run would free */
+	if (o->index_age >= 0) {
+		gc_index_objects(&sc, now - age, out);
+		if (dfd >= 0)
+			would += gc_docs(&sc, dfd, now - age, out);
 	}
 	for (size_t i = 0; i < sc.nobjs; i++)
-		remove_object(&sc, &sc.objs[i], out);
-	if (max_size != UINT64_MAX) {
-		uint64_t size = dir_du(dir);
-		struct pkgrec **order = xs_xcalloc(sc.npkgs + 1, sizeof *order);
-		size_t n = 0;
-		for (size_t i = 0; i < sc.npkgs; i++)
-			order[n++] = &sc.pkgs[i];
-		qsort(order, n, sizeof *order, cmp_lru);
-		for (size_t i = 0; i < n && size > max_size; i++) {
-			if (order[i]->p.leased) {
-				out->kept_leased++;
-				continue;
-			}
-			uint64_t freed = evict(&sc, order[i], out);
-			size = freed < size ? size - freed : 0;
-		}
-		free(order);
-	}
-	out->size_after = dir_du(dir);
+		would += remove_object(&sc, &sc.objs[i], out);
+	uint64_t size = !sc.dry ? dir_du(dir) : out->size_before > would ? out->size_before - would : 0;
+	if (o->max_size != UINT64_MAX)
+		size = gc_evict(&sc, o->max_size, size, out);
+	out->size_after = sc.dry ? size : dir_du(dir);
 	out->bytes_freed = out->size_before > out->size_after ? out->size_before - out->size_after : 0;
 	scan_free(&sc);
 	return 0;
+}
+
+int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_gc *out)
+{
+	const struct xs_cache_gc_opts o = { .max_size = max_size, .wait = wait, .index_age = -1 };
+	return xs_cache_gc_run(dir, &o, out);
 }
 
 void xs_cache_gc_free(struct xs_cache_gc *g)
@@ -904,5 +1054,8 @@ void xs_cache_gc_free(struct xs_cache_gc *g)
 	for (size_t i = 0; g->evicted_names && g->evicted_names[i]; i++)
 		free(g->evicted_names[i]);
 	free(g->evicted_names);
+	for (size_t i = 0; g->index_names && g->index_names[i]; i++)
+		free(g->index_names[i]);
+	free(g->index_names);
 	memset(g, 0, sizeof *g);
 }

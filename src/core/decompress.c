@@ -13,22 +13,66 @@
 
 #include <archive.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #define IN_CHUNK (128 * 1024)
 
+struct xs_decompress_push;
+
 struct src {
 	int fd;
 	off_t off;
 	int err; /* negative errno of a failed read */
+	struct xs_decompress_push *push; /* non-NULL: bytes come from the writer */
 	char buf[IN_CHUNK];
 };
+
+/* The hand-over between the writer (xs_decompress_push_write) and the
+ * thread that decompresses: one slot, filled by the writer, emptied by the
+ * reader; lock guards every field below it. */
+struct xs_decompress_push {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const char *p; /* the writer's bytes not yet taken (the writer waits) */
+	size_t n;
+	bool eof;      /* the writer is done */
+	bool done;     /* the reader is done; result holds its return */
+	int result;
+	/* the reader's side, set before the thread starts */
+	uint64_t max_out;
+	int (*cb)(const void *p, size_t n, void *ud);
+	void *ud;
+	pthread_t thread;
+};
+
+/* The reader's next bytes from the writer into s->buf: their number, 0 at
+ * the writer's end. */
+static size_t push_take(struct xs_decompress_push *d, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&d->lock);
+	while (!d->n && !d->eof)
+		pthread_cond_wait(&d->cond, &d->lock);
+	size_t n = d->n < cap ? d->n : cap;
+	memcpy(buf, d->p, n);
+	d->p += n;
+	d->n -= n;
+	if (!d->n)
+		pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
 
 static la_ssize_t src_read(struct archive *a, void *ud, const void **out)
 {
 	(void)a;
 	struct src *s = ud;
+	if (s->push) {
+		*out = s->buf;
+		return (la_ssize_t)push_take(s->push, s->buf, sizeof s->buf);
+	}
 	for (;;) {
 		ssize_t n = pread(s->fd, s->buf, sizeof s->buf, s->off);
 		if (n < 0 && errno == EINTR)
@@ -53,8 +97,8 @@ static int archive_err(struct archive *a, const struct src *s)
 	return -EBADMSG;
 }
 
-int xs_decompress_fd(int fd, uint64_t max_out,
-		     int (*cb)(const void *p, size_t n, void *ud), void *ud)
+static int decompress(int fd, struct xs_decompress_push *push, uint64_t max_out,
+		      int (*cb)(const void *p, size_t n, void *ud), void *ud)
 {
 	struct archive *a = archive_read_new();
 	if (!a)
@@ -67,6 +111,7 @@ int xs_decompress_fd(int fd, uint64_t max_out,
 	s->fd = fd;
 	s->off = 0;
 	s->err = 0;
+	s->push = push;
 
 	int r = 0;
 	archive_read_support_filter_gzip(a);
@@ -120,6 +165,93 @@ out:
 	archive_read_free(a);
 	free(s);
 	return r;
+}
+
+int xs_decompress_fd(int fd, uint64_t max_out,
+		     int (*cb)(const void *p, size_t n, void *ud), void *ud)
+{
+	return decompress(fd, NULL, max_out, cb, ud);
+}
+
+/* ---- push: the writer hands bytes to a decompressing thread -------------- */
+
+static void *push_main(void *ud)
+{
+	struct xs_decompress_push *d = ud;
+	int r = decompress(-1, d, d->max_out, d->cb, d->ud);
+	/* the stream ended: whatever the writer still gives is trailing data */
+	char tail[512];
+	while (r == 0 && push_take(d, tail, sizeof tail))
+		r = -EBADMSG;
+	pthread_mutex_lock(&d->lock);
+	d->done = true;
+	d->result = r;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int xs_decompress_push_start(uint64_t max_out, int (*cb)(const void *p, size_t n, void *ud),
+			     void *ud, struct xs_decompress_push **out)
+{
+	struct xs_decompress_push *d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	d->max_out = max_out;
+	d->cb = cb;
+	d->ud = ud;
+	int e = pthread_create(&d->thread, NULL, push_main, d);
+	if (e) {
+		pthread_cond_destroy(&d->cond);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return -e;
+	}
+	*out = d;
+	return 0;
+}
+
+int xs_decompress_push_write(struct xs_decompress_push *d, const void *p, size_t n)
+{
+	pthread_mutex_lock(&d->lock);
+	d->p = p;
+	d->n = n;
+	pthread_cond_broadcast(&d->cond);
+	while (d->n && !d->done)
+		pthread_cond_wait(&d->cond, &d->lock);
+	int r = d->done ? (d->result < 0 ? d->result : -EBADMSG) : 0;
+	d->n = 0;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+/* Tell the reader the writer is done, wait for it, free d: its result. */
+static int push_end(struct xs_decompress_push *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->eof = true;
+	d->n = 0;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	int r = d->result;
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	return r;
+}
+
+int xs_decompress_push_finish(struct xs_decompress_push *d)
+{
+	return push_end(d);
+}
+
+void xs_decompress_push_abort(struct xs_decompress_push *d)
+{
+	if (d)
+		push_end(d);
 }
 
 static int to_buf(const void *p, size_t n, void *ud)

@@ -269,13 +269,7 @@ void xs_pkgtab_init(struct xs_pkgtab *t)
 
 static void pkg_free(struct xs_pkg *p)
 {
-	free(p->name);
-	free(p->version);
-	free(p->arch);
-	free(p->multi_arch);
-	free(p->filename);
-	free(p->source);
-	free(p->section);
+	free(p->name); /* one block: name, version, arch, ... (parse_stanza) */
 	free(p->unusable);
 	xs_dep_free(&p->depends);
 	xs_dep_free(&p->pre_depends);
@@ -386,9 +380,33 @@ static const struct {
 };
 #undef FIELD
 
-static char *dupf(const struct xs_field *f)
+/* A package's strings share one allocation (a table holds tens of
+ * thousands of packages: one malloc per string costs a third of it). */
+struct strblk {
+	char *next;
+};
+
+static char *blk_put(struct strblk *b, const char *s, size_t n)
 {
-	return f ? xs_strndup(f->value, f->value_len) : NULL;
+	char *r = b->next;
+	memcpy(r, s, n);
+	r[n] = 0;
+	b->next += n + 1;
+	return r;
+}
+
+static char *dupf(struct strblk *b, const struct xs_field *f)
+{
+	return f ? blk_put(b, f->value, f->value_len) : NULL;
+}
+
+/* Room for every string of the stanza whose fields are f. */
+static size_t blk_size(const struct xs_field *const *f, const int *keys, size_t nkeys)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < nkeys; i++)
+		n += f[keys[i]] ? f[keys[i]]->value_len + 1 : 0;
+	return n;
 }
 
 static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err, size_t errsz)
@@ -413,7 +431,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "bad package name '%.*s'",
 			   (int)(f[F_PACKAGE]->value_len > 64 ? 64 : f[F_PACKAGE]->value_len),
 			   f[F_PACKAGE]->value);
-	p->name = dupf(f[F_PACKAGE]);
+	static const int strs[] = { F_PACKAGE, F_VERSION, F_ARCH,    F_MULTIARCH, F_FILENAME,
+				    F_SOURCE,  F_SECTION, F_DEPENDS, F_PREDEPENDS };
+	struct strblk blk = { xs_xmalloc(blk_size(f, strs, XS_ARRAY_SIZE(strs))) };
+	p->name = dupf(&blk, f[F_PACKAGE]);
 	for (size_t k = F_VERSION; k <= F_SHA256; k++)
 		if (k != F_MULTIARCH && !f[k])
 			return bad(err, errsz, line, "package '%s': missing %s", p->name,
@@ -424,10 +445,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 		return bad(err, errsz, line, "package '%s': bad Architecture", p->name);
 	if (f[F_MULTIARCH] && !is_token(f[F_MULTIARCH]))
 		return bad(err, errsz, line, "package '%s': bad Multi-Arch", p->name);
-	p->version = dupf(f[F_VERSION]);
-	p->arch = dupf(f[F_ARCH]);
-	p->multi_arch = dupf(f[F_MULTIARCH]);
-	p->filename = dupf(f[F_FILENAME]);
+	p->version = dupf(&blk, f[F_VERSION]);
+	p->arch = dupf(&blk, f[F_ARCH]);
+	p->multi_arch = dupf(&blk, f[F_MULTIARCH]);
+	p->filename = dupf(&blk, f[F_FILENAME]);
 	if (!is_token(f[F_FILENAME]) || !safe_filename(p->filename)) {
 		char why[160];
 		snprintf(why, sizeof why, "unsafe Filename '%.100s'", p->filename);
@@ -458,10 +479,10 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 			n++;
 		if (n == 0)
 			return bad(err, errsz, line, "package '%s': bad Source", p->name);
-		p->source = xs_strndup(s, n);
+		p->source = blk_put(&blk, s, n);
 	}
 	if (f[F_SECTION])
-		p->section = dupf(f[F_SECTION]);
+		p->section = dupf(&blk, f[F_SECTION]);
 	p->essential = f[F_ESSENTIAL] && f[F_ESSENTIAL]->value_len == 3 &&
 		       strncasecmp(f[F_ESSENTIAL]->value, "yes", 3) == 0;
 
@@ -479,6 +500,12 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 			continue;
 		struct xs_dep *d = (struct xs_dep *)((char *)p + deps[i].off);
 		r = xs_dep_parse(df->value, df->value_len, d);
+		if (r == 0 && deps[i].k != F_PROVIDES) {
+			/* checked now, kept as text: parsed again on use (xs_pkg_deps) */
+			xs_dep_free(d);
+			*(deps[i].k == F_DEPENDS ? &p->depends_text : &p->pre_depends_text) =
+				dupf(&blk, df);
+		}
 		if (r == -E2BIG)
 			return bad(err, errsz, line, "package '%s': %s too long", p->name,
 				   fields[deps[i].k].name);
@@ -496,8 +523,9 @@ static int parse_stanza(const struct xs_stanza *st, struct xs_pkg *p, char *err,
 	return 0;
 }
 
-int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
-		      char *err, size_t errsz)
+/* xs_packages_parse of text whose first line is line0 + 1 of its index */
+static int parse_at(struct xs_pkgtab *t, const char *data, size_t len, int origin,
+		    unsigned line0, char *err, size_t errsz)
 {
 	struct xs_deb822 it;
 	const struct xs_stanza *st;
@@ -505,6 +533,7 @@ int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int ori
 	int r;
 
 	xs_deb822_init(&it, data, len);
+	it.line = line0;
 	for (;;) {
 		r = xs_deb822_next(&it, &st);
 		if (r < 0) {
@@ -542,6 +571,142 @@ fail:
 		pkg_free(&t->pkgs[i]);
 	t->n = n0;
 	return r;
+}
+
+int xs_packages_parse(struct xs_pkgtab *t, const char *data, size_t len, int origin,
+		      char *err, size_t errsz)
+{
+	return parse_at(t, data, len, origin, 0, err, errsz);
+}
+
+void xs_pkgtab_move(struct xs_pkgtab *dst, struct xs_pkgtab *src)
+{
+	if (!dst->pkgs && !dst->n) { /* src's array becomes dst's: no copy */
+		free(dst->hidx);
+		*dst = (struct xs_pkgtab){ src->pkgs, src->n, src->cap, NULL, 0, 0 };
+		src->pkgs = NULL;
+		src->n = src->cap = 0;
+		xs_pkgtab_free(src);
+		return;
+	}
+	if (dst->cap < dst->n + src->n) { /* exactly: doubling would hold twice the table */
+		dst->cap = dst->n + src->n;
+		dst->pkgs = xs_xrealloc(dst->pkgs, dst->cap * sizeof *dst->pkgs);
+	}
+	if (src->n)
+		memcpy(dst->pkgs + dst->n, src->pkgs, src->n * sizeof *src->pkgs);
+	dst->n += src->n;
+	src->n = 0;
+	xs_pkgtab_free(src);
+}
+
+/* ---- streaming ------------------------------------------------------------ */
+
+struct xs_packages_stream {
+	struct xs_pkgtab *t;
+	struct xs_pkgtab mine; /* what the stream parsed: into t at its end */
+	int origin;
+	unsigned line;	/* lines of the index parsed so far */
+	int failed;	/* the first error, kept */
+	char *buf;	/* the text not parsed yet: a stanza not yet whole */
+	size_t len, cap;
+};
+
+int xs_packages_stream_new(struct xs_pkgtab *t, int origin, struct xs_packages_stream **out)
+{
+	struct xs_packages_stream *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->t = t;
+	xs_pkgtab_init(&s->mine);
+	s->origin = origin;
+	*out = s;
+	return 0;
+}
+
+/* Every stanza of s->buf[0, len) (whole stanzas) into the table. */
+static int stream_parse(struct xs_packages_stream *s, size_t len, char *err, size_t errsz)
+{
+	int r = parse_at(&s->mine, s->buf, len, s->origin, s->line, err, errsz);
+	for (size_t i = 0; i < len; i++)
+		s->line += s->buf[i] == '\n';
+	memmove(s->buf, s->buf + len, s->len - len);
+	s->len -= len;
+	return r;
+}
+
+/* The stream failed with r: what it parsed is dropped. */
+static int stream_fail(struct xs_packages_stream *s, int r)
+{
+	xs_pkgtab_free(&s->mine);
+	s->failed = r;
+	return r;
+}
+
+int xs_packages_stream_feed(struct xs_packages_stream *s, const void *p, size_t n, char *err,
+			    size_t errsz)
+{
+	if (s->failed)
+		return s->failed;
+	if (n > XS_PACKAGES_STANZA_MAX || s->len > XS_PACKAGES_STANZA_MAX - n) {
+		if (err && errsz)
+			snprintf(err, errsz, "line %u: stanza over %u bytes", s->line + 1,
+				 (unsigned)XS_PACKAGES_STANZA_MAX);
+		return stream_fail(s, -E2BIG);
+	}
+	xs_grow(&s->buf, &s->cap, s->len + n, 1);
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+	/* the text up to the last blank line holds whole stanzas */
+	size_t cut = 0, low = s->len - n + 1; /* a pair ending in the new bytes */
+	for (size_t i = s->len; i >= 2 && i >= low && !cut; i--)
+		if (s->buf[i - 1] == '\n' && s->buf[i - 2] == '\n')
+			cut = i;
+	int r = cut ? stream_parse(s, cut, err, errsz) : 0;
+	return r < 0 ? stream_fail(s, r) : 0;
+}
+
+int xs_packages_stream_end(struct xs_packages_stream *s, char *err, size_t errsz)
+{
+	if (s->failed)
+		return s->failed;
+	int r = s->len ? stream_parse(s, s->len, err, errsz) : 0;
+	if (r < 0)
+		return stream_fail(s, r);
+	if (s->mine.n > XS_PACKAGES_MAX - s->t->n) {
+		if (err && errsz)
+			snprintf(err, errsz, "more than %u packages", (unsigned)XS_PACKAGES_MAX);
+		return stream_fail(s, -E2BIG);
+	}
+	xs_pkgtab_move(s->t, &s->mine);
+	s->failed = -EALREADY; /* ended: no more input */
+	return 0;
+}
+
+void xs_packages_stream_free(struct xs_packages_stream *s)
+{
+	if (!s)
+		return;
+	xs_pkgtab_free(&s->mine);
+	free(s->buf);
+	free(s);
+}
+
+int xs_pkg_deps(struct xs_pkg *p)
+{
+	if (p->deps_parsed)
+		return 0;
+	int r = p->depends_text ? xs_dep_parse(p->depends_text, strlen(p->depends_text),
+					       &p->depends) : 0;
+	if (r == 0 && p->pre_depends_text)
+		r = xs_dep_parse(p->pre_depends_text, strlen(p->pre_depends_text),
+				 &p->pre_depends);
+	if (r < 0) {
+		xs_dep_free(&p->depends);
+		return r;
+	}
+	p->deps_parsed = true;
+	return 0;
 }
 
 /* ---- name index ---------------------------------------------------------- */

@@ -297,7 +297,8 @@ int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 		r = select_root(&c, roots[i]);
 	while (r == 0 && c.q_head < c.q_len) {
 		size_t id = c.queue[c.q_head++];
-		const struct xs_pkg *p = &t->pkgs[c.nodes[id].cand];
+		struct xs_pkg *p = &t->pkgs[c.nodes[id].cand];
+		r = xs_pkg_deps(p);
 		const struct xs_dep *lists[2] = { &p->pre_depends, &p->depends };
 		for (size_t l = 0; l < 2 && r == 0; l++)
 			for (size_t k = 0; k < lists[l]->n && r == 0; k++)
@@ -330,7 +331,8 @@ int xs_resolve(struct xs_pkgtab *t, const char *arch, const char *const *roots,
 void xs_resolve_deps(struct xs_pkgtab *tab, const size_t *sel, size_t nsel, size_t i,
 		     size_t **deps, size_t *ndeps)
 {
-	const struct xs_pkg *p = &tab->pkgs[sel[i]];
+	struct xs_pkg *p = &tab->pkgs[sel[i]];
+	xs_pkg_deps(p); /* parsed already by xs_resolve; on failure: no edges */
 	const struct xs_dep *fields[] = { &p->pre_depends, &p->depends };
 	size_t cap = 0;
 	for (size_t f = 0; f < 2; f++) {

@@ -2,12 +2,16 @@
 #include "xsysroot/selection.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xsysroot/cachefiles.h"
 #include "xsysroot/decompress.h"
+#include "xsysroot/http.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/resolve.h"
 #include "xsysroot/viewcache.h"
@@ -56,6 +60,9 @@ static int load_viewcache(const struct xs_selection_config *cfg, const char *nam
 	size_t len = 0;
 	if (xs_store_meta_read(cfg->store, name, XS_VIEWCACHE_MAX, &data, &len) < 0)
 		return -ENOENT;
+	char path[XS_MAX_PATH]; /* its last use, which cache gc goes by */
+	if (xs_store_meta_path(cfg->store, name, path, sizeof path) == 0)
+		utimensat(AT_FDCWD, path, NULL, 0);
 	struct xs_viewcache vc;
 	int q = xs_viewcache_parse(data, len, cfg->nsrcs, &vc);
 	free(data);
@@ -125,42 +132,163 @@ static int check_usable(const struct xs_selection_config *cfg, const struct xs_p
 	return 0;
 }
 
+/* ---- reading the indexes: a job each, in parallel ------------------------ */
+
+/* One index into a table of its own: parsed as it downloads (the tee) or
+ * as it is read from the store. */
+struct job {
+	const struct xs_selection_config *cfg;
+	size_t k;
+	struct xs_pkgtab tab;
+	struct xs_packages_stream *ps;
+	struct xs_decompress_push *push;
+	int failed; /* the tee's decompressor or parser failed: it stopped */
+	int q;
+	char err[1024];
+	char perr[512];
+};
+
+static int feed_parser(const void *p, size_t n, void *ud)
+{
+	struct job *j = ud;
+	return xs_packages_stream_feed(j->ps, p, n, j->perr, sizeof j->perr);
+}
+
+/* Forget whatever the job made of its bytes so far. */
+static void job_drop(struct job *j)
+{
+	xs_decompress_push_abort(j->push);
+	j->push = NULL;
+	xs_packages_stream_free(j->ps);
+	j->ps = NULL;
+	xs_pkgtab_free(&j->tab);
+	xs_pkgtab_init(&j->tab);
+	j->failed = 0;
+	j->perr[0] = 0;
+}
+
+static int job_begin(struct job *j)
+{
+	job_drop(j);
+	return xs_packages_stream_new(&j->tab, (int)j->cfg->idx[j->k].src, &j->ps);
+}
+
+static int tee_reset(void *ud)
+{
+	struct job *j = ud;
+	int q = job_begin(j);
+	return q < 0 ? q : xs_decompress_push_start(MAX_PACKAGES_TEXT, feed_parser, j, &j->push);
+}
+
+/* What the index's text makes is kept apart until the archive says the
+ * bytes were the Release's: a parse failure only stops the tee, the
+ * download goes on (a mirror's garbage then fails on its digest, a
+ * genuine index on its parse, reported after) */
+static int tee_write(const void *p, size_t n, void *ud)
+{
+	struct job *j = ud;
+	if (!j->failed)
+		j->failed = j->push ? xs_decompress_push_write(j->push, p, n) : -EINVAL;
+	return 0;
+}
+
+/* The index as the store holds it through the parser. */
+static int job_read_stored(struct job *j)
+{
+	const struct xs_selection_index *x = &j->cfg->idx[j->k];
+	_cleanup_close_ int fd = xs_store_open_object(j->cfg->store, x->file->sha256);
+	if (fd < 0) {
+		snprintf(j->err, sizeof j->err, "cannot open the cached %s: %s", x->file->path,
+			 strerror(-fd));
+		return fd;
+	}
+	int q = job_begin(j);
+	return q < 0 ? q : xs_decompress_fd(fd, MAX_PACKAGES_TEXT, feed_parser, j);
+}
+
+static void job_run(struct job *j)
+{
+	const struct xs_selection_config *cfg = j->cfg;
+	const struct xs_selection_index *x = &cfg->idx[j->k];
+	bool teed = false;
+	const struct xs_http_sink tee = { tee_write, tee_reset, j };
+	int q = cfg->fetch_index_tee
+			? cfg->fetch_index_tee(cfg->ud, j->k, &tee, &teed, j->err, sizeof j->err)
+			: cfg->fetch_index(cfg->ud, j->k, j->err, sizeof j->err);
+	if (q == 0 && teed && j->push) {
+		q = j->failed ? j->failed : xs_decompress_push_finish(j->push);
+		j->push = NULL;
+	} else if (q == 0) {
+		q = job_read_stored(j);
+	} else {
+		job_drop(j);
+		j->q = q;
+		return;
+	}
+	if (q == 0)
+		q = xs_packages_stream_end(j->ps, j->perr, sizeof j->perr);
+	if (q < 0 && j->perr[0])
+		snprintf(j->err, sizeof j->err, "%s/dists/%s/%s: %s", x->uri, x->suite,
+			 x->file->path, j->perr);
+	else if (q < 0 && !j->err[0])
+		snprintf(j->err, sizeof j->err, "%s/dists/%s/%s: cannot decompress: %s", x->uri,
+			 x->suite, x->file->path, strerror(-q));
+	xs_packages_stream_free(j->ps);
+	j->ps = NULL;
+	if (q < 0)
+		job_drop(j);
+	j->q = q;
+}
+
+struct jobs {
+	struct job *v;
+	size_t n, next; /* next: the next job to take (atomic) */
+};
+
+static void *jobs_worker(void *ud)
+{
+	struct jobs *js = ud;
+	for (;;) {
+		size_t k = __atomic_fetch_add(&js->next, 1, __ATOMIC_RELAXED);
+		if (k >= js->n)
+			return NULL;
+		job_run(&js->v[k]);
+	}
+}
+
 /* Every index fetched, decompressed and parsed into tab (index k from
- * starts[k] on). */
+ * starts[k] on), XS_SELECTION_PARALLEL at once. */
 static int read_indexes(const struct xs_selection_config *cfg, struct xs_pkgtab *tab,
 			size_t *starts, char *err, size_t errsz)
 {
+	struct jobs js = { xs_xcalloc(cfg->nidx + 1, sizeof *js.v), cfg->nidx, 0 };
+	for (size_t k = 0; k < cfg->nidx; k++) {
+		js.v[k].cfg = cfg;
+		js.v[k].k = k;
+		xs_pkgtab_init(&js.v[k].tab);
+	}
+	pthread_t th[XS_SELECTION_PARALLEL];
+	size_t nth = 0;
+	while (nth + 1 < XS_SELECTION_PARALLEL && nth + 1 < cfg->nidx &&
+	       pthread_create(&th[nth], NULL, jobs_worker, &js) == 0)
+		nth++;
+	jobs_worker(&js);
+	for (size_t i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
 	int q = 0;
-	for (size_t i = 0; i < cfg->nidx && q == 0; i++) {
-		const struct xs_selection_index *x = &cfg->idx[i];
-		q = cfg->fetch_index(cfg->ud, i, err, errsz);
-		if (q < 0)
-			break;
-		_cleanup_close_ int fd = xs_store_open_object(cfg->store, x->file->sha256);
-		if (fd < 0) {
-			q = fd;
-			snprintf(err, errsz, "cannot open the cached %s: %s", x->file->path,
-				 strerror(-q));
-			break;
+	for (size_t k = 0; k < cfg->nidx; k++) {
+		struct job *j = &js.v[k];
+		if (q == 0 && j->q < 0) {
+			q = j->q;
+			snprintf(err, errsz, "%s", j->err);
 		}
-		struct xs_buf text;
-		q = xs_decompress_to_buf(fd, MAX_PACKAGES_TEXT, &text);
-		if (q < 0) {
-			snprintf(err, errsz, "%s/dists/%s/%s: cannot decompress: %s", x->uri, x->suite,
-				 x->file->path, strerror(-q));
-			break;
-		}
-		char perr[512] = "";
-		starts[i] = tab->n;
-		q = xs_packages_parse(tab, text.data, text.len, (int)x->src, perr, sizeof perr);
-		xs_buf_free(&text);
-		if (q < 0)
-			snprintf(err, errsz, "%s/dists/%s/%s: %s", x->uri, x->suite, x->file->path,
-				 perr);
-		else
-			note_unusable(cfg, tab, starts[i], x);
+		starts[k] = tab->n;
+		xs_pkgtab_move(tab, &j->tab);
+		if (q == 0)
+			note_unusable(cfg, tab, starts[k], &cfg->idx[k]);
 	}
 	starts[cfg->nidx] = tab->n;
+	free(js.v);
 	return q;
 }
 
@@ -327,6 +455,14 @@ static int fetch_from_archive(void *ud, size_t k, char *err, size_t errsz)
 	return xs_archive_fetch_index(u->a, u->idx[k].src, u->idx[k].file, err, errsz);
 }
 
+static int fetch_from_archive_tee(void *ud, size_t k, const struct xs_http_sink *tee,
+				  bool *teed, char *err, size_t errsz)
+{
+	struct archive_ud *u = ud;
+	return xs_archive_fetch_index_tee(u->a, u->idx[k].src, u->idx[k].file, tee, teed, err,
+					  errsz);
+}
+
 int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *arch,
 		      const char *packages, xs_log_fn log, void *log_ud,
 		      struct xs_selection *out, char *err, size_t errsz)
@@ -347,6 +483,7 @@ int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *
 			.packages = packages,
 			.describe = xs_archive_describe(a),
 			.fetch_index = fetch_from_archive,
+			.fetch_index_tee = fetch_from_archive_tee,
 			.ud = &u,
 			.log = log,
 			.log_ud = log_ud,

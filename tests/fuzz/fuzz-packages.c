@@ -74,6 +74,7 @@ static void check_table(struct xs_pkgtab *t)
 		FZ_CHECK(p->name && p->version && p->arch && p->filename);
 		FZ_CHECK(xs_is_sha256_hex(p->sha256));
 		FZ_CHECK(p->unusable || (p->filename[0] != '/' && !has_dotdot(p->filename)));
+		FZ_CHECK(xs_pkg_deps(p) == 0); /* checked when parsed */
 		check_dep(&p->depends, false);
 		check_dep(&p->pre_depends, false);
 		check_dep(&p->provides, true);

@@ -11,7 +11,10 @@
      right bytes, and opening files again (and new ones) works;
   e. mount --cache-max-size evicts by itself after mounting;
   f. the quota and cache-dir keys of a configuration file serve cache list,
-     cache gc (with no --max-size) and mount."""
+     cache gc (with no --max-size) and mount;
+  g. indexes, Contents indexes and views unused for 30 days: gc --dry-run
+     names them and removes nothing; gc removes them and keeps the packages;
+     a fetch then gets them again, and the next gc (just used) keeps them."""
 
 import hashlib
 import mmap
@@ -54,6 +57,58 @@ def listed(out):
         if section == 'Packages' and f[0] != 'NAME':
             pk[f[0]] = f[1]
     return pk
+
+
+def index_objects(cache):
+    """The digests of the objects present that a cached InRelease lists."""
+    meta = os.path.join(cache, 'meta')
+    shas = set()
+    for n in os.listdir(meta):
+        if re.fullmatch(r'inrelease-[0-9a-f]{16}', n):
+            shas |= set(re.findall(r'^ ([0-9a-f]{64}) +\d+ ', open(os.path.join(meta, n)).read(),
+                                   re.M))
+    return {x for x in shas if os.path.exists(obj_path(cache, x))}
+
+
+def age_all(cache, days):
+    when = os.path.getmtime(cache) - days * 86400
+    for top in ('objects', 'meta'):
+        for d, _, files in os.walk(os.path.join(cache, top)):
+            for f in files:
+                if not f.startswith(('pkg-', 'manifest-')):
+                    os.utime(os.path.join(d, f), (when, when))
+
+
+def tree(cache):
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(cache) for f in fs)
+
+
+def test_index_gc(t, h):
+    cache = h.mktemp('cache-idx-')
+    t.ok(fetch(h, cache, ['hello']).returncode == 0, 'g: fetch hello into a fresh cache')
+    idx = index_objects(cache)
+    t.ok(len(idx) >= 1, 'g: the Packages index is cached', idx)
+    views = [n for n in os.listdir(os.path.join(cache, 'meta')) if n.startswith('view-')]
+    age_all(cache, 30)
+    before = tree(cache)
+    r = xs('cache', 'gc', '--dry-run', '--cache-dir', cache)
+    t.ok(r.returncode == 0 and re.search(r'^would remove index .*Packages', r.stdout, re.M)
+         and '(dry run: nothing removed)' in r.stdout,
+         'g: gc --dry-run names the unused Packages index', r.stdout + r.stderr)
+    t.eq(tree(cache), before, 'g: gc --dry-run removes nothing')
+    r = xs('cache', 'gc', '--cache-dir', cache)
+    t.ok(r.returncode == 0 and re.search(r'^removed index .*Packages', r.stdout, re.M),
+         'g: gc removes it', r.stdout + r.stderr)
+    t.eq(index_objects(cache), set(), 'g: no index object is left')
+    t.ok(not any(os.path.exists(os.path.join(cache, 'meta', v)) for v in views)
+         and views, 'g: nor the resolved view', views)
+    r = xs('cache', 'list', '--cache-dir', cache)
+    t.ok('hello' in listed(r.stdout), 'g: the packages stay', r.stdout)
+    t.ok(fetch(h, cache, ['hello']).returncode == 0, 'g: fetch works again')
+    t.eq(index_objects(cache), idx, 'g: it fetched the index again')
+    r = xs('cache', 'gc', '--cache-dir', cache)
+    t.ok(r.returncode == 0 and 'removed 0 unused indexes' in r.stdout,
+         'g: an index just used stays', r.stdout)
 
 
 def main(t, h):
@@ -194,6 +249,10 @@ def main(t, h):
     with h.mount(packages=['hello'], cache_dir=cache, extra=['--config', conf]) as m:
         st = os.getxattr(m.path, 'user.xsysroot.status').decode()
         t.ok('quota=1024' in st, 'a mount takes its quota from the configuration file', st)
+
+
+    # g. indexes
+    test_index_gc(t, h)
 
 
 xstest.run(main)

@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "tap.h"
 #include "xsysroot/archive.h"
+#include "xsysroot/http.h"
 #include "xsysroot/util.h"
 
 #include <arpa/inet.h>
@@ -295,6 +296,18 @@ static int fetch_pkgs(struct run *r)
 	return xs_archive_fetch_index(r->a, 0, f, r->err, sizeof r->err);
 }
 
+/* The index through a tee collecting what it sees into b. */
+static int fetch_pkgs_tee(struct run *r, struct xs_buf *b, bool *teed)
+{
+	const struct xs_release_file *f = xs_archive_find_index(r->a, 0, PKGS_PATH);
+	if (!f)
+		return -ENOENT;
+	r->err[0] = 0;
+	xs_buf_init(b, 1 << 20);
+	const struct xs_http_sink tee = xs_http_sink_buf(b);
+	return xs_archive_fetch_index_tee(r->a, 0, f, &tee, teed, r->err, sizeof r->err);
+}
+
 static int fetch_pool(struct run *r, struct xs_archive_fetched *got)
 {
 	r->err[0] = 0;
@@ -391,6 +404,11 @@ static void test_failover(void)
 		CHECK(logged(&r, "SHA256 mismatch") && logged(&r, "/corrupt/dists/") &&
 		      logged(&r, "trying mirror"), "the mismatch is logged with the mirror");
 		CHECK(stored(r.store, F.pkgs_sha, &F.pkgs), "the good index is stored");
+		struct xs_buf b;
+		bool teed = true;
+		CHECK_INT(fetch_pkgs_tee(&r, &b, &teed), 0, "through a tee: a hit");
+		CHECK(!teed && b.len == 0, "a hit goes to the store, not to the tee");
+		xs_buf_free(&b);
 		struct xs_archive_fetched got;
 		CHECK(fetch_pool(&r, &got) == 0 && strstr(got.url, "/good/") &&
 		      got.bytes == 2 * F.pool.len, "the pool file from mirror 2 (%s)", got.url);
@@ -406,6 +424,28 @@ static void test_failover(void)
 	while (p && fgets(line, sizeof line, p))
 		others++, printf("# %s", line);
 	CHECK(p && pclose(p) != -1 && others == 0, "nothing but the good objects is in the store");
+	run_close(&r);
+
+	/* the tee sees what the mirrors send, restarted for each: the good
+	 * bytes once mirror 2 served them, and teed says so */
+	run_open(&r, &(struct opts){ .mirrors = "corrupt good", .cache = "c-corrupt-tee" });
+	if (r.q == 0) {
+		struct xs_buf b;
+		bool teed = false;
+		CHECK_INT(fetch_pkgs_tee(&r, &b, &teed), 0, "tee: mirror 1 corrupt, mirror 2 good");
+		CHECK(teed && b.len == F.pkgs.len && !memcmp(b.data, F.pkgs.data, b.len),
+		      "the tee saw the good bytes alone, and teed is set");
+		xs_buf_free(&b);
+	}
+	run_close(&r);
+	run_open(&r, &(struct opts){ .mirrors = "corrupt", .cache = "c-corrupt-tee-only" });
+	if (r.q == 0) {
+		struct xs_buf b;
+		bool teed = true;
+		CHECK_INT(fetch_pkgs_tee(&r, &b, &teed), -EBADMSG, "tee: one corrupt mirror refused");
+		CHECK(!teed, "teed is not set: what the tee saw is not the Release's");
+		xs_buf_free(&b);
+	}
 	run_close(&r);
 
 	run_open(&r, &(struct opts){ .mirrors = "corrupt", .cache = "c-corrupt-only" });

@@ -79,6 +79,100 @@ static bool named(char **v, const char *prefix)
 	return false;
 }
 
+/* Set the last use (mtime) of CACHE/sub/name. */
+static void age(const char *sub, const char *name, time_t when)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s/%s", root, sub, name);
+	struct timespec ts[2] = { { when, 0 }, { when, 0 } };
+	utimensat(AT_FDCWD, path, ts, 0);
+}
+
+static bool meta_exists(const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/meta/%s", root, name);
+	return access(path, F_OK) == 0;
+}
+
+/* gc of indexes: a cached InRelease lists three Packages objects, one
+ * used lately, one not for 30 days, one as old but leased by a live
+ * process; Contents indexes and views age the same way; --dry-run names
+ * the same and removes nothing. */
+static void test_index_gc(struct xs_store *s)
+{
+	char a[65], b[65], c[65];
+	tl_store_put(s, "Package: old\n", 13, a);
+	tl_store_put(s, "Package: new\n", 13, b);
+	tl_store_put(s, "Package: leased\n", 16, c);
+	char rel[2048];
+	snprintf(rel, sizeof rel,
+		 "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n"
+		 "Origin: Test\nSuite: stable\nCodename: t\nArchitectures: arm64 riscv64\n"
+		 "Components: main\nSHA256:\n %s 13 main/binary-riscv64/Packages.xz\n"
+		 " %s 13 main/binary-arm64/Packages.xz\n %s 16 main/binary-arm64/Packages.gz\n"
+		 "-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n", a, b, c);
+	CHECK_INT(xs_store_meta_write(s, "inrelease-00112233445566aa", rel, strlen(rel)), 0,
+		  "an InRelease cached");
+	time_t now = time(NULL), old = now - 30 * 86400;
+	char name[128];
+	snprintf(name, sizeof name, "%.2s/%s", a, a + 2);
+	age("objects/sha256", name, old);
+	snprintf(name, sizeof name, "%.2s/%s", c, c + 2);
+	age("objects/sha256", name, old);
+	char cidx_old[128], cidx_new[128];
+	snprintf(cidx_old, sizeof cidx_old, "contents-%s.idx", a);
+	snprintf(cidx_new, sizeof cidx_new, "contents-%s.idx", b);
+	xs_store_meta_write(s, cidx_old, "x", 1);
+	xs_store_meta_write(s, cidx_new, "x", 1);
+	age("meta", cidx_old, old);
+	const char *view_old = "view-0123456789abcdef0123456789abcdef";
+	const char *view_new = "view-fedcba9876543210fedcba9876543210";
+	xs_store_meta_write(s, view_old, "v", 1);
+	xs_store_meta_write(s, view_new, "v", 1);
+	age("meta", view_old, old);
+	struct xs_lease *l;
+	CHECK_INT(xs_lease_open(root, &l), 0, "a live process's lease");
+	xs_lease_add(l, "obj", c);
+
+	struct xs_cache_gc g;
+	struct xs_cache_gc_opts o = { .max_size = UINT64_MAX, .wait = true, .dry_run = true };
+	CHECK_INT(xs_cache_gc_run(root, &o, &g), 0, "gc --dry-run");
+	CHECK_INT(g.indexes_removed, 1, "dry run: one index would go");
+	CHECK(named(g.index_names, "Test stable (t) main/binary-riscv64/Packages.xz"),
+	      "dry run: named by source and path");
+	CHECK(g.contents_removed == 0 && g.views_removed == 1, "dry run: one view would go, no "
+	      "Contents index while a process is live");
+	CHECK(obj_exists(a) && meta_exists(cidx_old) && meta_exists(view_old),
+	      "dry run: nothing removed");
+	CHECK(g.size_after < g.size_before, "dry run: the size it would leave");
+	xs_cache_gc_free(&g);
+
+	o.dry_run = false;
+	CHECK_INT(xs_cache_gc_run(root, &o, &g), 0, "gc");
+	CHECK_INT(g.indexes_removed, 1, "one index removed");
+	CHECK(!obj_exists(a), "the index unused for 30 days is gone");
+	CHECK(obj_exists(b), "the index used lately stays");
+	CHECK(obj_exists(c), "the old index a live process leased stays");
+	CHECK(meta_exists(cidx_old) && meta_exists(cidx_new), "Contents indexes stay while a "
+	      "process is live (it may map them)");
+	CHECK(!meta_exists(view_old) && meta_exists(view_new), "only the old view goes");
+	CHECK(meta_exists("inrelease-00112233445566aa"), "the InRelease stays");
+	xs_cache_gc_free(&g);
+
+	/* xs_cache_gc (what a quota runs) keeps every index */
+	snprintf(name, sizeof name, "%.2s/%s", b, b + 2);
+	age("objects/sha256", name, old);
+	CHECK_INT(xs_cache_gc(root, UINT64_MAX, true, &g), 0, "gc keeping indexes");
+	CHECK(obj_exists(b) && g.indexes_removed == 0, "xs_cache_gc leaves indexes alone");
+	xs_cache_gc_free(&g);
+	xs_lease_close(l);
+	CHECK_INT(xs_cache_gc_run(root, &o, &g), 0, "gc with no live process");
+	CHECK(!meta_exists(cidx_old) && meta_exists(cidx_new), "the old Contents index goes");
+	CHECK(!obj_exists(c) && !obj_exists(b), "and the old indexes no lease keeps");
+	xs_cache_gc_free(&g);
+}
+
 int main(void)
 {
 	root = tl_root();
@@ -230,6 +324,7 @@ int main(void)
 	CHECK(named(g.evicted_names, "newpkg"), "its package no longer protected");
 	xs_cache_gc_free(&g);
 
+	test_index_gc(s);
 	xs_store_close(s);
 	free(big), free(big2), free(big3);
 	return tap_done();

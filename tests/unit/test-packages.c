@@ -98,6 +98,7 @@ static void test_parse(void)
 	CHECK_INT(t.n, 4, "four packages");
 
 	const struct xs_pkg *h = &t.pkgs[0];
+	CHECK_INT(xs_pkg_deps(&t.pkgs[0]), 0, "%s: the dependencies parse", t.pkgs[0].name);
 	CHECK_STR(h->name, "hello", "name");
 	CHECK_STR(h->version, "2.10-3", "version");
 	CHECK_STR(h->arch, "arm64", "arch");
@@ -116,6 +117,7 @@ static void test_parse(void)
 	CHECK_INT(h->pre_depends.n, 0, "no pre-depends");
 
 	const struct xs_pkg *c = &t.pkgs[1];
+	CHECK_INT(xs_pkg_deps(&t.pkgs[1]), 0, "%s: the dependencies parse", t.pkgs[1].name);
 	CHECK_STR(c->source, "glibc", "source name without its version");
 	CHECK_STR(c->multi_arch, "same", "multi-arch");
 	CHECK_INT(c->pre_depends.n, 0, "empty Pre-Depends field");
@@ -126,6 +128,7 @@ static void test_parse(void)
 	CHECK_INT(c->provides.alts[1].atoms[0].op, XS_OP_NONE, "unversioned provides");
 
 	const struct xs_pkg *py = &t.pkgs[2];
+	CHECK_INT(xs_pkg_deps(&t.pkgs[2]), 0, "%s: the dependencies parse", t.pkgs[2].name);
 	CHECK_INT(py->depends.n, 3, "multi-line Depends: three entries");
 	CHECK_INT(py->depends.alts[1].n, 2, "alternatives");
 	CHECK_STR(py->depends.alts[1].atoms[1].name, "foo", "second alternative");

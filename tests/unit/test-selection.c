@@ -5,6 +5,7 @@
  * package when the view needs it). */
 #include "tap.h"
 #include "testlib.h"
+#include "xsysroot/http.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
 #include "xsysroot/store.h"
@@ -182,6 +183,87 @@ static void test_errors(void)
 	xs_selection_free(&s);
 }
 
+/* ---- parsed while it downloads (the tee) ---------------------------------- */
+
+static const char tee_text[] =
+	STANZA("libc6", "", "pool/l/libc6.deb")
+	STANZA("libc-bin", "", "pool/l/libc-bin.deb")
+	STANZA("libgcc-s1", "", "pool/l/libgcc-s1.deb")
+	STANZA("libstdc++6", "", "pool/l/libstdc++6.deb")
+	STANZA("tee-only", "Depends: libc6\n", "pool/t/tee-only.deb");
+static struct xs_release_file tee_file = { "main/binary-arm64/Packages", 0, "" };
+static const struct xs_selection_index tee_idx = { 0, "test:/archive", "stable", &tee_file };
+
+struct tee_ctx {
+	int mismatch; /* the archive's verdict: the digest did not match */
+	int resets;
+};
+
+/* A mirror that first sends garbage, then (after a reset, as on a failover)
+ * the index in odd chunks; the store never holds it. */
+static int fake_fetch_tee(void *ud, size_t k, const struct xs_http_sink *tee, bool *teed,
+			  char *err, size_t errsz)
+{
+	struct tee_ctx *c = ud;
+	(void)k;
+	*teed = false;
+	int q = tee->reset(tee->ud);
+	c->resets++;
+	q = q < 0 ? q : tee->write("Package: half\nVersion", 21, tee->ud);
+	q = q < 0 ? q : tee->reset(tee->ud);
+	c->resets++;
+	for (size_t off = 0, n = strlen(tee_text); q == 0 && off < n; off += 7)
+		q = tee->write(tee_text + off, n - off < 7 ? n - off : 7, tee->ud);
+	if (q == 0 && c->mismatch) {
+		snprintf(err, errsz, "'Packages' from test:/archive: SHA256 mismatch");
+		return -EBADMSG;
+	}
+	*teed = q == 0;
+	return q;
+}
+
+static int no_fetch(void *ud, size_t k, char *err, size_t errsz)
+{
+	(void)ud, (void)k;
+	snprintf(err, errsz, "not the tee");
+	return -EINVAL;
+}
+
+static int resolve_tee(struct tee_ctx *c, struct xs_selection *out, char *err, size_t errsz)
+{
+	const struct xs_selection_config cfg = {
+		.store = store, .arch = "arm64", .nsrcs = 1, .idx = &tee_idx, .nidx = 1,
+		.packages = "tee-only", .describe = "the test archive",
+		.fetch_index = no_fetch, .fetch_index_tee = fake_fetch_tee, .ud = c,
+	};
+	err[0] = 0;
+	return xs_selection_resolve(&cfg, out, err, errsz);
+}
+
+static void test_tee(void)
+{
+	tee_file.size = strlen(tee_text);
+	xs_sha256_buf(tee_text, strlen(tee_text), tee_file.sha256);
+	struct xs_selection s;
+	char err[1024];
+	int views = tl_count_entries(tl_path("store/meta"));
+	struct tee_ctx bad = { 1, 0 };
+	CHECK_INT(resolve_tee(&bad, &s, err, sizeof err), -EBADMSG,
+		  "an index whose digest did not match is not used");
+	CHECK(strstr(err, "SHA256 mismatch") != NULL, "the archive's message: %s", err);
+	CHECK_INT(s.n, 0, "no packages");
+	CHECK_INT(tl_count_entries(tl_path("store/meta")), views, "nothing written to meta/");
+	xs_selection_free(&s);
+
+	struct tee_ctx good = { 0, 0 };
+	CHECK_INT(resolve_tee(&good, &s, err, sizeof err), 0, "parsed from the tee: %s", err);
+	size_t at;
+	CHECK(s.n == 5 && find(&s, "tee-only", &at), "the view from the downloaded bytes, after "
+	      "a restart dropped the garbage before it");
+	CHECK(!xs_store_has_object(store, tee_file.sha256), "the store never had the index");
+	xs_selection_free(&s);
+}
+
 int main(void)
 {
 	tl_root();
@@ -193,6 +275,7 @@ int main(void)
 		  "the Packages index in the store");
 	test_resolve();
 	test_errors();
+	test_tee();
 	xs_store_close(store);
 	return tap_done();
 }
