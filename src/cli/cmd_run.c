@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "command.h"
 #include "host.h"
+#include "native.h"
 #include "output.h"
 #include "sandbox.h"
 #include "serve.h"
@@ -30,7 +31,7 @@
 #include "xsysroot/repo.h"
 #include "xsysroot/util.h"
 
-enum { OPT_STRICT = 0x400, OPT_WRITABLE };
+enum { OPT_STRICT = 0x400, OPT_WRITABLE, OPT_NATIVE_TOOLS };
 
 static const struct option run_opts[] = {
 	XS_REPO_LONG_OPTIONS,
@@ -38,6 +39,7 @@ static const struct option run_opts[] = {
 	{ "log-file", required_argument, NULL, OPT_LOG_FILE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "writable", required_argument, NULL, OPT_WRITABLE },
+	{ "native-tools", no_argument, NULL, OPT_NATIVE_TOOLS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -94,6 +96,8 @@ struct run {
 	char *added;		      /* --packages with what PROGRAM needs (owned) */
 	char *strict_pkgs;	      /* --packages with SANDBOX_PACKAGES (owned) */
 	struct sandbox sandbox;	      /* --strict */
+	bool native_tools;	      /* --native-tools */
+	struct native_tools nt;
 };
 
 static void rm_tree_dirs(const char *base)
@@ -123,6 +127,7 @@ static void run_cleanup(struct run *rs)
 		}
 		rs->daemon = 0;
 	}
+	native_tools_cleanup(&rs->nt);
 	if (rs->tmp[0]) {
 		rm_tree_dirs(rs->tmp);
 		rs->tmp[0] = 0;
@@ -595,6 +600,7 @@ static pid_t start_sandbox(struct run *rs, char **args)
 		 * amd64): no handler, which would catch the host's own programs */
 		.native = host_elf_for("/proc/self/exe", rs->arch),
 		.child_setup = signals_default,
+		.layers = rs->native_tools ? rs->nt.layers : NULL,
 	};
 	if (sandbox_prepare(sb) < 0)
 		return -1;
@@ -636,7 +642,8 @@ static int run_with(struct cli_setup *s, struct run *rs, const char *log_file, c
 		return EXIT_SETUP;
 	s->log.to_stderr = s->progress.tty;
 	int status = EXIT_SETUP;
-	if (open_view(s, rs) < 0 || got_signal || use_mount(s, rs) < 0)
+	if (open_view(s, rs) < 0 || got_signal || use_mount(s, rs) < 0 ||
+	    (rs->native_tools && native_tools_prepare(s, rs->mp, rs->tmp, &rs->nt) < 0))
 		goto out;
 	/* the daemon serves from its own copy; ours is not needed any more */
 	xs_repo_free(s->repo);
@@ -671,6 +678,7 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 		case OPT_LOG_FILE: log_file = optarg; break;
 		case OPT_STRICT: rs.strict = true; break;
 		case OPT_WRITABLE: rs.writable = optarg; break;
+		case OPT_NATIVE_TOOLS: rs.native_tools = true; break;
 		default: goto out;
 		}
 	}
@@ -684,6 +692,10 @@ static int cmd_run(const struct cli_command *self, int argc, char **argv)
 	}
 	if (rs.writable && !rs.strict) {
 		say("--writable needs --strict (the writable layer is the program's /)");
+		goto out;
+	}
+	if (rs.native_tools && !rs.strict) {
+		say("--native-tools needs --strict (the native tools are a layer of /)");
 		goto out;
 	}
 	rs.prog = argv[optind + 1];
@@ -724,5 +736,9 @@ const struct cli_command cli_cmd_run = {
 	"                            not the host's, and the view always has a\n"
 	"                            shell and coreutils (dash, coreutils)\n"
 	"      --writable DIR        with --strict: / is writable, the changes go to\n"
-	"                            DIR/upper (an overlay; DIR/work is its work dir)\n",
+	"                            DIR/upper (an overlay; DIR/work is its work dir)\n"
+	"      --native-tools        with --strict: the view's compilers (gcc-N, cpp-N,\n"
+	"                            g++-N, binutils) run as the build machine's cross\n"
+	"                            compilers of the same archive (gcc-N-TRIPLET...),\n"
+	"                            natively; target programs stay emulated\n",
 };

@@ -217,6 +217,19 @@ static void mount_dev(const char *root)
 	free(shm), free(dev);
 }
 
+/* The overlay's upper lower layers: skel, then sb->layers, escaped and
+ * joined with ':' (allocated). */
+static char *lower_layers(struct sandbox *sb, const char *skel)
+{
+	char *all = ovl_escape(skel);
+	for (size_t i = 0; sb->layers && sb->layers[i]; i++) {
+		char *e = ovl_escape(sb->layers[i]), *j = fmt_str("%s:%s", all, e);
+		free(e), free(all);
+		all = j;
+	}
+	return all;
+}
+
 /* The host's /etc/resolv.conf, read-only: the namespace shares the host's
  * network, so its resolver is the host's.  The view brings the rest of what
  * names need (a generated /etc/hosts with localhost, nsswitch.conf:
@@ -276,7 +289,7 @@ static void strict_mounts(struct sandbox *sb, const char *root, const char *cwd,
 	int qq = bind_qemu ? mkdir_in(skel, qemu, true) : 0;
 	if (qq < 0)
 		CHILD_FAIL("--strict: cannot make a mount point for %s: %s", qemu, strerror(-qq));
-	char *lsk = ovl_escape(skel), *lmp = ovl_escape(sb->view), *opts;
+	char *lsk = lower_layers(sb, skel), *lmp = ovl_escape(sb->view), *opts;
 	if (sb->writable) {
 		char *up = fmt_str("%s/upper", sb->writable), *wk = fmt_str("%s/work", sb->writable);
 		char *eup = ovl_escape(up), *ewk = ovl_escape(wk);

@@ -41,6 +41,7 @@ struct sandbox {
 	const char *prog;     /* the program: a path in the view, or a host file */
 	bool prog_host;	      /* prog is a host file, bound in at its path */
 	bool native;	      /* the host runs arch's programs: no handler at all */
+	const char *const *layers; /* directories over the view (top first), or NULL */
 	void (*child_setup)(void); /* in the program's process before exec, or NULL */
 };
 

@@ -1,0 +1,80 @@
+/* hybrid.h - the hybrid build root: the build machine's own cross tools in a
+ * foreign view (run --strict --native-tools).
+ *
+ * Debian ships, in the same suite and archive, cross toolchains built for
+ * the build architecture (amd64): gcc-12-aarch64-linux-gnu,
+ * cpp-12-aarch64-linux-gnu, binutils-aarch64-linux-gnu..., configured for
+ * the multiarch layout with "/" as their sysroot.  Their command names are
+ * the target's own (/usr/bin/aarch64-linux-gnu-gcc-12, which gcc-12, gcc
+ * and cc lead to; /usr/bin/aarch64-linux-gnu-as, which as leads to), so a
+ * layer of their files over the target's view makes the target's compiler
+ * paths run natively, while every target program stays emulated.
+ *
+ * This module:
+ *  - names the cross package of a target toolchain package
+ *    (xs_hybrid_cross_name, pure);
+ *  - makes the layer from the build architecture's view (a repository of
+ *    its own, opened by the caller from the same sources, so every package
+ *    is verified as any other): the files of the tool packages (not their
+ *    usr/share), the build architecture's libraries (usr/lib/TRIPLET/ and
+ *    usr/lib64/, the x86-64 loader) and the top-level lib64 link, copied
+ *    into a directory (xs_hybrid_make_layer);
+ *  - links the cross compiler's own directory to the target's libgcc,
+ *    crt*.o, compiler and C++ headers (xs_hybrid_link_target), so the cross
+ *    driver compiles and links with the target's files, not those of the
+ *    *-cross packages (which are not taken at all).
+ *
+ * The x86-64 loader finds its libraries in its default directories
+ * (/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu): the view's
+ * ld.so.cache has only the target's entries, whose flags that loader
+ * skips.
+ *
+ * What it does not do: the dpkg status does not list the native packages
+ * (their files shadow the target's, apt still sees the target's gcc and
+ * binutils); other tools (make, sed, the shell) stay emulated.
+ *
+ * Errors are 0 or negative errno with a message in err.  No global state;
+ * one caller per layer directory at a time (a layer is built under a
+ * temporary name and renamed into place, so a complete one is never
+ * rebuilt).  The core never logs here but through cfg->log.
+ */
+#ifndef XSYSROOT_HYBRID_H
+#define XSYSROOT_HYBRID_H
+#include <stddef.h>
+
+#include "xsysroot/repo.h"
+#include "xsysroot/util.h"
+
+/* The cross package (built for the build architecture) that runs target
+ * toolchain package pkg natively: gcc-N, cpp-N, g++-N and gfortran-N give
+ * NAME-N-TRIPLET, binutils-TRIPLET gives itself.  triplet is the GNU
+ * triplet of Debian's cross packages ("aarch64-linux-gnu").  1 and the
+ * name in out; 0 when pkg is no toolchain package; -ENAMETOOLONG. */
+int xs_hybrid_cross_name(const char *pkg, const char *triplet, char *out, size_t outsz);
+
+struct xs_hybrid_layer {
+	struct xs_repo *native;	  /* the build architecture's view with the tools */
+	char *const *tools;	  /* the tool packages' names, NULL-terminated */
+	const char *lib_triplet;  /* the build architecture's: "x86_64-linux-gnu" */
+	const char *dir;	  /* the layer: made when absent */
+	xs_log_fn log;
+	void *log_ud;
+};
+
+/* The layer in l->dir, from l->native's view: its packages fetched (and
+ * verified) as needed.  0 (also when l->dir is complete already), or a
+ * negative errno with err naming the path and package. */
+int xs_hybrid_make_layer(const struct xs_hybrid_layer *l, char *err, size_t errsz);
+
+/* In links (made), for each directory usr/lib/gcc-cross/TRIPLET/N of layer:
+ * a symlink usr/lib/gcc-cross/TRIPLET/N/NAME -> ../../../gcc/TRIPLET/N/NAME
+ * for each NAME of root's usr/lib/gcc/TRIPLET/N (the target's libgcc,
+ * crt*.o, include/) that layer does not have; and where the cross g++
+ * looks for the C++ headers, usr/TRIPLET/include/c++/N/NAME ->
+ * ../../../../include/c++/N/NAME for each NAME of root's
+ * usr/include/c++/N, with usr/TRIPLET/include/c++/N/TRIPLET ->
+ * ../../../../include/TRIPLET/c++/N.  0 (nothing to link is no error), or
+ * a negative errno with err. */
+int xs_hybrid_link_target(const char *layer, const char *root, const char *links,
+			  const char *triplet, char *err, size_t errsz);
+#endif

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""`xsysroot run arm64 --strict --native-tools`: the hybrid build root.
+
+Against the host's Debian mirror (its apt sources, read from /etc/apt, as
+xsysroot reads them by default), with a cache kept between runs in
+/var/tmp/xsysroot-test-hybrid-UID (the first run fetches the arm64 and amd64
+indexes and about 60 MB of compilers; later ones about 30 s):
+  - the view's gcc is the amd64 cross compiler (its /usr/bin/aarch64-linux-
+    gnu-gcc-12 an x86-64 ELF) with --native-tools, the emulated arm64 one
+    without;
+  - the same source compiled by both, with -fno-ident, gives the same
+    object file byte for byte, with -g too, and for C++ (g++, whose
+    headers the cross g++ finds through links to the target's); without -fno-ident the objects
+    differ by the .comment string naming the package version (the
+    arm64 gcc-12 is 12.2.0-14+deb12u1, the cross one 12.2.0-14cross1);
+  - a configure-like script compiles a test program and runs it: it is an
+    aarch64 ELF, run emulated (through the namespace's binfmt_misc handler),
+    and its uname(2) says aarch64;
+  - `uname -m` and `dpkg --print-architecture` say aarch64 and arm64, with
+    and without --native-tools;
+  - a view without a compiler package (the fixture's): --native-tools fails
+    naming the packages it looks for, and the same run without it works.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import xstest  # noqa: E402
+from xstest import sh  # noqa: E402
+
+ARCH = 'arm64'
+PKGS = 'gcc,g++,libc6-dev,dash,coreutils,binutils'
+SRC = r'''#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+struct kv { const char *k; int v; };
+static int cmp(const void *a, const void *b)
+{ return strcmp(((const struct kv *)a)->k, ((const struct kv *)b)->k); }
+int sum(struct kv *t, size_t n)
+{ qsort(t, n, sizeof *t, cmp); int s = 0; for (size_t i = 0; i < n; i++) s += t[i].v * (int)i; return s; }
+double poly(double x) { double r = 0; for (int i = 0; i < 16; i++) r = r * x + i; return r; }
+int main(int argc, char **argv)
+{ struct kv t[] = {{"b",2},{"a",1},{"c",3}}; printf("%d %f %d\n", sum(t, 3), poly(argc), argv[0][0]); return 0; }
+'''
+CXX = r'''#include <iostream>
+#include <vector>
+int main() { std::vector<int> v{1, 2, 3}; std::cout << "cxx " << v.size() << std::endl; return 0; }
+'''
+CONFIGURE = r'''#!/bin/sh
+# what a configure script does: compile a test program, run it
+cat > conftest.c <<'X'
+#include <stdio.h>
+#include <sys/utsname.h>
+int main(void) { struct utsname u; uname(&u); printf("machine=%s\n", u.machine); return 0; }
+X
+gcc -o conftest conftest.c || { echo "configure: C compiler cannot create executables"; exit 1; }
+./conftest || { echo "configure: cannot run C compiled programs"; exit 1; }
+'''
+COMPILE = ('gcc -O2 -fno-ident -c obj.c -o {p}.o && gcc -O2 -g -fno-ident -c obj.c -o {p}-g.o'
+           ' && gcc -O2 -c obj.c -o {p}-id.o && g++ -O2 -fno-ident -c p.cc -o {p}-cxx.o'
+           ' && uname -m && dpkg --print-architecture'
+           ' && od -An -tx1 -j18 -N2 /usr/bin/aarch64-linux-gnu-gcc-12')
+
+
+def show(r):
+    return 'exit %s\nstdout: %s\nstderr: %s' % (r.returncode, r.stdout[-1500:], r.stderr[-2500:])
+
+
+def run(cache, work, cmd, native, extra=(), timeout=600):
+    a = [xstest.XSYSROOT, 'run', ARCH, '--strict', '--cache-dir', cache]
+    a += list(extra) or ['--packages', PKGS]
+    if native:
+        a.append('--native-tools')
+    return sh(a + ['--', '/bin/sh', '-c', cmd], cwd=work, timeout=timeout,
+              env=xstest.clean_env(TMPDIR=work))
+
+
+def compare(t, work):
+    for suffix, what in (('.o', '-O2'), ('-g.o', '-O2 -g'), ('-cxx.o', 'g++ -O2')):
+        a = open(os.path.join(work, 'emu' + suffix), 'rb').read()
+        b = open(os.path.join(work, 'nat' + suffix), 'rb').read()
+        t.ok(a == b, 'emulated and native gcc-12 %s -fno-ident: the same object, byte for byte'
+             % what, '%d and %d bytes' % (len(a), len(b)))
+    a = open(os.path.join(work, 'emu-id.o'), 'rb').read()
+    b = open(os.path.join(work, 'nat-id.o'), 'rb').read()
+    ia, ib = b'GCC: (Debian 12.2.0-14+deb12u1) 12.2.0', b'GCC: (Debian 12.2.0-14) 12.2.0'
+    t.ok(ia in a and ib in b and a != b,
+         'without -fno-ident the objects differ by .comment (the package versions)',
+         'emulated has %s: %s, native has %s: %s' % (ia, ia in a, ib, ib in b))
+
+
+def real_mirror(t, h):
+    cache = '/var/tmp/xsysroot-test-hybrid-%d' % os.getuid()
+    os.makedirs(cache, exist_ok=True)
+    work = h.mktemp('hybrid-')
+    with open(os.path.join(work, 'obj.c'), 'w') as f:
+        f.write(SRC)
+    with open(os.path.join(work, 'p.cc'), 'w') as f:
+        f.write(CXX)
+    with open(os.path.join(work, 'configure'), 'w') as f:
+        f.write(CONFIGURE)
+    os.chmod(os.path.join(work, 'configure'), 0o755)
+    r = run(cache, work, COMPILE.format(p='emu'), False)
+    if not t.ok(r.returncode == 0, 'emulated: gcc -c in the arm64 root', show(r)):
+        return
+    lines = r.stdout.split()
+    t.eq(lines[:2], ['aarch64', 'arm64'], 'emulated: uname -m, dpkg --print-architecture')
+    t.eq(lines[2:4], ['b7', '00'], 'emulated: the compiler driver is an aarch64 ELF')
+    r = run(cache, work, COMPILE.format(p='nat') + ' && ./configure && g++ -o p p.cc && ./p',
+            True)
+    if not t.ok(r.returncode == 0, '--native-tools: gcc -c and a configure script', show(r)):
+        return
+    lines = r.stdout.split()
+    t.eq(lines[:2], ['aarch64', 'arm64'], '--native-tools: uname -m, dpkg --print-architecture')
+    t.eq(lines[2:4], ['3e', '00'], '--native-tools: the compiler driver is an x86-64 ELF')
+    t.eq(lines[4:5], ['machine=aarch64'], '--native-tools: the test program runs emulated')
+    t.eq(lines[5:], ['cxx', '3'], '--native-tools: a C++ program built and run')
+    with open(os.path.join(work, 'conftest'), 'rb') as f:
+        t.eq(xstest.elf_machine(f.read(64)), (2, 1, 183), 'the test program is an aarch64 ELF')
+    compare(t, work)
+
+
+def missing(t, h):
+    cache = h.mktemp('hybrid-fixture-')
+    work = h.mktemp('hybrid-fx-')
+    fx = ['--mirror', h.server.url, '--suite', h.suite_for(ARCH), '--keyring',
+          h.repo.keyring, '--packages', 'dash,coreutils']
+    r = run(cache, work, 'echo ok', True, fx)
+    t.ok(r.returncode != 0 and 'gcc-N' in r.stderr and 'binutils-aarch64-linux-gnu' in r.stderr
+         and 'compiler package' in r.stderr,
+         'a view without a compiler: --native-tools fails naming the packages looked for',
+         show(r))
+    r = run(cache, work, 'echo ok', False, fx)
+    t.ok(r.returncode == 0 and r.stdout.strip() == 'ok', 'the same run without it works', show(r))
+
+
+def main(t, h):
+    if not shutil.which('qemu-aarch64-static') and not shutil.which('qemu-aarch64'):
+        t.skip('hybrid', 'no qemu-user for aarch64')
+        return
+    missing(t, h)
+    real_mirror(t, h)
+
+
+xstest.run(main)
