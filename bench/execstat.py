@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""bench/execstat.py TRACE: where a build's time goes, per program.
+
+TRACE is the output of
+  strace -f --seccomp-bpf -ttt --decode-pids=pidns \
+      -e trace=execve,clone,clone3,fork,vfork -e signal=none -o TRACE \
+      xsysroot run ARCH --strict ... -- /bin/sh -c 'BUILD'
+(run as root, so strace follows the run into its namespaces; under --strict
+every emulated program's execve is the target program's path, the native
+tools' their own).  Prints, per program (basename; the build's own
+programs, run as ./NAME, as PKG:NAME): the number of execs, the exclusive
+time (the wall time a process ran that program less the time its child
+processes were alive) and the inclusive time; then the sum by class
+(compiler and binutils, shell/make/tools, the package's programs, xsysroot
+itself) and the same by phase (the descendants of each configure and make
+started by the build command).  Wall times of processes: with make -j2 they
+add up to more than the build's wall time.  Standard library only.
+"""
+import collections
+import re
+import sys
+
+PID_T = r'^(\d+) +([\d.]+) '
+EXEC_DONE = re.compile(PID_T + r'execve\("([^"]*)".* = 0$')
+EXEC_START = re.compile(PID_T + r'execve\("([^"]*)".*<unfinished \.\.\.>$')
+EXEC_RESUMED = re.compile(PID_T + r'<\.\.\. execve resumed>.* = 0$')
+EXIT = re.compile(PID_T + r'\+\+\+ (exited|killed)')
+CLONE = re.compile(PID_T + r'(clone3?|v?fork)\((.*)$')
+CLONE_RESUMED = re.compile(PID_T + r'<\.\.\. (clone3?|v?fork) resumed>(.*)$')
+CHILD = re.compile(r"/\* (\d+) in strace's PID NS \*/|\) = (\d+)$")
+COMPILER = re.compile(r'^(cc|c\+\+|gcc|g\+\+|cpp|as|ld|ld\.bfd|ld\.gold|collect2|cc1|cc1plus|'
+                      r'lto-wrapper|lto1|ar|ranlib|nm|strip|objcopy|objdump|'
+                      r'[a-z0-9_]+-linux-gnu[a-z]*-.*|(gcc|g\+\+|cpp)-\d+)$')
+
+
+class Trace:
+    def __init__(self, path):
+        self.segs = collections.defaultdict(list)  # pid -> [(t, path)]
+        self.parent, self.born, self.died = {}, {}, {}
+        pending_exec, pending_clone = {}, {}
+        for line in open(path, errors='replace'):
+            line = line.rstrip('\n')
+            m = EXEC_START.match(line)
+            if m:
+                pending_exec[int(m[1])] = (float(m[2]), m[3])
+                continue
+            m = EXEC_RESUMED.match(line)
+            if m and int(m[1]) in pending_exec:
+                self.segs[int(m[1])].append(pending_exec.pop(int(m[1])))
+                continue
+            m = EXEC_DONE.match(line)
+            if m:
+                self.segs[int(m[1])].append((float(m[2]), m[3]))
+                continue
+            m = EXIT.match(line)
+            if m:
+                self.died[int(m[1])] = float(m[2])
+                continue
+            m = CLONE.match(line)
+            if m:
+                if m[4].endswith('<unfinished ...>'):
+                    pending_clone[int(m[1])] = m[4]
+                else:
+                    self.child(int(m[1]), float(m[2]), m[4], m[4])
+                continue
+            m = CLONE_RESUMED.match(line)
+            if m:
+                self.child(int(m[1]), float(m[2]), m[4], pending_clone.pop(int(m[1]), ''))
+        self.kids = collections.defaultdict(list)
+        for c, p in self.parent.items():
+            if c in self.died:
+                self.kids[p].append((self.born[c], self.died[c]))
+
+    def child(self, pid, t, rest, flags):
+        if 'CLONE_THREAD' in flags:
+            return
+        m = CHILD.search(rest)
+        if m:
+            c = int(m[1] or m[2])
+            self.parent[c], self.born[c] = pid, t
+
+    def runs(self):
+        """(pid, path, exclusive s, inclusive s) of every program a process ran."""
+        for pid, ss in self.segs.items():
+            end = self.died.get(pid)
+            if end is None:
+                continue
+            for i, (t0, path) in enumerate(ss):
+                t1 = ss[i + 1][0] if i + 1 < len(ss) else end
+                yield pid, path, t1 - t0 - self.busy(self.kids[pid], t0, t1), t1 - t0
+
+    @staticmethod
+    def busy(intervals, a, b):
+        tot, cur = 0.0, a
+        for s, e in sorted(intervals):
+            s, e = max(s, cur), min(e, b)
+            if e > s:
+                tot, cur = tot + e - s, e
+        return tot
+
+    def phase(self, pid):
+        chain = []
+        while pid is not None:
+            chain.append(pid)
+            pid = self.parent.get(pid)
+        for p in reversed(chain):
+            for _, path in self.segs.get(p, []):
+                if path.rsplit('/', 1)[-1] in ('configure', 'make'):
+                    return '%s[%d]' % (path.rsplit('/', 1)[-1], p)
+        return 'other'
+
+
+def name_of(path):
+    base = path.rsplit('/', 1)[-1]
+    return 'PKG:' + base if path.startswith('./') else base
+
+
+def class_of(name):
+    if name.startswith('PKG:'):
+        return 'package programs'
+    if name in ('xsysroot', 'fusermount3'):
+        return 'xsysroot'
+    return 'compiler, binutils' if COMPILER.match(name) else 'shell, make, tools'
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    tr = Trace(sys.argv[1])
+    n, excl, incl = collections.Counter(), collections.Counter(), collections.Counter()
+    by_phase = collections.defaultdict(collections.Counter)
+    n_phase = collections.defaultdict(collections.Counter)
+    for pid, path, ex, inc in tr.runs():
+        name = name_of(path)
+        n[name] += 1
+        excl[name] += ex
+        incl[name] += inc
+        ph = tr.phase(pid)
+        by_phase[ph][class_of(name)] += ex
+        n_phase[ph][class_of(name)] += 1
+        if ph != 'other' and ph.startswith(name.replace('PKG:', '') + '['):
+            by_phase[ph]['(wall)'] += inc
+    print('%-28s %6s %9s %9s' % ('program', 'execs', 'excl s', 'incl s'))
+    for k, _ in excl.most_common():
+        print('%-28s %6d %9.2f %9.2f' % (k, n[k], excl[k], incl[k]))
+    cls, cls_n = collections.Counter(), collections.Counter()
+    for k in n:
+        cls[class_of(k)] += excl[k]
+        cls_n[class_of(k)] += n[k]
+    print()
+    for c, v in cls.most_common():
+        print('%-20s %6d execs %8.2f s' % (c, cls_n[c], v))
+    print()
+    for ph in sorted(by_phase):
+        wall = by_phase[ph].pop('(wall)', None)
+        print('%s%s: %s' % (ph, ' %.1f s wall' % wall if wall else '',
+                            ', '.join('%s %d execs %.1f s' % (c, n_phase[ph][c], v)
+                                      for c, v in by_phase[ph].most_common())))
+
+
+if __name__ == '__main__':
+    main()
