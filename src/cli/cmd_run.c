@@ -548,7 +548,10 @@ static int use_mount(struct cli_setup *s, struct run *rs)
 {
 	struct find_mount fm = { xs_repo_view_digest(s->repo), "", rs->mp, sizeof rs->mp };
 	xs_id_fsname(rs->arch->deb, fm.source, sizeof fm.source);
-	if (mountinfo_foreach(find_mount_cb, &fm) <= 0 || rs->strict) {
+	/* XSYSROOT_RUN_REUSE=0 (man page): always a private mount */
+	const char *reuse = getenv("XSYSROOT_RUN_REUSE");
+	bool may_reuse = !reuse || strcmp(reuse, "0");
+	if (!may_reuse || mountinfo_foreach(find_mount_cb, &fm) <= 0 || rs->strict) {
 		const char *td = getenv("TMPDIR");
 		snprintf(rs->tmp, sizeof rs->tmp, "%s/xsysroot-run-XXXXXX", td && *td ? td : "/tmp");
 		char real[PATH_MAX];

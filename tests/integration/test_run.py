@@ -79,6 +79,7 @@ class Runner:
 
     def env(self, **kw):
         kw.setdefault('TMPDIR', self.tmpdir)
+        kw.setdefault('XSYSROOT_RUN_REUSE', '1')  # the reuse of mounts is tested here
         return xstest.clean_env(LC_ALL=LOCALE, **kw)
 
     def run(self, packages, prog, extra=(), timeout=300, env=None, **kw):

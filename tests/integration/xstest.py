@@ -93,7 +93,8 @@ FUSERMOUNT = shutil.which('fusermount3') or '/usr/bin/fusermount3'
 _SCRUB_ENV = ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'all_proxy',
               'ALL_PROXY', 'no_proxy', 'NO_PROXY', 'QEMU_LD_PREFIX', 'QEMU_CPU',
               'QEMU_STRACE', 'PYTHONHOME', 'PYTHONPATH', 'PYTHONSTARTUP', 'LD_PRELOAD',
-              'LD_LIBRARY_PATH', 'GCONV_PATH', 'LOCPATH', 'XSYSROOT_CONTENTS')
+              'LD_LIBRARY_PATH', 'GCONV_PATH', 'LOCPATH', 'XSYSROOT_CONTENTS',
+              'XSYSROOT_RUN_REUSE')
 SANITIZER_RE = re.compile(r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|'
                           r'ThreadSanitizer|runtime error:|==\d+==ERROR')
 
@@ -102,6 +103,9 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
     # no configuration file of this machine or user (an empty name: none)
     env['XSYSROOT_CONFIG'] = ''
+    # run makes its own mount: another test's mount of the same view is not
+    # used (its accesses would disturb that test); test_run turns it back on
+    env['XSYSROOT_RUN_REUSE'] = '0'
     env.update(extra)
     return env
 
