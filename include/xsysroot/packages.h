@@ -36,9 +36,11 @@ void xs_dep_free(struct xs_dep *d);
 struct xs_pkg {
 	char *name, *version, *arch, *multi_arch, *filename, *source, *section;
 	char sha256[65];
+	bool essential;
+	bool deps_parsed; /* here, beside sha256: no padding (a table holds tens of thousands) */
+	int origin;		/* caller's tag: which index the stanza came from */
 	uint64_t size;		 /* Size: bytes of the .deb */
 	uint64_t installed_size; /* Installed-Size, in KiB */
-	bool essential;
 	/* empty until xs_pkg_deps parsed them from the texts below */
 	struct xs_dep depends, pre_depends;
 	struct xs_dep provides; /* every alt has exactly one atom; op is NONE or EQ */
@@ -46,8 +48,6 @@ struct xs_pkg {
 	 * absent), checked by the parser: a table keeps tens of thousands of
 	 * packages and a resolution reads the dependencies of a few dozen */
 	const char *depends_text, *pre_depends_text;
-	bool deps_parsed;
-	int origin;		/* caller's tag: which index the stanza came from */
 	/* NULL, or why the package cannot be fetched: its Filename is not a
 	 * relative path inside the mirror ("unsafe Filename 'x'"); filename is
 	 * then never to be used as a path */

@@ -77,6 +77,10 @@ void xs_viewcache_free(struct xs_viewcache *vc);
 /* The candidate table of the stanzas of t for Debian architecture arch,
  * into out (initialised here, limit XS_VIEWCACHE_CANDS_MAX). */
 int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct xs_buf *out);
+/* The same table written to fd as it is made, in chunks of 64 KiB, so that
+ * it is never whole in memory: 0, or negative errno (-E2BIG past
+ * XS_VIEWCACHE_CANDS_MAX); on an error fd holds a prefix, to be discarded. */
+int xs_viewcache_cands_write_fd(const struct xs_pkgtab *t, const char *arch, int fd);
 
 /* One line of a candidate table, as spans of the caller's bytes (not
  * terminated): name, version, arch, origin, size, sha256, filename. */

@@ -104,9 +104,26 @@ static bool archq_ok(const struct ctx *c, const char *q)
 	return !q || !strcmp(q, "any") || !strcmp(q, "native") || !strcmp(q, c->arch);
 }
 
+/* Room for every node build can make (a name or a Provides entry of each
+ * package of the architecture), reserved at once: doubling would leave up
+ * to half of a table of tens of thousands of nodes unused. */
+static void reserve_nodes(struct ctx *c)
+{
+	const struct xs_pkgtab *t = c->t;
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (arch_ok(c, t->pkgs[i].arch))
+			n += 1 + t->pkgs[i].provides.n;
+	if (n > c->cap_nodes) {
+		c->nodes = xs_xrealloc(c->nodes, n * sizeof *c->nodes);
+		c->cap_nodes = n;
+	}
+}
+
 static void build(struct ctx *c)
 {
 	struct xs_pkgtab *t = c->t;
+	reserve_nodes(c);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct xs_pkg *p = &t->pkgs[i];
 		if (!arch_ok(c, p->arch))
@@ -133,6 +150,10 @@ static void build(struct ctx *c)
 			const struct xs_dep_atom *a = &p->provides.alts[k].atoms[0];
 			size_t id = get_node(c, a->name); /* may move c->nodes */
 			struct node *vn = &c->nodes[id];
+			if (!vn->cap_prov) { /* most names have one provider: 16 bytes, not 128 */
+				vn->prov = xs_xmalloc(sizeof *vn->prov);
+				vn->cap_prov = 1;
+			}
 			xs_grow(&vn->prov, &vn->cap_prov, vn->n_prov + 1, sizeof *vn->prov);
 			vn->prov[vn->n_prov++] = (struct provider){ self, a };
 		}

@@ -2,6 +2,7 @@
 #include "xsysroot/selection.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,11 +89,18 @@ static int write_cands(const struct xs_selection_config *cfg, struct xs_pkgtab *
 	xs_store_meta_path(cfg->store, name, path, sizeof path);
 	if (access(path, F_OK) == 0)
 		return 0;
-	struct xs_buf out;
-	int q = xs_viewcache_cands_write(t, cfg->arch, &out);
+	char tmp[XS_META_TMP_MAX];
+	int fd = xs_store_meta_tmp(cfg->store, name, tmp, NULL, 0);
+	if (fd < 0)
+		return fd;
+	/* streamed: the table (about 11 MB for bookworm) is never whole in memory */
+	int q = xs_viewcache_cands_write_fd(t, cfg->arch, fd);
 	if (q == 0)
-		q = xs_store_meta_write(cfg->store, name, out.data ? out.data : "", out.len);
-	xs_buf_free(&out);
+		q = xs_store_meta_commit(cfg->store, fd, tmp, name);
+	if (close(fd) < 0 && q == 0)
+		q = -errno;
+	if (q < 0)
+		xs_store_meta_discard(cfg->store, tmp);
 	return q;
 }
 
@@ -406,6 +414,9 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
 	free(sel);
 	free(starts);
 	xs_pkgtab_free(&tab);
+	/* the table (tens of MB, much of it in the parser threads' arenas) is
+	 * free but resident: give it back before the .debs are fetched */
+	malloc_trim(0);
 out:
 	free(roots);
 	xs_strv_free(extra);

@@ -178,15 +178,19 @@ static int cmp_cand(const void *a, const void *b, void *ud)
 	return (x->origin > y->origin) - (x->origin < y->origin);
 }
 
-int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct xs_buf *out)
+/* The table's lines in order, each printed into out; when fd >= 0, out
+ * is flushed to fd whenever it holds CANDS_CHUNK bytes, so that the table
+ * is never whole in memory (limit XS_VIEWCACHE_CANDS_MAX either way). */
+#define CANDS_CHUNK (64u << 10)
+static int cands_emit(const struct xs_pkgtab *t, const char *arch, struct xs_buf *out, int fd)
 {
 	size_t *ix = xs_xmalloc((t->n ? t->n : 1) * sizeof *ix), n = 0;
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->pkgs[i].arch, arch) || !strcmp(t->pkgs[i].arch, "all"))
 			ix[n++] = i;
 	qsort_r(ix, n, sizeof *ix, cmp_cand, (void *)t);
-	xs_buf_init(out, XS_VIEWCACHE_CANDS_MAX);
 	int q = 0;
+	uint64_t flushed = 0;
 	for (size_t k = 0; k < n && q == 0; k++) {
 		const struct xs_pkg *p = &t->pkgs[ix[k]];
 		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
@@ -197,10 +201,32 @@ int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct
 		q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
 				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
 				  p->filename);
+		if (q == 0 && fd >= 0 && (out->len >= CANDS_CHUNK || k + 1 == n)) {
+			flushed += out->len;
+			q = flushed > XS_VIEWCACHE_CANDS_MAX ? -E2BIG
+							     : xs_write_all(fd, out->data, out->len);
+			out->len = 0;
+		}
 	}
 	free(ix);
+	return q;
+}
+
+int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct xs_buf *out)
+{
+	xs_buf_init(out, XS_VIEWCACHE_CANDS_MAX);
+	int q = cands_emit(t, arch, out, -1);
 	if (q < 0)
 		xs_buf_free(out);
+	return q;
+}
+
+int xs_viewcache_cands_write_fd(const struct xs_pkgtab *t, const char *arch, int fd)
+{
+	struct xs_buf b;
+	xs_buf_init(&b, XS_VIEWCACHE_CANDS_MAX); /* grows to a chunk and a line */
+	int q = cands_emit(t, arch, &b, fd);
+	xs_buf_free(&b);
 	return q;
 }
 

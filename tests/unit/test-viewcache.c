@@ -2,6 +2,7 @@
  * read back to the same table (and the same bytes), truncated and corrupt
  * files refused, the candidate table's choice and binary search. */
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/packages.h"
 #include "xsysroot/util.h"
 #include "xsysroot/viewcache.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SHA_A "8e6b4ad0bd8b5f5a4c5a0a3a2b1f4fd9e2a6a0c3cd0b4c3c8f8e1e9d7b6a5f40"
 #define SHA_B "1111111111111111111111111111111111111111111111111111111111111111"
@@ -214,10 +216,46 @@ static void test_cands(void)
 	xs_pkgtab_free(&t);
 }
 
+/* The table streamed to a file in chunks is the table made in memory,
+ * byte for byte, for one bigger than a chunk (64 KiB). */
+static void test_cands_fd(void)
+{
+	struct xs_buf idx;
+	xs_buf_init(&idx, 1 << 24);
+	for (int i = 3000; i > 0; i--) /* written in reverse: the table sorts them */
+		xs_buf_printf(&idx,
+			      "Package: pkg%05d\nVersion: 1.%d\nArchitecture: %s\n"
+			      "Filename: pool/main/p/pkg%05d/pkg%05d_1.%d_arm64.deb\nSize: %d\n"
+			      "SHA256: " SHA_A "\n\n",
+			      i, i, i % 7 ? "arm64" : "all", i, i, i, 1000 + i);
+	struct xs_pkgtab t;
+	xs_pkgtab_init(&t);
+	char err[256];
+	CHECK_INT(xs_packages_parse(&t, idx.data, idx.len, 0, err, sizeof err), 0, "big index");
+	struct xs_buf b;
+	CHECK_INT(xs_viewcache_cands_write(&t, "arm64", &b), 0, "table in memory");
+	CHECK(b.len > 3 * 65536, "bigger than three chunks (%zu bytes)", b.len);
+	int fd = tl_memfd("", 0);
+	CHECK_INT(xs_viewcache_cands_write_fd(&t, "arm64", fd), 0, "table streamed");
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	char *got = xs_xmalloc(b.len + 1);
+	ssize_t n = pread(fd, got, b.len + 1, 0);
+	CHECK(end == (off_t)b.len && n == (ssize_t)b.len && !memcmp(got, b.data, b.len),
+	      "the streamed table is the same bytes (%zd of %zu)", n, b.len);
+	struct xs_viewcache_line l;
+	CHECK_INT(xs_viewcache_cands_find(got, (size_t)n, "pkg02999", &l), 0, "a name is found in it");
+	free(got);
+	close(fd);
+	xs_buf_free(&b);
+	xs_buf_free(&idx);
+	xs_pkgtab_free(&t);
+}
+
 int main(void)
 {
 	test_view_round_trip();
 	test_view_refused();
 	test_cands();
+	test_cands_fd();
 	return tap_done();
 }
