@@ -56,9 +56,11 @@ static size_t push_take(struct xs_decompress_push *d, char *buf, size_t cap)
 	while (!d->n && !d->eof)
 		pthread_cond_wait(&d->cond, &d->lock);
 	size_t n = d->n < cap ? d->n : cap;
-	memcpy(buf, d->p, n);
-	d->p += n;
-	d->n -= n;
+	if (n) { /* at the writer's end p may be NULL */
+		memcpy(buf, d->p, n);
+		d->p += n;
+		d->n -= n;
+	}
 	if (!d->n)
 		pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
