@@ -35,48 +35,54 @@ COMPILER = re.compile(r'^(cc|c\+\+|gcc|g\+\+|cpp|as|ld|ld\.bfd|ld\.gold|collect2
 
 class Trace:
     def __init__(self, path):
-        self.segs = collections.defaultdict(list)  # pid -> [(t, path)]
+        # processes are keyed (pid, n): pids are reused in a long build
+        self.segs = collections.defaultdict(list)  # key -> [(t, path)]
         self.parent, self.born, self.died = {}, {}, {}
+        self.gen = collections.Counter()
         pending_exec, pending_clone = {}, {}
         for line in open(path, errors='replace'):
             line = line.rstrip('\n')
             m = EXEC_START.match(line)
             if m:
-                pending_exec[int(m[1])] = (float(m[2]), m[3])
+                pending_exec[self.key(m[1])] = (float(m[2]), m[3])
                 continue
             m = EXEC_RESUMED.match(line)
-            if m and int(m[1]) in pending_exec:
-                self.segs[int(m[1])].append(pending_exec.pop(int(m[1])))
+            if m and self.key(m[1]) in pending_exec:
+                self.segs[self.key(m[1])].append(pending_exec.pop(self.key(m[1])))
                 continue
             m = EXEC_DONE.match(line)
             if m:
-                self.segs[int(m[1])].append((float(m[2]), m[3]))
+                self.segs[self.key(m[1])].append((float(m[2]), m[3]))
                 continue
             m = EXIT.match(line)
             if m:
-                self.died[int(m[1])] = float(m[2])
+                self.died[self.key(m[1])] = float(m[2])
+                self.gen[int(m[1])] += 1
                 continue
             m = CLONE.match(line)
             if m:
                 if m[4].endswith('<unfinished ...>'):
-                    pending_clone[int(m[1])] = m[4]
+                    pending_clone[self.key(m[1])] = m[4]
                 else:
-                    self.child(int(m[1]), float(m[2]), m[4], m[4])
+                    self.child(self.key(m[1]), float(m[2]), m[4], m[4])
                 continue
             m = CLONE_RESUMED.match(line)
             if m:
-                self.child(int(m[1]), float(m[2]), m[4], pending_clone.pop(int(m[1]), ''))
+                self.child(self.key(m[1]), float(m[2]), m[4], pending_clone.pop(self.key(m[1]), ''))
         self.kids = collections.defaultdict(list)
         for c, p in self.parent.items():
             if c in self.died:
                 self.kids[p].append((self.born[c], self.died[c]))
+
+    def key(self, pid):
+        return (int(pid), self.gen[int(pid)])
 
     def child(self, pid, t, rest, flags):
         if 'CLONE_THREAD' in flags:
             return
         m = CHILD.search(rest)
         if m:
-            c = int(m[1] or m[2])
+            c = self.key(m[1] or m[2])
             self.parent[c], self.born[c] = pid, t
 
     def runs(self):
@@ -106,7 +112,7 @@ class Trace:
         for p in reversed(chain):
             for _, path in self.segs.get(p, []):
                 if path.rsplit('/', 1)[-1] in ('configure', 'make'):
-                    return '%s[%d]' % (path.rsplit('/', 1)[-1], p)
+                    return '%s[%d]' % (path.rsplit('/', 1)[-1], p[0])
         return 'other'
 
 
