@@ -55,6 +55,7 @@ int xs_hybrid_cross_name(const char *pkg, const char *triplet, char *out, size_t
 struct xs_hybrid_layer {
 	struct xs_repo *native;	  /* the build architecture's view with the tools */
 	char *const *tools;	  /* the tool packages' names, NULL-terminated */
+	char *const *keep;	  /* NULL, or view paths of theirs left out (hybridtools.h) */
 	const char *lib_triplet;  /* the build architecture's: "x86_64-linux-gnu" */
 	const char *dir;	  /* the layer: made when absent */
 	xs_log_fn log;

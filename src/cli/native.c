@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/utsname.h>
 
 #include "output.h"
 #include "xsysroot/hybrid.h"
+#include "xsysroot/hybridtools.h"
+#include "xsysroot/store.h"
 
 /* The cross packages of the target view's toolchain packages into *names
  * (NULL-terminated, owned) and, comma-separated, into list: how many. */
@@ -31,36 +34,145 @@ static size_t cross_names(struct xs_repo *r, const char *triplet, char ***names,
 	return n;
 }
 
+/* The version of package name in r's view, NULL when it has none. */
+static const char *view_version(struct xs_repo *r, const char *name)
+{
+	for (size_t i = 0; i < xs_repo_npkgs(r); i++) {
+		struct xs_repo_pkg p;
+		if (xs_repo_pkg(r, i, &p) == 0 && !strcmp(p.name, name))
+			return p.version;
+	}
+	return NULL;
+}
+
+/* The candidate tools (hybridtools.h) of the target's view whose Packages
+ * stanza says Multi-Arch: foreign, comma-separated into out. */
+static int scan_foreign(struct cli_setup *s, struct xs_buf *out)
+{
+	const char *names[32], *versions[32];
+	bool foreign[32];
+	size_t n = 0;
+	for (size_t i = 0; xs_hybrid_tool_candidate(i) && n < 32; i++) {
+		const char *v = view_version(s->repo, xs_hybrid_tool_candidate(i));
+		if (v)
+			names[n] = xs_hybrid_tool_candidate(i), versions[n++] = v;
+	}
+	struct xs_store *st = NULL;
+	char err[1024] = "";
+	int q = n ? xs_store_open(s->cfg.cache_dir, &st) : 0;
+	if (q == 0 && n)
+		q = xs_hybrid_tools_foreign(xs_repo_archive(s->repo), st, s->arch->deb, names,
+					    versions, n, foreign, err, sizeof err);
+	xs_store_close(st);
+	if (q < 0) {
+		say("--native-tools: cannot read the Multi-Arch of %s's tools (%s): they stay "
+		    "emulated", s->arch->deb, err[0] ? err : strerror(-q));
+		return q;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char note[512];
+		if (foreign[i]) {
+			xs_buf_printf(out, "%s%s", out->len ? "," : "", names[i]);
+			continue;
+		}
+		xs_hybrid_tools_pick(names[i], versions[i], false, NULL, note, sizeof note);
+		xs_logf(s->cfg.log, s->cfg.log_ud, XS_LOG_INFO, "--native-tools: %s", note);
+	}
+	return 0;
+}
+
+/* scan_foreign's answer for s's view into *out (owned, NULL-terminated),
+ * kept in CACHEDIR/hybrid/foreign-VIEWDIGEST: reading the indexes takes
+ * a second or two. */
+static void foreign_tools(struct cli_setup *s, char ***out)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/hybrid/foreign-%s", s->cfg.cache_dir,
+		 xs_repo_view_digest(s->repo));
+	struct xs_buf b;
+	if (xs_read_file(path, 1 << 16, &b) < 0) {
+		b.len = 0;
+		*strrchr(path, '/') = 0;
+		int q = xs_mkdir_p(path, 0755);
+		path[strlen(path)] = '/';
+		if (scan_foreign(s, &b) == 0 && q == 0)
+			xs_write_file_atomic(path, b.data ? b.data : "", b.len, 0644);
+	}
+	xs_buf_printf(&b, "%s", ""); /* terminated */
+	*out = xs_strv_split(b.data);
+	xs_buf_free(&b);
+}
+
+/* The tools of cands that run natively (the same version in native's
+ * view) appended to *names; a note for each that does not. */
+static void pick_tools(struct cli_setup *s, struct xs_repo *native, char *const *cands,
+		       char ***names)
+{
+	size_t n = 0, cap = 0;
+	while (*names && (*names)[n])
+		n++;
+	cap = n + 1;
+	for (size_t i = 0; cands && cands[i]; i++) {
+		char note[512];
+		if (!xs_hybrid_tools_pick(cands[i], view_version(s->repo, cands[i]), true,
+					  view_version(native, cands[i]), note, sizeof note)) {
+			say("--native-tools: %s", note);
+			continue;
+		}
+		xs_grow(names, &cap, n + 2, sizeof **names);
+		(*names)[n++] = xs_strdup(cands[i]);
+		(*names)[n] = NULL;
+	}
+}
+
 static const struct xs_arch *build_arch(void)
 {
 	struct utsname u;
 	return uname(&u) == 0 ? xs_arch_lookup(u.machine) : NULL;
 }
 
-/* The build architecture's view of the tools, opened from s's sources. */
+/* The build architecture's view of the tools, opened from s's sources:
+ * the cross packages of list and the packages of tools (0), or, when the
+ * archive lacks some of the latter, of list alone with a note (1); -1
+ * after saying why when not even list is there. */
 static int open_native(struct cli_setup *s, const struct xs_arch *b, const char *list,
-		       struct xs_repo **out)
+		       char *const *tools, struct xs_repo **out)
 {
 	struct xs_repo_config cfg = s->cfg;
 	cfg.arch = b->deb;
-	cfg.packages = list;
 	cfg.binds = NULL;
 	char err[4096];
+	if (tools && tools[0]) {
+		struct xs_buf all;
+		xs_buf_init(&all, 1 << 16);
+		xs_buf_printf(&all, "%s", list);
+		for (size_t i = 0; tools[i]; i++)
+			xs_buf_printf(&all, ",%s", tools[i]);
+		cfg.packages = all.data;
+		int q = xs_repo_open(&cfg, out, err, sizeof err);
+		xs_buf_free(&all);
+		if (q == 0)
+			return 0;
+		say("--native-tools: the %s packages of the tools are not all in this archive "
+		    "(%s): the tools stay emulated, the compilers run natively", b->deb, err);
+	}
+	cfg.packages = list;
 	if (xs_repo_open(&cfg, out, err, sizeof err) == 0)
-		return 0;
+		return 1;
 	say("--native-tools: no native cross toolchain for %s in this archive "
 	    "(looked for %s, %s packages): %s; without --native-tools the compilers run "
 	    "emulated", s->arch->deb, list, b->deb, err);
 	return -1;
 }
 
-static int make_layer(struct cli_setup *s, struct xs_repo *native, char **tools,
+static int make_layer(struct cli_setup *s, struct xs_repo *native, char *const *tools,
 		      const struct xs_arch *b, struct native_tools *nt)
 {
 	snprintf(nt->layer, sizeof nt->layer, "%s/hybrid/%s", s->cfg.cache_dir,
 		 xs_repo_view_digest(native));
 	char err[4096];
 	struct xs_hybrid_layer l = { .native = native, .tools = tools,
+				     .keep = xs_hybrid_tools_keep(),
 				     .lib_triplet = b->triplet, .dir = nt->layer,
 				     .log = s->cfg.log, .log_ud = s->cfg.log_ud };
 	int q = xs_mkdir_p(nt->layer, 0755);
@@ -88,7 +200,7 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 		say("--native-tools: %s programs run natively here already", b->deb);
 		return -1;
 	}
-	char **tools;
+	char **tools, **cands = NULL;
 	struct xs_buf list;
 	xs_buf_init(&list, 1 << 16);
 	int rc = -1;
@@ -98,10 +210,14 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 		    s->arch->triplet);
 		goto out;
 	}
+	foreign_tools(s, &cands);
 	struct xs_repo *native = NULL;
-	if (open_native(s, b, list.data, &native) < 0)
+	int q = open_native(s, b, list.data, cands, &native);
+	if (q < 0)
 		goto out;
-	int q = make_layer(s, native, tools, b, nt);
+	if (q == 0)
+		pick_tools(s, native, cands, &tools);
+	q = make_layer(s, native, tools, b, nt);
 	xs_repo_free(native);
 	if (q < 0)
 		goto out;
@@ -119,6 +235,7 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 	rc = 0;
 out:
 	xs_strv_free(tools);
+	xs_strv_free(cands);
 	xs_buf_free(&list);
 	return rc;
 }

@@ -88,7 +88,8 @@ static bool wanted(const struct walk *w, const char *path, int pkg)
 	if (!strcmp(path, "lib64") || has_prefix(path, "usr/lib64/") || has_prefix(path, lib))
 		return true;
 	return !has_prefix(path, "usr/share/") && !has_prefix(path, "etc/") &&
-	       !has_prefix(path, "var/") && is_tool(w, pkg);
+	       !has_prefix(path, "var/") && !(w->l->keep && xs_strv_has(w->l->keep, path)) &&
+	       is_tool(w, pkg);
 }
 
 static int copy_fd(int in, int out, uint64_t size)
