@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/execstat.py TRACE: where a build's time goes, per program.
+"""bench/execstat.py [--native LAYER] TRACE: where a build's time goes, per program.
 
 TRACE is the output of
   strace -f --seccomp-bpf -ttt --decode-pids=pidns \
@@ -14,9 +14,14 @@ processes were alive) and the inclusive time; then the sum by class
 (compiler and binutils, shell/make/tools, the package's programs, xsysroot
 itself) and the same by phase (the descendants of each configure and make
 started by the build command).  Wall times of processes: with make -j2 they
-add up to more than the build's wall time.  Standard library only.
+add up to more than the build's wall time.  With --native LAYER (the
+native tools' layer, CACHEDIR/hybrid/DIGEST), the programs of its usr/bin
+and usr/sbin are told from the emulated ones (an execve's path does not
+tell); debhelper's and dpkg-dev's Perl programs (dh_*, dpkg-gencontrol...)
+are a class of their own.  Standard library only.
 """
 import collections
+import os
 import re
 import sys
 
@@ -121,18 +126,44 @@ def name_of(path):
     return 'PKG:' + base if path.startswith('./') else base
 
 
+PERL = re.compile(r'^(perl|dh|dh_.*|debian/rules|dpkg-(architecture|buildflags|buildpackage|'
+                  r'checkbuilddeps|gencontrol|gensymbols|genbuildinfo|genchanges|shlibdeps|'
+                  r'source|parsechangelog|vendor|buildapi|distaddfile|mergechangelogs))$')
+NATIVE = set()
+
+
+def native_names(layer):
+    names = set()
+    for d in ('usr/bin', 'usr/sbin'):
+        try:
+            names.update(os.listdir(os.path.join(layer, d)))
+        except OSError:
+            pass
+    return names
+
+
 def class_of(name):
     if name.startswith('PKG:'):
         return 'package programs'
     if name in ('xsysroot', 'fusermount3'):
         return 'xsysroot'
-    return 'compiler, binutils' if COMPILER.match(name) else 'shell, make, tools'
+    if COMPILER.match(name):
+        return 'compiler, binutils'
+    if PERL.match(name):
+        return 'perl programs'
+    if NATIVE:
+        return 'tools (native)' if name in NATIVE else 'shell, make, tools (emulated)'
+    return 'shell, make, tools'
 
 
 def main():
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    if len(args) == 3 and args[0] == '--native':
+        NATIVE.update(native_names(args[1]))
+        args = args[2:]
+    if len(args) != 1:
         sys.exit(__doc__)
-    tr = Trace(sys.argv[1])
+    tr = Trace(args[0])
     n, excl, incl = collections.Counter(), collections.Counter(), collections.Counter()
     by_phase = collections.defaultdict(collections.Counter)
     n_phase = collections.defaultdict(collections.Counter)
@@ -155,7 +186,7 @@ def main():
         cls_n[class_of(k)] += n[k]
     print()
     for c, v in cls.most_common():
-        print('%-20s %6d execs %8.2f s' % (c, cls_n[c], v))
+        print('%-30s %6d execs %8.2f s' % (c, cls_n[c], v))
     print()
     for ph in sorted(by_phase):
         wall = by_phase[ph].pop('(wall)', None)

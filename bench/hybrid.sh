@@ -8,6 +8,12 @@
 # qemu.  Root, network to the host's Debian mirror (read from /etc/apt).
 # BENCH_ARCH (default arm64), BENCH_XS_OPTS (more xsysroot options), BENCH_CACHE (default a cache kept in
 # /var/tmp/xsysroot-bench-hybrid), BENCH_TMPDIR: the scratch dir's parent.
+# BENCH_DEB=1: the Debian way instead, `dpkg-buildpackage -b -uc -us` (in
+# --writable overlays; natively -Pnobiarch -d), checking that the .debs are
+# ARCH's and the package's tests passed.  BENCH_ROUNDS (default 1): the three
+# builds in turn that many times, the load average printed by each figure.
+# BENCH_TRACE=1: then one more hybrid build under strace, with
+# bench/execstat.py's account of it (the native tools told apart).
 set -euo pipefail
 XS=${1:-}
 if [ -z "$XS" ]; then
@@ -54,44 +60,104 @@ if [ "$SRC" != zlib ]; then
 	PKGS=$PKGS${BENCH_PKGS:+,$BENCH_PKGS}
 	BUILD=${BENCH_BUILD:-'./configure >/dev/null && make -j2 >/dev/null && make -j2 check'}
 fi
+NBUILD=$BUILD
+DEB=${BENCH_DEB:-}
+if [ -n "$DEB" ]; then
+	PKGS=$PKGS,build-essential,debhelper,dpkg-dev,gzip,tar,bash,debianutils,apt,base-passwd
+	PKGS=$PKGS,xz-utils,m4${BENCH_PKGS:+,$BENCH_PKGS}
+	BUILD='dpkg-buildpackage -b -uc -us'
+	# the host has no gcc-multilib: zlib's lib32/libx32 builds left out
+	NBUILD='DEB_BUILD_PROFILES=nobiarch dpkg-buildpackage -b -uc -us -d'
+	# the view's dpkg database has no control files: dpkg-shlibdeps needs
+	# libc6's symbols and shlibs (from its ARCH .deb, got by apt)
+	mkdir -p "$W/bin/lists/partial" "$W/bin/cache/archives/partial" "$W/bparts" "$W/ctl"
+	for f in "$W"/parts/*; do sed 's/^Types:.*/Types: deb/; s/^deb-src /deb /' "$f" >"$W/bparts/$(basename "$f")"; done
+	BAPT=(-o Dir::State::Lists="$W/bin/lists" -o Dir::Cache="$W/bin/cache"
+	      -o Dir::State::status=/dev/null -o Dir::Etc::SourceList=/dev/null
+	      -o Dir::Etc::SourceParts="$W/bparts" -o APT::Sandbox::User=root
+	      -o APT::Architecture="$ARCH" -o APT::Architectures="$ARCH" -o Acquire::Languages=none)
+	echo "libc6:$ARCH's control files: apt-get update, download ..." >&2
+	apt-get "${BAPT[@]}" -qq update >&2
+	(cd "$W" && apt-get "${BAPT[@]}" -qq download "libc6:$ARCH" >&2 && dpkg-deb -e libc6_*.deb ctl)
+	PRE='[ -e /var/lib/dpkg/info/libc6.symbols ] || cp .xs-ctl/symbols /var/lib/dpkg/info/libc6.symbols; [ -e /var/lib/dpkg/info/libc6.shlibs ] || cp .xs-ctl/shlibs /var/lib/dpkg/info/libc6.shlibs; rm -rf .xs-ctl; '
+fi
 # BENCH_XS_OPTS: more repository options for xsysroot (e.g. --mirror URL
 # --suite NAME when one of the host's sources is mid-sync)
 read -r -a XOPTS <<<"${BENCH_XS_OPTS:-}"
 RUN=("$XS" run "$ARCH" --strict --cache-dir "$CACHE" --packages "$PKGS" "${XOPTS[@]}")
 
-echo "warm-up: the view and the native tools layer ..." >&2
+echo "warm-up: the view's packages, the native tools layer ..." >&2
+"$XS" fetch --cache-dir "$CACHE" --packages "$PKGS" "${XOPTS[@]}" "$ARCH" >&2
 (cd "$W" && "${RUN[@]}" --native-tools -- /bin/sh -c 'gcc --version >/dev/null')
+(cd "$W" && "${RUN[@]}" -- /bin/sh -c 'gcc --version >/dev/null')
 
 now() { date +%s.%N; }
-one() { # NAME CMD...: a fresh copy of the source, the build timed
+load() { cut -d' ' -f1 /proc/loadavg; }
+# NAME CMD...: a fresh copy of the source (in DIR/src, the .debs beside it),
+# the build timed; with BENCH_DEB the xsysroot runs get --writable DIR/w
+one() {
 	local name=$1; shift
-	rm -rf "$W/$name" && cp -a "$W/src" "$W/$name"
-	local t0 t1
+	rm -rf "${W:?}/$name" && mkdir -p "$W/$name" && cp -a "$W/src" "$W/$name/src"
+	[ -z "$DEB" ] || cp -a "$W/ctl" "$W/$name/src/.xs-ctl"
+	local t0 t1 l0
+	l0=$(load)
 	t0=$(now)
-	(cd "$W/$name" && "$@") >"$W/$name.log" 2>&1 || {
+	(cd "$W/$name/src" && "$@") >"$W/$name.log" 2>&1 || {
 		echo "$name: failed, see the log:" >&2; tail -20 "$W/$name.log" >&2; exit 1; }
 	t1=$(now)
-	echo "$t1 - $t0" | bc
+	printf '%.1f %s-%s\n' "$(echo "$t1 - $t0" | bc)" "$l0" "$(load)"
 }
-echo "native ..." >&2
-T_NAT=$(one native /bin/sh -c "$BUILD")
-echo "native: $T_NAT s" >&2
-echo "hybrid ..." >&2
-T_HYB=$(one hybrid "${RUN[@]}" --native-tools -- /bin/sh -c "$BUILD")
-echo "hybrid: $T_HYB s" >&2
-echo "emulated ..." >&2
-T_EMU=$(one emulated "${RUN[@]}" -- /bin/sh -c "$BUILD")
-echo "emulated: $T_EMU s" >&2
+ROUNDS=${BENCH_ROUNDS:-1}
+declare -a T_NAT T_HYB T_EMU
+for r in $(seq "$ROUNDS"); do
+	echo "round $r: native ..." >&2
+	T_NAT+=("$(one native /bin/sh -c "$NBUILD")")
+	echo "round $r: native ${T_NAT[-1]}; hybrid ..." >&2
+	T_HYB+=("$(one hybrid "${RUN[@]}" ${DEB:+--writable "$W/hybrid/w"} --native-tools -- \
+		/bin/sh -c "${PRE:-}$BUILD")")
+	echo "round $r: hybrid ${T_HYB[-1]}; emulated ..." >&2
+	T_EMU+=("$(one emulated "${RUN[@]}" ${DEB:+--writable "$W/emulated/w"} -- \
+		/bin/sh -c "${PRE:-}$BUILD")")
+	echo "round $r: emulated ${T_EMU[-1]}" >&2
+done
 
-printf '\n%s %s, %s, load %s\n' "$SRC" "$VER" "$ARCH" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %8.1f s\n' native "$T_NAT" hybrid "$T_HYB" emulated "$T_EMU"
-printf 'hybrid/native   %5.2f  (goal <= 3)\n' "$(echo "$T_HYB / $T_NAT" | bc -l)"
-printf 'emulated/hybrid %5.2f  (goal >= 5)\n' "$(echo "$T_EMU / $T_HYB" | bc -l)"
-[ "$SRC" = zlib ] || exit 0
+printf '\n%s %s, %s%s, %d round(s); seconds and load average (1 min, before-after)\n' \
+	"$SRC" "$VER" "$ARCH" "${DEB:+, dpkg-buildpackage -b -uc -us}" "$ROUNDS"
+for r in $(seq 0 $((ROUNDS - 1))); do
+	read -r n nl <<<"${T_NAT[$r]}"; read -r h hl <<<"${T_HYB[$r]}"; read -r e el <<<"${T_EMU[$r]}"
+	printf 'native %6.1f s (load %s)  hybrid %6.1f s (load %s)  emulated %6.1f s (load %s)' \
+		"$n" "$nl" "$h" "$hl" "$e" "$el"
+	printf '  hybrid/native %.2f (goal <= 3)  emulated/hybrid %.2f (goal >= 5)\n' \
+		"$(echo "$h / $n" | bc -l)" "$(echo "$e / $h" | bc -l)"
+done
+if [ -n "$DEB" ]; then
+	for name in hybrid emulated; do
+		debs=$(find "$W/$name/w/upper" -name '*.deb' | sort)
+		[ -n "$debs" ] || { echo "$name: no .deb built" >&2; exit 1; }
+		for d in $debs; do
+			printf '%s: %s Architecture: %s\n' "$name" "$(basename "$d")" \
+				"$(dpkg-deb -f "$d" Architecture)"
+		done
+		grep -q '\*\*\* zlib test OK \*\*\*' "$W/$name.log" && OKT=passed || OKT=FAILED
+		[ "$SRC" != zlib ] || printf '%s: zlib tests in the root %s\n' "$name" "$OKT"
+	done
+fi
+if [ -n "${BENCH_TRACE:-}" ]; then
+	command -v strace >/dev/null || { echo "bench/hybrid.sh: BENCH_TRACE needs strace" >&2; exit 2; }
+	echo "hybrid, under strace ..." >&2
+	T_TR=$(one traced strace -f --seccomp-bpf -ttt --decode-pids=pidns \
+		-e trace=execve,clone,clone3,fork,vfork -e signal=none -o "$W/traced.st" \
+		"${RUN[@]}" ${DEB:+--writable "$W/traced/w"} --native-tools -- \
+		/bin/sh -c "${PRE:-}$BUILD")
+	LAYER=$(ls -td "$CACHE"/hybrid/*/ | head -1)
+	printf '\nhybrid under strace: %s s (load before-after)\n' "$T_TR"
+	python3 "$(dirname "$0")/execstat.py" --native "$LAYER" "$W/traced.st"
+fi
+[ "$SRC" = zlib ] && [ -z "$DEB" ] || exit 0
 grep -q '\*\*\* zlib test OK \*\*\*' "$W/hybrid.log" && OKT=passed || OKT=FAILED
-LIB=$(ls "$W"/hybrid/libz.so.*.* | head -1)
+LIB=$(ls "$W"/hybrid/src/libz.so.*.* | head -1)
 ELF=$(file -b "$LIB" | cut -d, -f1-2)
-RUNS=$(cd "$W/hybrid" && "${RUN[@]}" -- /bin/sh -c 'LD_LIBRARY_PATH=. ./examplesh' 2>&1 |
+RUNS=$(cd "$W/hybrid/src" && "${RUN[@]}" -- /bin/sh -c 'LD_LIBRARY_PATH=. ./examplesh' 2>&1 |
        tail -1)
 printf 'zlib tests in the hybrid root: %s\n' "$OKT"
 printf 'libz: %s (%s)\n' "$(basename "$LIB")" "$ELF"

@@ -17,7 +17,14 @@ indexes and about 60 MB of compilers; later ones about 30 s):
     aarch64 ELF, run emulated (through the namespace's binfmt_misc handler),
     and its uname(2) says aarch64;
   - `uname -m` and `dpkg --print-architecture` say aarch64 and arm64, with
-    and without --native-tools;
+    and without --native-tools, and so do `arch` and config.guess
+    (aarch64-unknown-linux-gnu);
+  - with --native-tools the view's Multi-Arch: foreign tools run natively:
+    sed reading /proc/self/exe sees an x86-64 ELF (an emulated sed sees
+    its aarch64 one: qemu answers for /proc/self/exe), the shell's
+    /proc/PID/exe is dash itself (emulated: the emulator); gzip, which
+    Debian 12 does not mark Multi-Arch: foreign, and uname stay aarch64
+    ELFs;
   - a view without a compiler package (the fixture's): --native-tools fails
     naming the packages it looks for, and the same run without it works.
 """
@@ -33,7 +40,7 @@ import xstest  # noqa: E402
 from xstest import sh  # noqa: E402
 
 ARCH = 'arm64'
-PKGS = 'gcc,g++,libc6-dev,dash,coreutils,binutils'
+PKGS = 'gcc,g++,libc6-dev,dash,coreutils,binutils,sed,grep,gzip,autotools-dev'
 SRC = r'''#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +71,34 @@ COMPILE = ('gcc -O2 -fno-ident -c obj.c -o {p}.o && gcc -O2 -g -fno-ident -c obj
            ' && gcc -O2 -c obj.c -o {p}-id.o && g++ -O2 -fno-ident -c p.cc -o {p}-cxx.o'
            ' && uname -m && dpkg --print-architecture'
            ' && od -An -tx1 -j18 -N2 /usr/bin/aarch64-linux-gnu-gcc-12')
+
+
+CHECKS = (' && echo "m=$(uname -m) a=$(arch) d=$(dpkg --print-architecture)"'
+          ' && echo "guess=$(sh /usr/share/misc/config.guess)"'
+          ' && echo "sed=$(sed -n 1p /proc/self/exe | od -An -tx1 -j18 -N1 | tr -d \' \')"'
+          ' && echo "sh=$(readlink /proc/$$/exe)"'
+          ' && echo "gzip=$(od -An -tx1 -j18 -N1 /usr/bin/gzip | tr -d \' \')'
+          ' uname=$(od -An -tx1 -j18 -N1 /usr/bin/uname | tr -d \' \')"')
+
+
+def facts(out):
+    """The key=value words of the CHECKS' output."""
+    return dict(w.split('=', 1) for w in out.split() if '=' in w and not w.startswith('machine='))
+
+
+def tools(t, out, native):
+    f = facts(out)
+    how = '--native-tools' if native else 'emulated'
+    t.eq((f.get('m'), f.get('a'), f.get('d')), ('aarch64', 'aarch64', 'arm64'),
+         '%s: uname -m, arch, dpkg --print-architecture report the target' % how)
+    t.eq(f.get('guess'), 'aarch64-unknown-linux-gnu', '%s: config.guess reports the target' % how)
+    t.eq(f.get('sed'), '3e' if native else 'b7',
+         '%s: sed runs as an %s program (its /proc/self/exe)' % (how, 'x86-64' if native else 'aarch64'))
+    t.ok(f.get('sh', '').endswith('/dash') == native,
+         '%s: the shell %s' % (how, 'is dash itself, native' if native else 'runs under the emulator'),
+         'its /proc/PID/exe: %s' % f.get('sh'))
+    t.eq((f.get('gzip'), f.get('uname')), ('b7', 'b7'),
+         '%s: gzip (not Multi-Arch: foreign) and uname stay aarch64' % how)
 
 
 def show(r):
@@ -104,17 +139,19 @@ def real_mirror(t, h):
     with open(os.path.join(work, 'configure'), 'w') as f:
         f.write(CONFIGURE)
     os.chmod(os.path.join(work, 'configure'), 0o755)
-    r = run(cache, work, COMPILE.format(p='emu'), False)
+    r = run(cache, work, COMPILE.format(p='emu') + CHECKS, False)
     if not t.ok(r.returncode == 0, 'emulated: gcc -c in the arm64 root', show(r)):
         return
-    lines = r.stdout.split()
+    tools(t, r.stdout, False)
+    lines = [w for w in r.stdout.split() if '=' not in w]
     t.eq(lines[:2], ['aarch64', 'arm64'], 'emulated: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['b7', '00'], 'emulated: the compiler driver is an aarch64 ELF')
-    r = run(cache, work, COMPILE.format(p='nat') + ' && ./configure && g++ -o p p.cc && ./p',
-            True)
+    r = run(cache, work, COMPILE.format(p='nat') + CHECKS +
+            ' && ./configure && g++ -o p p.cc && ./p', True)
     if not t.ok(r.returncode == 0, '--native-tools: gcc -c and a configure script', show(r)):
         return
-    lines = r.stdout.split()
+    tools(t, r.stdout, True)
+    lines = [w for w in r.stdout.split() if '=' not in w or w.startswith('machine=')]
     t.eq(lines[:2], ['aarch64', 'arm64'], '--native-tools: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['3e', '00'], '--native-tools: the compiler driver is an x86-64 ELF')
     t.eq(lines[4:5], ['machine=aarch64'], '--native-tools: the test program runs emulated')
