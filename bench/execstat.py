@@ -126,7 +126,7 @@ def name_of(path):
     return 'PKG:' + base if path.startswith('./') else base
 
 
-PERL = re.compile(r'^(perl|dh|dh_.*|debian/rules|dpkg-(architecture|buildflags|buildpackage|'
+PERL = re.compile(r'^(perl|dh|dh_.*|dpkg-(architecture|buildflags|buildpackage|'
                   r'checkbuilddeps|gencontrol|gensymbols|genbuildinfo|genchanges|shlibdeps|'
                   r'source|parsechangelog|vendor|buildapi|distaddfile|mergechangelogs))$')
 NATIVE = set()

@@ -135,8 +135,8 @@ if [ -n "$DEB" ]; then
 		debs=$(find "$W/$name/w/upper" -name '*.deb' | sort)
 		[ -n "$debs" ] || { echo "$name: no .deb built" >&2; exit 1; }
 		for d in $debs; do
-			printf '%s: %s Architecture: %s\n' "$name" "$(basename "$d")" \
-				"$(dpkg-deb -f "$d" Architecture)"
+			printf '%s: %s Architecture: %s; Depends: %s\n' "$name" "$(basename "$d")" \
+				"$(dpkg-deb -f "$d" Architecture)" "$(dpkg-deb -f "$d" Depends)"
 		done
 		grep -q '\*\*\* zlib test OK \*\*\*' "$W/$name.log" && OKT=passed || OKT=FAILED
 		[ "$SRC" != zlib ] || printf '%s: zlib tests in the root %s\n' "$name" "$OKT"
