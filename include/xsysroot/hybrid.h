@@ -29,9 +29,13 @@
  * ld.so.cache has only the target's entries, whose flags that loader
  * skips.
  *
+ * The tool packages may also be the target's own Multi-Arch: foreign
+ * tools (sed, the shell...: hybridtools.h decides which), with the paths
+ * of keep left out so the target's files stay there (uname, arch).
+ *
  * What it does not do: the dpkg status does not list the native packages
  * (their files shadow the target's, apt still sees the target's gcc and
- * binutils); other tools (make, sed, the shell) stay emulated.
+ * binutils).
  *
  * Errors are 0 or negative errno with a message in err.  No global state;
  * one caller per layer directory at a time (a layer is built under a

@@ -99,8 +99,21 @@ static void foreign_tools(struct cli_setup *s, char ***out)
 			xs_write_file_atomic(path, b.data ? b.data : "", b.len, 0644);
 	}
 	xs_buf_printf(&b, "%s", ""); /* terminated */
-	*out = xs_strv_split(b.data);
+	char **names = xs_strv_split(b.data);
 	xs_buf_free(&b);
+	size_t k = 0; /* only the candidates of this version */
+	for (size_t i = 0; names && names[i]; i++) {
+		bool known = false;
+		for (size_t j = 0; xs_hybrid_tool_candidate(j); j++)
+			known = known || !strcmp(names[i], xs_hybrid_tool_candidate(j));
+		if (known)
+			names[k++] = names[i];
+		else
+			free(names[i]);
+	}
+	if (names)
+		names[k] = NULL;
+	*out = names;
 }
 
 /* The tools of cands that run natively (the same version in native's

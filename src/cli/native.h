@@ -2,7 +2,10 @@
  * compilers in the target's root (xsysroot/hybrid.h).
  *
  * From the opened view of the target: the cross packages of its toolchain
- * packages named, the build architecture's view of them opened from the
+ * packages named, and its tools that run natively (hybridtools.h: Multi-Arch:
+ * foreign in its Packages stanza, the answer kept in
+ * CACHEDIR/hybrid/foreign-VIEWDIGEST; the same version for the build
+ * architecture, or a note), the build architecture's view of them opened from the
  * same sources (verified as any view), its layer made once in the cache
  * (CACHEDIR/hybrid/VIEWDIGEST), and a per-run layer of links to the
  * target's libgcc made in the run's private directory.  The sandbox puts
