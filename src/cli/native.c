@@ -144,34 +144,68 @@ static const struct xs_arch *build_arch(void)
 	return uname(&u) == 0 ? xs_arch_lookup(u.machine) : NULL;
 }
 
+/* The build architecture's view of list and either the tools of tools
+ * or, when one is not NULL, that one alone. */
+static int try_open(struct xs_repo_config *cfg, const char *list, char *const *tools,
+		    const char *one, struct xs_repo **out, char *err, size_t errsz)
+{
+	struct xs_buf all;
+	xs_buf_init(&all, 1 << 16);
+	xs_buf_printf(&all, "%s", list);
+	if (one)
+		xs_buf_printf(&all, ",%s", one);
+	for (size_t i = 0; !one && tools && tools[i]; i++)
+		xs_buf_printf(&all, ",%s", tools[i]);
+	cfg->packages = all.data;
+	int q = xs_repo_open(cfg, out, err, errsz);
+	xs_buf_free(&all);
+	return q;
+}
+
+/* The tools whose build architecture's packages resolve, one by one; a
+ * note for each of the others, which leave *tools (they stay emulated). */
+static void drop_missing(struct xs_repo_config *cfg, const char *list, char **tools,
+			 const char *arch)
+{
+	size_t k = 0;
+	for (size_t i = 0; tools[i]; i++) {
+		struct xs_repo *r = NULL;
+		char err[4096];
+		if (try_open(cfg, list, NULL, tools[i], &r, err, sizeof err) == 0) {
+			tools[k++] = tools[i];
+		} else {
+			say("--native-tools: %s stays emulated: the archive's %s packages do not "
+			    "resolve with it (%s)", tools[i], arch, err);
+			free(tools[i]);
+		}
+		xs_repo_free(r);
+	}
+	tools[k] = NULL;
+}
+
 /* The build architecture's view of the tools, opened from s's sources:
- * the cross packages of list and the packages of tools (0), or, when the
- * archive lacks some of the latter, of list alone with a note (1); -1
- * after saying why when not even list is there. */
+ * the cross packages of list and the packages of tools, those the archive
+ * lacks left out of tools with a note (0); -1 after saying why when not
+ * even list is there. */
 static int open_native(struct cli_setup *s, const struct xs_arch *b, const char *list,
-		       char *const *tools, struct xs_repo **out)
+		       char **tools, struct xs_repo **out)
 {
 	struct xs_repo_config cfg = s->cfg;
 	cfg.arch = b->deb;
 	cfg.binds = NULL;
 	char err[4096];
+	if (tools && tools[0] && try_open(&cfg, list, tools, NULL, out, err, sizeof err) == 0)
+		return 0;
 	if (tools && tools[0]) {
-		struct xs_buf all;
-		xs_buf_init(&all, 1 << 16);
-		xs_buf_printf(&all, "%s", list);
-		for (size_t i = 0; tools[i]; i++)
-			xs_buf_printf(&all, ",%s", tools[i]);
-		cfg.packages = all.data;
-		int q = xs_repo_open(&cfg, out, err, sizeof err);
-		xs_buf_free(&all);
-		if (q == 0)
+		drop_missing(&cfg, list, tools, b->deb);
+		if (tools[0] && try_open(&cfg, list, tools, NULL, out, err, sizeof err) == 0)
 			return 0;
-		say("--native-tools: the %s packages of the tools are not all in this archive "
-		    "(%s): the tools stay emulated, the compilers run natively", b->deb, err);
+		for (size_t i = 0; tools[i]; i++)
+			free(tools[i]);
+		tools[0] = NULL;
 	}
-	cfg.packages = list;
-	if (xs_repo_open(&cfg, out, err, sizeof err) == 0)
-		return 1;
+	if (try_open(&cfg, list, NULL, NULL, out, err, sizeof err) == 0)
+		return 0;
 	say("--native-tools: no native cross toolchain for %s in this archive "
 	    "(looked for %s, %s packages): %s; without --native-tools the compilers run "
 	    "emulated", s->arch->deb, list, b->deb, err);
@@ -228,8 +262,7 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 	int q = open_native(s, b, list.data, cands, &native);
 	if (q < 0)
 		goto out;
-	if (q == 0)
-		pick_tools(s, native, cands, &tools);
+	pick_tools(s, native, cands, &tools);
 	q = make_layer(s, native, tools, b, nt);
 	xs_repo_free(native);
 	if (q < 0)
