@@ -48,6 +48,7 @@
 
 #include "xsysroot/arch.h"
 #include "xsysroot/cachemgr.h"
+#include "xsysroot/ldcache.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 #include "xsysroot/view.h"
@@ -87,6 +88,19 @@ void xs_sysroot_dirs_free(char **dirs);
  * xs_view_list_leaves). */
 typedef int (*xs_sysroot_list_fn)(void *ud, const char *dir,
 				  int (*cb)(const char *name, void *cbud), void *cbud);
+/* Loader entries (lib*.so.* and ld*.so.*: key the name, value "/DIR/NAME")
+ * of the directories, an earlier directory first, each with flags (0: the
+ * cache's architecture's): appended to l, whose strings it owns.
+ * unversioned: lib*.so too, for a lister that leaves out symbolic links of
+ * that form (the linker's), so that what it gives is a library whose
+ * soname has no version (libbfd-2.40-arm64.so). */
+struct xs_sysroot_ldlist {
+	struct xs_ldcache_entry *e;
+	size_t n, cap;
+};
+void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
+			   bool unversioned, xs_sysroot_list_fn list, void *ud);
+void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l);
 /* ld.so.cache for arch from the libraries (lib*.so.* and ld*.so.*) the
  * directories hold, an earlier directory winning: into out (initialised
  * here), *nlibs the entries given to the writer. */

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xsysroot/ldcache.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/view.h"
 
 #define FAIL(code, ...)                                   \
@@ -307,4 +309,84 @@ int xs_hybrid_link_target(const char *layer, const char *root, const char *links
 	}
 	closedir(d);
 	return q;
+}
+
+/* ---- one ld.so.cache for both architectures ----------------------------- */
+
+#define MAX_LDCACHE (64u << 20)
+
+/* The non-directory names of host directory base/dir (xs_sysroot_list_fn),
+ * but for symbolic links named *.so (the linker's). */
+static int list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+		     void *cbud)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", (const char *)ud, dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *e;
+	int q = 0;
+	while (q == 0 && (e = readdir(d))) {
+		struct stat st;
+		size_t len = strlen(e->d_name);
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode) ||
+		    (S_ISLNK(st.st_mode) && len > 3 && !strcmp(e->d_name + len - 3, ".so")))
+			continue;
+		q = cb(e->d_name, cbud);
+	}
+	closedir(d);
+	return q;
+}
+
+int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
+		      const char *root, const char *layer, const char *links, size_t *nbuild,
+		      char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	if (nbuild)
+		*nbuild = 0;
+	if (target->elf_data != build->elf_data)
+		return 0;
+	snprintf(path, sizeof path, "%s/etc/ld.so.cache", root);
+	struct xs_buf view, out;
+	int q = xs_read_file(path, MAX_LDCACHE, &view);
+	if (q < 0)
+		FAIL(q, "cannot read %s: %s", path, strerror(-q));
+	struct xs_ldcache_entry *te = NULL;
+	size_t tn = 0;
+	q = xs_ldcache_parse(target, view.data, view.len, &te, &tn);
+	if (q < 0) {
+		xs_buf_free(&view);
+		FAIL(q, "%s: not an ld.so.cache of %s: %s", path, target->deb, strerror(-q));
+	}
+	struct xs_sysroot_ldlist l = { 0 };
+	for (size_t i = 0; i < tn; i++) { /* the view's first: its order stays */
+		xs_grow(&l.e, &l.cap, l.n + 1, sizeof *l.e);
+		l.e[l.n++] = (struct xs_ldcache_entry){ xs_strdup(te[i].key),
+							 xs_strdup(te[i].value), te[i].flags };
+	}
+	free(te);
+	xs_buf_free(&view);
+	char **dirs = xs_sysroot_search_dirs(build->triplet, NULL, 0, NULL);
+	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, true, list_host, (void *)layer);
+	xs_sysroot_dirs_free(dirs);
+	if (nbuild)
+		*nbuild = l.n - tn;
+	q = xs_ldcache_build(target, l.e, l.n, &out);
+	xs_sysroot_ldlist_free(&l);
+	if (q < 0)
+		FAIL(q, "cannot build the ld.so.cache of %s and %s: %s", target->deb, build->deb,
+		     strerror(-q));
+	snprintf(path, sizeof path, "%s/etc", links);
+	q = xs_mkdir_p(path, 0755);
+	snprintf(path, sizeof path, "%s/etc/ld.so.cache", links);
+	if (q == 0)
+		q = xs_write_file_atomic(path, out.data, out.len, 0644);
+	xs_buf_free(&out);
+	if (q < 0)
+		FAIL(q, "cannot write %s: %s", path, strerror(-q));
+	return 0;
 }

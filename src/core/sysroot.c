@@ -99,41 +99,59 @@ void xs_sysroot_dirs_free(char **dirs)
 
 struct ldc_ctx {
 	const char *dir;
-	struct xs_ldcache_entry *e;
-	size_t n, cap;
+	uint32_t flags;
+	bool unversioned;
+	struct xs_sysroot_ldlist *l;
 };
 
 static int ldc_add(const char *name, void *ud)
 {
 	struct ldc_ctx *c = ud;
+	struct xs_sysroot_ldlist *l = c->l;
 	bool lib = !strncmp(name, "lib", 3) || !strncmp(name, "ld", 2);
-	if (!lib || !strstr(name, ".so."))
+	size_t len = strlen(name);
+	bool bare = c->unversioned && len > 3 && !strcmp(name + len - 3, ".so");
+	if (!lib || (!strstr(name, ".so.") && !bare))
 		return 0; /* sonames carry a version; bare .so links are for the linker */
-	xs_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e);
+	xs_grow(&l->e, &l->cap, l->n + 1, sizeof *l->e);
 	struct xs_buf v;
 	xs_buf_init(&v, XS_MAX_PATH + 2);
 	xs_buf_printf(&v, "/%s/%s", c->dir, name);
-	c->e[c->n].key = xs_strdup(name);
-	c->e[c->n].value = xs_buf_steal(&v, NULL);
-	c->n++;
+	l->e[l->n].key = xs_strdup(name);
+	l->e[l->n].value = xs_buf_steal(&v, NULL);
+	l->e[l->n].flags = c->flags;
+	l->n++;
 	return 0;
+}
+
+void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
+			   bool unversioned, xs_sysroot_list_fn list, void *ud)
+{
+	struct ldc_ctx c = { .flags = flags, .unversioned = unversioned, .l = l };
+	for (size_t i = 0; dirs[i]; i++) {
+		c.dir = dirs[i];
+		list(ud, dirs[i], ldc_add, &c);
+	}
+}
+
+void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free((char *)l->e[i].key);
+		free((char *)l->e[i].value);
+	}
+	free(l->e);
+	*l = (struct xs_sysroot_ldlist){ 0 };
 }
 
 int xs_sysroot_ldcache(const struct xs_arch *arch, char *const *dirs, xs_sysroot_list_fn list,
 		       void *ud, struct xs_buf *out, size_t *nlibs)
 {
-	struct ldc_ctx c = { 0 };
-	for (size_t i = 0; dirs[i]; i++) {
-		c.dir = dirs[i];
-		list(ud, dirs[i], ldc_add, &c);
-	}
-	int q = xs_ldcache_build(arch, c.e, c.n, out);
-	for (size_t i = 0; i < c.n; i++) {
-		free((char *)c.e[i].key);
-		free((char *)c.e[i].value);
-	}
-	free(c.e);
-	*nlibs = c.n;
+	struct xs_sysroot_ldlist l = { 0 };
+	xs_sysroot_ldlist_add(&l, dirs, 0, false, list, ud);
+	int q = xs_ldcache_build(arch, l.e, l.n, out);
+	*nlibs = l.n;
+	xs_sysroot_ldlist_free(&l);
 	return q;
 }
 
