@@ -40,6 +40,8 @@ static int apply_cached_manifest(struct debian_source *d, size_t i, const struct
 	struct xs_manifest m = { 0 };
 	q = xs_manifest_parse(data, len, &m);
 	free(data);
+	if (q == 0 && m.format < 2 && !d->env.offline)
+		q = -ESTALE; /* without the control files: fetched and unpacked again */
 	for (size_t k = 0; q == 0 && k < m.n; k++)
 		if (m.e[k].type == XS_E_REG && !xs_store_has_object(store, m.e[k].sha256))
 			q = -ENOENT;
