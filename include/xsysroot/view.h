@@ -116,6 +116,10 @@ int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m);
  * changed content gets a new inode (readers of the old one are unaffected). */
 int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, uint64_t size,
 		     uint32_t mode);
+/* A synthetic symbolic link at path to target (an absolute target is
+ * presented relative, as a package's: xs_view_clamp_target), replacing
+ * whatever non-directory is there. */
+int xs_view_add_symlink(struct xs_view *v, const char *path, const char *target);
 /* Overlay the host directory hostdir, read-only, at path (normalised,
  * relative): whatever packages ship there is hidden, and lookups below it
  * go to the host each time (short timeouts; setuid bits dropped).  From

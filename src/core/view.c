@@ -612,6 +612,37 @@ out:
 	return r;
 }
 
+int xs_view_add_symlink(struct xs_view *v, const char *path, const char *target)
+{
+	char rel[XS_MAX_PATH + 1];
+	int r = xs_view_clamp_target(path, target, rel, sizeof rel);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&v->lock);
+	struct slot sl;
+	if (!locate(v, path, &sl)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	if (sl.found) {
+		struct vnode *old = v->nodes[sl.d->kids[sl.pos] - 1];
+		if (S_ISDIR(old->mode)) {
+			r = -EISDIR;
+			goto out;
+		}
+		kid_remove(sl.d, sl.pos);
+	}
+	uint64_t ino = kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFLNK | 0777, -1);
+	struct vnode *k = v->nodes[ino - 1];
+	k->mtime = time(NULL);
+	k->synthetic = true;
+	k->link = xs_strdup(rel);
+	k->size = strlen(rel);
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
 int xs_view_finish(struct xs_view *v)
 {
 	pthread_rwlock_wrlock(&v->lock);
