@@ -30,9 +30,15 @@
  *    that each loader finds its own through the cache (ldcache.h) and the
  *    x86-64 loader does not probe its default directories.
  *
+ *  - holds the target's toolchain packages that the layer shadows in a
+ *    dpkg status over the view's (xs_hybrid_dpkg_status), so that apt
+ *    inside a writable root does not upgrade or reinstall them (their
+ *    target files would land in the overlay's upper directory and hide
+ *    the native tools) without being told to change held packages.
+ *
  * What it does not do: the dpkg status does not list the native packages
  * (their files shadow the target's, apt still sees the target's gcc and
- * binutils); other tools (make, sed, the shell) stay emulated.
+ * binutils, held); other tools (make, sed, the shell) stay emulated.
  *
  * Errors are 0 or negative errno with a message in err.  No global state;
  * one caller per layer directory at a time (a layer is built under a
@@ -91,4 +97,14 @@ int xs_hybrid_link_target(const char *layer, const char *root, const char *links
 int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 		      const char *root, const char *layer, const char *links, size_t *nbuild,
 		      char *err, size_t errsz);
+
+/* links/var/lib/dpkg/status (made, replacing any): root's
+ * var/lib/dpkg/status with each stanza of a package that
+ * xs_hybrid_cross_name(PACKAGE, triplet) names (the toolchain packages
+ * the layer replaces) marked held: "Status: install ok installed" becomes
+ * "Status: hold ok installed" (its Package line must come before its
+ * Status line, as the view writes them).  *held (may be NULL) gets their
+ * number.  0, or a negative errno with err naming the file. */
+int xs_hybrid_dpkg_status(const char *root, const char *links, const char *triplet,
+			  size_t *held, char *err, size_t errsz);
 #endif

@@ -390,3 +390,54 @@ int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 		FAIL(q, "cannot write %s: %s", path, strerror(-q));
 	return 0;
 }
+
+/* ---- the dpkg status: the shadowed packages held ------------------------ */
+
+#define MAX_STATUS (256u << 20)
+
+int xs_hybrid_dpkg_status(const char *root, const char *links, const char *triplet,
+			  size_t *held, char *err, size_t errsz)
+{
+	static const char installed[] = "Status: install ok installed";
+	char path[PATH_MAX], cross[256];
+	struct xs_buf in, out;
+	size_t n = 0;
+	snprintf(path, sizeof path, "%s/var/lib/dpkg/status", root);
+	int q = xs_read_file(path, MAX_STATUS, &in);
+	if (q < 0)
+		FAIL(q, "cannot read %s: %s", path, strerror(-q));
+	xs_buf_init(&out, MAX_STATUS + (1u << 20));
+	bool tool = false;
+	for (size_t i = 0; q == 0 && i < in.len;) {
+		const char *l = in.data + i, *nl = memchr(l, '\n', in.len - i);
+		size_t len = nl ? (size_t)(nl - l) : in.len - i;
+		if (len == 0)
+			tool = false; /* the stanza ends */
+		else if (len > 9 && !strncmp(l, "Package: ", 9) && len - 9 < sizeof cross) {
+			char name[256];
+			memcpy(name, l + 9, len - 9);
+			name[len - 9] = 0;
+			tool = xs_hybrid_cross_name(name, triplet, cross, sizeof cross) == 1;
+		}
+		bool hold = tool && len == sizeof installed - 1 && !memcmp(l, installed, len);
+		q = hold ? xs_buf_printf(&out, "Status: hold ok installed")
+			 : xs_buf_append(&out, l, len);
+		if (q == 0 && nl)
+			q = xs_buf_append(&out, "\n", 1);
+		n += hold;
+		i += len + 1;
+	}
+	xs_buf_free(&in);
+	snprintf(path, sizeof path, "%s/var/lib/dpkg", links);
+	if (q == 0)
+		q = xs_mkdir_p(path, 0755);
+	snprintf(path, sizeof path, "%s/var/lib/dpkg/status", links);
+	if (q == 0)
+		q = xs_write_file_atomic(path, out.data, out.len, 0644);
+	xs_buf_free(&out);
+	if (q < 0)
+		FAIL(q, "cannot write %s: %s", path, strerror(-q));
+	if (held)
+		*held = n;
+	return 0;
+}
