@@ -104,8 +104,9 @@ int xs_view_clamp_target(const char *link_path, const char *target, char *out, s
  * node of a host directory (--bind) or below one. */
 int xs_view_path(struct xs_view *v, uint64_t ino, char *out, size_t outsz);
 /* An implied directory at path (a view path) and its parents, for a
- * directory that packages added later may fill: 0, or -ENOTDIR when
- * something that is no directory is in the way. */
+ * directory that packages added later may fill (a lookup of a name it
+ * lacks says volatile_, so that the answer is not kept long): 0, or
+ * -ENOTDIR when something that is no directory is in the way. */
 int xs_view_add_dir(struct xs_view *v, const char *path);
 /* Add a pending path (normalised, relative) provided by package pkg. */
 int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);

@@ -392,10 +392,16 @@ int xs_view_add_dir(struct xs_view *v, const char *path)
 	pthread_rwlock_wrlock(&v->lock);
 	int r = 0;
 	struct slot sl;
+	uint64_t ino = 0;
 	if (!locate(v, path, &sl))
 		r = -ENOTDIR;
 	else if (!sl.found) /* if added meanwhile, whatever it is, it stays */
-		kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFDIR | 0755, -1);
+		ino = kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFDIR | 0755, -1);
+	else
+		ino = sl.d->kids[sl.pos];
+	/* later packages fill it: a name absent from it is short-lived */
+	if (ino && S_ISDIR(v->nodes[ino - 1]->mode))
+		v->nodes[ino - 1]->volatile_ = true;
 	pthread_rwlock_unlock(&v->lock);
 	return r;
 }
@@ -863,6 +869,8 @@ int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
 		if (found) {
 			fill_attr(v, d->kids[pos], out);
 			r = 0;
+		} else {
+			out->volatile_ = d->volatile_; /* xs_view_add_dir's */
 		}
 	}
 	pthread_rwlock_unlock(&v->lock);
