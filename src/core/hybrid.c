@@ -313,6 +313,23 @@ int xs_hybrid_link_target(const char *layer, const char *root, const char *links
 
 /* ---- one ld.so.cache for both architectures ----------------------------- */
 
+/* b into links/rel (its directory made). */
+static int put_links_file(const char *links, const char *rel, const struct xs_buf *b,
+			  char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", links, rel) >= sizeof path)
+		FAIL(-ENAMETOOLONG, "%s/%s: name too long", links, rel);
+	*strrchr(path, '/') = 0;
+	int q = xs_mkdir_p(path, 0755);
+	path[strlen(path)] = '/';
+	if (q == 0)
+		q = xs_write_file_atomic(path, b->data, b->len, 0644);
+	if (q < 0)
+		FAIL(q, "cannot write %s: %s", path, strerror(-q));
+	return 0;
+}
+
 #define MAX_LDCACHE (64u << 20)
 
 /* The non-directory names of host directory base/dir (xs_sysroot_list_fn),
@@ -380,15 +397,9 @@ int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 	if (q < 0)
 		FAIL(q, "cannot build the ld.so.cache of %s and %s: %s", target->deb, build->deb,
 		     strerror(-q));
-	snprintf(path, sizeof path, "%s/etc", links);
-	q = xs_mkdir_p(path, 0755);
-	snprintf(path, sizeof path, "%s/etc/ld.so.cache", links);
-	if (q == 0)
-		q = xs_write_file_atomic(path, out.data, out.len, 0644);
+	q = put_links_file(links, "etc/ld.so.cache", &out, err, errsz);
 	xs_buf_free(&out);
-	if (q < 0)
-		FAIL(q, "cannot write %s: %s", path, strerror(-q));
-	return 0;
+	return q;
 }
 
 /* ---- the dpkg status: the shadowed packages held ------------------------ */
@@ -428,15 +439,13 @@ int xs_hybrid_dpkg_status(const char *root, const char *links, const char *tripl
 		i += len + 1;
 	}
 	xs_buf_free(&in);
-	snprintf(path, sizeof path, "%s/var/lib/dpkg", links);
 	if (q == 0)
-		q = xs_mkdir_p(path, 0755);
-	snprintf(path, sizeof path, "%s/var/lib/dpkg/status", links);
-	if (q == 0)
-		q = xs_write_file_atomic(path, out.data, out.len, 0644);
+		q = put_links_file(links, "var/lib/dpkg/status", &out, err, errsz);
+	else
+		snprintf(err, errsz, "cannot hold the native tools' packages: %s", strerror(-q));
 	xs_buf_free(&out);
 	if (q < 0)
-		FAIL(q, "cannot write %s: %s", path, strerror(-q));
+		return q;
 	if (held)
 		*held = n;
 	return 0;
