@@ -22,14 +22,12 @@
  *  - links the cross compiler's own directory to the target's libgcc,
  *    crt*.o, compiler and C++ headers (xs_hybrid_link_target), so the cross
  *    driver compiles and links with the target's files, not those of the
- *    *-cross packages (which are not taken at all).
- *
+ *    *-cross packages (which are not taken at all);
  *  - writes one ld.so.cache for both architectures over the view's
  *    (xs_hybrid_ldcache): the view's entries, tagged with the target's
  *    flags, and the layer's libraries with the build architecture's, so
  *    that each loader finds its own through the cache (ldcache.h) and the
- *    x86-64 loader does not probe its default directories.
- *
+ *    x86-64 loader does not probe its default directories;
  *  - holds the target's toolchain packages that the layer shadows in a
  *    dpkg status over the view's (xs_hybrid_dpkg_status), so that apt
  *    inside a writable root does not upgrade or reinstall them (their
