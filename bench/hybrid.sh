@@ -68,18 +68,6 @@ if [ -n "$DEB" ]; then
 	BUILD='dpkg-buildpackage -b -uc -us'
 	# the host has no gcc-multilib: zlib's lib32/libx32 builds left out
 	NBUILD='DEB_BUILD_PROFILES=nobiarch dpkg-buildpackage -b -uc -us -d'
-	# the view's dpkg database has no control files: dpkg-shlibdeps needs
-	# libc6's symbols and shlibs (from its ARCH .deb, got by apt)
-	mkdir -p "$W/bin/lists/partial" "$W/bin/cache/archives/partial" "$W/bparts" "$W/ctl"
-	for f in "$W"/parts/*; do sed 's/^Types:.*/Types: deb/; s/^deb-src /deb /' "$f" >"$W/bparts/$(basename "$f")"; done
-	BAPT=(-o Dir::State::Lists="$W/bin/lists" -o Dir::Cache="$W/bin/cache"
-	      -o Dir::State::status=/dev/null -o Dir::Etc::SourceList=/dev/null
-	      -o Dir::Etc::SourceParts="$W/bparts" -o APT::Sandbox::User=root
-	      -o APT::Architecture="$ARCH" -o APT::Architectures="$ARCH" -o Acquire::Languages=none)
-	echo "libc6:$ARCH's control files: apt-get update, download ..." >&2
-	apt-get "${BAPT[@]}" -qq update >&2
-	(cd "$W" && apt-get "${BAPT[@]}" -qq download "libc6:$ARCH" >&2 && dpkg-deb -e libc6_*.deb ctl)
-	PRE='[ -e /var/lib/dpkg/info/libc6.symbols ] || cp .xs-ctl/symbols /var/lib/dpkg/info/libc6.symbols; [ -e /var/lib/dpkg/info/libc6.shlibs ] || cp .xs-ctl/shlibs /var/lib/dpkg/info/libc6.shlibs; rm -rf .xs-ctl; '
 fi
 # BENCH_XS_OPTS: more repository options for xsysroot (e.g. --mirror URL
 # --suite NAME when one of the host's sources is mid-sync)
@@ -98,7 +86,6 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 one() {
 	local name=$1; shift
 	rm -rf "${W:?}/$name" && mkdir -p "$W/$name" && cp -a "$W/src" "$W/$name/src"
-	[ -z "$DEB" ] || cp -a "$W/ctl" "$W/$name/src/.xs-ctl"
 	local t0 t1 l0
 	l0=$(load)
 	t0=$(now)
@@ -114,10 +101,10 @@ for r in $(seq "$ROUNDS"); do
 	T_NAT+=("$(one native /bin/sh -c "$NBUILD")")
 	echo "round $r: native ${T_NAT[-1]}; hybrid ..." >&2
 	T_HYB+=("$(one hybrid "${RUN[@]}" ${DEB:+--writable "$W/hybrid/w"} --native-tools -- \
-		/bin/sh -c "${PRE:-}$BUILD")")
+		/bin/sh -c "$BUILD")")
 	echo "round $r: hybrid ${T_HYB[-1]}; emulated ..." >&2
 	T_EMU+=("$(one emulated "${RUN[@]}" ${DEB:+--writable "$W/emulated/w"} -- \
-		/bin/sh -c "${PRE:-}$BUILD")")
+		/bin/sh -c "$BUILD")")
 	echo "round $r: emulated ${T_EMU[-1]}" >&2
 done
 
@@ -148,7 +135,7 @@ if [ -n "${BENCH_TRACE:-}" ]; then
 	T_TR=$(one traced strace -f --seccomp-bpf -ttt --decode-pids=pidns \
 		-e trace=execve,clone,clone3,fork,vfork -e signal=none -o "$W/traced.st" \
 		"${RUN[@]}" ${DEB:+--writable "$W/traced/w"} --native-tools -- \
-		/bin/sh -c "${PRE:-}$BUILD")
+		/bin/sh -c "$BUILD")
 	LAYER=$(ls -td "$CACHE"/hybrid/*/ | head -1)
 	printf '\nhybrid under strace: %s s (load before-after)\n' "$T_TR"
 	python3 "$(dirname "$0")/execstat.py" --native "$LAYER" "$W/traced.st"
