@@ -52,6 +52,7 @@ struct xs_selection_index {
 	size_t src;			 /* the source's number */
 	const char *uri, *suite;	 /* for messages */
 	const struct xs_release_file *file; /* path, size, sha256 (the store object) */
+	const char *inrelease_sha256; /* the InRelease that listed it, "" or NULL unknown */
 };
 
 struct xs_selection_config {
