@@ -14,6 +14,7 @@
 #include "command.h"
 #include "host.h"
 #include "output.h"
+#include "xsysroot/deb822.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/util.h"
 
@@ -176,29 +177,21 @@ static struct json_object *view_packages(const char *mp)
 		xs_buf_free(&b);
 		return NULL;
 	}
-	const char *data = b.data ? b.data : "";
-	size_t len = b.len;
 	struct json_object *a = json_object_new_array();
-	const char *name = NULL, *ver = NULL;
-	size_t nl = 0, vl = 0;
-	for (const char *p = data, *end = data + len; p <= end;) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = eol ? (size_t)(eol - p) : (size_t)(end - p);
-		if (ll > 9 && !strncmp(p, "Package: ", 9))
-			name = p + 9, nl = ll - 9;
-		else if (ll > 9 && !strncmp(p, "Version: ", 9))
-			ver = p + 9, vl = ll - 9;
-		else if (ll == 0 && name) { /* the end of a stanza */
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "name", jstr_n(name, nl));
-			json_object_object_add(o, "version", ver ? jstr_n(ver, vl) : NULL);
-			json_object_array_add(a, o);
-			name = ver = NULL;
-		}
-		if (!eol)
-			break;
-		p = eol + 1;
+	struct xs_deb822 it;
+	const struct xs_stanza *st;
+	xs_deb822_init(&it, b.data ? b.data : "", b.len);
+	while (xs_deb822_next(&it, &st) == 1) {
+		const struct xs_field *name = xs_stanza_get(st, "Package");
+		const struct xs_field *ver = xs_stanza_get(st, "Version");
+		if (!name)
+			continue;
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", jstr_n(name->value, name->value_len));
+		json_object_object_add(o, "version", ver ? jstr_n(ver->value, ver->value_len) : NULL);
+		json_object_array_add(a, o);
 	}
+	xs_deb822_free(&it);
 	xs_buf_free(&b);
 	return a;
 }

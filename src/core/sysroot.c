@@ -390,8 +390,9 @@ int xs_sysroot_add_host_files(const struct xs_sysroot *s, size_t *added, char *e
 		if (r != -ENOENT)
 			continue; /* a package's (or not a directory on the way) */
 		q = xs_sysroot_add_file(s, f->path, f->data, f->size, err, errsz);
-		if (q == 0)
-			k++;
+		if (q < 0)
+			break;
+		k++;
 		xs_logf(s->log, s->log_ud, XS_LOG_DEBUG, "generated /%s (%s %s it on Debian)",
 			f->path, f->why, f->standin ? "ships" : "writes");
 	}

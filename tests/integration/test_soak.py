@@ -237,8 +237,21 @@ def main(t, h):
         if SANITIZED:
             t.skip(rss, 'under ASan the RSS holds its quarantine of freed memory; '
                    'LeakSanitizer checks for leaks instead')
+        elif end['rss_kb'] <= mid['rss_kb'] + RSS_STEADY_SLACK_KB:
+            t.ok(True, rss)
         else:
-            t.ok(end['rss_kb'] <= mid['rss_kb'] + RSS_STEADY_SLACK_KB, rss)
+            # On a loaded machine a batch can reach more workers at once than
+            # the ones before, and glibc then makes malloc arenas for them: a
+            # step, once.  A leak grows again with the same work, so repeat
+            # the second half and judge by that.
+            t.diag('%s: over; %d more batches to tell a step from a leak' % (rss, BATCHES // 2))
+            for b in range(BATCHES // 2):
+                del samples[:]
+                runs.append(batch())
+            again = runs[-1][2]
+            t.ok(not errors and again['rss_kb'] <= end['rss_kb'] + RSS_STEADY_SLACK_KB,
+                 '%s; then %.1f MB after %d more (<= +%d MB)'
+                 % (rss, again['rss_kb'] / 1024.0, BATCHES // 2, RSS_STEADY_SLACK_KB // 1024))
 
 
 xstest.run(main)
