@@ -31,41 +31,12 @@
 #define ZWINDOW 18
 #define CHUNK (64u << 10)
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int hex_to_raw(const char *hex, unsigned char raw[32])
 {
 	if (!xs_is_sha256_hex(hex))
 		return -EINVAL;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		raw[i] = (unsigned char)v;
-	}
+	for (int i = 0; i < 32; i++)
+		raw[i] = (unsigned char)(xs_hexval(hex[2 * i]) << 4 | xs_hexval(hex[2 * i + 1]));
 	return 0;
 }
 
@@ -235,12 +206,12 @@ int xs_pkgidx_write_fd(const struct xs_pkg *pkgs, size_t n, const struct xs_pkgi
 {
 	unsigned char hdr[XS_PKGIDX_HEADER] = { 0 };
 	memcpy(hdr, MAGIC, 8);
-	put_u32(hdr + 8, XS_PKGIDX_VERSION);
-	put_u32(hdr + 12, XS_PKGIDX_HEADER);
+	xs_put_le32(hdr + 8, XS_PKGIDX_VERSION);
+	xs_put_le32(hdr + 12, XS_PKGIDX_HEADER);
 	if (hex_to_raw(id->index_sha256, hdr + 16) < 0 ||
 	    (id->inrelease_sha256[0] && hex_to_raw(id->inrelease_sha256, hdr + 56) < 0))
 		return -EINVAL;
-	put_u64(hdr + 48, id->index_size);
+	xs_put_le64(hdr + 48, id->index_size);
 	struct writer *w = xs_xcalloc(1, sizeof *w);
 	w->fd = fd;
 	w->cc = ZSTD_createCCtx();
@@ -253,9 +224,9 @@ int xs_pkgidx_write_fd(const struct xs_pkg *pkgs, size_t n, const struct xs_pkgi
 		if (q == 0)
 			q = write_body(w, pkgs, n);
 		unsigned char foot[XS_PKGIDX_FOOTER];
-		put_u64(foot, n);
-		put_u64(foot + 8, w->text);
-		put_u64(foot + 16, w->payload);
+		xs_put_le64(foot, n);
+		xs_put_le64(foot + 8, w->text);
+		xs_put_le64(foot + 16, w->payload);
 		char hex[65];
 		if (q == 0)
 			q = put_raw(w, foot, 24);
@@ -294,8 +265,8 @@ static int check_frame(const unsigned char *d, size_t len, struct xs_pkgidx_id *
 	const size_t fixed = XS_PKGIDX_HEADER + XS_PKGIDX_FOOTER;
 	if (len < 12 || memcmp(d, MAGIC, 8))
 		return fail(err, errsz, -EBADMSG, "not a compact Packages index");
-	if (get_u32(d + 8) != XS_PKGIDX_VERSION)
-		return fail(err, errsz, -EPROTO, "format version %u, not %u", get_u32(d + 8),
+	if (xs_get_le32(d + 8) != XS_PKGIDX_VERSION)
+		return fail(err, errsz, -EPROTO, "format version %u, not %u", xs_get_le32(d + 8),
 			    XS_PKGIDX_VERSION);
 	if (len < fixed || len > XS_PKGIDX_MAX)
 		return fail(err, errsz, -EBADMSG, "%zu bytes: truncated or oversized", len);
@@ -307,14 +278,14 @@ static int check_frame(const unsigned char *d, size_t len, struct xs_pkgidx_id *
 	if (strcmp(want, got))
 		return fail(err, errsz, -EBADMSG, "digest mismatch: truncated or damaged");
 	const unsigned char *foot = d + len - XS_PKGIDX_FOOTER;
-	*npkgs = get_u64(foot);
-	*text = get_u64(foot + 8);
-	if (get_u32(d + 12) != XS_PKGIDX_HEADER || !all_zero(d + 88, XS_PKGIDX_HEADER - 88) ||
-	    get_u64(foot + 16) != len - fixed || *npkgs > XS_PACKAGES_MAX ||
+	*npkgs = xs_get_le64(foot);
+	*text = xs_get_le64(foot + 8);
+	if (xs_get_le32(d + 12) != XS_PKGIDX_HEADER || !all_zero(d + 88, XS_PKGIDX_HEADER - 88) ||
+	    xs_get_le64(foot + 16) != len - fixed || *npkgs > XS_PACKAGES_MAX ||
 	    *text > XS_PKGIDX_TEXT_MAX)
 		return fail(err, errsz, -EBADMSG, "inconsistent header or footer");
 	raw_to_hex(d + 16, id->index_sha256);
-	id->index_size = get_u64(d + 48);
+	id->index_size = xs_get_le64(d + 48);
 	if (all_zero(d + 56, 32))
 		id->inrelease_sha256[0] = 0;
 	else
