@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -152,33 +153,37 @@ static int provides(struct xs_buf *b, const struct xs_dep *d)
 	return q == 0 && d->n ? put(b, "\n") : q;
 }
 
+/* The text fields of a package, in the order written (the parser takes
+ * them in any order). */
+static const struct {
+	const char *name;
+	size_t off;
+} text_fields[] = {
+	{ "Package", offsetof(struct xs_pkg, name) },
+	{ "Version", offsetof(struct xs_pkg, version) },
+	{ "Architecture", offsetof(struct xs_pkg, arch) },
+	{ "Multi-Arch", offsetof(struct xs_pkg, multi_arch) },
+	{ "Filename", offsetof(struct xs_pkg, filename) },
+	{ "Source", offsetof(struct xs_pkg, source) },
+	{ "Section", offsetof(struct xs_pkg, section) },
+	{ "Depends", offsetof(struct xs_pkg, depends_text) },
+	{ "Pre-Depends", offsetof(struct xs_pkg, pre_depends_text) },
+};
+
 static int stanza(struct xs_buf *b, const struct xs_pkg *p)
 {
-	int q = field(b, "Package", p->name);
-	if (q == 0)
-		q = field(b, "Version", p->version);
-	if (q == 0)
-		q = field(b, "Architecture", p->arch);
-	if (q == 0)
-		q = field(b, "Multi-Arch", p->multi_arch);
-	if (q == 0)
-		q = field(b, "Filename", p->filename);
+	int q = 0;
+	for (size_t i = 0; q == 0 && i < XS_ARRAY_SIZE(text_fields); i++)
+		q = field(b, text_fields[i].name,
+			  *(const char *const *)((const char *)p + text_fields[i].off));
 	if (q == 0)
 		q = number(b, "Size", p->size);
 	if (q == 0)
 		q = put_line(b, "SHA256", p->sha256);
-	if (q == 0)
-		q = field(b, "Source", p->source);
-	if (q == 0)
-		q = field(b, "Section", p->section);
 	if (q == 0 && p->installed_size)
 		q = number(b, "Installed-Size", p->installed_size);
 	if (q == 0 && p->essential)
 		q = put(b, "Essential: yes\n");
-	if (q == 0)
-		q = field(b, "Depends", p->depends_text);
-	if (q == 0)
-		q = field(b, "Pre-Depends", p->pre_depends_text);
 	if (q == 0)
 		q = provides(b, &p->provides);
 	return q == 0 ? put(b, "\n") : q;
