@@ -23,7 +23,7 @@
  * Its readers (ldd, run, the soname guess: provider.h) name a package and
  * its version and nothing more, so nothing more is kept (format 1 also kept
  * arch, origin, size, sha256 and filename: 10.9 MB for bookworm's arm64
- * main, against 1.5 MB).  Stanzas whose name or version hold a TAB or
+ * main with its updates and security, against 1.9 MB).  Stanzas whose name or version hold a TAB or
  * newline are left out.
  *
  * What a reader refuses (-EBADMSG, nothing returned): a wrong header, a
