@@ -21,10 +21,10 @@
  *   name version
  * sorted by name (bytewise, unique) for a binary search; no header line.
  * Its readers (ldd, run, the soname guess: provider.h) name a package and
- * its version and nothing more, so nothing more is kept (format 1 also kept
- * arch, origin, size, sha256 and filename: 10.9 MB for bookworm's arm64
- * main with its updates and security, against 1.9 MB).  Stanzas whose name or version hold a TAB or
- * newline are left out.
+ * its version and nothing more, so nothing more is kept (format 1 also
+ * kept arch, origin, size, sha256 and filename: 10.9 MB for bookworm's
+ * arm64 main with its updates and security, against 1.9 MB).  Stanzas
+ * whose name or version hold a TAB or newline are left out.
  *
  * What a reader refuses (-EBADMSG, nothing returned): a wrong header, a
  * line with another field count, an empty field or a NUL byte, a number that is not
