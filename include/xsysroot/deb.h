@@ -2,7 +2,10 @@
  *
  * The .deb (an ar archive: debian-binary, control.tar.*, data.tar.{gz,xz,zst,bz2}
  * or uncompressed) is read with libarchive.  Every regular file of data.tar
- * becomes a store object (by SHA-256); nothing else is created anywhere: the
+ * becomes a store object (by SHA-256), and so does every file of control.tar
+ * that dpkg keeps in its database, at var/lib/dpkg/info/PACKAGE.NAME (NAME
+ * without a '.', not control or list; PACKAGE from control's Package field;
+ * none without it); nothing else is created anywhere: the
  * manifest records directories, symlinks, hardlinks and device nodes as
  * metadata only.
  *
@@ -59,6 +62,8 @@ struct xs_entry {
 struct xs_manifest {
 	struct xs_entry *e;
 	size_t n, cap;
+	int format; /* parsed: 2, or 1 for one written before a .deb's control
+		     * files (var/lib/dpkg/info/PKG.NAME) were kept */
 };
 
 void xs_manifest_free(struct xs_manifest *m);

@@ -22,16 +22,21 @@
  *  - links the cross compiler's own directory to the target's libgcc,
  *    crt*.o, compiler and C++ headers (xs_hybrid_link_target), so the cross
  *    driver compiles and links with the target's files, not those of the
- *    *-cross packages (which are not taken at all).
- *
- * The x86-64 loader finds its libraries in its default directories
- * (/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu): the view's
- * ld.so.cache has only the target's entries, whose flags that loader
- * skips.
+ *    *-cross packages (which are not taken at all);
+ *  - writes one ld.so.cache for both architectures over the view's
+ *    (xs_hybrid_ldcache): the view's entries, tagged with the target's
+ *    flags, and the layer's libraries with the build architecture's, so
+ *    that each loader finds its own through the cache (ldcache.h) and the
+ *    x86-64 loader does not probe its default directories;
+ *  - holds the target's toolchain packages that the layer shadows in a
+ *    dpkg status over the view's (xs_hybrid_dpkg_status), so that apt
+ *    inside a writable root does not upgrade or reinstall them (their
+ *    target files would land in the overlay's upper directory and hide
+ *    the native tools) without being told to change held packages.
  *
  * What it does not do: the dpkg status does not list the native packages
  * (their files shadow the target's, apt still sees the target's gcc and
- * binutils); other tools (make, sed, the shell) stay emulated.
+ * binutils, held); other tools (make, sed, the shell) stay emulated.
  *
  * Errors are 0 or negative errno with a message in err.  No global state;
  * one caller per layer directory at a time (a layer is built under a
@@ -42,6 +47,7 @@
 #define XSYSROOT_HYBRID_H
 #include <stddef.h>
 
+#include "xsysroot/arch.h"
 #include "xsysroot/repo.h"
 #include "xsysroot/util.h"
 
@@ -77,4 +83,26 @@ int xs_hybrid_make_layer(const struct xs_hybrid_layer *l, char *err, size_t errs
  * a negative errno with err. */
 int xs_hybrid_link_target(const char *layer, const char *root, const char *links,
 			  const char *triplet, char *err, size_t errsz);
+
+/* links/etc/ld.so.cache (made, replacing any): the entries of root's
+ * etc/ld.so.cache (the view's, for target) and the libraries of layer's
+ * loader directories for build (values as "/" shows them, flags
+ * build->ldcache_flags), one cache in target's format.  *nbuild (may be
+ * NULL) gets the number of the build architecture's entries.  0 with
+ * nothing written when the two architectures differ in byte order (no
+ * loader reads a cache of the other order); a negative errno with err
+ * naming the file. */
+int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
+		      const char *root, const char *layer, const char *links, size_t *nbuild,
+		      char *err, size_t errsz);
+
+/* links/var/lib/dpkg/status (made, replacing any): root's
+ * var/lib/dpkg/status with each stanza of a package that
+ * xs_hybrid_cross_name(PACKAGE, triplet) names (the toolchain packages
+ * the layer replaces) marked held: "Status: install ok installed" becomes
+ * "Status: hold ok installed" (its Package line must come before its
+ * Status line, as the view writes them).  *held (may be NULL) gets their
+ * number.  0, or a negative errno with err naming the file. */
+int xs_hybrid_dpkg_status(const char *root, const char *links, const char *triplet,
+			  size_t *held, char *err, size_t errsz);
 #endif

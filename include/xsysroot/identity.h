@@ -78,7 +78,7 @@
  * the generated files or the layout change, so that `run` does not reuse a
  * mount an older or newer build serves: two mounts present the same files
  * only when both their view digest and their view format are equal. */
-#define XS_VIEW_FORMAT 1
+#define XS_VIEW_FORMAT 2
 
 /* "xsysroot:ARCH" into out: 0, or -ENAMETOOLONG. */
 int xs_id_fsname(const char *arch, char *out, size_t outsz);

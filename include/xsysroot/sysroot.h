@@ -21,6 +21,8 @@
  *     installed (with the SHA-256 of its .deb), info/PKG.list with the
  *     paths the caller's path source gives for it, and the empty
  *     directories dpkg writes into;
+ *   - the alternatives' links that maintainer scripts make
+ *     (xs_sysroot_add_alternatives);
  *   - etc/passwd and etc/group copied from base-passwd's masters when the
  *     view has none (base-passwd's postinst writes them on a real system);
  *   - the host-file table (xs_sysroot_hostfiles): the files a freshly
@@ -48,6 +50,7 @@
 
 #include "xsysroot/arch.h"
 #include "xsysroot/cachemgr.h"
+#include "xsysroot/ldcache.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 #include "xsysroot/view.h"
@@ -87,6 +90,19 @@ void xs_sysroot_dirs_free(char **dirs);
  * xs_view_list_leaves). */
 typedef int (*xs_sysroot_list_fn)(void *ud, const char *dir,
 				  int (*cb)(const char *name, void *cbud), void *cbud);
+/* Loader entries (lib*.so.* and ld*.so.*: key the name, value "/DIR/NAME")
+ * of the directories, an earlier directory first, each with flags (0: the
+ * cache's architecture's): appended to l, whose strings it owns.
+ * unversioned: lib*.so too, for a lister that leaves out symbolic links of
+ * that form (the linker's), so that what it gives is a library whose
+ * soname has no version (libbfd-2.40-arm64.so). */
+struct xs_sysroot_ldlist {
+	struct xs_ldcache_entry *e;
+	size_t n, cap;
+};
+void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
+			   bool unversioned, xs_sysroot_list_fn list, void *ud);
+void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l);
 /* ld.so.cache for arch from the libraries (lib*.so.* and ld*.so.*) the
  * directories hold, an earlier directory winning: into out (initialised
  * here), *nlibs the entries given to the writer. */
@@ -137,6 +153,18 @@ int xs_sysroot_add_dpkg_files(const struct xs_sysroot *s, const struct xs_sysroo
 int xs_sysroot_add_account_files(const struct xs_sysroot *s, const char *version,
 				 int (*fetch)(void *ud, char *err, size_t errsz), void *ud,
 				 char *err, size_t errsz);
+
+/* The alternatives that Debian's maintainer scripts make with
+ * update-alternatives (awk and its nawk, cc, c89, c99, c++, cpp; the
+ * table in sysroot.c, from the postinst scripts of gcc, g++, cpp, gawk and
+ * mawk): for each whose provider the view has and whose link no package
+ * ships, the links LINK -> /etc/alternatives/NAME -> the provider of
+ * highest priority (a slave's too, where its target is in the view), and
+ * var/lib/dpkg/alternatives/NAME as update-alternatives writes it (a
+ * generated file; the links, being symbolic links, carry no xattr).  Call
+ * it after the dpkg files; *added (may be NULL) gets the number made. */
+int xs_sysroot_add_alternatives(const struct xs_sysroot *s, size_t *added, char *err,
+				size_t errsz);
 
 /* One file of the host-file table. */
 struct xs_sysroot_hostfile {

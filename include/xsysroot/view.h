@@ -104,8 +104,9 @@ int xs_view_clamp_target(const char *link_path, const char *target, char *out, s
  * node of a host directory (--bind) or below one. */
 int xs_view_path(struct xs_view *v, uint64_t ino, char *out, size_t outsz);
 /* An implied directory at path (a view path) and its parents, for a
- * directory that packages added later may fill: 0, or -ENOTDIR when
- * something that is no directory is in the way. */
+ * directory that packages added later may fill (a lookup of a name it
+ * lacks says volatile_, so that the answer is not kept long): 0, or
+ * -ENOTDIR when something that is no directory is in the way. */
 int xs_view_add_dir(struct xs_view *v, const char *path);
 /* Add a pending path (normalised, relative) provided by package pkg. */
 int xs_view_add_pending(struct xs_view *v, const char *path, int pkg);
@@ -116,6 +117,10 @@ int xs_view_apply(struct xs_view *v, int pkg, const struct xs_manifest *m);
  * changed content gets a new inode (readers of the old one are unaffected). */
 int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, uint64_t size,
 		     uint32_t mode);
+/* A synthetic symbolic link at path to target (an absolute target is
+ * presented relative, as a package's: xs_view_clamp_target), replacing
+ * whatever non-directory is there. */
+int xs_view_add_symlink(struct xs_view *v, const char *path, const char *target);
 /* Overlay the host directory hostdir, read-only, at path (normalised,
  * relative): whatever packages ship there is hidden, and lookups below it
  * go to the host each time (short timeouts; setuid bits dropped).  From

@@ -113,6 +113,19 @@ int native_tools_prepare(struct cli_setup *s, const char *mount, const char *tmp
 		say("--native-tools: %s", err);
 		goto out;
 	}
+	size_t nb = 0;
+	if (xs_hybrid_ldcache(s->arch, b, mount, nt->layer, nt->links, &nb, err, sizeof err) < 0) {
+		say("--native-tools: %s", err);
+		goto out;
+	}
+	size_t nh = 0;
+	if (xs_hybrid_dpkg_status(mount, nt->links, s->arch->triplet, &nh, err, sizeof err) < 0) {
+		say("--native-tools: %s", err);
+		goto out;
+	}
+	xs_logf(s->cfg.log, s->cfg.log_ud, XS_LOG_DEBUG,
+		"--native-tools: ld.so.cache with %zu %s libraries, %zu packages held", nb, b->deb,
+		nh);
 	nt->layers[0] = nt->links;
 	nt->layers[1] = nt->layer;
 	nt->layers[2] = NULL;

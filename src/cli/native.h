@@ -5,7 +5,9 @@
  * packages named, the build architecture's view of them opened from the
  * same sources (verified as any view), its layer made once in the cache
  * (CACHEDIR/hybrid/VIEWDIGEST), and a per-run layer of links to the
- * target's libgcc made in the run's private directory.  The sandbox puts
+ * target's libgcc made in the run's private directory, with the two
+ * architectures' ld.so.cache and the dpkg status holding the replaced
+ * toolchain packages.  The sandbox puts
  * both over the view (overlay lower layers). */
 #ifndef XSYSROOT_CLI_NATIVE_H
 #define XSYSROOT_CLI_NATIVE_H

@@ -24,6 +24,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +37,11 @@
 #define TAR_OVERHEAD_PER_ENTRY (64 * 1024)
 #define TAR_OVERHEAD_FIXED (1024 * 1024)
 #define DEBIAN_BINARY_MAX 64
+/* control.tar: the control file's size, a package name's length, and the
+ * longest control file name kept */
+#define CONTROL_MAX (1u << 20)
+#define CONTROL_NAME_MAX 128
+#define CONTROL_INFO "var/lib/dpkg/info"
 
 void xs_limits_default(struct xs_limits *l)
 {
@@ -122,6 +128,9 @@ struct unpack {
 
 	uint64_t total;   /* file bytes so far */
 	uint64_t entries;
+	bool control;	  /* reading control.tar: control_entry, not one_entry */
+	struct xs_manifest ctl; /* control.tar's kept files, paths their names */
+	char pkg[CONTROL_NAME_MAX + 1]; /* its Package field */
 	char inbuf[IN_CHUNK];
 	char copy[COPY_CHUNK];
 	char path[XS_MAX_PATH + 1];
@@ -454,17 +463,25 @@ static const struct {
 	{ ".bz2", ARCHIVE_FILTER_BZIP2 }, { ".lzma", ARCHIVE_FILTER_LZMA },
 };
 
-static int data_filter(const char *name)
+/* The filter of member name "PREFIX.tar[.EXT]", or -1. */
+static int tar_filter(const char *name, const char *prefix)
 {
-	if (strncmp(name, "data.tar", 8) != 0)
+	size_t n = strlen(prefix);
+	if (strncmp(name, prefix, n) != 0)
 		return -1;
 	for (size_t i = 0; i < XS_ARRAY_SIZE(data_members); i++)
-		if (!strcmp(name + 8, data_members[i].suffix))
+		if (!strcmp(name + n, data_members[i].suffix))
 			return data_members[i].filter;
 	return -1;
 }
 
+static int data_filter(const char *name)
+{
+	return tar_filter(name, "data.tar");
+}
+
 static int read_entries(struct unpack *u, const char *member);
+static int control_entry(struct unpack *u, const char *member, struct archive_entry *ae);
 
 static int unpack_data(struct unpack *u, const char *member, int filter)
 {
@@ -505,10 +522,132 @@ static int read_entries(struct unpack *u, const char *member)
 		uint64_t stream = (uint64_t)archive_filter_bytes(u->inner, 0);
 		if (stream > u->total + TAR_OVERHEAD_FIXED + u->entries * TAR_OVERHEAD_PER_ENTRY)
 			return fail(u, -EFBIG, "%s: too much data outside of files", member);
-		r = one_entry(u, member, ae);
+		r = u->control ? control_entry(u, member, ae) : one_entry(u, member, ae);
 		if (r < 0)
 			return r;
 	}
+}
+
+/* ---- control.tar: the files dpkg keeps in its database ------------------
+ *
+ * dpkg keeps every file of control.tar whose name has no '.' in
+ * /var/lib/dpkg/info/PKG.NAME, but control itself (it goes to the status)
+ * and a file named list (dpkg's own); so do we, as regular files of the
+ * manifest at that path (maintainer scripts keep their mode).  PKG is the
+ * Package field of control; until it is read the kept files wait in
+ * u->ctl under their bare names (a control.tar without control keeps
+ * none).  Its members count against the limits like data.tar's. */
+
+static bool pkg_name_ok(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '+' ||
+		      *s == '-' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* The Package field of control's text (n bytes) into u->pkg. */
+static int control_package(struct unpack *u, const char *text, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(text + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - text) - i : n - i;
+		if (len > 8 && !strncasecmp(text + i, "Package:", 8)) {
+			const char *v = text + i + 8;
+			size_t vl = len - 8;
+			while (vl && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r'))
+				vl--;
+			if (vl == 0 || vl > CONTROL_NAME_MAX)
+				break;
+			memcpy(u->pkg, v, vl);
+			u->pkg[vl] = 0;
+			return pkg_name_ok(u->pkg) ? 0 : fail(u, -EBADMSG, "control: bad Package");
+		}
+		i += len + 1;
+	}
+	return fail(u, -EBADMSG, "control: no Package field");
+}
+
+static int read_control_file(struct unpack *u, const char *member)
+{
+	char *text = xs_xcalloc(1, CONTROL_MAX);
+	size_t n = 0;
+	for (;;) {
+		la_ssize_t k = archive_read_data(u->inner, text + n, CONTROL_MAX - n);
+		if (k < 0) {
+			free(text);
+			return inner_err(u, member);
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n == CONTROL_MAX) {
+			free(text);
+			return fail(u, -EFBIG, "%s: control is larger than %u bytes", member,
+				    CONTROL_MAX);
+		}
+	}
+	u->total += n;
+	int r = control_package(u, text, n);
+	free(text);
+	return r;
+}
+
+static int control_entry(struct unpack *u, const char *member, struct archive_entry *ae)
+{
+	const char *name = entry_name(ae);
+	if (!name || safe_path(name, u->path) < 0 || archive_entry_hardlink(ae))
+		return drain(u, member);
+	bool reg = archive_entry_filetype(ae) == AE_IFREG;
+	if (reg && !strcmp(u->path, "control"))
+		return read_control_file(u, member);
+	if (!reg || !u->path[0] || strchr(u->path, '/') || strchr(u->path, '.') ||
+	    !strcmp(u->path, "list") || strlen(u->path) > CONTROL_NAME_MAX)
+		return drain(u, member);
+	struct xs_entry e = { .type = XS_E_REG, .path = u->path };
+	e.mode = S_IFREG | ((uint32_t)archive_entry_perm(ae) & 0777);
+	e.mtime = (int64_t)archive_entry_mtime(ae);
+	int r = read_regular(u, member, ae, &e);
+	if (r < 0)
+		return r;
+	e.path = xs_strdup(u->path);
+	xs_grow(&u->ctl.e, &u->ctl.cap, u->ctl.n + 1, sizeof *u->ctl.e);
+	u->ctl.e[u->ctl.n++] = e;
+	return 0;
+}
+
+/* control.tar's kept files into the manifest, at CONTROL_INFO/PKG.NAME. */
+static int unpack_control(struct unpack *u, const char *member, int filter)
+{
+	u->control = true;
+	int r = unpack_data(u, member, filter);
+	u->control = false;
+	archive_read_free(u->inner);
+	u->inner = NULL;
+	for (size_t i = 0; i < u->ctl.n; i++) {
+		struct xs_entry e = u->ctl.e[i];
+		if (r == 0 && u->pkg[0]) { /* without control: nothing is kept */
+			struct xs_buf p;
+			xs_buf_init(&p, XS_MAX_PATH);
+			r = xs_buf_printf(&p, CONTROL_INFO "/%s.%s", u->pkg, e.path);
+			free(e.path);
+			e.path = xs_buf_steal(&p, NULL);
+			if (r == 0) {
+				manifest_put(u, &e);
+				continue;
+			}
+			r = fail(u, r, "%s: name too long", member);
+		}
+		entry_clear(&e);
+	}
+	free(u->ctl.e); /* every entry moved to the manifest or cleared */
+	u->ctl = (struct xs_manifest){ 0 };
+	return r;
 }
 
 static int read_debian_binary(struct unpack *u)
@@ -566,6 +705,7 @@ static int unpack_free(struct unpack *u, int r)
 	if (u->outer)
 		archive_read_free(u->outer);
 	free(u->pm.slot);
+	xs_manifest_free(&u->ctl);
 	if (r < 0)
 		xs_manifest_free(u->m);
 	free(u);
@@ -679,9 +819,16 @@ static int unpack_deb(struct unpack *u)
 				goto out;
 			continue;
 		}
+		int cf = tar_filter(name, "control.tar");
+		if (cf >= 0 && !u->pkg[0]) {
+			r = unpack_control(u, name, cf);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		int filter = data_filter(name);
 		if (filter < 0)
-			continue; /* control.tar.*, "_*" members */
+			continue; /* "_*" members */
 		char member[32];
 		snprintf(member, sizeof member, "%s", name);
 		r = unpack_data(u, member, filter);
@@ -722,7 +869,7 @@ int xs_deb_unpack_from(struct xs_store *s, xs_deb_read_fn src, void *ud,
 
 /* ---- manifest text format -------------------------------------------------
  *
- *   xsysroot-manifest 1
+ *   xsysroot-manifest 2
  *   <T>\t<mode>\t<uid>\t<gid>\t<mtime>\t<size>\t<sha256>\t<rdev>\t<path>\t<link>
  *   ...
  *   end <count>
@@ -731,10 +878,12 @@ int xs_deb_unpack_from(struct xs_store *s, xs_deb_read_fn src, void *ud,
  * mode in octal, the rest in decimal; sha256 empty unless f or h; link
  * empty unless l or h.  path and link are escaped: bytes 0x21-0x7e other
  * than '\' stand for themselves, every other byte is \xHH.  The final line
- * makes a truncated file detectable.
+ * makes a truncated file detectable.  Version 1 is the same text, written
+ * before control.tar's files were kept: parsed, with format 1.
  */
 
-#define MANIFEST_MAGIC "xsysroot-manifest 1"
+#define MANIFEST_MAGIC "xsysroot-manifest 2"
+#define MANIFEST_MAGIC_1 "xsysroot-manifest 1"
 
 static const char type_chars[] = " dflho";
 
@@ -956,7 +1105,13 @@ int xs_manifest_parse(const char *data, size_t len, struct xs_manifest *out)
 	const char *p = data, *end = data + len;
 	const char *nl = memchr(p, '\n', len);
 	size_t ml = sizeof MANIFEST_MAGIC - 1;
-	if (!nl || (size_t)(nl - p) != ml || memcmp(p, MANIFEST_MAGIC, ml) != 0)
+	if (!nl || (size_t)(nl - p) != ml)
+		return -EBADMSG;
+	if (memcmp(p, MANIFEST_MAGIC, ml) == 0)
+		out->format = 2;
+	else if (memcmp(p, MANIFEST_MAGIC_1, ml) == 0)
+		out->format = 1;
+	else
 		return -EBADMSG;
 	p = nl + 1;
 	for (;;) {

@@ -3,6 +3,7 @@
 #include "xsysroot/source.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,8 +28,11 @@ static void manifest_name(const struct xs_deb_pkg *p, char *out, size_t outsz)
 	xs_cf_build(XS_CF_MANIFEST, p->sha256, out, outsz);
 }
 
-/* Apply a cached manifest when every object it names is present. */
-static int apply_cached_manifest(struct debian_source *d, size_t i, const struct xs_deb_pkg *p)
+/* Apply a cached manifest when every object it names is present; one
+ * written before the control files were kept (format 1) only when stale
+ * is allowed (offline, or the package cannot be fetched again). */
+static int apply_cached_manifest(struct debian_source *d, size_t i, const struct xs_deb_pkg *p,
+				 bool stale)
 {
 	struct xs_store *store = d->env.base.store;
 	char name[96];
@@ -41,6 +45,8 @@ static int apply_cached_manifest(struct debian_source *d, size_t i, const struct
 	struct xs_manifest m = { 0 };
 	q = xs_manifest_parse(data, len, &m);
 	free(data);
+	if (q == 0 && m.format < 2 && !stale)
+		q = -ESTALE; /* without the control files: fetched and unpacked again */
 	for (size_t k = 0; q == 0 && k < m.n; k++)
 		if (m.e[k].type == XS_E_REG && !xs_store_has_object(store, m.e[k].sha256))
 			q = -ENOENT;
@@ -123,7 +129,7 @@ static int record(struct debian_source *d, const struct xs_deb_pkg *p, const cha
  * when the cache does not hold it whole. */
 static int cache_hit(struct debian_source *d, size_t i, const struct xs_deb_pkg *p)
 {
-	int q = apply_cached_manifest(d, i, p);
+	int q = apply_cached_manifest(d, i, p, d->env.offline);
 	if (q < 0)
 		return q;
 	xs_cache_note_use(d->env.base.store, p->sha256, p->name, p->version, p->arch);
@@ -215,6 +221,11 @@ static int fetch_held(struct debian_source *d, size_t i, char *err, size_t errsz
 		FAIL(lock, "cannot lock %s/meta/%s for '%s': %s", cache_dir, lname, label,
 		     strerror(-lock));
 	int q = cache_hit(d, i, p) == 0 ? 0 : fetch_locked(d, i, p, label, err, errsz);
+	if (q < 0 && apply_cached_manifest(d, i, p, true) == 0) {
+		logf_(d, XS_LOG_DEBUG, "%s: %s; its cached files kept (without its control files)",
+		      label, err);
+		q = 0;
+	}
 	close(lock);
 	return q;
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "xsysroot/ldcache.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/view.h"
 
 #define FAIL(code, ...)                                   \
@@ -307,4 +309,144 @@ int xs_hybrid_link_target(const char *layer, const char *root, const char *links
 	}
 	closedir(d);
 	return q;
+}
+
+/* ---- one ld.so.cache for both architectures ----------------------------- */
+
+/* b into links/rel (its directory made). */
+static int put_links_file(const char *links, const char *rel, const struct xs_buf *b,
+			  char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", links, rel) >= sizeof path)
+		FAIL(-ENAMETOOLONG, "%s/%s: name too long", links, rel);
+	*strrchr(path, '/') = 0;
+	int q = xs_mkdir_p(path, 0755);
+	path[strlen(path)] = '/';
+	if (q == 0)
+		q = xs_write_file_atomic(path, b->data, b->len, 0644);
+	if (q < 0)
+		FAIL(q, "cannot write %s: %s", path, strerror(-q));
+	return 0;
+}
+
+#define MAX_LDCACHE (64u << 20)
+
+/* The non-directory names of host directory base/dir (xs_sysroot_list_fn),
+ * but for symbolic links named *.so (the linker's). */
+static int list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+		     void *cbud)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", (const char *)ud, dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *e;
+	int q = 0;
+	while (q == 0 && (e = readdir(d))) {
+		struct stat st;
+		size_t len = strlen(e->d_name);
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    S_ISDIR(st.st_mode) ||
+		    (S_ISLNK(st.st_mode) && len > 3 && !strcmp(e->d_name + len - 3, ".so")))
+			continue;
+		q = cb(e->d_name, cbud);
+	}
+	closedir(d);
+	return q;
+}
+
+int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
+		      const char *root, const char *layer, const char *links, size_t *nbuild,
+		      char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	if (nbuild)
+		*nbuild = 0;
+	if (target->elf_data != build->elf_data)
+		return 0;
+	snprintf(path, sizeof path, "%s/etc/ld.so.cache", root);
+	struct xs_buf view, out;
+	int q = xs_read_file(path, MAX_LDCACHE, &view);
+	if (q < 0)
+		FAIL(q, "cannot read %s: %s", path, strerror(-q));
+	struct xs_ldcache_entry *te = NULL;
+	size_t tn = 0;
+	q = xs_ldcache_parse(target, view.data, view.len, &te, &tn);
+	if (q < 0) {
+		xs_buf_free(&view);
+		FAIL(q, "%s: not an ld.so.cache of %s: %s", path, target->deb, strerror(-q));
+	}
+	struct xs_sysroot_ldlist l = { 0 };
+	for (size_t i = 0; i < tn; i++) { /* the view's first: its order stays */
+		xs_grow(&l.e, &l.cap, l.n + 1, sizeof *l.e);
+		l.e[l.n++] = (struct xs_ldcache_entry){ xs_strdup(te[i].key),
+							 xs_strdup(te[i].value), te[i].flags };
+	}
+	free(te);
+	xs_buf_free(&view);
+	char **dirs = xs_sysroot_search_dirs(build->triplet, NULL, 0, NULL);
+	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, true, list_host, (void *)layer);
+	xs_sysroot_dirs_free(dirs);
+	if (nbuild)
+		*nbuild = l.n - tn;
+	q = xs_ldcache_build(target, l.e, l.n, &out);
+	xs_sysroot_ldlist_free(&l);
+	if (q < 0)
+		FAIL(q, "cannot build the ld.so.cache of %s and %s: %s", target->deb, build->deb,
+		     strerror(-q));
+	q = put_links_file(links, "etc/ld.so.cache", &out, err, errsz);
+	xs_buf_free(&out);
+	return q;
+}
+
+/* ---- the dpkg status: the shadowed packages held ------------------------ */
+
+#define MAX_STATUS (256u << 20)
+
+int xs_hybrid_dpkg_status(const char *root, const char *links, const char *triplet,
+			  size_t *held, char *err, size_t errsz)
+{
+	static const char installed[] = "Status: install ok installed";
+	char path[PATH_MAX], cross[256];
+	struct xs_buf in, out;
+	size_t n = 0;
+	snprintf(path, sizeof path, "%s/var/lib/dpkg/status", root);
+	int q = xs_read_file(path, MAX_STATUS, &in);
+	if (q < 0)
+		FAIL(q, "cannot read %s: %s", path, strerror(-q));
+	xs_buf_init(&out, MAX_STATUS + (1u << 20));
+	bool tool = false;
+	for (size_t i = 0; q == 0 && i < in.len;) {
+		const char *l = in.data + i, *nl = memchr(l, '\n', in.len - i);
+		size_t len = nl ? (size_t)(nl - l) : in.len - i;
+		if (len == 0)
+			tool = false; /* the stanza ends */
+		else if (len > 9 && !strncmp(l, "Package: ", 9) && len - 9 < sizeof cross) {
+			char name[256];
+			memcpy(name, l + 9, len - 9);
+			name[len - 9] = 0;
+			tool = xs_hybrid_cross_name(name, triplet, cross, sizeof cross) == 1;
+		}
+		bool hold = tool && len == sizeof installed - 1 && !memcmp(l, installed, len);
+		q = hold ? xs_buf_printf(&out, "Status: hold ok installed")
+			 : xs_buf_append(&out, l, len);
+		if (q == 0 && nl)
+			q = xs_buf_append(&out, "\n", 1);
+		n += hold;
+		i += len + 1;
+	}
+	xs_buf_free(&in);
+	if (q == 0)
+		q = put_links_file(links, "var/lib/dpkg/status", &out, err, errsz);
+	else
+		snprintf(err, errsz, "cannot hold the native tools' packages: %s", strerror(-q));
+	xs_buf_free(&out);
+	if (q < 0)
+		return q;
+	if (held)
+		*held = n;
+	return 0;
 }

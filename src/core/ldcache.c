@@ -86,15 +86,24 @@ int xs_ldcache_libcmp(const char *a, const char *b)
 struct sort_ctx {
 	const struct xs_ldcache_entry *e;
 	bool signed_char;
+	uint32_t flags; /* the architecture's */
 };
 
-/* Negative when entry i goes before entry j: larger key first, then input
- * order. */
+static uint32_t flags_of(const struct sort_ctx *c, size_t i)
+{
+	return c->e[i].flags ? c->e[i].flags : c->flags;
+}
+
+/* Negative when entry i goes before entry j: larger key first, then larger
+ * flags (ldconfig's compare()), then input order. */
 static int order(const struct sort_ctx *c, size_t i, size_t j)
 {
 	int r = libcmp(c->e[j].key, c->e[i].key, c->signed_char);
 	if (r)
 		return r;
+	uint32_t fi = flags_of(c, i), fj = flags_of(c, j);
+	if (fi != fj)
+		return fi > fj ? -1 : 1;
 	return i < j ? -1 : i > j;
 }
 
@@ -115,6 +124,14 @@ static void msort(const struct sort_ctx *c, size_t *v, size_t *tmp, size_t n)
 	while (j < n)
 		tmp[k++] = v[j++];
 	memcpy(v, tmp, n * sizeof *v);
+}
+
+static uint32_t get32(const unsigned char *p, bool big)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)p[big ? 3 - i : i] << (8 * i);
+	return v;
 }
 
 static void put32(unsigned char *p, uint32_t v, bool big)
@@ -149,14 +166,16 @@ int xs_ldcache_build(const struct xs_arch *arch, const struct xs_ldcache_entry *
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
-	struct sort_ctx ctx = { e, arch->char_signed };
+	struct sort_ctx ctx = { e, arch->char_signed, arch->ldcache_flags };
 	msort(&ctx, idx, tmp, n);
 
 	/* Drop every entry whose key equals (for ld.so: libcmp == 0) the one
-	 * before it: the earliest input pair of each run comes first. */
+	 * before it with the same flags: the earliest input pair of each run
+	 * comes first. */
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (m == 0 || libcmp(e[idx[m - 1]].key, e[idx[i]].key, ctx.signed_char) != 0)
+		if (m == 0 || libcmp(e[idx[m - 1]].key, e[idx[i]].key, ctx.signed_char) != 0 ||
+		    flags_of(&ctx, idx[m - 1]) != flags_of(&ctx, idx[i]))
 			idx[m++] = idx[i];
 
 	uint64_t strings = 0;
@@ -183,7 +202,7 @@ int xs_ldcache_build(const struct xs_arch *arch, const struct xs_ldcache_entry *
 		const struct xs_ldcache_entry *x = &e[idx[i]];
 		unsigned char *q = p + HDR_SIZE + i * ENTRY_SIZE;
 		size_t kl = strlen(x->key) + 1, vl = strlen(x->value) + 1;
-		put32(q, arch->ldcache_flags, big);
+		put32(q, flags_of(&ctx, idx[i]), big);
 		put32(q + 4, (uint32_t)s, big);
 		memcpy(p + s, x->key, kl);
 		s += kl;
@@ -209,4 +228,48 @@ int xs_ldcache_build(const struct xs_arch *arch, const struct xs_ldcache_entry *
 	if (r < 0)
 		xs_buf_free(out);
 	return r;
+}
+
+/* The NUL-terminated string at off within [s0, s1) of p, or NULL. */
+static const char *string_at(const unsigned char *p, uint32_t off, size_t s0, size_t s1)
+{
+	if (off < s0 || off >= s1 || !memchr(p + off, 0, s1 - off))
+		return NULL;
+	return (const char *)p + off;
+}
+
+int xs_ldcache_parse(const struct xs_arch *arch, const void *data, size_t len,
+		     struct xs_ldcache_entry **e, size_t *n)
+{
+	const unsigned char *p = data;
+	*e = NULL;
+	*n = 0;
+	if (!arch || len < HDR_SIZE || memcmp(p, "glibc-ld.so.cache1.1", 20) != 0)
+		return -EBADMSG;
+	bool big = arch->elf_data == 2;
+	if (p[28] != (big ? ENDIAN_BIG : ENDIAN_LITTLE))
+		return p[28] == (big ? ENDIAN_LITTLE : ENDIAN_BIG) ? -EPROTO : -EBADMSG;
+	uint32_t nlibs = get32(p + 20, big), len_strings = get32(p + 24, big);
+	if (nlibs > (len - HDR_SIZE) / ENTRY_SIZE)
+		return -EBADMSG;
+	size_t s0 = HDR_SIZE + (size_t)nlibs * ENTRY_SIZE;
+	if (len_strings > len - s0)
+		return -EBADMSG;
+	size_t s1 = s0 + len_strings;
+	struct xs_ldcache_entry *v = calloc(nlibs ? nlibs : 1, sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nlibs; i++) {
+		const unsigned char *q = p + HDR_SIZE + (size_t)i * ENTRY_SIZE;
+		v[i].flags = get32(q, big);
+		v[i].key = string_at(p, get32(q + 4, big), s0, s1);
+		v[i].value = string_at(p, get32(q + 8, big), s0, s1);
+		if (!v[i].key || !v[i].value) {
+			free(v);
+			return -EBADMSG;
+		}
+	}
+	*e = v;
+	*n = nlibs;
+	return 0;
 }

@@ -427,6 +427,11 @@ static int finish_view(struct xs_repo *r, char *err, size_t errsz)
 		q = add_dpkg_files(r, err, errsz);
 	if (q == 0)
 		q = add_account_files(r, err, errsz);
+	if (q == 0) { /* the alternatives' links the postinst scripts make */
+		struct xs_sysroot s;
+		sysroot_of(r, &s, NULL);
+		q = xs_sysroot_add_alternatives(&s, NULL, err, errsz);
+	}
 	if (q == 0) { /* last: what no package of the view ships */
 		struct xs_sysroot s;
 		sysroot_of(r, &s, NULL);

@@ -99,41 +99,59 @@ void xs_sysroot_dirs_free(char **dirs)
 
 struct ldc_ctx {
 	const char *dir;
-	struct xs_ldcache_entry *e;
-	size_t n, cap;
+	uint32_t flags;
+	bool unversioned;
+	struct xs_sysroot_ldlist *l;
 };
 
 static int ldc_add(const char *name, void *ud)
 {
 	struct ldc_ctx *c = ud;
+	struct xs_sysroot_ldlist *l = c->l;
 	bool lib = !strncmp(name, "lib", 3) || !strncmp(name, "ld", 2);
-	if (!lib || !strstr(name, ".so."))
+	size_t len = strlen(name);
+	bool bare = c->unversioned && len > 3 && !strcmp(name + len - 3, ".so");
+	if (!lib || (!strstr(name, ".so.") && !bare))
 		return 0; /* sonames carry a version; bare .so links are for the linker */
-	xs_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e);
+	xs_grow(&l->e, &l->cap, l->n + 1, sizeof *l->e);
 	struct xs_buf v;
 	xs_buf_init(&v, XS_MAX_PATH + 2);
 	xs_buf_printf(&v, "/%s/%s", c->dir, name);
-	c->e[c->n].key = xs_strdup(name);
-	c->e[c->n].value = xs_buf_steal(&v, NULL);
-	c->n++;
+	l->e[l->n].key = xs_strdup(name);
+	l->e[l->n].value = xs_buf_steal(&v, NULL);
+	l->e[l->n].flags = c->flags;
+	l->n++;
 	return 0;
+}
+
+void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
+			   bool unversioned, xs_sysroot_list_fn list, void *ud)
+{
+	struct ldc_ctx c = { .flags = flags, .unversioned = unversioned, .l = l };
+	for (size_t i = 0; dirs[i]; i++) {
+		c.dir = dirs[i];
+		list(ud, dirs[i], ldc_add, &c);
+	}
+}
+
+void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free((char *)l->e[i].key);
+		free((char *)l->e[i].value);
+	}
+	free(l->e);
+	*l = (struct xs_sysroot_ldlist){ 0 };
 }
 
 int xs_sysroot_ldcache(const struct xs_arch *arch, char *const *dirs, xs_sysroot_list_fn list,
 		       void *ud, struct xs_buf *out, size_t *nlibs)
 {
-	struct ldc_ctx c = { 0 };
-	for (size_t i = 0; dirs[i]; i++) {
-		c.dir = dirs[i];
-		list(ud, dirs[i], ldc_add, &c);
-	}
-	int q = xs_ldcache_build(arch, c.e, c.n, out);
-	for (size_t i = 0; i < c.n; i++) {
-		free((char *)c.e[i].key);
-		free((char *)c.e[i].value);
-	}
-	free(c.e);
-	*nlibs = c.n;
+	struct xs_sysroot_ldlist l = { 0 };
+	xs_sysroot_ldlist_add(&l, dirs, 0, false, list, ud);
+	int q = xs_ldcache_build(arch, l.e, l.n, out);
+	*nlibs = l.n;
+	xs_sysroot_ldlist_free(&l);
 	return q;
 }
 
@@ -307,6 +325,124 @@ int xs_sysroot_add_account_files(const struct xs_sysroot *s, const char *version
 				 version), q = -EIO;
 		free(buf);
 	}
+	return q;
+}
+
+/* ---- the alternatives maintainer scripts make ---------------------------- */
+
+#define ALT_SLAVES 3
+#define ALT_CHOICES 2
+
+/* update-alternatives --install LINK NAME PATH PRIORITY [--slave LINK NAME
+ * PATH]..., as the postinst scripts of Debian 12's gcc, g++, cpp, gawk and
+ * mawk run it. */
+static const struct alt {
+	const char *name, *link;
+	struct {
+		const char *name, *link;
+	} slave[ALT_SLAVES];
+	struct {
+		const char *path;
+		int prio;
+		const char *slave[ALT_SLAVES];
+	} choice[ALT_CHOICES];
+} alts[] = {
+#define MAN1 "/usr/share/man/man1/"
+	{ "awk", "/usr/bin/awk",
+	  { { "awk.1.gz", MAN1 "awk.1.gz" }, { "nawk", "/usr/bin/nawk" },
+	    { "nawk.1.gz", MAN1 "nawk.1.gz" } },
+	  { { "/usr/bin/gawk", 10, { MAN1 "gawk.1.gz", "/usr/bin/gawk", MAN1 "gawk.1.gz" } },
+	    { "/usr/bin/mawk", 5, { MAN1 "mawk.1.gz", "/usr/bin/mawk", MAN1 "mawk.1.gz" } } } },
+	{ "cc", "/usr/bin/cc", { { 0 } }, { { "/usr/bin/gcc", 20, { 0 } } } },
+	{ "c89", "/usr/bin/c89", { { "c89.1.gz", MAN1 "c89.1.gz" } },
+	  { { "/usr/bin/c89-gcc", 20, { MAN1 "c89-gcc.1.gz" } } } },
+	{ "c99", "/usr/bin/c99", { { "c99.1.gz", MAN1 "c99.1.gz" } },
+	  { { "/usr/bin/c99-gcc", 20, { MAN1 "c99-gcc.1.gz" } } } },
+	{ "c++", "/usr/bin/c++", { { 0 } }, { { "/usr/bin/g++", 20, { 0 } } } },
+	{ "cpp", "/lib/cpp", { { 0 } }, { { "/usr/bin/cpp", 10, { 0 } } } },
+#undef MAN1
+};
+
+/* Whether absolute path p is in the view (a package's, pending or not). */
+static bool in_view(const struct xs_sysroot *s, const char *p)
+{
+	char vp[XS_MAX_PATH + 8];
+	struct xs_vattr va;
+	return xs_view_present_path(p + 1, vp, sizeof vp) == 0 &&
+	       xs_view_resolve(s->view, vp, &va) == 0;
+}
+
+/* LINK -> /etc/alternatives/NAME -> target, unless the view has LINK. */
+static int alt_link(const struct xs_sysroot *s, const char *link, const char *name,
+		    const char *target)
+{
+	char vp[XS_MAX_PATH + 8], etc[XS_MAX_PATH], at[XS_MAX_PATH];
+	if (in_view(s, link) || xs_view_present_path(link + 1, vp, sizeof vp) < 0)
+		return 0;
+	snprintf(etc, sizeof etc, "/etc/alternatives/%s", name);
+	snprintf(at, sizeof at, "etc/alternatives/%s", name);
+	int q = xs_view_add_symlink(s->view, vp, etc);
+	return q < 0 ? q : xs_view_add_symlink(s->view, at, target);
+}
+
+/* One alternative: its links for the best choice the view has, and dpkg's
+ * record of it (var/lib/dpkg/alternatives/NAME, the text update-alternatives
+ * writes: mode, link, slaves, then each choice). */
+static int add_alternative(const struct xs_sysroot *s, const struct alt *a, char *err,
+			   size_t errsz)
+{
+	int best = -1;
+	for (int c = 0; c < ALT_CHOICES; c++)
+		if (a->choice[c].path && in_view(s, a->choice[c].path) &&
+		    (best < 0 || a->choice[c].prio > a->choice[best].prio))
+			best = c;
+	if (best < 0 || in_view(s, a->link))
+		return 0; /* no provider, or a package ships the link itself */
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	int q = alt_link(s, a->link, a->name, a->choice[best].path);
+	xs_buf_printf(&b, "auto\n%s\n", a->link);
+	for (int k = 0; k < ALT_SLAVES && a->slave[k].name; k++) {
+		xs_buf_printf(&b, "%s\n%s\n", a->slave[k].name, a->slave[k].link);
+		const char *t = a->choice[best].slave[k];
+		if (q == 0 && t && in_view(s, t))
+			q = alt_link(s, a->slave[k].link, a->slave[k].name, t);
+	}
+	xs_buf_printf(&b, "\n");
+	for (int c = 0; c < ALT_CHOICES; c++) {
+		if (!a->choice[c].path || !in_view(s, a->choice[c].path))
+			continue;
+		xs_buf_printf(&b, "%s\n%d\n", a->choice[c].path, a->choice[c].prio);
+		for (int k = 0; k < ALT_SLAVES && a->slave[k].name; k++)
+			xs_buf_printf(&b, "%s\n", a->choice[c].slave[k] ? a->choice[c].slave[k] : "");
+	}
+	xs_buf_printf(&b, "\n");
+	char path[XS_MAX_PATH];
+	snprintf(path, sizeof path, "var/lib/dpkg/alternatives/%s", a->name);
+	if (q < 0)
+		snprintf(err, errsz, "cannot add the alternative %s to the view: %s", a->name,
+			 strerror(-q));
+	else
+		q = xs_sysroot_add_file(s, path, b.data, b.len, err, errsz);
+	xs_buf_free(&b);
+	return q;
+}
+
+int xs_sysroot_add_alternatives(const struct xs_sysroot *s, size_t *added, char *err,
+				size_t errsz)
+{
+	size_t k = 0;
+	int q = 0;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(alts) && q == 0; i++) {
+		struct xs_vattr va;
+		char p[XS_MAX_PATH];
+		snprintf(p, sizeof p, "var/lib/dpkg/alternatives/%s", alts[i].name);
+		bool had = xs_view_resolve(s->view, p, &va) == 0;
+		q = add_alternative(s, &alts[i], err, errsz);
+		k += q == 0 && !had && xs_view_resolve(s->view, p, &va) == 0;
+	}
+	if (added)
+		*added = k;
 	return q;
 }
 

@@ -392,10 +392,16 @@ int xs_view_add_dir(struct xs_view *v, const char *path)
 	pthread_rwlock_wrlock(&v->lock);
 	int r = 0;
 	struct slot sl;
+	uint64_t ino = 0;
 	if (!locate(v, path, &sl))
 		r = -ENOTDIR;
 	else if (!sl.found) /* if added meanwhile, whatever it is, it stays */
-		kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFDIR | 0755, -1);
+		ino = kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFDIR | 0755, -1);
+	else
+		ino = sl.d->kids[sl.pos];
+	/* later packages fill it: a name absent from it is short-lived */
+	if (ino && S_ISDIR(v->nodes[ino - 1]->mode))
+		v->nodes[ino - 1]->volatile_ = true;
 	pthread_rwlock_unlock(&v->lock);
 	return r;
 }
@@ -607,6 +613,37 @@ int xs_view_add_file(struct xs_view *v, const char *path, const char *sha256, ui
 	memcpy(k->sha256, sha256, 65);
 	free(k->link);
 	k->link = NULL;
+out:
+	pthread_rwlock_unlock(&v->lock);
+	return r;
+}
+
+int xs_view_add_symlink(struct xs_view *v, const char *path, const char *target)
+{
+	char rel[XS_MAX_PATH + 1];
+	int r = xs_view_clamp_target(path, target, rel, sizeof rel);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&v->lock);
+	struct slot sl;
+	if (!locate(v, path, &sl)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	if (sl.found) {
+		struct vnode *old = v->nodes[sl.d->kids[sl.pos] - 1];
+		if (S_ISDIR(old->mode)) {
+			r = -EISDIR;
+			goto out;
+		}
+		kid_remove(sl.d, sl.pos);
+	}
+	uint64_t ino = kid_insert(v, sl.dir, sl.pos, sl.base, sl.blen, S_IFLNK | 0777, -1);
+	struct vnode *k = v->nodes[ino - 1];
+	k->mtime = time(NULL);
+	k->synthetic = true;
+	k->link = xs_strdup(rel);
+	k->size = strlen(rel);
 out:
 	pthread_rwlock_unlock(&v->lock);
 	return r;
@@ -832,6 +869,8 @@ int xs_view_lookup(struct xs_view *v, uint64_t parent, const char *name,
 		if (found) {
 			fill_attr(v, d->kids[pos], out);
 			r = 0;
+		} else {
+			out->volatile_ = d->volatile_; /* xs_view_add_dir's */
 		}
 	}
 	pthread_rwlock_unlock(&v->lock);

@@ -195,12 +195,9 @@ static int cands_emit(const struct xs_pkgtab *t, const char *arch, struct xs_buf
 		const struct xs_pkg *p = &t->pkgs[ix[k]];
 		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
 			continue;
-		if (p->unusable || strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
-		    strpbrk(p->filename, "\t\n"))
+		if (p->unusable || strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n"))
 			continue;
-		q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
-				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
-				  p->filename);
+		q = xs_buf_printf(out, "%s\t%s\n", p->name, p->version);
 		if (q == 0 && fd >= 0 && (out->len >= CANDS_CHUNK || k + 1 == n)) {
 			flushed += out->len;
 			q = flushed > XS_VIEWCACHE_CANDS_MAX ? -E2BIG
@@ -255,8 +252,9 @@ int xs_viewcache_cands_find(const char *d, size_t len, const char *name,
 			continue;
 		}
 		const char *p = d + mid;
-		for (int i = 0; i < 7; i++) {
-			const char *q = i < 6 ? memchr(p, '\t', (size_t)(e - p)) : e;
+		for (int i = 0; i < XS_VIEWCACHE_CAND_FIELDS; i++) {
+			const char *q = i + 1 < XS_VIEWCACHE_CAND_FIELDS ? memchr(p, '\t', (size_t)(e - p))
+									 : e;
 			if (!q)
 				return -EBADMSG;
 			out->f[i] = p;
@@ -270,26 +268,18 @@ int xs_viewcache_cands_find(const char *d, size_t len, const char *name,
 
 void xs_viewcache_cand_free(struct xs_viewcache_cand *c)
 {
-	free(c->name), free(c->version), free(c->arch), free(c->filename), free(c->sha256);
+	free(c->name), free(c->version);
 	memset(c, 0, sizeof *c);
 }
 
 int xs_viewcache_cand_decode(const struct xs_viewcache_line *l, struct xs_viewcache_cand *out)
 {
 	memset(out, 0, sizeof *out);
-	uint64_t origin;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < XS_VIEWCACHE_CAND_FIELDS; i++)
 		if (!l->len[i] || memchr(l->f[i], '\t', l->len[i]) || memchr(l->f[i], '\n', l->len[i]) ||
 		    memchr(l->f[i], 0, l->len[i]))
 			return -EBADMSG;
-	if (!decimal(l->f[3], l->len[3], (uint64_t)INT_MAX + 1, &origin) ||
-	    !decimal(l->f[4], l->len[4], UINT64_MAX, &out->size) || !sha256_span(l->f[5], l->len[5]))
-		return -EBADMSG;
-	out->origin = (int)origin;
 	out->name = xs_strndup(l->f[0], l->len[0]);
 	out->version = xs_strndup(l->f[1], l->len[1]);
-	out->arch = xs_strndup(l->f[2], l->len[2]);
-	out->sha256 = xs_strndup(l->f[5], l->len[5]);
-	out->filename = xs_strndup(l->f[6], l->len[6]);
 	return 0;
 }

@@ -60,14 +60,16 @@ def listed(out):
 
 
 def index_objects(cache):
-    """The digests of the objects present that a cached InRelease lists."""
+    """The digests of the indexes a cached InRelease lists that the cache
+    keeps: as objects, or a Packages index in its compact form."""
     meta = os.path.join(cache, 'meta')
     shas = set()
     for n in os.listdir(meta):
         if re.fullmatch(r'inrelease-[0-9a-f]{16}', n):
             shas |= set(re.findall(r'^ ([0-9a-f]{64}) +\d+ ', open(os.path.join(meta, n)).read(),
                                    re.M))
-    return {x for x in shas if os.path.exists(obj_path(cache, x))}
+    return {x for x in shas if os.path.exists(obj_path(cache, x)) or
+            os.path.exists(os.path.join(meta, 'packages-%s.idx' % x))}
 
 
 def age_all(cache, days):

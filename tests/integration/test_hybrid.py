@@ -19,7 +19,15 @@ indexes and about 60 MB of compilers; later ones about 30 s):
   - `uname -m` and `dpkg --print-architecture` say aarch64 and arm64, with
     and without --native-tools;
   - a view without a compiler package (the fixture's): --native-tools fails
-    naming the packages it looks for, and the same run without it works.
+    naming the packages it looks for, and the same run without it works;
+  - the dpkg database and loader cache of a --writable hybrid root: one
+    ld.so.cache with both architectures' entries (the host's ldconfig -p
+    reads it), through which a native tool and an emulated program each
+    find their libraries without searching a directory (LD_DEBUG=libs);
+    dpkg-shlibdeps on a built arm64 program (libc6's shlibs and symbols
+    come from its control.tar); the alternatives' links (awk, cc); the
+    toolchain packages the native tools replace held, and apt-get check
+    clean.
 """
 
 import os
@@ -138,12 +146,63 @@ def missing(t, h):
     t.ok(r.returncode == 0 and r.stdout.strip() == 'ok', 'the same run without it works', show(r))
 
 
+DPKG_PKGS = 'gcc,libc6-dev,dash,coreutils,binutils,dpkg-dev,mawk,apt'
+DPKG_CMD = (
+    'cat /etc/ld.so.cache > ld.cache'
+    ' && LD_DEBUG=libs /usr/bin/aarch64-linux-gnu-as --version 2> as.libs > /dev/null'
+    ' && LD_DEBUG=libs /usr/bin/ls / 2> ls.libs > /dev/null'
+    ' && gcc -O2 -o prog obj.c && dpkg-shlibdeps -O prog'
+    ' && awk "BEGIN { print \\"awk ok\\" }" && readlink /usr/bin/cc /etc/alternatives/cc'
+    ' && apt-mark showhold && apt-get check > /dev/null && echo check ok')
+
+
+def searched(path):
+    """(libraries found through the cache, lines searching a directory) of
+    an LD_DEBUG=libs log."""
+    with open(path, errors='replace') as f:
+        log = f.read()
+    return log.count('search cache=/etc/ld.so.cache'), log.count('search path=')
+
+
+def dpkg_db(t, h, cache):
+    work = h.mktemp('hybrid-dpkg-')
+    with open(os.path.join(work, 'obj.c'), 'w') as f:
+        f.write(SRC)
+    os.makedirs(os.path.join(work, 'debian'))
+    with open(os.path.join(work, 'debian', 'control'), 'w') as f:
+        f.write('Source: t\nMaintainer: t <t@example.org>\n\n'
+                'Package: t\nArchitecture: any\nDescription: t\n t\n')
+    wr = h.mktemp('hybrid-w-')
+    r = run(cache, work, DPKG_CMD, True, ['--writable', wr, '--packages', DPKG_PKGS])
+    if not t.ok(r.returncode == 0, '--writable --native-tools: the dpkg database and cache '
+                'commands', show(r)):
+        return
+    out = r.stdout.splitlines()
+    ldc = sh(['ldconfig', '-p', '-C', os.path.join(work, 'ld.cache')]).stdout
+    t.ok('\tlibc.so.6 (libc6,AArch64) => /usr/lib/aarch64-linux-gnu/libc.so.6' in ldc and
+         '\tlibc.so.6 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libc.so.6' in ldc,
+         'one ld.so.cache lists libc.so.6 of both architectures, each with its flags',
+         ldc[:2000])
+    for log, what in (('as.libs', 'the native as'), ('ls.libs', 'the emulated ls')):
+        found, dirs = searched(os.path.join(work, log))
+        t.ok(found >= 2 and dirs == 0, '%s finds its libraries through the cache, '
+             'searching no directory' % what, '%d through the cache, %d searches' % (found, dirs))
+    deps = [ln for ln in out if ln.startswith('shlibs:Depends=')]
+    t.ok(deps and deps[0].startswith('shlibs:Depends=libc6 (>= 2.'),
+         'dpkg-shlibdeps on an arm64 program: libc6 from its shlibs and symbols', '\n'.join(out))
+    t.ok('awk ok' in out and '../../etc/alternatives/cc' in out and '../../usr/bin/gcc' in out,
+         'the alternatives: awk runs, cc -> /etc/alternatives/cc -> gcc', '\n'.join(out))
+    t.ok('gcc-12' in out and 'binutils-aarch64-linux-gnu' in out and 'check ok' in out,
+         'the replaced toolchain packages held, apt-get check clean', '\n'.join(out))
+
+
 def main(t, h):
     if not shutil.which('qemu-aarch64-static') and not shutil.which('qemu-aarch64'):
         t.skip('hybrid', 'no qemu-user for aarch64')
         return
     missing(t, h)
     real_mirror(t, h)
+    dpkg_db(t, h, '/var/tmp/xsysroot-test-hybrid-%d' % os.getuid())
 
 
 xstest.run(main)

@@ -260,6 +260,10 @@ static void test_dpkg_deb(void)
 		   "Package: xs-fixture\nVersion: 1.0-1\nArchitecture: arm64\n"
 		   "Maintainer: Test <test@example.org>\nDescription: fixture\n",
 		   0644);
+	write_text(tree, "DEBIAN/shlibs", "libfoo 1 xs-fixture (>= 1.0)\n", 0644);
+	write_text(tree, "DEBIAN/postinst", "#!/bin/sh\nexit 0\n", 0755);
+	write_text(tree, "DEBIAN/triggers", "activate-noawait ldconfig\n", 0644);
+	write_text(tree, "DEBIAN/md5sums", "d41d8cd98f00b204e9800998ecf8427e  usr/share/x\n", 0644);
 	write_text(tree, "usr/bin/hello", "#!/bin/sh\necho hello\n", 04755);
 	write_text(tree, "usr/share/doc/xs-fixture/copyright", "free\n", 0644);
 	write_text(tree, "usr/share/doc/xs-fixture/empty", "", 0644);
@@ -319,14 +323,25 @@ static void test_dpkg_deb(void)
 		e = find(&m, "usr/share/sgid-dir");
 		CHECK(e && e->mode == (S_IFDIR | 0775), "%s: setgid cleared on directory",
 		      types[i]);
-		CHECK(find(&m, "DEBIAN/control") == NULL && find(&m, "control") == NULL,
-		      "%s: control.tar not in the manifest", types[i]);
+		CHECK(find(&m, "DEBIAN/control") == NULL && find(&m, "control") == NULL &&
+			      find(&m, "var/lib/dpkg/info/xs-fixture.control") == NULL,
+		      "%s: control itself not in the manifest", types[i]);
+		e = find(&m, "var/lib/dpkg/info/xs-fixture.shlibs");
+		CHECK(object_is(e, "libfoo 1 xs-fixture (>= 1.0)\n"),
+		      "%s: shlibs kept as dpkg keeps it", types[i]);
+		e = find(&m, "var/lib/dpkg/info/xs-fixture.postinst");
+		CHECK(object_is(e, "#!/bin/sh\nexit 0\n") && e->mode == (S_IFREG | 0755),
+		      "%s: the maintainer script, executable", types[i]);
+		CHECK(find(&m, "var/lib/dpkg/info/xs-fixture.triggers") &&
+			      find(&m, "var/lib/dpkg/info/xs-fixture.md5sums"),
+		      "%s: triggers and md5sums kept", types[i]);
 		/* manifest round trip on a real package */
 		char *txt;
 		size_t len;
 		struct xs_manifest m2;
 		CHECK_INT(xs_manifest_serialize(&m, &txt, &len), 0, "%s: serialise", types[i]);
 		CHECK_INT(xs_manifest_parse(txt, len, &m2), 0, "%s: parse", types[i]);
+		CHECK_INT(m2.format, 2, "%s: format 2 (control files kept)", types[i]);
 		CHECK_INT(m2.n, m.n, "%s: same entry count", types[i]);
 		free(txt);
 		xs_manifest_free(&m2);
@@ -421,7 +436,7 @@ static void test_crafted_ok(void)
 	struct xs_manifest m2;
 	CHECK_INT(xs_manifest_serialize(&m, &txt, &len), 0, "serialise");
 	CHECK(txt && strlen(txt) == len, "text has no NUL");
-	CHECK(txt && strncmp(txt, "xsysroot-manifest 1\n", 20) == 0, "version header");
+	CHECK(txt && strncmp(txt, "xsysroot-manifest 2\n", 20) == 0, "version header");
 	CHECK_INT(xs_manifest_parse(txt, len, &m2), 0, "parse");
 	bool same = m2.n == m.n;
 	for (size_t i = 0; same && i < m.n; i++) {
@@ -552,7 +567,7 @@ static void test_hostile(void)
 	small.max_entries = 10;
 	expect_fail(many, 50, &small, -E2BIG, "entries", "more entries than allowed");
 	small = lim;
-	small.max_entries = 50;
+	small.max_entries = 51; /* control.tar's ./control counts too */
 	struct xs_manifest m;
 	char err[256];
 	CHECK_INT(run(many, 50, &small, &m, err, sizeof err), 0, "exactly max_entries");
@@ -663,7 +678,7 @@ static void test_parse_garbage(void)
 	static const char *bad[] = {
 		"",
 		"xsysroot-manifest 1\n",                                        /* no end */
-		"xsysroot-manifest 2\nend 0\n",                                 /* version */
+		"xsysroot-manifest 3\nend 0\n",                                 /* version */
 		"xsysroot-manifest 1\nend 1\n",                                 /* count */
 		"xsysroot-manifest 1\nend 0\nextra\n",                          /* trailing */
 		"xsysroot-manifest 1\nend 0",                                   /* no newline */
@@ -705,7 +720,7 @@ static void test_parse_garbage(void)
 			   "l\t120777\t1\t2\t3\t0\t\t0\ta\\x20b\t\\x5c\\x09\n"
 			   "end 3\n";
 	CHECK_INT(xs_manifest_parse(good, strlen(good), &m), 0, "valid text parses");
-	CHECK(m.n == 3 && m.e[0].mtime == -5 && m.e[1].rdev == 259 &&
+	CHECK(m.n == 3 && m.format == 1 && m.e[0].mtime == -5 && m.e[1].rdev == 259 &&
 		      strcmp(m.e[2].path, "a b") == 0 && strcmp(m.e[2].link, "\\\t") == 0 &&
 		      m.e[2].uid == 1 && m.e[2].gid == 2,
 	      "valid text: fields");

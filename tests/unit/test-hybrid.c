@@ -1,9 +1,11 @@
 /* test-hybrid.c - the hybrid build root (include/xsysroot/hybrid.h): the
  * cross package names of target toolchain packages, and the links from the
  * cross compiler's directory to the target's libgcc (a layer and a target
- * root made in a temporary directory). */
+ * root made in a temporary directory); the two architectures' ld.so.cache
+ * and the dpkg status with the replaced toolchain packages held. */
 #include "tap.h"
 #include "xsysroot/hybrid.h"
+#include "xsysroot/ldcache.h"
 #include "xsysroot/util.h"
 
 #include <errno.h>
@@ -105,9 +107,97 @@ static void links(void)
 	xs_rm_rf(base);
 }
 
+static const char status[] =
+	"Package: gcc-12\nStatus: install ok installed\nArchitecture: arm64\n\n"
+	"Package: libc6\nStatus: install ok installed\nArchitecture: arm64\n\n"
+	"Package: binutils-aarch64-linux-gnu\nStatus: install ok installed\n\n"
+	"Package: gcc\nStatus: install ok installed\n";
+
+/* The view's cache and status in root, the layer's libraries: what the
+ * links layer gets. */
+static void cache_and_status(void)
+{
+	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512], p[PATH_MAX], lib[512];
+	char *base = mkdtemp(tmpl);
+	CHECK(base != NULL, "a temporary directory");
+	char root[256], layer[256], links[256];
+	snprintf(root, sizeof root, "%s/root", base);
+	snprintf(layer, sizeof layer, "%s/layer", base);
+	snprintf(links, sizeof links, "%s/links", base);
+	const struct xs_arch *arm64 = xs_arch_lookup("arm64"), *amd64 = xs_arch_lookup("amd64");
+	struct xs_ldcache_entry view[] = {
+		{ "libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6", 0 },
+		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1", 0 },
+	};
+	struct xs_buf b;
+	CHECK_INT(xs_ldcache_build(arm64, view, 2, &b), 0, "the view's cache");
+	snprintf(p, sizeof p, "%s/etc", root);
+	xs_mkdir_p(p, 0755);
+	snprintf(p, sizeof p, "%s/etc/ld.so.cache", root);
+	xs_write_file_atomic(p, b.data, b.len, 0644);
+	xs_buf_free(&b);
+	snprintf(lib, sizeof lib, "%s/usr/lib/x86_64-linux-gnu", layer);
+	xs_mkdir_p(lib, 0755);
+	touch(lib, "libc.so.6");
+	touch(lib, "libbfd-2.40-arm64.so");
+	touch(lib, "libfoo.so.1");
+	snprintf(p, sizeof p, "%s/libfoo.so", lib);
+	CHECK_INT(symlink("libfoo.so.1", p), 0, "a linker's link");
+	size_t nb = 0;
+	CHECK_INT(xs_hybrid_ldcache(arm64, amd64, root, layer, links, &nb, err, sizeof err), 0,
+		  "the two architectures' cache written (%s)", err);
+	CHECK_INT(nb, 3, "three amd64 libraries: libc.so.6, libbfd-2.40-arm64.so, libfoo.so.1");
+	snprintf(p, sizeof p, "%s/etc/ld.so.cache", links);
+	struct xs_ldcache_entry *e = NULL;
+	size_t n = 0;
+	int ok = xs_read_file(p, 1 << 20, &b) == 0 &&
+		 xs_ldcache_parse(arm64, b.data, b.len, &e, &n) == 0 && n == 5;
+	static const char *const want[][2] = {
+		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1" },
+		{ "libfoo.so.1", "/usr/lib/x86_64-linux-gnu/libfoo.so.1" },
+		{ "libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6" },
+		{ "libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6" },
+		{ "libbfd-2.40-arm64.so", "/usr/lib/x86_64-linux-gnu/libbfd-2.40-arm64.so" },
+	};
+	for (size_t i = 0; ok && i < n; i++)
+		ok = !strcmp(e[i].key, want[i][0]) && !strcmp(e[i].value, want[i][1]) &&
+		     e[i].flags == (strstr(want[i][1], "x86_64") ? 0x0303u : 0x0a03u);
+	CHECK(ok, "its entries: the view's with aarch64 flags, the layer's with x86-64 ones, "
+		  "in ld.so's order, no linker link");
+	free(e);
+	xs_buf_free(&b);
+	CHECK_INT(xs_hybrid_ldcache(xs_arch_lookup("s390x"), amd64, root, layer, base, &nb, err,
+				    sizeof err),
+		  0, "s390x and amd64: no common byte order, nothing written");
+	snprintf(p, sizeof p, "%s/etc/ld.so.cache", base);
+	struct stat st;
+	CHECK(stat(p, &st) < 0, "no cache for s390x");
+
+	snprintf(p, sizeof p, "%s/var/lib/dpkg", root);
+	xs_mkdir_p(p, 0755);
+	snprintf(p, sizeof p, "%s/var/lib/dpkg/status", root);
+	xs_write_file_atomic(p, status, sizeof status - 1, 0644);
+	size_t held = 0;
+	CHECK_INT(xs_hybrid_dpkg_status(root, links, "aarch64-linux-gnu", &held, err, sizeof err),
+		  0, "the status written (%s)", err);
+	CHECK_INT(held, 2, "two packages held");
+	snprintf(p, sizeof p, "%s/var/lib/dpkg/status", links);
+	xs_buf_init(&b, 0);
+	xs_read_file(p, 1 << 20, &b);
+	CHECK_STR(b.data ? b.data : "",
+		  "Package: gcc-12\nStatus: hold ok installed\nArchitecture: arm64\n\n"
+		  "Package: libc6\nStatus: install ok installed\nArchitecture: arm64\n\n"
+		  "Package: binutils-aarch64-linux-gnu\nStatus: hold ok installed\n\n"
+		  "Package: gcc\nStatus: install ok installed\n",
+		  "gcc-12 and binutils-aarch64-linux-gnu held, the rest as it was");
+	xs_buf_free(&b);
+	xs_rm_rf(base);
+}
+
 int main(void)
 {
 	names();
 	links();
+	cache_and_status();
 	return tap_done();
 }

@@ -545,6 +545,92 @@ static void test_real_ldso(void)
 	if (st != 0)
 		printf("# %s\n", o);
 	xs_buf_free(&out);
+
+	/* one cache for two architectures: the aarch64 entry of libc.so.6
+	 * sorts first (flags 0x0a03 > 0x0303) and names a file that is not
+	 * there; the x86-64 loader must skip it for its own */
+	struct xs_ldcache_entry d[] = {
+		{ "libc.so.6", "/xs-cache-test/aarch64-libc.so.6", 0x0a03 },
+		{ "libxsa.so.1", "/xs-cache-test/missing.so", 0x0a03 },
+		{ "libc.so.6", "/xs-cache-test/libc-copy.so.6", 0x0303 },
+	};
+	CHECK_INT(xs_ldcache_build(arch("arm64"), d, 3, &b), 0, "two-architecture cache built");
+	snprintf(p, sizeof p, "%s/etc/ld.so.cache", root);
+	write_file(p, &b);
+	xs_buf_free(&b);
+	snprintf(p, sizeof p, "%s/usr/bin/true", root);
+	st = run(argv, &out);
+	o = out.data ? out.data : "";
+	s = strstr(o, "search cache=/etc/ld.so.cache");
+	CHECK(st == 0 && s && strstr(s, "trying file=/xs-cache-test/libc-copy.so.6") &&
+		      !strstr(o, "aarch64-libc") && !strstr(o, "search path="),
+	      "x86-64 ld.so takes its own entry of a two-architecture cache, skipping the "
+	      "aarch64 one, and searches no directory (exit %d)", st);
+	if (st != 0 || !s)
+		printf("# %s\n", o);
+	xs_buf_free(&out);
+}
+
+/* Entries of two architectures with one key: both kept, each with its
+ * flags, larger flags first (ldconfig's order), and the host's ldconfig
+ * prints them as such; xs_ldcache_parse reads them back. */
+static void test_two_arches(void)
+{
+	struct xs_ldcache_entry e[] = {
+		{ "libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6", 0 },
+		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1", 0 },
+		{ "libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x0303 },
+		{ "libbfd-2.40-arm64.so", "/usr/lib/x86_64-linux-gnu/libbfd-2.40-arm64.so", 0x0303 },
+		{ "libc.so.6", "/usr/lib/x86_64-linux-gnu/later/libc.so.6", 0x0303 },
+		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/later/libz.so.1", 0x0a03 },
+	};
+	struct xs_buf b, out;
+	CHECK_INT(xs_ldcache_build(arch("arm64"), e, XS_ARRAY_SIZE(e), &b), 0,
+		  "arm64 + amd64 cache built");
+	struct xs_ldcache_entry *r = NULL;
+	size_t n = 0;
+	CHECK_INT(xs_ldcache_parse(arch("arm64"), b.data, b.len, &r, &n), 0, "parsed back");
+	static const char *want[][2] = {
+		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1" },
+		{ "libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6" },
+		{ "libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6" },
+		{ "libbfd-2.40-arm64.so", "/usr/lib/x86_64-linux-gnu/libbfd-2.40-arm64.so" },
+	};
+	static const uint32_t wflags[] = { 0x0a03, 0x0a03, 0x0303, 0x0303 };
+	int same = n == XS_ARRAY_SIZE(want);
+	for (size_t i = 0; same && i < n; i++)
+		same = !strcmp(r[i].key, want[i][0]) && !strcmp(r[i].value, want[i][1]) &&
+		       r[i].flags == wflags[i];
+	CHECK(same, "4 entries: one per key and architecture, the first of each pair kept, "
+		    "larger flags first");
+	free(r);
+	CHECK_INT(xs_ldcache_parse(arch("s390x"), b.data, b.len, &r, &n), -EPROTO,
+		  "parse: the other byte order refused");
+	CHECK_INT(xs_ldcache_parse(arch("arm64"), b.data, 60, &r, &n), -EBADMSG,
+		  "parse: a truncated cache refused");
+	const char *ldc = ldconfig_path();
+	char path[256];
+	snprintf(path, sizeof path, "%s/two.cache", tmpdir);
+	write_file(path, &b);
+	xs_buf_free(&b);
+	if (!ldc) {
+		printf("ok %d # SKIP no ldconfig on the host\n", ++tap_n);
+		return;
+	}
+	char *argv[] = { (char *)ldc, "-p", "-C", path, NULL };
+	int st = run(argv, &out);
+	struct xs_buf w;
+	xs_buf_init(&w, 1 << 16);
+	xs_buf_printf(&w, "4 libs found in cache `%s'\n", path);
+	for (size_t i = 0; i < 4; i++)
+		xs_buf_printf(&w, "\t%s (%s) => %s\n", want[i][0],
+			      flag_name(wflags[i], 0), want[i][1]);
+	CHECK(st == 0 && out.data && !strncmp(out.data, w.data, w.len),
+	      "ldconfig -p -C prints both architectures' entries with their flags");
+	if (!(st == 0 && out.data && !strncmp(out.data, w.data, w.len)))
+		printf("# got:\n%s\n# want:\n%s\n", out.data ? out.data : "", w.data);
+	xs_buf_free(&w);
+	xs_buf_free(&out);
 }
 
 int main(void)
@@ -559,5 +645,6 @@ int main(void)
 	test_char_signedness();
 	test_oracle();
 	test_real_ldso();
+	test_two_arches();
 	return tap_done();
 }
