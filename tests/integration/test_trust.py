@@ -216,18 +216,19 @@ def main(t, h):
         srv.wait_idle()
         t.diag('libc6 GETs: %d' % len(xstest.gets(srv.log(), deb_re(h, 'libc6'))))
 
-    # a flipped byte in control.tar, which the unpacker skips unread: only
-    # the digest of the whole .deb (it is unpacked while it downloads) can
-    # refuse it, and the log names the package, the URL and the reason
+    # a flipped byte in the date of the first ar member header, which the
+    # unpacker reads past without a complaint: only the digest of the whole
+    # .deb (it is unpacked while it downloads) can refuse it, and the log
+    # names the package, the URL and the reason
     with h.mount(packages=['hello']) as m:
-        srv.add_fault(match=deb_re(h, 'libc6'), action='tamper', arg=200)
+        srv.add_fault(match=deb_re(h, 'libc6'), action='tamper', arg=24)
         data, err = xstest.read_errno(m.p(libc))
-        t.ok(err == errno.EIO, 'libc6 .deb tampered in control.tar: reading libc.so.6 fails '
+        t.ok(err == errno.EIO, 'libc6 .deb tampered in an ar header: reading libc.so.6 fails '
              'with EIO', 'got %s' % (ename(err) if err else '%d bytes' % len(data)))
         log = m.daemon_log()
         t.ok(re.search(r"failed to fetch 'libc6 [^']+': '[^']+' from http://\S+/libc6_\S+\.deb: "
                        r'SHA256 mismatch', log),
-             'libc6 .deb tampered in control.tar: the log names the package, the URL and the '
+             'libc6 .deb tampered in an ar header: the log names the package, the URL and the '
              'mismatch', log[-2000:])
         srv.clear_faults()
         check_read(t, m, ref, libc, 'fault cleared: libc.so.6 reads right in the same mount')
