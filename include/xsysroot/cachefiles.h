@@ -42,6 +42,7 @@
 
 #define XS_CF_LOCK "lock"
 #define XS_CF_LEASES "leases"
+#define XS_CF_HYBRID "hybrid" /* run --native-tools' layers: hybrid/DIGEST (hybrid.h) */
 #define XS_CF_TEMP_INFIX ".tmp." /* NAME.tmp.XXXXXX: a mkstemp template follows */
 
 enum xs_cf_kind {

@@ -45,6 +45,10 @@ struct xs_limits {
 /* Defaults: 4 GiB total, 2 GiB per file, 1,000,000 entries. */
 void xs_limits_default(struct xs_limits *l);
 
+/* Where the kept control files are (not part of the package's file list,
+ * dpkg's info/PKG.list). */
+#define XS_DEB_CONTROL_DIR "var/lib/dpkg/info/"
+
 enum xs_entry_type { XS_E_DIR = 1, XS_E_REG, XS_E_SYMLINK, XS_E_HARDLINK, XS_E_OTHER };
 
 struct xs_entry {

@@ -472,9 +472,10 @@ static int cache_gc(const char *dir, uint64_t max_size, bool dry)
 		printf("%s index %s\n", verb, g.index_names[i]);
 	for (size_t i = 0; g.evicted_names && g.evicted_names[i]; i++)
 		printf("%s %s\n", dry ? "would evict" : "evicted", g.evicted_names[i]);
-	printf("%s %llu unused indexes, %llu Contents indexes, %llu resolved views; ", verb,
+	printf("%s %llu unused indexes, %llu Contents indexes, %llu resolved views, %llu "
+	       "native-tools layers; ", verb,
 	       (unsigned long long)g.indexes_removed, (unsigned long long)g.contents_removed,
-	       (unsigned long long)g.views_removed);
+	       (unsigned long long)g.views_removed, (unsigned long long)g.hybrid_removed);
 	printf("%s %llu unreferenced objects, %llu temporary files, %llu quarantined "
 	       "files, %llu stale leases; evicted %llu packages; %s freed: %s -> %s%s\n", verb,
 	       (unsigned long long)g.objects_removed, (unsigned long long)g.tmp_removed,

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -977,6 +978,50 @@ static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cach
 	return freed;
 }
 
+/* ---- gc of hybrid layers (run --native-tools, hybrid.h) ------------------ */
+
+struct hybrid_gc {
+	struct scan *sc;
+	int64_t cutoff;
+	uint64_t removed, freed;
+};
+
+/* A layer not used since cutoff, or one a dead process left half made
+ * ("DIGEST.tmp-PID"): removed while no live process holds a lease (a run
+ * may have it as a layer of its root). */
+static int hybrid_cb(int dfd, const char *name, void *ud)
+{
+	struct hybrid_gc *h = ud;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	const char *tmp = strstr(name, ".tmp-");
+	long pid = tmp ? strtol(tmp + 5, NULL, 10) : 0;
+	bool stale = tmp ? pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH
+			 : (int64_t)st.st_mtime < h->cutoff;
+	if (!stale || h->sc->leases)
+		return 0;
+	uint64_t du = du_of(&st);
+	each_entry(dfd, name, du_cb, &du);
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", h->sc->dir, XS_CF_HYBRID, name) >=
+	    sizeof path)
+		return 0;
+	if (!h->sc->dry && xs_rm_rf(path) < 0)
+		return 0;
+	h->removed++;
+	h->freed += du;
+	return 0;
+}
+
+static uint64_t gc_hybrid(struct scan *sc, int dfd, int64_t cutoff, struct xs_cache_gc *out)
+{
+	struct hybrid_gc h = { sc, cutoff, 0, 0 };
+	each_entry(dfd, XS_CF_HYBRID, hybrid_cb, &h);
+	out->hybrid_removed = h.removed;
+	return h.freed;
+}
+
 /* The leftovers: tmp/ (opening the store purged it), quarantine/, meta/
  * temp files; counted only on a dry run. */
 static void gc_leftovers(struct scan *sc, int dfd, struct xs_cache_gc *out)
@@ -1037,7 +1082,7 @@ int xs_cache_gc_run(const char *dir, const struct xs_cache_gc_opts *o, struct xs
 	if (o->index_age >= 0) {
 		gc_index_objects(&sc, now - age, out);
 		if (dfd >= 0)
-			would += gc_docs(&sc, dfd, now - age, out);
+			would += gc_docs(&sc, dfd, now - age, out) + gc_hybrid(&sc, dfd, now - age, out);
 	}
 	for (size_t i = 0; i < sc.nobjs; i++)
 		would += remove_object(&sc, &sc.objs[i], out);

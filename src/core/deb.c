@@ -41,7 +41,6 @@
  * longest control file name kept */
 #define CONTROL_MAX (1u << 20)
 #define CONTROL_NAME_MAX 128
-#define CONTROL_INFO "var/lib/dpkg/info"
 
 void xs_limits_default(struct xs_limits *l)
 {
@@ -621,7 +620,7 @@ static int control_entry(struct unpack *u, const char *member, struct archive_en
 	return 0;
 }
 
-/* control.tar's kept files into the manifest, at CONTROL_INFO/PKG.NAME. */
+/* control.tar's kept files into the manifest, at XS_DEB_CONTROL_DIR PKG.NAME. */
 static int unpack_control(struct unpack *u, const char *member, int filter)
 {
 	u->control = true;
@@ -634,7 +633,7 @@ static int unpack_control(struct unpack *u, const char *member, int filter)
 		if (r == 0 && u->pkg[0]) { /* without control: nothing is kept */
 			struct xs_buf p;
 			xs_buf_init(&p, XS_MAX_PATH);
-			r = xs_buf_printf(&p, CONTROL_INFO "/%s.%s", u->pkg, e.path);
+			r = xs_buf_printf(&p, XS_DEB_CONTROL_DIR "%s.%s", u->pkg, e.path);
 			free(e.path);
 			e.path = xs_buf_steal(&p, NULL);
 			if (r == 0) {

@@ -195,8 +195,8 @@ static int cmp_entry_path(const void *a, const void *b)
 	return strcmp(((const struct xs_entry *)a)->path, ((const struct xs_entry *)b)->path);
 }
 
-/* The paths (but directories, as Contents lists them) of package i's
- * cached manifest, sorted. */
+/* The paths of package i's cached manifest, sorted, but directories (as
+ * Contents lists them) and the kept control files. */
 static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, void *),
 			   void *cbud)
 {
@@ -212,8 +212,9 @@ static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, 
 	free(data);
 	if (m.n)
 		qsort(m.e, m.n, sizeof *m.e, cmp_entry_path);
-	for (size_t k = 0; k < m.n; k++)
-		if (m.e[k].type != XS_E_DIR)
+	size_t ctl = strlen(XS_DEB_CONTROL_DIR);
+	for (size_t k = 0; k < m.n; k++) /* dpkg lists data.tar's paths, not its own files */
+		if (m.e[k].type != XS_E_DIR && strncmp(m.e[k].path, XS_DEB_CONTROL_DIR, ctl))
 			cb(m.e[k].path, cbud);
 	xs_manifest_free(&m);
 }
