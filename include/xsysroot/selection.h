@@ -88,6 +88,7 @@ struct xs_selection_pkg {
 	int src;      /* its source's number */
 	size_t *deps; /* the view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
+	uint64_t installed_size; /* Installed-Size in KiB, 0: not known (a lock's) */
 };
 
 struct xs_selection {

@@ -97,6 +97,7 @@ struct xs_deb_pkg {
 	const char *name, *version, *arch, *filename, *sha256;
 	uint64_t size;
 	size_t src; /* the archive's source it comes from */
+	uint64_t installed_size; /* Installed-Size in KiB, 0: not known */
 };
 
 /* What the Debian source uses besides base (whose lease and finish_view

@@ -6,10 +6,11 @@
  *
  * The view ("view-<key>"): the packages a resolution chose, in view order.
  *   line 1:  XS_VIEWCACHE_VERSION
- *   then one line per package, 8 fields separated by TAB, ended by '\n':
- *   name version arch origin size sha256 filename deps
+ *   then one line per package, 9 fields separated by TAB, ended by '\n':
+ *   name version arch origin size isize sha256 filename deps
  *   origin: the index of the source (decimal, below norigins); size: the
- *   .deb's bytes (decimal); sha256: 64 lower-case hex digits; deps: the view
+ *   .deb's bytes (decimal); isize: its Installed-Size in KiB (decimal, 0:
+ *   not given); sha256: 64 lower-case hex digits; deps: the view
  *   packages (line numbers from 0, decimal, below the package count)
  *   satisfying its Depends/Pre-Depends, as "3,7,12", or "-" for none.
  *
@@ -45,7 +46,7 @@
 #include "xsysroot/packages.h"
 #include "xsysroot/util.h"
 
-#define XS_VIEWCACHE_VERSION "xsysroot-view 2"
+#define XS_VIEWCACHE_VERSION "xsysroot-view 3"
 #define XS_VIEWCACHE_CANDS_VERSION "xsysroot-cands 2" /* in the table's key only */
 #define XS_VIEWCACHE_MAX (64u << 20) /* bytes of a view file */
 #define XS_VIEWCACHE_CANDS_MAX (256u << 20) /* bytes of a candidate table */
@@ -58,6 +59,7 @@ struct xs_viewcache_pkg {
 	int origin;
 	size_t *deps;
 	size_t ndeps;
+	uint64_t installed_size; /* KiB, 0: not given */
 };
 
 struct xs_viewcache {

@@ -76,6 +76,21 @@ static int unpack_stored(struct debian_source *d, const struct xs_deb_pkg *p, co
 	return q;
 }
 
+/* The unpacker's limits for p's stream.  Its bytes are unpacked before its
+ * digest is checked, so what a hostile mirror can make us write is bounded
+ * by what Packages (verified) says the package installs: its files' bytes
+ * are at most Installed-Size KiB as dpkg-gencontrol counts it (each file
+ * rounded up), doubled for a hand-set value, plus room for the control
+ * files.  A genuine package past that is refused as too large once its
+ * digest matched; unknown (a lock's package): the defaults. */
+#define STREAM_SLACK (16u << 20)
+static void stream_limits(const struct xs_deb_pkg *p, struct xs_limits *lim)
+{
+	xs_limits_default(lim);
+	if (p->installed_size && p->installed_size < (lim->max_total - STREAM_SLACK) / 2048)
+		lim->max_total = p->installed_size * 2048 + STREAM_SLACK;
+}
+
 /* Download the .deb of p into the unpacker (debstream.h): m filled only
  * once the whole .deb matched its size and SHA-256; got says how many
  * bytes came from which mirror. */
@@ -83,7 +98,9 @@ static int unpack_streamed(struct debian_source *d, const struct xs_deb_pkg *p, 
 			   struct xs_archive_fetched *got, struct xs_manifest *m, char *err,
 			   size_t errsz)
 {
-	struct xs_debstream *ds = xs_debstream_new(d->env.base.store, NULL);
+	struct xs_limits lim;
+	stream_limits(p, &lim);
+	struct xs_debstream *ds = xs_debstream_new(d->env.base.store, &lim);
 	struct xs_http_sink tee = xs_debstream_sink(ds);
 	char ferr[1024] = "";
 	int q = xs_archive_fetch_pool_tee(d->env.archive, p->src, p->filename, p->size, p->sha256,

@@ -50,6 +50,7 @@ struct vpkg {
 	int src;
 	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
+	uint64_t installed_size; /* KiB, 0: not known */
 };
 
 struct bind {
@@ -128,7 +129,7 @@ int xs_default_cache_dir(char *out, size_t outsz)
 static void take_pkg(struct vpkg *p, struct xs_selection_pkg *s)
 {
 	*p = (struct vpkg){ s->name, s->version, s->arch, s->filename,
-			    s->sha256, s->size, s->src, s->deps, s->ndeps };
+			    s->sha256, s->size, s->src, s->deps, s->ndeps, s->installed_size };
 	*s = (struct xs_selection_pkg){ 0 };
 }
 
@@ -654,8 +655,8 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 static void debian_pkg(void *ud, size_t i, struct xs_deb_pkg *out)
 {
 	const struct vpkg *p = &((struct xs_repo *)ud)->pkgs[i];
-	*out = (struct xs_deb_pkg){ p->name, p->version, p->arch, p->filename, p->sha256, p->size,
-				    (size_t)p->src };
+	*out = (struct xs_deb_pkg){ p->name,   p->version, p->arch,	    p->filename,
+				    p->sha256, p->size,	   (size_t)p->src, p->installed_size };
 }
 
 static int finish_view_cb(void *ud, char *err, size_t errsz)

@@ -77,6 +77,7 @@ static int load_viewcache(const struct xs_selection_config *cfg, const char *nam
 			v->size, v->origin); /* checked by the parser: cannot fail */
 		out->pkgs[out->n - 1].deps = v->deps;
 		out->pkgs[out->n - 1].ndeps = v->ndeps;
+		out->pkgs[out->n - 1].installed_size = v->installed_size;
 		v->deps = NULL;
 	}
 	xs_viewcache_free(&vc);
@@ -444,10 +445,12 @@ static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab
 		if (q < 0)
 			break;
 		struct xs_selection_pkg *v = &out->pkgs[out->n - 1];
+		v->installed_size = p->installed_size;
 		xs_resolve_deps(tab, sel, nsel, i, &v->deps, &v->ndeps);
-		const struct xs_viewcache_pkg line = { p->name, p->version, p->arch, p->filename,
-						       p->sha256, p->size, p->origin, v->deps,
-						       v->ndeps };
+		const struct xs_viewcache_pkg line = { p->name,	   p->version, p->arch,
+						       p->filename, p->sha256,  p->size,
+						       p->origin,   v->deps,	   v->ndeps,
+						       p->installed_size };
 		if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
 			w = xs_viewcache_write_pkg(&buf, &line);
 		else
