@@ -149,4 +149,16 @@ int xs_archive_fetch_index_tee(struct xs_archive *a, size_t i, const struct xs_r
 int xs_archive_fetch_pool(struct xs_archive *a, size_t i, const char *path, uint64_t size,
 			  const char *sha256, const char *label, struct xs_archive_fetched *got,
 			  char *err, size_t errsz);
+/* The same pool file, not stored: every byte goes to tee, in order, as for
+ * xs_archive_fetch_index_tee (reset before each attempt and whenever the
+ * transfer restarts from zero), and its SHA-256 and size are computed on
+ * the way.  0 only when the bytes the tee saw since its last reset are the
+ * whole file of that size and SHA-256; any other outcome fails as
+ * xs_archive_fetch_pool fails (the same messages), nothing stored either
+ * way.  The tee must keep what it makes of the bytes apart until then
+ * (debstream.h).  Whether the store holds the file is not asked. */
+int xs_archive_fetch_pool_tee(struct xs_archive *a, size_t i, const char *path, uint64_t size,
+			      const char *sha256, const char *label,
+			      const struct xs_http_sink *tee, struct xs_archive_fetched *got,
+			      char *err, size_t errsz);
 #endif

@@ -23,6 +23,9 @@
  *   view-KEY               a resolved view, KEY: the first 32 hex digits of
  *                          the SHA-256 of what it was resolved from
  *   cands-KEY              the table of candidates of a set of indexes (32)
+ *   packages-SHA.idx       the compact form of a verified Packages index
+ *                          (pkgidx.h), kept instead of the index; SHA: the
+ *                          index file's SHA-256 (64), as its Release lists it
  *   .NAME.RANDOM           a document being written (xs_store_meta_write;
  *                          RANDOM: 12 hex digits), renamed to NAME when done
  *   NAME.tmp.XXXXXX        an index being built (contents.h), likewise
@@ -39,6 +42,7 @@
 
 #define XS_CF_LOCK "lock"
 #define XS_CF_LEASES "leases"
+#define XS_CF_HYBRID "hybrid" /* run --native-tools' layers: hybrid/DIGEST (hybrid.h) */
 #define XS_CF_TEMP_INFIX ".tmp." /* NAME.tmp.XXXXXX: a mkstemp template follows */
 
 enum xs_cf_kind {
@@ -57,6 +61,7 @@ enum xs_cf_kind {
 	XS_CF_CANDS,
 	XS_CF_PKG_LOCK, /* the per-package lock of fetch + unpack + manifest */
 	XS_CF_LAYER_LOCK, /* the same for an image layer (by its blob) */
+	XS_CF_PACKAGES_IDX, /* a Packages index's compact form */
 	XS_CF_LEASE,
 };
 

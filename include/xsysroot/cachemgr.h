@@ -84,7 +84,7 @@ struct xs_cache_index {
 	char *source;	/* "Origin Suite (Codename)" of the InRelease that lists it */
 	char *path;	/* "main/binary-arm64/Packages.xz", or "InRelease" itself */
 	char sha256[65];
-	uint64_t bytes; /* on disk (a Contents index: its compact form) */
+	uint64_t bytes; /* on disk (a Contents or Packages index: its compact form) */
 };
 
 struct xs_cache_info {
@@ -125,6 +125,7 @@ struct xs_cache_gc {
 	uint64_t indexes_removed; /* index objects (xs_cache_gc_run) */
 	char **index_names;	  /* "SOURCE PATH" of each, NULL-terminated */
 	uint64_t contents_removed, views_removed; /* meta/ documents */
+	uint64_t hybrid_removed; /* run --native-tools layers (CACHEDIR/hybrid) */
 	uint64_t size_before, size_after;
 };
 /* max_size UINT64_MAX: no bound.  wait: block for the exclusive lock, else
@@ -135,9 +136,13 @@ int xs_cache_gc(const char *dir, uint64_t max_size, bool wait, struct xs_cache_g
 /* Indexes and resolved views: an index object (a Packages file a cached
  * InRelease lists) whose last use (its mtime: set when fetched, and when a
  * mount or fetch reads it from the cache) is older than index_age, and
- * that no live process leased, is removed, as are the Contents indexes
+ * that no live process leased, is removed, as is a Packages index's
+ * compact form (meta/packages-SHA.idx, pkgidx.h: read whole when a view
+ * resolves, so no live process holds it) and as are the Contents indexes
  * (only while no live process holds a lease: one may have them mapped),
- * resolved views and candidate tables not used for as long; beyond that
+ * resolved views, candidate tables and --native-tools layers (hybrid/, as
+ * Contents: only while no live process holds a lease; and a half-made one
+ * of a dead process) not used for as long; beyond that
  * the resolved views are bounded to the newest XS_CACHE_MAX_VIEWS.  A
  * later mount of that suite and architecture fetches and rebuilds what it
  * needs.  The InRelease files themselves stay (small; the rollback guard

@@ -45,6 +45,10 @@ struct xs_limits {
 /* Defaults: 4 GiB total, 2 GiB per file, 1,000,000 entries. */
 void xs_limits_default(struct xs_limits *l);
 
+/* Where the kept control files are (not part of the package's file list,
+ * dpkg's info/PKG.list). */
+#define XS_DEB_CONTROL_DIR "var/lib/dpkg/info/"
+
 enum xs_entry_type { XS_E_DIR = 1, XS_E_REG, XS_E_SYMLINK, XS_E_HARDLINK, XS_E_OTHER };
 
 struct xs_entry {
@@ -74,6 +78,15 @@ void xs_manifest_free(struct xs_manifest *m);
  * defaults. */
 int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 		  struct xs_manifest *out, char *err, size_t errsz);
+/* The same, the .deb's bytes pulled in order from src: it sets *p to the
+ * next bytes (valid until its next call) and returns how many, 0 at the
+ * end, or a negative errno, which ends the unpacking with that errno.  The
+ * bytes after data.tar are not asked for.  Called from the calling thread
+ * only. */
+typedef ssize_t (*xs_deb_read_fn)(void *ud, const void **p);
+int xs_deb_unpack_from(struct xs_store *s, xs_deb_read_fn src, void *ud,
+		       const struct xs_limits *lim, struct xs_manifest *out, char *err,
+		       size_t errsz);
 /* Unpack one layer of a container image: a tar stream in fd (read with
  * pread from offset 0), uncompressed, gzip or zstd as comp says (anything
  * else in the data is refused), with the same normalisation, limits and

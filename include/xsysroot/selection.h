@@ -5,8 +5,14 @@
  * and the requested packages.  The result is keyed by the architecture, the
  * roots and every Packages index's digest: a resolution cached under meta/
  * (viewcache.h, "view-<key>") is read back instead of fetching and parsing
- * the indexes.  Otherwise every index is fetched (the caller's callback),
- * decompressed, parsed (packages.h) and resolved (resolve.h).  The indexes
+ * the indexes.  Otherwise every index is read from its compact form
+ * (pkgidx.h, meta/packages-SHA.idx, named by the index's digest), or, when
+ * there is none or it is refused (a warning names it), fetched (the
+ * caller's callback), decompressed and parsed (packages.h); then the view
+ * is resolved (resolve.h).  An index read from the mirror or the store is
+ * kept in its compact form (temp file + rename; by a thread of its own,
+ * while the view resolves) and its raw object then leaves the store; one
+ * that finds the raw object gone reads the compact form instead.  The indexes
  * are fetched and parsed in parallel (a thread each, at most
  * XS_SELECTION_PARALLEL at once: the callbacks must be thread safe), each
  * streamed through the decompressor and the parser as it downloads (or as
@@ -52,6 +58,7 @@ struct xs_selection_index {
 	size_t src;			 /* the source's number */
 	const char *uri, *suite;	 /* for messages */
 	const struct xs_release_file *file; /* path, size, sha256 (the store object) */
+	const char *inrelease_sha256; /* the InRelease that listed it, "" or NULL unknown */
 };
 
 struct xs_selection_config {
@@ -81,6 +88,7 @@ struct xs_selection_pkg {
 	int src;      /* its source's number */
 	size_t *deps; /* the view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
+	uint64_t installed_size; /* Installed-Size in KiB, 0: not known (a lock's) */
 };
 
 struct xs_selection {

@@ -97,6 +97,7 @@ struct xs_deb_pkg {
 	const char *name, *version, *arch, *filename, *sha256;
 	uint64_t size;
 	size_t src; /* the archive's source it comes from */
+	uint64_t installed_size; /* Installed-Size in KiB, 0: not known */
 };
 
 /* What the Debian source uses besides base (whose lease and finish_view
@@ -111,8 +112,11 @@ struct xs_debian_env {
 };
 
 /* The archive env->archive as a source; env is copied.  Fetching package i
- * downloads its .deb (xs_archive_fetch_pool), unpacks it into the store,
- * writes its manifest (meta/manifest-DEB) and applies it to the view.
+ * streams its .deb into the unpacker as it downloads
+ * (xs_archive_fetch_pool_tee, debstream.h), and once the whole .deb matched
+ * its size and SHA-256 writes its manifest (meta/manifest-DEB) and applies
+ * it to the view; the .deb itself is never written.  A failed or restarted
+ * download leaves only objects nothing names.
  *
  * Many processes share a cache (CVMFS's shared cache is the model):
  *   - cross-process single flight: a process fetches a package holding an
@@ -124,8 +128,9 @@ struct xs_debian_env {
  *     gc, which holds that exclusively, never meets a held package lock;
  *     it removes an evicted package's lock file, and a process then locks
  *     the name made anew (xs_store_meta_lock);
- *   - the .deb is removed once unpacked, under the package lock and after
- *     the manifest: every process reaches the .deb under that lock, and a
+ *   - a .deb the store holds whole (left by an older version) is unpacked
+ *     from there and removed, under the package lock and after the
+ *     manifest: every process reaches the .deb under that lock, and a
  *     process that finds the manifest never opens the .deb; keeping .debs
  *     until gc would double the cache for nothing.
  * Cached manifests are applied without the lock: a manifest is written by

@@ -65,6 +65,35 @@ static inline int xs_steal_fd(int *fd)
 	return v;
 }
 
+/* ---- little-endian integers of the cache's binary files ---------------- */
+static inline void xs_put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void xs_put_le64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint32_t xs_get_le32(const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t xs_get_le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
 /* ---- bounded growable buffer ------------------------------------------
  * Every buffer that holds data a mirror controls has a maximum; growing past
  * it fails with -E2BIG.  data is always NUL terminated (not counted in len).

@@ -6,21 +6,26 @@
  *
  * The view ("view-<key>"): the packages a resolution chose, in view order.
  *   line 1:  XS_VIEWCACHE_VERSION
- *   then one line per package, 8 fields separated by TAB, ended by '\n':
- *   name version arch origin size sha256 filename deps
+ *   then one line per package, 9 fields separated by TAB, ended by '\n':
+ *   name version arch origin size isize sha256 filename deps
  *   origin: the index of the source (decimal, below norigins); size: the
- *   .deb's bytes (decimal); sha256: 64 lower-case hex digits; deps: the view
+ *   .deb's bytes (decimal); isize: its Installed-Size in KiB (decimal, 0:
+ *   not given); sha256: 64 lower-case hex digits; deps: the view
  *   packages (line numbers from 0, decimal, below the package count)
  *   satisfying its Depends/Pre-Depends, as "3,7,12", or "-" for none.
  *
  * The candidate table ("cands-<key>"): for every package name of the
- * indexes, the stanza the resolver would pick for the architecture (highest
- * version for the architecture or "all", then the lowest origin), one line
- * each, 7 fields separated by TAB, ended by '\n':
- *   name version arch origin size sha256 filename
+ * indexes, the version of the stanza the resolver would pick for the
+ * architecture (highest version for the architecture or "all", then the
+ * lowest origin; unusable stanzas left out), one line each, 2 fields
+ * separated by TAB, ended by '\n':
+ *   name version
  * sorted by name (bytewise, unique) for a binary search; no header line.
- * Stanzas whose name, version or filename hold a TAB or newline are left
- * out.
+ * Its readers (ldd, run, the soname guess: provider.h) name a package and
+ * its version and nothing more, so nothing more is kept (format 1 also
+ * kept arch, origin, size, sha256 and filename: 10.9 MB for bookworm's
+ * arm64 main with its updates and security, against 1.9 MB).  Stanzas
+ * whose name or version hold a TAB or newline are left out.
  *
  * What a reader refuses (-EBADMSG, nothing returned): a wrong header, a
  * line with another field count, an empty field or a NUL byte, a number that is not
@@ -41,8 +46,8 @@
 #include "xsysroot/packages.h"
 #include "xsysroot/util.h"
 
-#define XS_VIEWCACHE_VERSION "xsysroot-view 2"
-#define XS_VIEWCACHE_CANDS_VERSION "xsysroot-cands 1" /* in the table's key only */
+#define XS_VIEWCACHE_VERSION "xsysroot-view 3"
+#define XS_VIEWCACHE_CANDS_VERSION "xsysroot-cands 2" /* in the table's key only */
 #define XS_VIEWCACHE_MAX (64u << 20) /* bytes of a view file */
 #define XS_VIEWCACHE_CANDS_MAX (256u << 20) /* bytes of a candidate table */
 
@@ -54,6 +59,7 @@ struct xs_viewcache_pkg {
 	int origin;
 	size_t *deps;
 	size_t ndeps;
+	uint64_t installed_size; /* KiB, 0: not given */
 };
 
 struct xs_viewcache {
@@ -83,10 +89,11 @@ int xs_viewcache_cands_write(const struct xs_pkgtab *t, const char *arch, struct
 int xs_viewcache_cands_write_fd(const struct xs_pkgtab *t, const char *arch, int fd);
 
 /* One line of a candidate table, as spans of the caller's bytes (not
- * terminated): name, version, arch, origin, size, sha256, filename. */
+ * terminated): name, version. */
+#define XS_VIEWCACHE_CAND_FIELDS 2
 struct xs_viewcache_line {
-	const char *f[7];
-	size_t len[7];
+	const char *f[XS_VIEWCACHE_CAND_FIELDS];
+	size_t len[XS_VIEWCACHE_CAND_FIELDS];
 };
 /* Binary search of the table d[0..len) for name: 0 and *out, -ENOENT, or
  * -EBADMSG when the lines met are malformed.  An empty table is -ENOENT. */
@@ -95,13 +102,10 @@ int xs_viewcache_cands_find(const char *d, size_t len, const char *name,
 
 /* A candidate line's values, checked: owned strings (xs_viewcache_cand_free). */
 struct xs_viewcache_cand {
-	char *name, *version, *arch, *filename, *sha256;
-	uint64_t size;
-	int origin;
+	char *name, *version;
 };
-/* 0, or -EBADMSG for a size or origin that is not plain decimal, a digest
- * that is not SHA-256 hex, an empty field or a NUL byte (*out is then
- * empty). */
+/* 0, or -EBADMSG for an empty field or one holding a TAB, newline or NUL
+ * byte (*out is then empty). */
 int xs_viewcache_cand_decode(const struct xs_viewcache_line *l, struct xs_viewcache_cand *out);
 void xs_viewcache_cand_free(struct xs_viewcache_cand *c);
 #endif

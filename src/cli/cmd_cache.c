@@ -13,8 +13,10 @@
 #include "command.h"
 #include "output.h"
 #include "setup.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/decompress.h"
+#include "xsysroot/pkgidx.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
@@ -313,6 +315,27 @@ static bool is_packages_index(const struct xs_cache_index *x)
 	return strstr(x->path, "binary-") && base && !strncmp(base, "/Packages", 9);
 }
 
+/* The names of index x kept in its compact form (pkgidx.h), if it is. */
+static void names_compact(const char *dir, const struct xs_cache_index *x, struct xs_store *st,
+			  struct names_scan *ns)
+{
+	char name[96], path[PATH_MAX], why[256];
+	if (xs_cf_build(XS_CF_PACKAGES_IDX, x->sha256, name, sizeof name) < 0 ||
+	    xs_store_meta_path(st, name, path, sizeof path) < 0)
+		return;
+	struct xs_pkgtab t;
+	xs_pkgtab_init(&t);
+	int q = xs_pkgidx_load_path(path, NULL, &t, 0, NULL, why, sizeof why);
+	if (q < 0 && q != -ENOENT)
+		say("warning: %s: cannot read the index %s in %s: %s: %s", x->source, x->path, dir,
+		    path, why);
+	for (size_t i = 0; i < t.n; i++) {
+		xs_grow(&ns->names, &ns->cap, ns->n + 1, sizeof *ns->names);
+		ns->names[ns->n++] = xs_strdup(t.pkgs[i].name);
+	}
+	xs_pkgtab_free(&t);
+}
+
 /* The names of the Packages indexes ci lists, sorted, once each, a line
  * each, into out. */
 static void names_of(const char *dir, const struct xs_cache_info *ci, struct xs_store *st,
@@ -323,8 +346,10 @@ static void names_of(const char *dir, const struct xs_cache_info *ci, struct xs_
 		if (!is_packages_index(&ci->idx[i]))
 			continue;
 		int fd = xs_store_open_object(st, ci->idx[i].sha256);
-		if (fd < 0)
-			continue; /* kept in another form */
+		if (fd < 0) {
+			names_compact(dir, &ci->idx[i], st, &ns);
+			continue;
+		}
 		if (xs_decompress_fd(fd, NAMES_MAX_INDEX, names_chunk, &ns) < 0)
 			say("warning: %s: cannot read the index %s in %s", ci->idx[i].source,
 			    ci->idx[i].path, dir);
@@ -447,9 +472,10 @@ static int cache_gc(const char *dir, uint64_t max_size, bool dry)
 		printf("%s index %s\n", verb, g.index_names[i]);
 	for (size_t i = 0; g.evicted_names && g.evicted_names[i]; i++)
 		printf("%s %s\n", dry ? "would evict" : "evicted", g.evicted_names[i]);
-	printf("%s %llu unused indexes, %llu Contents indexes, %llu resolved views; ", verb,
+	printf("%s %llu unused indexes, %llu Contents indexes, %llu resolved views, %llu "
+	       "native-tools layers; ", verb,
 	       (unsigned long long)g.indexes_removed, (unsigned long long)g.contents_removed,
-	       (unsigned long long)g.views_removed);
+	       (unsigned long long)g.views_removed, (unsigned long long)g.hybrid_removed);
 	printf("%s %llu unreferenced objects, %llu temporary files, %llu quarantined "
 	       "files, %llu stale leases; evicted %llu packages; %s freed: %s -> %s%s\n", verb,
 	       (unsigned long long)g.objects_removed, (unsigned long long)g.tmp_removed,

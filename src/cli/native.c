@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 
 #include "output.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/hybrid.h"
 #include "xsysroot/hybridtools.h"
 #include "xsysroot/store.h"
@@ -215,7 +216,7 @@ static int open_native(struct cli_setup *s, const struct xs_arch *b, const char 
 static int make_layer(struct cli_setup *s, struct xs_repo *native, char *const *tools,
 		      const struct xs_arch *b, struct native_tools *nt)
 {
-	snprintf(nt->layer, sizeof nt->layer, "%s/hybrid/%s", s->cfg.cache_dir,
+	snprintf(nt->layer, sizeof nt->layer, "%s/" XS_CF_HYBRID "/%s", s->cfg.cache_dir,
 		 xs_repo_view_digest(native));
 	char err[4096];
 	struct xs_hybrid_layer l = { .native = native, .tools = tools,

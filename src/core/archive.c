@@ -166,40 +166,90 @@ static int select_sources(struct xs_archive *r, const struct xs_archive_config *
 
 /* ---- fetching into the store ------------------------------------------- */
 
-/* The store's transaction, and a tee (NULL: none) that sees the same
- * bytes as they arrive (an index parsed while it downloads). */
+/* Where a fetched file goes: the store (by transaction, its fsync deferred
+ * for a .deb that lives only until it is unpacked), or nowhere but the tee,
+ * its digest and size computed on the way (a .deb streamed into the
+ * unpacker). */
+enum fetch_to { TO_STORE, TO_STORE_DEFERRED, TO_TEE };
+
+/* The store's transaction (t NULL: only the digest h of got bytes, at
+ * most max), and a tee (NULL: none) that sees the same bytes as they
+ * arrive (an index parsed, a .deb unpacked while it downloads). */
 struct txn_sink {
 	struct xs_txn *t;
+	struct xs_sha256 h;
+	uint64_t got, max;
 	const struct xs_http_sink *tee;
 };
 static int sink_txn_write(const void *p, size_t n, void *ud)
 {
 	struct txn_sink *k = ud;
-	int q = xs_txn_write(k->t, p, n);
+	int q;
+	if (k->t) {
+		q = xs_txn_write(k->t, p, n);
+	} else if (n > k->max - k->got) {
+		q = -EFBIG; /* as the store's transaction refuses it */
+	} else {
+		q = xs_sha256_update(&k->h, p, n);
+		k->got += n;
+	}
 	return q < 0 || !k->tee ? q : k->tee->write(p, n, k->tee->ud);
 }
 static int sink_txn_reset(void *ud)
 {
 	struct txn_sink *k = ud;
-	int q = xs_txn_reset(k->t);
+	int q = 0;
+	if (k->t) {
+		q = xs_txn_reset(k->t);
+	} else {
+		xs_sha256_free(&k->h);
+		k->got = 0;
+		q = xs_sha256_init(&k->h);
+	}
 	return q < 0 || !k->tee ? q : k->tee->reset(k->tee->ud);
 }
-/* GET url into the store, checking digest and size.  *remote tells
- * whether a failure came from the mirror (the network, the bytes) rather
- * than from here (the cache). */
+static int sink_begin(struct xs_archive *r, enum fetch_to to, uint64_t size, struct txn_sink *k)
+{
+	if (to == TO_TEE) {
+		k->max = size;
+		return xs_sha256_init(&k->h);
+	}
+	int q = xs_txn_begin(r->store, size, &k->t);
+	if (q == 0 && to == TO_STORE_DEFERRED)
+		xs_txn_defer_sync(k->t);
+	return q;
+}
+static uint64_t sink_size(const struct txn_sink *k)
+{
+	return k->t ? xs_txn_size(k->t) : k->got;
+}
+static void sink_abort(struct txn_sink *k)
+{
+	if (k->t)
+		xs_txn_abort(k->t);
+	xs_sha256_free(&k->h);
+}
+/* As xs_txn_commit: -EBADMSG on a mismatch, have the digest computed. */
+static int sink_commit(struct txn_sink *k, const char *sha256, uint64_t size, char have[65])
+{
+	if (k->t)
+		return xs_txn_commit(k->t, sha256, size, have);
+	int q = xs_sha256_final(&k->h, have);
+	return q < 0 ? q : k->got == size && !strcmp(have, sha256) ? 0 : -EBADMSG;
+}
+/* GET url into the store (or the tee alone), checking digest and size.
+ * *remote tells whether a failure came from the mirror (the network, the
+ * bytes) rather than from here (the cache). */
 static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url,
-			const char *sha256, uint64_t size, const char *label, bool defer_sync,
+			const char *sha256, uint64_t size, const char *label, enum fetch_to to,
 			const struct xs_http_sink *tee, uint64_t *bytes, bool *remote, char *err,
 			size_t errsz)
 {
-	struct xs_txn *t;
+	struct txn_sink k = { .tee = tee };
 	*remote = false;
-	int q = xs_txn_begin(r->store, size, &t);
+	int q = sink_begin(r, to, size, &k);
 	if (q < 0)
 		FAIL(q, "cannot store '%s' in %s: %s", label, r->cache_dir, strerror(-q));
-	if (defer_sync)
-		xs_txn_defer_sync(t); /* a .deb lives only until it is unpacked */
-	struct txn_sink k = { t, tee };
 	struct xs_http_sink sink = { sink_txn_write, sink_txn_reset, &k };
 	struct xs_http_stats hs = { 0 };
 	q = tee ? tee->reset(tee->ud) : 0; /* each attempt starts the tee afresh */
@@ -208,8 +258,8 @@ static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url
 	if (bytes)
 		*bytes = hs.bytes;
 	if (q < 0) {
-		uint64_t got = xs_txn_size(t);
-		xs_txn_abort(t);
+		uint64_t got = sink_size(&k);
+		sink_abort(&k);
 		*remote = q != -ENOSPC && q != -EDQUOT && q != -ENOMEM && q != -EROFS;
 		if (q == -EFBIG && got == 0) {
 			/* refused on its announced length, before any byte */
@@ -228,9 +278,9 @@ static int fetch_object(struct xs_archive *r, struct xs_http *h, const char *url
 			FAIL(q, "'%s' from %s: no space left in %s", label, url, r->cache_dir);
 		return q;
 	}
-	uint64_t got = xs_txn_size(t);
+	uint64_t got = sink_size(&k);
 	char have[65] = "";
-	q = xs_txn_commit(t, sha256, size, have);
+	q = sink_commit(&k, sha256, size, have);
 	*remote = q == -EBADMSG;
 	if (q == -EBADMSG) {
 		if (got != size)
@@ -284,11 +334,12 @@ static void mirror_result(struct src *s, size_t m, int q)
  * 5xx, a digest or size mismatch) moves on to the next mirror, and is
  * logged with the mirror and the reason.  A failure of the cache itself
  * stops at once.  served receives the URL that gave the bytes. */
-static int fetch_mirrors(struct xs_archive *r, struct src *s, bool deb, const char *const *rels,
+static int fetch_mirrors(struct xs_archive *r, struct src *s, enum fetch_to to, const char *const *rels,
 			 size_t nrels, const char *sha256, uint64_t size, const char *label,
 			 const struct xs_http_sink *tee, uint64_t *bytes, char *served, size_t servedsz, char *err, size_t errsz)
 {
 	size_t ord[MAX_MIRRORS], n = mirror_order(s, ord), failed = 0;
+	bool deb = to != TO_STORE;
 	struct xs_buf why;
 	xs_buf_init(&why, errsz);
 	int q = -ENOENT;
@@ -306,7 +357,7 @@ static int fetch_mirrors(struct xs_archive *r, struct src *s, bool deb, const ch
 				FAIL(-ENOMEM, "out of memory");
 			}
 			uint64_t got = 0;
-			q = fetch_object(r, h, url, sha256, size, label, deb, tee, &got, &remote,
+			q = fetch_object(r, h, url, sha256, size, label, to, tee, &got, &remote,
 					 ferr, sizeof ferr);
 			*bytes += got;
 			if (q == 0) {
@@ -725,7 +776,7 @@ int xs_archive_fetch_index_tee(struct xs_archive *r, size_t i, const struct xs_r
 	char served[XS_MAX_PATH + 512];
 	char label[XS_MAX_PATH + 64];
 	snprintf(label, sizeof label, "%s %s", s->suite, f->path); /* the suite and the file */
-	int q = fetch_mirrors(r, s, false, rels + off, 2 - off, f->sha256, f->size, label, tee,
+	int q = fetch_mirrors(r, s, TO_STORE, rels + off, 2 - off, f->sha256, f->size, label, tee,
 			      &bytes, served, sizeof served, err, errsz);
 	if (teed)
 		*teed = q == 0 && tee;
@@ -749,9 +800,11 @@ const struct xs_release_file *xs_archive_find_index(const struct xs_archive *r, 
 	return NULL;
 }
 
-int xs_archive_fetch_pool(struct xs_archive *r, size_t i, const char *path, uint64_t size,
-			  const char *sha256, const char *label, struct xs_archive_fetched *got,
-			  char *err, size_t errsz)
+/* The pool file at path of source i, to the store, or (tee given) only
+ * through the tee. */
+static int fetch_pool(struct xs_archive *r, size_t i, const char *path, uint64_t size,
+		      const char *sha256, const char *label, const struct xs_http_sink *tee,
+		      struct xs_archive_fetched *got, char *err, size_t errsz)
 {
 	struct src *s = &r->srcs[i];
 	struct xs_archive_fetched tmp;
@@ -759,13 +812,28 @@ int xs_archive_fetch_pool(struct xs_archive *r, size_t i, const char *path, uint
 		got = &tmp;
 	got->bytes = 0;
 	snprintf(got->url, sizeof got->url, "%s/%s", s->uri, path);
-	if (xs_store_has_object(r->store, sha256))
+	if (!tee && xs_store_has_object(r->store, sha256))
 		return 0;
 	if (r->offline)
 		FAIL(-ENOENT, "'%s' is not in the cache %s (offline)", label, r->cache_dir);
 	const char *rels[] = { path };
-	return fetch_mirrors(r, s, true, rels, 1, sha256, size, label, NULL, &got->bytes, got->url,
-			     sizeof got->url, err, errsz);
+	return fetch_mirrors(r, s, tee ? TO_TEE : TO_STORE_DEFERRED, rels, 1, sha256, size, label,
+			     tee, &got->bytes, got->url, sizeof got->url, err, errsz);
+}
+
+int xs_archive_fetch_pool(struct xs_archive *r, size_t i, const char *path, uint64_t size,
+			  const char *sha256, const char *label, struct xs_archive_fetched *got,
+			  char *err, size_t errsz)
+{
+	return fetch_pool(r, i, path, size, sha256, label, NULL, got, err, errsz);
+}
+
+int xs_archive_fetch_pool_tee(struct xs_archive *r, size_t i, const char *path, uint64_t size,
+			      const char *sha256, const char *label,
+			      const struct xs_http_sink *tee, struct xs_archive_fetched *got,
+			      char *err, size_t errsz)
+{
+	return fetch_pool(r, i, path, size, sha256, label, tee, got, err, errsz);
 }
 
 /* ---- life ----------------------------------------------------------------- */

@@ -29,6 +29,7 @@ static const struct {
 	[XS_CF_CANDS] = { "cands-", 32, "" },
 	[XS_CF_PKG_LOCK] = { "pkg-", 64, ".lock" },
 	[XS_CF_LAYER_LOCK] = { "oci-layer-", 64, ".lock" },
+	[XS_CF_PACKAGES_IDX] = { "packages-", 64, ".idx" },
 };
 
 /* s starts with n lowercase hex digits */

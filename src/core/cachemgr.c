@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +452,10 @@ static void add_inrelease(struct scan *sc, const char *name)
 			xs_cf_build(XS_CF_CONTENTS_REV, f->sha256, cname, sizeof cname);
 			add_index(sc, src.data, f->path, f->sha256, cdu + meta_du(sc, cname));
 		}
+		xs_cf_build(XS_CF_PACKAGES_IDX, f->sha256, cname, sizeof cname);
+		uint64_t pdu = meta_du(sc, cname);
+		if (pdu) /* a Packages index kept in its compact form (pkgidx.h) */
+			add_index(sc, src.data, f->path, f->sha256, pdu);
 	}
 	xs_buf_free(&src);
 	xs_release_free(&rel);
@@ -892,7 +897,7 @@ static int doc_cb(int dfd, const char *name, void *ud)
 	struct stat st;
 	enum xs_cf_kind k = xs_cf_parse(name, &f);
 	if ((k != XS_CF_CONTENTS_IDX && k != XS_CF_CONTENTS_REV && k != XS_CF_CONTENTS_REFUSED &&
-	     k != XS_CF_VIEW && k != XS_CF_CANDS) || strlen(name) >= sizeof d->v->name ||
+	     k != XS_CF_VIEW && k != XS_CF_CANDS && k != XS_CF_PACKAGES_IDX) || strlen(name) >= sizeof d->v->name ||
 	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	xs_grow(&d->v, &d->cap, d->n + 1, sizeof *d->v);
@@ -911,17 +916,17 @@ static int cmp_doc_new(const void *a, const void *b)
 	return x->mtime != y->mtime ? (x->mtime > y->mtime ? -1 : 1) : strcmp(x->name, y->name);
 }
 
-/* The label of index object o: "SOURCE PATH" of the first listing. */
-static char *index_label(const struct scan *sc, const struct obj *o)
+/* The label of index sha: "SOURCE PATH" of the first listing. */
+static char *index_label(const struct scan *sc, const char *sha)
 {
 	for (size_t i = 0; i < sc->nidx; i++)
-		if (!strcmp(sc->idx[i].sha256, o->sha)) {
+		if (!strcmp(sc->idx[i].sha256, sha)) {
 			char *l = NULL;
 			if (asprintf(&l, "%s %s", sc->idx[i].source, sc->idx[i].path) < 0)
 				abort();
 			return l;
 		}
-	return xs_strdup(o->sha);
+	return xs_strdup(sha);
 }
 
 /* Index objects (what a cached InRelease lists) not used since cutoff that
@@ -934,12 +939,12 @@ static void gc_index_objects(struct scan *sc, int64_t cutoff, struct xs_cache_gc
 		if (!o->index || o->leased || !o->on_disk || o->refs || o->mtime >= cutoff)
 			continue;
 		o->pinned = false;
-		push_name(&out->index_names, &out->indexes_removed, index_label(sc, o));
+		push_name(&out->index_names, &out->indexes_removed, index_label(sc, o->sha));
 	}
 }
 
-/* Contents indexes, views and candidate tables not used since cutoff, and
- * the views past the newest XS_CACHE_MAX_VIEWS. */
+/* Contents indexes, compact Packages indexes, views and candidate tables
+ * not used since cutoff, and the views past the newest XS_CACHE_MAX_VIEWS. */
 static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cache_gc *out)
 {
 	uint64_t freed = 0;
@@ -950,7 +955,8 @@ static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cach
 	size_t views = 0;
 	for (size_t i = 0; i < d.n; i++) {
 		const struct doc *x = &d.v[i];
-		bool view = x->kind == XS_CF_VIEW, contents = !view && x->kind != XS_CF_CANDS;
+		bool view = x->kind == XS_CF_VIEW, packages = x->kind == XS_CF_PACKAGES_IDX;
+		bool contents = !view && !packages && x->kind != XS_CF_CANDS;
 		views += view;
 		if (x->mtime >= cutoff && !(view && views > XS_CACHE_MAX_VIEWS))
 			continue;
@@ -960,7 +966,9 @@ static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cach
 		if (xs_store_meta_path(sc->store, x->name, path, sizeof path) < 0 ||
 		    (!sc->dry && unlink(path) < 0))
 			continue;
-		if (view || x->kind == XS_CF_CANDS)
+		if (packages) /* read whole when a view resolves: nothing keeps it open */
+			push_name(&out->index_names, &out->indexes_removed, index_label(sc, x->key));
+		else if (view || x->kind == XS_CF_CANDS)
 			out->views_removed++;
 		else
 			out->contents_removed++;
@@ -968,6 +976,50 @@ static uint64_t gc_docs(struct scan *sc, int dfd, int64_t cutoff, struct xs_cach
 	}
 	free(d.v);
 	return freed;
+}
+
+/* ---- gc of hybrid layers (run --native-tools, hybrid.h) ------------------ */
+
+struct hybrid_gc {
+	struct scan *sc;
+	int64_t cutoff;
+	uint64_t removed, freed;
+};
+
+/* A layer not used since cutoff, or one a dead process left half made
+ * ("DIGEST.tmp-PID"): removed while no live process holds a lease (a run
+ * may have it as a layer of its root). */
+static int hybrid_cb(int dfd, const char *name, void *ud)
+{
+	struct hybrid_gc *h = ud;
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	const char *tmp = strstr(name, ".tmp-");
+	long pid = tmp ? strtol(tmp + 5, NULL, 10) : 0;
+	bool stale = tmp ? pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH
+			 : (int64_t)st.st_mtime < h->cutoff;
+	if (!stale || h->sc->leases)
+		return 0;
+	uint64_t du = du_of(&st);
+	each_entry(dfd, name, du_cb, &du);
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", h->sc->dir, XS_CF_HYBRID, name) >=
+	    sizeof path)
+		return 0;
+	if (!h->sc->dry && xs_rm_rf(path) < 0)
+		return 0;
+	h->removed++;
+	h->freed += du;
+	return 0;
+}
+
+static uint64_t gc_hybrid(struct scan *sc, int dfd, int64_t cutoff, struct xs_cache_gc *out)
+{
+	struct hybrid_gc h = { sc, cutoff, 0, 0 };
+	each_entry(dfd, XS_CF_HYBRID, hybrid_cb, &h);
+	out->hybrid_removed = h.removed;
+	return h.freed;
 }
 
 /* The leftovers: tmp/ (opening the store purged it), quarantine/, meta/
@@ -1030,7 +1082,7 @@ int xs_cache_gc_run(const char *dir, const struct xs_cache_gc_opts *o, struct xs
 	if (o->index_age >= 0) {
 		gc_index_objects(&sc, now - age, out);
 		if (dfd >= 0)
-			would += gc_docs(&sc, dfd, now - age, out);
+			would += gc_docs(&sc, dfd, now - age, out) + gc_hybrid(&sc, dfd, now - age, out);
 	}
 	for (size_t i = 0; i < sc.nobjs; i++)
 		would += remove_object(&sc, &sc.objs[i], out);

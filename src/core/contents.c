@@ -59,36 +59,6 @@
 #define ZLEVEL 3
 #define TEXT_MAX_PER_PKG (256u << 20) /* bytes of one package's path list */
 
-/* ---- little-endian helpers ------------------------------------------------ */
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---- build: per-package front-coded path lists ------------------------ */
 
 struct pkg {
@@ -516,12 +486,12 @@ static int write_compact(struct builder *b, int fd)
 			r = -ENOMEM;
 			goto out;
 		}
-		put_le64(rec + 0, o.off - data_off);
-		put_le32(rec + 8, (uint32_t)zn);
-		put_le32(rec + 12, (uint32_t)p->text_len);
-		put_le32(rec + 16, names_off);
-		put_le32(rec + 20, p->name_len);
-		put_le64(rec + 24, p->npaths);
+		xs_put_le64(rec + 0, o.off - data_off);
+		xs_put_le32(rec + 8, (uint32_t)zn);
+		xs_put_le32(rec + 12, (uint32_t)p->text_len);
+		xs_put_le32(rec + 16, names_off);
+		xs_put_le32(rec + 20, p->name_len);
+		xs_put_le64(rec + 24, p->npaths);
 		names_off += p->name_len;
 		r = out_put(&o, z, zn);
 		if (r < 0)
@@ -548,19 +518,19 @@ static int write_compact(struct builder *b, int fd)
 		goto out;
 
 	memcpy(hdr, MAGIC, 8);
-	put_le32(hdr + 8, VERSION);
-	put_le32(hdr + 12, HDR_SIZE);
-	put_le64(hdr + 16, o.off);
-	put_le64(hdr + 24, b->npkgs);
-	put_le64(hdr + 32, index_off);
-	put_le64(hdr + 40, names_start);
-	put_le64(hdr + 48, names_len);
-	put_le64(hdr + 56, data_off);
-	put_le64(hdr + 64, data_len);
-	put_le64(hdr + 72, b->st.lines);
-	put_le64(hdr + 80, b->st.skipped);
-	put_le64(hdr + 88, b->st.packages);
-	put_le64(hdr + 96, b->st.paths);
+	xs_put_le32(hdr + 8, VERSION);
+	xs_put_le32(hdr + 12, HDR_SIZE);
+	xs_put_le64(hdr + 16, o.off);
+	xs_put_le64(hdr + 24, b->npkgs);
+	xs_put_le64(hdr + 32, index_off);
+	xs_put_le64(hdr + 40, names_start);
+	xs_put_le64(hdr + 48, names_len);
+	xs_put_le64(hdr + 56, data_off);
+	xs_put_le64(hdr + 64, data_len);
+	xs_put_le64(hdr + 72, b->st.lines);
+	xs_put_le64(hdr + 80, b->st.skipped);
+	xs_put_le64(hdr + 88, b->st.packages);
+	xs_put_le64(hdr + 96, b->st.paths);
 	if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
 		r = errno ? -errno : -EIO;
 out:
@@ -643,12 +613,12 @@ static int validate(struct xs_contents *c)
 {
 	const unsigned char *h = c->map;
 	uint64_t size = c->size;
-	if (size < HDR_SIZE || memcmp(h, MAGIC, 8) != 0 || get_le32(h + 8) != VERSION ||
-	    get_le32(h + 12) != HDR_SIZE || get_le64(h + 16) != size)
+	if (size < HDR_SIZE || memcmp(h, MAGIC, 8) != 0 || xs_get_le32(h + 8) != VERSION ||
+	    xs_get_le32(h + 12) != HDR_SIZE || xs_get_le64(h + 16) != size)
 		return -EBADMSG;
-	uint64_t npkg = get_le64(h + 24), index_off = get_le64(h + 32);
-	uint64_t names_off = get_le64(h + 40), names_len = get_le64(h + 48);
-	uint64_t data_off = get_le64(h + 56), data_len = get_le64(h + 64);
+	uint64_t npkg = xs_get_le64(h + 24), index_off = xs_get_le64(h + 32);
+	uint64_t names_off = xs_get_le64(h + 40), names_len = xs_get_le64(h + 48);
+	uint64_t data_off = xs_get_le64(h + 56), data_len = xs_get_le64(h + 64);
 	if (npkg > size / REC_SIZE || index_off < HDR_SIZE || index_off > size ||
 	    npkg * REC_SIZE > size - index_off)
 		return -EBADMSG;
@@ -667,11 +637,11 @@ static int validate(struct xs_contents *c)
 	uint32_t prev_len = 0;
 	for (uint64_t i = 0; i < npkg; i++) {
 		const unsigned char *r = c->index + i * REC_SIZE;
-		uint64_t foff = get_le64(r);
-		uint32_t flen = get_le32(r + 8);
-		uint32_t noff = get_le32(r + 16), nlen = get_le32(r + 20);
+		uint64_t foff = xs_get_le64(r);
+		uint32_t flen = xs_get_le32(r + 8);
+		uint32_t noff = xs_get_le32(r + 16), nlen = xs_get_le32(r + 20);
 		if (foff > data_len || flen > data_len - foff || flen == 0 ||
-		    get_le32(r + 12) > TEXT_MAX_PER_PKG)
+		    xs_get_le32(r + 12) > TEXT_MAX_PER_PKG)
 			return -EBADMSG;
 		if (nlen == 0 || noff > names_len || nlen > names_len - noff)
 			return -EBADMSG;
@@ -749,8 +719,8 @@ static const unsigned char *find(const struct xs_contents *c, const char *pkg)
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 		const unsigned char *r = c->index + mid * REC_SIZE;
-		uint32_t nlen = get_le32(r + 20);
-		const unsigned char *name = c->names + get_le32(r + 16);
+		uint32_t nlen = xs_get_le32(r + 20);
+		const unsigned char *name = c->names + xs_get_le32(r + 16);
 		size_t m = n < nlen ? n : nlen;
 		int cmp = memcmp(pkg, name, m);
 		if (cmp == 0)
@@ -775,9 +745,9 @@ bool xs_contents_has(struct xs_contents *c, const char *pkg)
 static int frame_text(const struct xs_contents *c, const unsigned char *r, char **text,
 		      size_t *tlen)
 {
-	const unsigned char *frame = c->data + get_le64(r);
-	size_t flen = get_le32(r + 8);
-	size_t n = get_le32(r + 12);
+	const unsigned char *frame = c->data + xs_get_le64(r);
+	size_t flen = xs_get_le32(r + 8);
+	size_t n = xs_get_le32(r + 12);
 	unsigned long long fcs = ZSTD_getFrameContentSize(frame, flen);
 	if (fcs != n)
 		return -EBADMSG;
@@ -965,22 +935,22 @@ int xs_contents_build_rev(struct xs_contents *c,
 		uint64_t size = REV_HDR + b.n * 12;
 		unsigned char hdr[REV_HDR] = { 0 };
 		memcpy(hdr, REV_MAGIC, 8);
-		put_le32(hdr + 8, REV_VERSION);
-		put_le32(hdr + 12, REV_HDR);
-		put_le64(hdr + 16, size);
-		put_le64(hdr + 24, b.n);
-		put_le64(hdr + 32, seed);
-		put_le64(hdr + 40, c->npkg);
-		put_le64(hdr + 48, c->size);
-		put_le64(hdr + 56, dirs);
+		xs_put_le32(hdr + 8, REV_VERSION);
+		xs_put_le32(hdr + 12, REV_HDR);
+		xs_put_le64(hdr + 16, size);
+		xs_put_le64(hdr + 24, b.n);
+		xs_put_le64(hdr + 32, seed);
+		xs_put_le64(hdr + 40, c->npkg);
+		xs_put_le64(hdr + 48, c->size);
+		xs_put_le64(hdr + 56, dirs);
 		r = out_put(&o, hdr, sizeof hdr);
 		unsigned char v[8];
 		for (size_t i = 0; i < b.n && r == 0; i++) {
-			put_le64(v, b.e[i].h);
+			xs_put_le64(v, b.e[i].h);
 			r = out_put(&o, v, 8);
 		}
 		for (size_t i = 0; i < b.n && r == 0; i++) {
-			put_le32(v, b.e[i].id);
+			xs_put_le32(v, b.e[i].id);
 			r = out_put(&o, v, 4);
 		}
 		if (r == 0)
@@ -1012,11 +982,11 @@ int xs_contents_open_rev(struct xs_contents *c, const char *path)
 	if (q < 0)
 		return q;
 	const unsigned char *h = m;
-	uint64_t size = msize, n = get_le64(h + 24);
-	if (memcmp(h, REV_MAGIC, 8) || get_le32(h + 8) != REV_VERSION ||
-	    get_le32(h + 12) != REV_HDR || get_le64(h + 16) != size || n > REV_MAX_ENTRIES ||
-	    size != REV_HDR + n * 12 || get_le64(h + 40) != c->npkg ||
-	    get_le64(h + 48) != c->size) {
+	uint64_t size = msize, n = xs_get_le64(h + 24);
+	if (memcmp(h, REV_MAGIC, 8) || xs_get_le32(h + 8) != REV_VERSION ||
+	    xs_get_le32(h + 12) != REV_HDR || xs_get_le64(h + 16) != size || n > REV_MAX_ENTRIES ||
+	    size != REV_HDR + n * 12 || xs_get_le64(h + 40) != c->npkg ||
+	    xs_get_le64(h + 48) != c->size) {
 		munmap(m, (size_t)size);
 		return -EBADMSG;
 	}
@@ -1025,7 +995,7 @@ int xs_contents_open_rev(struct xs_contents *c, const char *path)
 	c->rev = m;
 	c->rev_size = (size_t)size;
 	c->rev_n = n;
-	c->rev_seed = get_le64(h + 32);
+	c->rev_seed = xs_get_le64(h + 32);
 	return 0;
 }
 
@@ -1045,15 +1015,15 @@ int xs_contents_rev_find(struct xs_contents *c, const char *key, bool dir,
 	uint64_t lo = 0, hi = c->rev_n;
 	while (lo < hi) { /* the first entry >= want */
 		uint64_t mid = lo + (hi - lo) / 2;
-		if (get_le64(hashes + mid * 8) < want)
+		if (xs_get_le64(hashes + mid * 8) < want)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	int hits = 0;
 	for (uint64_t i = lo; i < c->rev_n && hits < XS_CONTENTS_REV_MAX_HITS &&
-			      get_le64(hashes + i * 8) == want; i++) {
-		uint32_t id = get_le32(ids + i * 4);
+			      xs_get_le64(hashes + i * 8) == want; i++) {
+		uint32_t id = xs_get_le32(ids + i * 4);
 		if (((id & REV_DIR) != 0) != dir)
 			continue;
 		id &= ~REV_DIR;
@@ -1062,10 +1032,10 @@ int xs_contents_rev_find(struct xs_contents *c, const char *key, bool dir,
 		hits++;
 		const unsigned char *r = c->index + (uint64_t)id * REC_SIZE;
 		char name[NAME_MAX_BYTES + 1];
-		uint32_t nlen = get_le32(r + 20);
+		uint32_t nlen = xs_get_le32(r + 20);
 		if (nlen > NAME_MAX_BYTES)
 			continue;
-		memcpy(name, c->names + get_le32(r + 16), nlen);
+		memcpy(name, c->names + xs_get_le32(r + 16), nlen);
 		name[nlen] = 0;
 		int q = cb(name, ud);
 		if (q)

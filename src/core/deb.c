@@ -1,7 +1,8 @@
 /* deb.c - see include/xsysroot/deb.h.
  *
  * Two libarchive readers, stacked and streaming:
- *   outer: the .deb (format ar, no filter), read with pread() from offset 0;
+ *   outer: the .deb (format ar, no filter), read with pread() from offset 0
+ *          or pulled from the caller's reader (xs_deb_unpack_from);
  *   inner: data.tar.*, whose read callback pulls the outer member's data
  *          block by block (archive_read_data_block on the outer reader).
  * Memory is bounded by libarchive's buffers, one copy buffer and the
@@ -40,7 +41,6 @@
  * longest control file name kept */
 #define CONTROL_MAX (1u << 20)
 #define CONTROL_NAME_MAX 128
-#define CONTROL_INFO "var/lib/dpkg/info"
 
 void xs_limits_default(struct xs_limits *l)
 {
@@ -116,8 +116,10 @@ struct unpack {
 	char *err;
 	size_t errsz;
 
-	int fd;           /* the .deb */
+	int fd;           /* the .deb, or -1: pulled from src */
 	off_t off;        /* pread position */
+	xs_deb_read_fn src;
+	void *src_ud;
 	int io_err;       /* negative errno of a failed read of the .deb */
 	struct archive *outer, *inner;
 	int inner_err;    /* negative errno to report for a failed outer read */
@@ -170,6 +172,15 @@ static const char *show(const char *s, char *out, size_t outsz)
 static la_ssize_t deb_read(struct archive *a, void *ud, const void **out)
 {
 	struct unpack *u = ud;
+	if (u->fd < 0) {
+		ssize_t n = u->src(u->src_ud, out);
+		if (n < 0) {
+			u->io_err = (int)n;
+			archive_set_error(a, (int)-n, "read failed");
+			return -1;
+		}
+		return n;
+	}
 	for (;;) {
 		ssize_t n = pread(u->fd, u->inbuf, sizeof u->inbuf, u->off);
 		if (n < 0 && errno == EINTR)
@@ -609,7 +620,7 @@ static int control_entry(struct unpack *u, const char *member, struct archive_en
 	return 0;
 }
 
-/* control.tar's kept files into the manifest, at CONTROL_INFO/PKG.NAME. */
+/* control.tar's kept files into the manifest, at XS_DEB_CONTROL_DIR PKG.NAME. */
 static int unpack_control(struct unpack *u, const char *member, int filter)
 {
 	u->control = true;
@@ -622,7 +633,7 @@ static int unpack_control(struct unpack *u, const char *member, int filter)
 		if (r == 0 && u->pkg[0]) { /* without control: nothing is kept */
 			struct xs_buf p;
 			xs_buf_init(&p, XS_MAX_PATH);
-			r = xs_buf_printf(&p, CONTROL_INFO "/%s.%s", u->pkg, e.path);
+			r = xs_buf_printf(&p, XS_DEB_CONTROL_DIR "%s.%s", u->pkg, e.path);
 			free(e.path);
 			e.path = xs_buf_steal(&p, NULL);
 			if (r == 0) {
@@ -769,11 +780,9 @@ out:
 	return unpack_free(u, r);
 }
 
-int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
-		  struct xs_manifest *out, char *err, size_t errsz)
+/* The .deb behind u's reader, whole, into u's manifest. */
+static int unpack_deb(struct unpack *u)
 {
-	struct xs_limits deflim;
-	struct unpack *u = unpack_new(s, deb_fd, lim, &deflim, out, err, errsz);
 	int r;
 	u->outer = archive_read_new();
 	if (!u->outer) {
@@ -837,6 +846,24 @@ int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
 	r = 0;
 out:
 	return unpack_free(u, r);
+}
+
+int xs_deb_unpack(struct xs_store *s, int deb_fd, const struct xs_limits *lim,
+		  struct xs_manifest *out, char *err, size_t errsz)
+{
+	struct xs_limits deflim;
+	return unpack_deb(unpack_new(s, deb_fd, lim, &deflim, out, err, errsz));
+}
+
+int xs_deb_unpack_from(struct xs_store *s, xs_deb_read_fn src, void *ud,
+		       const struct xs_limits *lim, struct xs_manifest *out, char *err,
+		       size_t errsz)
+{
+	struct xs_limits deflim;
+	struct unpack *u = unpack_new(s, -1, lim, &deflim, out, err, errsz);
+	u->src = src;
+	u->src_ud = ud;
+	return unpack_deb(u);
 }
 
 /* ---- manifest text format -------------------------------------------------

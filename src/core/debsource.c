@@ -10,6 +10,7 @@
 
 #include "xsysroot/cachefiles.h"
 #include "xsysroot/deb.h"
+#include "xsysroot/debstream.h"
 #include "xsysroot/identity.h"
 
 #define MAX_MANIFEST (256u << 20)
@@ -55,33 +56,79 @@ static int apply_cached_manifest(struct debian_source *d, size_t i, const struct
 	return q;
 }
 
-/* Unpack the fetched .deb of p and record its manifest: m filled. */
-static int unpack_record(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
+/* Unpack the .deb of p that the store holds whole (left there by an older
+ * version, or by a process that died before its manifest): m filled. */
+static int unpack_stored(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
 			 const char *url, struct xs_manifest *m, char *err, size_t errsz)
 {
 	struct xs_store *store = d->env.base.store;
-	const char *cache_dir = d->env.base.cache_dir;
 	int fd = xs_store_open_object(store, p->sha256);
 	if (fd < 0) {
-		snprintf(err, errsz, "failed to open the fetched '%s' in %s: %s", label, cache_dir,
-			 strerror(-fd));
+		snprintf(err, errsz, "failed to open the fetched '%s' in %s: %s", label,
+			 d->env.base.cache_dir, strerror(-fd));
 		return fd;
 	}
-	struct xs_limits lim;
-	xs_limits_default(&lim);
 	char uerr[1024] = "";
-	int q = xs_deb_unpack(store, fd, &lim, m, uerr, sizeof uerr);
+	int q = xs_deb_unpack(store, fd, NULL, m, uerr, sizeof uerr);
 	close(fd);
-	if (q < 0) {
+	if (q < 0)
 		snprintf(err, errsz, "failed to unpack '%s' from %s: %s", label, url, uerr);
+	return q;
+}
+
+/* The unpacker's limits for p's stream.  Its bytes are unpacked before its
+ * digest is checked, so what a hostile mirror can make us write is bounded
+ * by what Packages (verified) says the package installs: its files' bytes
+ * are at most Installed-Size KiB as dpkg-gencontrol counts it (each file
+ * rounded up), doubled for a hand-set value, plus room for the control
+ * files.  A genuine package past that is refused as too large once its
+ * digest matched; unknown (a lock's package): the defaults. */
+#define STREAM_SLACK (16u << 20)
+static void stream_limits(const struct xs_deb_pkg *p, struct xs_limits *lim)
+{
+	xs_limits_default(lim);
+	if (p->installed_size && p->installed_size < (lim->max_total - STREAM_SLACK) / 2048)
+		lim->max_total = p->installed_size * 2048 + STREAM_SLACK;
+}
+
+/* Download the .deb of p into the unpacker (debstream.h): m filled only
+ * once the whole .deb matched its size and SHA-256; got says how many
+ * bytes came from which mirror. */
+static int unpack_streamed(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
+			   struct xs_archive_fetched *got, struct xs_manifest *m, char *err,
+			   size_t errsz)
+{
+	struct xs_limits lim;
+	stream_limits(p, &lim);
+	struct xs_debstream *ds = xs_debstream_new(d->env.base.store, &lim);
+	struct xs_http_sink tee = xs_debstream_sink(ds);
+	char ferr[1024] = "";
+	int q = xs_archive_fetch_pool_tee(d->env.archive, p->src, p->filename, p->size, p->sha256,
+					  label, &tee, got, ferr, sizeof ferr);
+	__atomic_add_fetch(&d->env.base.counters->deb_bytes, got->bytes, __ATOMIC_RELAXED);
+	if (q < 0) {
+		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
+		xs_debstream_free(ds);
 		return q;
 	}
+	q = xs_debstream_finish(ds, m, ferr, sizeof ferr);
+	xs_debstream_free(ds);
+	if (q < 0)
+		snprintf(err, errsz, "failed to unpack '%s' from %s: %s", label, got->url, ferr);
+	return q;
+}
+
+/* Record the manifest m of p, once its objects are on the disk. */
+static int record(struct debian_source *d, const struct xs_deb_pkg *p, const char *label,
+		  const struct xs_manifest *m, char *err, size_t errsz)
+{
+	struct xs_store *store = d->env.base.store;
 	char *data = NULL;
 	size_t len = 0;
 	char name[96];
 	manifest_name(p, name, sizeof name);
 	/* the package's objects reach the disk before the manifest names them */
-	q = xs_store_sync(store);
+	int q = xs_store_sync(store);
 	if (q == 0)
 		q = xs_manifest_serialize(m, &data, &len);
 	if (q == 0)
@@ -90,8 +137,8 @@ static int unpack_record(struct debian_source *d, const struct xs_deb_pkg *p, co
 		xs_cache_note_use(store, p->sha256, p->name, p->version, p->arch);
 	free(data);
 	if (q < 0)
-		snprintf(err, errsz, "failed to record '%s' in %s: %s", label, cache_dir,
-			 strerror(-q));
+		snprintf(err, errsz, "failed to record '%s' in %s: %s", label,
+			 d->env.base.cache_dir, strerror(-q));
 	return q;
 }
 
@@ -123,26 +170,22 @@ static int fetch_locked(struct debian_source *d, size_t i, const struct xs_deb_p
 			const char *label, char *err, size_t errsz)
 {
 	struct xs_source_counters *c = d->env.base.counters;
-	struct xs_buf url;
-	xs_buf_init(&url, 1 << 16);
 	uint64_t t0 = xs_now_ns();
-	char ferr[1024] = "";
-	struct xs_archive_fetched got;
-	int q = xs_archive_fetch_pool(d->env.archive, p->src, p->filename, p->size, p->sha256,
-				      label, &got, ferr, sizeof ferr);
-	uint64_t bytes = got.bytes;
-	xs_buf_printf(&url, "%s", got.url); /* the mirror that served it */
-	__atomic_add_fetch(&c->deb_bytes, bytes, __ATOMIC_RELAXED);
-	if (q < 0) {
-		snprintf(err, errsz, "failed to fetch '%s': %s", label, ferr);
-		xs_buf_free(&url);
-		return q;
-	}
+	struct xs_archive_fetched got = { 0 };
 	struct xs_manifest m = { 0 };
-	q = unpack_record(d, p, label, url.data, &m, err, errsz);
+	bool stored = xs_store_has_object(d->env.base.store, p->sha256);
+	int q;
+	if (stored) {
+		snprintf(got.url, sizeof got.url, "%s/%s",
+			 xs_archive_source(d->env.archive, p->src)->uri, p->filename);
+		q = unpack_stored(d, p, label, got.url, &m, err, errsz);
+	} else {
+		q = unpack_streamed(d, p, label, &got, &m, err, errsz);
+	}
+	if (q == 0)
+		q = record(d, p, label, &m, err, errsz);
 	if (q < 0) {
 		xs_manifest_free(&m);
-		xs_buf_free(&url);
 		return q;
 	}
 	struct xs_view_stats before, after;
@@ -153,22 +196,21 @@ static int fetch_locked(struct debian_source *d, size_t i, const struct xs_deb_p
 		logf_(d, XS_LOG_DEBUG, "%s: %llu of its paths are provided by another package of "
 		      "the view (the first by name is kept)", label,
 		      (unsigned long long)(after.conflicts - before.conflicts));
-	/* the unpacked files and the manifest replace the .deb: removed under
-	 * the package lock, by which every process reaches the .deb, and only
-	 * once the manifest is written (a process that finds it no longer
-	 * looks for the .deb; one that opened it keeps reading its fd) */
+	/* the unpacked files and the manifest replace a stored .deb: removed
+	 * under the package lock, by which every process reaches the .deb,
+	 * and only once the manifest is written (a process that finds it no
+	 * longer looks for the .deb; one that opened it keeps reading its fd) */
 	char opath[XS_MAX_PATH];
-	if (xs_store_object_path(d->env.base.store, p->sha256, opath, sizeof opath) == 0)
+	if (stored && xs_store_object_path(d->env.base.store, p->sha256, opath, sizeof opath) == 0)
 		unlink(opath);
-	if (bytes) {
+	if (got.bytes) {
 		char sz[32];
 		__atomic_add_fetch(&c->debs_fetched, 1, __ATOMIC_RELAXED);
 		logf_(d, XS_LOG_INFO, "fetched %s (%s, %zu files) from %s in %.2f s [bytes=%llu]",
-		      label, xs_fmt_size(bytes, sz, sizeof sz), m.n, url.data,
-		      (xs_now_ns() - t0) / 1e9, (unsigned long long)bytes);
+		      label, xs_fmt_size(got.bytes, sz, sizeof sz), m.n, got.url,
+		      (xs_now_ns() - t0) / 1e9, (unsigned long long)got.bytes);
 	}
 	xs_manifest_free(&m);
-	xs_buf_free(&url);
 	return 0;
 }
 

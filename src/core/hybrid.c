@@ -196,8 +196,10 @@ static int walk_dir(struct walk *w, uint64_t ino, const char *path)
 int xs_hybrid_make_layer(const struct xs_hybrid_layer *l, char *err, size_t errsz)
 {
 	struct stat st;
-	if (stat(l->dir, &st) == 0 && S_ISDIR(st.st_mode))
+	if (stat(l->dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		utimensat(AT_FDCWD, l->dir, NULL, 0); /* its last use, which cache gc goes by */
 		return 0;
+	}
 	char tmp[PATH_MAX];
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", l->dir, (long)getpid()) >= sizeof tmp)
 		FAIL(-ENAMETOOLONG, "%s: name too long", l->dir);

@@ -50,6 +50,7 @@ struct vpkg {
 	int src;
 	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
+	uint64_t installed_size; /* KiB, 0: not known */
 };
 
 struct bind {
@@ -128,7 +129,7 @@ int xs_default_cache_dir(char *out, size_t outsz)
 static void take_pkg(struct vpkg *p, struct xs_selection_pkg *s)
 {
 	*p = (struct vpkg){ s->name, s->version, s->arch, s->filename,
-			    s->sha256, s->size, s->src, s->deps, s->ndeps };
+			    s->sha256, s->size, s->src, s->deps, s->ndeps, s->installed_size };
 	*s = (struct xs_selection_pkg){ 0 };
 }
 
@@ -195,8 +196,8 @@ static int cmp_entry_path(const void *a, const void *b)
 	return strcmp(((const struct xs_entry *)a)->path, ((const struct xs_entry *)b)->path);
 }
 
-/* The paths (but directories, as Contents lists them) of package i's
- * cached manifest, sorted. */
+/* The paths of package i's cached manifest, sorted, but directories (as
+ * Contents lists them) and the kept control files. */
 static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, void *),
 			   void *cbud)
 {
@@ -212,8 +213,9 @@ static void manifest_paths(struct xs_repo *r, size_t i, int (*cb)(const char *, 
 	free(data);
 	if (m.n)
 		qsort(m.e, m.n, sizeof *m.e, cmp_entry_path);
-	for (size_t k = 0; k < m.n; k++)
-		if (m.e[k].type != XS_E_DIR)
+	size_t ctl = strlen(XS_DEB_CONTROL_DIR);
+	for (size_t k = 0; k < m.n; k++) /* dpkg lists data.tar's paths, not its own files */
+		if (m.e[k].type != XS_E_DIR && strncmp(m.e[k].path, XS_DEB_CONTROL_DIR, ctl))
 			cb(m.e[k].path, cbud);
 	xs_manifest_free(&m);
 }
@@ -653,8 +655,8 @@ int xs_repo_fetch(struct xs_repo *r, size_t i, char *err, size_t errsz)
 static void debian_pkg(void *ud, size_t i, struct xs_deb_pkg *out)
 {
 	const struct vpkg *p = &((struct xs_repo *)ud)->pkgs[i];
-	*out = (struct xs_deb_pkg){ p->name, p->version, p->arch, p->filename, p->sha256, p->size,
-				    (size_t)p->src };
+	*out = (struct xs_deb_pkg){ p->name,   p->version, p->arch,	    p->filename,
+				    p->sha256, p->size,	   (size_t)p->src, p->installed_size };
 }
 
 static int finish_view_cb(void *ud, char *err, size_t errsz)

@@ -14,6 +14,7 @@
 #include "xsysroot/decompress.h"
 #include "xsysroot/http.h"
 #include "xsysroot/packages.h"
+#include "xsysroot/pkgidx.h"
 #include "xsysroot/resolve.h"
 #include "xsysroot/viewcache.h"
 
@@ -76,6 +77,7 @@ static int load_viewcache(const struct xs_selection_config *cfg, const char *nam
 			v->size, v->origin); /* checked by the parser: cannot fail */
 		out->pkgs[out->n - 1].deps = v->deps;
 		out->pkgs[out->n - 1].ndeps = v->ndeps;
+		out->pkgs[out->n - 1].installed_size = v->installed_size;
 		v->deps = NULL;
 	}
 	xs_viewcache_free(&vc);
@@ -154,6 +156,8 @@ struct job {
 	int q;
 	char err[1024];
 	char perr[512];
+	char warn[XS_MAX_PATH + 512]; /* for the log, from the calling thread */
+	bool keep; /* the table came from the index: keep its compact form */
 };
 
 static int feed_parser(const void *p, size_t n, void *ud)
@@ -214,10 +218,123 @@ static int job_read_stored(struct job *j)
 	return q < 0 ? q : xs_decompress_fd(fd, MAX_PACKAGES_TEXT, feed_parser, j);
 }
 
+/* ---- the compact form (pkgidx.h) kept instead of the index -------------- */
+
+static void index_id(const struct xs_selection_index *x, struct xs_pkgidx_id *id)
+{
+	memset(id, 0, sizeof *id);
+	snprintf(id->index_sha256, sizeof id->index_sha256, "%s", x->file->sha256);
+	id->index_size = x->file->size;
+	if (x->inrelease_sha256 && xs_is_sha256_hex(x->inrelease_sha256))
+		snprintf(id->inrelease_sha256, sizeof id->inrelease_sha256, "%s",
+			 x->inrelease_sha256);
+}
+
+/* meta/ name (and path) of index x's compact form */
+static int compact_name(const struct xs_selection_config *cfg, const struct xs_selection_index *x,
+			char name[96], char *path, size_t pathsz)
+{
+	int q = cfg->store ? xs_cf_build(XS_CF_PACKAGES_IDX, x->file->sha256, name, 96) : -ENOENT;
+	return q < 0 ? q : xs_store_meta_path(cfg->store, name, path, pathsz);
+}
+
+/* The index's compact form into the job's table: 1, or 0 when there is
+ * none or it was refused (then it is rebuilt from the index, and the
+ * warning names it). */
+static int job_read_compact(struct job *j)
+{
+	const struct xs_selection_index *x = &j->cfg->idx[j->k];
+	char name[96], path[XS_MAX_PATH], why[256];
+	if (compact_name(j->cfg, x, name, path, sizeof path) < 0)
+		return 0;
+	job_drop(j);
+	struct xs_pkgidx_id id;
+	index_id(x, &id);
+	int q = xs_pkgidx_load_path(path, &id, &j->tab, (int)x->src, NULL, why, sizeof why);
+	if (q == 0) {
+		utimensat(AT_FDCWD, path, NULL, 0); /* its last use, which cache gc goes by */
+		return 1;
+	}
+	if (q != -ENOENT)
+		snprintf(j->warn, sizeof j->warn, "%s/dists/%s/%s: the cached %s is refused (%s): "
+			 "rebuilt from the index", x->uri, x->suite, x->file->path, path, why);
+	job_drop(j);
+	return 0;
+}
+
+/* Index k (pkgs[0, n), the whole index, verified) kept in its compact
+ * form; the raw index then leaves the store.  Not fatal: the view is
+ * resolved either way, and the next resolution fetches the index again. */
+static void keep_compact(const struct xs_selection_config *cfg, size_t k,
+			 const struct xs_pkg *pkgs, size_t n)
+{
+	const struct xs_selection_index *x = &cfg->idx[k];
+	char name[96], path[XS_MAX_PATH], tmp[XS_META_TMP_MAX];
+	if (compact_name(cfg, x, name, path, sizeof path) < 0)
+		return;
+	int fd = xs_store_meta_tmp(cfg->store, name, tmp, NULL, 0);
+	if (fd < 0)
+		return;
+	struct xs_pkgidx_id id;
+	index_id(x, &id);
+	int q = xs_pkgidx_write_fd(pkgs, n, &id, fd);
+	if (q == 0)
+		q = xs_store_meta_commit(cfg->store, fd, tmp, name);
+	if (close(fd) < 0 && q == 0)
+		q = -errno;
+	if (q < 0) {
+		xs_store_meta_discard(cfg->store, tmp);
+		return;
+	}
+	/* after the rename: whoever finds the index gone finds this */
+	if (xs_store_object_path(cfg->store, x->file->sha256, path, sizeof path) == 0)
+		unlink(path);
+}
+
+/* The compact forms of the indexes read from the mirror or the store,
+ * written by a thread of their own while the view is resolved. */
+struct keeper {
+	const struct xs_selection_config *cfg;
+	const struct xs_pkgtab *tab;
+	const size_t *starts;
+	const bool *keep;
+	pthread_t th;
+	bool running;
+};
+
+static void *keeper_run(void *ud)
+{
+	struct keeper *kp = ud;
+	for (size_t k = 0; k < kp->cfg->nidx; k++)
+		if (kp->keep[k])
+			keep_compact(kp->cfg, k, kp->tab->pkgs + kp->starts[k],
+				     kp->starts[k + 1] - kp->starts[k]);
+	return NULL;
+}
+
+static void keeper_start(struct keeper *kp)
+{
+	kp->running = pthread_create(&kp->th, NULL, keeper_run, kp) == 0;
+	if (!kp->running)
+		keeper_run(kp);
+}
+
+static void keeper_join(struct keeper *kp)
+{
+	if (kp->running)
+		pthread_join(kp->th, NULL);
+	kp->running = false;
+}
+
 static void job_run(struct job *j)
 {
 	const struct xs_selection_config *cfg = j->cfg;
 	const struct xs_selection_index *x = &cfg->idx[j->k];
+	if (job_read_compact(j)) {
+		j->q = 0;
+		return;
+	}
+	j->keep = true;
 	bool teed = false;
 	const struct xs_http_sink tee = { tee_write, tee_reset, j };
 	int q = cfg->fetch_index_tee
@@ -228,6 +345,12 @@ static void job_run(struct job *j)
 		j->push = NULL;
 	} else if (q == 0) {
 		q = job_read_stored(j);
+		if (q == -ENOENT && job_read_compact(j)) { /* another process kept it compact */
+			j->err[0] = 0;
+			j->keep = false;
+			j->q = 0;
+			return;
+		}
 	} else {
 		job_drop(j);
 		j->q = q;
@@ -264,10 +387,11 @@ static void *jobs_worker(void *ud)
 	}
 }
 
-/* Every index fetched, decompressed and parsed into tab (index k from
- * starts[k] on), XS_SELECTION_PARALLEL at once. */
+/* Every index fetched, decompressed and parsed (or its compact form read)
+ * into tab (index k from starts[k] on, keep[k] when it came from the
+ * index), XS_SELECTION_PARALLEL at once. */
 static int read_indexes(const struct xs_selection_config *cfg, struct xs_pkgtab *tab,
-			size_t *starts, char *err, size_t errsz)
+			size_t *starts, bool *keep, char *err, size_t errsz)
 {
 	struct jobs js = { xs_xcalloc(cfg->nidx + 1, sizeof *js.v), cfg->nidx, 0 };
 	for (size_t k = 0; k < cfg->nidx; k++) {
@@ -290,7 +414,10 @@ static int read_indexes(const struct xs_selection_config *cfg, struct xs_pkgtab 
 			q = j->q;
 			snprintf(err, errsz, "%s", j->err);
 		}
+		if (j->warn[0])
+			xs_logf(cfg->log, cfg->log_ud, XS_LOG_WARN, "%s", j->warn);
 		starts[k] = tab->n;
+		keep[k] = j->keep && j->q == 0;
 		xs_pkgtab_move(tab, &j->tab);
 		if (q == 0)
 			note_unusable(cfg, tab, starts[k], &cfg->idx[k]);
@@ -318,10 +445,12 @@ static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab
 		if (q < 0)
 			break;
 		struct xs_selection_pkg *v = &out->pkgs[out->n - 1];
+		v->installed_size = p->installed_size;
 		xs_resolve_deps(tab, sel, nsel, i, &v->deps, &v->ndeps);
-		const struct xs_viewcache_pkg line = { p->name, p->version, p->arch, p->filename,
-						       p->sha256, p->size, p->origin, v->deps,
-						       v->ndeps };
+		const struct xs_viewcache_pkg line = { p->name,	   p->version, p->arch,
+						       p->filename, p->sha256,  p->size,
+						       p->origin,   v->deps,	   v->ndeps,
+						       p->installed_size };
 		if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
 			w = xs_viewcache_write_pkg(&buf, &line);
 		else
@@ -396,7 +525,11 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
 	struct xs_pkgtab tab;
 	xs_pkgtab_init(&tab);
 	size_t *starts = xs_xcalloc(cfg->nidx + 1, sizeof *starts);
-	q = read_indexes(cfg, &tab, starts, err, errsz);
+	bool *keep = xs_xcalloc(cfg->nidx + 1, sizeof *keep);
+	q = read_indexes(cfg, &tab, starts, keep, err, errsz);
+	struct keeper kp = { cfg, &tab, starts, keep, 0, false };
+	if (q == 0)
+		keeper_start(&kp);
 	size_t *sel = NULL, nsel = 0;
 	if (q == 0 && write_cands(cfg, &tab, out->cands_name) < 0)
 		out->cands_name[0] = 0; /* not fatal: ldd and run name no version */
@@ -411,8 +544,10 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
 		q = check_usable(cfg, &tab, sel, nsel, starts, err, errsz);
 	if (q == 0)
 		q = take_selected(cfg, &tab, sel, nsel, name, out, err, errsz);
+	keeper_join(&kp);
 	free(sel);
 	free(starts);
+	free(keep);
 	xs_pkgtab_free(&tab);
 	/* the table (tens of MB, much of it in the parser threads' arenas) is
 	 * free but resident: give it back before the .debs are fetched */
@@ -445,7 +580,8 @@ static int find_indexes(struct xs_archive *a, const char *arch, xs_log_fn log, v
 					 as->uri, as->suite, stem, as->components[c]);
 				continue;
 			}
-			idx[nidx++] = (struct xs_selection_index){ s, as->uri, as->suite, f };
+			idx[nidx++] = (struct xs_selection_index){ s, as->uri, as->suite, f,
+								   as->inrelease_sha256 };
 		}
 	}
 	if (!nidx)

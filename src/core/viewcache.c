@@ -74,8 +74,9 @@ int xs_viewcache_write_pkg(struct xs_buf *out, const struct xs_viewcache_pkg *p)
 	    !field_ok(p->filename) || !xs_is_sha256_hex(p->sha256) || p->origin < 0)
 		return -EBADMSG;
 	size_t mark = out->len;
-	int q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\t", p->name, p->version, p->arch,
-			      p->origin, (unsigned long long)p->size, p->sha256, p->filename);
+	int q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%llu\t%s\t%s\t", p->name, p->version,
+			      p->arch, p->origin, (unsigned long long)p->size,
+			      (unsigned long long)p->installed_size, p->sha256, p->filename);
 	for (size_t i = 0; i < p->ndeps && q == 0; i++)
 		q = xs_buf_printf(out, "%s%zu", i ? "," : "", p->deps[i]);
 	if (q == 0)
@@ -116,22 +117,24 @@ static bool parse_deps(const char *s, size_t n, struct xs_viewcache_pkg *p)
 /* One package line (terminated in place: the fields become strings). */
 static bool parse_pkg(char *line, size_t n, size_t norigins, struct xs_viewcache_pkg *p)
 {
-	const char *f[8];
-	size_t fl[8];
+	const char *f[9];
+	size_t fl[9];
 	uint64_t origin;
 	memset(p, 0, sizeof *p);
-	if (memchr(line, 0, n) || !split_fields(line, n, 8, f, fl) || !decimal(f[3], fl[3], norigins, &origin) ||
-	    origin > INT_MAX || !decimal(f[4], fl[4], UINT64_MAX, &p->size) ||
-	    !sha256_span(f[5], fl[5]) || !parse_deps(f[7], fl[7], p))
+	if (memchr(line, 0, n) || !split_fields(line, n, 9, f, fl) ||
+	    !decimal(f[3], fl[3], norigins, &origin) || origin > INT_MAX ||
+	    !decimal(f[4], fl[4], UINT64_MAX, &p->size) ||
+	    !decimal(f[5], fl[5], UINT64_MAX, &p->installed_size) || !sha256_span(f[6], fl[6]) ||
+	    !parse_deps(f[8], fl[8], p))
 		return false;
-	for (size_t i = 0; i < 8; i++)
+	for (size_t i = 0; i < 9; i++)
 		((char *)f[i])[fl[i]] = 0;
 	p->name = f[0];
 	p->version = f[1];
 	p->arch = f[2];
 	p->origin = (int)origin;
-	p->sha256 = f[5];
-	p->filename = f[6];
+	p->sha256 = f[6];
+	p->filename = f[7];
 	return true;
 }
 
@@ -195,12 +198,9 @@ static int cands_emit(const struct xs_pkgtab *t, const char *arch, struct xs_buf
 		const struct xs_pkg *p = &t->pkgs[ix[k]];
 		if (k && !strcmp(p->name, t->pkgs[ix[k - 1]].name))
 			continue;
-		if (p->unusable || strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n") ||
-		    strpbrk(p->filename, "\t\n"))
+		if (p->unusable || strpbrk(p->name, "\t\n") || strpbrk(p->version, "\t\n"))
 			continue;
-		q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%s\t%s\n", p->name, p->version,
-				  p->arch, p->origin, (unsigned long long)p->size, p->sha256,
-				  p->filename);
+		q = xs_buf_printf(out, "%s\t%s\n", p->name, p->version);
 		if (q == 0 && fd >= 0 && (out->len >= CANDS_CHUNK || k + 1 == n)) {
 			flushed += out->len;
 			q = flushed > XS_VIEWCACHE_CANDS_MAX ? -E2BIG
@@ -255,8 +255,9 @@ int xs_viewcache_cands_find(const char *d, size_t len, const char *name,
 			continue;
 		}
 		const char *p = d + mid;
-		for (int i = 0; i < 7; i++) {
-			const char *q = i < 6 ? memchr(p, '\t', (size_t)(e - p)) : e;
+		for (int i = 0; i < XS_VIEWCACHE_CAND_FIELDS; i++) {
+			const char *q = i + 1 < XS_VIEWCACHE_CAND_FIELDS ? memchr(p, '\t', (size_t)(e - p))
+									 : e;
 			if (!q)
 				return -EBADMSG;
 			out->f[i] = p;
@@ -270,26 +271,18 @@ int xs_viewcache_cands_find(const char *d, size_t len, const char *name,
 
 void xs_viewcache_cand_free(struct xs_viewcache_cand *c)
 {
-	free(c->name), free(c->version), free(c->arch), free(c->filename), free(c->sha256);
+	free(c->name), free(c->version);
 	memset(c, 0, sizeof *c);
 }
 
 int xs_viewcache_cand_decode(const struct xs_viewcache_line *l, struct xs_viewcache_cand *out)
 {
 	memset(out, 0, sizeof *out);
-	uint64_t origin;
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < XS_VIEWCACHE_CAND_FIELDS; i++)
 		if (!l->len[i] || memchr(l->f[i], '\t', l->len[i]) || memchr(l->f[i], '\n', l->len[i]) ||
 		    memchr(l->f[i], 0, l->len[i]))
 			return -EBADMSG;
-	if (!decimal(l->f[3], l->len[3], (uint64_t)INT_MAX + 1, &origin) ||
-	    !decimal(l->f[4], l->len[4], UINT64_MAX, &out->size) || !sha256_span(l->f[5], l->len[5]))
-		return -EBADMSG;
-	out->origin = (int)origin;
 	out->name = xs_strndup(l->f[0], l->len[0]);
 	out->version = xs_strndup(l->f[1], l->len[1]);
-	out->arch = xs_strndup(l->f[2], l->len[2]);
-	out->sha256 = xs_strndup(l->f[5], l->len[5]);
-	out->filename = xs_strndup(l->f[6], l->len[6]);
 	return 0;
 }

@@ -14,7 +14,10 @@
      cache gc (with no --max-size) and mount;
   g. indexes, Contents indexes and views unused for 30 days: gc --dry-run
      names them and removes nothing; gc removes them and keeps the packages;
-     a fetch then gets them again, and the next gc (just used) keeps them."""
+     a fetch then gets them again, and the next gc (just used) keeps them;
+  h. run --native-tools layers (CACHEDIR/hybrid): one unused for 30 days and
+     one a dead process left half made are removed (--dry-run: named only);
+     one just used and one a live process is making stay."""
 
 import hashlib
 import mmap
@@ -60,14 +63,16 @@ def listed(out):
 
 
 def index_objects(cache):
-    """The digests of the objects present that a cached InRelease lists."""
+    """The digests of the indexes a cached InRelease lists that the cache
+    keeps: as objects, or a Packages index in its compact form."""
     meta = os.path.join(cache, 'meta')
     shas = set()
     for n in os.listdir(meta):
         if re.fullmatch(r'inrelease-[0-9a-f]{16}', n):
             shas |= set(re.findall(r'^ ([0-9a-f]{64}) +\d+ ', open(os.path.join(meta, n)).read(),
                                    re.M))
-    return {x for x in shas if os.path.exists(obj_path(cache, x))}
+    return {x for x in shas if os.path.exists(obj_path(cache, x)) or
+            os.path.exists(os.path.join(meta, 'packages-%s.idx' % x))}
 
 
 def age_all(cache, days):
@@ -109,6 +114,41 @@ def test_index_gc(t, h):
     r = xs('cache', 'gc', '--cache-dir', cache)
     t.ok(r.returncode == 0 and 'removed 0 unused indexes' in r.stdout,
          'g: an index just used stays', r.stdout)
+
+
+def dead_pid():
+    """A pid no process has: a child that has exited and been reaped."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def test_hybrid_gc(t, h):
+    cache = h.mktemp('cache-hybrid-')
+    t.ok(fetch(h, cache, ['hello']).returncode == 0, 'h: fetch hello into a fresh cache')
+    top = os.path.join(cache, 'hybrid')
+    d = hashlib.sha256(b'digest').hexdigest()
+    layers = {'old': d, 'new': d[::-1], 'dead': '%s.tmp-%d' % (d, dead_pid()),
+              'live': '%s.tmp-%d' % (d[::-1], os.getpid())}
+    for name in layers.values():
+        os.makedirs(os.path.join(top, name, 'usr', 'bin'))
+        with open(os.path.join(top, name, 'usr', 'bin', 'as'), 'wb') as f:
+            f.write(b'x' * 8192)
+    when = os.path.getmtime(cache) - 30 * 86400
+    for k in ('old', 'dead', 'live'):
+        os.utime(os.path.join(top, layers[k]), (when, when))
+    before = tree(cache)
+    r = xs('cache', 'gc', '--dry-run', '--cache-dir', cache)
+    t.ok(r.returncode == 0 and 'would remove' in r.stdout and ' 2 native-tools layers' in r.stdout,
+         'h: gc --dry-run counts the unused and the half-made layer', r.stdout + r.stderr)
+    t.eq(tree(cache), before, 'h: gc --dry-run removes nothing')
+    r = xs('cache', 'gc', '--cache-dir', cache)
+    t.ok(r.returncode == 0 and 'removed' in r.stdout and ' 2 native-tools layers' in r.stdout,
+         'h: gc removes them', r.stdout + r.stderr)
+    t.eq(sorted(os.listdir(top)), sorted([layers['new'], layers['live']]),
+         'h: the layer just used and the one a live process is making stay')
 
 
 def main(t, h):
@@ -253,6 +293,7 @@ def main(t, h):
 
     # g. indexes
     test_index_gc(t, h)
+    test_hybrid_gc(t, h)
 
 
 xstest.run(main)

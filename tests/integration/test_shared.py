@@ -10,9 +10,12 @@ server (which logs every request):
      gives the bytes of the package (dpkg-deb -x of the fixture .deb);
      while `cache gc --max-size 1` runs (it evicts only what no live
      process leases: nothing the mounts use);
-  c. the server saw one GET per .deb, across all the processes."""
+  c. the server saw one GET per .deb, across all the processes;
+  d. the compact Packages indexes they built at once (one per
+     architecture) are whole."""
 
 import collections
+import glob
 import hashlib
 import os
 import random
@@ -71,6 +74,14 @@ def read_all(m, files, seed):
         elif hashlib.sha256(data).hexdigest() != files[rel]:
             bad.append('%s: wrong bytes (%d)' % (rel, len(data)))
     return bad
+
+
+def compact_whole(path):
+    """Whether the compact Packages index at PATH (pkgidx.h) is whole."""
+    with open(path, 'rb') as f:
+        d = f.read()
+    return (len(d) >= 128 + 56 and d[:8] == b'XSPKGIDX'
+            and hashlib.sha256(d[:-32]).digest() == d[-32:])
 
 
 def meet(barrier):
@@ -138,6 +149,11 @@ def iteration(t, h, n, hello, files):
     t.ok(len(mounts) == 3 and not bad,
          'iteration %d: %d concurrent first reads through %d mounts: 0 failed' %
          (n, 3 * THREADS * BIG, len(mounts)), '\n'.join(bad[:20]))
+    idx = glob.glob(os.path.join(cache, 'meta', 'packages-*.idx'))
+    broken = [p for p in idx if not compact_whole(p)]
+    t.ok(len(idx) == 2 and not broken,
+         'iteration %d: the compact Packages indexes the processes built at once (arm64, '
+         'armhf) are whole' % n, repr(idx) + repr(broken))
     got = collections.Counter(e['path'] for e in xstest.deb_gets(h.server.log()))
     twice = {p: c for p, c in got.items() if c != 1}
     t.ok(got and not twice, 'iteration %d: one GET per .deb across all processes (%d .debs)' %

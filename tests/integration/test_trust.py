@@ -116,6 +116,53 @@ def race_inrelease(t, h, vsrv, vroot):
     t.ok(got == want, 'the cache keeps the genuine InRelease', '%s' % inrel)
 
 
+def unverified_flood(t, h, vsrv, vroot, url):
+    """A .deb is unpacked while it downloads, before its digest can be
+    checked.  A mirror serving, in place of libc6's 2.3 MB .deb, a 0.5 MB
+    one of 150 highly compressible 1 MiB files (then incompressible bytes,
+    slowly, so that the unpacker keeps up) could make us write 150 MiB
+    before the size and digest refuse it.  What is written is bounded by
+    libc6's Installed-Size (verified, from Packages): x2 + 16 MiB."""
+    tmp = h.mktemp('flood-')
+    root = os.path.join(tmp, 'pkg')
+    os.makedirs(os.path.join(root, 'DEBIAN'))
+    os.makedirs(os.path.join(root, 'usr', 'share', 'flood'))
+    shas = set()
+    for k in range(150):
+        data = bytes((k * 7 + i) % 256 for i in range(64)) * 16384
+        shas.add(hashlib.sha256(data).hexdigest())
+        with open(os.path.join(root, 'usr', 'share', 'flood', 'f%03d' % k), 'wb') as f:
+            f.write(data)
+    with open(os.path.join(root, 'usr', 'share', 'flood', 'zz'), 'wb') as f:
+        f.write(os.urandom(400000))
+    with open(os.path.join(root, 'DEBIAN', 'control'), 'w') as f:
+        f.write('Package: libc6\nVersion: 9\nArchitecture: %s\nMaintainer: x <x@example.org>\n'
+                'Description: x\n' % xstest.ARCH)
+    os.makedirs(os.path.join(vroot, 'flood'), exist_ok=True)
+    deb = os.path.join(vroot, 'flood', 'libc6.deb')
+    r = xstest.sh(['dpkg-deb', '-Zxz', '--root-owner-group', '--build', root, deb])
+    pkg = h.index.pkgs['libc6']
+    isize = int(pkg['Installed-Size'])
+    bound = isize * 2048 + (16 << 20)
+    if r.returncode != 0 or os.path.getsize(deb) >= int(pkg['Size']) or 150 << 20 <= bound:
+        t.ok(False, 'flood: a .deb smaller than libc6\'s that unpacks to more than the bound',
+             r.stderr)
+        return
+    vsrv.add_fault(match=deb_re(h, 'libc6'), action='redirect', arg='/flood/libc6.deb')
+    vsrv.add_fault(match=r'^/flood/libc6\.deb$', action='throttle', arg=150000)
+    cache = h.mktemp('cache-flood-')
+    m = h.try_mount(mirror=url('good-copy'), packages=['hello'], cache_dir=cache,
+                    env=xstest.clean_env(XSYSROOT_CONTENTS='never'))
+    vsrv.clear_faults()
+    t.ok(m.rc != 0 and re.search(r"'libc6 [^']+'.*(size|SHA256) mismatch", m.stderr),
+         'flood: the mount fails naming libc6, its URL and the mismatch', m.stderr[-1500:])
+    written = [x for x in shas
+               if os.path.exists(os.path.join(cache, 'objects', 'sha256', x[:2], x[2:]))]
+    t.ok(len(written) << 20 <= bound + (1 << 20),
+         'flood: %d of its 150 MiB were written before the bytes were refused (libc6 installs '
+         '%d KiB: at most %.1f MiB)' % (len(written), isize, bound / 1048576.0))
+
+
 def main(t, h):
     vroot = h.mktemp('variants-')
     for name in mkrepo.TRUST_VARIANTS:
@@ -215,6 +262,25 @@ def main(t, h):
         check_read(t, m, ref, libc_other, 'fault cleared: libm.so.6 reads right')
         srv.wait_idle()
         t.diag('libc6 GETs: %d' % len(xstest.gets(srv.log(), deb_re(h, 'libc6'))))
+
+    # a flipped byte in the date of the first ar member header, which the
+    # unpacker reads past without a complaint: only the digest of the whole
+    # .deb (it is unpacked while it downloads) can refuse it, and the log
+    # names the package, the URL and the reason
+    with h.mount(packages=['hello']) as m:
+        srv.add_fault(match=deb_re(h, 'libc6'), action='tamper', arg=24)
+        data, err = xstest.read_errno(m.p(libc))
+        t.ok(err == errno.EIO, 'libc6 .deb tampered in an ar header: reading libc.so.6 fails '
+             'with EIO', 'got %s' % (ename(err) if err else '%d bytes' % len(data)))
+        log = m.daemon_log()
+        t.ok(re.search(r"failed to fetch 'libc6 [^']+': '[^']+' from http://\S+/libc6_\S+\.deb: "
+                       r'SHA256 mismatch', log),
+             'libc6 .deb tampered in an ar header: the log names the package, the URL and the '
+             'mismatch', log[-2000:])
+        srv.clear_faults()
+        check_read(t, m, ref, libc, 'fault cleared: libc.so.6 reads right in the same mount')
+
+    unverified_flood(t, h, vsrv, vroot, url)
 
     for action, pkg, rel in (('truncate', 'libc6', libc), ('reset', 'libstdc++6', libstdcxx),
                              ('status', 'hello', hello)):

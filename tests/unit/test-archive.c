@@ -14,6 +14,7 @@
 #include "gpghome.h"
 #include "httpd.h"
 #include "tap.h"
+#include "testlib.h"
 #include "xsysroot/archive.h"
 #include "xsysroot/http.h"
 #include "xsysroot/util.h"
@@ -315,6 +316,16 @@ static int fetch_pool(struct run *r, struct xs_archive_fetched *got)
 				     got, r->err, sizeof r->err);
 }
 
+/* The pool file through a tee collecting what it sees into b, not stored. */
+static int fetch_pool_tee(struct run *r, struct xs_buf *b, struct xs_archive_fetched *got)
+{
+	r->err[0] = 0;
+	xs_buf_init(b, 1 << 20);
+	const struct xs_http_sink tee = xs_http_sink_buf(b);
+	return xs_archive_fetch_pool_tee(r->a, 0, POOL_PATH, F.pool.len, F.pool_sha,
+					 "foo 1.0 arm64", &tee, got, r->err, sizeof r->err);
+}
+
 /* ---- the tests -------------------------------------------------------------- */
 
 static void test_good(void)
@@ -444,6 +455,34 @@ static void test_failover(void)
 		bool teed = true;
 		CHECK_INT(fetch_pkgs_tee(&r, &b, &teed), -EBADMSG, "tee: one corrupt mirror refused");
 		CHECK(!teed, "teed is not set: what the tee saw is not the Release's");
+		xs_buf_free(&b);
+	}
+	run_close(&r);
+
+	/* a pool file through a tee alone (a .deb streamed into the
+	 * unpacker): the good bytes, restarted for mirror 2; never stored */
+	run_open(&r, &(struct opts){ .mirrors = "corrupt good", .cache = "c-pool-tee" });
+	if (r.q == 0) {
+		struct xs_buf b;
+		struct xs_archive_fetched got;
+		CHECK_INT(fetch_pool_tee(&r, &b, &got), 0, "pool tee: mirror 1 corrupt, mirror 2 good");
+		CHECK(b.len == F.pool.len && !memcmp(b.data, F.pool.data, b.len) &&
+		      got.bytes == 2 * F.pool.len && strstr(got.url, "/good/" POOL_PATH),
+		      "the tee saw the good bytes alone, from %s", got.url);
+		CHECK(logged(&r, "SHA256 mismatch") && logged(&r, "/corrupt/" POOL_PATH),
+		      "the mismatch is logged with the mirror");
+		CHECK(!xs_store_has_object(r.store, F.pool_sha), "the pool file is not stored");
+		xs_buf_free(&b);
+	}
+	run_close(&r);
+	CHECK_INT(tl_count_entries(tpath("c-pool-tee/quarantine")) > 0, 0,
+		  "nothing in quarantine/: the corrupt bytes were never written");
+	run_open(&r, &(struct opts){ .mirrors = "corrupt", .cache = "c-pool-tee-only" });
+	if (r.q == 0) {
+		struct xs_buf b;
+		CHECK(fetch_pool_tee(&r, &b, NULL) == -EBADMSG && strstr(r.err, "SHA256 mismatch") &&
+		      strstr(r.err, "foo 1.0 arm64") && strstr(r.err, "/corrupt/" POOL_PATH),
+		      "pool tee: one corrupt mirror refused (%s)", r.err);
 		xs_buf_free(&b);
 	}
 	run_close(&r);

@@ -12,16 +12,12 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static const char *root;    /* the test's temp dir */
 static char storedir[128]; /* root/store */
@@ -247,26 +243,6 @@ static int write_text(const char *dir, const char *rel, const char *text, mode_t
 	return tl_write_file(p, text, strlen(text), mode);
 }
 
-static int dpkg_deb_build(const char *tree, const char *out, const char *ztype)
-{
-	char zarg[32];
-	snprintf(zarg, sizeof zarg, "-Z%s", ztype);
-	char *argv[] = { "dpkg-deb", "--root-owner-group", zarg, "--build", (char *)tree,
-			 (char *)out, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int r = posix_spawnp(&pid, "dpkg-deb", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return -r;
-	int st;
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-}
-
 static struct blob read_blob(const char *path)
 {
 	struct xs_buf b;
@@ -307,7 +283,7 @@ static void test_dpkg_deb(void)
 	for (size_t i = 0; i < XS_ARRAY_SIZE(types); i++) {
 		char out[256];
 		snprintf(out, sizeof out, "%s/fixture-%s.deb", root, types[i]);
-		int r = dpkg_deb_build(tree, out, types[i]);
+		int r = tl_dpkg_deb_build(tree, out, types[i]);
 		if (r < 0) {
 			CHECK(1, "dpkg-deb -Z%s # SKIP dpkg-deb failed (%d)", types[i], r);
 			continue;

@@ -1,10 +1,12 @@
 /* test-selection.c - the view's package set: resolution over a Packages
  * index written into a real store (the archive's part, making the index
  * present, is a fake callback), the cached round trip, the candidate table,
+ * the index kept in its compact form and read back from it,
  * and the hostile-stanza rules (one warning per index; an error naming the
  * package when the view needs it). */
 #include "tap.h"
 #include "testlib.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/http.h"
 #include "xsysroot/release.h"
 #include "xsysroot/selection.h"
@@ -77,6 +79,14 @@ static int resolve(struct ctx *c, const char *packages, struct xs_selection *out
 	return xs_selection_resolve(&cfg, out, err, errsz);
 }
 
+/* The compact form of the index in the store (pkgidx.h). */
+static int compact_path(char *out, size_t outsz)
+{
+	char name[96];
+	int q = xs_cf_build(XS_CF_PACKAGES_IDX, file.sha256, name, sizeof name);
+	return q < 0 ? q : xs_store_meta_path(store, name, out, outsz);
+}
+
 static const struct xs_selection_pkg *find(const struct xs_selection *s, const char *name,
 					   size_t *at)
 {
@@ -147,10 +157,16 @@ static void test_resolve(void)
 	CHECK_STR(c2.log, "", "reading back warns of nothing");
 	xs_selection_free(&s);
 
-	/* other roots: another view, resolved again */
+	/* the index kept in its compact form instead (pkgidx.h) */
+	char cpath[XS_MAX_PATH];
+	CHECK(compact_path(cpath, sizeof cpath) == 0 && access(cpath, F_OK) == 0,
+	      "the index's compact form kept: %s", cpath);
+	CHECK(!xs_store_has_object(store, file.sha256), "and the raw index no longer");
+
+	/* other roots: another view, resolved again from the compact form */
 	struct ctx c3 = { 0 };
 	CHECK_INT(resolve(&c3, NULL, &s, err, sizeof err), 0, "the base alone: %s", err);
-	CHECK_INT(c3.fetches, 1, "another key: the index read again");
+	CHECK_INT(c3.fetches, 0, "another key: the compact form read, the index not fetched");
 	CHECK_INT(s.n, 4, "the base alone: 4 packages");
 	CHECK_STR(s.cands_name, cands, "the candidate table does not depend on the roots");
 	xs_selection_free(&s);
@@ -175,6 +191,9 @@ static void test_errors(void)
 	      "the error says where: %s", err);
 	xs_selection_free(&s);
 
+	char cpath[XS_MAX_PATH];
+	CHECK(compact_path(cpath, sizeof cpath) == 0 && unlink(cpath) == 0,
+	      "the compact form removed: the index must be fetched");
 	struct ctx cf = { .fail = -EIO };
 	CHECK_INT(resolve(&cf, "libc6 x-new-root", &s, err, sizeof err), -EIO,
 		  "an index that cannot be fetched fails the resolution");

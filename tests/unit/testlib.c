@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static char root[TL_ROOT_MAX];
 static pid_t root_owner;
@@ -189,4 +192,24 @@ int tl_contents_open(const char *text, const char *idx_path, struct xs_contents 
 		q = xs_contents_open(idx_path, out);
 	close(fd);
 	return q;
+}
+
+int tl_dpkg_deb_build(const char *tree, const char *out, const char *ztype)
+{
+	char zarg[32];
+	snprintf(zarg, sizeof zarg, "-Z%s", ztype);
+	char *argv[] = { "dpkg-deb", "--root-owner-group", zarg, "--build", (char *)tree,
+			 (char *)out, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int r = posix_spawnp(&pid, "dpkg-deb", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -r;
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }

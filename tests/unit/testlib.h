@@ -66,4 +66,8 @@ struct xs_contents;
 /* The Contents index of text (at most 1 MiB), built with contents.h into
  * idx_path and opened: 0 or -errno. */
 int tl_contents_open(const char *text, const char *idx_path, struct xs_contents **out);
+
+/* dpkg-deb --root-owner-group -ZZTYPE --build TREE OUT (stdout to
+ * /dev/null): 0, or -errno when it cannot run or fails. */
+int tl_dpkg_deb_build(const char *tree, const char *out, const char *ztype);
 #endif
