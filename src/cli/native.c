@@ -88,7 +88,7 @@ static int scan_foreign(struct cli_setup *s, struct xs_buf *out)
 static void foreign_tools(struct cli_setup *s, char ***out)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/hybrid/foreign-%s", s->cfg.cache_dir,
+	snprintf(path, sizeof path, "%s/" XS_CF_HYBRID "/foreign-%s", s->cfg.cache_dir,
 		 xs_repo_view_digest(s->repo));
 	struct xs_buf b;
 	if (xs_read_file(path, 1 << 16, &b) < 0) {

@@ -987,29 +987,33 @@ struct hybrid_gc {
 };
 
 /* A layer not used since cutoff, or one a dead process left half made
- * ("DIGEST.tmp-PID"): removed while no live process holds a lease (a run
- * may have it as a layer of its root). */
+ * ("DIGEST.tmp-PID"), and the small files kept beside the layers (the
+ * tools' Multi-Arch answers, "foreign-DIGEST") not written since cutoff:
+ * removed while no live process holds a lease (a run may have a layer as
+ * part of its root). */
 static int hybrid_cb(int dfd, const char *name, void *ud)
 {
 	struct hybrid_gc *h = ud;
 	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
 		return 0;
-	const char *tmp = strstr(name, ".tmp-");
+	const char *tmp = S_ISDIR(st.st_mode) ? strstr(name, ".tmp-") : NULL;
 	long pid = tmp ? strtol(tmp + 5, NULL, 10) : 0;
 	bool stale = tmp ? pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH
 			 : (int64_t)st.st_mtime < h->cutoff;
 	if (!stale || h->sc->leases)
 		return 0;
 	uint64_t du = du_of(&st);
-	each_entry(dfd, name, du_cb, &du);
+	if (S_ISDIR(st.st_mode))
+		each_entry(dfd, name, du_cb, &du);
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s/%s", h->sc->dir, XS_CF_HYBRID, name) >=
 	    sizeof path)
 		return 0;
-	if (!h->sc->dry && xs_rm_rf(path) < 0)
+	if (!h->sc->dry && (S_ISDIR(st.st_mode) ? xs_rm_rf(path) : unlink(path) < 0 ? -errno : 0) < 0)
 		return 0;
-	h->removed++;
+	h->removed += S_ISDIR(st.st_mode);
 	h->freed += du;
 	return 0;
 }

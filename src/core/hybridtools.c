@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "xsysroot/archive.h"
+#include "xsysroot/cachefiles.h"
 #include "xsysroot/decompress.h"
 #include "xsysroot/packages.h"
+#include "xsysroot/pkgidx.h"
 #include "xsysroot/release.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
@@ -85,19 +87,36 @@ static int feed(const void *p, size_t n, void *ud)
 	return xs_packages_stream_feed(ud, p, n, perr, sizeof perr);
 }
 
-/* One cached index parsed, and the candidates looked up in it. */
-static int scan_index(struct xs_store *store, const struct xs_release_file *f,
-		      const struct scan *sc, char *err, size_t errsz)
+/* The cached index f as the selection keeps it, its compact form
+ * (pkgidx.h), into tab: 0, -ENOENT when there is none, or another
+ * negative errno with err set. */
+static int load_compact(struct xs_store *store, const struct xs_release_file *f,
+			struct xs_pkgtab *tab, char *err, size_t errsz)
+{
+	char name[96], path[XS_MAX_PATH], why[256] = "";
+	struct xs_pkgidx_id id = { .index_size = f->size };
+	snprintf(id.index_sha256, sizeof id.index_sha256, "%s", f->sha256);
+	int q = xs_cf_build(XS_CF_PACKAGES_IDX, f->sha256, name, sizeof name);
+	if (q == 0)
+		q = xs_store_meta_path(store, name, path, sizeof path);
+	if (q == 0)
+		q = xs_pkgidx_load_path(path, &id, tab, 0, NULL, why, sizeof why);
+	if (q < 0 && q != -ENOENT)
+		snprintf(err, errsz, "%s: %s", path, why);
+	return q;
+}
+
+/* The cached index f as a raw object (kept by an older xsysroot) into tab. */
+static int load_raw(struct xs_store *store, const struct xs_release_file *f,
+		    struct xs_pkgtab *tab, char *err, size_t errsz)
 {
 	int fd = xs_store_open_object(store, f->sha256);
 	if (fd < 0) {
 		snprintf(err, errsz, "%s: not in the cache (%s)", f->path, strerror(-fd));
 		return fd;
 	}
-	struct xs_pkgtab tab;
-	xs_pkgtab_init(&tab);
 	struct xs_packages_stream *ps = NULL;
-	int q = xs_packages_stream_new(&tab, 0, &ps);
+	int q = xs_packages_stream_new(tab, 0, &ps);
 	if (q == 0)
 		q = xs_decompress_fd(fd, MAX_PACKAGES_TEXT, feed, ps);
 	close(fd);
@@ -107,6 +126,18 @@ static int scan_index(struct xs_store *store, const struct xs_release_file *f,
 	xs_packages_stream_free(ps);
 	if (q < 0)
 		snprintf(err, errsz, "%s: %s", f->path, perr[0] ? perr : strerror(-q));
+	return q;
+}
+
+/* One cached index read, and the candidates looked up in it. */
+static int scan_index(struct xs_store *store, const struct xs_release_file *f,
+		      const struct scan *sc, char *err, size_t errsz)
+{
+	struct xs_pkgtab tab;
+	xs_pkgtab_init(&tab);
+	int q = load_compact(store, f, &tab, err, errsz);
+	if (q == -ENOENT)
+		q = load_raw(store, f, &tab, err, errsz);
 	for (size_t i = 0; q == 0 && i < sc->n; i++)
 		if (!sc->foreign[i] && xs_pkgtab_foreach_name(&tab, sc->names[i], check_one,
 							      (void *)sc->versions[i]) > 0)

@@ -139,6 +139,12 @@ def test_hybrid_gc(t, h):
     when = os.path.getmtime(cache) - 30 * 86400
     for k in ('old', 'dead', 'live'):
         os.utime(os.path.join(top, layers[k]), (when, when))
+    # the tools' Multi-Arch answers kept beside the layers (native.c)
+    for name, t_ in (('foreign-' + d, when), ('foreign-' + d[::-1], None)):
+        with open(os.path.join(top, name), 'w') as f:
+            f.write('sed\n')
+        if t_:
+            os.utime(os.path.join(top, name), (t_, t_))
     before = tree(cache)
     r = xs('cache', 'gc', '--dry-run', '--cache-dir', cache)
     t.ok(r.returncode == 0 and 'would remove' in r.stdout and ' 2 native-tools layers' in r.stdout,
@@ -147,8 +153,9 @@ def test_hybrid_gc(t, h):
     r = xs('cache', 'gc', '--cache-dir', cache)
     t.ok(r.returncode == 0 and 'removed' in r.stdout and ' 2 native-tools layers' in r.stdout,
          'h: gc removes them', r.stdout + r.stderr)
-    t.eq(sorted(os.listdir(top)), sorted([layers['new'], layers['live']]),
-         'h: the layer just used and the one a live process is making stay')
+    t.eq(sorted(os.listdir(top)), sorted([layers['new'], layers['live'], 'foreign-' + d[::-1]]),
+         'h: the layer just used, the one a live process is making and the recent tools '
+         'answer stay')
 
 
 def main(t, h):
