@@ -3,6 +3,7 @@
  * line.  tap_done() prints the plan and returns the exit status. */
 #ifndef XS_TAP_H
 #define XS_TAP_H
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,23 @@ __attribute__((constructor)) static void tap_init(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+/* A test point's description on one line: a newline or TAB in it (a
+ * description quoting a file's text) is written as \n or \t. */
+__attribute__((format(printf, 1, 2))) static void tap_desc(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	for (const char *c = buf; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			printf("\\%c", *c == '\n' ? 'n' : 't');
+		else
+			putchar(*c);
+	putchar('\n');
+}
+
 #define CHECK(cond, ...)                                                         \
 	do {                                                                     \
 		int ok_ = !!(cond);                                              \
@@ -22,8 +40,7 @@ __attribute__((constructor)) static void tap_init(void)
 		if (!ok_)                                                        \
 			tap_failed++;                                            \
 		printf("%s %d - ", ok_ ? "ok" : "not ok", tap_n);                \
-		printf(__VA_ARGS__);                                             \
-		printf("\n");                                                    \
+		tap_desc(__VA_ARGS__);                                           \
 		if (!ok_)                                                        \
 			printf("#   failed: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
 	} while (0)
