@@ -301,6 +301,11 @@ static int run(char *const argv[], struct xs_buf *out)
 		dup2(fds[1], 2);
 		close(fds[0]);
 		close(fds[1]);
+		/* the guest inherits the environment: the valgrind setup's
+		 * LD_LIBRARY_PATH (debug libraries) and preload would send its
+		 * loader searching directories */
+		unsetenv("LD_PRELOAD");
+		unsetenv("LD_LIBRARY_PATH");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -562,11 +567,11 @@ static void test_real_ldso(void)
 	st = run(argv, &out);
 	o = out.data ? out.data : "";
 	s = strstr(o, "search cache=/etc/ld.so.cache");
-	CHECK(st == 0 && s && strstr(s, "trying file=/xs-cache-test/libc-copy.so.6") &&
-		      !strstr(o, "aarch64-libc") && !strstr(o, "search path="),
-	      "x86-64 ld.so takes its own entry of a two-architecture cache, skipping the "
-	      "aarch64 one, and searches no directory (exit %d)", st);
-	if (st != 0 || !s)
+	bool own = st == 0 && s && strstr(s, "trying file=/xs-cache-test/libc-copy.so.6") &&
+		   !strstr(o, "aarch64-libc") && !strstr(o, "search path=");
+	CHECK(own, "x86-64 ld.so takes its own entry of a two-architecture cache, skipping the "
+		   "aarch64 one, and searches no directory (exit %d)", st);
+	if (!own)
 		printf("# %s\n", o);
 	xs_buf_free(&out);
 }
