@@ -52,7 +52,7 @@ static void touch(const char *dir, const char *name)
 
 static void links(void)
 {
-	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512];
+	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512] = "";
 	char *base = mkdtemp(tmpl);
 	CHECK(base != NULL, "a temporary directory");
 	char layer[256], root[256], out[256], cross[PATH_MAX], target[PATH_MAX];
@@ -117,7 +117,7 @@ static const char status[] =
  * links layer gets. */
 static void cache_and_status(void)
 {
-	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512], p[PATH_MAX], lib[512];
+	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512] = "", p[PATH_MAX], lib[512];
 	char *base = mkdtemp(tmpl);
 	CHECK(base != NULL, "a temporary directory");
 	char root[256], layer[256], links[256];
