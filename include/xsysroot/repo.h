@@ -128,6 +128,9 @@ struct xs_repo_config {
 	 * packages is not used.  lock_path names it in messages. */
 	const struct xs_lock *lock;
 	const char *lock_path;
+	/* NULL, or the parsed Packages indexes kept across the opens of one
+	 * process (selection.h's memo: its owner's lifetime and threads) */
+	struct xs_selection_memo *memo;
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -138,6 +141,9 @@ struct xs_repo_pkg {
 	const char *mirror; /* base URL it is fetched from */
 	bool fetched;
 	size_t src;	/* its source: xs_archive_source(xs_repo_archive(r), src) */
+	/* its Packages stanza's Multi-Arch ("foreign"...; "" none given);
+	 * NULL when not known (a lock's view: the index is to be read) */
+	const char *multi_arch;
 };
 
 struct xs_repo_stats {
@@ -151,6 +157,7 @@ struct xs_repo_stats {
 
 struct xs_repo;
 struct xs_lock;
+struct xs_selection_memo;
 struct xs_archive;
 
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,
