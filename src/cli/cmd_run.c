@@ -490,8 +490,9 @@ static void memo_done(struct cli_setup *s)
 	unsigned reads, reuses;
 	xs_selection_memo_counts(s->cfg.memo, &reads, &reuses);
 	if (reads + reuses) {
-		char *msg = fmt_str("run: the Packages indexes read %u time%s for %u resolutions",
-				    reads, reads == 1 ? "" : "s", reads + reuses);
+		char *msg = fmt_str("run: the Packages indexes read %u time%s for %u resolution%s",
+				    reads, reads == 1 ? "" : "s", reads + reuses,
+				    reads + reuses == 1 ? "" : "s");
 		log_cb(XS_LOG_INFO, msg, &s->log);
 		free(msg);
 	}
