@@ -331,7 +331,7 @@ static void test_memo(void)
 	char err[1024], cpath[XS_MAX_PATH], away[XS_MAX_PATH + 8];
 	unsigned reads = 9, reuses = 9;
 	CHECK(compact_path(cpath, sizeof cpath) == 0, "the compact form's path");
-	snprintf(away, sizeof away, "%s.away", cpath);
+	snprintf(away, sizeof away, "%s", tl_path("compact-away")); /* under the test's root */
 
 	/* no index to read (test_errors removed it): the memo stays empty */
 	clear_views();
