@@ -10,7 +10,9 @@
  *   3. Packages for each component: by-hash when Acquire-By-Hash, SHA256 and
  *      size checked into the store; unchanged indexes are never re-fetched;
  *   4. dependency resolution of the requested packages (cached per set of
- *      index digests, so a warm remount parses nothing), or, with a lock
+ *      index digests, so a warm remount parses nothing; with cfg.memo, a
+ *      later open of the same process resolves over the indexes an earlier
+ *      one parsed, reading none), or, with a lock
  *      file (lock.h), exactly its pinned packages: no index is read, and a
  *      source that moved on since the lock has its packages fetched at open
  *      (its Contents describe other versions);
