@@ -255,6 +255,11 @@ static int open_native(struct cli_setup *s, const struct xs_arch *b, const char 
 	struct xs_repo_config cfg = s->cfg;
 	cfg.arch = b->deb;
 	cfg.binds = NULL;
+	/* a --lock pins the target's view; the tools are resolved (a lock of
+	 * the target's packages as the build machine's view would make the
+	 * "native" tools the target's programs) */
+	cfg.lock = NULL;
+	cfg.lock_path = NULL;
 	/* the build architecture's indexes read once for all the opens below */
 	cfg.memo = xs_selection_memo_new();
 	int q = open_native_with(&cfg, s->arch, b, list, tools, out);

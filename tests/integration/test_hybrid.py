@@ -182,6 +182,21 @@ def real_mirror(t, h):
     with open(os.path.join(work, 'conftest'), 'rb') as f:
         t.eq(xstest.elf_machine(f.read(64)), (2, 1, 183), 'the test program is an aarch64 ELF')
     compare(t, work)
+    locked(t, cache, work)
+
+
+def locked(t, cache, work):
+    """--lock pins the target's view; the native tools stay native once
+    the lock exists (it used to become the build machine's view too)."""
+    lock = os.path.join(work, 'view.lock')
+    probe = 'od -An -tx1 -j18 -N2 /usr/bin/aarch64-linux-gnu-gcc-12'
+    for n, what in ((1, 'writes the lock'), (2, 'reads the lock')):
+        r = run(cache, work, probe, True, extra=['--packages', PKGS, '--lock', lock])
+        if not t.ok(r.returncode == 0, '--native-tools --lock, run %d (%s)' % (n, what), show(r)):
+            return
+        t.eq(r.stdout.split(), ['3e', '00'],
+             '--native-tools --lock, run %d (%s): the compiler driver is an x86-64 ELF' % (n, what))
+    t.ok(os.path.exists(lock), 'the lock file was written')
 
 
 def missing(t, h):
