@@ -1,4 +1,5 @@
-/* http.h - HTTP(S) GET over libcurl.  The only module that includes
+/* http.h - HTTP(S) GET over libcurl (http.c; its pure part, the syntax of
+ * validators, is httpval.c).  The only module that includes
  * <curl/curl.h>; CURLcode and HTTP statuses become negative errno here:
  *   404, 410            -> -ENOENT
  *   other 4xx           -> -EACCES
@@ -126,6 +127,12 @@ struct xs_http_req {
  * XS_HTTP_ETAG_MAX.  Anything else (spaces, control bytes, lists, "*")
  * is never stored nor sent.  Pure. */
 bool xs_http_etag_ok(const char *s);
+/* Keep the response header name: value (not NUL-terminated) in r when it
+ * is a validator: Last-Modified as an HTTP-date (IMF-fixdate, read by
+ * release.h's date reader; another form is left out) and an ETag that
+ * xs_http_etag_ok accepts.  Pure. */
+void xs_http_req_validator(struct xs_http_req *r, const char *name, size_t nlen, const char *v,
+			   size_t vlen);
 /* The IMF-fixdate of t ("Sun, 06 Nov 1994 08:49:37 GMT", C locale
  * names whatever the process locale) into out.  Pure. */
 void xs_http_date(int64_t t, char out[32]);

@@ -504,58 +504,6 @@ static void keep_header(struct xs_http_req *r, const char *k, size_t klen, const
 	}
 }
 
-/* Last-Modified and ETag, for a later conditional request: a date curl
- * cannot read and an ETag not of one entity tag's form are left out. */
-static void keep_validator(struct xs_http_req *r, const char *k, size_t klen, const char *v,
-			   const char *vend)
-{
-	size_t vl = (size_t)(vend - v);
-	char val[XS_HTTP_ETAG_MAX];
-	if (vl >= sizeof val || memchr(v, 0, vl))
-		return;
-	memcpy(val, v, vl);
-	val[vl] = 0;
-	if (klen == 13 && strncasecmp(k, "Last-Modified", 13) == 0) {
-		time_t t = curl_getdate(val, NULL);
-		r->last_modified = t > 0 ? (int64_t)t : 0;
-	} else if (klen == 4 && strncasecmp(k, "ETag", 4) == 0 && xs_http_etag_ok(val)) {
-		memcpy(r->etag, val, vl + 1);
-	}
-}
-
-bool xs_http_etag_ok(const char *s)
-{
-	size_t n = strnlen(s, XS_HTTP_ETAG_MAX);
-	if (n >= XS_HTTP_ETAG_MAX)
-		return false;
-	if (n >= 2 && s[0] == 'W' && s[1] == '/')
-		s += 2, n -= 2;
-	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
-		return false;
-	for (size_t i = 1; i + 1 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c != 0x21 && (c < 0x23 || c > 0x7e))
-			return false;
-	}
-	return true;
-}
-
-void xs_http_date(int64_t t, char out[32])
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm)) {
-		tt = 0;
-		gmtime_r(&tt, &tm);
-	}
-	snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-		 months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
-		 tm.tm_sec);
-}
-
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct xfer *x = ud;
@@ -594,7 +542,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		parse_content_range(x, v, vend);
 	} else if (x->req) {
 		keep_header(x->req, p, klen, v, vend);
-		keep_validator(x->req, p, klen, v, vend);
+		xs_http_req_validator(x->req, p, klen, v, (size_t)(vend - v));
 	}
 	return n;
 }
@@ -1033,37 +981,38 @@ static const char *label_of(const char *url)
 	return s < q ? s : url;
 }
 
-/* Append hv to *l; on failure free the whole list. */
-static int slist_add(struct curl_slist **l, const char *hv)
+static bool slist_add(struct curl_slist **l, const char *hv)
 {
 	struct curl_slist *n = curl_slist_append(*l, hv);
-	if (!n) {
-		curl_slist_free_all(*l);
-		*l = NULL;
-		return -ENOMEM;
-	}
-	*l = n;
-	return 0;
+	if (n)
+		*l = n;
+	return n != NULL;
 }
 
-/* req's headers as curl takes them, and its condition when cond. */
-static int build_headers(const struct xs_http_req *req, bool cond, struct curl_slist **out)
+/* req's headers as curl takes them: x->hdrs, and when req has a condition
+ * x->cond_hdrs, the same and the condition (the caller frees both).
+ * -EINVAL for an If-None-Match that is no entity tag. */
+static int req_headers(struct xfer *x, struct xs_http_req *req)
 {
-	char line[XS_HTTP_ETAG_MAX + 32], date[32];
-	int r = 0;
-	*out = NULL;
-	for (size_t i = 0; r == 0 && req->headers && req->headers[i]; i++)
-		r = slist_add(out, req->headers[i]);
-	if (r == 0 && cond && req->if_modified_since > 0) {
-		xs_http_date(req->if_modified_since, date);
-		snprintf(line, sizeof line, "If-Modified-Since: %s", date);
-		r = slist_add(out, line);
+	char ims[64], inm[XS_HTTP_ETAG_MAX + 16], date[32];
+	req->status = 0;
+	req->not_modified = false;
+	if (req->if_none_match && !xs_http_etag_ok(req->if_none_match))
+		return -EINVAL;
+	xs_http_date(req->if_modified_since, date);
+	snprintf(ims, sizeof ims, "If-Modified-Since: %s", date);
+	snprintf(inm, sizeof inm, "If-None-Match: %s", req->if_none_match ? req->if_none_match : "");
+	bool ok = true, cond = req->if_modified_since > 0 || req->if_none_match;
+	for (int c = 0; c <= (int)cond; c++) {
+		struct curl_slist **l = c ? &x->cond_hdrs : &x->hdrs;
+		for (size_t i = 0; ok && req->headers && req->headers[i]; i++)
+			ok = slist_add(l, req->headers[i]);
+		if (ok && c && req->if_modified_since > 0)
+			ok = slist_add(l, ims);
+		if (ok && c && req->if_none_match)
+			ok = slist_add(l, inm);
 	}
-	if (r == 0 && cond && req->if_none_match) {
-		snprintf(line, sizeof line, "If-None-Match: %s", req->if_none_match);
-		r = slist_add(out, line);
-	}
-	return r;
+	return ok ? 0 : -ENOMEM;
 }
 
 int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
@@ -1101,22 +1050,13 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		.content_length = -1,
 		.req = req,
 	};
-	if (req) {
-		req->status = 0;
-		req->not_modified = false;
-		bool cond = req->if_modified_since > 0 || req->if_none_match;
-		if (req->if_none_match && !xs_http_etag_ok(req->if_none_match)) {
-			if (err && errsz)
-				snprintf(err, errsz, "GET %s: not an entity tag for If-None-Match", ubuf);
-			return -EINVAL;
-		}
-		r = build_headers(req, false, &x.hdrs);
-		if (r == 0 && cond)
-			r = build_headers(req, true, &x.cond_hdrs);
-		if (r < 0) {
-			curl_slist_free_all(x.hdrs);
-			return r;
-		}
+	r = req ? req_headers(&x, req) : 0;
+	if (r < 0) {
+		if (r == -EINVAL && err && errsz)
+			snprintf(err, errsz, "GET %s: not an entity tag for If-None-Match", ubuf);
+		curl_slist_free_all(x.hdrs);
+		curl_slist_free_all(x.cond_hdrs);
+		return r;
 	}
 	char label_buf[80];
 	if (h->o.progress && h->o.progress->report) {
