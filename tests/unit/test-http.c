@@ -559,6 +559,18 @@ static void test_validators(void)
 	longtag[XS_HTTP_ETAG_MAX - 2] = '"';
 	longtag[XS_HTTP_ETAG_MAX - 1] = 0;
 	CHECK(xs_http_etag_ok(longtag), "one character less fits");
+
+	struct xs_http_req r = { 0 };
+	const char *lm = "Sun, 06 Nov 1994 08:49:37 GMT", *tag = "W/\"1-2\"";
+	xs_http_req_validator(&r, "last-modified", 13, lm, strlen(lm));
+	xs_http_req_validator(&r, "ETag", 4, tag, strlen(tag));
+	CHECK(r.last_modified == 784111777 && !strcmp(r.etag, tag), "validators of a reply kept");
+	r = (struct xs_http_req){ .last_modified = 5 };
+	xs_http_req_validator(&r, "Last-Modified", 13, "yesterday", 9);
+	xs_http_req_validator(&r, "ETag", 4, "\"a b\"", 5);
+	xs_http_req_validator(&r, "ETag-X", 6, "\"a\"", 3);
+	xs_http_req_validator(&r, "ETag", 4, "\"a\0b\"", 5);
+	CHECK(r.last_modified == 0 && !r.etag[0], "an unreadable date or a bad ETag is left out");
 }
 
 /* ---- progress ------------------------------------------------------------ */
