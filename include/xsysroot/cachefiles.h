@@ -10,6 +10,9 @@
  *   inrelease-SRC.verified "INRELEASE_SHA256:KEYRING_SHA256" of the last
  *                          gpgv success (apt's "Hit")
  *   inrelease-SRC.date     the Date of the last verified one (rollback guard)
+ *   inrelease-SRC.http     the HTTP validators it was served with (release.h:
+ *                          its SHA-256, Last-Modified, ETag), for the next
+ *                          fetch's conditional GET; absent when it had none
  *   manifest-DEB           a package's manifest; DEB: the .deb's SHA-256 (64)
  *   pkg-DEB                "NAME\tVERSION\tARCH"; its mtime is the last use
  *   pkg-DEB.lock           the package's lock: held (flock) by the one process
@@ -62,6 +65,7 @@ enum xs_cf_kind {
 	XS_CF_PKG_LOCK, /* the per-package lock of fetch + unpack + manifest */
 	XS_CF_LAYER_LOCK, /* the same for an image layer (by its blob) */
 	XS_CF_PACKAGES_IDX, /* a Packages index's compact form */
+	XS_CF_INRELEASE_HTTP, /* the HTTP validators of the verified InRelease */
 	XS_CF_LEASE,
 };
 

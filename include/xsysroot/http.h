@@ -1,4 +1,5 @@
-/* http.h - HTTP(S) GET over libcurl.  The only module that includes
+/* http.h - HTTP(S) GET over libcurl (http.c; its pure part, the syntax of
+ * validators, is httpval.c).  The only module that includes
  * <curl/curl.h>; CURLcode and HTTP statuses become negative errno here:
  *   404, 410            -> -ENOENT
  *   other 4xx           -> -EACCES
@@ -96,14 +97,45 @@ int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
  * redirects).  headers: "Name: value" strings, NULL-terminated, may be
  * NULL; they go to the URL's host only: an Authorization header is never
  * sent on to another host, port or scheme a redirect names.  A response
- * header longer than its field is left out. */
+ * header longer than its field is left out.
+ *
+ * A conditional GET (RFC 9110 13.1, as apt asks for an index it holds):
+ * if_modified_since > 0 sends "If-Modified-Since: <that time as an
+ * HTTP-date>", if_none_match "If-None-Match: <it>" (an entity tag that
+ * xs_http_etag_ok accepts, else the call is -EINVAL).  They go only with
+ * an attempt that asks for the whole body: never with a Range (a transfer
+ * resumed after a broken 200 asks for the rest unconditionally, as apt).
+ * A 304 to such an attempt is a success with not_modified set and nothing
+ * given to the sink (bytes 0); a 304 to a request without a condition is
+ * -EIO ("not conditional").  The caller owns the meaning of a 304: it
+ * only says the server still has what the validators describe. */
+#define XS_HTTP_ETAG_MAX 192
 struct xs_http_req {
 	const char *const *headers;
+	int64_t if_modified_since;   /* seconds since the epoch, 0: none */
+	const char *if_none_match;   /* NULL: none */
 	long status;		     /* last HTTP status (401 with www_authenticate: a challenge) */
+	bool not_modified;	     /* a 304 answered the condition: the sink got nothing */
 	char content_type[256];
 	char www_authenticate[2048];
 	char content_digest[96];     /* Docker-Content-Digest */
+	int64_t last_modified;	     /* Last-Modified, seconds since the epoch; 0: none or unreadable */
+	char etag[XS_HTTP_ETAG_MAX]; /* ETag when xs_http_etag_ok accepts it, else "" */
 };
+/* Whether s is one entity tag as RFC 9110 8.8.3 spells it: an optional
+ * "W/", then '"', characters 0x21 and 0x23-0x7e, '"'; shorter than
+ * XS_HTTP_ETAG_MAX.  Anything else (spaces, control bytes, lists, "*")
+ * is never stored nor sent.  Pure. */
+bool xs_http_etag_ok(const char *s);
+/* Keep the response header name: value (not NUL-terminated) in r when it
+ * is a validator: Last-Modified as an HTTP-date (IMF-fixdate, read by
+ * release.h's date reader; another form is left out) and an ETag that
+ * xs_http_etag_ok accepts.  Pure. */
+void xs_http_req_validator(struct xs_http_req *r, const char *name, size_t nlen, const char *v,
+			   size_t vlen);
+/* The IMF-fixdate of t ("Sun, 06 Nov 1994 08:49:37 GMT", C locale
+ * names whatever the process locale) into out.  Pure. */
+void xs_http_date(int64_t t, char out[32]);
 /* xs_http_get with request headers and kept response headers (req may be
  * NULL).  A 401 is -EACCES, as for xs_http_get, with req->status 401. */
 int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,

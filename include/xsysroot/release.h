@@ -60,4 +60,29 @@ int xs_parse_rfc2822(const char *s, int64_t *out);
  * allow_expired.  err gets a message naming both times in RFC 2822 form. */
 int xs_release_check_dates(const struct xs_release *r, int64_t now, int64_t slack,
 			   bool allow_expired, char *err, size_t errsz);
+
+/* The HTTP validators of a verified InRelease, kept beside it in the cache
+ * (cachefiles.h: inrelease-SRC.http) so that the next fetch of it can be a
+ * conditional GET (http.h).  They name the SHA-256 of the very bytes they
+ * were served with: they apply to those bytes only, never to a cached
+ * copy that differs (corrupt, or replaced since).  A 304 they earn says
+ * nothing about trust: the bytes go through every check again.
+ * Text form, one field a line: "SHA256\nLAST_MODIFIED\nETAG\n" (64
+ * lowercase hex digits; decimal seconds since the epoch, 0 for none; the
+ * ETag as the server spelt it, or "" for none).  At least one validator. */
+#define XS_RELEASE_ETAG_MAX 192 /* as XS_HTTP_ETAG_MAX */
+struct xs_release_validators {
+	char sha256[65];
+	int64_t last_modified;		 /* 0: none */
+	char etag[XS_RELEASE_ETAG_MAX]; /* "": none */
+};
+/* The text form into out (at most XS_RELEASE_VALIDATORS_MAX bytes and a
+ * NUL).  -EINVAL when v holds no validator, a bad SHA-256 or a bad ETag. */
+#define XS_RELEASE_VALIDATORS_MAX 300
+int xs_release_validators_format(const struct xs_release_validators *v, char *out,
+				 size_t outsz);
+/* Read the text form strictly (anything else, e.g. a truncated or garbled
+ * file, is -EBADMSG: the caller then asks unconditionally). */
+int xs_release_validators_parse(const char *data, size_t len,
+				struct xs_release_validators *out);
 #endif

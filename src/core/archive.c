@@ -422,32 +422,6 @@ static int offline_missing(struct xs_archive *r, const struct src *s, const char
 	     s->suite, r->arch->deb, s->uri, what, s->uri, s->suite, r->arch->deb);
 }
 
-/* The InRelease of s: from the mirror, or offline the last one verified. */
-static int get_inrelease(struct xs_archive *r, struct src *s, struct xs_http *h,
-			 const char *url, const char *name, struct xs_buf *body, char *err,
-			 size_t errsz)
-{
-	if (r->offline) {
-		char *data = NULL;
-		size_t len = 0;
-		if (xs_store_meta_read(r->store, name, MAX_INRELEASE, &data, &len) < 0)
-			return offline_missing(r, s, "InRelease", err, errsz);
-		int q = xs_buf_append(body, data, len);
-		free(data);
-		return q;
-	}
-	struct xs_http_sink sink = xs_http_sink_buf(body);
-	struct xs_http_stats hs = { 0 };
-	char label[XS_MAX_PATH];
-	snprintf(label, sizeof label, "%s InRelease", s->suite); /* what progress shows */
-	int q = xs_http_get(h, url, MAX_INRELEASE, &sink, label, &hs, err, errsz);
-	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
-	if (q == -ENOENT)
-		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
-			"(check --mirror and --suite)", url, s->suite);
-	return q;
-}
-
 /* One verification of one InRelease: the bytes (body) live in memory and
  * in a private file of meta/ (tmp, open as fd) that no other process knows;
  * gpgv reads that file, the parser the same buffer, and the file becomes
@@ -460,7 +434,84 @@ struct inrel {
 	char tmp[XS_META_TMP_MAX], path[XS_MAX_PATH];
 	char vkey[160];		  /* verified_key of body, "" unknown */
 	bool hit;		  /* these bytes were verified before */
+	/* the conditional GET: the cached copy it asks about (cond: the
+	 * copy matches its validators and was verified with this keyring) */
+	bool cond, not_modified;  /* not_modified: body is that copy (a 304) */
+	struct xs_buf cached;
+	struct xs_release_validators val; /* sent when cond; from a 200 after */
 };
+
+/* Whether the cache holds a verified InRelease of s that the conditional
+ * GET may ask about: the bytes, validators naming their SHA-256, and the
+ * record of a gpgv success over them with this keyring.  Anything missing
+ * or not matching (a corrupt copy) and the request is unconditional. */
+static void inrel_cond_prepare(struct xs_archive *r, const struct src *s, struct inrel *v)
+{
+	char hname[160], vname[160], sha[65], vkey[160];
+	char *data = NULL, *seen = NULL;
+	size_t len = 0, seen_len = 0;
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_HTTP, hname, sizeof hname);
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
+	bool ok = xs_store_meta_read(r->store, hname, XS_RELEASE_VALIDATORS_MAX + 1, &data,
+				     &len) == 0 &&
+		  xs_release_validators_parse(data, len, &v->val) == 0;
+	free(data);
+	data = NULL;
+	ok = ok && xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len) == 0 &&
+	     xs_sha256_buf(data, len, sha) == 0 && !strcmp(sha, v->val.sha256) &&
+	     verified_key(data, len, s->keyring, vkey) == 0 &&
+	     xs_store_meta_read(r->store, vname, 256, &seen, &seen_len) == 0 &&
+	     seen_len == strlen(vkey) && !memcmp(seen, vkey, seen_len) &&
+	     xs_buf_append(&v->cached, data, len) == 0;
+	free(data);
+	free(seen);
+	v->cond = ok;
+}
+
+/* The InRelease of s into v->body: from the mirror (a 304 to the
+ * conditional GET gives the cached copy again, to be checked as any), or
+ * offline the last one verified. */
+static int get_inrelease(struct xs_archive *r, struct src *s, struct xs_http *h,
+			 struct inrel *v, char *err, size_t errsz)
+{
+	if (r->offline) {
+		char *data = NULL;
+		size_t len = 0;
+		if (xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len) < 0)
+			return offline_missing(r, s, "InRelease", err, errsz);
+		int q = xs_buf_append(&v->body, data, len);
+		free(data);
+		return q;
+	}
+	inrel_cond_prepare(r, s, v);
+	struct xs_http_sink sink = xs_http_sink_buf(&v->body);
+	struct xs_http_stats hs = { 0 };
+	struct xs_http_req req = {
+		.if_modified_since = v->cond ? v->val.last_modified : 0,
+		.if_none_match = v->cond && v->val.etag[0] ? v->val.etag : NULL,
+	};
+	char label[XS_MAX_PATH];
+	snprintf(label, sizeof label, "%s InRelease", s->suite); /* what progress shows */
+	int q = xs_http_get_req(h, v->url, MAX_INRELEASE, &sink, label, &req, &hs, err, errsz);
+	__atomic_add_fetch(&r->index_bytes, hs.bytes, __ATOMIC_RELAXED);
+	if (q == -ENOENT)
+		FAIL(q, "%s: not found: the mirror has no signed InRelease for suite '%s' "
+			"(check --mirror and --suite)", v->url, s->suite);
+	if (q < 0 && hs.status == 304)
+		FAIL(q, "%s: refused: the mirror answered 304 Not Modified, but no verified copy "
+			"was asked about (none in %s/meta, or it does not match what it was "
+			"served with)", v->url, r->cache_dir);
+	if (q < 0)
+		return q;
+	if (req.not_modified) {
+		v->not_modified = true;
+		return xs_buf_append(&v->body, v->cached.data, v->cached.len);
+	}
+	memset(&v->val, 0, sizeof v->val); /* what this 200 was served with */
+	v->val.last_modified = req.last_modified;
+	snprintf(v->val.etag, sizeof v->val.etag, "%s", req.etag);
+	return 0;
+}
 
 /* Write body to a new private file (a failure is the cache's). */
 static int inrel_stage(struct xs_archive *r, struct inrel *v, char *err, size_t errsz)
@@ -481,6 +532,7 @@ static void inrel_free(struct xs_archive *r, struct inrel *v)
 		xs_store_meta_discard(r->store, v->tmp);
 	}
 	xs_buf_free(&v->body);
+	xs_buf_free(&v->cached);
 }
 
 /* Like apt's "Hit": the very bytes already verified with the very same
@@ -544,6 +596,22 @@ static int inrel_parse(struct xs_archive *r, struct src *s, const struct inrel *
 	return 0;
 }
 
+/* The validators the new InRelease was served with, for the next fetch
+ * (none: the file goes; a failure only costs that fetch its condition). */
+static void inrel_keep_validators(struct xs_archive *r, const struct src *s, struct inrel *v)
+{
+	char hname[160], text[XS_RELEASE_VALIDATORS_MAX + 1];
+	xs_cf_sibling(v->name, XS_CF_INRELEASE_HTTP, hname, sizeof hname);
+	snprintf(v->val.sha256, sizeof v->val.sha256, "%s", s->pub.inrelease_sha256);
+	if (xs_release_validators_format(&v->val, text, sizeof text) == 0) {
+		xs_store_meta_write(r->store, hname, text, strlen(text));
+	} else {
+		char hpath[XS_MAX_PATH];
+		if (xs_store_meta_path(r->store, hname, hpath, sizeof hpath) == 0)
+			unlink(hpath);
+	}
+}
+
 /* Under the source's lock: refuse a rollback (a Date older than the
  * Release verified before), else record the Date and install the file.
  * *remote is false when a failure was the cache's. */
@@ -581,6 +649,8 @@ static int inrel_install_locked(struct xs_archive *r, const struct src *s, struc
 		xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 		xs_store_meta_write(r->store, vname, v->vkey, strlen(v->vkey));
 	}
+	if (!v->not_modified && !r->offline)
+		inrel_keep_validators(r, s, v);
 	return 0;
 }
 
@@ -612,8 +682,9 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 	memset(&s->rel, 0, sizeof s->rel);
 	struct inrel v = { .url = url, .fd = -1 };
 	xs_buf_init(&v.body, MAX_INRELEASE);
+	xs_buf_init(&v.cached, MAX_INRELEASE);
 	src_key(s, v.name, sizeof v.name);
-	int q = get_inrelease(r, s, h, url, v.name, &v.body, err, errsz);
+	int q = get_inrelease(r, s, h, &v, err, errsz);
 	if (q == 0) {
 		q = inrel_stage(r, &v, err, errsz);
 		*remote = q == 0;
@@ -624,9 +695,16 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 	}
 	if (q == 0)
 		q = inrel_parse(r, s, &v, err, errsz);
+	if (q == 0 && xs_sha256_buf(v.body.data, v.body.len, s->pub.inrelease_sha256) < 0)
+		s->pub.inrelease_sha256[0] = 0;
 	if (q == 0)
 		q = inrel_install(r, s, &v, remote, err, errsz);
-	if (q == 0 && xs_sha256_buf(v.body.data, v.body.len, s->pub.inrelease_sha256) < 0)
+	if (q < 0 && *remote && v.not_modified) {
+		size_t l = strlen(err);
+		snprintf(err + l, errsz - l, " (the mirror answered 304 Not Modified: these are the "
+			 "bytes verified before, kept in %s/meta/%s)", r->cache_dir, v.name);
+	}
+	if (q < 0)
 		s->pub.inrelease_sha256[0] = 0;
 	inrel_free(r, &v);
 	return q;

@@ -30,6 +30,7 @@ static const struct {
 	[XS_CF_PKG_LOCK] = { "pkg-", 64, ".lock" },
 	[XS_CF_LAYER_LOCK] = { "oci-layer-", 64, ".lock" },
 	[XS_CF_PACKAGES_IDX] = { "packages-", 64, ".idx" },
+	[XS_CF_INRELEASE_HTTP] = { "inrelease-", 16, ".http" },
 };
 
 /* s starts with n lowercase hex digits */

@@ -10,6 +10,8 @@
  *   - the wanted body (200, or a 206 that continues exactly where the sink
  *     stands) -> fed to the sink, counted against max_bytes;
  *   - a redirect being followed -> ignored;
+ *   - a 304 to an attempt that carried the caller's condition -> no body,
+ *     the request is done (not_modified);
  *   - an error reply -> a bounded snippet is kept for the message.
  * After curl_easy_perform the attempt is classified as done, final error or
  * transient error; transient errors are retried after a backoff.
@@ -215,6 +217,7 @@ enum body_mode {
 	BODY_SINK,    /* the wanted body: feed the sink */
 	BODY_IGNORE,  /* a redirect's body */
 	BODY_ERROR,   /* an error reply: keep a snippet */
+	BODY_NOT_MODIFIED, /* a 304 to this attempt's condition: no body */
 };
 
 struct xfer {
@@ -224,6 +227,7 @@ struct xfer {
 	const struct xs_http_sink *sink;
 	struct xs_http_req *req;   /* request headers in, response headers out; may be NULL */
 	struct curl_slist *hdrs;   /* req->headers as curl takes them */
+	struct curl_slist *cond_hdrs; /* the same and the condition, NULL: none */
 	uint64_t max_bytes;
 	uint64_t pos;	   /* bytes the sink holds now */
 	uint64_t received; /* bytes given to the sink over all attempts */
@@ -232,6 +236,7 @@ struct xfer {
 
 	/* per attempt */
 	uint64_t range_from; /* "Range: bytes=N-" sent when > 0 */
+	bool cond;	     /* cond_hdrs sent (never with a Range) */
 	uint64_t attempt_bytes;
 	uint64_t attempt_start_ns;
 	uint64_t last_byte_ns; /* when the sink last took bytes (or the request began) */
@@ -315,6 +320,10 @@ static bool range_reply_ok(const struct xfer *x)
 static int decide(struct xfer *x)
 {
 	long s = x->status;
+	if (s == 304 && x->cond) {
+		x->mode = BODY_NOT_MODIFIED;
+		return 0;
+	}
 	if (s >= 300 && s < 400) {
 		x->mode = BODY_IGNORE;
 		return 0;
@@ -446,6 +455,8 @@ static void new_response(struct xfer *x, const char *p, const char *end)
 		x->req->content_type[0] = 0;
 		x->req->www_authenticate[0] = 0;
 		x->req->content_digest[0] = 0;
+		x->req->last_modified = 0;
+		x->req->etag[0] = 0;
 	}
 	/* HTTP/1.1 200 OK | HTTP/2 404 */
 	while (p < end && *p != ' ')
@@ -531,6 +542,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		parse_content_range(x, v, vend);
 	} else if (x->req) {
 		keep_header(x->req, p, klen, v, vend);
+		xs_http_req_validator(x->req, p, klen, v, (size_t)(vend - v));
 	}
 	return n;
 }
@@ -577,6 +589,7 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
 		return x->errbody_len > ERRBODY_MAX ? WRITE_ABORT : n;
 	}
 	case BODY_IGNORE:
+	case BODY_NOT_MODIFIED:
 	case BODY_PENDING:
 	default:
 		return n;
@@ -725,7 +738,7 @@ static enum verdict classify(struct xfer *x, CURLcode rc, uint64_t deadline_ns, 
 	}
 	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && x->mode == BODY_ERROR)) {
 		long s = x->status;
-		if (rc == CURLE_OK && x->mode == BODY_SINK)
+		if (rc == CURLE_OK && (x->mode == BODY_SINK || x->mode == BODY_NOT_MODIFIED))
 			return V_DONE;
 		status_cause(x);
 		if (s == 404 || s == 410) {
@@ -740,7 +753,9 @@ static enum verdict classify(struct xfer *x, CURLcode rc, uint64_t deadline_ns, 
 			*err = -EACCES;
 			return V_FAIL;
 		}
-		if (s >= 300 && s < 400)
+		if (s == 304)
+			set_cause(x, "HTTP 304 Not Modified to a request that was not conditional");
+		else if (s >= 300 && s < 400)
 			set_cause(x, "HTTP %ld%s%s not followed", s, x->reason[0] ? " " : "", x->reason);
 		*err = -EIO;
 		return V_FAIL;
@@ -966,6 +981,40 @@ static const char *label_of(const char *url)
 	return s < q ? s : url;
 }
 
+static bool slist_add(struct curl_slist **l, const char *hv)
+{
+	struct curl_slist *n = curl_slist_append(*l, hv);
+	if (n)
+		*l = n;
+	return n != NULL;
+}
+
+/* req's headers as curl takes them: x->hdrs, and when req has a condition
+ * x->cond_hdrs, the same and the condition (the caller frees both).
+ * -EINVAL for an If-None-Match that is no entity tag. */
+static int req_headers(struct xfer *x, struct xs_http_req *req)
+{
+	char ims[64], inm[XS_HTTP_ETAG_MAX + 16], date[32];
+	req->status = 0;
+	req->not_modified = false;
+	if (req->if_none_match && !xs_http_etag_ok(req->if_none_match))
+		return -EINVAL;
+	xs_http_date(req->if_modified_since, date);
+	snprintf(ims, sizeof ims, "If-Modified-Since: %s", date);
+	snprintf(inm, sizeof inm, "If-None-Match: %s", req->if_none_match ? req->if_none_match : "");
+	bool ok = true, cond = req->if_modified_since > 0 || req->if_none_match;
+	for (int c = 0; c <= (int)cond; c++) {
+		struct curl_slist **l = c ? &x->cond_hdrs : &x->hdrs;
+		for (size_t i = 0; ok && req->headers && req->headers[i]; i++)
+			ok = slist_add(l, req->headers[i]);
+		if (ok && c && req->if_modified_since > 0)
+			ok = slist_add(l, ims);
+		if (ok && c && req->if_none_match)
+			ok = slist_add(l, inm);
+	}
+	return ok ? 0 : -ENOMEM;
+}
+
 int xs_http_get(struct xs_http *h, const char *url, uint64_t max_bytes,
 		const struct xs_http_sink *sink, const char *label,
 		struct xs_http_stats *stats, char *err, size_t errsz)
@@ -991,6 +1040,7 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		return -EINVAL;
 	}
 
+	int r = 0;
 	struct xfer x = {
 		.h = h,
 		.url = url,
@@ -1000,16 +1050,13 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		.content_length = -1,
 		.req = req,
 	};
-	if (req) {
-		req->status = 0;
-		for (size_t i = 0; req->headers && req->headers[i]; i++) {
-			struct curl_slist *l = curl_slist_append(x.hdrs, req->headers[i]);
-			if (!l) {
-				curl_slist_free_all(x.hdrs);
-				return -ENOMEM;
-			}
-			x.hdrs = l;
-		}
+	r = req ? req_headers(&x, req) : 0;
+	if (r < 0) {
+		if (r == -EINVAL && err && errsz)
+			snprintf(err, errsz, "GET %s: not an entity tag for If-None-Match", ubuf);
+		curl_slist_free_all(x.hdrs);
+		curl_slist_free_all(x.cond_hdrs);
+		return r;
 	}
 	char label_buf[80];
 	if (h->o.progress && h->o.progress->report) {
@@ -1026,14 +1073,16 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		if (err && errsz)
 			snprintf(err, errsz, "GET %s: cannot create a transfer handle", ubuf);
 		curl_slist_free_all(x.hdrs);
+		curl_slist_free_all(x.cond_hdrs);
 		return -ENOMEM;
 	}
-	int r = setup_handle(&x);
+	r = setup_handle(&x);
 	if (r < 0) {
 		if (err && errsz)
 			snprintf(err, errsz, "GET %s: cannot set up the transfer", ubuf);
 		pool_put(h, x.c);
 		curl_slist_free_all(x.hdrs);
+		curl_slist_free_all(x.cond_hdrs);
 		return r;
 	}
 
@@ -1063,6 +1112,8 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		char range[32];
 		snprintf(range, sizeof range, "%" PRIu64 "-", x.range_from);
 		curl_easy_setopt(x.c, CURLOPT_RANGE, x.range_from ? range : NULL);
+		x.cond = x.cond_hdrs && x.range_from == 0;
+		curl_easy_setopt(x.c, CURLOPT_HTTPHEADER, x.cond ? x.cond_hdrs : x.hdrs);
 		long timeout_ms = 0; /* the idle deadline is the stall detector's */
 		if (total_deadline) {
 			uint64_t now = xs_now_ns();
@@ -1111,10 +1162,13 @@ int xs_http_get_req(struct xs_http *h, const char *url, uint64_t max_bytes,
 		stats->bytes = x.received;
 		stats->attempts = attempt;
 	}
-	if (req)
+	if (req) {
 		req->status = last_status;
+		req->not_modified = r == 0 && x.mode == BODY_NOT_MODIFIED;
+	}
 	pool_put(h, x.c);
 	curl_slist_free_all(x.hdrs);
+	curl_slist_free_all(x.cond_hdrs);
 	return r;
 }
 

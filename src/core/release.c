@@ -17,6 +17,7 @@
  */
 #include "xsysroot/release.h"
 #include "xsysroot/deb822.h"
+#include "xsysroot/http.h"
 #include "xsysroot/util.h"
 
 #include <errno.h>
@@ -530,4 +531,56 @@ const struct xs_release_file *xs_release_find(const struct xs_release *r, const 
 		if (strcmp(r->files[i].path, path) == 0)
 			return &r->files[i];
 	return NULL;
+}
+
+/* ---- the validators of a stored InRelease ------------------------------- */
+
+_Static_assert(XS_RELEASE_ETAG_MAX == XS_HTTP_ETAG_MAX, "one ETag bound");
+
+static bool validators_ok(const struct xs_release_validators *v)
+{
+	return xs_is_sha256_hex(v->sha256) && v->last_modified >= 0 &&
+	       (!v->etag[0] || xs_http_etag_ok(v->etag)) && (v->last_modified > 0 || v->etag[0]);
+}
+
+int xs_release_validators_format(const struct xs_release_validators *v, char *out,
+				 size_t outsz)
+{
+	if (!validators_ok(v))
+		return -EINVAL;
+	int n = snprintf(out, outsz, "%s\n%lld\n%s\n", v->sha256, (long long)v->last_modified,
+			 v->etag);
+	return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+/* The next line of [*p, end) without its '\n' into out (NUL-terminated);
+ * false when there is no '\n' or the line does not fit. */
+static bool take_line(const char **p, const char *end, char *out, size_t outsz)
+{
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	if (!nl || (size_t)(nl - *p) >= outsz || memchr(*p, 0, (size_t)(nl - *p)))
+		return false;
+	memcpy(out, *p, (size_t)(nl - *p));
+	out[nl - *p] = 0;
+	*p = nl + 1;
+	return true;
+}
+
+int xs_release_validators_parse(const char *data, size_t len, struct xs_release_validators *out)
+{
+	struct xs_release_validators v = { 0 };
+	const char *p = data, *end = data + len;
+	char num[24];
+	if (len > XS_RELEASE_VALIDATORS_MAX || !take_line(&p, end, v.sha256, sizeof v.sha256) ||
+	    !take_line(&p, end, num, sizeof num) || !take_line(&p, end, v.etag, sizeof v.etag) ||
+	    p != end)
+		return -EBADMSG;
+	size_t nd = strspn(num, "0123456789");
+	if (nd == 0 || nd > 18 || num[nd] || (num[0] == '0' && nd > 1))
+		return -EBADMSG;
+	v.last_modified = strtoll(num, NULL, 10);
+	if (!validators_ok(&v))
+		return -EBADMSG;
+	*out = v;
+	return 0;
 }

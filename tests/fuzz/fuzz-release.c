@@ -6,7 +6,9 @@
  * line, as a C string, goes to the date parser.  Checks: the split text is
  * NUL-terminated with its length and no longer than the input; every
  * SHA256 entry is found by its path and has a hex digest; the date parser
- * is deterministic. */
+ * is deterministic.  The whole input also goes to the reader of a stored
+ * InRelease's HTTP validators: what it accepts formats back to the same
+ * bytes. */
 #include "fuzz.h"
 #include "xsysroot/release.h"
 
@@ -58,5 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(r1 == r2 && (r1 < 0 || t1 == t2));
 	FZ_CHECK(r1 == 0 || r1 == -EINVAL);
 	free(line);
+
+	struct xs_release_validators v;
+	char back[XS_RELEASE_VALIDATORS_MAX + 1];
+	r = xs_release_validators_parse((const char *)data, size, &v);
+	FZ_CHECK(r == 0 || r == -EBADMSG);
+	if (r == 0)
+		FZ_CHECK(xs_release_validators_format(&v, back, sizeof back) == 0 &&
+			 strlen(back) == size && !memcmp(back, data, size));
 	return 0;
 }

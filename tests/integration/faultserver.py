@@ -6,6 +6,15 @@ keep-alive, HEAD and single byte ranges (206 + Content-Range, 416).  Directories
 are not listed (404).  A path /__alias/X serves the same file as /X (a target
 for redirects).
 
+Every file is served with Last-Modified (its mtime) and an ETag (its size
+and mtime in nanoseconds, so a file rewritten within the same second gets
+another).  Conditional requests are answered as a mirror (Apache, nginx)
+answers them, RFC 9110 13.2.2: If-None-Match, when sent, decides (304 when
+it names the current ETag) and If-Modified-Since is then ignored; else
+If-Modified-Since gives 304 when the mtime (whole seconds) is not later.
+A 304 has no body.  A request that a fault matches is not evaluated: the
+fault says what to answer.
+
 Control, over HTTP on the same port (never logged in the request log):
 
   POST   /__fault      JSON object (or list of them):
@@ -18,7 +27,9 @@ Control, over HTTP on the same port (never logged in the request log):
                          method  only this method (default any)
                        -> {"id": N}
   DELETE /__fault      remove every fault          GET /__fault  list them
-  GET    /__log        [{"method","path","status","bytes","range","fault",...}]
+  GET    /__log        [{"method","path","status","bytes","range","fault",
+                         "ims","inm",...}]  (ims, inm: the request's
+                         If-Modified-Since and If-None-Match, or null)
   POST   /__log/clear  (DELETE /__log does the same)
   GET    /__stats      {"inflight": N, "requests": N}
 
@@ -40,6 +51,8 @@ Actions and their arg:
                 with the asked Content-Range but bytes from offset 0
   redirect      arg = Location (may contain {path}), default "/__alias{path}";
                 or {"location": L, "code": C} (default 302)
+  not_modified  answer 304 Not Modified whatever the request asked (a
+                broken or hostile mirror)
 
 As a module: FaultServer(root).start() runs it in a thread; spawn(root) runs it
 as a subprocess; both give a client with add_fault(), clear_faults(), log(),
@@ -65,7 +78,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ACTIONS = ('status', 'tamper', 'truncate', 'reset', 'stall', 'throttle', 'ignore_range',
-           'bad_range', 'redirect')
+           'bad_range', 'redirect', 'not_modified')
 CHUNK = 64 * 1024
 
 
@@ -246,11 +259,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         return len(body)
 
+    @staticmethod
+    def _etag(st):
+        return '"%x-%x"' % (st.st_size, st.st_mtime_ns)
+
+    def _validators(self, st):
+        self.send_header('Last-Modified', email.utils.formatdate(st.st_mtime, usegmt=True))
+        self.send_header('ETag', self._etag(st))
+
+    def _not_modified(self, st):
+        """RFC 9110 13.2.2: If-None-Match first, If-Modified-Since only
+        without it (GET and HEAD)."""
+        if self.command not in ('GET', 'HEAD'):
+            return False
+        inm = self.headers.get('If-None-Match')
+        if inm is not None:
+            tags = [t.strip() for t in inm.split(',')]
+            weak = lambda t: t[2:] if t.startswith('W/') else t  # noqa: E731
+            return '*' in tags or weak(self._etag(st)) in [weak(t) for t in tags]
+        ims = self.headers.get('If-Modified-Since')
+        if ims is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(ims).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return False                 # an invalid date is ignored
+        return int(st.st_mtime) <= when
+
     def _serve(self, head):
         st = self.st
         path = self._path()
         entry = {'method': self.command, 'path': path, 'status': None, 'bytes': 0,
                  'range': self.headers.get('Range'), 'fault': None,
+                 'ims': self.headers.get('If-Modified-Since'),
+                 'inm': self.headers.get('If-None-Match'),
                  'client': '%s:%d' % self.client_address[:2], 'time': time.time(),
                  'done': False}
         with st.lock:
@@ -300,6 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         full = self._resolve(entry['path'])
+        if action == 'not_modified' or (full is not None and action is None and
+                                         self._not_modified(os.stat(full))):
+            entry['status'] = 304
+            self.send_response(304)
+            if full is not None:
+                self._validators(os.stat(full))
+            self.end_headers()
+            return
         if full is None:
             entry['status'] = 404
             entry['bytes'] = self._send_simple(404, b'not found\n')
@@ -350,8 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header('Content-Type', 'application/octet-stream')
         self.send_header('Content-Length', str(length))
         self.send_header('Accept-Ranges', 'bytes')
-        self.send_header('Last-Modified', email.utils.formatdate(st.st_mtime, usegmt=True))
-        self.send_header('ETag', '"%x-%x"' % (st.st_size, int(st.st_mtime)))
+        self._validators(st)
         if crange:
             self.send_header('Content-Range', crange)
         self.end_headers()

@@ -97,6 +97,12 @@ static void *conn_main(void *arg)
 		const char *au = strcasestr(buf, "\r\nAuthorization: ");
 		snprintf(HTTPD.last_auth, sizeof HTTPD.last_auth, "%.*s",
 			 au ? (int)strcspn(au + 17, "\r") : 0, au ? au + 17 : "");
+		const char *ims = strcasestr(buf, "\r\nIf-Modified-Since: ");
+		snprintf(HTTPD.last_ims, sizeof HTTPD.last_ims, "%.*s",
+			 ims ? (int)strcspn(ims + 21, "\r") : 0, ims ? ims + 21 : "");
+		const char *inm = strcasestr(buf, "\r\nIf-None-Match: ");
+		snprintf(HTTPD.last_inm, sizeof HTTPD.last_inm, "%.*s",
+			 inm ? (int)strcspn(inm + 17, "\r") : 0, inm ? inm + 17 : "");
 		const char *rg = strcasestr(buf, "\r\nRange: bytes=");
 		if (rg) {
 			HTTPD.saw_range = true;

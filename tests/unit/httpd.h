@@ -22,6 +22,8 @@ struct httpd {
 	int requests;
 	char last_ua[128];
 	char last_auth[128]; /* Authorization of the last request, "" without */
+	char last_ims[64];   /* its If-Modified-Since, "" without */
+	char last_inm[256];  /* its If-None-Match, "" without */
 	bool saw_accept_encoding;
 	bool saw_range;
 };

@@ -52,6 +52,8 @@ static struct {
 	char pkgs_sha[65], pool_sha[65];
 	int serve_ir; /* the InRelease /good/ and /corrupt/ serve */
 	int race_n;   /* InRelease requests on /race/ */
+	int cond_304; /* 304s answered on /cond/ */
+	bool force_304; /* /cond/ answers 304 whatever was asked */
 } F;
 
 /* ---- set-up ----------------------------------------------------------------- */
@@ -130,6 +132,26 @@ static void send_body(int fd, const struct xs_buf *b, bool corrupt)
 	free(c);
 }
 
+/* InRelease v as a mirror serves it with validators ("irV" its ETag):
+ * 304 to an If-None-Match naming it, or to anything when F.force_304. */
+static void send_cond(int fd, int v)
+{
+	char tag[8], extra[160];
+	snprintf(tag, sizeof tag, "\"ir%d\"", v);
+	snprintf(extra, sizeof extra,
+		 "Last-Modified: Sat, 01 Jun 2024 00:00:00 GMT\r\nETag: %s\r\n", tag);
+	pthread_mutex_lock(&HTTPD.mu);
+	bool same = F.force_304 || !strcmp(HTTPD.last_inm, tag);
+	F.cond_304 += same;
+	pthread_mutex_unlock(&HTTPD.mu);
+	if (same) {
+		httpd_reply_head(fd, 304, "Not Modified", extra, -1, false);
+		return;
+	}
+	httpd_reply_head(fd, 200, "OK", extra, (long long)F.ir[v].len, false);
+	httpd_send_all(fd, F.ir[v].data, F.ir[v].len);
+}
+
 static bool handle(int fd, const char *path, long long rf, long long rt)
 {
 	(void)rf, (void)rt;
@@ -143,7 +165,10 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 		if (!strcmp(mirror, "race"))
 			v = F.race_n++ % 2 ? IR_GOOD : IR_FORGED;
 		pthread_mutex_unlock(&HTTPD.mu);
-		send_body(fd, &F.ir[v], false);
+		if (!strcmp(mirror, "cond"))
+			send_cond(fd, v);
+		else
+			send_body(fd, &F.ir[v], false);
 	} else if (!strcmp(rest, "/dists/" SUITE "/" PKGS_PATH)) {
 		send_body(fd, &F.pkgs, corrupt);
 	} else if (!strcmp(rest, "/" POOL_PATH)) {
@@ -201,6 +226,7 @@ struct opts {
 	const char *cache;   /* a directory name under T */
 	const char *gpgv;    /* NULL: the real gpgv */
 	bool offline, allow_expired;
+	int64_t now;	     /* 0: NOW */
 };
 
 /* Open (new + open) an archive of the mirrors named in o->mirrors. */
@@ -231,7 +257,7 @@ static void run_open(struct run *r, const struct opts *o)
 		.proxy = "",
 		.offline = o->offline,
 		.allow_expired = o->allow_expired,
-		.now = NOW,
+		.now = o->now ? o->now : NOW,
 		.log = log_cb,
 		.log_ud = r,
 	};
@@ -582,6 +608,87 @@ static void test_race(void)
 	CHECK_INT(genuine, 3, "and the genuine one accepted");
 }
 
+static int cond_304s(void)
+{
+	pthread_mutex_lock(&HTTPD.mu);
+	int n = F.cond_304;
+	pthread_mutex_unlock(&HTTPD.mu);
+	return n;
+}
+
+/* Flip a byte of the signed text of CACHE's one cached InRelease. */
+static int corrupt_cached(const char *cache)
+{
+	char d[600], p[900];
+	snprintf(d, sizeof d, "%s/meta", tpath(cache));
+	DIR *dir = opendir(d);
+	int q = -ENOENT;
+	for (struct dirent *e; dir && (e = readdir(dir));) {
+		if (strncmp(e->d_name, "inrelease-", 10) || strchr(e->d_name, '.'))
+			continue;
+		struct xs_buf b;
+		snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+		q = xs_read_file(p, 1 << 20, &b);
+		char *at = q == 0 ? memmem(b.data, b.len, "Label: Test", 11) : NULL;
+		if (at)
+			at[7] ^= 0x20;
+		q = at ? xs_write_file_atomic(p, b.data, b.len, 0644) : -EINVAL;
+		xs_buf_free(&b);
+	}
+	if (dir)
+		closedir(dir);
+	return q;
+}
+
+/* The conditional GET of the InRelease: the validators are kept, a 304
+ * reuses the copy verified before and still checks its dates, a corrupt
+ * copy is not asked about, and a 304 nobody asked for is refused. */
+static void test_conditional(void)
+{
+	struct run r;
+	struct xs_archive_stats st;
+	serve_inrelease(IR_EXPIRED); /* valid until 2024-10-01 */
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond", .now = 1725000000 });
+	CHECK(r.q == 0 && cond_304s() == 0, "cond: a first open gets the InRelease whole");
+	CHECK_INT(meta_count("c-cond", "inrelease-"), 5, "... and keeps its validators beside it");
+	run_close(&r);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond", .now = 1725000000 });
+	xs_archive_stats(r.a, &st);
+	CHECK(r.q == 0 && cond_304s() == 1 && st.index_bytes == 0,
+	      "a second open: 304, the copy verified before, no bytes (%llu)",
+	      (unsigned long long)st.index_bytes);
+	run_close(&r);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond" });
+	CHECK(r.q == -EKEYEXPIRED && cond_304s() == 2 && strstr(r.err, "Valid-Until") &&
+	      strstr(r.err, "304 Not Modified") && strstr(r.err, "/cond/dists/"),
+	      "a 304 when the cached copy has expired is refused: %s", r.err);
+	run_close(&r);
+
+	serve_inrelease(IR_GOOD);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond" });
+	CHECK(r.q == 0 && cond_304s() == 2, "another InRelease on the mirror: 200, verified");
+	run_close(&r);
+	CHECK_INT(corrupt_cached("c-cond"), 0, "the cached InRelease is corrupted");
+	pthread_mutex_lock(&HTTPD.mu);
+	F.force_304 = true;
+	pthread_mutex_unlock(&HTTPD.mu);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond" });
+	pthread_mutex_lock(&HTTPD.mu);
+	bool asked = HTTPD.last_inm[0] || HTTPD.last_ims[0];
+	F.force_304 = false;
+	pthread_mutex_unlock(&HTTPD.mu);
+	CHECK(r.q < 0 && !asked && cond_304s() == 3 && strstr(r.err, "no verified copy") &&
+	      strstr(r.err, "/cond/dists/"),
+	      "a corrupt copy is not asked about, and a 304 then is refused: %s", r.err);
+	run_close(&r);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond" });
+	CHECK(r.q == 0 && cond_304s() == 3, "a 200 replaces the corrupt copy (gpgv checks it)");
+	run_close(&r);
+	run_open(&r, &(struct opts){ .mirrors = "cond", .cache = "c-cond" });
+	CHECK(r.q == 0 && cond_304s() == 4, "and is asked about next time (304)");
+	run_close(&r);
+}
+
 int main(void)
 {
 	if (gpghome_init() < 0) {
@@ -604,6 +711,7 @@ int main(void)
 	test_failover();
 	test_refusals();
 	test_race();
+	test_conditional();
 	httpd_stop();
 	for (int i = 0; i < IR_N; i++)
 		xs_buf_free(&F.ir[i]);

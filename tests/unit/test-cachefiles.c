@@ -23,6 +23,7 @@ static const struct {
 	{ XS_CF_INRELEASE_LOCK, "inrelease-0123456789abcdef.lock", 16 },
 	{ XS_CF_INRELEASE_VERIFIED, "inrelease-0123456789abcdef.verified", 16 },
 	{ XS_CF_INRELEASE_DATE, "inrelease-0123456789abcdef.date", 16 },
+	{ XS_CF_INRELEASE_HTTP, "inrelease-0123456789abcdef.http", 16 },
 	{ XS_CF_MANIFEST, "manifest-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	  64 },
 	{ XS_CF_PKGINFO, "pkg-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 64 },

@@ -290,6 +290,22 @@ static bool handle(int fd, const char *path, long long rf, long long rt)
 			   "service=\"s\"\r\n", "{\"errors\":[]}");
 		return true;
 	}
+	if (!strcmp(path, "/cond") || !strcmp(path, "/cond304")) {
+		/* a mirror's answer to a conditional GET: If-None-Match decides
+		 * when sent; /cond304 answers 304 whatever was asked */
+		pthread_mutex_lock(&HTTPD.mu);
+		bool same = HTTPD.last_inm[0] ? !strcmp(HTTPD.last_inm, "\"v1\"")
+					      : HTTPD.last_ims[0] != 0;
+		pthread_mutex_unlock(&HTTPD.mu);
+		const char *v = "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag: \"v1\"\r\n";
+		if (same || path[5]) {
+			httpd_reply_head(fd, 304, "Not Modified", v, -1, false);
+			return true;
+		}
+		httpd_reply_head(fd, 200, "OK", v, (long long)size, false);
+		send_pattern(fd, 0, size);
+		return true;
+	}
 	if (!strcmp(path, "/loop")) {
 		httpd_reply_text(fd, 302, "Found", "Location: /loop\r\n", "again\n");
 		return true;
@@ -448,6 +464,113 @@ static void test_req(struct xs_http *h)
 	CHECK(r == 0 && req.status == 200 && !auth[0],
 	      "Authorization is not sent on to another host a redirect names (%s)", auth);
 	xs_buf_free(&m.b);
+}
+
+/* A conditional GET: the condition is sent, a 304 is a success with
+ * nothing for the sink, a 304 nobody asked for is an error, a resumed
+ * transfer asks for the rest without the condition, and the validators of
+ * the reply are kept (an ETag of another form is not). */
+static void cond_get(struct xs_http *h, const char *path, struct xs_http_req *req, struct res *x)
+{
+	char url[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", HTTPD.port, path);
+	memset(x, 0, sizeof *x);
+	snprintf(x->url, sizeof x->url, "%s", url);
+	xs_buf_init(&x->m.b, 1 << 20);
+	struct xs_http_sink sink = { mem_write, mem_reset, &x->m };
+	x->r = xs_http_get_req(h, url, 1 << 20, &sink, NULL, req, &x->st, x->err, sizeof x->err);
+}
+
+static void test_conditional(struct xs_http *h)
+{
+	struct res x;
+	char ims[64], inm[256];
+	struct xs_http_req req = { 0 };
+	cond_get(h, "/cond", &req, &x);
+	CHECK(x.r == 0 && req.status == 200 && !req.not_modified && body_ok(&x.m, 1000),
+	      "unconditional: 200 with the body");
+	CHECK(req.last_modified == 784111777 && !strcmp(req.etag, "\"v1\""),
+	      "Last-Modified and ETag kept (%lld, %s)", (long long)req.last_modified, req.etag);
+	done(&x);
+
+	req = (struct xs_http_req){ .if_modified_since = 784111777, .if_none_match = "\"v1\"" };
+	cond_get(h, "/cond", &req, &x);
+	pthread_mutex_lock(&HTTPD.mu);
+	snprintf(ims, sizeof ims, "%s", HTTPD.last_ims);
+	snprintf(inm, sizeof inm, "%s", HTTPD.last_inm);
+	pthread_mutex_unlock(&HTTPD.mu);
+	CHECK_STR(ims, "Sun, 06 Nov 1994 08:49:37 GMT", "If-Modified-Since is an IMF-fixdate");
+	CHECK_STR(inm, "\"v1\"", "If-None-Match is the ETag");
+	CHECK(x.r == 0 && req.status == 304 && req.not_modified && x.m.writes == 0 &&
+	      x.st.bytes == 0 && x.st.attempts == 1,
+	      "304 to the condition: success, nothing to the sink (r %d, status %ld)", x.r, req.status);
+	done(&x);
+
+	req = (struct xs_http_req){ .if_none_match = "\"v0\"" };
+	cond_get(h, "/cond", &req, &x);
+	CHECK(x.r == 0 && req.status == 200 && !req.not_modified && body_ok(&x.m, 1000),
+	      "another ETag: 200 with the body");
+	done(&x);
+
+	req = (struct xs_http_req){ 0 };
+	cond_get(h, "/cond304", &req, &x);
+	CHECK(x.r == -EIO && !req.not_modified && strstr(x.err, "not conditional") &&
+	      strstr(x.err, "/cond304"), "a 304 nobody asked for is -EIO (%s)", x.err);
+	done(&x);
+
+	req = (struct xs_http_req){ .if_none_match = "\"a b\"" };
+	cond_get(h, "/cond", &req, &x);
+	CHECK_INT(x.r, -EINVAL, "an If-None-Match that is no entity tag is refused");
+	done(&x);
+
+	/* broken after 100 bytes: the Range attempt carries no condition */
+	req = (struct xs_http_req){ .if_modified_since = 784111777 };
+	cond_get(h, "/cut?id=cond&size=5000&after=100&then=honor", &req, &x);
+	pthread_mutex_lock(&HTTPD.mu);
+	snprintf(ims, sizeof ims, "%s", HTTPD.last_ims);
+	pthread_mutex_unlock(&HTTPD.mu);
+	CHECK(x.r == 0 && body_ok(&x.m, 5000) && x.st.attempts == 2 && !ims[0],
+	      "a resumed transfer asks for the rest without the condition (r %d, %zu bytes, "
+	      "%d attempts, '%s')", x.r, x.m.b.len, x.st.attempts, ims);
+	CHECK(id_range("cond", 2) == 100, "... with Range");
+	done(&x);
+}
+
+static void test_validators(void)
+{
+	char d[32];
+	xs_http_date(0, d);
+	CHECK_STR(d, "Thu, 01 Jan 1970 00:00:00 GMT", "HTTP-date of the epoch");
+	xs_http_date(1796000000, d);
+	CHECK_STR(d, "Mon, 30 Nov 2026 00:53:20 GMT", "HTTP-date of 2026");
+	const char *good[] = { "\"\"", "\"abc\"", "W/\"x-1\"", "\"!#~\"" };
+	const char *bad[] = { "", "abc", "\"a b\"", "\"a\"b\"", "W/abc", "*", "\"a\", \"b\"",
+			      "\"a\r\nX: y\"", "w/\"a\"", "\"" };
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		CHECK(xs_http_etag_ok(good[i]), "entity tag %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(!xs_http_etag_ok(bad[i]), "not an entity tag: %s", bad[i]);
+	char longtag[XS_HTTP_ETAG_MAX + 2];
+	memset(longtag, 'a', sizeof longtag);
+	longtag[0] = '"';
+	longtag[XS_HTTP_ETAG_MAX - 1] = '"';
+	longtag[XS_HTTP_ETAG_MAX] = 0;
+	CHECK(!xs_http_etag_ok(longtag), "an entity tag of XS_HTTP_ETAG_MAX characters is too long");
+	longtag[XS_HTTP_ETAG_MAX - 2] = '"';
+	longtag[XS_HTTP_ETAG_MAX - 1] = 0;
+	CHECK(xs_http_etag_ok(longtag), "one character less fits");
+
+	struct xs_http_req r = { 0 };
+	const char *lm = "Sun, 06 Nov 1994 08:49:37 GMT", *tag = "W/\"1-2\"";
+	xs_http_req_validator(&r, "last-modified", 13, lm, strlen(lm));
+	xs_http_req_validator(&r, "ETag", 4, tag, strlen(tag));
+	CHECK(r.last_modified == 784111777 && !strcmp(r.etag, tag), "validators of a reply kept");
+	r = (struct xs_http_req){ .last_modified = 5 };
+	xs_http_req_validator(&r, "Last-Modified", 13, "yesterday", 9);
+	xs_http_req_validator(&r, "ETag", 4, "\"a b\"", 5);
+	xs_http_req_validator(&r, "ETag-X", 6, "\"a\"", 3);
+	xs_http_req_validator(&r, "ETag", 4, "\"a\0b\"", 5);
+	CHECK(r.last_modified == 0 && !r.etag[0], "an unreadable date or a bad ETag is left out");
 }
 
 /* ---- progress ------------------------------------------------------------ */
@@ -864,6 +987,8 @@ int main(void)
 		CHECK_INT(ok, 40, "40 concurrent GETs on one xs_http are all byte-exact");
 	}
 	test_req(h);
+	test_validators();
+	test_conditional(h);
 
 	xs_http_free(h);
 	httpd_stop();

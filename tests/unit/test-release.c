@@ -324,6 +324,53 @@ static void test_check_dates(void)
 		  "no dates, nothing to check");
 }
 
+/* The validators kept beside a verified InRelease: their text form reads
+ * back, and anything else (a truncated, garbled or hostile file) is not
+ * read, so that the next fetch asks unconditionally. */
+static void test_validators(void)
+{
+	const char *sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct xs_release_validators v = { .last_modified = 1796000000 }, w;
+	char text[XS_RELEASE_VALIDATORS_MAX + 1];
+	snprintf(v.sha256, sizeof v.sha256, "%s", sha);
+	snprintf(v.etag, sizeof v.etag, "\"5e-abc\"");
+	CHECK_INT(xs_release_validators_format(&v, text, sizeof text), 0, "format");
+	char want[160];
+	snprintf(want, sizeof want, "%s\n1796000000\n\"5e-abc\"\n", sha);
+	CHECK_STR(text, want, "the text form");
+	memset(&w, 0x55, sizeof w);
+	CHECK(xs_release_validators_parse(text, strlen(text), &w) == 0 && !strcmp(w.sha256, sha) &&
+	      w.last_modified == 1796000000 && !strcmp(w.etag, "\"5e-abc\""), "it reads back");
+	v.etag[0] = 0;
+	CHECK(xs_release_validators_format(&v, text, sizeof text) == 0 &&
+	      xs_release_validators_parse(text, strlen(text), &w) == 0 && !w.etag[0],
+	      "Last-Modified alone");
+	v.last_modified = 0;
+	CHECK_INT(xs_release_validators_format(&v, text, sizeof text), -EINVAL, "no validator");
+	snprintf(v.etag, sizeof v.etag, "\"a b\"");
+	CHECK_INT(xs_release_validators_format(&v, text, sizeof text), -EINVAL, "a bad ETag");
+	const char *bad[] = {
+		"",
+		"0123\n1\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n0\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n12\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n12\n\nx",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n-12\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n012\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n1 2\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+		"99999999999999999999\n\n",
+		"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\n12\n\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n0\n\"a\r\n",
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n0\nabc\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK_INT(xs_release_validators_parse(bad[i], strlen(bad[i]), &w), -EBADMSG,
+			  "refused: bad form %zu", i);
+	char nul[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n1\x00\n\n";
+	CHECK_INT(xs_release_validators_parse(nul, sizeof nul - 1, &w), -EBADMSG, "a NUL byte");
+}
+
 int main(void)
 {
 	test_split();
@@ -332,5 +379,6 @@ int main(void)
 	test_parse_bad();
 	test_dates();
 	test_check_dates();
+	test_validators();
 	return tap_done();
 }
