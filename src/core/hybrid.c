@@ -335,8 +335,7 @@ static int put_links_file(const char *links, const char *rel, const struct xs_bu
 
 #define MAX_LDCACHE (64u << 20)
 
-/* The non-directory names of host directory base/dir (xs_sysroot_list_fn),
- * but for symbolic links named *.so (the linker's). */
+/* The non-directory names of host directory base/dir (xs_sysroot_list_fn). */
 static int list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
 		     void *cbud)
 {
@@ -350,10 +349,7 @@ static int list_host(void *ud, const char *dir, int (*cb)(const char *name, void
 	int q = 0;
 	while (q == 0 && (e = readdir(d))) {
 		struct stat st;
-		size_t len = strlen(e->d_name);
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISDIR(st.st_mode) ||
-		    (S_ISLNK(st.st_mode) && len > 3 && !strcmp(e->d_name + len - 3, ".so")))
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
 			continue;
 		q = cb(e->d_name, cbud);
 	}
@@ -391,7 +387,7 @@ int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 	free(te);
 	xs_buf_free(&view);
 	char **dirs = xs_sysroot_search_dirs(build->triplet, NULL, 0, NULL);
-	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, true, list_host, (void *)layer);
+	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, list_host, (void *)layer);
 	xs_sysroot_dirs_free(dirs);
 	if (nbuild)
 		*nbuild = l.n - tn;
