@@ -90,6 +90,12 @@ void xs_sysroot_dirs_free(char **dirs);
  * xs_view_list_leaves). */
 typedef int (*xs_sysroot_list_fn)(void *ud, const char *dir,
 				  int (*cb)(const char *name, void *cbud), void *cbud);
+/* The lister of a host tree (ud: its root path): the names of ROOT/dir
+ * that are regular files or links to one, but for those glibc's
+ * _dl_is_dso takes that do not start as ELF does (a linker script named
+ * libc.so; ldconfig skips them too).  A missing directory lists nothing. */
+int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+			 void *cbud);
 /* Loader entries of the directories, an earlier directory first, each with
  * flags (0: the cache's architecture's): appended to l, whose strings it
  * owns.  Within a directory, the entries ldconfig's search_dir
@@ -101,8 +107,8 @@ typedef int (*xs_sysroot_list_fn)(void *ud, const char *dir,
  *  - libfoo.so.1.2.3 beside libfoo.so.1 or libfoo.so.1.2 (the real file);
  *  - libfoo-2.31.so beside libfoo.so.N, ld-2.31.so beside an ld-*.so.N
  *    (glibc's real files before 2.34);
- *  - libbfd.so beside libbfd-2.40-system.so (a link to the real file,
- *    whose SONAME is not libbfd.so*).
+ *  - libbfd.so beside libbfd-2.40-system.so and no libbfd.so.N (a link
+ *    to the real file, whose SONAME is not libbfd.so*).
  * So libbfd-2.40-arm64.so (its SONAME is its name) is an entry, and so is
  * the linker's link libfoo.so -> libfoo.so.1 (ldconfig keys a link named
  * *.so by its own name when that is a prefix of the target's soname).

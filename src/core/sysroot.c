@@ -1,7 +1,9 @@
 /* sysroot.c - see include/xsysroot/sysroot.h */
 #include "xsysroot/sysroot.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,9 +170,12 @@ static bool soname_elsewhere(const struct ldc_names *s, const char *n)
 	char p[NAME_MAX + 8];
 	size_t len = strlen(n);
 	if (len > 3 && !strcmp(n + len - 3, ".so")) {
-		/* libbfd.so -> libbfd-2.40-system.so: keyed by the target */
+		/* libbfd.so -> libbfd-2.40-system.so: keyed by the target; but
+		 * libdl.so beside libdl.so.2 and libdl-2.31.so names libdl.so.2 */
+		snprintf(p, sizeof p, "%s.", n);
+		bool versioned = has_prefix(s, p);
 		snprintf(p, sizeof p, "%.*s-", (int)(len - 3), n);
-		for (size_t i = 0; i < s->n; i++)
+		for (size_t i = 0; !versioned && i < s->n; i++)
 			if (is_real_name(s->v[i], strlen(p)) && !strncmp(s->v[i], p, strlen(p)))
 				return true;
 		const char *dash = strchr(n, '-');
@@ -223,6 +228,41 @@ void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint3
 			free(s.v[k]);
 		free(s.v);
 	}
+}
+
+/* Whether the file (or what a link names) at dir/name starts as ELF does:
+ * what ldconfig's process_file asks first. */
+static bool is_elf_at(int dir, const char *name)
+{
+	unsigned char m[4];
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	bool elf = read(fd, m, sizeof m) == (ssize_t)sizeof m && !memcmp(m, "\177ELF", 4);
+	close(fd);
+	return elf;
+}
+
+int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+			 void *cbud)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", (const char *)ud, dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *e;
+	int q = 0;
+	while (q == 0 && (e = readdir(d))) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+		    (is_dso(e->d_name) && !is_elf_at(dirfd(d), e->d_name)))
+			continue; /* directories, dangling links, what is not ELF */
+		q = cb(e->d_name, cbud);
+	}
+	closedir(d);
+	return q;
 }
 
 void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l)

@@ -50,6 +50,14 @@ static void touch(const char *dir, const char *name)
 	CHECK_INT(xs_write_file_atomic(p, "x", 1, 0644), 0, "made %s", p);
 }
 
+/* A file that starts as ELF does (the library lister reads no further). */
+static void touch_elf(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	CHECK_INT(xs_write_file_atomic(p, "\177ELF", 4, 0644), 0, "made %s", p);
+}
+
 static void links(void)
 {
 	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512] = "";
@@ -138,9 +146,10 @@ static void cache_and_status(void)
 	xs_buf_free(&b);
 	snprintf(lib, sizeof lib, "%s/usr/lib/x86_64-linux-gnu", layer);
 	xs_mkdir_p(lib, 0755);
-	touch(lib, "libc.so.6");
-	touch(lib, "libbfd-2.40-arm64.so");
-	touch(lib, "libfoo.so.1");
+	touch_elf(lib, "libc.so.6");
+	touch_elf(lib, "libbfd-2.40-arm64.so");
+	touch_elf(lib, "libfoo.so.1");
+	touch(lib, "libscript.so"); /* not ELF: no entry */
 	snprintf(p, sizeof p, "%s/libfoo.so", lib);
 	CHECK_INT(symlink("libfoo.so.1", p), 0, "a linker's link");
 	size_t nb = 0;
