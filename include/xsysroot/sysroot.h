@@ -112,8 +112,9 @@ int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, 
  * So libbfd-2.40-arm64.so (its SONAME is its name) is an entry, and so is
  * the linker's link libfoo.so -> libfoo.so.1 (ldconfig keys a link named
  * *.so by its own name when that is a prefix of the target's soname).
- * Limits: a linker script named lib*.so (libc.so) is listed (ldconfig
- * skips what is not ELF); a SONAME unrelated to the names of the directory
+ * libc.so, glibc's linker script, is never an entry.  Limits: another
+ * linker script named lib*.so (libncurses.so, amd64's libm.so) is listed
+ * when the lister cannot tell (ldconfig skips what is not ELF); a SONAME unrelated to the names of the directory
  * is not seen; glibc-hwcaps subdirectories are not searched.  ldconfig
  * keeps a key's entries of later directories too; xs_ldcache_build drops
  * them (ld.so takes the first it accepts and never reaches them). */

@@ -123,7 +123,8 @@ struct ldc_names {
 static int ldc_collect(const char *name, void *ud)
 {
 	struct ldc_names *s = ud;
-	if (!is_dso(name) || strlen(name) > NAME_MAX)
+	/* glibc installs libc.so as a linker script on every architecture */
+	if (!is_dso(name) || strlen(name) > NAME_MAX || !strcmp(name, "libc.so"))
 		return 0;
 	xs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v);
 	s->v[s->n++] = xs_strdup(name);

@@ -650,7 +650,7 @@ static const char *const one_dir[] = {
 	"libbfd.so",				/* -> libbfd-2.40-arm64.so: none */
 	"libctf-nobfd.so",    "libctf.so",	/* both the linker's links */
 	"libctf.so.0",	      "crt1.o",		"libfoo.a", "libfoo.la",
-	"libx.so.1.#prelink#", "ld.so.1",	"ldconfig",
+	"libx.so.1.#prelink#", "ld.so.1",	"ldconfig", "libc.so", /* a script */
 };
 
 static int names_list(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
