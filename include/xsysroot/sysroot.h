@@ -104,7 +104,10 @@ int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, 
  * (lib*.so*, ld-*.so*, ld.so.*, ld64.so.*, no prelink temporaries), each
  * keyed by itself and valued "/DIR/NAME", but for a name whose soname is
  * another name of the directory as Debian lays libraries out:
- *  - libfoo.so.1.2.3 beside libfoo.so.1 or libfoo.so.1.2 (the real file);
+ *  - libfoo.so.1.2.3 beside libfoo.so.1 or libfoo.so.1.2 (the real file),
+ *    unless a longer name extends it (libbz2.so.1.0 beside libbz2.so.1 and
+ *    libbz2.so.1.0.4 stays: its SONAME is libbz2.so.1.0; libbz2.so.1, a
+ *    compatibility link, stays too where ldconfig has no entry);
  *  - libfoo-2.31.so beside libfoo.so.N, ld-2.31.so beside an ld-*.so.N
  *    (glibc's real files before 2.34);
  *  - libbfd.so beside libbfd-2.40-system.so and no libbfd.so.N (a link

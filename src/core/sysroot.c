@@ -190,7 +190,10 @@ static bool soname_elsewhere(const struct ldc_names *s, const char *n)
 		snprintf(p, sizeof p, "%.*s.so.", (int)(dash - n), n);
 		return has_prefix(s, p);
 	}
-	const char *v = strstr(n, ".so.");
+	/* libbz2.so.1.0 beside libbz2.so.1 and libbz2.so.1.0.4: SONAME
+	 * libbz2.so.1.0; only the longest of a chain is the real file */
+	snprintf(p, sizeof p, "%s.", n);
+	const char *v = has_prefix(s, p) ? NULL : strstr(n, ".so.");
 	for (const char *d = v ? strchr(v + 4, '.') : NULL; d; d = strchr(d + 1, '.')) {
 		snprintf(p, sizeof p, "%.*s", (int)(d - n), n);
 		if (has_name(s, p)) /* libfoo.so.1.2.3 beside libfoo.so.1 */

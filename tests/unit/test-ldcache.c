@@ -651,6 +651,7 @@ static const char *const one_dir[] = {
 	"libctf-nobfd.so",    "libctf.so",	/* both the linker's links */
 	"libctf.so.0",	      "crt1.o",		"libfoo.a", "libfoo.la",
 	"libx.so.1.#prelink#", "ld.so.1",	"ldconfig", "libc.so", /* a script */
+	"libbz2.so.1",	      "libbz2.so.1.0",	"libbz2.so.1.0.4", /* SONAME libbz2.so.1.0 */
 };
 
 static int names_list(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
@@ -683,7 +684,8 @@ static void test_names(void)
 	xs_buf_init(&got, 1 << 16);
 	for (size_t i = 0; i < l.n; i++)
 		xs_buf_printf(&got, "%s%s", i ? " " : "", k[i]);
-	CHECK_STR(got.data, "ld-linux-x86-64.so.2 ld.so.1 libbfd-2.40-arm64.so libc.so.6 "
+	CHECK_STR(got.data, "ld-linux-x86-64.so.2 ld.so.1 libbfd-2.40-arm64.so libbz2.so.1 "
+			    "libbz2.so.1.0 libc.so.6 "
 			    "libctf-nobfd.so libctf.so libctf.so.0 libfoo.so libfoo.so.1",
 		  "names alone: unversioned sonames and the linker's links in, real files "
 		  "beside their soname, objects, archives and prelink temporaries out");
