@@ -18,8 +18,10 @@
  *
  * What it does not do: open views or make the layer (hybrid.h,
  * src/cli/native.c).  Pure but for xs_hybrid_tools_foreign, which reads
- * the target's Packages indexes from the store.  No global state; no
- * logging (the caller says the notes).
+ * the target's Packages indexes from the store: only for a view that does
+ * not carry its packages' Multi-Arch (a lock's; a resolved view does,
+ * repo.h's struct xs_repo_pkg).  No global state; no logging (the caller
+ * says the notes).
  */
 #ifndef XSYSROOT_HYBRIDTOOLS_H
 #define XSYSROOT_HYBRIDTOOLS_H

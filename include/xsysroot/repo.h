@@ -10,7 +10,9 @@
  *   3. Packages for each component: by-hash when Acquire-By-Hash, SHA256 and
  *      size checked into the store; unchanged indexes are never re-fetched;
  *   4. dependency resolution of the requested packages (cached per set of
- *      index digests, so a warm remount parses nothing), or, with a lock
+ *      index digests, so a warm remount parses nothing; with cfg.memo, a
+ *      later open of the same process resolves over the indexes an earlier
+ *      one parsed, reading none), or, with a lock
  *      file (lock.h), exactly its pinned packages: no index is read, and a
  *      source that moved on since the lock has its packages fetched at open
  *      (its Contents describe other versions);
@@ -128,6 +130,9 @@ struct xs_repo_config {
 	 * packages is not used.  lock_path names it in messages. */
 	const struct xs_lock *lock;
 	const char *lock_path;
+	/* NULL, or the parsed Packages indexes kept across the opens of one
+	 * process (selection.h's memo: its owner's lifetime and threads) */
+	struct xs_selection_memo *memo;
 	xs_log_fn log;
 	void *log_ud;
 };
@@ -138,6 +143,9 @@ struct xs_repo_pkg {
 	const char *mirror; /* base URL it is fetched from */
 	bool fetched;
 	size_t src;	/* its source: xs_archive_source(xs_repo_archive(r), src) */
+	/* its Packages stanza's Multi-Arch ("foreign"...; "" none given);
+	 * NULL when not known (a lock's view: the index is to be read) */
+	const char *multi_arch;
 };
 
 struct xs_repo_stats {
@@ -151,6 +159,7 @@ struct xs_repo_stats {
 
 struct xs_repo;
 struct xs_lock;
+struct xs_selection_memo;
 struct xs_archive;
 
 int xs_repo_open(const struct xs_repo_config *cfg, struct xs_repo **out, char *err,

@@ -24,7 +24,8 @@
  * not an error, its name is then "".  Memory: the parsed indexes (about
  * 35 MB for bookworm's main) live only until the view is resolved; they
  * are then freed and handed back to the system (malloc_trim) before the
- * caller fetches anything.
+ * caller fetches anything, unless a memo (below) keeps them for the next
+ * resolution of the same process.
  *
  * Hostile stanzas: a stanza packages.h marks unusable makes only its
  * package unusable; each index with such stanzas gets one warning.  The
@@ -61,6 +62,8 @@ struct xs_selection_index {
 	const char *inrelease_sha256; /* the InRelease that listed it, "" or NULL unknown */
 };
 
+struct xs_selection_memo;
+
 struct xs_selection_config {
 	struct xs_store *store;
 	const char *arch;     /* Debian name */
@@ -69,6 +72,7 @@ struct xs_selection_config {
 	size_t nidx;	      /* at least 1 */
 	const char *packages; /* extra roots, whitespace separated; NULL: none */
 	const char *describe; /* the archive, for messages */
+	struct xs_selection_memo *memo; /* NULL, or the indexes kept (below) */
 	/* makes index k's object present in the store (k < nidx) */
 	int (*fetch_index)(void *ud, size_t k, char *err, size_t errsz);
 	/* NULL, or the same with a tee that sees the bytes as they download
@@ -89,6 +93,8 @@ struct xs_selection_pkg {
 	size_t *deps; /* the view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
 	uint64_t installed_size; /* Installed-Size in KiB, 0: not known (a lock's) */
+	/* its stanza's Multi-Arch ("" none given); NULL: not known (a lock's) */
+	char *multi_arch;
 };
 
 struct xs_selection {
@@ -96,6 +102,33 @@ struct xs_selection {
 	size_t n;
 	char cands_name[96]; /* meta/ name of the candidate table, "" none */
 };
+
+/* The parsed Packages indexes kept for the later resolutions of one
+ * process: run opens its view up to three times (the declared packages,
+ * then the libraries' guessed packages, then the Contents' answers), and
+ * each resolution that misses the view cache would read and parse every
+ * index again (0.6-0.8 s for bookworm's main from the compact forms).
+ * A resolution given a memo reads the indexes only when the memo holds no
+ * table of the same indexes (the architecture, every index's source, path
+ * and SHA-256: the candidate table's key), and leaves the table it read in
+ * the memo instead of freeing it; a later one over the same indexes
+ * resolves over that table (its index warnings were said the first time).
+ * A resolution answered by the view cache neither reads nor changes it.
+ *
+ * Lifetime: the caller makes it before the first open and frees it after
+ * the last (it holds the table, about 35 MB for bookworm's main: free it
+ * before running anything long; the free hands the memory back to the
+ * system).  It outlives every resolution given it.
+ * Thread safety: one resolution at a time per memo (the resolver parses
+ * dependencies into the table it reads); distinct memos are independent.
+ * No global state; a forked child must not use its parent's. */
+struct xs_selection_memo;
+struct xs_selection_memo *xs_selection_memo_new(void);
+void xs_selection_memo_free(struct xs_selection_memo *m);
+/* How many resolutions read the indexes into m, and how many resolved
+ * over the table already there. */
+void xs_selection_memo_counts(const struct xs_selection_memo *m, unsigned *reads,
+			      unsigned *reuses);
 
 /* Resolve (or read back) the view of cfg into *out (freed with
  * xs_selection_free, also after an error). */
@@ -106,14 +139,15 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
  * sources left out; a component without an index for arch skipped with a
  * warning, an error when none is left), each fetched and verified by a. */
 int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *arch,
-		      const char *packages, xs_log_fn log, void *log_ud,
-		      struct xs_selection *out, char *err, size_t errsz);
+		      const char *packages, struct xs_selection_memo *memo, xs_log_fn log,
+		      void *log_ud, struct xs_selection *out, char *err, size_t errsz);
 
 void xs_selection_free(struct xs_selection *s);
 /* The i-th package of the runtime base (a root of every view), NULL past
  * the last. */
 const char *xs_selection_base(size_t i);
-/* Fill p with copies of the strings (its deps none). */
+/* Fill p with copies of the strings (its deps none, its Multi-Arch not
+ * known). */
 void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const char *version,
 			   const char *arch, const char *filename, const char *sha256,
 			   uint64_t size, int src);

@@ -6,13 +6,20 @@
  *
  * The view ("view-<key>"): the packages a resolution chose, in view order.
  *   line 1:  XS_VIEWCACHE_VERSION
- *   then one line per package, 9 fields separated by TAB, ended by '\n':
- *   name version arch origin size isize sha256 filename deps
- *   origin: the index of the source (decimal, below norigins); size: the
+ *   then one line per package, 10 fields separated by TAB, ended by '\n':
+ *   name version arch multiarch origin size isize sha256 filename deps
+ *   multiarch: the stanza's Multi-Arch ("same", "foreign", "allowed"...),
+ *   "-" when it gives none (format 4: --native-tools reads it from the
+ *   view instead of the index); origin: the index of the source (decimal,
+ *   below norigins); size: the
  *   .deb's bytes (decimal); isize: its Installed-Size in KiB (decimal, 0:
  *   not given); sha256: 64 lower-case hex digits; deps: the view
  *   packages (line numbers from 0, decimal, below the package count)
  *   satisfying its Depends/Pre-Depends, as "3,7,12", or "-" for none.
+ * The version is also in the file's name (selection.h's key): a file of an
+ * older format is never looked up, and one that is read anyway (a copied
+ * cache) fails the header check and is rebuilt, never taken for a view
+ * whose packages say no Multi-Arch.
  *
  * The candidate table ("cands-<key>"): for every package name of the
  * indexes, the version of the stanza the resolver would pick for the
@@ -46,7 +53,7 @@
 #include "xsysroot/packages.h"
 #include "xsysroot/util.h"
 
-#define XS_VIEWCACHE_VERSION "xsysroot-view 3"
+#define XS_VIEWCACHE_VERSION "xsysroot-view 4"
 #define XS_VIEWCACHE_CANDS_VERSION "xsysroot-cands 2" /* in the table's key only */
 #define XS_VIEWCACHE_MAX (64u << 20) /* bytes of a view file */
 #define XS_VIEWCACHE_CANDS_MAX (256u << 20) /* bytes of a candidate table */
@@ -60,6 +67,7 @@ struct xs_viewcache_pkg {
 	size_t *deps;
 	size_t ndeps;
 	uint64_t installed_size; /* KiB, 0: not given */
+	const char *multi_arch;	 /* "" (or NULL when writing): not given */
 };
 
 struct xs_viewcache {
@@ -72,8 +80,9 @@ struct xs_viewcache {
  * XS_VIEWCACHE_MAX). */
 int xs_viewcache_write_header(struct xs_buf *out);
 /* One package line.  -EBADMSG when a field is empty or holds a TAB or
- * newline, the digest is not SHA-256 hex or origin is negative (nothing is
- * written then); -E2BIG past the buffer's limit. */
+ * newline (multi_arch may be empty: "-" is written; it may not be "-"),
+ * the digest is not SHA-256 hex or origin is negative (nothing is written
+ * then); -E2BIG past the buffer's limit. */
 int xs_viewcache_write_pkg(struct xs_buf *out, const struct xs_viewcache_pkg *p);
 /* Parse a whole view file; origins must be below norigins.  0 and *out
  * (free it with xs_viewcache_free), or -EBADMSG with *out empty. */

@@ -29,6 +29,7 @@
 #include "xsysroot/elf.h"
 #include "xsysroot/identity.h"
 #include "xsysroot/repo.h"
+#include "xsysroot/selection.h"
 #include "xsysroot/util.h"
 
 enum { OPT_STRICT = 0x400, OPT_WRITABLE, OPT_NATIVE_TOOLS };
@@ -481,18 +482,29 @@ static int prepare_writable(struct run *rs)
 	return 0;
 }
 
-/* The view with the packages of the libraries PROGRAM needs, in s->repo:
- * 0, or -1 after saying why. */
-static int open_view(struct cli_setup *s, struct run *rs)
+/* The opens of the view are over: the indexes kept between them freed
+ * (tens of MB, not to be held while the program runs), and how often
+ * they were read said in the log. */
+static void memo_done(struct cli_setup *s)
+{
+	unsigned reads, reuses;
+	xs_selection_memo_counts(s->cfg.memo, &reads, &reuses);
+	if (reads + reuses) {
+		char *msg = fmt_str("run: the Packages indexes read %u time%s for %u resolution%s",
+				    reads, reads == 1 ? "" : "s", reads + reuses,
+				    reads + reuses == 1 ? "" : "s");
+		log_cb(XS_LOG_INFO, msg, &s->log);
+		free(msg);
+	}
+	xs_selection_memo_free(s->cfg.memo);
+	s->cfg.memo = NULL;
+}
+
+/* The view opened again (at most twice) with the packages of the libraries
+ * the host program e needs: 0, or -1 after saying why. */
+static int open_needed(struct cli_setup *s, struct run *rs, const struct xs_elf *e)
 {
 	struct xs_repo_config *cfg = &s->cfg;
-	if (cli_setup_open(s, 0) < 0 || locate_program(rs, s->repo) < 0)
-		return -1;
-	if (!rs->prog_host || rs->interp[0])
-		return 0;
-	struct xs_elf e;
-	if (elf_load(rs->prog_path, &e) < 0)
-		return -1;
 	const char *given = cfg->packages;
 	struct needs nd = { .prog = rs->prog, .lg = &s->log };
 	xs_buf_init(&nd.pkgs, 1 << 20);
@@ -502,7 +514,7 @@ static int open_view(struct cli_setup *s, struct run *rs)
 	for (int pass = 0; pass < 2 && q == 0; pass++) {
 		size_t before = nd.pkgs.len;
 		nd.second = pass == 1;
-		elf_needs_foreach(s->repo, &e, run_need, &nd);
+		elf_needs_foreach(s->repo, e, run_need, &nd);
 		if (nd.pkgs.len == before)
 			continue;
 		free(rs->added);
@@ -510,9 +522,34 @@ static int open_view(struct cli_setup *s, struct run *rs)
 		cfg->packages = rs->added; /* lives until the end of the command */
 		q = cli_setup_open(s, 0);
 	}
-	xs_elf_free(&e);
 	xs_buf_free(&nd.pkgs);
 	xs_buf_free(&nd.guessed);
+	return q;
+}
+
+/* The view with the packages of the libraries PROGRAM needs, in s->repo:
+ * 0, or -1 after saying why. */
+static int open_view_needed(struct cli_setup *s, struct run *rs)
+{
+	if (cli_setup_open(s, 0) < 0 || locate_program(rs, s->repo) < 0)
+		return -1;
+	if (!rs->prog_host || rs->interp[0])
+		return 0;
+	struct xs_elf e;
+	if (elf_load(rs->prog_path, &e) < 0)
+		return -1;
+	int q = open_needed(s, rs, &e);
+	xs_elf_free(&e);
+	return q;
+}
+
+/* open_view_needed, the Packages indexes parsed by the first open that
+ * reads them kept for the opens after it (selection.h's memo). */
+static int open_view(struct cli_setup *s, struct run *rs)
+{
+	s->cfg.memo = xs_selection_memo_new();
+	int q = open_view_needed(s, rs);
+	memo_done(s);
 	return q;
 }
 

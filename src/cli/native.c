@@ -12,6 +12,7 @@
 #include "xsysroot/cachefiles.h"
 #include "xsysroot/hybrid.h"
 #include "xsysroot/hybridtools.h"
+#include "xsysroot/selection.h"
 #include "xsysroot/store.h"
 
 /* The cross packages of the target view's toolchain packages into *names
@@ -35,15 +36,34 @@ static size_t cross_names(struct xs_repo *r, const char *triplet, char ***names,
 	return n;
 }
 
+/* Package name of r's view into *out: true, or false when it has none. */
+static bool view_pkg(struct xs_repo *r, const char *name, struct xs_repo_pkg *out)
+{
+	for (size_t i = 0; i < xs_repo_npkgs(r); i++)
+		if (xs_repo_pkg(r, i, out) == 0 && !strcmp(out->name, name))
+			return true;
+	return false;
+}
+
 /* The version of package name in r's view, NULL when it has none. */
 static const char *view_version(struct xs_repo *r, const char *name)
 {
-	for (size_t i = 0; i < xs_repo_npkgs(r); i++) {
+	struct xs_repo_pkg p;
+	return view_pkg(r, name, &p) ? p.version : NULL;
+}
+
+/* foreign[i] for names[0, n) from the Multi-Arch the view carries (the
+ * resolved view keeps it, view format 4): true, or false when the view
+ * does not know one of them (a lock's view: the indexes are read). */
+static bool view_foreign(struct xs_repo *r, const char *const *names, size_t n, bool *foreign)
+{
+	for (size_t i = 0; i < n; i++) {
 		struct xs_repo_pkg p;
-		if (xs_repo_pkg(r, i, &p) == 0 && !strcmp(p.name, name))
-			return p.version;
+		if (!view_pkg(r, names[i], &p) || !p.multi_arch)
+			return false;
+		foreign[i] = !strcmp(p.multi_arch, "foreign");
 	}
-	return NULL;
+	return true;
 }
 
 /* The candidate tools (hybridtools.h) of the target's view whose Packages
@@ -60,11 +80,16 @@ static int scan_foreign(struct cli_setup *s, struct xs_buf *out)
 	}
 	struct xs_store *st = NULL;
 	char err[1024] = "";
-	int q = n ? xs_store_open(s->cfg.cache_dir, &st) : 0;
-	if (q == 0 && n)
+	bool known = view_foreign(s->repo, names, n, foreign);
+	int q = n && !known ? xs_store_open(s->cfg.cache_dir, &st) : 0;
+	if (q == 0 && n && !known)
 		q = xs_hybrid_tools_foreign(xs_repo_archive(s->repo), st, s->arch->deb, names,
 					    versions, n, foreign, err, sizeof err);
 	xs_store_close(st);
+	char *msg = fmt_str("--native-tools: the Multi-Arch of %zu tools from %s", n,
+			    known ? "the view" : "the Packages indexes");
+	log_cb(XS_LOG_INFO, msg, &s->log); /* run's log file */
+	free(msg);
 	if (q < 0) {
 		say("--native-tools: cannot read the Multi-Arch of %s's tools (%s): they stay "
 		    "emulated", s->arch->deb, err[0] ? err : strerror(-q));
@@ -82,16 +107,28 @@ static int scan_foreign(struct cli_setup *s, struct xs_buf *out)
 	return 0;
 }
 
+/* Does r's view carry the Multi-Arch of its packages (a resolved view
+ * does, a lock's does not)? */
+static bool view_knows_multi_arch(struct xs_repo *r)
+{
+	struct xs_repo_pkg p;
+	return xs_repo_npkgs(r) && xs_repo_pkg(r, 0, &p) == 0 && p.multi_arch;
+}
+
 /* scan_foreign's answer for s's view into *out (owned, NULL-terminated),
- * kept in CACHEDIR/hybrid/foreign-VIEWDIGEST: reading the indexes takes
- * a second or two. */
+ * from the view itself, or, when it does not carry Multi-Arch, kept in
+ * CACHEDIR/hybrid/foreign-VIEWDIGEST: reading the indexes takes a second
+ * or two. */
 static void foreign_tools(struct cli_setup *s, char ***out)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/" XS_CF_HYBRID "/foreign-%s", s->cfg.cache_dir,
 		 xs_repo_view_digest(s->repo));
 	struct xs_buf b;
-	if (xs_read_file(path, 1 << 16, &b) < 0) {
+	if (view_knows_multi_arch(s->repo)) {
+		xs_buf_init(&b, 1 << 16);
+		scan_foreign(s, &b);
+	} else if (xs_read_file(path, 1 << 16, &b) < 0) {
 		b.len = 0;
 		*strrchr(path, '/') = 0;
 		int q = xs_mkdir_p(path, 0755);
@@ -184,6 +221,30 @@ static void drop_missing(struct xs_repo_config *cfg, const char *list, char **to
 	tools[k] = NULL;
 }
 
+/* open_native's opens with cfg, for the target architecture t. */
+static int open_native_with(struct xs_repo_config *cfg, const struct xs_arch *t,
+			    const struct xs_arch *b, const char *list, char **tools,
+			    struct xs_repo **out)
+{
+	char err[4096];
+	if (tools && tools[0] && try_open(cfg, list, tools, NULL, out, err, sizeof err) == 0)
+		return 0;
+	if (tools && tools[0]) {
+		drop_missing(cfg, list, tools, b->deb);
+		if (tools[0] && try_open(cfg, list, tools, NULL, out, err, sizeof err) == 0)
+			return 0;
+		for (size_t i = 0; tools[i]; i++)
+			free(tools[i]);
+		tools[0] = NULL;
+	}
+	if (try_open(cfg, list, NULL, NULL, out, err, sizeof err) == 0)
+		return 0;
+	say("--native-tools: no native cross toolchain for %s in this archive "
+	    "(looked for %s, %s packages): %s; without --native-tools the compilers run "
+	    "emulated", t->deb, list, b->deb, err);
+	return -1;
+}
+
 /* The build architecture's view of the tools, opened from s's sources:
  * the cross packages of list and the packages of tools, those the archive
  * lacks left out of tools with a note (0); -1 after saying why when not
@@ -194,23 +255,11 @@ static int open_native(struct cli_setup *s, const struct xs_arch *b, const char 
 	struct xs_repo_config cfg = s->cfg;
 	cfg.arch = b->deb;
 	cfg.binds = NULL;
-	char err[4096];
-	if (tools && tools[0] && try_open(&cfg, list, tools, NULL, out, err, sizeof err) == 0)
-		return 0;
-	if (tools && tools[0]) {
-		drop_missing(&cfg, list, tools, b->deb);
-		if (tools[0] && try_open(&cfg, list, tools, NULL, out, err, sizeof err) == 0)
-			return 0;
-		for (size_t i = 0; tools[i]; i++)
-			free(tools[i]);
-		tools[0] = NULL;
-	}
-	if (try_open(&cfg, list, NULL, NULL, out, err, sizeof err) == 0)
-		return 0;
-	say("--native-tools: no native cross toolchain for %s in this archive "
-	    "(looked for %s, %s packages): %s; without --native-tools the compilers run "
-	    "emulated", s->arch->deb, list, b->deb, err);
-	return -1;
+	/* the build architecture's indexes read once for all the opens below */
+	cfg.memo = xs_selection_memo_new();
+	int q = open_native_with(&cfg, s->arch, b, list, tools, out);
+	xs_selection_memo_free(cfg.memo);
+	return q;
 }
 
 static int make_layer(struct cli_setup *s, struct xs_repo *native, char *const *tools,

@@ -3,8 +3,9 @@
  *
  * From the opened view of the target: the cross packages of its toolchain
  * packages named, and its tools that run natively (hybridtools.h: Multi-Arch:
- * foreign in its Packages stanza, the answer kept in
- * CACHEDIR/hybrid/foreign-VIEWDIGEST; the same version for the build
+ * foreign in its Packages stanza, as the resolved view carries it; for a
+ * lock's view, which does not, read from the indexes and the answer kept
+ * in CACHEDIR/hybrid/foreign-VIEWDIGEST; the same version for the build
  * architecture, or a note), the build architecture's view of them opened from the
  * same sources (verified as any view), its layer made once in the cache
  * (CACHEDIR/hybrid/VIEWDIGEST), and a per-run layer of links to the

@@ -51,6 +51,7 @@ struct vpkg {
 	size_t *deps; /* view packages satisfying its Depends/Pre-Depends */
 	size_t ndeps;
 	uint64_t installed_size; /* KiB, 0: not known */
+	char *multi_arch;	 /* "" none given, NULL: not known */
 };
 
 struct bind {
@@ -128,8 +129,9 @@ int xs_default_cache_dir(char *out, size_t outsz)
 /* Package s (its strings and deps taken over) into p. */
 static void take_pkg(struct vpkg *p, struct xs_selection_pkg *s)
 {
-	*p = (struct vpkg){ s->name, s->version, s->arch, s->filename,
-			    s->sha256, s->size, s->src, s->deps, s->ndeps, s->installed_size };
+	*p = (struct vpkg){ s->name,	s->version, s->arch,	       s->filename,
+			    s->sha256,	s->size,    s->src,	       s->deps,
+			    s->ndeps,	s->installed_size, s->multi_arch };
 	*s = (struct xs_selection_pkg){ 0 };
 }
 
@@ -150,7 +152,7 @@ static int resolve_view(struct xs_repo *r, const struct xs_repo_config *cfg, cha
 	int q = cfg->lock ? xs_lock_select(cfg->lock, cfg->lock_path, r->archive, r->log,
 					   r->log_ud, &sel, err, errsz)
 			  : xs_selection_open(r->archive, r->store, r->arch->deb, cfg->packages,
-					      r->log, r->log_ud, &sel, err, errsz);
+					      cfg->memo, r->log, r->log_ud, &sel, err, errsz);
 	if (q == 0) {
 		snprintf(r->cands_name, sizeof r->cands_name, "%s", sel.cands_name);
 		r->pkgs = xs_xcalloc(sel.n ? sel.n : 1, sizeof *r->pkgs);
@@ -925,7 +927,7 @@ void xs_repo_free(struct xs_repo *r)
 	for (size_t i = 0; i < r->npkgs; i++) {
 		struct vpkg *p = &r->pkgs[i];
 		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
-		free(p->deps);
+		free(p->deps), free(p->multi_arch);
 	}
 	free(r->pkgs);
 	xs_provider_free(r->provider);
@@ -983,6 +985,7 @@ int xs_repo_pkg(struct xs_repo *r, size_t i, struct xs_repo_pkg *out)
 	out->mirror = r->source.ops->origin(r->source.impl, i);
 	out->fetched = xs_fetcher_ready(r->fetcher, i);
 	out->src = (size_t)p->src;
+	out->multi_arch = p->multi_arch;
 	return 0;
 }
 

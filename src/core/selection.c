@@ -40,7 +40,7 @@ void xs_selection_pkg_fill(struct xs_selection_pkg *p, const char *name, const c
 {
 	*p = (struct xs_selection_pkg){ xs_strdup(name), xs_strdup(version), xs_strdup(arch),
 					xs_strdup(filename), xs_strdup(sha256), size, src,
-					NULL, 0 };
+					NULL, 0, 0, NULL };
 }
 
 void xs_selection_free(struct xs_selection *s)
@@ -48,7 +48,7 @@ void xs_selection_free(struct xs_selection *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct xs_selection_pkg *p = &s->pkgs[i];
 		free(p->name), free(p->version), free(p->arch), free(p->filename), free(p->sha256);
-		free(p->deps);
+		free(p->deps), free(p->multi_arch);
 	}
 	free(s->pkgs);
 	s->pkgs = NULL;
@@ -78,6 +78,7 @@ static int load_viewcache(const struct xs_selection_config *cfg, const char *nam
 		out->pkgs[out->n - 1].deps = v->deps;
 		out->pkgs[out->n - 1].ndeps = v->ndeps;
 		out->pkgs[out->n - 1].installed_size = v->installed_size;
+		out->pkgs[out->n - 1].multi_arch = xs_strdup(v->multi_arch);
 		v->deps = NULL;
 	}
 	xs_viewcache_free(&vc);
@@ -427,6 +428,13 @@ static int read_indexes(const struct xs_selection_config *cfg, struct xs_pkgtab 
 	return q;
 }
 
+/* p's Multi-Arch as the view keeps it: "" when the stanza gives none, or
+ * a value the view cache cannot hold (a TAB: no Debian value has one). */
+static const char *multi_arch_of(const struct xs_pkg *p)
+{
+	return p->multi_arch && !strpbrk(p->multi_arch, "\t\n") ? p->multi_arch : "";
+}
+
 /* The selected packages into out, and the view cache written (whole or
  * not at all) under meta/ name. */
 static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab *tab,
@@ -446,11 +454,12 @@ static int take_selected(const struct xs_selection_config *cfg, struct xs_pkgtab
 			break;
 		struct xs_selection_pkg *v = &out->pkgs[out->n - 1];
 		v->installed_size = p->installed_size;
+		v->multi_arch = xs_strdup(multi_arch_of(p));
 		xs_resolve_deps(tab, sel, nsel, i, &v->deps, &v->ndeps);
 		const struct xs_viewcache_pkg line = { p->name,	   p->version, p->arch,
 						       p->filename, p->sha256,  p->size,
 						       p->origin,   v->deps,	   v->ndeps,
-						       p->installed_size };
+						       p->installed_size, v->multi_arch };
 		if (w == 0 && !strpbrk(p->filename, "\t\n") && !strpbrk(p->version, "\t\n"))
 			w = xs_viewcache_write_pkg(&buf, &line);
 		else
@@ -490,6 +499,135 @@ static const char **make_roots(const char *packages, char **extra, size_t *nroot
 	return roots;
 }
 
+/* ---- the tables kept for the next resolution (the memo) ------------------ */
+
+struct xs_selection_memo {
+	char key[96];	/* the candidate table's name: its indexes; "" empty */
+	struct xs_pkgtab tab;
+	size_t *starts; /* index k's packages from starts[k] on (nidx + 1) */
+	size_t nidx;
+	unsigned reads, reuses;
+};
+
+struct xs_selection_memo *xs_selection_memo_new(void)
+{
+	struct xs_selection_memo *m = xs_xcalloc(1, sizeof *m);
+	xs_pkgtab_init(&m->tab);
+	return m;
+}
+
+/* m empty again, its table's memory handed back to the system */
+static void memo_clear(struct xs_selection_memo *m)
+{
+	bool held = m->tab.n > 0;
+	xs_pkgtab_free(&m->tab);
+	xs_pkgtab_init(&m->tab);
+	free(m->starts);
+	m->starts = NULL;
+	m->nidx = 0;
+	m->key[0] = 0;
+	if (held)
+		malloc_trim(0);
+}
+
+void xs_selection_memo_free(struct xs_selection_memo *m)
+{
+	if (!m)
+		return;
+	memo_clear(m);
+	free(m);
+}
+
+void xs_selection_memo_counts(const struct xs_selection_memo *m, unsigned *reads,
+			      unsigned *reuses)
+{
+	*reads = m ? m->reads : 0;
+	*reuses = m ? m->reuses : 0;
+}
+
+/* The tables of cfg's indexes (their candidate table's name ckey): the
+ * memo's when it holds them (*keep all false: nothing to write), else
+ * read into the memo's table (or into own without a memo).  *tab and
+ * *starts point into the memo or own. */
+static int get_tables(const struct xs_selection_config *cfg, const char *ckey,
+		      struct xs_pkgtab *own, struct xs_pkgtab **tab, size_t **starts, bool *keep,
+		      char *err, size_t errsz)
+{
+	struct xs_selection_memo *m = cfg->memo;
+	if (m && m->key[0] && !strcmp(m->key, ckey) && m->nidx == cfg->nidx) {
+		m->reuses++;
+		*tab = &m->tab;
+		*starts = m->starts;
+		xs_logf(cfg->log, cfg->log_ud, XS_LOG_DEBUG, "the %zu Packages indexes parsed by an "
+			"earlier open of this process reused (%zu stanzas)", cfg->nidx, m->tab.n);
+		return 0;
+	}
+	if (m) {
+		memo_clear(m);
+		m->starts = xs_xcalloc(cfg->nidx + 1, sizeof *m->starts);
+		m->nidx = cfg->nidx;
+	}
+	*tab = m ? &m->tab : own;
+	*starts = m ? m->starts : xs_xcalloc(cfg->nidx + 1, sizeof **starts);
+	uint64_t t0 = xs_now_ns();
+	int q = read_indexes(cfg, *tab, *starts, keep, err, errsz);
+	if (q < 0 && m) {
+		memo_clear(m); /* starts too: the caller's pointer goes */
+		*tab = own;
+		*starts = xs_xcalloc(cfg->nidx + 1, sizeof **starts);
+		return q;
+	}
+	if (m) {
+		m->reads++;
+		snprintf(m->key, sizeof m->key, "%s", ckey);
+	}
+	xs_logf(cfg->log, cfg->log_ud, XS_LOG_DEBUG, "%zu Packages indexes read in %.3f s "
+		"(%zu stanzas)", cfg->nidx, (xs_now_ns() - t0) / 1e9, (*tab)->n);
+	return q;
+}
+
+/* The view of roots resolved over the tables of cfg's indexes. */
+static int resolve_tables(const struct xs_selection_config *cfg, const char *const *roots,
+			  size_t nroots, const char *name, struct xs_selection *out, char *err,
+			  size_t errsz)
+{
+	struct xs_pkgtab own, *tab;
+	xs_pkgtab_init(&own);
+	size_t *starts = NULL;
+	bool *keep = xs_xcalloc(cfg->nidx + 1, sizeof *keep);
+	int q = get_tables(cfg, out->cands_name, &own, &tab, &starts, keep, err, errsz);
+	struct keeper kp = { cfg, tab, starts, keep, 0, false };
+	if (q == 0)
+		keeper_start(&kp);
+	size_t *sel = NULL, nsel = 0;
+	if (q == 0 && write_cands(cfg, tab, out->cands_name) < 0)
+		out->cands_name[0] = 0; /* not fatal: ldd and run name no version */
+	if (q == 0) {
+		char rerr[1024] = "";
+		q = xs_resolve(tab, cfg->arch, roots, nroots, &sel, &nsel, rerr,
+			       sizeof rerr);
+		if (q < 0)
+			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", cfg->arch,
+				 cfg->describe, rerr);
+	}
+	if (q == 0)
+		q = check_usable(cfg, tab, sel, nsel, starts, err, errsz);
+	if (q == 0)
+		q = take_selected(cfg, tab, sel, nsel, name, out, err, errsz);
+	keeper_join(&kp);
+	free(sel);
+	free(keep);
+	if (tab == &own) {
+		free(starts);
+		xs_pkgtab_free(&own);
+		/* the table (tens of MB, much of it in the parser threads'
+		 * arenas) is free but resident: give it back before the .debs
+		 * are fetched */
+		malloc_trim(0);
+	}
+	return q;
+}
+
 int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_selection *out,
 			 char *err, size_t errsz)
 {
@@ -519,40 +657,8 @@ int xs_selection_resolve(const struct xs_selection_config *cfg, struct xs_select
 	xs_buf_free(&key);
 	xs_buf_free(&ckey);
 	int q = 0;
-	if (load_viewcache(cfg, name, out) == 0)
-		goto out;
-
-	struct xs_pkgtab tab;
-	xs_pkgtab_init(&tab);
-	size_t *starts = xs_xcalloc(cfg->nidx + 1, sizeof *starts);
-	bool *keep = xs_xcalloc(cfg->nidx + 1, sizeof *keep);
-	q = read_indexes(cfg, &tab, starts, keep, err, errsz);
-	struct keeper kp = { cfg, &tab, starts, keep, 0, false };
-	if (q == 0)
-		keeper_start(&kp);
-	size_t *sel = NULL, nsel = 0;
-	if (q == 0 && write_cands(cfg, &tab, out->cands_name) < 0)
-		out->cands_name[0] = 0; /* not fatal: ldd and run name no version */
-	if (q == 0) {
-		char rerr[1024] = "";
-		q = xs_resolve(&tab, cfg->arch, roots, nroots, &sel, &nsel, rerr, sizeof rerr);
-		if (q < 0)
-			snprintf(err, errsz, "cannot resolve the view for %s from %s: %s", cfg->arch,
-				 cfg->describe, rerr);
-	}
-	if (q == 0)
-		q = check_usable(cfg, &tab, sel, nsel, starts, err, errsz);
-	if (q == 0)
-		q = take_selected(cfg, &tab, sel, nsel, name, out, err, errsz);
-	keeper_join(&kp);
-	free(sel);
-	free(starts);
-	free(keep);
-	xs_pkgtab_free(&tab);
-	/* the table (tens of MB, much of it in the parser threads' arenas) is
-	 * free but resident: give it back before the .debs are fetched */
-	malloc_trim(0);
-out:
+	if (load_viewcache(cfg, name, out) != 0)
+		q = resolve_tables(cfg, roots, nroots, name, out, err, errsz);
 	free(roots);
 	xs_strv_free(extra);
 	return q;
@@ -611,8 +717,8 @@ static int fetch_from_archive_tee(void *ud, size_t k, const struct xs_http_sink 
 }
 
 int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *arch,
-		      const char *packages, xs_log_fn log, void *log_ud,
-		      struct xs_selection *out, char *err, size_t errsz)
+		      const char *packages, struct xs_selection_memo *memo, xs_log_fn log,
+		      void *log_ud, struct xs_selection *out, char *err, size_t errsz)
 {
 	memset(out, 0, sizeof *out);
 	size_t nsrcs = xs_archive_nsources(a);
@@ -629,6 +735,7 @@ int xs_selection_open(struct xs_archive *a, struct xs_store *store, const char *
 			.nidx = (size_t)n,
 			.packages = packages,
 			.describe = xs_archive_describe(a),
+			.memo = memo,
 			.fetch_index = fetch_from_archive,
 			.fetch_index_tee = fetch_from_archive_tee,
 			.ud = &u,

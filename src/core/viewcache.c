@@ -70,12 +70,15 @@ int xs_viewcache_write_header(struct xs_buf *out)
 
 int xs_viewcache_write_pkg(struct xs_buf *out, const struct xs_viewcache_pkg *p)
 {
+	const char *ma = p->multi_arch && *p->multi_arch ? p->multi_arch : NULL;
 	if (!field_ok(p->name) || !field_ok(p->version) || !field_ok(p->arch) ||
-	    !field_ok(p->filename) || !xs_is_sha256_hex(p->sha256) || p->origin < 0)
+	    !field_ok(p->filename) || !xs_is_sha256_hex(p->sha256) || p->origin < 0 ||
+	    (ma && (!field_ok(ma) || !strcmp(ma, "-"))))
 		return -EBADMSG;
 	size_t mark = out->len;
-	int q = xs_buf_printf(out, "%s\t%s\t%s\t%d\t%llu\t%llu\t%s\t%s\t", p->name, p->version,
-			      p->arch, p->origin, (unsigned long long)p->size,
+	int q = xs_buf_printf(out, "%s\t%s\t%s\t%s\t%d\t%llu\t%llu\t%s\t%s\t", p->name,
+			      p->version, p->arch, ma ? ma : "-", p->origin,
+			      (unsigned long long)p->size,
 			      (unsigned long long)p->installed_size, p->sha256, p->filename);
 	for (size_t i = 0; i < p->ndeps && q == 0; i++)
 		q = xs_buf_printf(out, "%s%zu", i ? "," : "", p->deps[i]);
@@ -117,24 +120,25 @@ static bool parse_deps(const char *s, size_t n, struct xs_viewcache_pkg *p)
 /* One package line (terminated in place: the fields become strings). */
 static bool parse_pkg(char *line, size_t n, size_t norigins, struct xs_viewcache_pkg *p)
 {
-	const char *f[9];
-	size_t fl[9];
+	const char *f[10];
+	size_t fl[10];
 	uint64_t origin;
 	memset(p, 0, sizeof *p);
-	if (memchr(line, 0, n) || !split_fields(line, n, 9, f, fl) ||
-	    !decimal(f[3], fl[3], norigins, &origin) || origin > INT_MAX ||
-	    !decimal(f[4], fl[4], UINT64_MAX, &p->size) ||
-	    !decimal(f[5], fl[5], UINT64_MAX, &p->installed_size) || !sha256_span(f[6], fl[6]) ||
-	    !parse_deps(f[8], fl[8], p))
+	if (memchr(line, 0, n) || !split_fields(line, n, 10, f, fl) ||
+	    !decimal(f[4], fl[4], norigins, &origin) || origin > INT_MAX ||
+	    !decimal(f[5], fl[5], UINT64_MAX, &p->size) ||
+	    !decimal(f[6], fl[6], UINT64_MAX, &p->installed_size) || !sha256_span(f[7], fl[7]) ||
+	    !parse_deps(f[9], fl[9], p))
 		return false;
-	for (size_t i = 0; i < 9; i++)
+	for (size_t i = 0; i < 10; i++)
 		((char *)f[i])[fl[i]] = 0;
 	p->name = f[0];
 	p->version = f[1];
 	p->arch = f[2];
+	p->multi_arch = strcmp(f[3], "-") ? f[3] : "";
 	p->origin = (int)origin;
-	p->sha256 = f[6];
-	p->filename = f[7];
+	p->sha256 = f[7];
+	p->filename = f[8];
 	return true;
 }
 

@@ -19,7 +19,9 @@ indexes and about 60 MB of compilers; later ones about 30 s):
   - `uname -m` and `dpkg --print-architecture` say aarch64 and arm64, with
     and without --native-tools, and so do `arch` and config.guess
     (aarch64-unknown-linux-gnu);
-  - with --native-tools the view's Multi-Arch: foreign tools run natively:
+  - with --native-tools the view's Multi-Arch: foreign tools run natively
+    (their Multi-Arch read from the resolved view, not the indexes: the
+    run's log says so):
     sed reading /proc/self/exe sees an x86-64 ELF (an emulated sed sees
     its aarch64 one: qemu answers for /proc/self/exe), the shell's
     /proc/PID/exe is dash itself (emulated: the emulator); gzip, which
@@ -154,11 +156,24 @@ def real_mirror(t, h):
     lines = [w for w in r.stdout.split() if '=' not in w]
     t.eq(lines[:2], ['aarch64', 'arm64'], 'emulated: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['b7', '00'], 'emulated: the compiler driver is an aarch64 ELF')
+    # the answer kept per view from an earlier run removed: the view itself says
+    for name in os.listdir(os.path.join(cache, 'hybrid')) if os.path.isdir(
+            os.path.join(cache, 'hybrid')) else ():
+        if name.startswith('foreign-'):
+            os.unlink(os.path.join(cache, 'hybrid', name))
+    log = os.path.join(cache, 'daemon.log')
+    start = os.path.getsize(log) if os.path.exists(log) else 0
     r = run(cache, work, COMPILE.format(p='nat') + CHECKS +
             ' && ./configure && g++ -o p p.cc && ./p', True)
     if not t.ok(r.returncode == 0, '--native-tools: gcc -c and a configure script', show(r)):
         return
     tools(t, r.stdout, True)
+    with open(log, errors='replace') as f:
+        f.seek(start)
+        said = [ln for ln in f.read().splitlines() if 'the Multi-Arch of' in ln]
+    t.ok(len(said) == 1 and said[0].endswith('tools from the view'),
+         '--native-tools: the tools\' Multi-Arch from the resolved view, no index read',
+         '\n'.join(said))
     lines = [w for w in r.stdout.split() if '=' not in w or w.startswith('machine=')]
     t.eq(lines[:2], ['aarch64', 'arm64'], '--native-tools: uname -m, dpkg --print-architecture')
     t.eq(lines[2:4], ['3e', '00'], '--native-tools: the compiler driver is an x86-64 ELF')

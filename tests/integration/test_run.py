@@ -193,7 +193,8 @@ def basic(t, h, rn):
 
 
 def dt_needed(t, h, rn):
-    """A host arm64 program needing libraries outside the base view."""
+    """A host arm64 program needing libraries outside the base view: its
+    packages added, the indexes read once for both opens of the view."""
     work = h.mktemp('run-tar-')
     h.index.extract(['tar'], work)
     progs = [p for p in (os.path.join(work, 'usr', 'bin', 'tar'), os.path.join(work, 'bin', 'tar'))
@@ -207,6 +208,10 @@ def dt_needed(t, h, rn):
     with open(rn.log, 'a'):
         pass
     before = os.path.getsize(rn.log)
+    # no view cached: the base view and the one with tar's libraries are
+    # both resolved, over the indexes this process read once
+    for v in glob.glob(os.path.join(rn.cache, 'meta', 'view-*')):
+        os.unlink(v)
     r = rn.run([], [prog, '--version'])
     t.ok(r.returncode == 0 and 'GNU tar' in r.stdout,
          'a host arm64 program (tar) runs, its libraries\' packages added', show(r))
@@ -217,6 +222,8 @@ def dt_needed(t, h, rn):
         t.ok(re.search(r'run: .*needs lib\S+: adding %s ' % pkg, log) and
              not re.search(r' %s .*to the view: it provides' % pkg, log),
              'run added %s to the view for tar\'s DT_NEEDED (not a lazy addition)' % pkg, log)
+    t.ok('run: the Packages indexes read 1 time for 2 resolutions' in log,
+         'the second open resolved over the indexes the first one read', log)
     t.eq(wait_leftovers(rn), [], 'nothing left after the DT_NEEDED run')
 
 

@@ -12,7 +12,9 @@
 #include "xsysroot/selection.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
+#include "xsysroot/viewcache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +27,12 @@
 	"\nSize: 10\nSHA256: " SHA_A "\n\n"
 
 static const char packages_text[] =
-	STANZA("libc6", "Depends: libgcc-s1\n", "pool/l/libc6.deb")
+	STANZA("libc6", "Depends: libgcc-s1\nMulti-Arch: same\n", "pool/l/libc6.deb")
 	STANZA("libc-bin", "Depends: libc6\n", "pool/l/libc-bin.deb")
 	STANZA("libgcc-s1", "Pre-Depends: libc6\n", "pool/l/libgcc-s1.deb")
 	STANZA("libstdc++6", "Depends: libc6, libgcc-s1\n", "pool/l/libstdc++6.deb")
-	STANZA("hello", "Depends: libc6 (>= 1.0), libstdc++6\n", "pool/h/hello.deb")
+	STANZA("hello", "Depends: libc6 (>= 1.0), libstdc++6\nMulti-Arch: foreign\n",
+	       "pool/h/hello.deb")
 	STANZA("evil", "", "../../evil.deb")
 	STANZA("needs-evil", "Depends: evil\n", "pool/n/needs-evil.deb");
 
@@ -59,8 +62,8 @@ static struct xs_store *store;
 static struct xs_release_file file = { "main/binary-arm64/Packages", 0, "" };
 static const struct xs_selection_index idx = { 0, "test:/archive", "stable", &file };
 
-static int resolve(struct ctx *c, const char *packages, struct xs_selection *out, char *err,
-		   size_t errsz)
+static int resolve_memo(struct ctx *c, const char *packages, struct xs_selection_memo *memo,
+			struct xs_selection *out, char *err, size_t errsz)
 {
 	const struct xs_selection_config cfg = {
 		.store = store,
@@ -70,6 +73,7 @@ static int resolve(struct ctx *c, const char *packages, struct xs_selection *out
 		.nidx = 1,
 		.packages = packages,
 		.describe = "the test archive",
+		.memo = memo,
 		.fetch_index = fake_fetch,
 		.ud = c,
 		.log = log_cb,
@@ -77,6 +81,12 @@ static int resolve(struct ctx *c, const char *packages, struct xs_selection *out
 	};
 	err[0] = 0;
 	return xs_selection_resolve(&cfg, out, err, errsz);
+}
+
+static int resolve(struct ctx *c, const char *packages, struct xs_selection *out, char *err,
+		   size_t errsz)
+{
+	return resolve_memo(c, packages, NULL, out, err, errsz);
 }
 
 /* The compact form of the index in the store (pkgidx.h). */
@@ -126,6 +136,9 @@ static void check_hello(const struct xs_selection *s, const char *what)
 	CHECK(h->ndeps == 2 && has_dep(h, ilibc) && has_dep(h, istd), "%s: hello depends on libc6 "
 	      "and libstdc++6 (%zu edges)", what, h->ndeps);
 	CHECK(!has_dep(l, ilibc), "%s: no package depends on itself", what);
+	CHECK(h->multi_arch && !strcmp(h->multi_arch, "foreign") && l->multi_arch &&
+		      !strcmp(l->multi_arch, "same") && x->multi_arch && !x->multi_arch[0],
+	      "%s: Multi-Arch foreign, same, and \"\" where the stanza gives none", what);
 }
 
 static void test_resolve(void)
@@ -283,6 +296,119 @@ static void test_tee(void)
 	xs_selection_free(&s);
 }
 
+/* The one view file in meta/ into path (after clear_views and one
+ * resolution): 0, or -ENOENT. */
+static int view_file(char *path, size_t pathsz)
+{
+	DIR *d = opendir(tl_path("store/meta"));
+	struct dirent *e;
+	int q = -ENOENT;
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "view-", 5) && !strchr(e->d_name, '.')) {
+			snprintf(path, pathsz, "%s/%s", tl_path("store/meta"), e->d_name);
+			q = 0;
+		}
+	if (d)
+		closedir(d);
+	return q;
+}
+
+/* Every cached view removed from meta/. */
+static void clear_views(void)
+{
+	char path[XS_MAX_PATH];
+	while (view_file(path, sizeof path) == 0)
+		unlink(path);
+}
+
+/* The memo: the second resolution of a process over the same indexes
+ * reads none; a failed read leaves it empty. */
+static void test_memo(void)
+{
+	struct xs_selection_memo *m = xs_selection_memo_new();
+	struct ctx c = { 0 };
+	struct xs_selection s;
+	char err[1024], cpath[XS_MAX_PATH], away[XS_MAX_PATH + 8];
+	unsigned reads = 9, reuses = 9;
+	CHECK(compact_path(cpath, sizeof cpath) == 0, "the compact form's path");
+	snprintf(away, sizeof away, "%s", tl_path("compact-away")); /* under the test's root */
+
+	/* no index to read (test_errors removed it): the memo stays empty */
+	clear_views();
+	c.fail = -EIO;
+	CHECK(resolve_memo(&c, "hello", m, &s, err, sizeof err) < 0, "no index: fails");
+	xs_selection_free(&s);
+	xs_selection_memo_counts(m, &reads, &reuses);
+	CHECK(reads == 0 && reuses == 0, "a failed read is not kept (%u, %u)", reads, reuses);
+	c.fail = 0;
+	CHECK_INT(tl_store_put(store, packages_text, strlen(packages_text), file.sha256), 0,
+		  "the Packages index in the store again");
+
+	CHECK_INT(resolve_memo(&c, "hello", m, &s, err, sizeof err), 0, "first: %s", err);
+	check_hello(&s, "first resolution with a memo");
+	xs_selection_free(&s);
+	xs_selection_memo_counts(m, &reads, &reuses);
+	CHECK(reads == 1 && reuses == 0, "the indexes read once (%u, %u)", reads, reuses);
+
+	/* neither index nor compact form left: only the memo can answer */
+	clear_views();
+	rename(cpath, away);
+	c.fail = -EIO;
+	c.fetches = 0;
+	c.log[0] = 0;
+	CHECK_INT(resolve_memo(&c, NULL, m, &s, err, sizeof err), 0, "other roots: %s", err);
+	CHECK_INT(s.n, 4, "the base alone, from the memo");
+	CHECK_INT(c.fetches, 0, "no index fetched");
+	CHECK(!strstr(c.log, "unusable"), "the index's warnings are not said again: %s", c.log);
+	xs_selection_free(&s);
+	CHECK_INT(resolve_memo(&c, "hello", m, &s, err, sizeof err), 0, "hello again: %s", err);
+	check_hello(&s, "resolved over the memo");
+	xs_selection_free(&s);
+	xs_selection_memo_counts(m, &reads, &reuses);
+	CHECK(reads == 1 && reuses == 2, "read once, reused twice (%u, %u)", reads, reuses);
+	CHECK_INT(resolve_memo(&c, "hello", m, &s, err, sizeof err), 0, "cached: %s", err);
+	xs_selection_free(&s);
+	xs_selection_memo_counts(m, &reads, &reuses);
+	CHECK(reads == 1 && reuses == 2, "a cached view does not touch the memo");
+	rename(away, cpath);
+	xs_selection_memo_free(m);
+	xs_selection_memo_free(NULL);
+}
+
+/* A view file of format 3 (no Multi-Arch) where this one's is looked for
+ * (a copied cache): rebuilt from the index, never read as packages that
+ * say no Multi-Arch. */
+static void test_old_format(void)
+{
+	struct ctx c = { 0 };
+	struct xs_selection s;
+	char err[1024], path[XS_MAX_PATH];
+	clear_views();
+	CHECK_INT(resolve(&c, "hello", &s, err, sizeof err), 0, "resolved: %s", err);
+	xs_selection_free(&s);
+	CHECK_INT(view_file(path, sizeof path), 0, "its view file");
+	static const char *const old[] = {
+		"xsysroot-view 3\nhello\t1.0\tarm64\t0\t10\t0\t" SHA_A "\tpool/h/hello.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\nhello\t1.0\tarm64\t0\t10\t0\t" SHA_A "\tpool/h/hello.deb\t-\n",
+	};
+	for (size_t i = 0; i < XS_ARRAY_SIZE(old); i++) {
+		tl_write_file(path, old[i], strlen(old[i]), 0644);
+		c.fetches = 0;
+		CHECK_INT(resolve(&c, "hello", &s, err, sizeof err), 0, "old file %zu: %s", i, err);
+		check_hello(&s, i ? "format 3 lines under format 4's header" : "format 3");
+		xs_selection_free(&s);
+		struct xs_buf b;
+		int q = xs_read_file(path, 1 << 20, &b);
+		q = q < 0 ? q : xs_buf_printf(&b, "%s", ""); /* terminated */
+		CHECK(q == 0 && !strncmp(b.data, XS_VIEWCACHE_VERSION "\n",
+					 strlen(XS_VIEWCACHE_VERSION) + 1) &&
+			      strstr(b.data, "\tforeign\t"),
+		      "old file %zu rewritten in this format, with Multi-Arch", i);
+		if (q == 0)
+			xs_buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	tl_root();
@@ -294,6 +420,8 @@ int main(void)
 		  "the Packages index in the store");
 	test_resolve();
 	test_errors();
+	test_memo();
+	test_old_format();
 	test_tee();
 	xs_store_close(store);
 	return tap_done();

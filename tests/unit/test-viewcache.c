@@ -19,11 +19,11 @@ static size_t deps_libc[] = { 1 }, deps_hello[] = { 0, 1 };
 
 static const struct xs_viewcache_pkg view[] = {
 	{ "libc6", "2.36-9", "arm64", "pool/main/g/glibc/libc6_2.36-9_arm64.deb", SHA_A, 2322696,
-	  0, deps_libc, 1, 12916 },
+	  0, deps_libc, 1, 12916, "same" },
 	{ "libgcc-s1", "12.2.0-14", "arm64", "pool/main/g/gcc-12/libgcc-s1_12.2.0-14_arm64.deb",
-	  SHA_B, 40000, 1, NULL, 0, 0 },
+	  SHA_B, 40000, 1, NULL, 0, 0, "" },
 	{ "hello", "2.10-3", "arm64", "pool/main/h/hello/hello_2.10-3_arm64.deb", SHA_A, 52804, 0,
-	  deps_hello, 2, 280 },
+	  deps_hello, 2, 280, "foreign" },
 };
 
 static void write_view(struct xs_buf *b)
@@ -39,7 +39,7 @@ static bool same_pkg(const struct xs_viewcache_pkg *a, const struct xs_viewcache
 	if (strcmp(a->name, b->name) || strcmp(a->version, b->version) ||
 	    strcmp(a->arch, b->arch) || strcmp(a->filename, b->filename) ||
 	    strcmp(a->sha256, b->sha256) || a->size != b->size || a->origin != b->origin ||
-	    a->installed_size != b->installed_size ||
+	    a->installed_size != b->installed_size || strcmp(a->multi_arch, b->multi_arch) ||
 	    a->ndeps != b->ndeps)
 		return false;
 	for (size_t k = 0; k < a->ndeps; k++)
@@ -66,6 +66,9 @@ static void test_view_round_trip(void)
 	CHECK(b.len > 0 && !memcmp(b.data, XS_VIEWCACHE_VERSION "\n", 16), "header first");
 	CHECK(strstr(b.data, "\t-\n") != NULL, "no dependencies written as '-'");
 	CHECK(strstr(b.data, "\t0,1\n") != NULL, "dependencies as a comma list");
+	CHECK(strstr(b.data, "\tarm64\tsame\t0\t") && strstr(b.data, "\tarm64\t-\t1\t") &&
+	      strstr(b.data, "\tarm64\tforeign\t0\t"),
+	      "Multi-Arch after the architecture, '-' when none is given");
 	struct xs_viewcache vc;
 	CHECK_INT(xs_viewcache_parse(b.data, b.len, 2, &vc), 0, "the writer's output is read");
 	CHECK_INT(vc.n, XS_ARRAY_SIZE(view), "every package back");
@@ -110,26 +113,30 @@ static void test_view_refused(void)
 		"xsysroot-view 1\n",
 		XS_VIEWCACHE_VERSION "\n",
 		XS_VIEWCACHE_VERSION "\n\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\textra\n",
-		XS_VIEWCACHE_VERSION "\na\t\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5x\t7\t" SHA_A "\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-1\t5\t7\t" SHA_A "\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t99999999999999999999\t7\t" SHA_A "\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\tnot-a-digest\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t1\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t0,\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7k\t" SHA_A "\tp.deb\t-\n",
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t" SHA_A "\tp.deb\t-\n", /* format 2 */
-		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\n\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t-\textra\n",
+		XS_VIEWCACHE_VERSION "\na\t\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5x\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t-1\t5\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t99999999999999999999\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\tnot-a-digest\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t1\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t0,\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7k\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t" SHA_A "\tp.deb\t-\n", /* format 2 */
+		/* format 3: no Multi-Arch; its header, or the next one's */
+		"xsysroot-view 3\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t\t0\t5\t7\t" SHA_A "\tp.deb\t-\n",
+		XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t-\n\n",
 	};
 	for (size_t i = 0; i < XS_ARRAY_SIZE(corrupt); i++)
 		CHECK_INT(parse_text(corrupt[i], 2), -EBADMSG, "corrupt file %zu refused", i);
-	static const char nul[] = XS_VIEWCACHE_VERSION "\na\0b\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t-\n";
+	static const char nul[] = XS_VIEWCACHE_VERSION "\na\0b\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t-\n";
 	struct xs_viewcache vc;
 	CHECK_INT(xs_viewcache_parse(nul, sizeof nul - 1, 2, &vc), -EBADMSG,
 		  "a NUL byte in a field is refused");
-	CHECK_INT(parse_text(XS_VIEWCACHE_VERSION "\na\t1\tarm64\t0\t5\t7\t" SHA_A "\tp.deb\t0\n", 2),
+	CHECK_INT(parse_text(XS_VIEWCACHE_VERSION "\na\t1\tarm64\t-\t0\t5\t7\t" SHA_A "\tp.deb\t0\n", 2),
 		  0, "a well-formed one-line file is read");
 
 	struct xs_viewcache_pkg p = view[1];
@@ -139,6 +146,11 @@ static void test_view_refused(void)
 	p = view[1];
 	p.sha256 = "abc";
 	CHECK_INT(xs_viewcache_write_pkg(&b, &p), -EBADMSG, "a bad digest is not written");
+	p = view[1];
+	p.multi_arch = "-";
+	CHECK_INT(xs_viewcache_write_pkg(&b, &p), -EBADMSG, "a Multi-Arch of '-' is not written");
+	p.multi_arch = "for\teign";
+	CHECK_INT(xs_viewcache_write_pkg(&b, &p), -EBADMSG, "a TAB in Multi-Arch is not written");
 	CHECK_INT(b.len, 0, "nothing of a refused line is left");
 	xs_buf_free(&b);
 }
