@@ -8,7 +8,8 @@
  *     they list, and the disk usage;
  *   - verify: every object re-hashed against its name; a mismatch is moved
  *     to quarantine/ (store.h); manifests that name a missing object are
- *     reported (a mount fetches such a package again);
+ *     reported (a mount fetches such a package again); the compact
+ *     Packages indexes checked whole, a damaged one moved to quarantine/;
  *   - gc: removes leftovers (tmp/ files nobody holds, quarantine/), objects
  *     nothing references, and with a size bound evicts the least recently
  *     used packages until the cache fits.
@@ -109,8 +110,18 @@ struct xs_cache_verify {
 	char **bad_names;	 /* their digests, NULL-terminated */
 	uint64_t broken;	 /* manifests naming a missing object */
 	char **broken_names;	 /* "name version arch (N missing)", NULL-terminated */
+	uint64_t indexes;	 /* compact Packages indexes checked (meta/packages-*.idx) */
+	uint64_t bad_indexes;	 /* damaged ones, moved to quarantine/ */
+	char **bad_index_names;	 /* "packages-SHA.idx: why", NULL-terminated */
 };
-/* progress (may be NULL) is called after each object with the counts so far. */
+/* progress (may be NULL) is called after each object with the counts so far.
+ * Each compact index (pkgidx.h) gets the whole check a resolution makes
+ * before it uses one (xs_pkgidx_load: digest, frame, parse, count), and
+ * must have been made from the index its name gives; a damaged one is
+ * moved to quarantine/ (a resolution rebuilds it from the mirror's index),
+ * unless the name meanwhile refers to another file (a writer replaced it).
+ * A compact index that cannot be read for another reason than damage
+ * (-ENOMEM, -EACCES) ends the verification with that error. */
 int xs_cache_verify(const char *dir, void (*progress)(uint64_t done, uint64_t total, void *ud),
 		    void *ud, struct xs_cache_verify *out);
 void xs_cache_verify_free(struct xs_cache_verify *v);

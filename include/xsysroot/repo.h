@@ -213,8 +213,12 @@ int xs_repo_guess_provider(struct xs_repo *r, const char *soname, char *name, si
  * its name, and its version
  * ("" when the cache's package table does not list it); 0 when none does;
  * negative errno.  A view built without Contents (filelists.h) opens the
- * Contents indexes on the first call (downloading them): that first call
- * must come before the repo is served (run and ldd ask before). */
+ * Contents indexes on the first call (downloading them), writing r's file
+ * lists and a flag unlocked, which filelists.h allows only before any other
+ * use of the lists.  So: not thread safe.  Callers: the CLI's ldd and run,
+ * from the thread that opened r, before r is served (xs_serve) or started
+ * (xs_repo_start) and while no other thread uses r.  A daemon or a FUSE op
+ * must not call it. */
 int xs_repo_find_provider(struct xs_repo *r, const char *path, char *name, size_t namesz,
 			  char *version, size_t versz);
 

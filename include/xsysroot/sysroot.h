@@ -90,21 +90,46 @@ void xs_sysroot_dirs_free(char **dirs);
  * xs_view_list_leaves). */
 typedef int (*xs_sysroot_list_fn)(void *ud, const char *dir,
 				  int (*cb)(const char *name, void *cbud), void *cbud);
-/* Loader entries (lib*.so.* and ld*.so.*: key the name, value "/DIR/NAME")
- * of the directories, an earlier directory first, each with flags (0: the
- * cache's architecture's): appended to l, whose strings it owns.
- * unversioned: lib*.so too, for a lister that leaves out symbolic links of
- * that form (the linker's), so that what it gives is a library whose
- * soname has no version (libbfd-2.40-arm64.so). */
+/* The lister of a host tree (ud: its root path): the names of ROOT/dir
+ * that are regular files or links to one, but for those glibc's
+ * _dl_is_dso takes that do not start as ELF does (a linker script named
+ * libc.so; ldconfig skips them too).  A missing directory lists nothing. */
+int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+			 void *cbud);
+/* Loader entries of the directories, an earlier directory first, each with
+ * flags (0: the cache's architecture's): appended to l, whose strings it
+ * owns.  Within a directory, the entries ldconfig's search_dir
+ * (elf/ldconfig.c) would add, from the names alone (a lazy view has no
+ * content to read a SONAME from): the names glibc's _dl_is_dso takes
+ * (lib*.so*, ld-*.so*, ld.so.*, ld64.so.*, no prelink temporaries), each
+ * keyed by itself and valued "/DIR/NAME", but for a name whose soname is
+ * another name of the directory as Debian lays libraries out:
+ *  - libfoo.so.1.2.3 beside libfoo.so.1 or libfoo.so.1.2 (the real file),
+ *    unless a longer name extends it (libbz2.so.1.0 beside libbz2.so.1 and
+ *    libbz2.so.1.0.4 stays: its SONAME is libbz2.so.1.0; libbz2.so.1, a
+ *    compatibility link, stays too where ldconfig has no entry);
+ *  - libfoo-2.31.so beside libfoo.so.N, ld-2.31.so beside an ld-*.so.N
+ *    (glibc's real files before 2.34);
+ *  - libbfd.so beside libbfd-2.40-system.so and no libbfd.so.N (a link
+ *    to the real file, whose SONAME is not libbfd.so*).
+ * So libbfd-2.40-arm64.so (its SONAME is its name) is an entry, and so is
+ * the linker's link libfoo.so -> libfoo.so.1 (ldconfig keys a link named
+ * *.so by its own name when that is a prefix of the target's soname).
+ * libc.so, glibc's linker script, is never an entry.  Limits: another
+ * linker script named lib*.so (libncurses.so, amd64's libm.so) is listed
+ * when the lister cannot tell (ldconfig skips what is not ELF); a SONAME unrelated to the names of the directory
+ * is not seen; glibc-hwcaps subdirectories are not searched.  ldconfig
+ * keeps a key's entries of later directories too; xs_ldcache_build drops
+ * them (ld.so takes the first it accepts and never reaches them). */
 struct xs_sysroot_ldlist {
 	struct xs_ldcache_entry *e;
 	size_t n, cap;
 };
 void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
-			   bool unversioned, xs_sysroot_list_fn list, void *ud);
+			   xs_sysroot_list_fn list, void *ud);
 void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l);
-/* ld.so.cache for arch from the libraries (lib*.so.* and ld*.so.*) the
- * directories hold, an earlier directory winning: into out (initialised
+/* ld.so.cache for arch from the libraries the directories hold (the
+ * entries of xs_sysroot_ldlist_add), an earlier directory winning: into out (initialised
  * here), *nlibs the entries given to the writer. */
 int xs_sysroot_ldcache(const struct xs_arch *arch, char *const *dirs, xs_sysroot_list_fn list,
 		       void *ud, struct xs_buf *out, size_t *nlibs);

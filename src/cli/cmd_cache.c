@@ -444,10 +444,16 @@ static int cache_verify(const char *dir, struct cli_progress *line)
 		       v.bad_names[i], dir);
 	for (size_t i = 0; v.broken_names && v.broken_names[i]; i++)
 		printf("incomplete package %s: a mount fetches it again\n", v.broken_names[i]);
-	printf("%llu objects (%s) verified in %s: %llu bad, %llu packages incomplete\n",
-	       (unsigned long long)v.objects, xs_fmt_size(v.bytes, a, sizeof a), dir,
-	       (unsigned long long)v.bad, (unsigned long long)v.broken);
-	int rc = v.bad || v.broken ? 1 : 0;
+	for (size_t i = 0; v.bad_index_names && v.bad_index_names[i]; i++)
+		printf("bad compact index %s/meta/%s: moved to %s/quarantine/ (rebuilt from the "
+		       "mirror's index at its next use)\n",
+		       dir, v.bad_index_names[i], dir);
+	printf("%llu objects (%s) and %llu compact indexes verified in %s: %llu bad, "
+	       "%llu packages incomplete, %llu bad compact indexes\n",
+	       (unsigned long long)v.objects, xs_fmt_size(v.bytes, a, sizeof a),
+	       (unsigned long long)v.indexes, dir, (unsigned long long)v.bad,
+	       (unsigned long long)v.broken, (unsigned long long)v.bad_indexes);
+	int rc = v.bad || v.broken || v.bad_indexes ? 1 : 0;
 	xs_cache_verify_free(&v);
 	return rc;
 }
@@ -580,13 +586,14 @@ const struct cli_command cli_cmd_cache = {
 	.summary = "list, verify or collect the cache directory",
 	.help =
 	"cache list (the default) shows the cached packages, then the indexes\n"
-	"grouped by suite and architecture; cache verify re-hashes\n"
-	"every object and moves bad ones to quarantine (exit 1 if any); cache gc\n"
-	"removes unreferenced objects, leftovers and quarantine, the indexes,\n"
-	"Contents indexes and resolved views not used for 14 days that no live\n"
-	"mount uses, and evicts least recently used packages that no live mount\n"
-	"uses down to --max-size; cache names prints the package names of the\n"
-	"cached indexes, one a line, for shell completion (nothing is downloaded).\n"
+	"grouped by suite and architecture; cache verify re-hashes every object\n"
+	"and checks every compact index, and moves bad ones to quarantine (exit 1\n"
+	"if any); cache gc removes unreferenced objects, leftovers and\n"
+	"quarantine, the indexes, Contents indexes and resolved views not used\n"
+	"for 14 days that no live mount uses, and evicts least recently used\n"
+	"packages that no live mount uses down to --max-size; cache names prints\n"
+	"the package names of the cached indexes, one a line, for shell\n"
+	"completion (nothing is downloaded).\n"
 	"\n"
 	"Options:\n"
 	"      --json                cache list as one JSON document on stdout (the\n"

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "xsysroot/deb.h"
+#include "xsysroot/pkgidx.h"
 #include "xsysroot/release.h"
 #include "xsysroot/cachefiles.h"
 #include "xsysroot/util.h"
@@ -702,6 +703,72 @@ static void push_name(char ***v, uint64_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
+struct idx_ctx {
+	const char *dir;
+	int quar; /* quarantine/ */
+	struct xs_cache_verify *out;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* meta/NAME, when a compact index: checked as a resolution checks it before
+ * use; a damaged one goes to quarantine/ under "TIME-NAME". */
+static int compact_cb(int dfd, const char *name, void *ud)
+{
+	struct idx_ctx *c = ud;
+	struct xs_cf f;
+	struct stat st, now;
+	char path[XS_MAX_PATH], why[256] = "";
+	if (xs_cf_parse(name, &f) != XS_CF_PACKAGES_IDX || fstatat(dfd, name, &st, 0) < 0 ||
+	    (size_t)snprintf(path, sizeof path, "%s/meta/%s", c->dir, name) >= sizeof path)
+		return 0;
+	struct xs_pkgtab t;
+	struct xs_pkgidx_id got;
+	xs_pkgtab_init(&t);
+	int q = xs_pkgidx_load_path(path, NULL, &t, 0, &got, why, sizeof why);
+	xs_pkgtab_free(&t);
+	if (q == 0 && strcmp(got.index_sha256, f.key)) {
+		q = -ESTALE;
+		snprintf(why, sizeof why, "made from index %.16s…, its name says %.16s…",
+			 got.index_sha256, f.key);
+	}
+	if (q == -ENOENT)
+		return 0; /* removed meanwhile */
+	if (q < 0 && q != -EBADMSG && q != -EPROTO && q != -ESTALE && q != -E2BIG)
+		return q;
+	c->out->indexes++;
+	if (q == 0 || fstatat(dfd, name, &now, 0) < 0 || !same_file(&st, &now))
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	char qname[160];
+	snprintf(qname, sizeof qname, "%020llu-%s",
+		 (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec,
+		 name);
+	if (renameat(dfd, name, c->quar, qname) < 0)
+		unlinkat(dfd, name, 0); /* it must not stay where it would be read */
+	struct xs_buf b;
+	xs_buf_init(&b, 1 << 16);
+	xs_buf_printf(&b, "%s: %s", name, why);
+	push_name(&c->out->bad_index_names, &c->out->bad_indexes, xs_buf_steal(&b, NULL));
+	return 0;
+}
+
+/* The compact indexes of dir's meta/. */
+static int verify_compact(const char *dir, struct xs_cache_verify *out)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	_cleanup_close_ int quar = openat(dfd, "quarantine", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct idx_ctx c = { dir, quar, out };
+	return each_entry(dfd, "meta", compact_cb, &c);
+}
+
 int xs_cache_verify(const char *dir, void (*progress)(uint64_t, uint64_t, void *), void *ud,
 		    struct xs_cache_verify *out)
 {
@@ -752,7 +819,10 @@ int xs_cache_verify(const char *dir, void (*progress)(uint64_t, uint64_t, void *
 		push_name(&out->broken_names, &out->broken, xs_buf_steal(&b, NULL));
 	}
 	scan_free(&sc);
-	return 0;
+	q = verify_compact(dir, out);
+	if (q < 0)
+		xs_cache_verify_free(out);
+	return q;
 }
 
 void xs_cache_verify_free(struct xs_cache_verify *v)
@@ -761,8 +831,11 @@ void xs_cache_verify_free(struct xs_cache_verify *v)
 		free(v->bad_names[i]);
 	for (size_t i = 0; v->broken_names && v->broken_names[i]; i++)
 		free(v->broken_names[i]);
+	for (size_t i = 0; v->bad_index_names && v->bad_index_names[i]; i++)
+		free(v->bad_index_names[i]);
 	free(v->bad_names);
 	free(v->broken_names);
+	free(v->bad_index_names);
 	memset(v, 0, sizeof *v);
 }
 

@@ -335,32 +335,6 @@ static int put_links_file(const char *links, const char *rel, const struct xs_bu
 
 #define MAX_LDCACHE (64u << 20)
 
-/* The non-directory names of host directory base/dir (xs_sysroot_list_fn),
- * but for symbolic links named *.so (the linker's). */
-static int list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
-		     void *cbud)
-{
-	char path[PATH_MAX];
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", (const char *)ud, dir) >= sizeof path)
-		return -ENAMETOOLONG;
-	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	struct dirent *e;
-	int q = 0;
-	while (q == 0 && (e = readdir(d))) {
-		struct stat st;
-		size_t len = strlen(e->d_name);
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISDIR(st.st_mode) ||
-		    (S_ISLNK(st.st_mode) && len > 3 && !strcmp(e->d_name + len - 3, ".so")))
-			continue;
-		q = cb(e->d_name, cbud);
-	}
-	closedir(d);
-	return q;
-}
-
 int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 		      const char *root, const char *layer, const char *links, size_t *nbuild,
 		      char *err, size_t errsz)
@@ -391,7 +365,8 @@ int xs_hybrid_ldcache(const struct xs_arch *target, const struct xs_arch *build,
 	free(te);
 	xs_buf_free(&view);
 	char **dirs = xs_sysroot_search_dirs(build->triplet, NULL, 0, NULL);
-	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, true, list_host, (void *)layer);
+	xs_sysroot_ldlist_add(&l, dirs, build->ldcache_flags, xs_sysroot_list_host,
+			      (void *)layer);
 	xs_sysroot_dirs_free(dirs);
 	if (nbuild)
 		*nbuild = l.n - tn;

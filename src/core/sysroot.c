@@ -1,7 +1,10 @@
 /* sysroot.c - see include/xsysroot/sysroot.h */
 #include "xsysroot/sysroot.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,41 +100,173 @@ void xs_sysroot_dirs_free(char **dirs)
 	free(dirs);
 }
 
-struct ldc_ctx {
-	const char *dir;
-	uint32_t flags;
-	bool unversioned;
-	struct xs_sysroot_ldlist *l;
+/* ---- the loader entries of a directory, as ldconfig makes them ------------ */
+
+/* glibc's _dl_is_dso (elf/dl-is_dso.h): lib*.so*, ld-*.so*, ld.so.*,
+ * ld64.so.*; and not a prelink temporary (elf/ldconfig.c search_dir). */
+static bool is_dso(const char *n)
+{
+	size_t len = strlen(n), pl = sizeof ".#prelink#" - 1, tl = sizeof ".#prelink#.XXXXXX" - 1;
+	if (len >= pl && !strcmp(n + len - pl, ".#prelink#"))
+		return false;
+	if (len >= tl && !memcmp(n + len - tl, ".#prelink#.", pl + 1))
+		return false;
+	return ((!strncmp(n, "lib", 3) || !strncmp(n, "ld-", 3)) && strstr(n, ".so")) ||
+	       !strncmp(n, "ld.so.", 6) || !strncmp(n, "ld64.so.", 8);
+}
+
+struct ldc_names {
+	char **v;
+	size_t n, cap;
 };
 
-static int ldc_add(const char *name, void *ud)
+static int ldc_collect(const char *name, void *ud)
 {
-	struct ldc_ctx *c = ud;
-	struct xs_sysroot_ldlist *l = c->l;
-	bool lib = !strncmp(name, "lib", 3) || !strncmp(name, "ld", 2);
-	size_t len = strlen(name);
-	bool bare = c->unversioned && len > 3 && !strcmp(name + len - 3, ".so");
-	if (!lib || (!strstr(name, ".so.") && !bare))
-		return 0; /* sonames carry a version; bare .so links are for the linker */
-	xs_grow(&l->e, &l->cap, l->n + 1, sizeof *l->e);
-	struct xs_buf v;
-	xs_buf_init(&v, XS_MAX_PATH + 2);
-	xs_buf_printf(&v, "/%s/%s", c->dir, name);
-	l->e[l->n].key = xs_strdup(name);
-	l->e[l->n].value = xs_buf_steal(&v, NULL);
-	l->e[l->n].flags = c->flags;
-	l->n++;
+	struct ldc_names *s = ud;
+	/* glibc installs libc.so as a linker script on every architecture */
+	if (!is_dso(name) || strlen(name) > NAME_MAX || !strcmp(name, "libc.so"))
+		return 0;
+	xs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v);
+	s->v[s->n++] = xs_strdup(name);
 	return 0;
 }
 
-void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
-			   bool unversioned, xs_sysroot_list_fn list, void *ud)
+static int cmp_name(const void *a, const void *b)
 {
-	struct ldc_ctx c = { .flags = flags, .unversioned = unversioned, .l = l };
-	for (size_t i = 0; dirs[i]; i++) {
-		c.dir = dirs[i];
-		list(ud, dirs[i], ldc_add, &c);
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether a name of the sorted set s starts with p. */
+static bool has_prefix(const struct ldc_names *s, const char *p)
+{
+	size_t lo = 0, hi = s->n, pl = strlen(p);
+	while (lo < hi) { /* the first name not below p */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strncmp(s->v[mid], p, pl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return lo < s->n && !strncmp(s->v[lo], p, pl);
+}
+
+static bool has_name(const struct ldc_names *s, const char *name)
+{
+	return bsearch(&name, s->v, s->n, sizeof *s->v, cmp_name) != NULL;
+}
+
+/* Whether n, beyond its first stem bytes, is "-DIGIT...so" with no ".so."
+ * (libbfd-2.40-system.so after "libbfd"). */
+static bool is_real_name(const char *n, size_t stem)
+{
+	size_t len = strlen(n);
+	return len > stem + 3 && n[stem - 1] == '-' && n[stem] >= '0' && n[stem] <= '9' &&
+	       !strcmp(n + len - 3, ".so") && !strstr(n, ".so.");
+}
+
+/* Whether the sorted set s holds another name that is n's soname, as
+ * Debian lays libraries out (see the header). */
+static bool soname_elsewhere(const struct ldc_names *s, const char *n)
+{
+	char p[NAME_MAX + 8];
+	size_t len = strlen(n);
+	if (len > 3 && !strcmp(n + len - 3, ".so")) {
+		/* libbfd.so -> libbfd-2.40-system.so: keyed by the target; but
+		 * libdl.so beside libdl.so.2 and libdl-2.31.so names libdl.so.2 */
+		snprintf(p, sizeof p, "%s.", n);
+		bool versioned = has_prefix(s, p);
+		snprintf(p, sizeof p, "%.*s-", (int)(len - 3), n);
+		for (size_t i = 0; !versioned && i < s->n; i++)
+			if (is_real_name(s->v[i], strlen(p)) && !strncmp(s->v[i], p, strlen(p)))
+				return true;
+		const char *dash = strchr(n, '-');
+		if (!dash || dash[1] < '0' || dash[1] > '9')
+			return false;
+		if (!strncmp(n, "ld-", 3)) /* ld-2.31.so beside ld-linux-x86-64.so.2 */
+			for (size_t i = 0; i < s->n; i++)
+				if (!strncmp(s->v[i], "ld-", 3) && strstr(s->v[i], ".so."))
+					return true;
+		/* libc-2.31.so beside libc.so.6 */
+		snprintf(p, sizeof p, "%.*s.so.", (int)(dash - n), n);
+		return has_prefix(s, p);
+	}
+	/* libbz2.so.1.0 beside libbz2.so.1 and libbz2.so.1.0.4: SONAME
+	 * libbz2.so.1.0; only the longest of a chain is the real file */
+	snprintf(p, sizeof p, "%s.", n);
+	const char *v = has_prefix(s, p) ? NULL : strstr(n, ".so.");
+	for (const char *d = v ? strchr(v + 4, '.') : NULL; d; d = strchr(d + 1, '.')) {
+		snprintf(p, sizeof p, "%.*s", (int)(d - n), n);
+		if (has_name(s, p)) /* libfoo.so.1.2.3 beside libfoo.so.1 */
+			return true;
+	}
+	return false;
+}
+
+/* The entries of directory dir, whose library names s holds. */
+static void ldc_dir(struct xs_sysroot_ldlist *l, const char *dir, struct ldc_names *s,
+		   uint32_t flags)
+{
+	qsort(s->v, s->n, sizeof *s->v, cmp_name);
+	for (size_t i = 0; i < s->n; i++) {
+		if (soname_elsewhere(s, s->v[i]))
+			continue;
+		xs_grow(&l->e, &l->cap, l->n + 1, sizeof *l->e);
+		struct xs_buf v;
+		xs_buf_init(&v, XS_MAX_PATH + 2);
+		xs_buf_printf(&v, "/%s/%s", dir, s->v[i]);
+		l->e[l->n].key = xs_strdup(s->v[i]);
+		l->e[l->n].value = xs_buf_steal(&v, NULL);
+		l->e[l->n].flags = flags;
+		l->n++;
+	}
+}
+
+void xs_sysroot_ldlist_add(struct xs_sysroot_ldlist *l, char *const *dirs, uint32_t flags,
+			   xs_sysroot_list_fn list, void *ud)
+{
+	for (size_t i = 0; dirs[i]; i++) {
+		struct ldc_names s = { 0 };
+		list(ud, dirs[i], ldc_collect, &s);
+		ldc_dir(l, dirs[i], &s, flags);
+		for (size_t k = 0; k < s.n; k++)
+			free(s.v[k]);
+		free(s.v);
+	}
+}
+
+/* Whether the file (or what a link names) at dir/name starts as ELF does:
+ * what ldconfig's process_file asks first. */
+static bool is_elf_at(int dir, const char *name)
+{
+	unsigned char m[4];
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	bool elf = read(fd, m, sizeof m) == (ssize_t)sizeof m && !memcmp(m, "\177ELF", 4);
+	close(fd);
+	return elf;
+}
+
+int xs_sysroot_list_host(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+			 void *cbud)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", (const char *)ud, dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	struct dirent *e;
+	int q = 0;
+	while (q == 0 && (e = readdir(d))) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode) ||
+		    (is_dso(e->d_name) && !is_elf_at(dirfd(d), e->d_name)))
+			continue; /* directories, dangling links, what is not ELF */
+		q = cb(e->d_name, cbud);
+	}
+	closedir(d);
+	return q;
 }
 
 void xs_sysroot_ldlist_free(struct xs_sysroot_ldlist *l)
@@ -148,7 +283,7 @@ int xs_sysroot_ldcache(const struct xs_arch *arch, char *const *dirs, xs_sysroot
 		       void *ud, struct xs_buf *out, size_t *nlibs)
 {
 	struct xs_sysroot_ldlist l = { 0 };
-	xs_sysroot_ldlist_add(&l, dirs, 0, false, list, ud);
+	xs_sysroot_ldlist_add(&l, dirs, 0, list, ud);
 	int q = xs_ldcache_build(arch, l.e, l.n, out);
 	*nlibs = l.n;
 	xs_sysroot_ldlist_free(&l);

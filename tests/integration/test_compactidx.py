@@ -9,6 +9,10 @@ item 4), with `xsysroot fetch` against the fixture repository:
   c. a compact file with a flipped byte, then one cut short: the next fetch
      warns naming the file, gets the index from the server again, and
      leaves a whole file;
+  e. `cache verify` checks the compact file: a whole one passes and is
+     counted; a cut one and a bit-flipped one are each named, moved to
+     quarantine/, counted, with exit status 1, and the next fetch gets the
+     index again and leaves a whole file;
   d. two fetches at once on a fresh cache (the index answered slowly, so
      both build it): both succeed, the file is whole, no temp file is left,
      and a third fetch reads it without asking the server."""
@@ -24,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import xstest  # noqa: E402
 
 ARCH = 'arm64'
+XS_HEADER = 128  # bytes of a compact file's header (pkgidx.h)
 
 
 def fetch(h, cache, packages=('hello',)):
@@ -118,6 +123,40 @@ def main(t, h):
              repr(index_gets(h)))
         t.ok(whole(path, npkgs) is None, 'c: %s: the file is whole again' % how,
              whole(path, npkgs))
+
+    # e. cache verify
+    def verify():
+        return xstest.sh([xstest.XSYSROOT, 'cache', 'verify', '--cache-dir', cache], timeout=300)
+    r = verify()
+    t.ok(r.returncode == 0 and ' and 1 compact indexes verified in ' in r.stdout and
+         ', 0 bad compact indexes' in r.stdout,
+         'e: cache verify passes the whole compact file and counts it', r.stdout + r.stderr)
+    for how in ('cut short', 'a flipped bit'):
+        path = files[0]
+        with open(path, 'rb') as f:
+            d = bytearray(f.read())
+        if how == 'cut short':
+            d = d[:len(d) - 100]
+        else:
+            d[XS_HEADER + 7] ^= 0x01
+        with open(path, 'wb') as f:
+            f.write(d)
+        r = verify()
+        quar = glob.glob(os.path.join(cache, 'quarantine', '*-' + os.path.basename(path)))
+        t.ok(r.returncode == 1 and ('bad compact index %s' % path) in r.stdout and
+             ', 1 bad compact indexes' in r.stdout,
+             'e: %s: cache verify names the compact file, counts it, exits 1' % how,
+             r.stdout + r.stderr)
+        t.ok(not os.path.exists(path) and len(quar) == 1,
+             'e: %s: it is moved to quarantine/' % how, repr(quar))
+        for q in quar:
+            os.unlink(q)
+        drop_views(cache)
+        h.server.clear_log()
+        r = fetch(h, cache)
+        t.ok(r.returncode == 0 and len(index_gets(h)) == 1 and whole(path, npkgs) is None,
+             'e: %s: the next fetch gets the index again and keeps a whole file' % how,
+             r.stderr + repr(index_gets(h)))
 
     # d. two builders at once
     cache = h.mktemp('cache2-')

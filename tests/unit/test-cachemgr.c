@@ -5,9 +5,11 @@
 #include "testlib.h"
 #include "xsysroot/cachemgr.h"
 #include "xsysroot/deb.h"
+#include "xsysroot/pkgidx.h"
 #include "xsysroot/store.h"
 #include "xsysroot/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -173,6 +175,66 @@ static void test_index_gc(struct xs_store *s)
 	xs_cache_gc_free(&g);
 }
 
+/* cache verify and the compact Packages indexes (pkgidx.h): a whole one
+ * counted, one named by another index than it was made from and one with a
+ * flipped bit each named and moved to quarantine/. */
+static void test_verify_compact(void)
+{
+	static const char text[] = "Package: hello\nVersion: 1.0-1\nArchitecture: arm64\n"
+				   "Filename: pool/main/h/hello/hello_1.0-1_arm64.deb\nSize: 10\n"
+				   "SHA256: 0000000000000000000000000000000000000000000000000000000000000000\n";
+	struct xs_pkgtab t;
+	char err[256], good[512], stale[512], a[65], b[65];
+	xs_pkgtab_init(&t);
+	CHECK_INT(xs_packages_parse(&t, text, sizeof text - 1, 0, err, sizeof err), 0,
+		  "a one-package index parsed");
+	memset(a, 'a', 64), memset(b, 'b', 64);
+	a[64] = b[64] = 0;
+	struct xs_pkgidx_id id = { .index_size = sizeof text - 1 };
+	memcpy(id.index_sha256, a, 65);
+	snprintf(good, sizeof good, "%s/meta/packages-%s.idx", root, a);
+	snprintf(stale, sizeof stale, "%s/meta/packages-%s.idx", root, b);
+	int fd = open(good, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && xs_pkgidx_write_fd(t.pkgs, t.n, &id, fd) == 0, "a compact index written");
+	close(fd);
+	xs_pkgtab_free(&t);
+	struct xs_cache_verify v;
+	CHECK_INT(xs_cache_verify(root, NULL, NULL, &v), 0, "verify");
+	CHECK(v.indexes == 1 && v.bad_indexes == 0, "the whole compact index counted, not bad");
+	xs_cache_verify_free(&v);
+
+	CHECK_INT(link(good, stale), 0, "the same file under another index's name");
+	CHECK_INT(xs_cache_verify(root, NULL, NULL, &v), 0, "verify");
+	CHECK(v.indexes == 2 && v.bad_indexes == 1 && named(v.bad_index_names, stale + strlen(root) + 6),
+	      "the one named by another index is bad and named (%s)",
+	      v.bad_index_names ? v.bad_index_names[0] : "none");
+	CHECK(access(stale, F_OK) < 0 && access(good, F_OK) == 0, "only it leaves meta/");
+	xs_cache_verify_free(&v);
+
+	fd = open(good, O_RDWR);
+	unsigned char c = 0;
+	CHECK(fd >= 0 && pread(fd, &c, 1, 140) == 1, "a byte of the frame read");
+	c ^= 0x04;
+	CHECK(pwrite(fd, &c, 1, 140) == 1, "a bit flipped");
+	close(fd);
+	CHECK_INT(xs_cache_verify(root, NULL, NULL, &v), 0, "verify");
+	CHECK(v.indexes == 1 && v.bad_indexes == 1 && named(v.bad_index_names, good + strlen(root) + 6),
+	      "the damaged one is bad and named");
+	char q[600], want[128];
+	snprintf(q, sizeof q, "%s/quarantine", root);
+	snprintf(want, sizeof want, "-packages-%s.idx", a);
+	DIR *d = opendir(q);
+	struct dirent *de;
+	bool moved = false;
+	while (d && (de = readdir(d)))
+		moved = moved || (strlen(de->d_name) > strlen(want) &&
+				  !strcmp(de->d_name + strlen(de->d_name) - strlen(want), want));
+	if (d)
+		closedir(d);
+	CHECK(access(good, F_OK) < 0 && moved, "it is moved to quarantine/");
+	xs_cache_verify_free(&v);
+}
+
 int main(void)
 {
 	root = tl_root();
@@ -325,6 +387,7 @@ int main(void)
 	xs_cache_gc_free(&g);
 
 	test_index_gc(s);
+	test_verify_compact();
 	xs_store_close(s);
 	free(big), free(big2), free(big3);
 	return tap_done();

@@ -50,6 +50,14 @@ static void touch(const char *dir, const char *name)
 	CHECK_INT(xs_write_file_atomic(p, "x", 1, 0644), 0, "made %s", p);
 }
 
+/* A file that starts as ELF does (the library lister reads no further). */
+static void touch_elf(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	CHECK_INT(xs_write_file_atomic(p, "\177ELF", 4, 0644), 0, "made %s", p);
+}
+
 static void links(void)
 {
 	char tmpl[] = "/tmp/test-hybrid-XXXXXX", err[512] = "";
@@ -138,23 +146,26 @@ static void cache_and_status(void)
 	xs_buf_free(&b);
 	snprintf(lib, sizeof lib, "%s/usr/lib/x86_64-linux-gnu", layer);
 	xs_mkdir_p(lib, 0755);
-	touch(lib, "libc.so.6");
-	touch(lib, "libbfd-2.40-arm64.so");
-	touch(lib, "libfoo.so.1");
+	touch_elf(lib, "libc.so.6");
+	touch_elf(lib, "libbfd-2.40-arm64.so");
+	touch_elf(lib, "libfoo.so.1");
+	touch(lib, "libscript.so"); /* not ELF: no entry */
 	snprintf(p, sizeof p, "%s/libfoo.so", lib);
 	CHECK_INT(symlink("libfoo.so.1", p), 0, "a linker's link");
 	size_t nb = 0;
 	CHECK_INT(xs_hybrid_ldcache(arm64, amd64, root, layer, links, &nb, err, sizeof err), 0,
 		  "the two architectures' cache written (%s)", err);
-	CHECK_INT(nb, 3, "three amd64 libraries: libc.so.6, libbfd-2.40-arm64.so, libfoo.so.1");
+	CHECK_INT(nb, 4, "four amd64 entries: libc.so.6, libbfd-2.40-arm64.so, libfoo.so.1 and "
+		  "the link libfoo.so (ldconfig keys it by its name)");
 	snprintf(p, sizeof p, "%s/etc/ld.so.cache", links);
 	struct xs_ldcache_entry *e = NULL;
 	size_t n = 0;
 	int ok = xs_read_file(p, 1 << 20, &b) == 0 &&
-		 xs_ldcache_parse(arm64, b.data, b.len, &e, &n) == 0 && n == 5;
+		 xs_ldcache_parse(arm64, b.data, b.len, &e, &n) == 0 && n == 6;
 	static const char *const want[][2] = {
 		{ "libz.so.1", "/usr/lib/aarch64-linux-gnu/libz.so.1" },
 		{ "libfoo.so.1", "/usr/lib/x86_64-linux-gnu/libfoo.so.1" },
+		{ "libfoo.so", "/usr/lib/x86_64-linux-gnu/libfoo.so" },
 		{ "libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6" },
 		{ "libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6" },
 		{ "libbfd-2.40-arm64.so", "/usr/lib/x86_64-linux-gnu/libbfd-2.40-arm64.so" },
@@ -163,7 +174,7 @@ static void cache_and_status(void)
 		ok = !strcmp(e[i].key, want[i][0]) && !strcmp(e[i].value, want[i][1]) &&
 		     e[i].flags == (strstr(want[i][1], "x86_64") ? 0x0303u : 0x0a03u);
 	CHECK(ok, "its entries: the view's with aarch64 flags, the layer's with x86-64 ones, "
-		  "in ld.so's order, no linker link");
+		  "in ld.so's order");
 	free(e);
 	xs_buf_free(&b);
 	CHECK_INT(xs_hybrid_ldcache(xs_arch_lookup("s390x"), amd64, root, layer, base, &nb, err,

@@ -6,6 +6,7 @@
 #include "testlib.h"
 #include "xsysroot/arch.h"
 #include "xsysroot/ldcache.h"
+#include "xsysroot/sysroot.h"
 #include "xsysroot/util.h"
 
 #include <errno.h>
@@ -638,6 +639,169 @@ static void test_two_arches(void)
 	xs_buf_free(&out);
 }
 
+/* ---- which names are libraries: ldconfig's search_dir -------------------- */
+
+static const char *const one_dir[] = {
+	"libbfd-2.40-arm64.so",			/* its SONAME is its name: an entry */
+	"libfoo.so.1.2.3",			/* its SONAME is libfoo.so.1: none */
+	"libfoo.so.1",	      "libfoo.so",	/* the linker's link: keyed by its name */
+	"libc-2.31.so",	      "libc.so.6",	/* glibc before 2.34: the real files */
+	"ld-2.31.so",	      "ld-linux-x86-64.so.2",
+	"libbfd.so",				/* -> libbfd-2.40-arm64.so: none */
+	"libctf-nobfd.so",    "libctf.so",	/* both the linker's links */
+	"libctf.so.0",	      "crt1.o",		"libfoo.a", "libfoo.la",
+	"libx.so.1.#prelink#", "ld.so.1",	"ldconfig", "libc.so", /* a script */
+	"libbz2.so.1",	      "libbz2.so.1.0",	"libbz2.so.1.0.4", /* SONAME libbz2.so.1.0 */
+};
+
+static int names_list(void *ud, const char *dir, int (*cb)(const char *name, void *cbud),
+		      void *cbud)
+{
+	(void)ud;
+	(void)dir;
+	for (size_t i = 0; i < XS_ARRAY_SIZE(one_dir); i++)
+		cb(one_dir[i], cbud);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* From names alone (a lazy view's directory): the keys ldconfig would give
+ * these files as Debian ships them. */
+static void test_names(void)
+{
+	char *dirs[] = { "usr/lib/x86_64-linux-gnu", NULL };
+	struct xs_sysroot_ldlist l = { 0 };
+	xs_sysroot_ldlist_add(&l, dirs, 0, names_list, NULL);
+	const char **k = calloc(l.n + 1, sizeof *k);
+	for (size_t i = 0; i < l.n; i++)
+		k[i] = l.e[i].key;
+	qsort(k, l.n, sizeof *k, cmp_str);
+	struct xs_buf got;
+	xs_buf_init(&got, 1 << 16);
+	for (size_t i = 0; i < l.n; i++)
+		xs_buf_printf(&got, "%s%s", i ? " " : "", k[i]);
+	CHECK_STR(got.data, "ld-linux-x86-64.so.2 ld.so.1 libbfd-2.40-arm64.so libbz2.so.1 "
+			    "libbz2.so.1.0 libc.so.6 "
+			    "libctf-nobfd.so libctf.so libctf.so.0 libfoo.so libfoo.so.1",
+		  "names alone: unversioned sonames and the linker's links in, real files "
+		  "beside their soname, objects, archives and prelink temporaries out");
+	int values = l.n > 0;
+	for (size_t i = 0; i < l.n; i++)
+		values = values && !strncmp(l.e[i].value, "/usr/lib/x86_64-linux-gnu/", 26) &&
+			 !strcmp(l.e[i].value + 26, l.e[i].key);
+	CHECK(values, "each value is /DIR/KEY, as ldconfig writes it");
+	xs_buf_free(&got);
+	free(k);
+	xs_sysroot_ldlist_free(&l);
+}
+
+static int copy_host(const char *from, const char *dir, const char *name)
+{
+	struct xs_buf b;
+	char to[512];
+	snprintf(to, sizeof to, "%s/%s", dir, name);
+	int q = xs_read_file(from, 64u << 20, &b);
+	if (q == 0)
+		q = write_file(to, &b);
+	xs_buf_free(&b);
+	return q;
+}
+
+/* The entries of a cache as "KEY FLAGS VALUE" lines, in file order. */
+static void entries_text(const void *data, size_t len, struct xs_buf *out)
+{
+	struct xs_ldcache_entry *e = NULL;
+	size_t n = 0;
+	xs_buf_init(out, 1 << 16);
+	if (xs_ldcache_parse(arch("amd64"), data, len, &e, &n) < 0)
+		xs_buf_printf(out, "(unreadable)");
+	for (size_t i = 0; i < n; i++)
+		xs_buf_printf(out, "%s %#x %s\n", e[i].key, e[i].flags, e[i].value);
+	free(e);
+}
+
+/* Real x86-64 libraries of the host in one directory, read by the host's
+ * ldconfig (-r ROOT -X: no links made) and by the host-tree lister: the
+ * same entries in the same order.  libz.so.1.2.13 (its SONAME is libz.so.1)
+ * and libz-1.2.so (a copy, glibc's old naming) give none of their own;
+ * libmemusage.so and libbfd-2.40-arm64.so (SONAME = name) do; the link
+ * libz.so does, libbfd.so does not; a linker script and a dangling link
+ * give none. */
+static void test_oracle_names(void)
+{
+	static const char *host = "/usr/lib/x86_64-linux-gnu";
+	static const char *need[] = { "libz.so.1.2.13", "libmemusage.so", "libbfd-2.40-arm64.so" };
+	const char *ldc = ldconfig_path();
+	char root[256], lib[300], path[600];
+	for (size_t i = 0; i < XS_ARRAY_SIZE(need); i++) {
+		snprintf(path, sizeof path, "%s/%s", host, need[i]);
+#if !defined(__x86_64__)
+		path[0] = 0;
+#endif
+		if (!ldc || !path[0] || access(path, R_OK)) {
+			printf("ok %d # SKIP needs ldconfig and %s on an amd64 host\n", ++tap_n, path);
+			return;
+		}
+	}
+	snprintf(root, sizeof root, "%s/names-root", tmpdir);
+	snprintf(lib, sizeof lib, "%s/lib", root);
+	xs_mkdir_p(lib, 0755);
+	snprintf(path, sizeof path, "%s/etc", root);
+	xs_mkdir_p(path, 0755);
+	snprintf(path, sizeof path, "%s/etc/ld.so.conf", root);
+	int q = xs_write_file_atomic(path, "", 0, 0644);
+	for (size_t i = 0; q == 0 && i < XS_ARRAY_SIZE(need); i++) {
+		snprintf(path, sizeof path, "%s/%s", host, need[i]);
+		q = copy_host(path, lib, need[i]);
+	}
+	snprintf(path, sizeof path, "%s/libz.so.1.2.13", host);
+	if (q == 0)
+		q = copy_host(path, lib, "libz-1.2.so");
+	static const char *links[][2] = { { "libz.so.1.2.13", "libz.so.1" },
+					  { "libz.so.1", "libz.so" },
+					  { "libbfd-2.40-arm64.so", "libbfd.so" },
+					  { "libmissing.so.3.1", "libmissing.so.3" } };
+	for (size_t i = 0; q == 0 && i < XS_ARRAY_SIZE(links); i++) {
+		snprintf(path, sizeof path, "%s/%s", lib, links[i][1]);
+		q = symlink(links[i][0], path) < 0 ? -errno : 0;
+	}
+	snprintf(path, sizeof path, "%s/libzz.so", lib);
+	if (q == 0)
+		q = xs_write_file_atomic(path, "INPUT(libz.so.1)\n", 17, 0644);
+	CHECK_INT(q, 0, "a root of host libraries, links and a linker script");
+
+	char *argv[] = { (char *)ldc, "-X", "-r", root, "-C", "/out.cache", NULL };
+	struct xs_buf out, theirs, ours, want, got;
+	int st = run(argv, &out);
+	CHECK(st == 0, "ldconfig -X -r ROOT -C /out.cache exits 0 (%s)", out.data ? out.data : "");
+	xs_buf_free(&out);
+	snprintf(path, sizeof path, "%s/out.cache", root);
+	if (xs_read_file(path, 1 << 20, &theirs) < 0)
+		xs_buf_init(&theirs, 0);
+	entries_text(theirs.data, theirs.len, &want);
+
+	char *dirs[] = { "lib", NULL };
+	struct xs_sysroot_ldlist l = { 0 };
+	xs_sysroot_ldlist_add(&l, dirs, 0, xs_sysroot_list_host, root);
+	CHECK_INT(xs_ldcache_build(arch("amd64"), l.e, l.n, &ours), 0, "our cache of the root");
+	xs_sysroot_ldlist_free(&l);
+	entries_text(ours.data, ours.len, &got);
+	CHECK(want.len > 0 && !strcmp(got.data, want.data),
+	      "the same entries as ldconfig's, in its order");
+	if (!want.len || strcmp(got.data, want.data))
+		printf("# ldconfig:\n%s# ours:\n%s", want.data, got.data);
+	CHECK(strstr(got.data, "libbfd-2.40-arm64.so 0x303 /lib/libbfd-2.40-arm64.so\n") != NULL,
+	      "the unversioned soname is an entry");
+	xs_buf_free(&theirs);
+	xs_buf_free(&ours);
+	xs_buf_free(&want);
+	xs_buf_free(&got);
+}
+
 int main(void)
 {
 	tmpdir = tl_root();
@@ -651,5 +815,7 @@ int main(void)
 	test_oracle();
 	test_real_ldso();
 	test_two_arches();
+	test_names();
+	test_oracle_names();
 	return tap_done();
 }
