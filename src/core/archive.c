@@ -437,6 +437,7 @@ struct inrel {
 	/* the conditional GET: the cached copy it asks about (cond: the
 	 * copy matches its validators and was verified with this keyring) */
 	bool cond, not_modified;  /* not_modified: body is that copy (a 304) */
+	bool kept;		  /* body is the installed one (the mirror's was older) */
 	struct xs_buf cached;
 	struct xs_release_validators val; /* sent when cond; from a 200 after */
 };
@@ -630,8 +631,9 @@ static int inrel_install_locked(struct xs_archive *r, const struct src *s, struc
 			time_t ta = (time_t)s->rel.date, tb = (time_t)prev;
 			strftime(a, sizeof a, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&ta));
 			strftime(b, sizeof b, "%a, %d %b %Y %H:%M:%S UTC", gmtime(&tb));
-			FAIL(-EKEYREJECTED, "%s: refused: its Date (%s) is older than the Release "
-				"verified before (%s): a rollback", v->url, a, b);
+			/* the caller keeps the newer one (verify_release_at) */
+			FAIL(-ESTALE, "%s: its Date (%s) is older than the Release verified before "
+				"(%s)", v->url, a, b);
 		}
 	}
 	*remote = false;
@@ -649,7 +651,7 @@ static int inrel_install_locked(struct xs_archive *r, const struct src *s, struc
 		xs_cf_sibling(v->name, XS_CF_INRELEASE_VERIFIED, vname, sizeof vname);
 		xs_store_meta_write(r->store, vname, v->vkey, strlen(v->vkey));
 	}
-	if (!v->not_modified && !r->offline)
+	if (!v->not_modified && !v->kept && !r->offline)
 		inrel_keep_validators(r, s, v);
 	return 0;
 }
@@ -669,14 +671,28 @@ static int inrel_install(struct xs_archive *r, const struct src *s, struct inrel
 	return q;
 }
 
-/* The InRelease of s from mirror m, verified; *remote is false when a
- * failure was the cache's, not the mirror's. */
-static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, struct xs_http *h,
-			     bool *remote, char *err, size_t errsz)
+/* The installed InRelease of s as v's body, for a second pass when the
+ * mirror served an older one (kept: the bytes verified before). */
+static int inrel_take_installed(struct xs_archive *r, struct inrel *v, char *err, size_t errsz)
 {
-	_cleanup_free_ char *url = NULL;
-	if (asprintf(&url, "%s/dists/%s/InRelease", s->mirrors[m], s->suite) < 0)
-		FAIL(-ENOMEM, "out of memory");
+	char *data = NULL;
+	size_t len = 0;
+	int q = xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len);
+	if (q < 0)
+		FAIL(q, "cannot read %s/meta/%s: %s", r->cache_dir, v->name, strerror(-q));
+	q = xs_buf_append(&v->body, data, len);
+	free(data);
+	v->kept = true;
+	return q;
+}
+
+/* One pass over the InRelease of s at url: fetched (or, kept, the
+ * installed one), staged, checked, installed; -ESTALE when the mirror's
+ * is older than the installed one. */
+static int verify_release_pass(struct xs_archive *r, struct src *s, struct xs_http *h,
+			       const char *url, bool kept, bool *remote, char *err,
+			       size_t errsz)
+{
 	*remote = true;
 	xs_release_free(&s->rel);
 	memset(&s->rel, 0, sizeof s->rel);
@@ -684,7 +700,7 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 	xs_buf_init(&v.body, MAX_INRELEASE);
 	xs_buf_init(&v.cached, MAX_INRELEASE);
 	src_key(s, v.name, sizeof v.name);
-	int q = get_inrelease(r, s, h, &v, err, errsz);
+	int q = kept ? inrel_take_installed(r, &v, err, errsz) : get_inrelease(r, s, h, &v, err, errsz);
 	if (q == 0) {
 		q = inrel_stage(r, &v, err, errsz);
 		*remote = q == 0;
@@ -699,14 +715,41 @@ static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, stru
 		s->pub.inrelease_sha256[0] = 0;
 	if (q == 0)
 		q = inrel_install(r, s, &v, remote, err, errsz);
-	if (q < 0 && *remote && v.not_modified) {
+	if (q < 0 && q != -ESTALE && *remote && (v.not_modified || v.kept)) {
 		size_t l = strlen(err);
-		snprintf(err + l, errsz - l, " (the mirror answered 304 Not Modified: these are the "
-			 "bytes verified before, kept in %s/meta/%s)", r->cache_dir, v.name);
+		snprintf(err + l, errsz - l, " (%s: these are the bytes verified before, kept in "
+			 "%s/meta/%s)", v.kept ? "the mirror served an older InRelease" :
+			 "the mirror answered 304 Not Modified", r->cache_dir, v.name);
 	}
 	if (q < 0)
 		s->pub.inrelease_sha256[0] = 0;
 	inrel_free(r, &v);
+	return q;
+}
+
+/* The InRelease of s from mirror m, verified; *remote is false when a
+ * failure was the cache's, not the mirror's.  A mirror behind the one
+ * verified before (a mirror being updated, a stale node, another process
+ * on this cache that got the newer one first) does not roll the view back:
+ * as apt does, the newer InRelease is kept and checked again (its dates
+ * included); an older one is never used. */
+static int verify_release_at(struct xs_archive *r, struct src *s, size_t m, struct xs_http *h,
+			     bool *remote, char *err, size_t errsz)
+{
+	_cleanup_free_ char *url = NULL;
+	if (asprintf(&url, "%s/dists/%s/InRelease", s->mirrors[m], s->suite) < 0)
+		FAIL(-ENOMEM, "out of memory");
+	int q = verify_release_pass(r, s, h, url, false, remote, err, errsz);
+	/* a newer one may be installed between the passes: a few more */
+	for (int pass = 0; q == -ESTALE && pass < 3; pass++) {
+		logf_(r, XS_LOG_WARN, "%s; the newer one is kept (as apt keeps it)", err);
+		q = verify_release_pass(r, s, h, url, true, remote, err, errsz);
+	}
+	if (q == -ESTALE) {
+		size_t l = strlen(err);
+		snprintf(err + l, errsz - l, ": refused, a rollback");
+		q = -EKEYREJECTED;
+	}
 	return q;
 }
 

@@ -302,6 +302,33 @@ static int meta_count(const char *cache, const char *prefix)
 	return n;
 }
 
+/* Whether CACHE/meta has a file named prefix... (no suffix) of exactly n
+ * bytes p. */
+static bool meta_has(const char *cache, const char *prefix, const void *p, size_t n)
+{
+	char d[600];
+	snprintf(d, sizeof d, "%s/meta", tpath(cache));
+	DIR *dir = opendir(d);
+	bool found = false;
+	for (struct dirent *e; dir && !found && (e = readdir(dir));) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
+		    strchr(e->d_name + strlen(prefix), '.'))
+			continue;
+		char f[900];
+		snprintf(f, sizeof f, "%s/%s", d, e->d_name);
+		FILE *fp = fopen(f, "rb");
+		char *buf = malloc(n + 1);
+		size_t got = fp && buf ? fread(buf, 1, n + 1, fp) : 0;
+		found = got == n && !memcmp(buf, p, n);
+		free(buf);
+		if (fp)
+			fclose(fp);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
 /* Whether the store holds the object of that digest with exactly b's bytes. */
 static bool stored(struct xs_store *s, const char *sha, const struct xs_buf *b)
 {
@@ -539,8 +566,26 @@ static void test_refusals(void)
 	run_close(&r);
 	serve_inrelease(IR_OLD);
 	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-roll" });
-	CHECK(r.q == -EKEYREJECTED && strstr(r.err, "is older than the Release verified before") &&
-	      strstr(r.err, "a rollback"), "then the one of January: a rollback, refused");
+	char june[65];
+	xs_sha256_buf(F.ir[IR_GOOD].data, F.ir[IR_GOOD].len, june);
+	CHECK(r.q == 0 && !strcmp(xs_archive_source(r.a, 0)->inrelease_sha256, june),
+	      "then the one of January (a mirror behind): June's is kept, as apt keeps it (%d %s)",
+	      r.q, r.err);
+	CHECK(logged(&r, "is older than the Release verified before") &&
+	      logged(&r, "the newer one is kept"), "and a warning says so");
+	run_close(&r);
+	CHECK(meta_has("c-roll", "inrelease-", F.ir[IR_GOOD].data, F.ir[IR_GOOD].len),
+	      "June's InRelease stays installed");
+	/* the kept one is checked again: June's with a Valid-Until now past */
+	serve_inrelease(IR_EXPIRED);
+	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-roll-exp",
+				     .now = NOW - 100 * 86400 });
+	CHECK_INT(r.q, 0, "an InRelease of June valid until October, in July");
+	run_close(&r);
+	serve_inrelease(IR_OLD);
+	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-roll-exp" });
+	CHECK(r.q == -EKEYEXPIRED && strstr(r.err, "the mirror served an older InRelease"),
+	      "then January's in late October: the kept one has expired, refused (%s)", r.err);
 	run_close(&r);
 	run_open(&r, &(struct opts){ .mirrors = "good", .cache = "c-roll-2" });
 	CHECK_INT(r.q, 0, "the one of January on a new cache is fine");
