@@ -203,21 +203,24 @@ def indexbytes(path, offset):
 def view(cachedir, pkg):
     best = None
     for f in glob.glob(os.path.join(cachedir, "meta", "view-*")):
-        rows = []
+        rows = []  # (package, size of its .deb)
         with open(f, errors="replace") as fh:
-            if not fh.readline().startswith("xsysroot-view "):
+            head = fh.readline().split()
+            if len(head) != 2 or head[0] != "xsysroot-view" or not head[1].isdigit():
                 continue
+            # the .deb's size: field 5 (0-based 4); format 4 put Multi-Arch before it
+            at = 5 if int(head[1]) >= 4 else 4
             for line in fh:
                 p = line.rstrip("\n").split("\t")
                 if len(p) >= 7:
-                    rows.append(p)
-        hit = [r for r in rows if r[0] == pkg]
+                    rows.append((p[0], int(p[at])))
+        hit = [size for name, size in rows if name == pkg]
         if hit and (best is None or os.path.getmtime(f) > best[0]):
-            best = (os.path.getmtime(f), f, rows, int(hit[0][4]))
+            best = (os.path.getmtime(f), f, rows, hit[0])
     if best is None:
         sys.exit(f"benchlib: no view in {cachedir}/meta lists {pkg}")
     _, f, rows, size = best
-    print(sum(int(r[4]) for r in rows), len(rows), size, f)
+    print(sum(s for _, s in rows), len(rows), size, f)
 
 
 # --- peak memory of a program's processes -------------------------------------------
