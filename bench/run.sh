@@ -96,6 +96,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else prin
 verdict() { awk -v r="$1" -v g="$2" 'BEGIN{ if (r+0 <= g+0) print "OK"; else print "MISSED"}'; }
 mb() { awk -v b="$1" 'BEGIN{printf "%.2f MB", b/1e6}'; }
 logsize() { stat -c %s "$CACHE/daemon.log" 2>/dev/null || echo 0; }
+# Each timed step starts after a sync: the data another step left dirty
+# (mmdebstrap writes about 100 MB and syncs none of it) is not written back
+# during the next one (xsysroot's syncfs would write it, and the kernel's
+# flusher competes with any of them for the 2 cores).
 # Deleting a tree is kept out of the measured runs: on this machine's ext4 (no
 # journal) an inode allocated soon after many were freed costs a scan of the
 # recently deleted ones (0.5-0.7 s of sys time for a python3 view's 1,526
@@ -164,6 +168,7 @@ CX=() CA=() CM=()
 for ((r = 0; r < COLD_ROUNDS; r++)); do
 	for k in 0 1 2; do
 		w=$(((k + r) % 3)); d="$TMP/cold-$r-$w"
+		sync
 		t0=$(now)
 		case $w in
 		0) cold_xs "$d" || { tail -20 "$TMP/cold.err" >&2; die "xsysroot run hello on an empty cache failed"; } ;;
@@ -227,6 +232,7 @@ cold_xs_round() {
 	cold_cache
 	off=$(logsize)
 	local t0 t1 t2
+	sync
 	t0=$(now); xs_mount || die "mount failed"; t1=$(now)
 	run_py "$MNT" || die "python3 workload failed on the mount"
 	t2=$(now)
@@ -236,6 +242,7 @@ cold_xs_round() {
 cold_mm_round() {
 	set_aside "$PLAIN"
 	local t0 t1 t2
+	sync
 	t0=$(now)
 	mmdebstrap --variant=extract --architectures=$ARCH --include=python3 "$SUITE" "$PLAIN" - \
 		<"$TMP/sources.list" >"$TMP/mmdebstrap.log" 2>&1 || { tail -20 "$TMP/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
@@ -257,6 +264,7 @@ read -r VIEW_BYTES VIEW_N LIBC_SIZE VIEW_FILE < <("$PY" "$LIB" view "$CACHE" lib
 
 # --- 1. warm runs, interleaved --------------------------------------------------------
 say "warm python3 runs: $RUNS on the mount and $RUNS on the plain dir, interleaved"
+sync
 if [ "${BENCH_TIMER:-}" = hyperfine ]; then
 	TIMER_DESC=hyperfine
 	hyperfine -N -w 1 -r "$RUNS" --export-json "$TMP/hf.json" \
