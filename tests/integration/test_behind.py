@@ -56,12 +56,6 @@ def serve_behind(v, old):
         f.write(old)
 
 
-def mount_ok(t, h, srv, cache, desc):
-    with h.mount(packages=['hello'], cache_dir=cache, mirror=srv.url) as m:
-        data, _ = xstest.read_errno(m.p('usr/bin/hello'), 4)
-        t.eq(data, b'\x7fELF', desc)
-        return m.daemon_log()
-
 
 def at_once(t, h, srv, cache, new):
     """c: two mounts and a fetch at once against the mirror behind."""
@@ -98,11 +92,11 @@ def main(t, h):
     v, old, new = variant(h)
     srv = h.serve(v.out)
     cache = h.mktemp('cache-')
-    mount_ok(t, h, srv, cache, 'a. a mount on the newest InRelease works')
+    xstest.mount_hello(t, h, srv.url, cache, 'a. a mount on the newest InRelease works')
     t.ok(installed(cache) == new, 'a. that InRelease is installed in the cache')
 
     serve_behind(v, old)
-    log = mount_ok(t, h, srv, cache, 'b. a mount against the mirror behind works')
+    log = xstest.mount_hello(t, h, srv.url, cache, 'b. a mount against the mirror behind works')
     warned = [ln for ln in log.splitlines() if WARN in ln]
     t.ok(len(warned) == 1 and 'the newer one is kept' in warned[0] and
          srv.url.rstrip('/') in warned[0], 'b. the log warns once, naming the mirror', warned)
@@ -115,7 +109,8 @@ def main(t, h):
     v2, old2, _ = variant(h, valid_until=until)
     srv2 = h.serve(v2.out)
     cache2 = h.mktemp('cache-')
-    mount_ok(t, h, srv2, cache2, 'd. a mount while the newest InRelease is valid works')
+    xstest.mount_hello(t, h, srv2.url, cache2,
+                       'd. a mount while the newest InRelease is valid works')
     serve_behind(v2, old2)
     time.sleep(max(0, until - time.time()) + 1.5)
     m = h.try_mount(packages=['hello'], cache_dir=cache2, mirror=srv2.url)

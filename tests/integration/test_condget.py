@@ -44,16 +44,10 @@ def read(path):
         return f.read()
 
 
-def mount_ok(t, h, srv, cache, desc):
-    with h.mount(packages=['hello'], cache_dir=cache, mirror=srv.url) as m:
-        data, err = xstest.read_errno(m.p('usr/bin/hello'), 4)
-        t.eq(data, b'\x7fELF', desc)
-        return m.daemon_log()
-
 
 def first_and_second(t, h, srv, v, cache):
     """a, b and c on one cache."""
-    mount_ok(t, h, srv, cache, 'a. a first mount works')
+    xstest.mount_hello(t, h, srv.url, cache, 'a. a first mount works')
     g = inrel_gets(srv)
     t.ok(len(g) == 1 and g[0]['status'] == 200 and not g[0]['ims'] and not g[0]['inm'],
          'a. the first request for the InRelease is unconditional and gets 200',
@@ -66,7 +60,7 @@ def first_and_second(t, h, srv, v, cache):
          'a. the validators the mirror served are kept beside the InRelease', lines)
 
     srv.clear_log()
-    log = mount_ok(t, h, srv, cache, 'b. a second mount on that cache works')
+    log = xstest.mount_hello(t, h, srv.url, cache, 'b. a second mount on that cache works')
     g = inrel_gets(srv)
     t.ok(len(g) == 1 and g[0]['status'] == 304 and g[0]['bytes'] == 0 and
          g[0]['inm'] == want_etag and g[0]['ims'],
@@ -78,7 +72,8 @@ def first_and_second(t, h, srv, v, cache):
     time.sleep(0.05)
     v.resign(date=time.time())
     srv.clear_log()
-    mount_ok(t, h, srv, cache, 'c. a mount after the InRelease changed on the mirror works')
+    xstest.mount_hello(t, h, srv.url, cache,
+                       'c. a mount after the InRelease changed on the mirror works')
     g = inrel_gets(srv)
     t.ok(len(g) == 1 and g[0]['status'] == 200 and g[0]['inm'] == want_etag,
          'c. the condition names the old copy, the mirror answers 200 with the new one',
@@ -105,7 +100,7 @@ def expired_304(t, h):
     v.resign(date=time.time() - 60, valid_until=until)
     srv = h.serve(v.out)
     cache = h.mktemp('cache-')
-    mount_ok(t, h, srv, cache, 'e. a mount while the InRelease is valid works')
+    xstest.mount_hello(t, h, srv.url, cache, 'e. a mount while the InRelease is valid works')
     time.sleep(max(0, until - time.time()) + 1.5)
     srv.clear_log()
     m = h.try_mount(packages=['hello'], cache_dir=cache, mirror=srv.url)
@@ -138,7 +133,7 @@ def corrupt_304(t, h, srv, v, cache):
          srv.url.rstrip('/') in m.stderr,
          'f. ... and a 304 then is refused, naming the mirror', m.stderr)
     srv.clear_log()
-    mount_ok(t, h, srv, cache, 'f. with a mirror that answers 200 the mount works')
+    xstest.mount_hello(t, h, srv.url, cache, 'f. with a mirror that answers 200 the mount works')
     g = inrel_gets(srv)
     t.ok([e['status'] for e in g] == [200] and read(inrel) == read(v.inrelease),
          'f. ... the InRelease fetched whole and verified again replaces the corrupt copy',

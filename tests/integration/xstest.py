@@ -701,6 +701,15 @@ def elf_machine(head):
     return head[4], head[5], int.from_bytes(head[18:20], order)
 
 
+def mount_hello(t, h, mirror, cache, desc):
+    """Mount hello's view from MIRROR on CACHE, check that usr/bin/hello
+    reads as an ELF (one check, DESC), unmount: the daemon log."""
+    with h.mount(packages=['hello'], cache_dir=cache, mirror=mirror) as m:
+        data, _ = read_errno(m.p('usr/bin/hello'), 4)
+        t.eq(data, b'\x7fELF', desc)
+        return m.daemon_log()
+
+
 def read_errno(path, size=-1):
     """(bytes, None) or (None, errno) from reading PATH."""
     try:
