@@ -206,7 +206,8 @@ static bool soname_elsewhere(const struct ldc_names *s, const char *n)
 static void ldc_dir(struct xs_sysroot_ldlist *l, const char *dir, struct ldc_names *s,
 		   uint32_t flags)
 {
-	qsort(s->v, s->n, sizeof *s->v, cmp_name);
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof *s->v, cmp_name);
 	for (size_t i = 0; i < s->n; i++) {
 		if (soname_elsewhere(s, s->v[i]))
 			continue;
