@@ -469,21 +469,28 @@ static void inrel_cond_prepare(struct xs_archive *r, const struct src *s, struct
 	v->cond = ok;
 }
 
+/* The installed InRelease of s (the last one verified) appended to v's
+ * body: 0, or negative errno (nothing appended). */
+static int inrel_read_installed(struct xs_archive *r, struct inrel *v)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int q = xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len);
+	if (q == 0)
+		q = xs_buf_append(&v->body, data, len);
+	free(data);
+	return q;
+}
+
 /* The InRelease of s into v->body: from the mirror (a 304 to the
  * conditional GET gives the cached copy again, to be checked as any), or
  * offline the last one verified. */
 static int get_inrelease(struct xs_archive *r, struct src *s, struct xs_http *h,
 			 struct inrel *v, char *err, size_t errsz)
 {
-	if (r->offline) {
-		char *data = NULL;
-		size_t len = 0;
-		if (xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len) < 0)
-			return offline_missing(r, s, "InRelease", err, errsz);
-		int q = xs_buf_append(&v->body, data, len);
-		free(data);
-		return q;
-	}
+	if (r->offline)
+		return inrel_read_installed(r, v) < 0 ? offline_missing(r, s, "InRelease", err, errsz)
+						      : 0;
 	inrel_cond_prepare(r, s, v);
 	struct xs_http_sink sink = xs_http_sink_buf(&v->body);
 	struct xs_http_stats hs = { 0 };
@@ -675,15 +682,11 @@ static int inrel_install(struct xs_archive *r, const struct src *s, struct inrel
  * mirror served an older one (kept: the bytes verified before). */
 static int inrel_take_installed(struct xs_archive *r, struct inrel *v, char *err, size_t errsz)
 {
-	char *data = NULL;
-	size_t len = 0;
-	int q = xs_store_meta_read(r->store, v->name, MAX_INRELEASE, &data, &len);
+	v->kept = true;
+	int q = inrel_read_installed(r, v);
 	if (q < 0)
 		FAIL(q, "cannot read %s/meta/%s: %s", r->cache_dir, v->name, strerror(-q));
-	q = xs_buf_append(&v->body, data, len);
-	free(data);
-	v->kept = true;
-	return q;
+	return 0;
 }
 
 /* One pass over the InRelease of s at url: fetched (or, kept, the

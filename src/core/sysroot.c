@@ -136,18 +136,26 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether a name of the sorted set s starts with p. */
-static bool has_prefix(const struct ldc_names *s, const char *p)
+/* The index of the first name of the sorted set s not below prefix p:
+ * the names starting with p follow it. */
+static size_t first_with(const struct ldc_names *s, const char *p)
 {
 	size_t lo = 0, hi = s->n, pl = strlen(p);
-	while (lo < hi) { /* the first name not below p */
+	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (strncmp(s->v[mid], p, pl) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < s->n && !strncmp(s->v[lo], p, pl);
+	return lo;
+}
+
+/* Whether a name of the sorted set s starts with p. */
+static bool has_prefix(const struct ldc_names *s, const char *p)
+{
+	size_t i = first_with(s, p);
+	return i < s->n && !strncmp(s->v[i], p, strlen(p));
 }
 
 static bool has_name(const struct ldc_names *s, const char *name)
@@ -176,15 +184,17 @@ static bool soname_elsewhere(const struct ldc_names *s, const char *n)
 		snprintf(p, sizeof p, "%s.", n);
 		bool versioned = has_prefix(s, p);
 		snprintf(p, sizeof p, "%.*s-", (int)(len - 3), n);
-		for (size_t i = 0; !versioned && i < s->n; i++)
-			if (is_real_name(s->v[i], strlen(p)) && !strncmp(s->v[i], p, strlen(p)))
+		size_t pl = strlen(p);
+		size_t i = first_with(s, p);
+		for (; !versioned && i < s->n && !strncmp(s->v[i], p, pl); i++)
+			if (is_real_name(s->v[i], pl))
 				return true;
 		const char *dash = strchr(n, '-');
 		if (!dash || dash[1] < '0' || dash[1] > '9')
 			return false;
 		if (!strncmp(n, "ld-", 3)) /* ld-2.31.so beside ld-linux-x86-64.so.2 */
-			for (size_t i = 0; i < s->n; i++)
-				if (!strncmp(s->v[i], "ld-", 3) && strstr(s->v[i], ".so."))
+			for (i = first_with(s, "ld-"); i < s->n && !strncmp(s->v[i], "ld-", 3); i++)
+				if (strstr(s->v[i], ".so."))
 					return true;
 		/* libc-2.31.so beside libc.so.6 */
 		snprintf(p, sizeof p, "%.*s.so.", (int)(dash - n), n);
